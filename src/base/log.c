@@ -1,0 +1,168 @@
+/*
+ * base/log: JSON or text log lines. Builds each line in a bounded stack
+ * buffer (long lines are truncated, never split) and writes it at once.
+ */
+#include "base/log.h"
+
+#include "base/buf.h"
+#include "base/time.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOG_LINE_MAX 8192
+
+static enum base_log_level log_level = BASE_LOG_INFO;
+static enum base_log_format log_format = BASE_LOG_FORMAT_JSON;
+static FILE *log_out;
+
+void base_log_setup(enum base_log_level level, enum base_log_format format, FILE *out)
+{
+    log_level = level;
+    log_format = format;
+    log_out = out;
+}
+
+enum base_log_level base_log_level_get(void)
+{
+    return log_level;
+}
+
+int base_log_level_parse(const char *s)
+{
+    static const struct { const char *name; enum base_log_level level; } names[] = {
+        {"debug", BASE_LOG_DEBUG}, {"info", BASE_LOG_INFO}, {"warn", BASE_LOG_WARN},
+        {"warning", BASE_LOG_WARN}, {"error", BASE_LOG_ERROR}, {"off", BASE_LOG_OFF},
+    };
+    for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(s, names[i].name) == 0)
+            return (int)names[i].level;
+    return -1;
+}
+
+const char *base_log_level_name(enum base_log_level level)
+{
+    static const char *names[] = {"debug", "info", "warn", "error", "off"};
+    return (unsigned)level < 5 ? names[level] : "info";
+}
+
+static void append_value(struct base_buf *b, const struct base_log_field *f, int json)
+{
+    int rc = 0;
+    switch (f->type) {
+    case 'i': rc = base_buf_appendf(b, "%lld", f->i); break;
+    case 'n': rc = base_buf_appendf(b, "%.6g", f->n); break;
+    default:
+        if (json)
+            rc = base_buf_append_json_str(b, f->s ? f->s : "", f->s ? strlen(f->s) : 0);
+        else if (f->s && strpbrk(f->s, " \t\"="))
+            rc = base_buf_append_json_str(b, f->s, strlen(f->s));
+        else
+            rc = base_buf_append_str(b, f->s ? f->s : "");
+    }
+    (void)rc; /* a full line is truncated, not an error */
+}
+
+void base_log_write(enum base_log_level level, const char *msg,
+                    const struct base_log_field *fields, size_t n)
+{
+    if (level < log_level || level == BASE_LOG_OFF)
+        return;
+    char ts[40];
+    base_time_format_iso8601(base_time_now_ms(), ts, sizeof(ts));
+    char storage[LOG_LINE_MAX];
+    struct base_buf b = {storage, 0, sizeof(storage), sizeof(storage) - 2};
+    int json = log_format == BASE_LOG_FORMAT_JSON;
+    int rc = 0;
+    if (json) {
+        rc |= base_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
+                               base_log_level_name(level));
+        rc |= base_buf_append_json_str(&b, msg, strlen(msg));
+        for (size_t i = 0; i < n; i++) {
+            rc |= base_buf_append(&b, ",", 1);
+            rc |= base_buf_append_json_str(&b, fields[i].key, strlen(fields[i].key));
+            rc |= base_buf_append(&b, ":", 1);
+            append_value(&b, &fields[i], 1);
+        }
+        rc |= base_buf_append(&b, "}", 1);
+    } else {
+        rc |= base_buf_appendf(&b, "%s %-5s %s", ts, base_log_level_name(level), msg);
+        for (size_t i = 0; i < n; i++) {
+            rc |= base_buf_appendf(&b, " %s=", fields[i].key);
+            append_value(&b, &fields[i], 0);
+        }
+    }
+    (void)rc;
+    if (json && b.data[b.len - 1] != '}') {
+        /* Truncated JSON: close it so the line stays parseable. */
+        b.len = b.len > 64 ? b.len - 64 : 0;
+        b.data[b.len] = '\0';
+        if (base_buf_append_str(&b, "\",\"truncated\":true}") != 0)
+            return;
+    }
+    b.data[b.len++] = '\n';
+    fwrite(b.data, 1, b.len, log_out ? log_out : stderr);
+    fflush(log_out ? log_out : stderr);
+}
+
+static int is_secret_name(const char *k, size_t n)
+{
+    static const char *words[] = {"pass", "token", "secret", "key", "auth", "sig"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        size_t w = strlen(words[i]);
+        for (size_t j = 0; j + w <= n; j++)
+            if (strncasecmp(k + j, words[i], w) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+char *base_log_redact_url(const char *url, char *out, size_t n)
+{
+    struct base_buf b = {out, 0, n, n ? n - 1 : 0};
+    if (!n)
+        return out;
+    out[0] = '\0';
+    const char *scheme = strstr(url, "://");
+    const char *auth_start = scheme ? scheme + 3 : url;
+    const char *end_auth = auth_start + strcspn(auth_start, "/?#");
+    const char *at = memchr(auth_start, '@', (size_t)(end_auth - auth_start));
+    int rc = 0;
+    if (at) {
+        const char *colon = memchr(auth_start, ':', (size_t)(at - auth_start));
+        if (colon) {
+            rc |= base_buf_append(&b, url, (size_t)(colon - url));
+            rc |= base_buf_append_str(&b, ":***");
+            url = at;
+        }
+    }
+    const char *q = strchr(url, '?');
+    if (!q) {
+        rc |= base_buf_append_str(&b, url);
+        (void)rc;
+        return out;
+    }
+    rc |= base_buf_append(&b, url, (size_t)(q - url) + 1);
+    const char *p = q + 1;
+    while (*p) {
+        size_t len = strcspn(p, "&#");
+        const char *eq = memchr(p, '=', len);
+        if (eq && is_secret_name(p, (size_t)(eq - p))) {
+            rc |= base_buf_append(&b, p, (size_t)(eq - p) + 1);
+            rc |= base_buf_append_str(&b, "***");
+        } else {
+            rc |= base_buf_append(&b, p, len);
+        }
+        p += len;
+        if (*p == '&') {
+            rc |= base_buf_append(&b, "&", 1);
+            p++;
+        } else if (*p == '#') {
+            rc |= base_buf_append_str(&b, p);
+            break;
+        }
+    }
+    (void)rc;
+    return out;
+}

@@ -1,0 +1,138 @@
+/*
+ * conf/conf: the configuration model (DESIGN §3.2) and its YAML loader. A
+ * struct conf is immutable once loaded and owns all its memory in one arena;
+ * reload builds a new one and swaps it in. The loader reports every error it
+ * finds as FILE:LINE:COL into a struct base_errors, never only the first.
+ */
+#ifndef CONF_CONF_H
+#define CONF_CONF_H
+
+#include "base/arena.h"
+#include "base/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_ID_MAX 63
+#define CONF_DEFAULT_LISTEN "127.0.0.1:4000"
+#define CONF_DEFAULT_INTERVAL_MS 60000
+#define CONF_DEFAULT_TIMEOUT_MS 10000
+#define CONF_DEFAULT_MAX_BODY (64 * 1024)
+#define CONF_MAX_BODY_LIMIT (16 * 1024 * 1024)
+
+enum conf_check_type { CONF_CHECK_HTTP, CONF_CHECK_TCP };
+
+struct conf_kv {
+    const char *key;
+    const char *value;
+};
+
+/* An inclusive range of accepted HTTP status codes: 200..200 or 200..299 (2xx). */
+struct conf_status_range {
+    int lo, hi;
+};
+
+/* expect.json entry: a dotted path ("data.status", "items.0.ok") into the
+ * response body and the expected value as canonical JSON text ("\"ok\"",
+ * "true", "3"). Compared with JSON equality. */
+struct conf_json_expect {
+    const char *path;
+    const char *value_json;
+};
+
+struct conf_check {
+    const char *id;
+    const char *name;        /* defaults to id */
+    const char *project;     /* may be NULL */
+    enum conf_check_type type;
+    int64_t interval_ms;     /* default 60s */
+    int64_t timeout_ms;      /* default 10s; always < interval_ms */
+    int confirm;             /* consecutive down samples before DOWN; default 1 */
+    bool enabled;            /* false => status "paused" */
+    struct conf_kv *labels;
+    size_t n_labels;
+    int line, col;           /* where the check starts in the file */
+
+    /* type http */
+    const char *url;
+    const char *method;      /* default "GET" */
+    struct conf_kv *headers;
+    size_t n_headers;
+    const char *body;        /* may be NULL */
+    struct conf_status_range *status;  /* expect.status; default one range 200..299 */
+    size_t n_status;
+    int64_t max_latency_ms;  /* expect.max_latency; 0 = none */
+    const char *body_contains;         /* expect.body_contains; may be NULL */
+    struct conf_json_expect *json;     /* expect.json */
+    size_t n_json;
+    bool tls_verify;         /* default true */
+    bool follow_redirects;   /* default true, at most 10 */
+    size_t max_body_bytes;   /* default 64 KiB, at most 16 MiB */
+
+    /* type tcp */
+    const char *address;     /* host:port or [v6]:port */
+    const char *send;        /* may be NULL */
+    const char *expect;      /* banner substring expected in the reply; may be NULL */
+
+    /* Hash of every field above except line/col: equal hashes mean an
+     * unchanged definition across a reload. */
+    uint64_t hash;
+};
+
+struct conf_project {
+    const char *id;
+    const char *name;
+    const char **environments;
+    size_t n_environments;
+};
+
+struct conf_server {
+    const char *listen;      /* NULL when not in the file; the app applies --listen, OPSHUB_LISTEN, then 127.0.0.1:4000 */
+    const char *base_url;    /* may be NULL */
+    const char *rate_limit;  /* "120/min", stored for issue 3 */
+};
+
+struct conf_storage {
+    const char *url;              /* sqlite://PATH or postgres://...; NULL when not in the file (the app then uses DATABASE_URL or sqlite://<data>/opshub.db) */
+    int64_t retention_samples_ms; /* default 7d */
+    int64_t retention_rollups_ms; /* default 400d */
+    size_t buffer_max;            /* samples held while the database is away; default 100000 */
+};
+
+struct conf_log {
+    int level;                    /* enum base_log_level */
+    int format;                   /* enum base_log_format; -1 = auto (text on a terminal) */
+};
+
+struct conf {
+    struct base_arena arena;      /* owns every string and array below */
+    const char *path;             /* file it was loaded from, or "<default>" */
+    struct conf_server server;
+    struct conf_storage storage;
+    struct conf_log log;
+    struct conf_project *projects;
+    size_t n_projects;
+    struct conf_check *checks;
+    size_t n_checks;
+};
+
+/* Loads and validates a YAML file. On success *out is a new conf (caller
+ * destroys it) and 0 is returned. On failure returns BASE_ERR_INVALID (or
+ * BASE_ERR_IO / BASE_ERR_NOMEM), *out is NULL and errs holds every error as
+ * FILE:LINE:COL. ${VAR} and ${VAR:-default} are expanded in every scalar
+ * using getenv; an unset variable without default is an error. */
+int conf_load_file(const char *path, struct conf **out, struct base_errors *errs);
+/* Same, from memory; `name` is used as FILE in messages. */
+int conf_load_string(const char *name, const char *text, size_t len,
+                     struct conf **out, struct base_errors *errs);
+/* The built-in configuration used when no file exists: defaults and a
+ * check of opshub's own /healthz on the listen address. NULL on OOM. */
+struct conf *conf_new_default(void);
+void conf_destroy(struct conf *c);
+
+/* Lookup by id; NULL when absent. Pointers borrowed from c. */
+const struct conf_check *conf_check_find(const struct conf *c, const char *id);
+const char *conf_check_type_name(enum conf_check_type t);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * http/router: maps method + path pattern ("/api/v1/checks/{id}/samples") to
+ * a handler with the captured parameters. A route table is built once and
+ * is immutable while serving. Matching is exact per segment; "{name}"
+ * captures one non-empty segment. Unknown path -> 404, known path with
+ * another method -> 405 with Allow.
+ */
+#ifndef HTTP_ROUTER_H
+#define HTTP_ROUTER_H
+
+#include "http/server.h"
+
+#include <stddef.h>
+
+#define HTTP_ROUTER_MAX_PARAMS 8
+
+struct http_params {
+    size_t n;
+    struct {
+        const char *name;   /* borrowed from the route pattern */
+        char value[128];    /* decoded segment */
+    } items[HTTP_ROUTER_MAX_PARAMS];
+};
+
+typedef void (*http_route_cb)(void *app, struct http_request *req, const struct http_params *params);
+
+struct http_route {
+    const char *method;
+    const char *pattern;
+    http_route_cb handler;
+    const char *summary;       /* for docs (OpenAPI later) */
+};
+
+enum http_router_match { HTTP_ROUTER_FOUND, HTTP_ROUTER_NOT_FOUND, HTTP_ROUTER_BAD_METHOD };
+
+struct http_router;
+
+/* Builds a router over `routes` (borrowed, must outlive the router). NULL
+ * on OOM or an invalid pattern. */
+struct http_router *http_router_new(const struct http_route *routes, size_t n);
+void http_router_destroy(struct http_router *r);
+/* Finds the route; on BAD_METHOD `allow` gets "GET, POST" etc. */
+enum http_router_match http_router_match(const struct http_router *r, const char *method,
+                                         const char *path, const struct http_route **route,
+                                         struct http_params *params, char *allow, size_t allow_len);
+const char *http_params_get(const struct http_params *p, const char *name);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * http/server: opshub's own HTTP/1.1 server on the libuv loop. The
+ * connection layer (accept, keep-alive, pipelining, limits, timeouts) is
+ * ours; request parsing is done by http-parser (libhttp-parser-dev). One
+ * handler callback receives each complete request; the response may be sent
+ * right away or later (after an asynchronous store query): hold the request
+ * with http_request_ref and send when ready. If the client went away
+ * meanwhile, http_response_send is a harmless no-op.
+ */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define HTTP_MAX_HEADERS 64
+#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+#define HTTP_DEFAULT_MAX_HEADER_BYTES (16 * 1024)
+
+struct http_server;
+struct http_conn;
+
+struct http_header {
+    const char *name;   /* NUL-terminated, as received */
+    const char *value;
+};
+
+struct http_request {
+    const char *method;        /* "GET", "POST", ... */
+    const char *path;          /* decoded path without query, NUL-terminated */
+    const char *query;         /* raw query string without '?', "" when none */
+    struct http_header headers[HTTP_MAX_HEADERS];
+    size_t n_headers;
+    const char *body;          /* NUL-terminated; body_len may be 0 */
+    size_t body_len;
+    char request_id[40];       /* X-Request-Id from the client if sane, else generated */
+    char remote_addr[64];
+    uint64_t start_ns;         /* monotonic, for the access log and histogram */
+    /* private: */
+    struct http_conn *conn;
+    int refs;
+};
+
+struct http_server_opts {
+    size_t max_body;           /* 0 = HTTP_DEFAULT_MAX_BODY; larger => 413 */
+    size_t max_header_bytes;   /* 0 = HTTP_DEFAULT_MAX_HEADER_BYTES; larger => 431 */
+    uint64_t idle_timeout_ms;  /* keep-alive idle; 0 = 30000 */
+    uint64_t read_timeout_ms;  /* a started request must complete within; 0 = 10000 */
+    size_t max_connections;    /* 0 = 4096; beyond, new connections are closed */
+};
+
+struct http_server_stats {
+    uint64_t connections_accepted, connections_open, connections_rejected;
+    uint64_t requests;
+    uint64_t parse_errors, timeouts;
+};
+
+/* Called once per complete request. The request is valid until a response
+ * is sent (if the handler did not take a reference) or until the last
+ * http_request_unref. */
+typedef void (*http_handler_cb)(void *data, struct http_request *req);
+
+struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts,
+                                    http_handler_cb handler, void *data);
+/* Binds and listens on "HOST:PORT" ("127.0.0.1:4000", "[::1]:4000", ":4000").
+ * 0 or a negative libuv error; errbuf gets a readable message. */
+int http_server_listen(struct http_server *s, const char *addr, char *errbuf, size_t errlen);
+void http_server_stats_get(const struct http_server *s, struct http_server_stats *out);
+
+/* Request accessors. Header lookup is case-insensitive; NULL when absent. */
+const char *http_request_header(const struct http_request *req, const char *name);
+/* Copies the decoded value of query parameter `name` into buf; returns
+ * true when present. */
+bool http_request_query(const struct http_request *req, const char *name, char *buf, size_t n);
+
+/* Keeps the request (and its memory) alive after the handler returns. */
+void http_request_ref(struct http_request *req);
+void http_request_unref(struct http_request *req);
+/* True when the client has gone away: sending is then a no-op. */
+bool http_request_is_abandoned(const struct http_request *req);
+
+/* Sends a complete response. `extra_headers` are "Name: value\r\n" lines
+ * or NULL. The body is copied. Call exactly once per request. */
+void http_response_send(struct http_request *req, int status, const char *content_type,
+                        const char *extra_headers, const char *body, size_t len);
+
+/* Stops accepting, lets in-flight responses finish (bounded), closes every
+ * connection; cb runs on the loop when all handles are closed and the server
+ * has been freed. */
+typedef void (*http_close_cb)(void *data);
+void http_server_close(struct http_server *s, http_close_cb cb, void *data);
+
+#endif
