@@ -26,7 +26,7 @@ void base_buf_reset(struct base_buf *b);
 int base_buf_append(struct base_buf *b, const void *p, size_t n) WARN_UNUSED;
 int base_buf_append_str(struct base_buf *b, const char *s) WARN_UNUSED;
 int base_buf_appendf(struct base_buf *b, const char *fmt, ...) BASE_PRINTF(2, 3) WARN_UNUSED;
-int base_buf_vappendf(struct base_buf *b, const char *fmt, va_list ap) WARN_UNUSED;
+int base_buf_vappendf(struct base_buf *b, const char *fmt, va_list ap) BASE_PRINTF(2, 0) WARN_UNUSED;
 /* Appends s as a JSON string literal, quotes included. */
 int base_buf_append_json_str(struct base_buf *b, const char *s, size_t n) WARN_UNUSED;
 /* Transfers the bytes to the caller (who frees them with base_free) and

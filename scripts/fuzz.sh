@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target (tests/fuzz/fuzz_*.c) with clang and runs each
+# for FUZZ_SECONDS over its seed corpus. A crash fails the run and leaves the
+# input in build-fuzz/; add it to tests/fuzz/corpus/<target>/ with a unit test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+JOBS=${JOBS:-$(nproc)}
+CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPSHUB_FUZZ=ON \
+  -DOPSHUB_TESTS=OFF -DOPSHUB_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$JOBS"
+export ASAN_OPTIONS=detect_leaks=1
+status=0
+for src in tests/fuzz/fuzz_*.c; do
+  name=$(basename "$src" .c)
+  corpus=tests/fuzz/corpus/$name
+  work=build-fuzz/corpus-$name
+  mkdir -p "$work"
+  args=(-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0)
+  [ -f "tests/fuzz/$name.dict" ] && args+=(-dict="../tests/fuzz/$name.dict")
+  dirs=("corpus-$name")
+  [ -d "$corpus" ] && dirs+=("../$corpus")
+  echo "fuzz: $name for ${FUZZ_SECONDS}s"
+  if ! (cd build-fuzz && ./"$name" "${args[@]}" "${dirs[@]}" >"fuzz-$name.log" 2>&1); then
+    echo "fuzz: $name FAILED — see build-fuzz/fuzz-$name.log"; tail -30 "build-fuzz/fuzz-$name.log"; status=1
+  else
+    grep -E "^#[0-9]+.*(DONE|pulse)" "build-fuzz/fuzz-$name.log" | tail -1 || true
+  fi
+done
+exit $status

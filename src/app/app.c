@@ -1,0 +1,360 @@
+/*
+ * app/app: daemon lifecycle. Startup order: config, log, store, probes,
+ * scheduler, HTTP. Shutdown runs the same chain backwards, each step
+ * asynchronous: HTTP closes, then the scheduler (cancels runs), the probe
+ * engine, and last the store, which flushes its buffer before closing.
+ */
+#include "app/app.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/proc.h"
+#include "base/time.h"
+#include "base/version.h"
+#include "conf/conf.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "probe/probe.h"
+#include "sched/sched.h"
+#include "store/store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define APP_DEFAULT_LISTEN "127.0.0.1:4000"
+#define APP_LAG_INTERVAL_MS 500
+
+struct app {
+    uv_loop_t loop;
+    const struct app_opts *opts;
+    const char *config_path;       /* file being used, NULL for built-in defaults */
+    char listen[256];
+    char storage_url[1024];
+    struct conf *conf;
+    struct store *store;
+    struct probe_engine *probes;
+    struct sched *sched;
+    struct http_api *api;
+    struct http_server *http;
+    uv_signal_t sig_hup, sig_term, sig_int;
+    uv_timer_t lag_timer;
+    uint64_t lag_expected_ns;
+    struct http_api_app_stats stats;
+    bool stopping;
+    int exit_code;
+};
+
+char *app_storage_url(const char *conf_url, const char *data_dir, char *buf, size_t n)
+{
+    const char *env = getenv("DATABASE_URL");
+    if (conf_url && *conf_url)
+        snprintf(buf, n, "%s", conf_url);
+    else if (env && *env)
+        snprintf(buf, n, "%s", env);
+    else
+        snprintf(buf, n, "sqlite://%s/opshub.db", data_dir ? data_dir : "data");
+    return buf;
+}
+
+/* The built-in config checks opshub's own /healthz: point it at the real listen address. */
+static void point_self_check(struct conf *c, const char *listen)
+{
+    for (size_t i = 0; i < c->n_checks; i++) {
+        struct conf_check *cc = &c->checks[i];
+        if (strcmp(cc->id, "opshub-self") != 0 || cc->type != CONF_CHECK_HTTP)
+            continue;
+        char url[300];
+        snprintf(url, sizeof(url), "http://%s/healthz", listen[0] == ':' ? "127.0.0.1" : listen);
+        if (listen[0] == ':')
+            snprintf(url, sizeof(url), "http://127.0.0.1%s/healthz", listen);
+        const char *copy = base_arena_strdup(&c->arena, url);
+        if (copy)
+            cc->url = copy;
+    }
+}
+
+static int load_conf(struct app *a, struct conf **out, struct base_errors *errs)
+{
+    if (!a->config_path) {
+        *out = conf_new_default();
+        if (!*out)
+            return BASE_ERR_NOMEM;
+        point_self_check(*out, a->listen);
+        return 0;
+    }
+    return conf_load_file(a->config_path, out, errs);
+}
+
+/* ---- samples ---- */
+
+static void on_sample(void *data, const struct sched_check *c, const struct sample *s, bool changed,
+                      enum sched_status previous)
+{
+    struct app *a = data;
+    store_sample_append(a->store, c->conf->id, s);
+    if (!changed)
+        return;
+    enum sched_status now = c->state.status;
+    BASE_LOG_(now == SCHED_STATUS_DOWN ? BASE_LOG_WARN : BASE_LOG_INFO, "check status changed",
+              BASE_LOG_STR("check", c->conf->id), BASE_LOG_STR("from", sched_status_name(previous)),
+              BASE_LOG_STR("to", sched_status_name(now)), BASE_LOG_STR("error", s->error),
+              BASE_LOG_INT("code", s->code), BASE_LOG_NUM("latency_ms", s->latency_ms));
+}
+
+/* ---- reload ---- */
+
+static void log_conf_errors(const struct base_errors *errs)
+{
+    char line[BASE_ERROR_MSG_MAX + 512];
+    for (size_t i = 0; i < errs->len; i++)
+        base_log_error("config error", BASE_LOG_STR("error", base_error_format(&errs->items[i], line, sizeof(line))));
+}
+
+static void reload(struct app *a)
+{
+    struct base_errors errs;
+    struct conf *fresh = NULL;
+    base_errors_init(&errs, 0);
+    int rc = load_conf(a, &fresh, &errs);
+    if (rc == 0) {
+        struct sched_reload_stats st;
+        rc = sched_apply_conf(a->sched, fresh, &st);
+        if (rc == 0) {
+            const char *old_listen = a->conf->server.listen, *new_listen = fresh->server.listen;
+            if ((old_listen || new_listen) && (!old_listen || !new_listen || strcmp(old_listen, new_listen)))
+                base_log_warn("server.listen changed: restart opshub to apply it", BASE_LOG_STR("listen", a->listen));
+            conf_destroy(a->conf);
+            a->conf = fresh;
+            a->stats.reloads_ok++;
+            base_log_info("config reloaded", BASE_LOG_INT("added", st.added), BASE_LOG_INT("removed", st.removed),
+                          BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged));
+            base_errors_free(&errs);
+            return;
+        }
+        conf_destroy(fresh);
+    }
+    log_conf_errors(&errs);
+    a->stats.reloads_failed++;
+    base_log_error("config reload rejected, keeping the running configuration",
+                   BASE_LOG_STR("file", a->config_path ? a->config_path : "<default>"),
+                   BASE_LOG_INT("errors", (long long)errs.len), BASE_LOG_STR("reason", base_strerror(rc)));
+    base_errors_free(&errs);
+}
+
+/* ---- shutdown chain ---- */
+
+static void on_store_closed(void *data)
+{
+    struct app *a = data;
+    uv_close((uv_handle_t *)&a->sig_hup, NULL);
+    uv_close((uv_handle_t *)&a->sig_term, NULL);
+    uv_close((uv_handle_t *)&a->sig_int, NULL);
+    uv_close((uv_handle_t *)&a->lag_timer, NULL);
+    base_log_info("opshub stopped", BASE_LOG_INT("exit_code", a->exit_code));
+}
+
+static void on_probes_closed(void *data)
+{
+    struct app *a = data;
+    a->probes = NULL;
+    store_close(a->store, on_store_closed, a);
+    a->store = NULL;
+}
+
+static void on_sched_closed(void *data)
+{
+    struct app *a = data;
+    a->sched = NULL;
+    probe_engine_close(a->probes, on_probes_closed, a);
+}
+
+static void on_http_closed(void *data)
+{
+    struct app *a = data;
+    a->http = NULL;
+    sched_close(a->sched, on_sched_closed, a);
+}
+
+static void stop(struct app *a, const char *why)
+{
+    if (a->stopping)
+        return;
+    a->stopping = true;
+    base_log_info("opshub stopping", BASE_LOG_STR("reason", why));
+    uv_timer_stop(&a->lag_timer);
+    uv_signal_stop(&a->sig_hup);
+    if (a->http)
+        http_server_close(a->http, on_http_closed, a);
+    else
+        on_http_closed(a);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct app *a = h->data;
+    if (signum == SIGHUP)
+        reload(a);
+    else
+        stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_lag_timer(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    uint64_t now = uv_hrtime();
+    a->stats.loop_lag_ms = now > a->lag_expected_ns ? (double)(now - a->lag_expected_ns) / 1e6 : 0;
+    a->lag_expected_ns = now + APP_LAG_INTERVAL_MS * 1000000ULL;
+}
+
+/* ---- startup ---- */
+
+static void setup_log(const struct conf *c)
+{
+    int level = c->log.level;
+    const char *env = getenv("LOG_LEVEL");
+    if (env && *env) {
+        int parsed = base_log_level_parse(env);
+        if (parsed >= 0)
+            level = parsed;
+    }
+    int format = c->log.format;
+    if (format < 0)
+        format = isatty(STDERR_FILENO) ? BASE_LOG_FORMAT_TEXT : BASE_LOG_FORMAT_JSON;
+    base_log_setup((enum base_log_level)level, (enum base_log_format)format, stderr);
+}
+
+static const char *resolve_config_path(const struct app_opts *o)
+{
+    if (o->config_path)
+        return o->config_path;
+    struct stat st;
+    return stat("opshub.yaml", &st) == 0 ? "opshub.yaml" : NULL;
+}
+
+static int start(struct app *a)
+{
+    char err[512] = "";
+    app_storage_url(a->conf->storage.url, a->opts->data_dir, a->storage_url, sizeof(a->storage_url));
+    if (strncmp(a->storage_url, "sqlite://", 9) == 0 && !a->conf->storage.url && !getenv("DATABASE_URL")) {
+        const char *dir = a->opts->data_dir ? a->opts->data_dir : "data";
+        if (mkdir(dir, 0750) != 0 && access(dir, W_OK) != 0) {
+            base_log_error("cannot create the data directory", BASE_LOG_STR("dir", dir));
+            return 1;
+        }
+    }
+    struct store_opts so = {
+        .url = a->storage_url,
+        .buffer_max = a->conf->storage.buffer_max,
+        .retention_ms = a->conf->storage.retention_samples_ms,
+    };
+    a->store = store_new(&a->loop, &so, err, sizeof(err));
+    if (!a->store) {
+        base_log_error("storage cannot start", BASE_LOG_STR("error", err));
+        return 1;
+    }
+    a->probes = probe_engine_new(&a->loop);
+    a->sched = a->probes ? sched_new(&a->loop, a->probes, on_sample, a) : NULL;
+    if (!a->sched || sched_apply_conf(a->sched, a->conf, NULL) != 0) {
+        base_log_error("out of memory while starting", BASE_LOG_STR("where", "scheduler"));
+        return 1;
+    }
+    a->stats.config_loaded = true;
+    struct http_api_deps deps = {
+        .loop = &a->loop, .conf = (const struct conf *const *)&a->conf, .sched = a->sched,
+        .store = a->store, .probes = a->probes, .app = &a->stats,
+    };
+    a->api = http_api_new(&deps);
+    struct http_server_opts ho = {0};
+    a->http = a->api ? http_server_new(&a->loop, &ho, http_api_handle, a->api) : NULL;
+    if (!a->http) {
+        base_log_error("out of memory while starting", BASE_LOG_STR("where", "http"));
+        return 1;
+    }
+    http_api_set_server(a->api, a->http);
+    int rc = http_server_listen(a->http, a->listen, err, sizeof(err));
+    if (rc != 0) {
+        base_log_error("cannot listen", BASE_LOG_STR("listen", a->listen), BASE_LOG_STR("error", err));
+        return 1;
+    }
+    char redacted[1024];
+    base_log_info("opshub started", BASE_LOG_STR("version", base_version()),
+                  BASE_LOG_STR("commit", base_version_commit()), BASE_LOG_STR("listen", a->listen),
+                  BASE_LOG_STR("config", a->config_path ? a->config_path : "<default>"),
+                  BASE_LOG_STR("storage", base_log_redact_url(a->storage_url, redacted, sizeof(redacted))),
+                  BASE_LOG_INT("checks", (long long)a->conf->n_checks));
+    return 0;
+}
+
+int app_run(const struct app_opts *opts)
+{
+    struct app *a = base_calloc(1, sizeof(*a));
+    if (!a) {
+        fprintf(stderr, "opshub: out of memory\n");
+        return 1;
+    }
+    a->opts = opts;
+    a->stats.start_ms = base_time_now_ms();
+    a->config_path = resolve_config_path(opts);
+    const char *env_listen = getenv("OPSHUB_LISTEN");
+
+    /* The listen address must be known before the default config is built. */
+    snprintf(a->listen, sizeof(a->listen), "%s",
+             opts->listen ? opts->listen : (env_listen && *env_listen ? env_listen : APP_DEFAULT_LISTEN));
+    struct base_errors errs;
+    base_errors_init(&errs, 0);
+    if (load_conf(a, &a->conf, &errs) != 0) {
+        base_errors_print(&errs, stderr);
+        if (!errs.len)
+            fprintf(stderr, "%s: cannot load configuration\n", a->config_path ? a->config_path : "<default>");
+        base_errors_free(&errs);
+        base_free(a);
+        return 2;
+    }
+    base_errors_free(&errs);
+    if (!opts->listen && !(env_listen && *env_listen) && a->conf->server.listen)
+        snprintf(a->listen, sizeof(a->listen), "%s", a->conf->server.listen);
+    setup_log(a->conf);
+    signal(SIGPIPE, SIG_IGN);
+    base_proc_raise_fd_limit();
+
+    uv_loop_init(&a->loop);
+    uv_signal_init(&a->loop, &a->sig_hup);
+    uv_signal_init(&a->loop, &a->sig_term);
+    uv_signal_init(&a->loop, &a->sig_int);
+    a->sig_hup.data = a->sig_term.data = a->sig_int.data = a;
+    uv_signal_start(&a->sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&a->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&a->sig_int, on_signal, SIGINT);
+    uv_timer_init(&a->loop, &a->lag_timer);
+    a->lag_timer.data = a;
+    a->lag_expected_ns = uv_hrtime() + APP_LAG_INTERVAL_MS * 1000000ULL;
+    uv_timer_start(&a->lag_timer, on_lag_timer, APP_LAG_INTERVAL_MS, APP_LAG_INTERVAL_MS);
+
+    if (start(a) != 0) {
+        /* Unwind whatever was started, through the normal shutdown chain. */
+        a->exit_code = 1;
+        a->stopping = true;
+        if (a->http)
+            http_server_close(a->http, on_http_closed, a);
+        else if (a->sched)
+            on_http_closed(a);
+        else if (a->probes)
+            on_sched_closed(a);
+        else if (a->store)
+            on_probes_closed(a);
+        else
+            on_store_closed(a);
+    }
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    int exit_code = a->exit_code;
+    if (uv_loop_close(&a->loop) != 0)
+        base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
+    http_api_destroy(a->api);
+    conf_destroy(a->conf);
+    base_free(a);
+    return exit_code;
+}

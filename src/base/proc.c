@@ -1,0 +1,57 @@
+/*
+ * base/proc: /proc readers and the fd limit.
+ */
+#include "base/proc.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int64_t base_proc_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages_total = 0, pages_rss = -1;
+    if (!f)
+        return -1;
+    if (fscanf(f, "%ld %ld", &pages_total, &pages_rss) != 2)
+        pages_rss = -1;
+    fclose(f);
+    return pages_rss < 0 ? -1 : (int64_t)pages_rss * sysconf(_SC_PAGESIZE);
+}
+
+double base_proc_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+int base_proc_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream itself */
+}
+
+long base_proc_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return -1;
+    }
+    return (long)rl.rlim_cur;
+}

@@ -1,0 +1,17 @@
+/*
+ * base/proc: figures about this process from /proc (Linux), for /health and
+ * the standard process_* metrics. Each call reads a small file; returns a
+ * negative value when the figure cannot be read.
+ */
+#ifndef BASE_PROC_H
+#define BASE_PROC_H
+
+#include <stdint.h>
+
+int64_t base_proc_rss_bytes(void);
+double base_proc_cpu_seconds(void);  /* user + system */
+int base_proc_open_fds(void);
+/* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
+long base_proc_raise_fd_limit(void);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * http/api_checks: GET /api/v1/checks[/{id}[/samples]] and POST .../run.
+ * Status comes from the scheduler's in-memory state; samples are read from
+ * the store asynchronously (the request is held with a reference until the
+ * store answers).
+ */
+#include "http/api_int.h"
+
+#include "base/alloc.h"
+#include "base/duration.h"
+#include "base/log.h"
+#include "base/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAMPLES_DEFAULT_LIMIT 100
+#define SAMPLES_MAX_LIMIT 10000
+
+static json_t *num_or_null(double v)
+{
+    return v < 0 ? json_null() : json_real(v);
+}
+
+json_t *api_sample_json(const struct sample *s)
+{
+    char ts[40];
+    base_time_format_iso8601(s->ts_ms, ts, sizeof(ts));
+    return json_pack("{s:s, s:I, s:s, s:f, s:i, s:s, s:{s:o, s:o, s:o, s:o}}",
+                     "ts", ts, "ts_ms", (json_int_t)s->ts_ms, "result", sample_result_name(s->result),
+                     "latency_ms", s->latency_ms, "code", s->code, "error", s->error,
+                     "timings", "dns_ms", num_or_null(s->dns_ms), "connect_ms", num_or_null(s->connect_ms),
+                     "tls_ms", num_or_null(s->tls_ms), "ttfb_ms", num_or_null(s->ttfb_ms));
+}
+
+static json_t *check_json(const struct sched_check *c)
+{
+    const struct conf_check *cc = c->conf;
+    char interval[32], timeout[32], since[40], target[512];
+    base_duration_format(cc->interval_ms, interval, sizeof(interval));
+    base_duration_format(cc->timeout_ms, timeout, sizeof(timeout));
+    if (cc->type == CONF_CHECK_HTTP)
+        base_log_redact_url(cc->url ? cc->url : "", target, sizeof(target));
+    else
+        snprintf(target, sizeof(target), "%s", cc->address ? cc->address : "");
+    json_t *labels = json_object();
+    for (size_t i = 0; labels && i < cc->n_labels; i++)
+        json_object_set_new(labels, cc->labels[i].key, json_string(cc->labels[i].value));
+    double uptime = sched_check_uptime_24h(c, base_time_now_ms());
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:i, s:b, s:o, s:s, s:o, s:i, s:o, s:o, s:s}",
+                          "id", cc->id, "name", cc->name ? cc->name : cc->id,
+                          "project", cc->project ? json_string(cc->project) : json_null(),
+                          "type", conf_check_type_name(cc->type), "target", target,
+                          "interval", interval, "timeout", timeout, "confirm", cc->confirm,
+                          "enabled", cc->enabled, "labels", labels ? labels : json_object(),
+                          "status", sched_status_name(c->state.status),
+                          "since", c->state.since_ms ? json_string(base_time_format_iso8601(c->state.since_ms, since, sizeof(since))) : json_null(),
+                          "consecutive_failures", c->state.consecutive_failures,
+                          "last_sample", c->has_last ? api_sample_json(&c->last) : json_null(),
+                          "uptime_24h", uptime < 0 ? json_null() : json_real(uptime),
+                          "source", "config");
+    return o;
+}
+
+void api_checks_list(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < sched_count(api->deps.sched); i++) {
+        json_t *c = check_json(sched_check_at(api->deps.sched, i));
+        if (!c || json_array_append_new(list, c) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    api_send_json(api, req, 200, list ? json_pack("{s:o}", "checks", list) : NULL);
+}
+
+static const struct sched_check *find_or_404(struct http_api *api, struct http_request *req,
+                                             const struct http_params *p)
+{
+    const char *id = http_params_get(p, "id");
+    const struct sched_check *c = id ? sched_check_get(api->deps.sched, id) : NULL;
+    if (!c) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "check '%.128s' not found", id ? id : "");
+        api_send_error(api, req, 404, "not_found", msg, NULL);
+    }
+    return c;
+}
+
+void api_checks_get(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    const struct sched_check *c = find_or_404(api, req, p);
+    if (c)
+        api_send_json(api, req, 200, check_json(c));
+}
+
+/* ---- samples ---- */
+
+struct samples_ctx {
+    struct http_api *api;
+    struct http_request *req;
+    char id[SAMPLE_CHECK_ID_MAX];
+};
+
+static void on_samples(void *data, int status, const struct sample_record *recs, size_t n)
+{
+    struct samples_ctx *ctx = data;
+    struct http_request *req = ctx->req;
+    if (!http_request_is_abandoned(req)) {
+        if (status == BASE_ERR_UNAVAILABLE) {
+            api_send_error(ctx->api, req, 503, "unavailable", "database unavailable", NULL);
+        } else if (status != 0) {
+            api_send_error(ctx->api, req, 500, "internal", "sample query failed", NULL);
+        } else {
+            json_t *list = json_array();
+            for (size_t i = 0; list && i < n; i++)
+                if (json_array_append_new(list, api_sample_json(&recs[i].s)) != 0) {
+                    json_decref(list);
+                    list = NULL;
+                }
+            api_send_json(ctx->api, req, 200,
+                          list ? json_pack("{s:s, s:o}", "check", ctx->id, "samples", list) : NULL);
+        }
+    }
+    http_request_unref(req);
+    base_free(ctx);
+}
+
+/* Parses a time query parameter; sends 400 and returns -1 when malformed. */
+static int time_param(struct http_api *api, struct http_request *req, const char *name, int64_t *out)
+{
+    char buf[64];
+    *out = 0;
+    if (!http_request_query(req, name, buf, sizeof(buf)) || !buf[0])
+        return 0;
+    if (base_time_parse(buf, out) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "'%s' must be unix seconds or an ISO 8601 time", name);
+        api_send_error(api, req, 400, "invalid_parameter", msg, name);
+        return -1;
+    }
+    return 0;
+}
+
+void api_checks_samples(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    const struct sched_check *c = find_or_404(api, req, p);
+    if (!c)
+        return;
+    struct store_query q = {.check_id = c->conf->id, .limit = SAMPLES_DEFAULT_LIMIT};
+    char buf[32];
+    if (time_param(api, req, "from", &q.from_ms) || time_param(api, req, "to", &q.to_ms))
+        return;
+    if (http_request_query(req, "limit", buf, sizeof(buf))) {
+        char *end;
+        long v = strtol(buf, &end, 10);
+        if (!buf[0] || *end || v < 1 || v > SAMPLES_MAX_LIMIT) {
+            api_send_error(api, req, 400, "invalid_parameter", "'limit' must be an integer from 1 to 10000", "limit");
+            return;
+        }
+        q.limit = (int)v;
+    }
+    if (q.from_ms && q.to_ms && q.from_ms > q.to_ms) {
+        api_send_error(api, req, 400, "invalid_parameter", "'from' is after 'to'", "from");
+        return;
+    }
+    struct samples_ctx *ctx = base_calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    ctx->api = api;
+    ctx->req = req;
+    snprintf(ctx->id, sizeof(ctx->id), "%s", c->conf->id);
+    http_request_ref(req);
+    if (store_samples_query(api->deps.store, &q, on_samples, ctx) != 0) {
+        http_request_unref(req);
+        base_free(ctx);
+        api_send_error(api, req, 503, "unavailable", "sample query could not be queued", NULL);
+    }
+}
+
+/* ---- run now ---- */
+
+struct run_ctx {
+    struct http_api *api;
+    struct http_request *req;
+};
+
+static void on_run(void *data, int status, const struct sched_check *c, const struct sample *s)
+{
+    struct run_ctx *ctx = data;
+    struct http_request *req = ctx->req;
+    if (!http_request_is_abandoned(req)) {
+        if (status == 0) {
+            api_send_json(ctx->api, req, 200,
+                          json_pack("{s:s, s:o, s:s}", "check", c->conf->id, "sample", api_sample_json(s),
+                                    "status", sched_status_name(c->state.status)));
+        } else if (status == BASE_ERR_NOT_FOUND) {
+            api_send_error(ctx->api, req, 404, "not_found", "check not found", NULL);
+        } else if (status == BASE_ERR_INVALID) {
+            api_send_error(ctx->api, req, 409, "paused", "check is disabled (enabled: false)", NULL);
+        } else if (status == BASE_ERR_CANCELED) {
+            api_send_error(ctx->api, req, 409, "canceled", "check was removed or changed while running", NULL);
+        } else {
+            api_send_error(ctx->api, req, 500, "internal", "could not start the check", NULL);
+        }
+    }
+    http_request_unref(req);
+    base_free(ctx);
+}
+
+void api_checks_run(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    const struct sched_check *c = find_or_404(api, req, p);
+    if (!c)
+        return;
+    struct run_ctx *ctx = base_calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    ctx->api = api;
+    ctx->req = req;
+    http_request_ref(req);
+    /* The callback fires exactly once, possibly right now. */
+    (void)sched_run_now(api->deps.sched, c->conf->id, on_run, ctx);
+}

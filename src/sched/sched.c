@@ -1,0 +1,460 @@
+/*
+ * sched/sched: the scheduler. Owns the per-check runtime state, a min-heap
+ * of due times and one uv_timer. Each timer tick starts at most
+ * SCHED_SLICE due runs and yields to the loop if more are due, so a burst
+ * never stalls I/O. Must not block, store, or know about HTTP.
+ */
+#include "sched/sched.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "base/time.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SCHED_SLICE 1000
+#define NOT_IN_HEAP SIZE_MAX
+#define MS_NS 1000000ULL
+
+struct run_now {
+    struct run_now *next, *prev;
+    struct sched *sched;
+    char id[SAMPLE_CHECK_ID_MAX];
+    struct probe_run *run;
+    sched_run_cb cb;
+    void *data;
+};
+
+struct sched {
+    uv_loop_t *loop;
+    struct probe_engine *probes;
+    sched_sample_cb cb;
+    void *data;
+    uv_timer_t timer;
+    struct sched_check **checks;    /* configuration order */
+    size_t n_checks;
+    struct base_map by_id;          /* id -> struct sched_check*, keys in the current conf */
+    struct sched_check **heap;
+    size_t heap_len, heap_cap;
+    struct run_now *run_nows;
+    struct sched_stats stats;
+    bool closing;
+    sched_close_cb close_cb;
+    void *close_data;
+};
+
+/* ---- min-heap on due_ns ---- */
+
+static void heap_set(struct sched *s, size_t i, struct sched_check *c)
+{
+    s->heap[i] = c;
+    c->heap_index = i;
+}
+
+static void heap_up(struct sched *s, size_t i)
+{
+    struct sched_check *c = s->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (s->heap[parent]->due_ns <= c->due_ns)
+            break;
+        heap_set(s, i, s->heap[parent]);
+        i = parent;
+    }
+    heap_set(s, i, c);
+}
+
+static void heap_down(struct sched *s, size_t i)
+{
+    struct sched_check *c = s->heap[i];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        uint64_t best = c->due_ns;
+        if (l < s->heap_len && s->heap[l]->due_ns < best) {
+            m = l;
+            best = s->heap[l]->due_ns;
+        }
+        if (r < s->heap_len && s->heap[r]->due_ns < best)
+            m = r;
+        if (m == i)
+            break;
+        heap_set(s, i, s->heap[m]);
+        i = m;
+    }
+    heap_set(s, i, c);
+}
+
+/* Capacity is reserved by sched_apply_conf, so pushing never allocates. */
+static void heap_push(struct sched *s, struct sched_check *c)
+{
+    heap_set(s, s->heap_len++, c);
+    heap_up(s, c->heap_index);
+}
+
+static void heap_remove(struct sched *s, struct sched_check *c)
+{
+    size_t i = c->heap_index;
+    if (i == NOT_IN_HEAP)
+        return;
+    c->heap_index = NOT_IN_HEAP;
+    struct sched_check *last = s->heap[--s->heap_len];
+    if (last == c)
+        return;
+    heap_set(s, i, last);
+    heap_up(s, i);
+    heap_down(s, last->heap_index);
+}
+
+/* ---- samples ---- */
+
+static void uptime_count(struct sched_check *c, const struct sample *smp)
+{
+    int64_t hour = smp->ts_ms / 3600000;
+    size_t idx = (size_t)(hour % SCHED_UPTIME_BUCKETS);
+    if (c->bucket_hour[idx] != hour) {
+        c->bucket_hour[idx] = hour;
+        c->up_count[idx] = c->total_count[idx] = 0;
+    }
+    c->total_count[idx]++;
+    if (smp->result != SAMPLE_DOWN)
+        c->up_count[idx]++;
+}
+
+double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms)
+{
+    int64_t hour = now_ms / 3600000;
+    uint64_t up = 0, total = 0;
+    for (size_t i = 0; i < SCHED_UPTIME_BUCKETS; i++) {
+        if (c->total_count[i] && c->bucket_hour[i] > hour - SCHED_UPTIME_BUCKETS) {
+            up += c->up_count[i];
+            total += c->total_count[i];
+        }
+    }
+    return total ? 100.0 * (double)up / (double)total : -1;
+}
+
+static void process_sample(struct sched *s, struct sched_check *c, const struct sample *smp)
+{
+    enum sched_status previous;
+    bool changed = sched_status_apply(&c->state, c->conf->confirm, smp, &previous);
+    c->last = *smp;
+    c->has_last = true;
+    uptime_count(c, smp);
+    unsigned type = c->conf->type == CONF_CHECK_TCP ? 1 : 0;
+    unsigned result = (unsigned)smp->result <= SAMPLE_DOWN ? (unsigned)smp->result : SAMPLE_DOWN;
+    s->stats.probes[type][result]++;
+    if (changed)
+        s->stats.status_changes++;
+    if (s->cb)
+        s->cb(s->data, c, smp, changed, previous);
+}
+
+static void on_probe_done(void *data, const struct sample *smp)
+{
+    struct sched_check *c = data;
+    c->run = NULL;
+    process_sample(c->sched, c, smp);
+}
+
+/* ---- timer ---- */
+
+static void on_timer(uv_timer_t *t);
+
+static void rearm(struct sched *s)
+{
+    if (s->closing)
+        return;
+    if (!s->heap_len) {
+        uv_timer_stop(&s->timer);
+        return;
+    }
+    uv_update_time(s->loop);
+    uint64_t now = uv_hrtime(), due = s->heap[0]->due_ns;
+    uint64_t delay_ms = due > now ? (due - now + MS_NS - 1) / MS_NS : 0;
+    uv_timer_start(&s->timer, on_timer, delay_ms, 0);
+}
+
+static void start_run(struct sched *s, struct sched_check *c, uint64_t now)
+{
+    if (c->run) {
+        s->stats.skipped++;
+        return;
+    }
+    base_histogram_observe(&s->stats.lateness, (double)(now - c->due_ns) / 1e9);
+    c->run = probe_start(s->probes, c->conf, on_probe_done, c);
+    if (!c->run)
+        base_log_error("probe start failed (out of memory)", BASE_LOG_STR("check", c->conf->id));
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct sched *s = t->data;
+    uint64_t now = uv_hrtime();
+    for (int n = 0; n < SCHED_SLICE && s->heap_len; n++) {
+        struct sched_check *c = s->heap[0];
+        if (c->due_ns > now)
+            break;
+        start_run(s, c, now);
+        uint64_t interval = (uint64_t)c->conf->interval_ms * MS_NS;
+        c->due_ns += interval;
+        if (c->due_ns <= now) {
+            /* Fell behind by whole intervals (loop stalled): skip them, keep the phase. */
+            uint64_t behind = (now - c->due_ns) / interval + 1;
+            c->due_ns += behind * interval;
+            s->stats.skipped += behind;
+        }
+        heap_down(s, 0);
+    }
+    rearm(s);
+}
+
+/* ---- configuration ---- */
+
+static void check_reset(struct sched *s, struct sched_check *c, const struct conf_check *cc)
+{
+    struct sched_check zero = {0};
+    *c = zero;
+    c->conf = cc;
+    c->sched = s;
+    c->heap_index = NOT_IN_HEAP;
+    sched_status_init(&c->state, cc->enabled);
+    uint64_t interval = (uint64_t)cc->interval_ms * MS_NS;
+    c->due_ns = uv_hrtime() + base_map_hash(cc->id) % interval;
+}
+
+static void cancel_run_nows(struct sched *s, const char *id)
+{
+    struct run_now *rn = s->run_nows, *next;
+    for (; rn; rn = next) {
+        next = rn->next;
+        if (id && strcmp(rn->id, id) != 0)
+            continue;
+        probe_cancel(rn->run);
+        if (rn->prev)
+            rn->prev->next = rn->next;
+        else
+            s->run_nows = rn->next;
+        if (rn->next)
+            rn->next->prev = rn->prev;
+        rn->cb(rn->data, BASE_ERR_CANCELED, NULL, NULL);
+        base_free(rn);
+    }
+}
+
+static void check_stop(struct sched *s, struct sched_check *c)
+{
+    if (c->run) {
+        probe_cancel(c->run);
+        c->run = NULL;
+    }
+    heap_remove(s, c);
+    cancel_run_nows(s, c->conf->id);
+}
+
+struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_sample_cb cb, void *data)
+{
+    struct sched *s = base_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->probes = probes;
+    s->cb = cb;
+    s->data = data;
+    base_map_init(&s->by_id);
+    base_histogram_init(&s->stats.lateness, base_metrics_latency_bounds, base_metrics_latency_n);
+    uv_timer_init(loop, &s->timer);
+    s->timer.data = s;
+    return s;
+}
+
+int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_reload_stats *out)
+{
+    struct sched_reload_stats st = {0};
+    struct base_map by_id;
+    struct sched_check **checks = NULL, **fresh = NULL;
+    base_map_init(&by_id);
+    size_t n = conf->n_checks;
+
+    /* Phase 1: allocate everything, touch nothing. */
+    checks = base_calloc(n ? n : 1, sizeof(*checks));
+    fresh = base_calloc(n ? n : 1, sizeof(*fresh));
+    if (!checks || !fresh)
+        goto fail;
+    if (n > s->heap_cap) {
+        struct sched_check **heap = base_realloc(s->heap, n * sizeof(*heap));
+        if (!heap)
+            goto fail;
+        s->heap = heap;
+        s->heap_cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct conf_check *cc = &conf->checks[i];
+        struct sched_check *old = base_map_get(&s->by_id, cc->id);
+        if (!old && !(fresh[i] = base_calloc(1, sizeof(struct sched_check))))
+            goto fail;
+        if (base_map_put(&by_id, cc->id, old ? old : fresh[i]) != 0)
+            goto fail;
+    }
+
+    /* Phase 2: move state over; nothing below allocates. Removed checks go
+     * first so the heap never holds more than n entries. */
+    for (size_t i = 0; i < s->n_checks; i++) {
+        struct sched_check *c = s->checks[i];
+        if (base_map_get(&by_id, c->conf->id) != c) {
+            check_stop(s, c);
+            base_free(c);
+            st.removed++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct conf_check *cc = &conf->checks[i];
+        struct sched_check *c = base_map_get(&by_id, cc->id);
+        if (c == fresh[i]) {
+            fresh[i] = NULL;
+            check_reset(s, c, cc);
+            if (cc->enabled)
+                heap_push(s, c);
+            st.added++;
+        } else if (c->conf->hash == cc->hash) {
+            c->conf = cc;
+            st.unchanged++;
+        } else {
+            check_stop(s, c);
+            check_reset(s, c, cc);
+            if (cc->enabled)
+                heap_push(s, c);
+            st.changed++;
+        }
+        checks[i] = c;
+    }
+    base_map_free(&s->by_id);
+    s->by_id = by_id;
+    base_free(s->checks);
+    s->checks = checks;
+    s->n_checks = n;
+    base_free(fresh);
+    if (out)
+        *out = st;
+    rearm(s);
+    return 0;
+
+fail:
+    for (size_t i = 0; fresh && i < n; i++)
+        base_free(fresh[i]);
+    base_free(fresh);
+    base_free(checks);
+    base_map_free(&by_id);
+    return BASE_ERR_NOMEM;
+}
+
+size_t sched_count(const struct sched *s)
+{
+    return s->n_checks;
+}
+
+const struct sched_check *sched_check_at(const struct sched *s, size_t i)
+{
+    return i < s->n_checks ? s->checks[i] : NULL;
+}
+
+const struct sched_check *sched_check_get(const struct sched *s, const char *id)
+{
+    return base_map_get(&s->by_id, id);
+}
+
+const struct sched_stats *sched_stats_get(const struct sched *s)
+{
+    return &s->stats;
+}
+
+/* ---- run now ---- */
+
+static void on_run_now_done(void *data, const struct sample *smp)
+{
+    struct run_now *rn = data;
+    struct sched *s = rn->sched;
+    if (rn->prev)
+        rn->prev->next = rn->next;
+    else
+        s->run_nows = rn->next;
+    if (rn->next)
+        rn->next->prev = rn->prev;
+    struct sched_check *c = base_map_get(&s->by_id, rn->id);
+    if (c) {
+        process_sample(s, c, smp);
+        rn->cb(rn->data, 0, c, smp);
+    } else {
+        rn->cb(rn->data, BASE_ERR_CANCELED, NULL, NULL);
+    }
+    base_free(rn);
+}
+
+int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data)
+{
+    struct sched_check *c = base_map_get(&s->by_id, id);
+    if (!c) {
+        cb(data, BASE_ERR_NOT_FOUND, NULL, NULL);
+        return BASE_ERR_NOT_FOUND;
+    }
+    if (!c->conf->enabled || s->closing) {
+        cb(data, s->closing ? BASE_ERR_CANCELED : BASE_ERR_INVALID, c, NULL);
+        return BASE_ERR_INVALID;
+    }
+    struct run_now *rn = base_calloc(1, sizeof(*rn));
+    if (!rn) {
+        cb(data, BASE_ERR_NOMEM, c, NULL);
+        return BASE_ERR_NOMEM;
+    }
+    rn->sched = s;
+    snprintf(rn->id, sizeof(rn->id), "%s", id);
+    rn->cb = cb;
+    rn->data = data;
+    rn->run = probe_start(s->probes, c->conf, on_run_now_done, rn);
+    if (!rn->run) {
+        base_free(rn);
+        cb(data, BASE_ERR_NOMEM, c, NULL);
+        return BASE_ERR_NOMEM;
+    }
+    rn->next = s->run_nows;
+    if (rn->next)
+        rn->next->prev = rn;
+    s->run_nows = rn;
+    return 0;
+}
+
+/* ---- close ---- */
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct sched *s = h->data;
+    sched_close_cb cb = s->close_cb;
+    void *data = s->close_data;
+    for (size_t i = 0; i < s->n_checks; i++)
+        base_free(s->checks[i]);
+    base_free(s->checks);
+    base_free(s->heap);
+    base_map_free(&s->by_id);
+    base_free(s);
+    if (cb)
+        cb(data);
+}
+
+void sched_close(struct sched *s, sched_close_cb cb, void *data)
+{
+    s->closing = true;
+    s->close_cb = cb;
+    s->close_data = data;
+    for (size_t i = 0; i < s->n_checks; i++) {
+        struct sched_check *c = s->checks[i];
+        if (c->run) {
+            probe_cancel(c->run);
+            c->run = NULL;
+        }
+    }
+    cancel_run_nows(s, NULL);
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, on_timer_closed);
+}

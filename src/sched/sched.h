@@ -1,0 +1,89 @@
+/*
+ * sched/sched: runs every configured check every `interval`, on the loop.
+ * Owns the runtime state of each check (status, last sample, 24 h uptime
+ * counts, schedule) and one timer over a min-heap of due times. First runs
+ * are spread over the interval by a hash of the id (like Prometheus), so
+ * 10,000 checks never fire in one burst; later runs keep their phase.
+ * Samples are handed to the owner's callback (which stores them); sched
+ * knows nothing of storage or HTTP. A run that is still in flight when the
+ * next is due is skipped and counted.
+ */
+#ifndef SCHED_SCHED_H
+#define SCHED_SCHED_H
+
+#include "base/metrics.h"
+#include "conf/conf.h"
+#include "model/sample.h"
+#include "probe/probe.h"
+#include "sched/status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define SCHED_UPTIME_BUCKETS 24 /* hourly buckets for uptime_24h */
+
+struct sched;
+
+/* Runtime state of one check. Read-only for everyone but sched. */
+struct sched_check {
+    const struct conf_check *conf;   /* borrowed from the current conf */
+    struct sched_status_state state;
+    struct sample last;
+    bool has_last;
+    /* private: */
+    struct sched *sched;
+    uint64_t due_ns;                 /* monotonic (uv_hrtime) */
+    size_t heap_index;
+    struct probe_run *run;           /* scheduled run in flight, or NULL */
+    uint32_t up_count[SCHED_UPTIME_BUCKETS];
+    uint32_t total_count[SCHED_UPTIME_BUCKETS];
+    int64_t bucket_hour[SCHED_UPTIME_BUCKETS];
+};
+
+struct sched_stats {
+    uint64_t probes[2][3];           /* [type][result] completed runs */
+    uint64_t skipped;
+    uint64_t status_changes;
+    struct base_histogram lateness;  /* seconds between due and start */
+};
+
+/* Called on the loop for every completed run (scheduled or run-now) after
+ * the status was updated. `changed` tells whether the status moved from
+ * `previous`. The check and sample are borrowed for the call. */
+typedef void (*sched_sample_cb)(void *data, const struct sched_check *c, const struct sample *s,
+                                bool changed, enum sched_status previous);
+
+/* `probes` is borrowed and must outlive the scheduler. NULL on OOM. */
+struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_sample_cb cb, void *data);
+
+struct sched_reload_stats {
+    size_t added, removed, changed, unchanged;
+};
+/* Makes the scheduler follow `conf` (borrowed; must stay alive until the
+ * next sched_apply_conf or sched_close). Unchanged checks (same hash) keep
+ * state and schedule; changed ones restart with fresh state; removed ones
+ * are canceled. 0 or BASE_ERR_NOMEM (then nothing changed). */
+int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_reload_stats *out);
+
+size_t sched_count(const struct sched *s);
+/* Checks in configuration order; NULL past the end. */
+const struct sched_check *sched_check_at(const struct sched *s, size_t i);
+const struct sched_check *sched_check_get(const struct sched *s, const char *id);
+const struct sched_stats *sched_stats_get(const struct sched *s);
+/* Percentage of up/degraded samples in the last 24 h; negative when none. */
+double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms);
+
+/* Runs a check now, outside its schedule. cb fires exactly once: with
+ * status 0 and the sample, or with BASE_ERR_NOT_FOUND (unknown id),
+ * BASE_ERR_INVALID (paused), BASE_ERR_CANCELED (removed by reload or
+ * scheduler closing; sample NULL). */
+typedef void (*sched_run_cb)(void *data, int status, const struct sched_check *c, const struct sample *s);
+int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data);
+
+/* Cancels every run (run-now callbacks get BASE_ERR_CANCELED), closes the
+ * timer and frees everything; cb runs on the loop when done. */
+typedef void (*sched_close_cb)(void *data);
+void sched_close(struct sched *s, sched_close_cb cb, void *data);
+
+#endif

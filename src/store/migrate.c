@@ -1,0 +1,120 @@
+/*
+ * store/migrate: the versioned schema of the samples store, one ordered list
+ * of (version, SQLite SQL, PostgreSQL SQL), and the driver that applies the
+ * missing ones through a backend's exec/query_int, each in its own
+ * transaction together with its schema_migrations row. Owns no connection;
+ * runs on the store thread. Refuses a database newer than this binary.
+ */
+#include "store/store_int.h"
+
+#include "base/err.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+struct migration {
+    int version;
+    const char *sqlite_sql;
+    const char *postgres_sql;
+};
+
+/* Append only: a released migration is never edited, a fix is a new version. */
+static const struct migration migrations[] = {
+    {1,
+     "CREATE TABLE samples ("
+     " check_id TEXT NOT NULL,"
+     " ts BIGINT NOT NULL," /* unix ms */
+     " result SMALLINT NOT NULL CHECK (result BETWEEN 0 AND 2),"
+     " latency_ms REAL NOT NULL,"
+     " code INTEGER NOT NULL DEFAULT 0,"
+     " error TEXT NOT NULL DEFAULT '',"
+     " dns_ms REAL, connect_ms REAL, tls_ms REAL, ttfb_ms REAL);"
+     "CREATE INDEX samples_check_ts ON samples (check_id, ts DESC);"
+     "CREATE INDEX samples_ts ON samples (ts);",
+     "CREATE TABLE samples ("
+     " check_id TEXT NOT NULL,"
+     " ts BIGINT NOT NULL,"
+     " result SMALLINT NOT NULL CHECK (result BETWEEN 0 AND 2),"
+     " latency_ms DOUBLE PRECISION NOT NULL,"
+     " code INTEGER NOT NULL DEFAULT 0,"
+     " error TEXT NOT NULL DEFAULT '',"
+     " dns_ms DOUBLE PRECISION, connect_ms DOUBLE PRECISION,"
+     " tls_ms DOUBLE PRECISION, ttfb_ms DOUBLE PRECISION);"
+     "CREATE INDEX samples_check_ts ON samples (check_id, ts DESC);"
+     "CREATE INDEX samples_ts ON samples (ts);"},
+};
+
+#define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
+
+int store_migrate_latest_version(void)
+{
+    return migrations[MIGRATION_COUNT - 1].version;
+}
+
+static int apply_one(const struct store_backend_ops *ops, struct store_db *db,
+                     const struct migration *m, char *errbuf, size_t errlen)
+{
+    int pg = ops->dialect == STORE_DIALECT_POSTGRES;
+    /* SQLite: BEGIN IMMEDIATE takes the write lock now. PostgreSQL: the table
+     * lock serialises several nodes migrating the same database at once. */
+    int rc = ops->exec(db, pg ? "BEGIN; LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE"
+                              : "BEGIN IMMEDIATE", errbuf, errlen);
+    if (rc)
+        return rc;
+    int64_t current = 0;
+    rc = ops->query_int(db, "SELECT MAX(version) FROM schema_migrations", &current, errbuf, errlen);
+    if (rc)
+        goto fail;
+    if (current >= m->version) /* applied meanwhile by another process */
+        return ops->exec(db, "COMMIT", errbuf, errlen);
+    rc = ops->exec(db, pg ? m->postgres_sql : m->sqlite_sql, errbuf, errlen);
+    if (rc)
+        goto fail;
+    char sql[160];
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %s)",
+             m->version, pg ? "(extract(epoch from now()) * 1000)::bigint"
+                            : "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)");
+    rc = ops->exec(db, sql, errbuf, errlen);
+    if (rc)
+        goto fail;
+    return ops->exec(db, "COMMIT", errbuf, errlen);
+fail:
+    ops->exec(db, "ROLLBACK", NULL, 0);
+    if (errbuf && errlen) {
+        char inner[256];
+        snprintf(inner, sizeof(inner), "%s", errbuf);
+        snprintf(errbuf, errlen, "migration %d: %s", m->version, inner);
+    }
+    return rc;
+}
+
+int store_migrate_apply(const struct store_backend_ops *ops, struct store_db *db,
+                        char *errbuf, size_t errlen)
+{
+    int rc = ops->exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                           " version INTEGER PRIMARY KEY,"
+                           " applied_at BIGINT NOT NULL)", errbuf, errlen);
+    if (rc)
+        return rc;
+    int64_t current = 0;
+    rc = ops->query_int(db, "SELECT MAX(version) FROM schema_migrations", &current, errbuf, errlen);
+    if (rc)
+        return rc;
+    int latest = store_migrate_latest_version();
+    if (current > latest) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen,
+                     "database schema version %" PRId64 " is newer than this opshub knows (%d): "
+                     "upgrade opshub or use another database", current, latest);
+        return BASE_ERR_INVALID;
+    }
+    for (size_t i = 0; i < MIGRATION_COUNT; i++) {
+        if (migrations[i].version <= current)
+            continue;
+        rc = apply_one(ops, db, &migrations[i], errbuf, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * store/store_int: private contract between store.c and its backends
+ * (sqlite.c, postgres.c) and the migration driver (migrate.c). A backend is a
+ * table of blocking functions on an opaque connection handle; they are only
+ * ever called on the store thread, one at a time, never on the loop. No other
+ * folder includes this header (tests/store may, to run the backend suite).
+ */
+#ifndef STORE_STORE_INT_H
+#define STORE_STORE_INT_H
+
+#include "model/sample.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Rows deleted per purge statement, so one purge never holds a long lock. */
+#define STORE_PURGE_CHUNK 5000
+/* Upper bound on rows returned by one query (latest: number of checks). */
+#define STORE_QUERY_MAX 10000
+#define STORE_LATEST_MAX 100000
+
+struct store_db; /* one backend connection; defined by each backend */
+
+enum store_dialect { STORE_DIALECT_SQLITE, STORE_DIALECT_POSTGRES };
+
+/*
+ * Every function returns 0 or a negative BASE_ERR_* code and, on failure,
+ * writes a person-readable message without secrets into errbuf (which may be
+ * NULL). BASE_ERR_UNAVAILABLE means the connection is lost: the caller closes
+ * it and reconnects later. Record arrays returned through out-params are
+ * allocated with base_malloc and owned by the caller (base_free).
+ */
+struct store_backend_ops {
+    const char *name;
+    enum store_dialect dialect;
+    /* Connects; *out owned by the caller until close. */
+    int (*open)(const char *url, struct store_db **out, char *errbuf, size_t errlen);
+    /* Applies missing migrations (store_migrate_apply with this dialect). */
+    int (*migrate)(struct store_db *db, char *errbuf, size_t errlen);
+    /* Inserts all n records in one transaction: all or nothing. */
+    int (*insert_batch)(struct store_db *db, const struct sample_record *recs, size_t n,
+                        char *errbuf, size_t errlen);
+    /* Samples of one check with from <= ts <= to, newest first, at most limit. */
+    int (*query_samples)(struct store_db *db, const char *check_id, int64_t from_ms, int64_t to_ms,
+                         int limit, struct sample_record **out, size_t *n, char *errbuf, size_t errlen);
+    /* Newest sample of every check, at most STORE_LATEST_MAX, ordered by check id. */
+    int (*query_latest)(struct store_db *db, struct sample_record **out, size_t *n,
+                        char *errbuf, size_t errlen);
+    /* Deletes at most max_rows samples with ts < before_ms; *deleted says how many. */
+    int (*purge_before)(struct store_db *db, int64_t before_ms, size_t max_rows, uint64_t *deleted,
+                        char *errbuf, size_t errlen);
+    /* SELECT 1. */
+    int (*ping)(struct store_db *db, char *errbuf, size_t errlen);
+    /* Runs SQL without results (several statements allowed). */
+    int (*exec)(struct store_db *db, const char *sql, char *errbuf, size_t errlen);
+    /* Runs a query whose first column of the first row is an integer (NULL or no row: 0). */
+    int (*query_int)(struct store_db *db, const char *sql, int64_t *out, char *errbuf, size_t errlen);
+    void (*close)(struct store_db *db);
+};
+
+extern const struct store_backend_ops store_sqlite_ops;
+extern const struct store_backend_ops store_postgres_ops;
+
+/* Backend for a URL ("sqlite://", "postgres://", "postgresql://"), or NULL. */
+const struct store_backend_ops *store_backend_for_url(const char *url);
+
+/* migrate.c: the newest schema version this binary knows. */
+int store_migrate_latest_version(void);
+/* Creates schema_migrations if needed and applies every missing migration in
+ * order, each in its own transaction (safe against a concurrent migrator).
+ * BASE_ERR_INVALID when the database is newer than this binary. */
+int store_migrate_apply(const struct store_backend_ops *ops, struct store_db *db,
+                        char *errbuf, size_t errlen);
+
+/* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
+int store_sqlite_path_from_url(const char *url, char *out, size_t n);
+/* postgres.c: checks a postgres URL parses, without connecting; BASE_ERR_INVALID. */
+int store_postgres_url_check(const char *url, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * tests/store/test_backends: one suite run against both store backends,
+ * SQLite (temp file) and PostgreSQL (OPSHUB_TEST_PG_URL, or a server this
+ * test starts with scripts/pg-test.sh; failing to start it fails the suite),
+ * calling the blocking backend vtable directly: migrations, batches, queries,
+ * purges, text round trips, schema versions; then backend-specific cases.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "store/store_int.h"
+#include "store/store_test_pg.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct fixture {
+    const struct store_backend_ops *ops;
+    char url[512];
+    char dir[256];
+    struct store_db *db;
+};
+
+static struct pg_test pg;
+static char pg_url[512];
+static struct fixture fx_sqlite = {.ops = &store_sqlite_ops};
+static struct fixture fx_pg = {.ops = &store_postgres_ops};
+
+static int group_setup(void **state)
+{
+    base_log_setup(BASE_LOG_OFF, BASE_LOG_FORMAT_TEXT, stderr);
+    const char *env = getenv("OPSHUB_TEST_PG_URL");
+    if (env && *env) {
+        snprintf(pg_url, sizeof(pg_url), "%s", env);
+        return 0;
+    }
+    if (pg_test_prepare(&pg) != 0 || pg_test_start(&pg) != 0) {
+        fprintf(stderr, "test_backends: cannot start PostgreSQL (scripts/pg-test.sh)\n");
+        pg_test_stop(&pg);
+        return -1; /* fails the whole group: both backends are required */
+    }
+    snprintf(pg_url, sizeof(pg_url), "%s", pg.url);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    pg_test_stop(&pg);
+    return 0;
+}
+
+static int open_fresh(void **state)
+{
+    struct fixture *f = *state;
+    char err[512] = "";
+    if (f->ops == &store_sqlite_ops) {
+        if (test_mkdtemp(f->dir, sizeof(f->dir)) != 0)
+            return -1;
+        snprintf(f->url, sizeof(f->url), "sqlite://%s/data/samples.db", f->dir);
+    } else {
+        snprintf(f->url, sizeof(f->url), "%s", pg_url);
+    }
+    if (f->ops->open(f->url, &f->db, err, sizeof(err)) != 0) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+    if (f->ops == &store_postgres_ops &&
+        f->ops->exec(f->db, "DROP TABLE IF EXISTS samples, schema_migrations", err, sizeof(err)) != 0)
+        return -1;
+    if (f->ops->migrate(f->db, err, sizeof(err)) != 0) {
+        fprintf(stderr, "migrate: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int close_db(void **state)
+{
+    struct fixture *f = *state;
+    f->ops->close(f->db);
+    f->db = NULL;
+    if (f->dir[0])
+        test_rmtree(f->dir);
+    f->dir[0] = '\0';
+    return 0;
+}
+
+static struct sample_record rec(const char *id, int64_t ts, enum sample_result r, double lat)
+{
+    struct sample_record x;
+    memset(&x, 0, sizeof(x));
+    snprintf(x.check_id, sizeof(x.check_id), "%s", id);
+    sample_init(&x.s, ts);
+    x.s.result = r;
+    x.s.latency_ms = lat;
+    return x;
+}
+
+static int64_t count_rows(struct fixture *f)
+{
+    int64_t n = -1;
+    assert_int_equal(f->ops->query_int(f->db, "SELECT COUNT(*) FROM samples", &n, NULL, 0), 0);
+    return n;
+}
+
+static void assert_record_equal(const struct sample_record *a, const struct sample_record *b)
+{
+    assert_string_equal(a->check_id, b->check_id);
+    assert_int_equal(a->s.ts_ms, b->s.ts_ms);
+    assert_int_equal(a->s.result, b->s.result);
+    assert_true(a->s.latency_ms == b->s.latency_ms);
+    assert_int_equal(a->s.code, b->s.code);
+    assert_string_equal(a->s.error, b->s.error);
+    assert_true(a->s.dns_ms == b->s.dns_ms);
+    assert_true(a->s.connect_ms == b->s.connect_ms);
+    assert_true(a->s.tls_ms == b->s.tls_ms);
+    assert_true(a->s.ttfb_ms == b->s.ttfb_ms);
+}
+
+static void test_migrate_twice_is_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    char err[512] = "";
+    assert_int_equal(f->ops->migrate(f->db, err, sizeof(err)), 0);
+    assert_int_equal(f->ops->migrate(f->db, err, sizeof(err)), 0);
+    int64_t n = 0, v = 0;
+    assert_int_equal(f->ops->query_int(f->db, "SELECT COUNT(*) FROM schema_migrations", &n, err, sizeof(err)), 0);
+    assert_int_equal(f->ops->query_int(f->db, "SELECT MAX(version) FROM schema_migrations", &v, err, sizeof(err)), 0);
+    assert_int_equal(n, store_migrate_latest_version());
+    assert_int_equal(v, store_migrate_latest_version());
+    assert_int_equal(count_rows(f), 0);
+}
+
+static void test_insert_batch_round_trips_every_field(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record in[3] = {
+        rec("api", 1732350000123, SAMPLE_UP, 0.1),
+        rec("api", 1732350001123, SAMPLE_DEGRADED, 12345.678901234567),
+        rec("api", 1732350002123, SAMPLE_DOWN, 1e-300),
+    };
+    in[0].s.code = 200;
+    in[0].s.dns_ms = 0;
+    in[0].s.connect_ms = 1.0 / 3.0;
+    in[0].s.tls_ms = 2.5;
+    in[0].s.ttfb_ms = 1e9 + 0.125;
+    in[2].s.code = 0;
+    sample_set_error(&in[2].s, "connect: connection refused");
+    assert_int_equal(f->ops->insert_batch(f->db, in, 3, NULL, 0), 0);
+    struct sample_record *out = NULL;
+    size_t n = 0;
+    assert_int_equal(f->ops->query_samples(f->db, "api", INT64_MIN, INT64_MAX, 10, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_record_equal(&out[i], &in[2 - i]); /* newest first */
+    base_free(out);
+}
+
+static void test_query_is_newest_first_within_range_and_limit(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 1200 }; /* more than one PostgreSQL statement's worth */
+    struct sample_record *in = base_calloc(N + 10, sizeof(*in));
+    assert_non_null(in);
+    for (int i = 0; i < N; i++)
+        in[i] = rec("api", 1000 + i, SAMPLE_UP, i);
+    for (int i = 0; i < 10; i++)
+        in[N + i] = rec("web", 1000 + i, SAMPLE_DOWN, i);
+    assert_int_equal(f->ops->insert_batch(f->db, in, N + 10, NULL, 0), 0);
+    base_free(in);
+    assert_int_equal(count_rows(f), N + 10);
+
+    struct sample_record *out = NULL;
+    size_t n = 0;
+    assert_int_equal(f->ops->query_samples(f->db, "api", 1010, 1020, 100, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 11); /* inclusive on both ends */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(out[i].s.ts_ms, 1020 - (int64_t)i);
+    base_free(out);
+
+    assert_int_equal(f->ops->query_samples(f->db, "api", 1010, 1020, 5, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(out[0].s.ts_ms, 1020);
+    assert_int_equal(out[4].s.ts_ms, 1016);
+    base_free(out);
+
+    assert_int_equal(f->ops->query_samples(f->db, "api", INT64_MIN, INT64_MAX, 3, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].s.ts_ms, 1000 + N - 1);
+    base_free(out);
+
+    assert_int_equal(f->ops->query_samples(f->db, "nope", INT64_MIN, INT64_MAX, 3, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 0);
+    base_free(out);
+    assert_int_equal(f->ops->query_samples(f->db, "web", 2000, 3000, 3, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 0);
+    base_free(out);
+}
+
+static void test_failed_batch_inserts_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record in[3] = {
+        rec("api", 1, SAMPLE_UP, 1), rec("api", 2, SAMPLE_UP, 1), rec("api", 3, SAMPLE_UP, 1),
+    };
+    in[1].s.result = (enum sample_result)7; /* violates the CHECK constraint */
+    char err[512] = "";
+    assert_true(f->ops->insert_batch(f->db, in, 3, err, sizeof(err)) < 0);
+    assert_true(strlen(err) > 0);
+    assert_int_equal(count_rows(f), 0);
+    /* The connection is still usable afterwards. */
+    in[1].s.result = SAMPLE_UP;
+    assert_int_equal(f->ops->insert_batch(f->db, in, 3, err, sizeof(err)), 0);
+    assert_int_equal(count_rows(f), 3);
+}
+
+static void test_latest_returns_newest_sample_per_check(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record in[] = {
+        rec("b", 50, SAMPLE_UP, 1), rec("a", 10, SAMPLE_UP, 1), rec("a", 30, SAMPLE_DOWN, 2),
+        rec("a", 20, SAMPLE_UP, 3), rec("c.d-e", 5, SAMPLE_DEGRADED, 4), rec("b", 40, SAMPLE_DOWN, 5),
+    };
+    assert_int_equal(f->ops->insert_batch(f->db, in, sizeof(in) / sizeof(in[0]), NULL, 0), 0);
+    struct sample_record *out = NULL;
+    size_t n = 0;
+    assert_int_equal(f->ops->query_latest(f->db, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 3);
+    assert_record_equal(&out[0], &in[2]);
+    assert_record_equal(&out[1], &in[0]);
+    assert_record_equal(&out[2], &in[4]);
+    base_free(out);
+}
+
+static void test_latest_on_empty_table_is_empty(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record *out = NULL;
+    size_t n = 99;
+    assert_int_equal(f->ops->query_latest(f->db, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 0);
+    base_free(out);
+}
+
+static void test_purge_deletes_older_samples_in_bounded_chunks(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record in[30];
+    for (int i = 0; i < 30; i++)
+        in[i] = rec(i % 2 ? "a" : "b", i, SAMPLE_UP, 1);
+    assert_int_equal(f->ops->insert_batch(f->db, in, 30, NULL, 0), 0);
+    uint64_t deleted = 0;
+    assert_int_equal(f->ops->purge_before(f->db, 15, 10, &deleted, NULL, 0), 0);
+    assert_int_equal(deleted, 10);
+    assert_int_equal(f->ops->purge_before(f->db, 15, 10, &deleted, NULL, 0), 0);
+    assert_int_equal(deleted, 5);
+    assert_int_equal(f->ops->purge_before(f->db, 15, 10, &deleted, NULL, 0), 0);
+    assert_int_equal(deleted, 0);
+    int64_t n = -1, min_ts = -1;
+    assert_int_equal(f->ops->query_int(f->db, "SELECT MIN(ts) FROM samples", &min_ts, NULL, 0), 0);
+    n = count_rows(f);
+    assert_int_equal(n, 15);
+    assert_int_equal(min_ts, 15);
+}
+
+static void test_error_strings_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    static const char *texts[] = {
+        "",
+        "it's \"quoted\"; back\\slash",
+        "'); DROP TABLE samples; --",
+        "%s %d $1 ? :name",
+        "unicode: \xc3\xbc \xe2\x9c\x93 \xf0\x9d\x84\x9e \xe6\x97\xa5\xe6\x9c\xac",
+        "tab\tnew\nline\r",
+    };
+    enum { T = sizeof(texts) / sizeof(texts[0]) };
+    struct sample_record in[T + 1];
+    for (int i = 0; i < T; i++) {
+        in[i] = rec("err", 100 + i, SAMPLE_DOWN, 1);
+        sample_set_error(&in[i].s, "%s", texts[i]);
+    }
+    in[T] = rec("err", 100 + T, SAMPLE_DOWN, 1); /* the longest error that fits */
+    memset(in[T].s.error, 'x', SAMPLE_ERROR_MAX - 1);
+    in[T].s.error[SAMPLE_ERROR_MAX - 1] = '\0';
+    assert_int_equal(f->ops->insert_batch(f->db, in, T + 1, NULL, 0), 0);
+    struct sample_record *out = NULL;
+    size_t n = 0;
+    assert_int_equal(f->ops->query_samples(f->db, "err", 0, 1000, 100, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, T + 1);
+    for (size_t i = 0; i < n; i++)
+        assert_record_equal(&out[i], &in[T - i]);
+    base_free(out);
+}
+
+static void test_schema_newer_than_binary_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    char sql[160], err[512] = "";
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 0)",
+             store_migrate_latest_version() + 1);
+    assert_int_equal(f->ops->exec(f->db, sql, err, sizeof(err)), 0);
+    assert_int_equal(f->ops->migrate(f->db, err, sizeof(err)), BASE_ERR_INVALID);
+    assert_non_null(strstr(err, "newer than this opshub"));
+}
+
+static void test_ping_answers(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(f->ops->ping(f->db, NULL, 0), 0);
+}
+
+/* ---- SQLite only ---- */
+
+static void test_sqlite_url_forms(void **state)
+{
+    char path[64];
+    assert_int_equal(store_sqlite_path_from_url("sqlite:///abs/x.db", path, sizeof(path)), 0);
+    assert_string_equal(path, "/abs/x.db");
+    assert_int_equal(store_sqlite_path_from_url("sqlite://data/opshub.db", path, sizeof(path)), 0);
+    assert_string_equal(path, "data/opshub.db");
+    assert_int_equal(store_sqlite_path_from_url("sqlite://", path, sizeof(path)), BASE_ERR_INVALID);
+    assert_int_equal(store_sqlite_path_from_url("sqlite://:memory:", path, sizeof(path)), BASE_ERR_INVALID);
+    assert_int_equal(store_sqlite_path_from_url("sqlite:///dir/", path, sizeof(path)), BASE_ERR_INVALID);
+    assert_int_equal(store_sqlite_path_from_url("sqlite:/x.db", path, sizeof(path)), BASE_ERR_INVALID);
+    assert_int_equal(store_sqlite_path_from_url("postgres://x", path, sizeof(path)), BASE_ERR_INVALID);
+    assert_int_equal(store_sqlite_path_from_url("sqlite:///x.db?mode=ro", path, sizeof(path)), BASE_ERR_INVALID);
+    assert_int_equal(store_sqlite_path_from_url("sqlite:///a/very/long/path/that/does/not/fit/in/a/buffer/of/sixty-four/bytes.db",
+                                                path, sizeof(path)), BASE_ERR_TOO_BIG);
+}
+
+static void test_sqlite_open_creates_parent_dirs_and_wal(void **state)
+{
+    char dir[256], url[512], err[512] = "", file[600];
+    assert_int_equal(test_mkdtemp(dir, sizeof(dir)), 0);
+    snprintf(url, sizeof(url), "sqlite://%s/a/b/c/x.db", dir);
+    struct store_db *db = NULL;
+    assert_int_equal(store_sqlite_ops.open(url, &db, err, sizeof(err)), 0);
+    assert_int_equal(store_sqlite_ops.migrate(db, err, sizeof(err)), 0);
+    store_sqlite_ops.close(db);
+    snprintf(file, sizeof(file), "%s/a/b/c/x.db", dir);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(file, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    test_rmtree(dir);
+}
+
+static void test_sqlite_open_fails_cleanly_on_unwritable_path(void **state)
+{
+    char err[512] = "";
+    struct store_db *db = NULL;
+    assert_true(store_sqlite_ops.open("sqlite:///proc/opshub-nope/x.db", &db, err, sizeof(err)) < 0);
+    assert_null(db);
+    assert_true(strlen(err) > 0);
+}
+
+/* ---- PostgreSQL only ---- */
+
+static void test_postgres_errors_never_contain_the_password(void **state)
+{
+    char url[256], err[512] = "";
+    struct store_db *db = NULL;
+    snprintf(url, sizeof(url), "postgres://opshub:s3cr3tpw@127.0.0.1:%d/opshub_test", pg_test_free_port());
+    assert_int_equal(store_postgres_ops.open(url, &db, err, sizeof(err)), BASE_ERR_UNAVAILABLE);
+    assert_null(db);
+    assert_null(strstr(err, "s3cr3tpw"));
+    assert_non_null(strstr(err, "***"));
+
+    err[0] = '\0';
+    assert_int_equal(store_postgres_ops.open("postgres://opshub:s3cr3tpw@127.0.0.1:1/x?bogus=1", &db,
+                                             err, sizeof(err)), BASE_ERR_INVALID);
+    assert_true(strlen(err) > 0);
+    assert_null(strstr(err, "s3cr3tpw"));
+    err[0] = '\0';
+    assert_int_equal(store_postgres_url_check("postgresql://u:s3cr3tpw@[::1/x", err, sizeof(err)),
+                     BASE_ERR_INVALID);
+    assert_null(strstr(err, "s3cr3tpw"));
+}
+
+static void test_postgres_lost_connection_is_reported_unavailable(void **state)
+{
+    struct fixture *f = *state;
+    char err[512] = "", sql[128];
+    int64_t pid = 0;
+    assert_int_equal(f->ops->query_int(f->db, "SELECT pg_backend_pid()", &pid, err, sizeof(err)), 0);
+    struct store_db *killer = NULL;
+    assert_int_equal(f->ops->open(f->url, &killer, err, sizeof(err)), 0);
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)::int", (long long)pid);
+    int64_t ok = 0;
+    assert_int_equal(f->ops->query_int(killer, sql, &ok, err, sizeof(err)), 0);
+    f->ops->close(killer);
+    assert_int_equal(ok, 1);
+    assert_int_equal(f->ops->ping(f->db, err, sizeof(err)), BASE_ERR_UNAVAILABLE);
+    struct sample_record r = rec("api", 1, SAMPLE_UP, 1);
+    assert_int_equal(f->ops->insert_batch(f->db, &r, 1, err, sizeof(err)), BASE_ERR_UNAVAILABLE);
+}
+
+static void test_postgres_float_text_uses_exact_digits(void **state)
+{
+    struct fixture *f = *state;
+    int64_t v = 0;
+    assert_int_equal(f->ops->query_int(f->db, "SELECT CASE WHEN '0.1'::float8::text = '0.1'"
+                                       " AND (1.0/3)::float8::text::float8 = (1.0/3)::float8"
+                                       " THEN 1 ELSE 0 END", &v, NULL, 0), 0);
+    assert_int_equal(v, 1);
+}
+
+#define BOTH(t) \
+    {#t " [sqlite]", t, open_fresh, close_db, &fx_sqlite}, \
+    {#t " [postgres]", t, open_fresh, close_db, &fx_pg}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(test_migrate_twice_is_idempotent),
+        BOTH(test_insert_batch_round_trips_every_field),
+        BOTH(test_query_is_newest_first_within_range_and_limit),
+        BOTH(test_failed_batch_inserts_nothing),
+        BOTH(test_latest_returns_newest_sample_per_check),
+        BOTH(test_latest_on_empty_table_is_empty),
+        BOTH(test_purge_deletes_older_samples_in_bounded_chunks),
+        BOTH(test_error_strings_round_trip),
+        BOTH(test_schema_newer_than_binary_is_refused),
+        BOTH(test_ping_answers),
+        cmocka_unit_test(test_sqlite_url_forms),
+        cmocka_unit_test(test_sqlite_open_creates_parent_dirs_and_wal),
+        cmocka_unit_test(test_sqlite_open_fails_cleanly_on_unwritable_path),
+        cmocka_unit_test(test_postgres_errors_never_contain_the_password),
+        cmocka_unit_test_prestate_setup_teardown(test_postgres_lost_connection_is_reported_unavailable,
+                                                 open_fresh, close_db, &fx_pg),
+        cmocka_unit_test_prestate_setup_teardown(test_postgres_float_text_uses_exact_digits,
+                                                 open_fresh, close_db, &fx_pg),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
