@@ -95,6 +95,7 @@ int base_buf_appendf(struct base_buf *b, const char *fmt, ...)
 int base_buf_append_json_str(struct base_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    size_t mark = b->len;
     int rc = base_buf_append(b, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -125,6 +126,11 @@ int base_buf_append_json_str(struct base_buf *b, const char *s, size_t n)
         rc = base_buf_append(b, s + start, n - start);
     if (!rc)
         rc = base_buf_append(b, "\"", 1);
+    if (rc && b->data) {
+        /* All or nothing: a string that does not fit leaves no half behind. */
+        b->len = mark;
+        b->data[mark] = '\0';
+    }
     return rc;
 }
 

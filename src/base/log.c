@@ -47,22 +47,21 @@ const char *base_log_level_name(enum base_log_level level)
     return (unsigned)level < 5 ? names[level] : "info";
 }
 
-static void append_value(struct base_buf *b, const struct base_log_field *f, int json)
+static int append_value(struct base_buf *b, const struct base_log_field *f, int json)
 {
-    int rc = 0;
     switch (f->type) {
-    case 'i': rc = base_buf_appendf(b, "%lld", f->i); break;
-    case 'n': rc = base_buf_appendf(b, "%.6g", f->n); break;
-    default:
-        if (json)
-            rc = base_buf_append_json_str(b, f->s ? f->s : "", f->s ? strlen(f->s) : 0);
-        else if (f->s && strpbrk(f->s, " \t\"="))
-            rc = base_buf_append_json_str(b, f->s, strlen(f->s));
-        else
-            rc = base_buf_append_str(b, f->s ? f->s : "");
+    case 'i': return base_buf_appendf(b, "%lld", f->i);
+    case 'n': return base_buf_appendf(b, "%.6g", f->n);
+    default: break;
     }
-    (void)rc; /* a full line is truncated, not an error */
+    const char *s = f->s ? f->s : "";
+    if (json || strpbrk(s, " \t\"="))
+        return base_buf_append_json_str(b, s, strlen(s));
+    return base_buf_append_str(b, s);
 }
+
+#define LOG_TRUNCATED_JSON ",\"truncated\":true}"
+#define LOG_TRUNCATED_TEXT " truncated=true"
 
 void base_log_write(enum base_log_level level, const char *msg,
                     const struct base_log_field *fields, size_t n)
@@ -72,35 +71,38 @@ void base_log_write(enum base_log_level level, const char *msg,
     char ts[40];
     base_time_format_iso8601(base_time_now_ms(), ts, sizeof(ts));
     char storage[LOG_LINE_MAX];
-    struct base_buf b = {storage, 0, sizeof(storage), sizeof(storage) - 2};
     int json = log_format == BASE_LOG_FORMAT_JSON;
-    int rc = 0;
+    /* Keep room for the truncation marker and the newline: a line that does
+     * not fit loses its last fields whole, never half of one. */
+    struct base_buf b = {storage, 0, sizeof(storage), sizeof(storage) - sizeof(LOG_TRUNCATED_JSON) - 2};
+    int rc;
     if (json) {
-        rc |= base_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
-                               base_log_level_name(level));
-        rc |= base_buf_append_json_str(&b, msg, strlen(msg));
-        for (size_t i = 0; i < n; i++) {
-            rc |= base_buf_append(&b, ",", 1);
-            rc |= base_buf_append_json_str(&b, fields[i].key, strlen(fields[i].key));
-            rc |= base_buf_append(&b, ":", 1);
-            append_value(&b, &fields[i], 1);
-        }
-        rc |= base_buf_append(&b, "}", 1);
+        rc = base_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, base_log_level_name(level));
+        if (!rc && base_buf_append_json_str(&b, msg, strlen(msg)) != 0)
+            rc = base_buf_append_json_str(&b, msg, b.max - b.len > 64 ? b.max - b.len - 64 : 0);
     } else {
-        rc |= base_buf_appendf(&b, "%s %-5s %s", ts, base_log_level_name(level), msg);
-        for (size_t i = 0; i < n; i++) {
-            rc |= base_buf_appendf(&b, " %s=", fields[i].key);
-            append_value(&b, &fields[i], 0);
+        rc = base_buf_appendf(&b, "%s %-5s %s", ts, base_log_level_name(level), msg);
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t mark = b.len;
+        if (json)
+            rc = base_buf_append(&b, ",", 1) || base_buf_append_json_str(&b, fields[i].key, strlen(fields[i].key)) ||
+                 base_buf_append(&b, ":", 1) || append_value(&b, &fields[i], 1);
+        else
+            rc = base_buf_appendf(&b, " %s=", fields[i].key) || append_value(&b, &fields[i], 0);
+        if (rc) {
+            b.len = mark;
+            b.data[mark] = '\0';
         }
     }
-    (void)rc;
-    if (json && b.data[b.len - 1] != '}') {
-        /* Truncated JSON: close it so the line stays parseable. */
-        b.len = b.len > 64 ? b.len - 64 : 0;
-        b.data[b.len] = '\0';
-        if (base_buf_append_str(&b, "\",\"truncated\":true}") != 0)
-            return;
-    }
+    b.max = sizeof(storage) - 2;
+    /* Room for these was kept above, so they cannot fail. */
+    int tail_rc = 0;
+    if (rc)
+        tail_rc = base_buf_append_str(&b, json ? LOG_TRUNCATED_JSON : LOG_TRUNCATED_TEXT);
+    else if (json)
+        tail_rc = base_buf_append(&b, "}", 1);
+    (void)tail_rc;
     b.data[b.len++] = '\n';
     fwrite(b.data, 1, b.len, log_out ? log_out : stderr);
     fflush(log_out ? log_out : stderr);

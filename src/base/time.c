@@ -79,7 +79,9 @@ int base_time_parse(const char *s, int64_t *unix_ms)
     int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
     if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
         return BASE_ERR_INVALID;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap))
         return BASE_ERR_INVALID;
     int64_t offset_min = 0;
     if (*p == 'T' || *p == 't' || *p == ' ') {

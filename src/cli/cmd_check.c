@@ -78,7 +78,7 @@ static int print_json(const struct check_run *cr, const size_t counts[3])
     }
     json_t *doc = json_pack("{s:o, s:{s:I, s:I, s:I}}", "checks", list ? list : json_array(), "summary",
                             "up", (json_int_t)counts[0], "degraded", (json_int_t)counts[1], "down", (json_int_t)counts[2]);
-    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(doc);
     if (!text)
         return -1;

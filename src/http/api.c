@@ -70,7 +70,7 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
 
 void api_send_json(struct http_api *api, struct http_request *req, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) {
         static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
@@ -105,7 +105,7 @@ void http_api_handle(void *data, struct http_request *req)
         snprintf(msg, sizeof(msg), "method %s not allowed here (allowed: %s)", req->method, allow);
         snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
         json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message", msg);
-        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         json_decref(body);
         api_send(api, req, 405, "application/json", hdr, text ? text : "{}", text ? strlen(text) : 2);
         free(text);

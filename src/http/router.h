@@ -2,8 +2,11 @@
  * http/router: maps method + path pattern ("/api/v1/checks/{id}/samples") to
  * a handler with the captured parameters. A route table is built once and
  * is immutable while serving. Matching is exact per segment; "{name}"
- * captures one non-empty segment. Unknown path -> 404, known path with
- * another method -> 405 with Allow.
+ * captures one non-empty segment (a segment longer than 127 bytes does not
+ * match). The path is matched as given: the server has already percent-
+ * decoded it, so the router does not decode again. No trailing-slash
+ * folding: "/a/" does not match "/a". HEAD falls back to a GET route.
+ * Unknown path -> 404, known path with another method -> 405 with Allow.
  */
 #ifndef HTTP_ROUTER_H
 #define HTTP_ROUTER_H
@@ -17,8 +20,8 @@
 struct http_params {
     size_t n;
     struct {
-        const char *name;   /* borrowed from the route pattern */
-        char value[128];    /* decoded segment */
+        const char *name;   /* owned by the router, valid while it lives */
+        char value[128];    /* the segment as in the (server-decoded) path */
     } items[HTTP_ROUTER_MAX_PARAMS];
 };
 

@@ -35,8 +35,9 @@ struct http_request {
     size_t n_headers;
     const char *body;          /* NUL-terminated; body_len may be 0 */
     size_t body_len;
-    char request_id[40];       /* X-Request-Id from the client if sane, else generated */
-    char remote_addr[64];
+    char request_id[72];       /* X-Request-Id from the client if 1-64 chars of
+                                * [A-Za-z0-9._-], else 16 generated hex chars */
+    char remote_addr[64];      /* peer IP address, no port */
     uint64_t start_ns;         /* monotonic, for the access log and histogram */
     /* private: */
     struct http_conn *conn;
@@ -71,8 +72,9 @@ void http_server_stats_get(const struct http_server *s, struct http_server_stats
 
 /* Request accessors. Header lookup is case-insensitive; NULL when absent. */
 const char *http_request_header(const struct http_request *req, const char *name);
-/* Copies the decoded value of query parameter `name` into buf; returns
- * true when present. */
+/* Copies the decoded value (%XX, '+' as space) of query parameter `name`
+ * into buf; returns true when present. False (buf "") also when the value
+ * is malformed (%00, bad escape) or does not fit in n bytes: never cut. */
 bool http_request_query(const struct http_request *req, const char *name, char *buf, size_t n);
 
 /* Keeps the request (and its memory) alive after the handler returns. */

@@ -23,8 +23,47 @@ struct probe_stats {
     uint64_t in_flight;
 };
 
+/*
+ * What a sample says (s->error is short and never holds the URL; the caller
+ * adds the check id):
+ *
+ * HTTP: a new connection per run (no reuse), timeout = check timeout for
+ * connect and total. Evaluated in this order, the first failure wins:
+ * transport error -> DOWN ("connection refused", "timeout after 5000 ms
+ * (waiting for response)" with the phase: resolving, connecting, TLS
+ * handshake, waiting for response, reading body; "DNS: ...", "TLS: ...",
+ * "connection closed before response", ...); status not in expect.status ->
+ * DOWN "unexpected status 500 (expected 2xx)"; body too big (below) -> DOWN;
+ * body_contains -> DOWN "body does not contain \"ok\""; json -> DOWN "body is
+ * not valid JSON: <why> at line L col C", "json: path 'a.b' not found",
+ * "json: a.b is \"x\", expected \"ok\""; latency > max_latency -> DEGRADED
+ * "latency 2500 ms exceeds max_latency 2000 ms"; else UP with "".
+ * code = final HTTP status (0 without a response); latency_ms = total time;
+ * dns/connect/tls/ttfb from curl (-1 when not reached; tls -1 for http;
+ * after redirects curl sums each phase over the requests).
+ *
+ * Body cap (max_body_bytes): the body is read at most up to the cap, and
+ * kept in memory only when body_contains or json needs it. When a response
+ * body grows past the cap the transfer is stopped there: with a body
+ * condition the sample is DOWN "response body exceeds max_body (65536
+ * bytes)"; without one the status and latency decide (latency is then the
+ * time until the cap was reached). So memory and bandwidth per run stay
+ * bounded whatever the target sends.
+ *
+ * TCP: connect (each resolved address in turn), then write `send` if set,
+ * then if `expect` is set read (at most 4 KiB) until it appears: UP; EOF,
+ * timeout or 4 KiB without it -> DOWN "expected \"+PONG\" in reply, got
+ * \"-ERR\\r\\n\" (connection closed)" (reply escaped and truncated).
+ * "connection refused", "DNS: ...", "timeout after N ms (connecting)",
+ * "invalid address ..." otherwise. latency_ms = time until connected, the
+ * payload written (send without expect) or the expected text read.
+ *
+ * Linux only: curl's sockets are watched through a private epoll set.
+ */
+
 /* Called once per run on the loop, unless the run was canceled. `s` is
- * borrowed for the call. The run is freed after the callback returns. */
+ * borrowed for the call. The run is freed after the callback returns.
+ * Never called from inside probe_start. */
 typedef void (*probe_done_cb)(void *data, const struct sample *s);
 
 /* NULL on OOM or when libcurl fails to initialise. */

@@ -11,7 +11,6 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/err.h"
-#include "base/log.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -107,16 +106,26 @@ int store_postgres_url_check(const char *url, char *errbuf, size_t errlen)
     char *msg = NULL;
     PQconninfoOption *opts = PQconninfoParse(url, &msg);
     if (!opts) {
-        /* libpq's message may quote the URL: say only that it is malformed. */
-        char red[512];
-        base_log_redact_url(url, red, sizeof(red));
+        /* libpq's message may quote the URL, and a URL malformed enough may
+         * defeat redaction: say only that it is malformed. */
         if (errbuf && errlen)
-            snprintf(errbuf, errlen, "postgres: malformed connection URL %s", red);
+            snprintf(errbuf, errlen, "postgres: malformed connection URL"
+                     " (want postgres://user:password@host:port/dbname, percent-encoded)");
         PQfreemem(msg);
         return BASE_ERR_INVALID;
     }
     PQconninfoFree(opts);
     return 0;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* libpq prints notices to stderr by default; the store has nothing to say about them. */
+static void ignore_notice(void *arg, const char *message)
+{
 }
 
 static char *url_password(const char *url)
@@ -144,22 +153,25 @@ static int pg_open(const char *url, struct store_db **out, char *errbuf, size_t 
     db->secret = url_password(url);
     /* Keywords after dbname override the URL's own: the timeouts are not optional. */
     const char *keys[] = {"dbname", "connect_timeout", "keepalives", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "application_name", NULL};
-    const char *vals[] = {url, "5", "1", "30", "10", "3", "opshub", NULL};
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                          "application_name", NULL};
+    const char *vals[] = {url, "5", "1", "30", "10", "3", "15000", "opshub", NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn) {
         rc = BASE_ERR_NOMEM;
         goto fail;
     }
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        char red[512], clean[512];
-        base_log_redact_url(url, red, sizeof(red));
+        /* Name the target by its parsed parts, never by the URL itself. */
+        char clean[512];
         scrub(PQerrorMessage(db->conn), db->secret, db->url, clean, sizeof(clean));
         if (errbuf && errlen)
-            snprintf(errbuf, errlen, "postgres connect %s: %s", red, clean);
+            snprintf(errbuf, errlen, "postgres connect to %s:%s/%s: %s", or_empty(PQhost(db->conn)),
+                     or_empty(PQport(db->conn)), or_empty(PQdb(db->conn)), clean);
         rc = BASE_ERR_UNAVAILABLE;
         goto fail;
     }
+    PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
     /* extra_float_digits > 0 makes float8 output shortest-exact (PG >= 12). */
     rc = pg_exec(db, "SET statement_timeout = '10s'; SET extra_float_digits = 3;"
                      " SET client_min_messages = warning", errbuf, errlen);

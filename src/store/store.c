@@ -158,6 +158,8 @@ static int ring_grow(struct store *st, size_t need)
         return 0;
     if (need > st->buffer_max)
         return BASE_ERR_TOO_BIG;
+    if (need > SIZE_MAX / 2 / sizeof(*st->ring))
+        return BASE_ERR_NOMEM;
     size_t cap = st->cap ? st->cap : STORE_RING_MIN;
     while (cap < need)
         cap *= 2;
@@ -550,6 +552,8 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts, char *er
     st->ops = ops;
     st->buffer_max = opts->buffer_max ? opts->buffer_max : STORE_BUFFER_DEFAULT;
     st->batch_max = opts->batch_max ? opts->batch_max : STORE_BATCH_DEFAULT;
+    if (st->batch_max > st->buffer_max)
+        st->batch_max = st->buffer_max;
     st->flush_interval_ms = opts->flush_interval_ms > 0 ? opts->flush_interval_ms : STORE_FLUSH_DEFAULT_MS;
     st->retention_ms = opts->retention_ms > 0 ? opts->retention_ms : 0;
     st->reconnect_ms = opts->reconnect_ms > 0 ? opts->reconnect_ms : STORE_RECONNECT_DEFAULT_MS;

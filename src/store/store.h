@@ -43,7 +43,7 @@ struct store_stats {
 /* Starts the store thread, which opens the database and runs migrations.
  * Returns NULL on OOM or a malformed URL (message in errbuf). Opening
  * failures are not fatal here: the store retries and reports
- * connected=false meanwhile. Use store_open_wait in commands that need it. */
+ * connected=false meanwhile. */
 struct store *store_new(uv_loop_t *loop, const struct store_opts *opts, char *errbuf, size_t errlen);
 
 /* Queues one sample (copied). Never blocks; O(1). */

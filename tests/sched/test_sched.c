@@ -14,6 +14,7 @@
 #include "sched/sched.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct fixture {
@@ -26,6 +27,7 @@ struct fixture {
     uv_tcp_t *accepted[8];
     int n_accepted;
     int port;
+    uv_timer_t tick;          /* wakes UV_RUN_ONCE so run_until re-checks its condition */
 };
 
 static void on_sample(void *data, const struct sched_check *c, const struct sample *s, bool changed,
@@ -66,6 +68,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     uv_loop_init(&f->loop);
+    uv_timer_init(&f->loop, &f->tick);
     f->probes = probe_engine_new(&f->loop);
     f->sched = sched_new(&f->loop, f->probes, on_sample, f);
     uv_tcp_init(&f->loop, &f->server);
@@ -97,6 +100,7 @@ static int teardown(void **state)
     for (int i = 0; i < f->n_accepted; i++)
         uv_close((uv_handle_t *)f->accepted[i], (uv_close_cb)free);
     uv_close((uv_handle_t *)&f->server, NULL);
+    uv_close((uv_handle_t *)&f->tick, NULL);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(closed_count, 2);
     assert_int_equal(uv_loop_close(&f->loop), 0);
@@ -113,13 +117,11 @@ static void on_tick(uv_timer_t *t)
 static bool run_until(struct fixture *f, bool (*cond)(struct fixture *), uint64_t timeout_ms)
 {
     uint64_t deadline = uv_hrtime() + timeout_ms * 1000000ULL;
-    uv_timer_t tick;
-    uv_timer_init(&f->loop, &tick);
-    uv_timer_start(&tick, on_tick, 20, 20);
+    uv_timer_start(&f->tick, on_tick, 20, 20);
     bool ok = false;
     while (!(ok = cond(f)) && uv_hrtime() < deadline)
         uv_run(&f->loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&tick, NULL);
+    uv_timer_stop(&f->tick);
     return ok;
 }
 

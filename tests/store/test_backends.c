@@ -374,7 +374,9 @@ static void test_postgres_errors_never_contain_the_password(void **state)
     assert_int_equal(store_postgres_ops.open(url, &db, err, sizeof(err)), BASE_ERR_UNAVAILABLE);
     assert_null(db);
     assert_null(strstr(err, "s3cr3tpw"));
-    assert_non_null(strstr(err, "***"));
+    assert_non_null(strstr(err, "127.0.0.1"));
+    if (getenv("STORE_TEST_VERBOSE"))
+        fprintf(stderr, "connect error: %s\n", err);
 
     err[0] = '\0';
     assert_int_equal(store_postgres_ops.open("postgres://opshub:s3cr3tpw@127.0.0.1:1/x?bogus=1", &db,

@@ -316,7 +316,15 @@ static void test_store_overflow_drops_oldest_and_counts(void **state)
     struct query_result r;
     query(&e->loop, st, "api", 1000, &r);
     assert_int_equal(r.n, 100);
-    assert_int_equal(r.recs[0].s.ts_ms, 249);
+    for (int i = 0; i < 64; i++) /* the newest 100 (150..249) survived, in order */
+        assert_int_equal(r.recs[i].s.ts_ms, 249 - i);
+    query(&e->loop, st, "api", 1, &r);
+    int64_t oldest = 0;
+    struct store_db *db = NULL;
+    assert_int_equal(store_sqlite_ops.open(e->url, &db, NULL, 0), 0);
+    assert_int_equal(store_sqlite_ops.query_int(db, "SELECT MIN(ts) FROM samples", &oldest, NULL, 0), 0);
+    store_sqlite_ops.close(db);
+    assert_int_equal(oldest, 150);
     store_stats_get(st, &s);
     assert_int_equal(s.samples_dropped, 150);
     close_store(&e->loop, st);
@@ -325,10 +333,12 @@ static void test_store_overflow_drops_oldest_and_counts(void **state)
 }
 
 /* Nothing listens on the port at first; then PostgreSQL starts there. */
+/* File-level so the group teardown stops the server if a test failed midway. */
+static struct pg_test pg;
+
 static void test_store_survives_database_down_and_flushes_backlog(void **state)
 {
     struct env *e = *state;
-    struct pg_test pg;
     assert_int_equal(pg_test_prepare(&pg), 0);
     struct store_opts o = {.url = pg.url, .buffer_max = 1000, .batch_max = 200,
                            .flush_interval_ms = 20, .reconnect_ms = 100};
@@ -355,6 +365,34 @@ static void test_store_survives_database_down_and_flushes_backlog(void **state)
     assert_int_equal(started, 0); /* PostgreSQL must be available: fail, not skip */
     struct written_goal g = {st, 1000, true};
     bool flushed = run_until(&e->loop, written_reached, &g, 30000);
+    /* Then the connection dies under the store: the batch in flight goes
+     * back to the buffer and is written after the reconnect. The health
+     * ping may notice the loss first (then no batch failed): try again. */
+    int64_t next_ts = 1500;
+    for (int round = 0; flushed && round < 5; round++) {
+        /* No assert until the server is stopped: it must not outlive the test. */
+        int64_t killed = 0;
+        struct store_db *killer = NULL;
+        if (store_postgres_ops.open(pg.url, &killer, NULL, 0) == 0) {
+            store_postgres_ops.query_int(killer,
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'opshub' AND pid <> pg_backend_pid()", &killed, NULL, 0);
+            store_postgres_ops.close(killer);
+        }
+        if (killed != 1) {
+            flushed = false;
+            break;
+        }
+        for (int i = 0; i < 100; i++, next_ts++) {
+            struct sample x = mk(next_ts, (double)next_ts);
+            store_sample_append(st, "api", &x);
+        }
+        g.written += 100;
+        flushed = run_until(&e->loop, written_reached, &g, 30000);
+        store_stats_get(st, &s);
+        if (s.write_errors > 0)
+            break;
+    }
     if (flushed) {
         query(&e->loop, st, "api", 10000, &r);
         store_stats_get(st, &s);
@@ -362,13 +400,94 @@ static void test_store_survives_database_down_and_flushes_backlog(void **state)
     close_store(&e->loop, st);
     pg_test_stop(&pg);
     assert_true(flushed);
+    assert_true(s.write_errors >= 1);
+    assert_int_equal(s.samples_written, (uint64_t)(next_ts - 500));
     assert_int_equal(r.status, 0);
-    assert_int_equal(r.n, 1000);
-    assert_int_equal(r.recs[0].s.ts_ms, 1499);
-    assert_true(r.recs[0].s.latency_ms == 1499);
+    assert_int_equal(r.n, (size_t)(next_ts - 500));
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(r.recs[i].s.ts_ms, next_ts - 1 - i);
+    assert_true(r.recs[0].s.latency_ms == (double)(next_ts - 1));
     assert_true(s.connected);
     assert_int_equal(s.buffered, 0);
     assert_true(s.last_ping_ms >= 0);
+}
+
+struct purge_goal {
+    struct store *st;
+    uint64_t purged;
+};
+
+static bool purged_reached(void *arg)
+{
+    struct purge_goal *g = arg;
+    struct store_stats s;
+    store_stats_get(g->st, &s);
+    return s.purged >= g->purged;
+}
+
+static void test_store_purges_samples_past_retention_on_start(void **state)
+{
+    struct env *e = *state;
+    enum { OLD = 12000, NEW = 10 }; /* more than two purge chunks */
+    int64_t now = base_time_now_ms(), day = 86400000;
+    struct sample_record *recs = base_calloc(OLD + NEW, sizeof(*recs));
+    assert_non_null(recs);
+    for (int i = 0; i < OLD + NEW; i++) {
+        snprintf(recs[i].check_id, sizeof(recs[i].check_id), "api");
+        recs[i].s = mk(i < OLD ? now - 10 * day + i : now - i, 1);
+    }
+    struct store_db *db = NULL;
+    assert_int_equal(store_sqlite_ops.open(e->url, &db, NULL, 0), 0);
+    assert_int_equal(store_sqlite_ops.migrate(db, NULL, 0), 0);
+    assert_int_equal(store_sqlite_ops.insert_batch(db, recs, OLD + NEW, NULL, 0), 0);
+    store_sqlite_ops.close(db);
+    base_free(recs);
+
+    struct store_opts o = {.url = e->url, .retention_ms = day};
+    struct store *st = store_new(&e->loop, &o, NULL, 0);
+    assert_non_null(st);
+    struct purge_goal g = {st, OLD};
+    assert_true(run_until(&e->loop, purged_reached, &g, 15000));
+    struct query_result r;
+    query(&e->loop, st, "api", 10000, &r);
+    assert_int_equal(r.n, NEW);
+    struct store_stats s;
+    store_stats_get(st, &s);
+    assert_int_equal(s.purged, OLD);
+    close_store(&e->loop, st);
+}
+
+struct log_goal {
+    FILE *f;
+    const char *needle;
+};
+
+static bool log_has(void *arg)
+{
+    struct log_goal *g = arg;
+    fflush(g->f);
+    return count_occurrences(g->f, g->needle) > 0;
+}
+
+static void test_store_logs_never_contain_the_password(void **state)
+{
+    struct env *e = *state;
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    base_log_setup(BASE_LOG_DEBUG, BASE_LOG_FORMAT_JSON, log);
+    char url[256];
+    snprintf(url, sizeof(url), "postgres://opshub:s3cr3tpw@127.0.0.1:%d/opshub_test?sslmode=disable",
+             pg_test_free_port());
+    struct store_opts o = {.url = url, .reconnect_ms = 10};
+    struct store *st = store_new(&e->loop, &o, NULL, 0);
+    assert_non_null(st);
+    struct log_goal g = {log, "store cannot open database"};
+    assert_true(run_until(&e->loop, log_has, &g, 15000));
+    close_store(&e->loop, st);
+    base_log_setup(BASE_LOG_OFF, BASE_LOG_FORMAT_TEXT, stderr);
+    assert_int_equal(count_occurrences(log, "s3cr3tpw"), 0);
+    assert_true(count_occurrences(log, "127.0.0.1") > 0);
+    fclose(log);
 }
 
 /* ---- kill -9 ---- */
@@ -481,6 +600,13 @@ static int group_setup(void **state)
     return 0;
 }
 
+static int group_teardown(void **state)
+{
+    if (pg.dir[0])
+        pg_test_stop(&pg);
+    return 0;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
 
 int main(void)
@@ -492,7 +618,9 @@ int main(void)
         T(test_store_close_flushes_buffered_samples),
         T(test_store_overflow_drops_oldest_and_counts),
         T(test_store_survives_database_down_and_flushes_backlog),
+        T(test_store_purges_samples_past_retention_on_start),
+        T(test_store_logs_never_contain_the_password),
         T(test_store_sqlite_survives_kill_9_of_a_writer),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

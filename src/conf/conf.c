@@ -1,0 +1,388 @@
+/*
+ * conf/conf: the public face of the config loader: reading the file, the
+ * top-level keys (server, storage, log, projects, checks), the built-in
+ * default configuration and conf_destroy. Owns each struct conf and its
+ * arena until handed to the caller; on any failure frees everything and
+ * returns every error found, sorted by position. YAML parsing is in yaml.c,
+ * typed values in value.c, checks in check.c, ${VAR} expansion in interp.c.
+ */
+#include "conf/conf_int.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+enum top {
+    T_SERVER, T_STORAGE, T_LOG, T_PROJECTS, T_CHECKS, T_SUPPORTED,
+    T_ALERTS = T_SUPPORTED, T_RULE_FILES, T_NOTIFY, T_MAINTENANCE, T_INCIDENTS, T_STATUS_PAGE,
+    T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
+};
+
+static const char *const top_names[T_COUNT] = {
+    "server", "storage", "log", "projects", "checks", "alerts", "rule_files", "notify",
+    "maintenance", "incidents", "status_page", "deploys", "backups", "runbooks",
+};
+
+#define DEFAULT_RETENTION_SAMPLES_MS (7LL * 86400000)
+#define DEFAULT_RETENTION_ROLLUPS_MS (400LL * 86400000)
+#define DEFAULT_BUFFER_MAX 100000
+#define BUFFER_MAX_LIMIT 10000000
+
+static struct conf *conf_alloc(const char *path)
+{
+    struct conf *c = base_calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    base_arena_init(&c->arena, 16 * 1024);
+    c->path = base_arena_strdup(&c->arena, path);
+    if (!c->path) {
+        base_free(c);
+        return NULL;
+    }
+    c->storage.retention_samples_ms = DEFAULT_RETENTION_SAMPLES_MS;
+    c->storage.retention_rollups_ms = DEFAULT_RETENTION_ROLLUPS_MS;
+    c->storage.buffer_max = DEFAULT_BUFFER_MAX;
+    c->log.level = BASE_LOG_INFO;
+    c->log.format = -1;
+    return c;
+}
+
+void conf_destroy(struct conf *c)
+{
+    if (!c)
+        return;
+    base_arena_free(&c->arena);
+    base_free(c);
+}
+
+/* Null sections count as empty; anything else must be a mapping. */
+static bool section_map(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    return n && !conf_value_is_null(n) && conf_value_expect(ctx, n, CONF_NODE_MAP) == 0;
+}
+
+/* ---- server ---- */
+
+static void parse_rate_limit(struct conf_ctx *ctx, const struct conf_node *n, struct conf_server *s)
+{
+    const char *t;
+    size_t len;
+    char shown[80];
+    if (conf_value_text(ctx, n, "a rate like 120/min", &t, &len))
+        return;
+    const char *slash = memchr(t, '/', len);
+    size_t digits = 0;
+    while (digits < len && t[digits] >= '0' && t[digits] <= '9')
+        digits++;
+    bool ok = slash && digits > 0 && digits <= 9 && t + digits == slash && t[0] != '0' &&
+              (strcmp(slash + 1, "sec") == 0 || strcmp(slash + 1, "min") == 0 ||
+               strcmp(slash + 1, "hour") == 0);
+    if (!ok) {
+        conf_value_error(ctx, n, "bad rate limit '%s' (expected N/sec, N/min or N/hour, N > 0)",
+                         conf_value_show(n, t, false, shown, sizeof(shown)));
+        return;
+    }
+    s->rate_limit = base_arena_strndup(&ctx->conf->arena, t, len);
+    if (!s->rate_limit)
+        ctx->nomem = true;
+}
+
+static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    static const char *const names[] = {"listen", "base_url", "rate_limit"};
+    const struct conf_node *f[3];
+    struct conf_server *s = &ctx->conf->server;
+    if (!section_map(ctx, n))
+        return;
+    conf_value_fields(ctx, n, names, 3, f);
+    if (f[0])
+        conf_value_hostport(ctx, f[0], true, &s->listen);
+    if (f[1])
+        conf_value_url(ctx, f[1], &s->base_url);
+    if (f[2])
+        parse_rate_limit(ctx, f[2], s);
+}
+
+/* ---- storage ---- */
+
+static void parse_storage_url(struct conf_ctx *ctx, const struct conf_node *n, struct conf_storage *s)
+{
+    const char *t;
+    size_t len;
+    if (conf_value_text(ctx, n, "a database URL", &t, &len))
+        return;
+    if (len == 0)
+        return; /* `url: ${DATABASE_URL:-}`: let the app pick */
+    if (strncmp(t, "sqlite://", 9) != 0 && strncmp(t, "postgres://", 11) != 0 &&
+        strncmp(t, "postgresql://", 13) != 0) {
+        /* The URL is not quoted back: it may carry a password. */
+        conf_value_error(ctx, n, "storage url must start with sqlite://, postgres:// or postgresql://");
+        return;
+    }
+    s->url = base_arena_strndup(&ctx->conf->arena, t, len);
+    if (!s->url)
+        ctx->nomem = true;
+}
+
+static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    static const char *const names[] = {"url", "retention", "buffer_max"};
+    static const char *const retention_names[] = {"samples", "rollups"};
+    const struct conf_node *f[3], *r[2];
+    struct conf_storage *s = &ctx->conf->storage;
+    long long v;
+    if (!section_map(ctx, n))
+        return;
+    conf_value_fields(ctx, n, names, 3, f);
+    if (f[0])
+        parse_storage_url(ctx, f[0], s);
+    if (f[1] && section_map(ctx, f[1])) {
+        conf_value_fields(ctx, f[1], retention_names, 2, r);
+        if (r[0])
+            conf_value_duration(ctx, r[0], &s->retention_samples_ms);
+        if (r[1])
+            conf_value_duration(ctx, r[1], &s->retention_rollups_ms);
+    }
+    if (f[2] && conf_value_int(ctx, f[2], 1, BUFFER_MAX_LIMIT, &v) == 0)
+        s->buffer_max = (size_t)v;
+}
+
+/* ---- log ---- */
+
+static void parse_log(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    static const char *const names[] = {"level", "format"};
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    const struct conf_node *f[2];
+    const char *t;
+    char shown[80];
+    if (!section_map(ctx, n))
+        return;
+    conf_value_fields(ctx, n, names, 2, f);
+    if (f[0] && conf_value_text(ctx, f[0], "a log level", &t, NULL) == 0) {
+        size_t i;
+        for (i = 0; i < 4 && strcmp(t, levels[i]) != 0; i++)
+            ;
+        if (i < 4)
+            ctx->conf->log.level = base_log_level_parse(levels[i]);
+        else
+            conf_value_error(ctx, f[0], "unknown log level '%s' (expected debug, info, warn or error)",
+                             conf_value_show(f[0], t, false, shown, sizeof(shown)));
+    }
+    if (f[1] && conf_value_text(ctx, f[1], "a log format", &t, NULL) == 0) {
+        if (strcmp(t, "json") == 0)
+            ctx->conf->log.format = BASE_LOG_FORMAT_JSON;
+        else if (strcmp(t, "text") == 0)
+            ctx->conf->log.format = BASE_LOG_FORMAT_TEXT;
+        else
+            conf_value_error(ctx, f[1], "unknown log format '%s' (expected json or text)",
+                             conf_value_show(f[1], t, false, shown, sizeof(shown)));
+    }
+}
+
+/* ---- projects ---- */
+
+static void parse_environments(struct conf_ctx *ctx, const struct conf_node *n, struct conf_project *p)
+{
+    if (conf_value_is_null(n) || conf_value_expect(ctx, n, CONF_NODE_SEQ))
+        return;
+    const char **envs = conf_value_alloc(ctx, n->n * sizeof(*envs));
+    if (!envs)
+        return;
+    struct base_map seen;
+    base_map_init(&seen);
+    size_t count = 0;
+    for (const struct conf_node *it = n->child; it; it = it->next)
+        if (conf_value_id(ctx, it, &envs[count]) == 0 &&
+            conf_value_unique(ctx, &seen, envs[count], it, "environment") == 0)
+            count++;
+    base_map_free(&seen);
+    p->environments = envs;
+    p->n_environments = count;
+}
+
+static void parse_projects(struct conf_ctx *ctx, const struct conf_node *n, struct base_map *by_id)
+{
+    static const char *const names[] = {"id", "name", "environments"};
+    const struct conf_node *f[3];
+    struct conf *c = ctx->conf;
+    struct base_map seen; /* id -> first node, for "first defined at line N" */
+    if (conf_value_is_null(n) || conf_value_expect(ctx, n, CONF_NODE_SEQ))
+        return;
+    c->projects = conf_value_alloc(ctx, n->n * sizeof(*c->projects));
+    if (!c->projects)
+        return;
+    base_map_init(&seen);
+    for (const struct conf_node *item = n->child; item && !ctx->nomem; item = item->next) {
+        if (conf_value_expect(ctx, item, CONF_NODE_MAP))
+            continue;
+        struct conf_project *p = &c->projects[c->n_projects];
+        memset(p, 0, sizeof(*p));
+        conf_value_fields(ctx, item, names, 3, f);
+        if (f[1])
+            conf_value_string(ctx, f[1], &p->name);
+        if (f[2])
+            parse_environments(ctx, f[2], p);
+        if (!f[0]) {
+            conf_value_error(ctx, item, "project is missing 'id'");
+            continue;
+        }
+        if (conf_value_id(ctx, f[0], &p->id) || conf_value_unique(ctx, &seen, p->id, f[0], "project id"))
+            continue;
+        if (base_map_put(by_id, p->id, p) != 0) {
+            ctx->nomem = true;
+            break;
+        }
+        if (!p->name)
+            p->name = p->id;
+        c->n_projects++;
+    }
+    base_map_free(&seen);
+}
+
+/* ---- the document ---- */
+
+static void parse_root(struct conf_ctx *ctx, const struct conf_node *root)
+{
+    const struct conf_node *f[T_COUNT];
+    struct base_map projects;
+    if (conf_value_is_null(root))
+        return; /* an empty document: every default */
+    if (root->kind != CONF_NODE_MAP) {
+        conf_value_error(ctx, root, "expected a mapping at the top level, got %s",
+                         conf_value_kind_name(root));
+        return;
+    }
+    conf_value_fields(ctx, root, top_names, T_COUNT, f);
+    for (int i = T_SUPPORTED; i < T_COUNT; i++)
+        if (f[i])
+            conf_value_error(ctx, f[i]->key, "'%s' is not supported by this version of opshub yet",
+                             top_names[i]);
+    parse_server(ctx, f[T_SERVER]);
+    parse_storage(ctx, f[T_STORAGE]);
+    parse_log(ctx, f[T_LOG]);
+    /* Projects before checks whatever the file order: checks refer to them. */
+    base_map_init(&projects);
+    if (f[T_PROJECTS])
+        parse_projects(ctx, f[T_PROJECTS], &projects);
+    if (f[T_CHECKS] && !ctx->nomem)
+        conf_check_parse_list(ctx, f[T_CHECKS], &projects);
+    base_map_free(&projects);
+}
+
+/* Sections are parsed in a fixed order; report errors in file order (stable). */
+static void sort_errors(struct base_errors *errs, size_t from)
+{
+    for (size_t i = from + 1; i < errs->len; i++) {
+        struct base_error e = errs->items[i];
+        size_t j = i;
+        while (j > from && (errs->items[j - 1].line > e.line ||
+                            (errs->items[j - 1].line == e.line && errs->items[j - 1].col > e.col))) {
+            errs->items[j] = errs->items[j - 1];
+            j--;
+        }
+        errs->items[j] = e;
+    }
+}
+
+int conf_load_string(const char *name, const char *text, size_t len,
+                     struct conf **out, struct base_errors *errs)
+{
+    struct conf_ctx ctx = {.errs = errs, .file = name ? name : "<string>"};
+    struct conf_node *root = NULL;
+    size_t first_error = errs ? errs->len : 0;
+    int rc = 0;
+    *out = NULL;
+    if (len > CONF_MAX_FILE) {
+        conf_value_error(&ctx, NULL, "file is too large (%zu bytes; at most %u)", len, CONF_MAX_FILE);
+        return BASE_ERR_INVALID;
+    }
+    ctx.conf = conf_alloc(ctx.file);
+    if (!ctx.conf)
+        return BASE_ERR_NOMEM;
+    base_arena_init(&ctx.tmp, 64 * 1024);
+    if (conf_yaml_parse(&ctx, text, len, &root) == 0)
+        parse_root(&ctx, root);
+    base_arena_free(&ctx.tmp);
+    if (errs)
+        sort_errors(errs, first_error);
+    if (ctx.nomem)
+        rc = BASE_ERR_NOMEM;
+    else if (ctx.n_errors)
+        rc = BASE_ERR_INVALID;
+    if (rc) {
+        conf_destroy(ctx.conf);
+        return rc;
+    }
+    *out = ctx.conf;
+    return 0;
+}
+
+int conf_load_file(const char *path, struct conf **out, struct base_errors *errs)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = BASE_ERR_IO;
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        goto io_fail;
+    /* Read one byte past the limit so an oversized file is recognised. */
+    text = base_malloc(CONF_MAX_FILE + 2);
+    if (!text) {
+        rc = BASE_ERR_NOMEM;
+        goto fail;
+    }
+    while (len <= CONF_MAX_FILE) {
+        ssize_t r = read(fd, text + len, CONF_MAX_FILE + 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto io_fail;
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    fd = -1;
+    text[len] = '\0';
+    rc = conf_load_string(path, text, len, out, errs);
+    base_free(text);
+    return rc;
+io_fail:
+    if (errs && base_errors_add(errs, path, 0, 0, NULL, "cannot read: %s", strerror(errno)) != 0)
+        rc = BASE_ERR_NOMEM;
+fail:
+    if (fd >= 0)
+        close(fd);
+    base_free(text);
+    return rc;
+}
+
+struct conf *conf_new_default(void)
+{
+    struct conf *c = conf_alloc("<default>");
+    if (!c)
+        return NULL;
+    struct conf_check *cc = base_arena_calloc(&c->arena, sizeof(*cc));
+    if (!cc || conf_check_set_defaults(cc, &c->arena) != 0)
+        goto fail;
+    cc->id = "opshub-self";
+    cc->name = cc->id;
+    cc->url = base_arena_strdup(&c->arena, "http://" CONF_DEFAULT_LISTEN "/healthz");
+    if (!cc->url)
+        goto fail;
+    cc->interval_ms = 30000;
+    cc->timeout_ms = 5000;
+    cc->hash = conf_check_compute_hash(cc);
+    c->checks = cc;
+    c->n_checks = 1;
+    return c;
+fail:
+    conf_destroy(c);
+    return NULL;
+}

@@ -1,0 +1,102 @@
+/*
+ * http/http_int: what src/http/server.c (connections) and src/http/request.c
+ * (request fields, response head) share, plus hooks for the unit tests and
+ * the fuzz target. Private to src/http and tests/http, tests/fuzz. The test
+ * hooks run through the same connection, parsing and limit code as sockets
+ * accepted by the listener do.
+ */
+#ifndef HTTP_INT_H
+#define HTTP_INT_H
+
+#include "http/server.h"
+
+#include "base/buf.h"
+
+#include <http_parser.h>
+#include <stdbool.h>
+
+/* Request targets longer than this get 414. */
+#define HTTP_MAX_URL 8192
+
+struct http_request_limits {
+    size_t max_body;
+    size_t max_header_bytes;
+};
+
+/* A request plus its parsing state. Owned by its connection while attached
+ * (pub.conn != NULL, reused for the next request), else by its references. */
+struct http_request_priv {
+    struct http_request pub;
+    const struct http_request_limits *limits;
+    struct base_buf head;   /* url, header names/values, path, query; NUL-separated */
+    struct base_buf body;
+    size_t url_off, url_len;
+    size_t hdr[HTTP_MAX_HEADERS][4];  /* name off, len, value off, len in head */
+    size_t n_hdr;
+    size_t head_bytes;      /* counted against max_header_bytes */
+    int err_status;         /* set by a callback that refused the request */
+    const char *err_msg;    /* static text for the error body */
+    bool in_value;
+    bool head_done;         /* pointers into head are set; trailers are dropped */
+    bool have_client_id;
+    bool expect_continue;
+    bool keep_alive, http10, is_head;
+    bool responded, abandoned;
+};
+
+static inline struct http_request_priv *http_request_priv_of(struct http_request *r)
+{
+    return (struct http_request_priv *)r;
+}
+
+/* Allocates a request using `limits` (borrowed; owned by the server, which
+ * outlives attached requests; detached ones no longer read it). */
+struct http_request_priv *http_request_priv_new(const struct http_request_limits *limits);
+void http_request_priv_free(struct http_request_priv *r);
+/* Empties the request for the next message, keeping small allocations. */
+void http_request_priv_reset(struct http_request_priv *r);
+
+/* http_parser callbacks' bodies: 0, or -1 with err_status/err_msg set. */
+int http_request_on_url(struct http_request_priv *r, const char *at, size_t len);
+int http_request_on_header_field(struct http_request_priv *r, const char *at, size_t len);
+int http_request_on_header_value(struct http_request_priv *r, const char *at, size_t len);
+int http_request_on_headers_complete(struct http_request_priv *r, const http_parser *p);
+int http_request_on_body(struct http_request_priv *r, const char *at, size_t len);
+void http_request_on_message_complete(struct http_request_priv *r, const http_parser *p);
+
+/* Percent-decodes src[0..len) into dst (room for len + 1 bytes). With
+ * plus_is_space, '+' becomes ' ' (query strings). Rejects %00 and invalid
+ * escapes (false); on success *out_len is the decoded length. */
+bool http_request_percent_decode(const char *src, size_t len, char *dst, size_t *out_len,
+                                 bool plus_is_space);
+
+struct http_response_head {
+    int status;
+    const char *content_type;   /* NULL: no Content-Type */
+    const char *extra_headers;  /* "Name: value\r\n" lines or NULL */
+    size_t body_len;
+    const char *request_id;
+    const char *date_line;      /* "Date: ...\r\n" or "" */
+    bool close;                 /* Connection: close */
+    bool keep_alive_header;     /* Connection: keep-alive (HTTP/1.0) */
+};
+
+/* Formats status line and headers into buf. Returns the full length needed
+ * (without NUL); when it is >= n the output is incomplete and the caller
+ * retries with a larger buffer. */
+size_t http_request_format_head(const struct http_response_head *h, char *buf, size_t n);
+/* "Not Found" for 404; "Unknown" when not in the table. */
+const char *http_request_status_reason(int status);
+/* Error code for the JSON error body: 404 -> "not_found", ... */
+const char *http_request_status_code(int status);
+
+/* Serves an already connected stream socket (e.g. one end of a socketpair)
+ * as if it had been accepted. Ownership of fd passes to the server (closed
+ * with the connection), also on failure. 0 or a negative libuv error. */
+int http_server_adopt_fd(struct http_server *s, uv_os_sock_t fd);
+
+/* The local port the listener is bound to (useful after listening on port
+ * 0), or a negative libuv error. */
+int http_server_port(const struct http_server *s);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * http/router: method + path-pattern matching over an immutable route table.
+ * Patterns are split into segments once at http_router_new (literal or
+ * "{name}"); a lookup splits the path in place on a stack copy and compares
+ * segment by segment, so matching allocates nothing. The router owns its
+ * pre-split segments and parameter names; it never owns the handlers or the
+ * route array, and it never decodes: the server has already percent-decoded
+ * the path it hands over (decoding again would turn "%2525" into "%").
+ */
+#include "http/router.h"
+
+#include "base/alloc.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#define MAX_SEGMENTS 32
+#define MAX_PATH 8192
+
+struct segment {
+    char *text;  /* literal text, or the parameter name when is_param */
+    size_t len;
+    bool is_param;
+};
+
+struct compiled_route {
+    const struct http_route *route;
+    struct segment *segs;
+    size_t n_segs;
+};
+
+struct http_router {
+    struct compiled_route *routes;
+    size_t n;
+};
+
+static bool is_name_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* Splits "/a/{b}/c" into segments; "/" has none. Rejects empty segments
+ * (and so trailing slashes), bad parameter names and repeated names. */
+static int compile_pattern(const char *pattern, struct compiled_route *out)
+{
+    size_t n_params = 0;
+    if (!pattern || pattern[0] != '/')
+        return -1;
+    size_t n = 0;
+    for (const char *p = pattern; *p; p++)
+        n += *p == '/';
+    if (n > MAX_SEGMENTS)
+        return -1;
+    out->segs = base_calloc(n, sizeof(*out->segs));
+    if (!out->segs)
+        return -1;
+    out->n_segs = 0;
+    if (strcmp(pattern, "/") == 0)
+        return 0;
+    const char *p = pattern + 1;
+    for (;;) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0)
+            return -1;
+        struct segment *s = &out->segs[out->n_segs++];
+        if (p[0] == '{') {
+            if (len < 3 || p[len - 1] != '}' || ++n_params > HTTP_ROUTER_MAX_PARAMS)
+                return -1;
+            for (size_t i = 1; i + 1 < len; i++)
+                if (!is_name_char(p[i]))
+                    return -1;
+            s->is_param = true;
+            s->text = base_strndup(p + 1, len - 2);
+            s->len = len - 2;
+            for (size_t i = 0; s->text && i + 1 < out->n_segs; i++)
+                if (out->segs[i].is_param && strcmp(out->segs[i].text, s->text) == 0)
+                    return -1;
+        } else {
+            if (memchr(p, '{', len) || memchr(p, '}', len))
+                return -1;
+            s->text = base_strndup(p, len);
+            s->len = len;
+        }
+        if (!s->text)
+            return -1;
+        if (!end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+static void free_compiled(struct compiled_route *c)
+{
+    for (size_t i = 0; c->segs && i < c->n_segs; i++)
+        base_free(c->segs[i].text);
+    base_free(c->segs);
+}
+
+struct http_router *http_router_new(const struct http_route *routes, size_t n)
+{
+    struct http_router *r = base_calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->routes = base_calloc(n ? n : 1, sizeof(*r->routes));
+    if (!r->routes)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        r->n = i + 1;
+        r->routes[i].route = &routes[i];
+        if (!routes[i].method || !routes[i].method[0] || !routes[i].handler)
+            goto fail;
+        if (compile_pattern(routes[i].pattern, &r->routes[i]) != 0)
+            goto fail;
+    }
+    return r;
+fail:
+    http_router_destroy(r);
+    return NULL;
+}
+
+void http_router_destroy(struct http_router *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; r->routes && i < r->n; i++)
+        free_compiled(&r->routes[i]);
+    base_free(r->routes);
+    base_free(r);
+}
+
+struct path_segs {
+    const char *p[MAX_SEGMENTS];
+    size_t len[MAX_SEGMENTS];
+    size_t n;
+};
+
+/* Splits a path into (pointer, length) segments without copying. An empty
+ * segment (double or trailing slash) is kept so it can never match. */
+static bool split_path(const char *path, struct path_segs *out)
+{
+    out->n = 0;
+    if (!path || path[0] != '/')
+        return false;
+    if (path[1] == '\0')
+        return true;
+    const char *p = path + 1;
+    for (;;) {
+        if (out->n == MAX_SEGMENTS)
+            return false;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        out->p[out->n] = p;
+        out->len[out->n++] = len;
+        if (!end)
+            return true;
+        p = end + 1;
+    }
+}
+
+static bool route_matches(const struct compiled_route *c, const struct path_segs *ps,
+                          struct http_params *params)
+{
+    if (c->n_segs != ps->n)
+        return false;
+    if (params)
+        params->n = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct segment *s = &c->segs[i];
+        if (!s->is_param) {
+            if (s->len != ps->len[i] || memcmp(s->text, ps->p[i], s->len) != 0)
+                return false;
+            continue;
+        }
+        /* A parameter takes one non-empty segment; a value too long for
+         * the fixed slot is no match rather than a silently cut id. */
+        if (ps->len[i] == 0 || ps->len[i] >= sizeof(params->items[0].value))
+            return false;
+        if (params) {
+            params->items[params->n].name = s->text;
+            memcpy(params->items[params->n].value, ps->p[i], ps->len[i]);
+            params->items[params->n].value[ps->len[i]] = '\0';
+            params->n++;
+        }
+    }
+    return true;
+}
+
+static void allow_add(char *allow, size_t allow_len, const char *method)
+{
+    if (!allow || allow_len == 0)
+        return;
+    size_t used = strlen(allow);
+    size_t mlen = strlen(method);
+    /* Skip duplicates: "GET" may be registered on the same pattern twice. */
+    for (const char *p = allow; (p = strstr(p, method)) != NULL; p += mlen)
+        if ((p == allow || p[-1] == ' ') && (p[mlen] == ',' || p[mlen] == '\0'))
+            return;
+    size_t need = used + (used ? 2 : 0) + mlen;
+    if (need + 1 > allow_len)
+        return;
+    if (used) {
+        memcpy(allow + used, ", ", 2);
+        used += 2;
+    }
+    memcpy(allow + used, method, mlen + 1);
+}
+
+enum http_router_match http_router_match(const struct http_router *r, const char *method,
+                                         const char *path, const struct http_route **route,
+                                         struct http_params *params, char *allow, size_t allow_len)
+{
+    struct path_segs ps;
+    if (route)
+        *route = NULL;
+    if (params)
+        params->n = 0;
+    if (allow && allow_len)
+        allow[0] = '\0';
+    if (!r || !method || !split_path(path, &ps))
+        return HTTP_ROUTER_NOT_FOUND;
+    bool is_head = strcmp(method, "HEAD") == 0;
+    const struct compiled_route *head_fallback = NULL;
+    bool path_known = false, get_allowed = false, head_allowed = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct compiled_route *c = &r->routes[i];
+        if (!route_matches(c, &ps, NULL))
+            continue;
+        path_known = true;
+        const char *m = c->route->method;
+        if (strcmp(m, method) == 0) {
+            route_matches(c, &ps, params);
+            if (route)
+                *route = c->route;
+            return HTTP_ROUTER_FOUND;
+        }
+        /* HEAD is served by the GET handler (the server drops the body)
+         * unless a route registers HEAD itself. */
+        if (strcmp(m, "GET") == 0) {
+            get_allowed = true;
+            if (is_head && !head_fallback)
+                head_fallback = c;
+        }
+        head_allowed |= strcmp(m, "HEAD") == 0;
+        allow_add(allow, allow_len, m);
+    }
+    if (head_fallback) {
+        route_matches(head_fallback, &ps, params);
+        if (route)
+            *route = head_fallback->route;
+        return HTTP_ROUTER_FOUND;
+    }
+    if (!path_known)
+        return HTTP_ROUTER_NOT_FOUND;
+    if (get_allowed && !head_allowed)
+        allow_add(allow, allow_len, "HEAD");
+    if (params)
+        params->n = 0;
+    return HTTP_ROUTER_BAD_METHOD;
+}
+
+const char *http_params_get(const struct http_params *p, const char *name)
+{
+    for (size_t i = 0; p && name && i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return p->items[i].value;
+    return NULL;
+}

@@ -1,0 +1,946 @@
+/*
+ * http/server: the connection layer of opshub's HTTP/1.1 server on libuv.
+ * Owns the listener, every connection (socket, one timer, http_parser,
+ * pipelining backlog) and the requests while the server still needs them.
+ * One request per connection is in flight: parsing pauses at the end of a
+ * request and resumes when its response is fully written, so responses
+ * leave in request order. Timeouts are enforced here; request fields, their
+ * limits and response formatting live in http/request.c.
+ * Never blocks, never logs request contents.
+ */
+#include "http/http_int.h"
+
+#include "base/alloc.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BUF_SIZE (64 * 1024)
+#define LISTEN_BACKLOG 511
+#define LINGER_MS 2000
+#define DRAIN_MS 2000
+#define DEFAULT_IDLE_MS 30000
+#define DEFAULT_READ_MS 10000
+#define DEFAULT_MAX_CONNS 4096
+/* Pipelined bytes kept while a request is in flight: at most one read. */
+#define BACKLOG_MAX (2 * READ_BUF_SIZE)
+
+enum conn_state { CONN_OPEN, CONN_LINGER, CONN_CLOSING };
+enum deadline_kind { DL_NONE, DL_IDLE, DL_READ, DL_WRITE, DL_LINGER };
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_shutdown_t shutdown;
+    struct http_server *srv;
+    struct http_conn *prev, *next;
+    http_parser parser;
+    struct http_request_priv *req;  /* being parsed or in flight; reused */
+    struct base_buf backlog;     /* bytes read but not yet parsed */
+    size_t backlog_off;
+    uint64_t deadline, timer_due;
+    enum deadline_kind dl_kind;
+    enum conn_state state;
+    int handles_open;
+    size_t writes_pending;
+    bool timer_armed;
+    bool reading;
+    bool in_parse;     /* inside conn_parse: do not re-enter it */
+    bool in_request;   /* a request has begun and is not yet dispatched */
+    bool busy;         /* a request was dispatched; its response is not written */
+    bool resp_queued;  /* the final response sits in uv_write */
+    bool close_after;  /* close (gracefully) once the response is written */
+    bool eof;
+    char remote[64];
+};
+
+struct write_req {
+    uv_write_t req;
+    struct http_conn *conn;
+    size_t len;
+    char data[];
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_timer_t drain;
+    http_handler_cb handler;
+    void *data;
+    struct http_request_limits limits;
+    uint64_t idle_ms, read_ms;
+    size_t max_conns;
+    struct http_server_stats stats;
+    struct http_conn *conns;
+    int handles_open;            /* listener, drain timer, rejected sockets */
+    bool listening, drain_open, closing, finished;
+    http_close_cb close_cb;
+    void *close_data;
+    uint64_t rng;
+    time_t date_sec;
+    char date[64];               /* "Date: ...\r\n" */
+    char rbuf[READ_BUF_SIZE];    /* shared: read_cb consumes or copies it */
+};
+
+static void conn_close(struct http_conn *c);
+static void conn_resume(struct http_conn *c);
+static void conn_fail(struct http_conn *c, int status, const char *msg);
+static void server_maybe_finish(struct http_server *s);
+
+/* ---- time, ids ---------------------------------------------------------- */
+
+static uint64_t rng_next(struct http_server *s)
+{
+    /* xorshift64*: ids only need to be unlikely to collide, not secret. */
+    uint64_t x = s->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    s->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void request_id_generate(struct http_server *s, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v = rng_next(s);
+    for (int i = 0; i < 16; i++)
+        out[i] = hex[(v >> (i * 4)) & 15];
+    out[16] = '\0';
+}
+
+static const char *date_line(struct http_server *s)
+{
+    time_t now = time(NULL);
+    if (now != s->date_sec) {
+        struct tm tm;
+        s->date_sec = now;
+        if (gmtime_r(&now, &tm))
+            strftime(s->date, sizeof(s->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    }
+    return s->date;
+}
+
+/* One timer per connection, re-armed lazily: moving a deadline later only
+ * stores it; the timer re-arms itself when it fires early. Keeps the
+ * per-request cost to two stores instead of two heap operations. */
+static void conn_timer_cb(uv_timer_t *t);
+
+static void conn_deadline(struct http_conn *c, enum deadline_kind kind, uint64_t ms)
+{
+    c->dl_kind = kind;
+    if (kind == DL_NONE)
+        return;
+    uint64_t now = uv_now(c->srv->loop);
+    c->deadline = now + ms;
+    if (!c->timer_armed || c->timer_due > c->deadline) {
+        uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
+        c->timer_armed = true;
+        c->timer_due = c->deadline;
+    }
+}
+
+static void conn_timer_cb(uv_timer_t *t)
+{
+    struct http_conn *c = t->data;
+    c->timer_armed = false;
+    if (c->state == CONN_CLOSING || c->dl_kind == DL_NONE)
+        return;
+    uint64_t now = uv_now(c->srv->loop);
+    if (now < c->deadline) {
+        uv_timer_start(&c->timer, conn_timer_cb, c->deadline - now, 0);
+        c->timer_armed = true;
+        c->timer_due = c->deadline;
+        return;
+    }
+    switch (c->dl_kind) {
+    case DL_READ:
+        c->srv->stats.timeouts++;
+        conn_fail(c, 408, "request not received in time");
+        break;
+    case DL_WRITE:
+        c->srv->stats.timeouts++;
+        conn_close(c);
+        break;
+    default:
+        conn_close(c);
+        break;
+    }
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void conn_linger(struct http_conn *c);
+static void conn_response_done(struct http_conn *c);
+
+static void write_cb(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct http_conn *c = wr->conn;
+    base_free(wr);
+    c->writes_pending--;
+    if (c->state == CONN_CLOSING)
+        return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->writes_pending || !c->resp_queued)
+        return;
+    c->resp_queued = false;
+    conn_response_done(c);
+}
+
+/* Writes bufs in order: uv_try_write first (no copy, no allocation), the
+ * rest copied into one owned uv_write. Returns true when all bytes went out
+ * synchronously, false when a write is queued or the connection failed. */
+static bool conn_write(struct http_conn *c, const uv_buf_t *bufs, unsigned n)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS) {
+        conn_close(c);
+        return false;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    if (done == total)
+        return true;
+    struct write_req *wr = base_malloc(sizeof(*wr) + (total - done));
+    if (!wr) {
+        conn_close(c);
+        return false;
+    }
+    wr->conn = c;
+    wr->len = 0;
+    for (unsigned i = 0; i < n; i++) {
+        size_t skip = done < bufs[i].len ? done : bufs[i].len;
+        done -= skip;
+        memcpy(wr->data + wr->len, bufs[i].base + skip, bufs[i].len - skip);
+        wr->len += bufs[i].len - skip;
+    }
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
+    if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+        base_free(wr);
+        conn_close(c);
+        return false;
+    }
+    c->writes_pending++;
+    conn_deadline(c, DL_WRITE, c->srv->read_ms);
+    return false;
+}
+
+struct response {
+    struct http_response_head head;
+    const char *body;
+    bool head_only;
+};
+
+/* Formats and writes one final response; then either keeps the connection
+ * for the next request or closes it gracefully. */
+static void conn_send(struct http_conn *c, struct response *resp)
+{
+    char stack[1024];
+    char *head = stack;
+    resp->head.close = resp->head.close || c->srv->closing;
+    resp->head.date_line = date_line(c->srv);
+    size_t hlen = http_request_format_head(&resp->head, stack, sizeof(stack));
+    if (hlen >= sizeof(stack)) {
+        /* Long extra headers: format again into a buffer sized for them. */
+        head = base_malloc(hlen + 1);
+        if (!head) {
+            conn_close(c);
+            return;
+        }
+        http_request_format_head(&resp->head, head, hlen + 1);
+    }
+    int st = resp->head.status;
+    bool no_body = resp->head_only || st < 200 || st == 204 || st == 304;
+    uv_buf_t bufs[2];
+    unsigned n = 0;
+    bufs[n++] = uv_buf_init(head, (unsigned)hlen);
+    if (resp->head.body_len && !no_body)
+        bufs[n++] = uv_buf_init((char *)resp->body, (unsigned)resp->head.body_len);
+    if (resp->head.close)
+        c->close_after = true;
+    if (conn_write(c, bufs, n))
+        conn_response_done(c);
+    else if (c->state == CONN_OPEN)
+        c->resp_queued = true;
+    if (head != stack)
+        base_free(head);
+}
+
+static void conn_response_done(struct http_conn *c)
+{
+    if (c->close_after) {
+        conn_linger(c);
+        return;
+    }
+    c->busy = false;
+    conn_deadline(c, DL_IDLE, c->srv->idle_ms);
+    if (!c->in_parse)
+        conn_resume(c);
+}
+
+/* Error responses: JSON body, Connection: close, then a graceful close. */
+static void conn_fail(struct http_conn *c, int status, const char *msg)
+{
+    if (c->state != CONN_OPEN || c->busy)
+        return;
+    if (status != 408)
+        c->srv->stats.parse_errors++;
+    char body[256];
+    int blen = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                        http_request_status_code(status), msg);
+    if (blen < 0 || (size_t)blen >= sizeof(body))
+        blen = 0;
+    struct response resp = {0};
+    char id[24];
+    request_id_generate(c->srv, id);
+    resp.head.status = status;
+    resp.head.content_type = "application/json";
+    resp.body = body;
+    resp.head.body_len = (size_t)blen;
+    resp.head.request_id = c->req && c->req->have_client_id ? c->req->pub.request_id : id;
+    resp.head.close = true;
+    c->in_request = false;
+    c->busy = true;  /* nothing more is parsed on this connection */
+    conn_send(c, &resp);
+}
+
+/* ---- parser callbacks ---------------------------------------------------- */
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *c = p->data;
+    /* A request still referenced by a handler keeps its memory; it is
+     * detached and freed by its last unref. */
+    if (c->req && c->req->pub.refs > 0) {
+        c->req->pub.conn = NULL;
+        c->req = NULL;
+    }
+    if (!c->req) {
+        c->req = http_request_priv_new(&c->srv->limits);
+        if (!c->req) {
+            c->req = NULL;
+            return -1;
+        }
+    }
+    http_request_priv_reset(c->req);
+    c->req->pub.start_ns = uv_hrtime();
+    c->in_request = true;
+    conn_deadline(c, DL_READ, c->srv->read_ms);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    return http_request_on_url(c->req, at, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    return http_request_on_header_field(c->req, at, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    return http_request_on_header_value(c->req, at, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *c = p->data;
+    int rc = http_request_on_headers_complete(c->req, p);
+    if (rc != 0)
+        return rc;
+    if (c->req->expect_continue && p->http_major == 1 && p->http_minor >= 1) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
+        conn_write(c, &b, 1);
+        if (c->state != CONN_OPEN)
+            return -1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = p->data;
+    return http_request_on_body(c->req, at, len);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_conn *c = p->data;
+    http_request_on_message_complete(c->req, p);
+    /* Stop here: conn_parse dispatches the request, and parsing of any
+     * pipelined bytes continues only once the response is written. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- request flow -------------------------------------------------------- */
+
+static void conn_dispatch(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    struct http_request_priv *r = c->req;
+    c->in_request = false;
+    c->busy = true;
+    c->dl_kind = DL_NONE;  /* the handler's own work has its own timeouts */
+    r->pub.conn = c;
+    r->pub.refs = 1;       /* the server's: dropped by http_response_send */
+    memcpy(r->pub.remote_addr, c->remote, sizeof(r->pub.remote_addr));
+    if (!r->have_client_id)
+        request_id_generate(s, r->pub.request_id);
+    s->stats.requests++;
+    s->handler(s->data, &r->pub);
+}
+
+static int errno_status(enum http_errno e, const char **msg)
+{
+    *msg = "malformed request";
+    if (e == HPE_HEADER_OVERFLOW) {
+        *msg = "request header too large";
+        return 431;
+    }
+    if (e == HPE_INVALID_VERSION)
+        *msg = "unsupported HTTP version";
+    else if (e == HPE_INVALID_METHOD)
+        *msg = "unknown method";
+    else if (e == HPE_INVALID_CHUNK_SIZE)
+        *msg = "bad chunk size";
+    else if (e == HPE_UNEXPECTED_CONTENT_LENGTH || e == HPE_INVALID_CONTENT_LENGTH)
+        *msg = "bad Content-Length";
+    return 400;
+}
+
+/* Parses as much of data as the connection may: stops when a request is in
+ * flight or the connection is closing. Returns the bytes consumed. */
+static size_t conn_parse(struct http_conn *c, const char *data, size_t len)
+{
+    size_t off = 0;
+    c->in_parse = true;
+    while (off < len && c->state == CONN_OPEN && !c->busy) {
+        size_t n = http_parser_execute(&c->parser, &parser_settings, data + off, len - off);
+        off += n;
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&c->parser, 0);
+            conn_dispatch(c);
+        } else if (e != HPE_OK) {
+            const char *msg;
+            int status = errno_status(e, &msg);
+            if (c->req && c->req->err_status) {
+                status = c->req->err_status;
+                msg = c->req->err_msg;
+            } else if (e == HPE_CB_message_begin) {
+                status = 503;
+                msg = "out of memory";
+            }
+            conn_fail(c, status, msg);
+        } else if (n == 0) {
+            /* An upgrade or CONNECT tunnel stops the parser: not served. */
+            conn_fail(c, 400, "protocol upgrade not supported");
+        }
+    }
+    c->in_parse = false;
+    return off;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct http_conn *c = h->data;
+    buf->base = c->srv->rbuf;
+    buf->len = sizeof(c->srv->rbuf);
+}
+
+static void conn_read_stop(struct http_conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_read_start(struct http_conn *c)
+{
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+        c->reading = true;
+}
+
+/* EOF while a request is unanswered means the client gave up (nginx treats
+ * it the same way): the request is abandoned. A response already being
+ * written finishes first; otherwise the connection closes now. */
+static void conn_on_eof(struct http_conn *c)
+{
+    c->eof = true;
+    conn_read_stop(c);
+    if (!c->busy || !c->resp_queued)
+        conn_close(c);
+}
+
+static size_t backlog_pending(const struct http_conn *c)
+{
+    return c->backlog.len - c->backlog_off;
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct http_conn *c = stream->data;
+    if (nread == 0 || c->state == CONN_CLOSING)
+        return;
+    if (nread < 0) {
+        if (nread == UV_EOF && c->state == CONN_OPEN)
+            conn_on_eof(c);
+        else
+            conn_close(c);
+        return;
+    }
+    if (c->state == CONN_LINGER)
+        return;  /* discarded: the answer is out, waiting for the peer's FIN */
+    size_t len = (size_t)nread, used = 0;
+    /* While a request is in flight reading goes on (so a client that goes
+     * away is noticed), but bytes only queue, up to one read buffer. */
+    if (!c->busy && backlog_pending(c) == 0)
+        used = conn_parse(c, buf->base, len);
+    if (c->state != CONN_OPEN)
+        return;
+    if (used < len && base_buf_append(&c->backlog, buf->base + used, len - used) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (backlog_pending(c) >= READ_BUF_SIZE)
+        conn_read_stop(c);
+}
+
+/* Continues after a response went out: parses the backlog, then reads. */
+static void conn_resume(struct http_conn *c)
+{
+    if (c->in_parse || c->state != CONN_OPEN)
+        return;
+    while (backlog_pending(c) > 0 && !c->busy && c->state == CONN_OPEN)
+        c->backlog_off += conn_parse(c, c->backlog.data + c->backlog_off, backlog_pending(c));
+    if (c->state != CONN_OPEN || c->busy)
+        return;
+    if (c->backlog.cap > READ_BUF_SIZE)
+        base_buf_free(&c->backlog);
+    base_buf_reset(&c->backlog);
+    c->backlog_off = 0;
+    if (c->eof)
+        conn_close(c);
+    else
+        conn_read_start(c);
+}
+
+/* ---- closing -------------------------------------------------------------- */
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct http_conn *c = req->data;
+    if (status < 0 && c->state != CONN_CLOSING)
+        conn_close(c);
+}
+
+/* Graceful close after a final response: FIN our side, then drain what the
+ * client still sends (bounded in time) so the kernel does not answer unread
+ * bytes with a reset that could destroy the response in flight. */
+static void conn_linger(struct http_conn *c)
+{
+    if (c->state != CONN_OPEN)
+        return;
+    c->state = CONN_LINGER;
+    if (c->eof) {
+        conn_close(c);
+        return;
+    }
+    c->shutdown.data = c;
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+        conn_close(c);
+        return;
+    }
+    conn_deadline(c, DL_LINGER, LINGER_MS);
+    conn_read_start(c);
+}
+
+static void conn_closed_cb(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    struct http_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->stats.connections_open--;
+    if (c->req)
+        http_request_priv_free(c->req);
+    base_buf_free(&c->backlog);
+    base_free(c);
+    server_maybe_finish(s);
+}
+
+static void conn_close(struct http_conn *c)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    c->state = CONN_CLOSING;
+    c->reading = false;
+    /* A request a handler still holds outlives the connection: it is
+     * marked abandoned (if unanswered) and freed by its last unref. */
+    if (c->req && c->req->pub.refs > 0) {
+        if (!c->req->responded)
+            c->req->abandoned = true;
+        c->req->pub.conn = NULL;
+        c->req = NULL;
+    }
+    c->handles_open = 2;
+    uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+    uv_close((uv_handle_t *)&c->timer, conn_closed_cb);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void peer_address(struct http_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    c->remote[0] = '\0';
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, c->remote, sizeof(c->remote));
+    else if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, c->remote, sizeof(c->remote));
+    else
+        snprintf(c->remote, sizeof(c->remote), "local");
+}
+
+static struct http_conn *conn_new(struct http_server *s)
+{
+    struct http_conn *c = base_calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    base_buf_init(&c->backlog, BACKLOG_MAX);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->stats.connections_open++;
+    return c;
+}
+
+static void conn_start(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    s->stats.connections_accepted++;
+    uv_tcp_nodelay(&c->tcp, 1);
+    peer_address(c);
+    conn_deadline(c, DL_IDLE, s->idle_ms);
+    conn_read_start(c);
+    if (!c->reading)
+        conn_close(c);
+}
+
+static void reject_closed_cb(uv_handle_t *h)
+{
+    struct http_server *s = h->data;
+    base_free(h);
+    s->handles_open--;
+    server_maybe_finish(s);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    struct http_server *s = listener->data;
+    if (status < 0 || s->closing)
+        return;
+    if (s->stats.connections_open >= s->max_conns) {
+        /* Accept and close at once: leaving it in the backlog would make
+         * libuv stop polling the listener until it is taken. */
+        uv_tcp_t *t = base_malloc(sizeof(*t));
+        if (!t)
+            return;
+        uv_tcp_init(s->loop, t);
+        t->data = s;
+        uv_accept(listener, (uv_stream_t *)t);
+        s->handles_open++;
+        s->stats.connections_rejected++;
+        uv_close((uv_handle_t *)t, reject_closed_cb);
+        return;
+    }
+    struct http_conn *c = conn_new(s);
+    if (!c)
+        return;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    conn_start(c);
+}
+
+int http_server_adopt_fd(struct http_server *s, uv_os_sock_t fd)
+{
+    if (s->closing) {
+        close(fd);
+        return UV_ECANCELED;
+    }
+    struct http_conn *c = conn_new(s);
+    if (!c) {
+        close(fd);
+        return UV_ENOMEM;
+    }
+    int rc = uv_tcp_open(&c->tcp, fd);
+    if (rc != 0) {
+        close(fd);
+        conn_close(c);
+        return rc;
+    }
+    conn_start(c);
+    return 0;
+}
+
+/* ---- server ------------------------------------------------------------------ */
+
+struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts,
+                                    http_handler_cb handler, void *data)
+{
+    struct http_server_opts o = {0};
+    if (opts)
+        o = *opts;
+    struct http_server *s = base_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->handler = handler;
+    s->data = data;
+    s->limits.max_body = o.max_body ? o.max_body : HTTP_DEFAULT_MAX_BODY;
+    s->limits.max_header_bytes = o.max_header_bytes ? o.max_header_bytes : HTTP_DEFAULT_MAX_HEADER_BYTES;
+    s->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : DEFAULT_IDLE_MS;
+    s->read_ms = o.read_timeout_ms ? o.read_timeout_ms : DEFAULT_READ_MS;
+    s->max_conns = o.max_connections ? o.max_connections : DEFAULT_MAX_CONNS;
+    if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != (ssize_t)sizeof(s->rng))
+        s->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    s->rng |= 1;  /* xorshift must not start at 0 */
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    s->handles_open = 1;
+    return s;
+}
+
+static int parse_listen_addr(const char *addr, struct sockaddr_storage *ss)
+{
+    char host[64];
+    const char *port;
+    if (!addr)
+        return UV_EINVAL;
+    if (addr[0] == '[') {
+        const char *end = strchr(addr, ']');
+        if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= sizeof(host))
+            return UV_EINVAL;
+        memcpy(host, addr + 1, (size_t)(end - addr - 1));
+        host[end - addr - 1] = '\0';
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(addr, ':');
+        if (!colon || (size_t)(colon - addr) >= sizeof(host) || memchr(addr, ':', (size_t)(colon - addr)))
+            return UV_EINVAL;
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = '\0';
+        port = colon + 1;
+    }
+    if (!port[0] || strlen(port) > 5)
+        return UV_EINVAL;
+    int p = 0;
+    for (const char *q = port; *q; q++) {
+        if (*q < '0' || *q > '9')
+            return UV_EINVAL;
+        p = p * 10 + (*q - '0');
+    }
+    if (p > 65535)
+        return UV_EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    if (addr[0] == '[')
+        return uv_ip6_addr(host, p, (struct sockaddr_in6 *)ss);
+    return uv_ip4_addr(host[0] ? host : "0.0.0.0", p, (struct sockaddr_in *)ss);
+}
+
+int http_server_listen(struct http_server *s, const char *addr, char *errbuf, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    const char *what = "bad listen address (want HOST:PORT, [V6]:PORT or :PORT)";
+    int rc = UV_EALREADY;
+    if (s->listening || s->closing)
+        goto fail;
+    rc = parse_listen_addr(addr, &ss);
+    if (rc != 0)
+        goto fail;
+    what = "cannot bind";
+    /* libuv sets SO_REUSEADDR on bind. */
+    rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+    if (rc != 0)
+        goto fail;
+    what = "cannot listen";
+    rc = uv_listen((uv_stream_t *)&s->listener, LISTEN_BACKLOG, on_connection);
+    if (rc != 0)
+        goto fail;
+    s->listening = true;
+    return 0;
+fail:
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen, "%s %s: %s", what, addr ? addr : "(null)", uv_strerror(rc));
+    return rc;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    int rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+    if (rc != 0)
+        return rc;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void http_server_stats_get(const struct http_server *s, struct http_server_stats *out)
+{
+    *out = s->stats;
+}
+
+static void server_handle_closed_cb(uv_handle_t *h)
+{
+    struct http_server *s = h->data;
+    s->handles_open--;
+    server_maybe_finish(s);
+}
+
+static void drain_timer_cb(uv_timer_t *t)
+{
+    struct http_server *s = t->data;
+    for (struct http_conn *c = s->conns; c; c = c->next)
+        conn_close(c);
+}
+
+static void server_maybe_finish(struct http_server *s)
+{
+    if (!s->closing || s->finished || s->conns)
+        return;
+    if (s->drain_open) {
+        s->drain_open = false;
+        uv_close((uv_handle_t *)&s->drain, server_handle_closed_cb);
+        return;
+    }
+    if (s->handles_open > 0)
+        return;
+    s->finished = true;
+    http_close_cb cb = s->close_cb;
+    void *data = s->close_data;
+    base_free(s);
+    if (cb)
+        cb(data);
+}
+
+void http_server_close(struct http_server *s, http_close_cb cb, void *data)
+{
+    if (!s || s->closing)
+        return;
+    s->closing = true;
+    s->close_cb = cb;
+    s->close_data = data;
+    uv_close((uv_handle_t *)&s->listener, server_handle_closed_cb);
+    /* Idle connections go now; requests in flight (or half received) get
+     * DRAIN_MS to finish, their responses carrying Connection: close. */
+    for (struct http_conn *c = s->conns; c; c = c->next)
+        if (c->state == CONN_OPEN && !c->busy && !c->in_request)
+            conn_close(c);
+    if (s->conns) {
+        uv_timer_init(s->loop, &s->drain);
+        s->drain.data = s;
+        s->handles_open++;
+        s->drain_open = true;
+        uv_timer_start(&s->drain, drain_timer_cb, DRAIN_MS, 0);
+    }
+    server_maybe_finish(s);
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+void http_request_ref(struct http_request *req)
+{
+    req->refs++;
+}
+
+void http_request_unref(struct http_request *req)
+{
+    if (--req->refs > 0)
+        return;
+    /* Still attached: the connection keeps it for reuse (or frees it when
+     * it closes). Detached: nobody else needs it. */
+    if (!req->conn)
+        http_request_priv_free(http_request_priv_of(req));
+}
+
+bool http_request_is_abandoned(const struct http_request *req)
+{
+    return ((const struct http_request_priv *)req)->abandoned;
+}
+
+void http_response_send(struct http_request *req, int status, const char *content_type,
+                        const char *extra_headers, const char *body, size_t len)
+{
+    struct http_request_priv *r = http_request_priv_of(req);
+    if (r->responded)
+        return;
+    r->responded = true;
+    struct http_conn *c = req->conn;
+    if (c && !r->abandoned && c->state == CONN_OPEN && c->busy) {
+        struct response resp = {
+            .head = {
+                .status = status,
+                .content_type = content_type,
+                .extra_headers = extra_headers,
+                .body_len = len,
+                .request_id = req->request_id,
+                .close = !r->keep_alive,
+                .keep_alive_header = r->keep_alive && r->http10,
+            },
+            .body = body,
+            .head_only = r->is_head,
+        };
+        conn_send(c, &resp);
+    }
+    http_request_unref(req);
+}

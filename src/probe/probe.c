@@ -1,0 +1,216 @@
+/*
+ * probe/probe: the probe engine. Owns the curl driver (probe/curlm.c), the
+ * curl share (DNS cache, TLS sessions) and the list of active runs;
+ * dispatches a check to probe/http.c or probe/tcp.c and keeps the run
+ * lifecycle (start, finish exactly once, cancel) and the stats. Logs
+ * nothing per run. The engine is freed only from a libuv close callback, so
+ * probe_engine_close may be called from inside a run callback.
+ */
+#include "probe/probe.h"
+
+#include "base/alloc.h"
+#include "base/time.h"
+#include "probe/curlm.h"
+#include "probe/http.h"
+#include "probe/probe_int.h"
+#include "probe/tcp.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void run_unlink(struct probe_run *r)
+{
+    struct probe_engine *e = r->engine;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        e->runs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    e->stats.in_flight--;
+}
+
+void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct conf_check *c)
+{
+    r->engine = e;
+    r->type = c->type;
+    r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : CONF_DEFAULT_TIMEOUT_MS;
+    r->t0_ns = uv_hrtime();
+    sample_init(&r->s, base_time_now_ms());
+}
+
+double probe_run_elapsed_ms(const struct probe_run *r)
+{
+    return (double)(uv_hrtime() - r->t0_ns) / 1e6;
+}
+
+void probe_run_finish(struct probe_run *r)
+{
+    if (r->done)
+        return;
+    r->done = true;
+    run_unlink(r);
+    r->engine->stats.finished++;
+    if (r->cb)
+        r->cb(r->data, &r->s);
+}
+
+void probe_escape(const char *s, size_t n, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (!size)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char tmp[4];
+        size_t k = 0;
+        if (ch == '\n') {
+            tmp[k++] = '\\';
+            tmp[k++] = 'n';
+        } else if (ch == '\r') {
+            tmp[k++] = '\\';
+            tmp[k++] = 'r';
+        } else if (ch == '\t') {
+            tmp[k++] = '\\';
+            tmp[k++] = 't';
+        } else if (ch == '"' || ch == '\\') {
+            tmp[k++] = '\\';
+            tmp[k++] = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            tmp[k++] = '\\';
+            tmp[k++] = 'x';
+            tmp[k++] = hex[ch >> 4];
+            tmp[k++] = hex[ch & 15];
+        } else {
+            tmp[k++] = (char)ch;
+        }
+        /* keep room for "..." and the NUL whenever more input follows */
+        size_t reserve = (i + 1 < n) ? 4 : 1;
+        if (o + k + reserve > size) {
+            if (size >= 4) {
+                while (o + 4 > size)
+                    o--;
+                memcpy(out + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        memcpy(out + o, tmp, k);
+        o += k;
+    }
+    out[o < size ? o : size - 1] = '\0';
+}
+
+/* ---- engine ---- */
+
+static void on_http_done(void *priv, CURL *easy, CURLcode rc)
+{
+    probe_http_on_done(priv, rc);
+}
+
+struct probe_engine *probe_engine_new(uv_loop_t *loop)
+{
+    struct probe_engine *e = NULL;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return NULL;
+    if (!(e = base_calloc(1, sizeof(*e))))
+        goto fail;
+    e->loop = loop;
+    if (!(e->share = curl_share_init()))
+        goto fail;
+    curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (!(e->curlm = probe_curlm_new(loop, on_http_done)))
+        goto fail;
+    return e;
+fail:
+    if (e && e->share)
+        curl_share_cleanup(e->share);
+    base_free(e);
+    curl_global_cleanup();
+    return NULL;
+}
+
+void probe_stats_get(const struct probe_engine *e, struct probe_stats *out)
+{
+    *out = e->stats;
+}
+
+struct probe_run *probe_start(struct probe_engine *e, const struct conf_check *check,
+                              probe_done_cb cb, void *data)
+{
+    if (e->closing)
+        return NULL;
+    struct probe_run *r;
+    if (check->type == CONF_CHECK_HTTP)
+        r = probe_http_start(e, check);
+    else
+        r = probe_tcp_start(e, check);
+    if (!r)
+        return NULL;
+    /* Nothing completes synchronously: callbacks come from the loop. */
+    r->cb = cb;
+    r->data = data;
+    r->prev = NULL;
+    r->next = e->runs;
+    if (e->runs)
+        e->runs->prev = r;
+    e->runs = r;
+    e->stats.started++;
+    e->stats.in_flight++;
+    return r;
+}
+
+void probe_cancel(struct probe_run *r)
+{
+    if (!r || r->done)
+        return;
+    r->done = true;
+    run_unlink(r);
+    r->engine->stats.canceled++;
+    if (r->type == CONF_CHECK_HTTP)
+        probe_http_cancel(r);
+    else
+        probe_tcp_cancel(r);
+}
+
+static void engine_free_if_idle(struct probe_engine *e)
+{
+    if (!e->closing || !e->curlm_closed || e->tearing_down)
+        return;
+    curl_share_cleanup(e->share);
+    probe_close_cb cb = e->close_cb;
+    void *data = e->close_data;
+    base_free(e);
+    curl_global_cleanup();
+    if (cb)
+        cb(data);
+}
+
+void probe_engine_release(struct probe_engine *e)
+{
+    e->tearing_down--;
+    engine_free_if_idle(e);
+}
+
+static void on_curlm_closed(void *data)
+{
+    struct probe_engine *e = data;
+    e->curlm = NULL;
+    e->curlm_closed = true;
+    engine_free_if_idle(e);
+}
+
+void probe_engine_close(struct probe_engine *e, probe_close_cb cb, void *data)
+{
+    if (e->closing)
+        return;
+    e->closing = true;
+    e->close_cb = cb;
+    e->close_data = data;
+    while (e->runs)
+        probe_cancel(e->runs);
+    probe_curlm_close(e->curlm, on_curlm_closed, e);
+}

@@ -1,0 +1,59 @@
+/*
+ * probe/probe_int: what the files of src/probe share and no other folder may
+ * include: the engine and run structs, the run lifecycle hooks of probe.c
+ * (init, finish) and small formatting helpers. A run is embedded as the first
+ * member of a type-specific struct (struct probe_http, struct probe_tcp) that
+ * the type's file allocates and frees.
+ */
+#ifndef PROBE_PROBE_INT_H
+#define PROBE_PROBE_INT_H
+
+#include "probe/probe.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct probe_curlm;
+
+struct probe_run {
+    struct probe_engine *engine;
+    struct probe_run *prev, *next;  /* engine->runs while active */
+    enum conf_check_type type;
+    probe_done_cb cb;
+    void *data;
+    bool done;                      /* callback delivered (or being) or canceled */
+    int64_t timeout_ms;
+    uint64_t t0_ns;                 /* uv_hrtime() at start */
+    struct sample s;
+};
+
+struct probe_engine {
+    uv_loop_t *loop;
+    struct probe_curlm *curlm;
+    CURLSH *share;                  /* DNS cache and TLS sessions across runs */
+    struct probe_run *runs;         /* active runs, doubly linked */
+    struct probe_stats stats;
+    size_t tearing_down;            /* runs still closing their libuv handles */
+    bool closing, curlm_closed;
+    probe_close_cb close_cb;
+    void *close_data;
+};
+
+/* Fills the common part of a run (sample ts, timeout with defaults). */
+void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct conf_check *c);
+/* Unlinks the run, counts it finished and calls its callback once with r->s.
+ * The caller releases the run's resources afterwards. */
+void probe_run_finish(struct probe_run *r);
+/* Milliseconds since the run started. */
+double probe_run_elapsed_ms(const struct probe_run *r);
+/* Called by tcp.c when a torn-down run has released its last handle; frees
+ * the engine if it is closing and nothing else is left. Only from a libuv
+ * callback (never synchronously from a public call). */
+void probe_engine_release(struct probe_engine *e);
+
+/* Writes s[0..n) into out as a quoted-free, printable-escaped text (\n, \r,
+ * \t, \xNN), truncated with "..." so that it fits in `size` bytes. */
+void probe_escape(const char *s, size_t n, char *out, size_t size);
+
+#endif

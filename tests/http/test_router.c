@@ -1,0 +1,198 @@
+/*
+ * tests/http/test_router: pattern compilation, segment matching, {param}
+ * capture, 404 vs 405 with Allow, HEAD fallback, trailing slashes, paths
+ * that arrive already decoded, bad patterns, and a table of many routes.
+ */
+#include "http/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static void h_a(void *app, struct http_request *req, const struct http_params *p) {}
+static void h_b(void *app, struct http_request *req, const struct http_params *p) {}
+
+static const struct http_route routes[] = {
+    {"GET", "/", h_a, "root"},
+    {"GET", "/healthz", h_a, "health"},
+    {"GET", "/api/v1/checks", h_a, "list"},
+    {"POST", "/api/v1/checks", h_b, "create"},
+    {"GET", "/api/v1/checks/{id}", h_a, "one"},
+    {"DELETE", "/api/v1/checks/{id}", h_b, "delete"},
+    {"GET", "/api/v1/checks/{id}/samples", h_b, "samples"},
+    {"POST", "/api/v1/checks/{id}/run", h_a, "run"},
+    {"GET", "/api/v1/a/{x}/b/{y}", h_a, "two params"},
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static enum http_router_match m(const struct http_router *r, const char *method, const char *path,
+                                const struct http_route **route, struct http_params *p, char *allow)
+{
+    return http_router_match(r, method, path, route, p, allow, 64);
+}
+
+static void test_router_matches_literals_and_params(void **state)
+{
+    struct http_router *r = http_router_new(routes, N_ROUTES);
+    assert_non_null(r);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    assert_int_equal(m(r, "GET", "/", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &routes[0]);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(m(r, "GET", "/api/v1/checks", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &routes[2]);
+    assert_int_equal(m(r, "POST", "/api/v1/checks", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &routes[3]);
+    assert_int_equal(m(r, "GET", "/api/v1/checks/web-1", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &routes[4]);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(http_params_get(&p, "id"), "web-1");
+    assert_null(http_params_get(&p, "nope"));
+    assert_int_equal(m(r, "GET", "/api/v1/checks/x/samples", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &routes[6]);
+    assert_string_equal(http_params_get(&p, "id"), "x");
+    assert_int_equal(m(r, "GET", "/api/v1/a/1/b/2", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_params_get(&p, "x"), "1");
+    assert_string_equal(http_params_get(&p, "y"), "2");
+    http_router_destroy(r);
+}
+
+static void test_router_returns_404_for_unknown_paths(void **state)
+{
+    struct http_router *r = http_router_new(routes, N_ROUTES);
+    const struct http_route *route = (const struct http_route *)1;
+    struct http_params p;
+    char allow[64];
+    const char *unknown[] = {"/nope", "/api/v1/checks/", "/api/v1/checks//samples", "//",
+                             "/healthz/", "/api/v1", "/api/v1/checks/x/samples/extra", "", "healthz",
+                             "/api/v1/checks/x/run/"};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        assert_int_equal(m(r, "GET", unknown[i], &route, &p, allow), HTTP_ROUTER_NOT_FOUND);
+        assert_null(route);
+        assert_string_equal(allow, "");
+    }
+    assert_int_equal(http_router_match(r, "GET", NULL, &route, &p, allow, sizeof(allow)), HTTP_ROUTER_NOT_FOUND);
+    http_router_destroy(r);
+}
+
+static void test_router_returns_405_with_allow(void **state)
+{
+    struct http_router *r = http_router_new(routes, N_ROUTES);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    assert_int_equal(m(r, "PUT", "/api/v1/checks", &route, &p, allow), HTTP_ROUTER_BAD_METHOD);
+    assert_null(route);
+    assert_string_equal(allow, "GET, POST, HEAD");
+    assert_int_equal(m(r, "POST", "/api/v1/checks/abc", &route, &p, allow), HTTP_ROUTER_BAD_METHOD);
+    assert_string_equal(allow, "GET, DELETE, HEAD");
+    assert_int_equal(m(r, "GET", "/api/v1/checks/abc/run", &route, &p, allow), HTTP_ROUTER_BAD_METHOD);
+    assert_string_equal(allow, "POST");
+    /* A too-small Allow buffer is left holding what fits. */
+    assert_int_equal(http_router_match(r, "PUT", "/api/v1/checks", &route, &p, allow, 6), HTTP_ROUTER_BAD_METHOD);
+    assert_string_equal(allow, "GET");
+    http_router_destroy(r);
+}
+
+static void test_router_serves_head_with_get_routes(void **state)
+{
+    struct http_router *r = http_router_new(routes, N_ROUTES);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    assert_int_equal(m(r, "HEAD", "/api/v1/checks/7", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &routes[4]);
+    assert_string_equal(http_params_get(&p, "id"), "7");
+    assert_int_equal(m(r, "HEAD", "/api/v1/checks/7/run", &route, &p, allow), HTTP_ROUTER_BAD_METHOD);
+    http_router_destroy(r);
+}
+
+static void test_router_takes_decoded_segments_verbatim(void **state)
+{
+    struct http_router *r = http_router_new(routes, N_ROUTES);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    /* The server decoded "a%20b%25" to "a b%"; the router must not decode again. */
+    assert_int_equal(m(r, "GET", "/api/v1/checks/a b%25", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_params_get(&p, "id"), "a b%25");
+    assert_int_equal(m(r, "GET", "/api/v1/checks/caf\xc3\xa9", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_params_get(&p, "id"), "caf\xc3\xa9");
+    char path[512], seg[200];
+    memset(seg, 'x', sizeof(seg));
+    seg[127] = '\0';
+    snprintf(path, sizeof(path), "/api/v1/checks/%s", seg);
+    assert_int_equal(m(r, "GET", path, &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_int_equal(strlen(http_params_get(&p, "id")), 127);
+    seg[127] = 'x';
+    seg[128] = '\0';
+    snprintf(path, sizeof(path), "/api/v1/checks/%s", seg);
+    assert_int_equal(m(r, "GET", path, &route, &p, allow), HTTP_ROUTER_NOT_FOUND);
+    http_router_destroy(r);
+}
+
+static void test_router_rejects_bad_patterns(void **state)
+{
+    const char *bad[] = {"", "x", "/a/", "//", "/a//b", "/{}", "/{a", "/a}", "/{a}{b}", "/{a-b}",
+                         "/{id}/{id}", "/x{id}", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct http_route one = {"GET", bad[i], h_a, NULL};
+        struct http_router *r = http_router_new(&one, 1);
+        if (r)
+            fail_msg("pattern '%s' accepted", bad[i]);
+    }
+    struct http_route nomethod = {"", "/a", h_a, NULL};
+    assert_null(http_router_new(&nomethod, 1));
+    struct http_route nohandler = {"GET", "/a", NULL, NULL};
+    assert_null(http_router_new(&nohandler, 1));
+    struct http_router *empty = http_router_new(NULL, 0);
+    assert_non_null(empty);
+    assert_int_equal(http_router_match(empty, "GET", "/", NULL, NULL, NULL, 0), HTTP_ROUTER_NOT_FOUND);
+    http_router_destroy(empty);
+}
+
+static void test_router_handles_many_routes(void **state)
+{
+    enum { N = 300 };
+    static char patterns[N][64];
+    static struct http_route many[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(patterns[i], sizeof(patterns[i]), "/r%d/{id}/leaf%d", i / 3, i % 3);
+        many[i] = (struct http_route){i % 2 ? "POST" : "GET", patterns[i], h_a, NULL};
+    }
+    struct http_router *r = http_router_new(many, N);
+    assert_non_null(r);
+    for (int i = 0; i < N; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/r%d/v%d/leaf%d", i / 3, i, i % 3);
+        const struct http_route *route;
+        struct http_params p;
+        char allow[64];
+        assert_int_equal(m(r, many[i].method, path, &route, &p, allow), HTTP_ROUTER_FOUND);
+        assert_ptr_equal(route, &many[i]);
+        char want[16];
+        snprintf(want, sizeof(want), "v%d", i);
+        assert_string_equal(http_params_get(&p, "id"), want);
+    }
+    http_router_destroy(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_router_matches_literals_and_params),
+        cmocka_unit_test(test_router_returns_404_for_unknown_paths),
+        cmocka_unit_test(test_router_returns_405_with_allow),
+        cmocka_unit_test(test_router_serves_head_with_get_routes),
+        cmocka_unit_test(test_router_takes_decoded_segments_verbatim),
+        cmocka_unit_test(test_router_rejects_bad_patterns),
+        cmocka_unit_test(test_router_handles_many_routes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

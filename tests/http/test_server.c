@@ -1,0 +1,831 @@
+/*
+ * tests/http/test_server: runs the real server on 127.0.0.1 (port 0) on a
+ * loop in the test's main thread, with an echo handler; a helper thread
+ * plays the client over plain blocking sockets and records what it saw;
+ * the main thread asserts after joining it. Covers keep-alive, pipelining,
+ * bodies, limits, timeouts, deferred and abandoned responses, close.
+ */
+#include "http/http_int.h"
+#include "http/server.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define MAX_RESP 8
+#define RESP_BODY 8192
+
+struct resp {
+    int status;
+    char head[4096];
+    char body[RESP_BODY];
+    size_t body_len;
+};
+
+struct fixture;
+typedef void (*client_fn)(struct fixture *f);
+
+struct fixture {
+    uv_loop_t loop;
+    struct http_server *srv;
+    struct http_server_opts opts;
+    int port;
+    uv_async_t done, close_now;
+    bool server_closed, close_cb_ran;
+    pthread_t th;
+    client_fn client;
+    struct http_server_stats stats;
+    /* filled by the client thread */
+    struct resp r[MAX_RESP];
+    int n_resp;
+    int eof_after;          /* 1 when the server closed after the last response */
+    int errors;
+    long elapsed_ms;
+    int ints[8];
+    /* filled by the handler */
+    int deferred_abandoned;
+    int deferred_fired;
+};
+
+static struct fixture *F;
+
+/* ---- handler (loop thread) --------------------------------------------- */
+
+struct deferred {
+    uv_timer_t timer;
+    struct http_request *req;
+    struct fixture *f;
+};
+
+static void send_echo(struct http_request *req)
+{
+    char q[256] = "", qx[8] = "";
+    bool has_q = http_request_query(req, "q", q, sizeof(q));
+    bool has_x = http_request_query(req, "x", qx, sizeof(qx));
+    const char *xt = http_request_header(req, "x-test");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s%, s:i, s:s, s:s, s:s?, s:b, s:b}", "method", req->method,
+                          "path", req->path, "query", req->query, "body", req->body, req->body_len,
+                          "n_headers", (int)req->n_headers, "id", req->request_id, "remote",
+                          req->remote_addr, "x_test", xt, "has_q", has_q, "has_x", has_x);
+    if (has_q)
+        json_object_set_new(o, "q", json_string(q));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    http_response_send(req, 200, "application/json", "X-Extra: 1\r\n", text, strlen(text));
+    free(text);
+}
+
+static void deferred_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void deferred_fire(uv_timer_t *t)
+{
+    struct deferred *d = t->data;
+    d->f->deferred_fired++;
+    if (http_request_is_abandoned(d->req))
+        d->f->deferred_abandoned++;
+    send_echo(d->req);
+    http_request_unref(d->req);
+    uv_close((uv_handle_t *)t, deferred_closed);
+}
+
+static void handler(void *data, struct http_request *req)
+{
+    struct fixture *f = data;
+    if (strncmp(req->path, "/defer", 6) == 0) {
+        struct deferred *d = calloc(1, sizeof(*d));
+        d->req = req;
+        d->f = f;
+        http_request_ref(req);
+        uv_timer_init(&f->loop, &d->timer);
+        d->timer.data = d;
+        uv_timer_start(&d->timer, deferred_fire, 50, 0);
+        return;
+    }
+    if (strcmp(req->path, "/nocontent") == 0) {
+        http_response_send(req, 204, NULL, NULL, NULL, 0);
+        return;
+    }
+    send_echo(req);
+}
+
+/* ---- loop side plumbing -------------------------------------------------- */
+
+static void on_server_closed(void *data)
+{
+    struct fixture *f = data;
+    f->close_cb_ran = true;
+}
+
+static void close_server(struct fixture *f)
+{
+    if (f->server_closed)
+        return;
+    http_server_stats_get(f->srv, &f->stats);
+    f->server_closed = true;
+    http_server_close(f->srv, on_server_closed, f);
+}
+
+static void on_close_now(uv_async_t *a)
+{
+    close_server(a->data);
+}
+
+static void on_done(uv_async_t *a)
+{
+    struct fixture *f = a->data;
+    close_server(f);
+    uv_close((uv_handle_t *)&f->done, NULL);
+    uv_close((uv_handle_t *)&f->close_now, NULL);
+}
+
+static void *client_main(void *arg)
+{
+    struct fixture *f = arg;
+    f->client(f);
+    uv_async_send(&f->done);
+    return NULL;
+}
+
+static void run(struct fixture *f, client_fn fn)
+{
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    f->srv = http_server_new(&f->loop, &f->opts, handler, f);
+    assert_non_null(f->srv);
+    char err[200];
+    assert_int_equal(http_server_listen(f->srv, "127.0.0.1:0", err, sizeof(err)), 0);
+    f->port = http_server_port(f->srv);
+    assert_true(f->port > 0);
+    uv_async_init(&f->loop, &f->done, on_done);
+    uv_async_init(&f->loop, &f->close_now, on_close_now);
+    f->done.data = f->close_now.data = f;
+    f->client = fn;
+    assert_int_equal(pthread_create(&f->th, NULL, client_main, f), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    pthread_join(f->th, NULL);
+    assert_true(f->close_cb_ran);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+static int setup(void **state)
+{
+    F = calloc(1, sizeof(*F));
+    *state = F;
+    return F ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+/* ---- client side (helper thread, blocking sockets) ------------------------ */
+
+struct conn {
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+};
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static struct conn *cl_connect(struct fixture *f)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        f->errors++;
+    return c;
+}
+
+static void cl_close(struct conn *c)
+{
+    close(c->fd);
+    free(c);
+}
+
+static void cl_send(struct conn *c, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+static void cl_sends(struct conn *c, const char *s)
+{
+    cl_send(c, s, strlen(s));
+}
+
+static int cl_fill(struct conn *c)
+{
+    if (c->len == sizeof(c->buf))
+        return -1;
+    ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+    if (n <= 0)
+        return -1;
+    c->len += (size_t)n;
+    return 0;
+}
+
+/* Reads one response (Content-Length framed; none for HEAD/204). */
+static int cl_read(struct fixture *f, struct conn *c, bool head_only)
+{
+    char *end;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+        if (cl_fill(c) != 0)
+            return -1;
+    struct resp *r = &f->r[f->n_resp < MAX_RESP ? f->n_resp : MAX_RESP - 1];
+    f->n_resp++;
+    size_t hlen = (size_t)(end - c->buf) + 4;
+    memset(r, 0, sizeof(*r));
+    memcpy(r->head, c->buf, hlen < sizeof(r->head) - 1 ? hlen : sizeof(r->head) - 1);
+    r->status = atoi(r->head + 9);
+    size_t blen = 0;
+    const char *cl = strcasestr(r->head, "\r\nContent-Length: ");
+    if (cl && !head_only)
+        blen = strtoul(cl + 18, NULL, 10);
+    while (c->len < hlen + blen)
+        if (cl_fill(c) != 0)
+            return -1;
+    r->body_len = blen < RESP_BODY - 1 ? blen : RESP_BODY - 1;
+    memcpy(r->body, c->buf + hlen, r->body_len);
+    memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen);
+    c->len -= hlen + blen;
+    return 0;
+}
+
+/* 1 if the server closes (EOF or reset) with no further bytes. */
+static int cl_expect_eof(struct conn *c)
+{
+    char tmp[256];
+    if (c->len)
+        return 0;
+    ssize_t n = recv(c->fd, tmp, sizeof(tmp), 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+static const char *jget(const struct resp *r, const char *key, char *out, size_t n)
+{
+    json_t *o = json_loadb(r->body, r->body_len, 0, NULL);
+    const char *v = o ? json_string_value(json_object_get(o, key)) : NULL;
+    snprintf(out, n, "%s", v ? v : "(none)");
+    json_decref(o);
+    return out;
+}
+
+static char S[256];
+#define J(i, key) jget(&F->r[i], key, S, sizeof(S))
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void c_keepalive(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    const char *paths[] = {"/one", "/two", "/three"};
+    for (int i = 0; i < 3; i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        cl_sends(c, req);
+        if (cl_read(f, c, false) != 0)
+            f->errors++;
+    }
+    cl_close(c);
+}
+
+static void test_server_keeps_alive_several_requests_on_one_connection(void **state)
+{
+    run(F, c_keepalive);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 3);
+    assert_string_equal(J(0, "path"), "/one");
+    assert_string_equal(J(2, "path"), "/three");
+    assert_null(strstr(F->r[2].head, "Connection: close"));
+    assert_int_equal(F->stats.connections_accepted, 1);
+    assert_int_equal(F->stats.requests, 3);
+}
+
+static void c_pipelined(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /c?q=a+b%21 HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 4; i++)
+        if (cl_read(f, c, false) != 0)
+            f->errors++;
+    cl_close(c);
+}
+
+static void test_server_answers_pipelined_requests_in_order(void **state)
+{
+    run(F, c_pipelined);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 4);
+    assert_string_equal(J(0, "path"), "/a");
+    assert_string_equal(J(1, "path"), "/b");
+    assert_string_equal(J(1, "body"), "hello");
+    assert_string_equal(J(2, "path"), "/defer");
+    assert_string_equal(J(3, "path"), "/c");
+    assert_string_equal(J(3, "query"), "q=a+b%21");
+    assert_string_equal(J(3, "q"), "a b!");
+}
+
+static void c_conn_close(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->eof_after = cl_expect_eof(c);
+    cl_close(c);
+}
+
+static void test_server_honours_connection_close(void **state)
+{
+    run(F, c_conn_close);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 1);
+    assert_non_null(strstr(F->r[0].head, "\r\nConnection: close\r\n"));
+    assert_int_equal(F->eof_after, 1);
+    assert_int_equal(F->stats.requests, 1);
+}
+
+static void c_http10(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    cl_sends(c, "GET /plain HTTP/1.0\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->eof_after = cl_expect_eof(c);
+    cl_close(c);
+}
+
+static void test_server_http10_closes_unless_keep_alive_asked(void **state)
+{
+    run(F, c_http10);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 2);
+    assert_non_null(strstr(F->r[0].head, "\r\nConnection: keep-alive\r\n"));
+    assert_non_null(strstr(F->r[1].head, "\r\nConnection: close\r\n"));
+    assert_int_equal(F->eof_after, 1);
+}
+
+static void c_chunked(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+    usleep(20000);
+    /* Trailer fields after the last chunk are dropped, never kept. */
+    cl_sends(c, "lo\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    /* A Content-Length body split across writes, on the same connection. */
+    cl_sends(c, "PUT /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+    usleep(20000);
+    cl_sends(c, "56789");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    cl_close(c);
+}
+
+static void test_server_reassembles_chunked_and_length_bodies(void **state)
+{
+    run(F, c_chunked);
+    assert_int_equal(F->errors, 0);
+    assert_string_equal(J(0, "body"), "hello world");
+    assert_string_equal(J(0, "method"), "POST");
+    assert_string_equal(J(0, "x_test"), "(none)");
+    assert_string_equal(J(1, "body"), "0123456789");
+    assert_string_equal(J(1, "method"), "PUT");
+}
+
+static void c_big_body(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    size_t size = 10u * 1024 * 1024;
+    char head[128];
+    snprintf(head, sizeof(head), "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", size);
+    cl_sends(c, head);
+    char *body = calloc(1, size);
+    memset(body, 'a', size);
+    cl_send(c, body, size);
+    free(body);
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->eof_after = cl_expect_eof(c);
+    cl_close(c);
+    /* Chunked: refused while streaming, past max_body. */
+    c = cl_connect(f);
+    cl_sends(c, "POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    char chunk[8192 + 16];
+    memset(chunk, 'b', sizeof(chunk));
+    memcpy(chunk, "2000\r\n", 6);
+    memcpy(chunk + 6 + 8192, "\r\n", 2);
+    for (int i = 0; i < 200; i++)
+        cl_send(c, chunk, 6 + 8192 + 2);
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->ints[0] = cl_expect_eof(c);
+    cl_close(c);
+}
+
+static void test_server_refuses_oversized_body_with_413_and_closes(void **state)
+{
+    run(F, c_big_body);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 2);
+    assert_int_equal(F->r[0].status, 413);
+    assert_non_null(strstr(F->r[0].body, "\"code\":\"payload_too_large\""));
+    assert_non_null(strstr(F->r[0].head, "\r\nConnection: close\r\n"));
+    assert_non_null(strstr(F->r[0].head, "\r\nContent-Type: application/json\r\n"));
+    assert_int_equal(F->eof_after, 1);
+    assert_int_equal(F->r[1].status, 413);
+    assert_int_equal(F->ints[0], 1);
+    assert_int_equal(F->stats.requests, 0);
+    assert_int_equal(F->stats.parse_errors, 2);
+}
+
+/* Sends `req` on a fresh connection and reads one response. */
+static void one_shot(struct fixture *f, const char *req, size_t len)
+{
+    struct conn *c = cl_connect(f);
+    cl_send(c, req, len);
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->ints[f->n_resp - 1] = cl_expect_eof(c);
+    cl_close(c);
+}
+
+static void c_limits(struct fixture *f)
+{
+    static char big[24 * 1024];
+    int n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(big + n, 'h', 20000);
+    memcpy(big + n + 20000, "\r\n\r\n", 4);
+    one_shot(f, big, (size_t)n + 20004);
+    n = snprintf(big, sizeof(big), "GET /");
+    memset(big + n, 'u', 9000);
+    n += 9000;
+    n += snprintf(big + n, sizeof(big) - (size_t)n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    one_shot(f, big, (size_t)n);
+    n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 70; i++)
+        n += snprintf(big + n, sizeof(big) - (size_t)n, "X-H%d: v\r\n", i);
+    n += snprintf(big + n, sizeof(big) - (size_t)n, "\r\n");
+    one_shot(f, big, (size_t)n);
+    one_shot(f, "GARBAGE\r\n\r\n", 11);
+    one_shot(f, "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", 31);
+    one_shot(f, "GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n", 32);
+    one_shot(f, "GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 66);
+}
+
+static void test_server_enforces_header_url_and_syntax_limits(void **state)
+{
+    run(F, c_limits);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 7);
+    int want[] = {431, 414, 431, 400, 400, 400, 400};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(F->r[i].status, want[i]);
+        assert_int_equal(F->ints[i], 1);  /* closed after the error */
+        assert_non_null(strstr(F->r[i].head, "\r\nConnection: close\r\n"));
+        assert_non_null(strstr(F->r[i].head, "\r\nX-Content-Type-Options: nosniff\r\n"));
+        json_t *o = json_loadb(F->r[i].body, F->r[i].body_len, 0, NULL);
+        assert_non_null(o);
+        assert_true(json_is_string(json_object_get(json_object_get(o, "error"), "message")));
+        json_decref(o);
+    }
+    assert_non_null(strstr(F->r[3].body, "\"code\":\"bad_request\""));
+    assert_non_null(strstr(F->r[1].body, "\"code\":\"uri_too_long\""));
+    assert_int_equal(F->stats.parse_errors, 7);
+    assert_int_equal(F->stats.requests, 0);
+}
+
+static void c_slow(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    long t0 = now_ms();
+    cl_sends(c, "GET /slow HTTP/1.1\r\nHost: x\r\n");
+    usleep(100000);
+    cl_sends(c, "X-More: 1\r\n");  /* trickling does not extend the deadline */
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->elapsed_ms = now_ms() - t0;
+    f->eof_after = cl_expect_eof(c);
+    cl_close(c);
+}
+
+static void test_server_times_out_slow_client_with_408(void **state)
+{
+    F->opts.read_timeout_ms = 200;
+    run(F, c_slow);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->r[0].status, 408);
+    assert_non_null(strstr(F->r[0].body, "request_timeout"));
+    assert_int_equal(F->eof_after, 1);
+    assert_in_range(F->elapsed_ms, 150, 2000);
+    assert_int_equal(F->stats.timeouts, 1);
+}
+
+static void c_idle(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    long t0 = now_ms();
+    f->eof_after = cl_expect_eof(c);
+    f->elapsed_ms = now_ms() - t0;
+    cl_close(c);
+    /* A connection that never sends anything is closed the same way. */
+    c = cl_connect(f);
+    f->ints[0] = cl_expect_eof(c);
+    cl_close(c);
+}
+
+static void test_server_closes_idle_connections_silently(void **state)
+{
+    F->opts.idle_timeout_ms = 200;
+    run(F, c_idle);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 1);
+    assert_int_equal(F->eof_after, 1);
+    assert_int_equal(F->ints[0], 1);
+    assert_in_range(F->elapsed_ms, 100, 2000);
+    assert_int_equal(F->stats.timeouts, 0);
+}
+
+static void c_deferred(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    long t0 = now_ms();
+    cl_sends(c, "GET /defer/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    f->elapsed_ms = now_ms() - t0;
+    cl_sends(c, "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    cl_close(c);
+}
+
+static void test_server_sends_deferred_response_from_timer(void **state)
+{
+    run(F, c_deferred);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 2);
+    assert_string_equal(J(0, "path"), "/defer/1");
+    assert_string_equal(J(1, "path"), "/after");
+    assert_true(F->elapsed_ms >= 45);
+    assert_int_equal(F->deferred_fired, 1);
+    assert_int_equal(F->deferred_abandoned, 0);
+}
+
+static void c_abandon(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /defer/gone HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(10000);
+    cl_close(c);
+    usleep(150000);  /* the deferred response fires meanwhile */
+}
+
+static void test_server_abandons_request_when_client_leaves(void **state)
+{
+    run(F, c_abandon);
+    assert_int_equal(F->deferred_fired, 1);
+    assert_int_equal(F->deferred_abandoned, 1);
+    assert_int_equal(F->stats.connections_open, 0);
+}
+
+static void c_head(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, true) != 0)
+        f->errors++;
+    cl_sends(c, "GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, true) != 0)
+        f->errors++;
+    cl_sends(c, "GET /g HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    cl_close(c);
+}
+
+static void test_server_head_gets_headers_only(void **state)
+{
+    run(F, c_head);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 3);
+    assert_int_equal(F->r[0].status, 200);
+    assert_non_null(strstr(F->r[0].head, "\r\nContent-Length: "));
+    assert_null(strstr(F->r[0].head, "Content-Length: 0\r\n"));
+    assert_int_equal(F->r[1].status, 204);
+    assert_null(strstr(F->r[1].head, "Content-Length"));
+    /* If HEAD had leaked a body, this response would be misframed. */
+    assert_int_equal(F->r[2].status, 200);
+    assert_string_equal(J(2, "path"), "/g");
+}
+
+static void c_headers(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /%7Euser/a%20b?x HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc-DEF_1.2\r\nX-Test: yes\r\n\r\n");
+    cl_read(f, c, false);
+    cl_sends(c, "GET /i HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad id!\r\n\r\n");
+    cl_read(f, c, false);
+    char req[256];
+    char longid[70];
+    memset(longid, 'a', 65);
+    longid[65] = '\0';
+    snprintf(req, sizeof(req), "GET /i HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\n\r\n", longid);
+    cl_sends(c, req);
+    cl_read(f, c, false);
+    cl_close(c);
+}
+
+static void test_server_sets_security_headers_and_request_ids(void **state)
+{
+    run(F, c_headers);
+    assert_int_equal(F->n_resp, 3);
+    const char *h = F->r[0].head;
+    assert_non_null(strstr(h, "\r\nX-Content-Type-Options: nosniff\r\n"));
+    assert_non_null(strstr(h, "\r\nReferrer-Policy: no-referrer\r\n"));
+    assert_non_null(strstr(h, "\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"));
+    assert_non_null(strstr(h, "\r\nX-Extra: 1\r\n"));
+    assert_non_null(strstr(h, "\r\nX-Request-Id: abc-DEF_1.2\r\n"));
+    assert_string_equal(J(0, "id"), "abc-DEF_1.2");
+    assert_string_equal(J(0, "path"), "/~user/a b");
+    assert_string_equal(J(0, "x_test"), "yes");
+    assert_string_equal(J(0, "remote"), "127.0.0.1");
+    char ids[2][64];
+    for (int i = 1; i < 3; i++) {
+        snprintf(ids[i - 1], sizeof(ids[0]), "%s", J(i, "id"));
+        assert_int_equal(strlen(ids[i - 1]), 16);
+        assert_int_equal(strspn(ids[i - 1], "0123456789abcdef"), 16);
+    }
+    assert_string_not_equal(ids[0], ids[1]);
+}
+
+static void c_maxconn(struct fixture *f)
+{
+    struct conn *a = cl_connect(f), *b = cl_connect(f);
+    cl_sends(a, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    cl_sends(b, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    cl_read(f, a, false);
+    cl_read(f, b, false);
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    f->eof_after = cl_expect_eof(c);
+    cl_close(c);
+    cl_close(a);
+    usleep(50000);
+    c = cl_connect(f);  /* a slot is free again */
+    cl_sends(c, "GET /4 HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, false) != 0)
+        f->errors++;
+    cl_close(c);
+    cl_close(b);
+}
+
+static void test_server_rejects_connections_beyond_max(void **state)
+{
+    F->opts.max_connections = 2;
+    run(F, c_maxconn);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->eof_after, 1);
+    assert_int_equal(F->n_resp, 3);
+    assert_string_equal(J(2, "path"), "/4");
+    assert_int_equal(F->stats.connections_rejected, 1);
+    assert_int_equal(F->stats.connections_accepted, 3);
+}
+
+static void c_close_server(struct fixture *f)
+{
+    struct conn *idle = cl_connect(f), *busy = cl_connect(f);
+    cl_sends(idle, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    cl_read(f, idle, false);
+    cl_sends(busy, "GET /defer/x HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(10000);
+    uv_async_send(&f->close_now);
+    f->ints[0] = cl_expect_eof(idle);
+    if (cl_read(f, busy, false) != 0)
+        f->errors++;
+    f->ints[1] = cl_expect_eof(busy);
+    /* The listener is gone. */
+    struct conn *late = cl_connect(f);
+    f->ints[2] = f->errors;
+    f->errors = 0;
+    cl_close(late);
+    cl_close(idle);
+    cl_close(busy);
+}
+
+static void test_server_close_drains_in_flight_and_closes_idle(void **state)
+{
+    run(F, c_close_server);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->ints[0], 1);
+    assert_int_equal(F->n_resp, 2);
+    assert_string_equal(J(1, "path"), "/defer/x");
+    assert_non_null(strstr(F->r[1].head, "\r\nConnection: close\r\n"));
+    assert_int_equal(F->ints[1], 1);
+    assert_int_equal(F->ints[2], 1);  /* connect refused */
+    assert_int_equal(F->deferred_abandoned, 0);
+}
+
+static void c_nothing(struct fixture *f)
+{
+    (void)f;
+}
+
+static void test_server_listen_parses_addresses(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct http_server *s = http_server_new(&loop, NULL, handler, F);
+    char err[200];
+    const char *bad[] = {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "::1:80", "[::1]80",
+                         "host.example:80", "127.0.0.1:8x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_true(http_server_listen(s, bad[i], err, sizeof(err)) < 0);
+        assert_non_null(strstr(err, "listen address"));
+    }
+    assert_int_equal(http_server_listen(s, ":0", err, sizeof(err)), 0);
+    assert_true(http_server_port(s) > 0);
+    assert_true(http_server_listen(s, ":0", err, sizeof(err)) < 0);  /* once */
+    bool closed = false;
+    http_server_close(s, on_server_closed, F);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    closed = F->close_cb_ran;
+    assert_true(closed);
+    F->close_cb_ran = false;
+    /* IPv6 loopback, when the machine has it. */
+    s = http_server_new(&loop, NULL, handler, F);
+    if (http_server_listen(s, "[::1]:0", err, sizeof(err)) != 0)
+        print_message("no IPv6 loopback here: %s\n", err);
+    http_server_close(s, on_server_closed, F);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(F->close_cb_ran);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    (void)c_nothing;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_server_keeps_alive_several_requests_on_one_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_answers_pipelined_requests_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_honours_connection_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_http10_closes_unless_keep_alive_asked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_reassembles_chunked_and_length_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_refuses_oversized_body_with_413_and_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_enforces_header_url_and_syntax_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_times_out_slow_client_with_408, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_closes_idle_connections_silently, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_sends_deferred_response_from_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_abandons_request_when_client_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_head_gets_headers_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_sets_security_headers_and_request_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_rejects_connections_beyond_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_close_drains_in_flight_and_closes_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_listen_parses_addresses, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1155 @@
+"""
+Integration-test harness: runs the real opshub binary (env OPSHUB_BIN) against real
+servers on loopback: nginx, PostgreSQL, a controllable Python HTTP target and a TCP
+banner server. Python 3 standard library only.
+
+Owns every child process and temp directory it creates and removes them at the end of
+each test (and at exit, even after a failure or a per-test timeout). Never sleeps where
+a condition can be awaited: use wait_for(). Never talks to anything but 127.0.0.1.
+"""
+import atexit
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+SRCDIR = os.environ.get("OPSHUB_TEST_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+OPSHUB_BIN = os.environ.get("OPSHUB_BIN") or os.path.join(SRCDIR, "build", "opshub")
+NGINX_BIN = "/usr/sbin/nginx"
+PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+
+# ---------------------------------------------------------------------------------
+# resources: everything started is registered here and torn down by cleanup_all()
+
+_resources = []           # objects with a close() method, newest last
+_resources_lock = threading.Lock()
+
+
+def _register(obj):
+    with _resources_lock:
+        if obj not in _resources:
+            _resources.append(obj)
+    return obj
+
+
+def _unregister(obj):
+    with _resources_lock:
+        if obj in _resources:
+            _resources.remove(obj)
+
+
+def cleanup_all():
+    """Closes every live resource, newest first. Never raises."""
+    while True:
+        with _resources_lock:
+            if not _resources:
+                return
+            obj = _resources.pop()
+        try:
+            obj.close()
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            traceback.print_exc()
+
+
+atexit.register(cleanup_all)
+
+
+class TempDir:
+    """A temporary directory removed by close()."""
+
+    def __init__(self, prefix="opshub-it-"):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+        _register(self)
+
+    def join(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def close(self):
+        _unregister(self)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def free_port():
+    """A currently free TCP port on 127.0.0.1 (bind to port 0 and release)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def closed_port():
+    """A port on 127.0.0.1 on which nothing listens (connections get refused)."""
+    return free_port()
+
+
+def port_open(port, host="127.0.0.1", timeout=0.2):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_for(cond, timeout, what, interval=0.05):
+    """Polls cond() until it returns a truthy value, which is returned. Raises
+    WaitTimeout naming `what` (and the last exception cond raised) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = cond()
+            if v:
+                return v
+            last_exc = None
+        except (OSError, http.client.HTTPException, ValueError, KeyError, AssertionError) as e:
+            last_exc = e
+        if time.monotonic() >= deadline:
+            extra = f" (last error: {last_exc!r})" if last_exc else ""
+            raise WaitTimeout(f"timed out after {timeout}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# ---------------------------------------------------------------------------------
+# assertions with useful messages
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def eq(got, expected, what):
+    if got != expected:
+        raise AssertionError(f"{what}: expected {expected!r}, got {got!r}")
+
+
+def contains(haystack, needle, what, ci=False):
+    h, n = (haystack.lower(), needle.lower()) if ci else (haystack, needle)
+    if haystack is None or n not in h:
+        raise AssertionError(f"{what}: expected {needle!r} in {haystack!r}")
+
+
+ISO_MS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def is_iso_ms(s):
+    return isinstance(s, str) and bool(ISO_MS_RE.match(s))
+
+
+def is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# ---------------------------------------------------------------------------------
+# HTTP client
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers          # dict, lower-case names
+        self.body = body                # bytes
+        self._json = None
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        if self._json is None:
+            try:
+                self._json = json.loads(self.body)
+            except ValueError as e:
+                raise AssertionError(f"response is not JSON ({e}): {self.body[:300]!r}")
+        return self._json
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10.0, host="127.0.0.1"):
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        hdrs = {"Connection": "close"}
+        if headers:
+            hdrs.update(headers)
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def http_raw(port, raw_head, body_len=0, chunk=65536, timeout=10.0):
+    """Sends raw_head (bytes, a full request head) then body_len filler bytes, while a
+    reader thread collects whatever the server answers (it may answer and close before
+    the body is sent). Returns (status or None, headers dict, body bytes)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    got = bytearray()
+    done = threading.Event()
+
+    def reader():
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got.extend(b)
+        except OSError:
+            pass
+        finally:
+            done.set()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        s.sendall(raw_head)
+        sent = 0
+        filler = b"x" * chunk
+        while sent < body_len and not done.is_set():
+            n = min(chunk, body_len - sent)
+            s.sendall(filler[:n])
+            sent += n
+    except OSError:
+        pass
+    done.wait(timeout)
+    s.close()
+    t.join(1)
+    data = bytes(got)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/1\.[01] (\d{3})", lines[0]) if lines else None
+    status = int(m.group(1)) if m else None
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return status, hdrs, body
+
+
+# ---------------------------------------------------------------------------------
+# Prometheus text parsing
+
+_METRIC_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$")
+_LABEL_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def _unescape_label(v):
+    return v.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def parse_labels(text):
+    labels = {}
+    pos = 0
+    text = text or ""
+    while pos < len(text):
+        m = _LABEL_RE.match(text, pos)
+        if not m:
+            raise ValueError(f"bad label set {text!r} at {pos}")
+        labels[m.group(1)] = _unescape_label(m.group(2))
+        pos = m.end()
+    return labels
+
+
+def _parse_value(v):
+    if v in ("+Inf", "Inf"):
+        return float("inf")
+    if v == "-Inf":
+        return float("-inf")
+    if v == "NaN":
+        return float("nan")
+    return float(v)
+
+
+class Metrics:
+    """Parsed Prometheus text: .samples {(name, frozenset(labels.items())): value},
+    .types {name: type}, .help {name: text}."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = {}
+        self.types = {}
+        self.help = {}
+        for ln in text.splitlines():
+            if not ln.strip():
+                continue
+            if ln.startswith("#"):
+                parts = ln.split(None, 3)
+                if len(parts) >= 4 and parts[1] == "TYPE":
+                    self.types[parts[2]] = parts[3].strip()
+                elif len(parts) >= 3 and parts[1] == "HELP":
+                    self.help[parts[2]] = parts[3] if len(parts) > 3 else ""
+                continue
+            m = _METRIC_RE.match(ln)
+            if not m:
+                raise ValueError(f"unparsable metrics line: {ln!r}")
+            labels = parse_labels(m.group(3))
+            key = (m.group(1), frozenset(labels.items()))
+            if key in self.samples:
+                raise ValueError(f"duplicate series in metrics: {ln!r}")
+            self.samples[key] = _parse_value(m.group(4))
+
+    def get(self, name, **labels):
+        """Value of the one series with exactly these labels, or None."""
+        return self.samples.get((name, frozenset(labels.items())))
+
+    def find(self, name, **labels):
+        """[(labels dict, value)] of every series of `name` whose labels include `labels`."""
+        out = []
+        want = set(labels.items())
+        for (n, ls), v in self.samples.items():
+            if n == name and want <= set(ls):
+                out.append((dict(ls), v))
+        return out
+
+    def sum(self, name, **labels):
+        return sum(v for _, v in self.find(name, **labels))
+
+    def has(self, name):
+        return any(n == name for (n, _) in self.samples) or name in self.types
+
+    def names(self):
+        return {n for (n, _) in self.samples}
+
+
+# ---------------------------------------------------------------------------------
+# YAML emission (block style)
+
+_PLAIN_RE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9_./:@?=&%+~-]*$")
+_YAML_SPECIAL = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def _scalar(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    s = str(v)
+    plain = (_PLAIN_RE.match(s) and s.lower() not in _YAML_SPECIAL
+             and not re.match(r"^[-+]?[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?$", s)
+             and ": " not in s and not s.endswith(":"))
+    return s if plain else json.dumps(s)
+
+
+def to_yaml(obj, indent=0):
+    pad = "  " * indent
+    out = []
+    if isinstance(obj, dict):
+        if not obj:
+            return pad + "{}\n"
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append(f"{pad}{_scalar(k)}:\n{to_yaml(v, indent + 1)}")
+            elif isinstance(v, dict):
+                out.append(f"{pad}{_scalar(k)}: {{}}\n")
+            elif isinstance(v, list):
+                out.append(f"{pad}{_scalar(k)}: []\n")
+            else:
+                out.append(f"{pad}{_scalar(k)}: {_scalar(v)}\n")
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, dict) and item:
+                body = to_yaml(item, indent + 1)
+                # turn the first line's indentation into "- "
+                first, _, rest = body.partition("\n")
+                out.append(f"{pad}- {first.lstrip()}\n{rest}")
+            elif isinstance(item, list) and item:
+                out.append(f"{pad}-\n{to_yaml(item, indent + 1)}")
+            else:
+                out.append(f"{pad}- {_scalar(item) if not isinstance(item, (dict, list)) else ('{}' if isinstance(item, dict) else '[]')}\n")
+    else:
+        out.append(pad + _scalar(obj) + "\n")
+    return "".join(out)
+
+
+def http_check(cid, url, interval="1s", timeout="500ms", **kw):
+    c = {"id": cid, "type": "http", "url": url, "interval": interval, "timeout": timeout}
+    c.update(kw)
+    return c
+
+
+def tcp_check(cid, address, interval="1s", timeout="500ms", **kw):
+    c = {"id": cid, "type": "tcp", "address": address, "interval": interval, "timeout": timeout}
+    c.update(kw)
+    return c
+
+
+def make_config(checks, projects=None, storage_url=None, extra=None):
+    cfg = {}
+    if storage_url:
+        cfg["storage"] = {"url": storage_url}
+    if projects:
+        cfg["projects"] = projects
+    cfg["checks"] = checks
+    if extra:
+        cfg.update(extra)
+    return to_yaml(cfg)
+
+
+# ---------------------------------------------------------------------------------
+# opshub
+
+def opshub_env(extra=None):
+    env = dict(os.environ)
+    for k in ("DATABASE_URL", "OPSHUB_LISTEN", "LOG_LEVEL"):
+        env.pop(k, None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_cli(args, timeout=30, env=None, cwd=None):
+    """Runs `opshub ARGS...`; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([OPSHUB_BIN] + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=opshub_env(env), cwd=cwd)
+
+
+def read_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    raise ValueError("no VmRSS")
+
+
+class Opshub:
+    """One `opshub serve` process with its own config file, data dir and port.
+
+    o = Opshub(config_text); o.start()  (or use as a context manager)
+    """
+
+    def __init__(self, config_text=None, data_dir=None, port=None, env=None, tmp=None):
+        self.tmp = tmp or TempDir("opshub-serve-")
+        self.config_path = self.tmp.join("opshub.yaml")
+        self.data_dir = data_dir or self.tmp.join("data")
+        self.port = port
+        self.env = env
+        self.proc = None
+        self.log_path = None
+        self.stdout_path = self.tmp.join("stdout.log")
+        self.starts = 0
+        if config_text is not None:
+            self.write_config(config_text)
+
+    # -- config --
+    def write_config(self, text):
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config_path)
+
+    @property
+    def db_path(self):
+        return os.path.join(self.data_dir, "opshub.db")
+
+    # -- lifecycle --
+    def start(self, wait=True, timeout=15):
+        if self.proc is not None and self.proc.poll() is None:
+            raise AssertionError("opshub already running")
+        attempts = 3 if self.port is None else 1
+        for attempt in range(attempts):
+            port = self.port or free_port()
+            self.starts += 1
+            self.log_path = self.tmp.join(f"opshub-{self.starts}.log")
+            err = open(self.log_path, "wb")
+            out = open(self.stdout_path, "ab")
+            try:
+                self.proc = subprocess.Popen(
+                    [OPSHUB_BIN, "serve", "--config", self.config_path, "--data", self.data_dir,
+                     "--listen", f"127.0.0.1:{port}"],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=opshub_env(self.env),
+                    cwd=self.tmp.path, start_new_session=True)
+            finally:
+                err.close()
+                out.close()
+            self.cur_port = port
+            _register(self)
+            if not wait:
+                return self
+            try:
+                self.wait_live(timeout)
+                self.port_used = port
+                return self
+            except AssertionError:
+                log = self.log_text()
+                if self.proc.poll() is not None and "listen" in log and attempt + 1 < attempts:
+                    continue  # lost a race for the port: try another one
+                self.kill()
+                raise AssertionError(f"opshub did not become live: exit={self.proc.returncode}\n"
+                                     f"--- log ---\n{log[-3000:]}")
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_live(self, timeout=15):
+        def live():
+            if self.proc.poll() is not None:
+                raise WaitTimeout(f"opshub exited with {self.proc.returncode}")
+            try:
+                r = self.get("/health/live", timeout=1)
+            except OSError:
+                return False
+            return r.status == 200
+        try:
+            wait_for(live, timeout, "opshub /health/live")
+        except WaitTimeout as e:
+            raise AssertionError(str(e))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self, text=None):
+        if text is not None:
+            self.write_config(text)
+        self.signal(signal.SIGHUP)
+
+    def stop(self, timeout=20, expect_code=0):
+        """SIGTERM, wait, assert the exit code."""
+        if not self.running():
+            code = self.proc.returncode if self.proc else None
+            _unregister(self)
+            raise AssertionError(f"opshub was not running at stop (exit code {code})\n"
+                                 f"{self.log_text()[-2000:]}")
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"opshub did not exit within {timeout}s of SIGTERM")
+        _unregister(self)
+        log = self.log_text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in log:
+                i = log.index(marker)
+                raise AssertionError(f"sanitizer report in opshub's log:\n{log[max(0, i - 200):i + 3000]}")
+        if expect_code is not None and code != expect_code:
+            raise AssertionError(f"opshub exited with {code} after SIGTERM, expected {expect_code}\n"
+                                 f"{self.log_text()[-2000:]}")
+        return code
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        _unregister(self)
+
+    def close(self):
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+    def __enter__(self):
+        if not self.running():
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- HTTP --
+    def request(self, method, path, body=None, headers=None, timeout=10.0):
+        return http_request(self.cur_port, method, path, body=body, headers=headers, timeout=timeout)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def get_json(self, path, expect_status=200, **kw):
+        r = self.get(path, **kw)
+        if expect_status is not None and r.status != expect_status:
+            raise AssertionError(f"GET {path}: expected {expect_status}, got {r.status}: {r.body[:500]!r}")
+        return r.json()
+
+    def post_json(self, path, body=None, expect_status=200, **kw):
+        r = self.post(path, body=body, **kw)
+        if expect_status is not None and r.status != expect_status:
+            raise AssertionError(f"POST {path}: expected {expect_status}, got {r.status}: {r.body[:500]!r}")
+        return r.json()
+
+    def metrics(self):
+        r = self.get("/metrics")
+        if r.status != 200:
+            raise AssertionError(f"/metrics answered {r.status}")
+        return Metrics(r.text)
+
+    def check_json(self, cid):
+        return self.get_json(f"/api/v1/checks/{cid}")
+
+    def samples(self, cid, query="", expect_status=200):
+        q = f"?{query}" if query else ""
+        return self.get_json(f"/api/v1/checks/{cid}/samples{q}", expect_status=expect_status)
+
+    def wait_samples(self, cid, n, timeout=15):
+        """Waits until the store returns at least n samples for cid; returns them."""
+        def enough():
+            s = self.samples(cid, "limit=1000")["samples"]
+            return s if len(s) >= n else None
+        return wait_for(enough, timeout, f"{n} stored samples of {cid}")
+
+    def wait_status(self, cid, status, timeout=15):
+        def ok():
+            c = self.check_json(cid)
+            return c if c.get("status") == status else None
+        return wait_for(ok, timeout, f"check {cid} status {status}")
+
+    # -- logs --
+    def log_text(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    def logs(self):
+        """Every log line of the current run parsed as JSON; non-JSON lines become
+        {"_raw": line}."""
+        out = []
+        for ln in self.log_text().splitlines():
+            if not ln.strip():
+                continue
+            try:
+                obj = json.loads(ln)
+                out.append(obj if isinstance(obj, dict) else {"_raw": ln})
+            except ValueError:
+                out.append({"_raw": ln})
+        return out
+
+    def log_lines(self, msg=None, **fields):
+        res = []
+        for obj in self.logs():
+            if msg is not None and obj.get("msg") != msg:
+                continue
+            if all(obj.get(k) == v for k, v in fields.items()):
+                res.append(obj)
+        return res
+
+    def wait_log(self, msg, timeout=10, count=1, **fields):
+        return wait_for(lambda: (lambda l: l if len(l) >= count else None)(self.log_lines(msg, **fields)),
+                        timeout, f"log line {msg!r} {fields or ''} x{count}")
+
+    # -- sqlite --
+    def sqlite(self, sql):
+        return sqlite_query(self.db_path, sql)
+
+
+def sqlite_query(db_path, sql, timeout=20):
+    r = subprocess.run(["sqlite3", "-batch", "-cmd", ".timeout 5000", db_path, sql],
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError(f"sqlite3 {sql!r} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+# ---------------------------------------------------------------------------------
+# nginx
+
+class Nginx:
+    """nginx on 127.0.0.1:port: /health → 200 {"status":"ok"}, /down → 503."""
+
+    def __init__(self):
+        self.tmp = TempDir("opshub-nginx-")
+        self.port = None
+        self.proc = None
+
+    def start(self, timeout=10):
+        for attempt in range(3):
+            self.port = free_port()
+            p = self.tmp.path
+            conf = f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {p}/nginx.pid;
+error_log {p}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {p}/body;
+    proxy_temp_path {p}/proxy;
+    fastcgi_temp_path {p}/fastcgi;
+    uwsgi_temp_path {p}/uwsgi;
+    scgi_temp_path {p}/scgi;
+    server {{
+        listen 127.0.0.1:{self.port} backlog=4096;
+        location /health {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}
+        location /down {{ default_type application/json; return 503 '{{"status":"down"}}'; }}
+        location / {{ return 404; }}
+    }}
+}}
+"""
+            with open(self.tmp.join("nginx.conf"), "w") as f:
+                f.write(conf)
+            log = open(self.tmp.join("stderr.log"), "ab")
+            self.proc = subprocess.Popen([NGINX_BIN, "-p", p, "-e", f"{p}/error.log", "-c", f"{p}/nginx.conf"],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
+            log.close()
+            _register(self)
+            try:
+                wait_for(lambda: self.proc.poll() is not None or port_open(self.port), timeout, "nginx to listen")
+            except WaitTimeout:
+                pass
+            if self.proc.poll() is None and port_open(self.port):
+                return self
+            self.close()
+        raise AssertionError(f"nginx did not start: {self.error_log()[-2000:]}")
+
+    def url(self, path="/health"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def error_log(self):
+        try:
+            with open(self.tmp.join("error.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        _unregister(self)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------------------------
+# PostgreSQL (own equivalent of scripts/pg-test.sh that can also restart a cluster)
+
+class Postgres:
+    """A throw-away cluster: initdb -A trust -U opshub, postgres on 127.0.0.1:port only
+    (socket in its dir), database `opshub`. Runs as user postgres when we are root."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="opshub-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.port = None
+        self.as_root = os.getuid() == 0
+        _register(self)
+
+    def _as_owner(self, args):
+        return (["runuser", "-u", "postgres", "--"] + args) if self.as_root else args
+
+    def _run(self, args, timeout=60, check_rc=True):
+        r = subprocess.run(self._as_owner(args), capture_output=True, text=True, timeout=timeout,
+                           cwd=self.dir)
+        if check_rc and r.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({r.returncode}): {r.stdout}{r.stderr}"
+                                 f"\n{self.server_log()[-2000:]}")
+        return r
+
+    def init(self):
+        os.chmod(self.dir, 0o755)
+        if self.as_root:
+            shutil.chown(self.dir, "postgres")
+        self._run([f"{PGBIN}/initdb", "-A", "trust", "-U", "opshub", "-E", "UTF8",
+                   "--locale=C.UTF-8", "-D", self.data])
+        return self
+
+    def start(self, port=None):
+        """Starts the cluster (initialising it first if needed) on `port` (default: a
+        free one, or the previous one on a restart)."""
+        if not os.path.isdir(self.data):
+            self.init()
+        self.port = port or self.port or free_port()
+        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} "
+                f"-c fsync=off -c full_page_writes=off")
+        self._run([f"{PGBIN}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "postgres.log"),
+                   "-w", "-t", "30", "-o", opts, "start"])
+        wait_for(lambda: subprocess.run([f"{PGBIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p",
+                                         str(self.port), "-U", "opshub"]).returncode == 0,
+                 20, "postgres to accept connections", interval=0.1)
+        r = self.psql("SELECT 1 FROM pg_database WHERE datname='opshub'", db="postgres")
+        if r != "1":
+            subprocess.run([f"{PGBIN}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "opshub",
+                            "opshub"], check=True, capture_output=True, timeout=30)
+        return self
+
+    def stop(self, mode="fast"):
+        if os.path.isdir(self.data) and self.running():
+            self._run([f"{PGBIN}/pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "30", "stop"])
+
+    def running(self):
+        return os.path.exists(os.path.join(self.data, "postmaster.pid"))
+
+    def psql(self, sql, db="opshub"):
+        r = subprocess.run([f"{PGBIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                            "-p", str(self.port), "-U", "opshub", "-d", db, "-c", sql],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError(f"psql {sql!r} failed: {r.stderr.strip()}")
+        return r.stdout.strip()
+
+    def url(self, password=None):
+        auth = f"opshub:{password}" if password else "opshub"
+        return f"postgres://{auth}@127.0.0.1:{self.port}/opshub"
+
+    def server_log(self):
+        try:
+            with open(os.path.join(self.dir, "postgres.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        _unregister(self)
+        try:
+            if os.path.isdir(self.data) and self.running():
+                subprocess.run(self._as_owner([f"{PGBIN}/pg_ctl", "-D", self.data, "-m", "immediate", "-w",
+                                               "-t", "30", "stop"]), capture_output=True, timeout=40,
+                               cwd="/")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def postgres_available():
+    return os.path.exists(f"{PGBIN}/postgres")
+
+
+# ---------------------------------------------------------------------------------
+# Target: a controllable HTTP server
+
+HUGE_SIZE = 50 * 1024 * 1024
+HUGE_HEAD = b"HUGE-START "
+HUGE_TAIL = b" HUGE-END"
+
+
+class _TargetHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "opshub-test-target"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def _client_gone(self):
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            return bool(r) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _wait(self, seconds):
+        """Waits `seconds`, returning early (False) when the client hangs up or the
+        target stops."""
+        end = time.monotonic() + seconds
+        stop = self.server.target.stopping
+        while time.monotonic() < end:
+            if stop.wait(min(0.05, max(0.0, end - time.monotonic()))):
+                return False
+            if self._client_gone():
+                return False
+        return True
+
+    def _send(self, code, body=b"", ctype="application/json", extra=None):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def do_GET(self):  # noqa: N802
+        t = self.server.target
+        u = urlsplit(self.path)
+        path = u.path
+        q = parse_qs(u.query)
+        t._record(path)
+        stop = t.stopping
+        try:
+            if path == "/ok":
+                self._send(200, '{"status":"ok"}')
+            elif path.startswith("/status/"):
+                code = int(path.split("/")[2])
+                self._send(code, json.dumps({"status": code}))
+            elif path == "/slow":
+                ms = int(q.get("ms", ["1000"])[0])
+                if self._wait(ms / 1000.0):
+                    self._send(200, '{"status":"ok"}')
+                else:
+                    self.close_connection = True
+            elif path == "/json/degraded":
+                self._send(200, '{"status":"degraded"}')
+            elif path == "/invalid-json":
+                self._send(200, '{"status": ok, this is not json')
+            elif path == "/close":
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            elif path == "/huge":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(HUGE_SIZE))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                chunk = b"x" * 65536
+                left = HUGE_SIZE - len(HUGE_HEAD) - len(HUGE_TAIL)
+                self.wfile.write(HUGE_HEAD)
+                while left > 0 and not stop.is_set():
+                    n = min(len(chunk), left)
+                    self.wfile.write(chunk[:n])
+                    left -= n
+                self.wfile.write(HUGE_TAIL)
+            elif path == "/hang":
+                self._wait(120)
+                self.close_connection = True
+            elif path == "/flip":
+                code = t.flip_status
+                self._send(code, json.dumps({"status": "ok" if code < 400 else "failing"}))
+            elif path == "/redirect":
+                self._send(302, "", extra={"Location": "/ok"})
+            else:
+                self._send(404, '{"error":"no such path"}')
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_HEAD = do_GET
+
+    def do_POST(self):  # noqa: N802
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        self.server.target._record(urlsplit(self.path).path, body)
+        self._send(200, json.dumps({"status": "ok", "received": len(body)}))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):  # quiet on client aborts
+        pass
+
+
+class Target:
+    """HTTP server in a thread on 127.0.0.1:port. Paths: /ok, /status/NNN, /slow?ms=N,
+    /json/degraded, /invalid-json, /close, /huge (50 MB), /hang, /flip (flip_status),
+    /redirect -> /ok. Records (monotonic time, path) of every request in .requests."""
+
+    def __init__(self):
+        self.flip_status = 200
+        self.stopping = threading.Event()
+        self.requests = []
+        self._lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", 0), _TargetHandler)
+        self.server.target = self
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+        _register(self)
+
+    def _record(self, path, body=None):
+        with self._lock:
+            self.requests.append((time.monotonic(), path, body))
+
+    def count(self, path):
+        with self._lock:
+            return sum(1 for _, p, _ in self.requests if p == path)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        _unregister(self)
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _BannerHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        srv = self.server.owner
+        srv.connections += 1
+        try:
+            self.request.sendall(srv.banner)
+            self.request.settimeout(2)
+            while not srv.stopping.is_set():
+                b = self.request.recv(4096)
+                if not b:
+                    break
+                srv.received.append(b)
+        except OSError:
+            pass
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class BannerServer:
+    """TCP server that sends `banner` on connect and records what it receives."""
+
+    def __init__(self, banner=b"SSH-2.0-OpenSSH_9.2 opshub-test\r\n"):
+        self.banner = banner
+        self.connections = 0
+        self.received = []
+        self.stopping = threading.Event()
+        self.server = _TCPServer(("127.0.0.1", 0), _BannerHandler)
+        self.server.owner = self
+        self.port = self.server.server_address[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+        _register(self)
+
+    def close(self):
+        _unregister(self)
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+# ---------------------------------------------------------------------------------
+# the test runner
+
+class _TestTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _TestTimeout("test exceeded its time limit")
+
+
+_live_opshubs_for_report = []
+
+
+def track(o):
+    """Remember an Opshub so that its log tail is printed when a test fails."""
+    _live_opshubs_for_report.append(o)
+    return o
+
+
+def run(tests, setup=None, teardown=None, test_timeout=120):
+    """Runs [(name, fn)] in order. setup() runs first (its failure fails every test);
+    teardown() and cleanup_all() always run. Prints `N passed, M failed` last and
+    exits non-zero when anything failed."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    passed = failed = 0
+    t_all = time.monotonic()
+    if not os.path.exists(OPSHUB_BIN):
+        print(f"opshub binary not found: {OPSHUB_BIN} (set OPSHUB_BIN)", flush=True)
+    setup_error = None
+    if setup:
+        try:
+            signal.alarm(test_timeout)
+            setup()
+        except BaseException as e:  # noqa: BLE001
+            setup_error = e
+            traceback.print_exc()
+        finally:
+            signal.alarm(0)
+    for name, fn in tests:
+        t0 = time.monotonic()
+        if setup_error is not None:
+            failed += 1
+            print(f"FAIL {name}: setup failed: {setup_error!r}", flush=True)
+            continue
+        try:
+            signal.alarm(test_timeout)
+            fn()
+            signal.alarm(0)
+            passed += 1
+            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except BaseException as e:  # noqa: BLE001
+            signal.alarm(0)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            failed += 1
+            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
+            traceback.print_exc(file=sys.stdout)
+            for o in _live_opshubs_for_report:
+                tail = o.log_text().splitlines()[-25:]
+                if tail:
+                    print(f"--- last log lines of opshub (port {getattr(o, 'cur_port', '?')}) ---")
+                    print("\n".join(tail))
+            sys.stdout.flush()
+    if teardown:
+        try:
+            teardown()
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc(file=sys.stdout)
+    cleanup_all()
+    print(f"# total time {time.monotonic() - t_all:.1f}s", flush=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(0 if failed == 0 else 1)
+
+
+def collect(namespace):
+    """[(name, fn)] of the functions named test_* in `namespace`, in definition order."""
+    return [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
