@@ -306,17 +306,23 @@ static const char *timeout_phase(const struct probe_http *h)
     return "reading body";
 }
 
-/* curl's message with its first letter lowered, or curl's generic text. */
+/* curl's message, its first word lowered when it is an ordinary word
+ * ("Could not ..." but not "OpenSSL"), or curl's generic text. */
 static const char *detail(struct probe_http *h, CURLcode rc)
 {
-    if (!h->errbuf[0])
+    char *m = h->errbuf;
+    if (!m[0])
         return curl_easy_strerror(rc);
-    size_t n = strlen(h->errbuf);
-    if (n && h->errbuf[n - 1] == '\n')
-        h->errbuf[n - 1] = '\0';
-    if (h->errbuf[0] >= 'A' && h->errbuf[0] <= 'Z' && h->errbuf[1] >= 'a' && h->errbuf[1] <= 'z')
-        h->errbuf[0] = (char)(h->errbuf[0] - 'A' + 'a');
-    return h->errbuf;
+    size_t n = strlen(m);
+    if (m[n - 1] == '\n')
+        m[n - 1] = '\0';
+    bool plain = m[0] >= 'A' && m[0] <= 'Z';
+    for (size_t i = 1; plain && m[i] && m[i] != ' ' && m[i] != ':'; i++)
+        if (m[i] < 'a' || m[i] > 'z')
+            plain = false;
+    if (plain)
+        m[0] = (char)(m[0] - 'A' + 'a');
+    return m;
 }
 
 static void transport_error(struct probe_http *h, CURLcode rc)
@@ -377,7 +383,11 @@ static void transport_error(struct probe_http *h, CURLcode rc)
         sample_set_error(s, "too many redirects (more than 10)");
         break;
     case CURLE_UNSUPPORTED_PROTOCOL:
-        sample_set_error(s, "unsupported protocol (only http and https)");
+        /* once connected it is the reply's protocol (HTTP/0.9, garbage) */
+        if (s->connect_ms >= 0)
+            sample_set_error(s, "invalid HTTP response: %s", detail(h, rc));
+        else
+            sample_set_error(s, "unsupported protocol (only http and https)");
         break;
     case CURLE_URL_MALFORMAT:
         sample_set_error(s, "invalid URL");

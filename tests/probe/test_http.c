@@ -297,7 +297,7 @@ static void test_http_method_body_and_headers_are_sent(void **state)
     assert_int_equal(r.s.code, 200);
 }
 
-static void test_http_tls_against_plain_server_is_tls_error(void **state)
+static void test_http_non_http_server_gives_tls_or_protocol_error(void **state)
 {
     struct fx *f = *state;
     struct target banner;
@@ -307,10 +307,17 @@ static void test_http_tls_against_plain_server_is_tls_error(void **state)
     c.url = f->url;
     struct result r;
     run_check(f, &c, &r, 5000);
+    assert_int_equal(r.s.result, SAMPLE_DOWN);
+    assert_int_equal(strncmp(r.s.error, "TLS: OpenSSL", 12), 0);
+    assert_non_null(strstr(r.s.error, "wrong version number"));
+    assert_timings_sane(&r.s);
+
+    /* the same banner over plain http is not an HTTP reply */
+    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/", banner.port);
+    run_check(f, &c, &r, 5000);
     target_stop(&banner);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
-    assert_int_equal(strncmp(r.s.error, "TLS: ", 5), 0);
-    assert_timings_sane(&r.s);
+    assert_string_equal(r.s.error, "invalid HTTP response: received HTTP/0.9 when not allowed");
 }
 
 static void test_http_unsupported_scheme_is_down(void **state)
@@ -487,6 +494,7 @@ static void test_http_allocation_failures_give_null_or_a_sample(void **state)
     c.n_headers = 1;
     c.json = json;
     c.n_json = 1;
+    int nulls = 0, ooms = 0;
     for (long n = 0; n < 12; n++) {
         struct result r = {0};
         base_alloc_fail_after(n);
@@ -494,12 +502,18 @@ static void test_http_allocation_failures_give_null_or_a_sample(void **state)
         if (run)
             assert_true(run_until(f, &r.done, 1, 5000));
         base_alloc_fail_after(-1);
-        if (!run)
+        if (!run) {
+            nulls++;
             continue;
+        }
         assert_int_equal(r.done, 1);
-        if (r.s.result != SAMPLE_UP)
+        if (r.s.result != SAMPLE_UP) {
             assert_string_equal(r.s.error, "out of memory reading the body");
+            ooms++;
+        }
     }
+    assert_true(nulls >= 2);  /* the run's allocation, the header line */
+    assert_true(ooms >= 1);   /* the body buffer */
     struct probe_stats st;
     probe_stats_get(f->e, &st);
     assert_int_equal(st.in_flight, 0);
@@ -539,7 +553,7 @@ int main(void)
         T(test_http_refused_port_is_down),
         T(test_http_body_contains),
         T(test_http_method_body_and_headers_are_sent),
-        T(test_http_tls_against_plain_server_is_tls_error),
+        T(test_http_non_http_server_gives_tls_or_protocol_error),
         T(test_http_unsupported_scheme_is_down),
         T(test_http_start_copies_the_check),
         T(test_http_cancel_mid_flight_never_calls_back),

@@ -141,7 +141,8 @@ static void test_sched_spreads_first_runs_over_the_interval(void **state)
     for (size_t i = 0; i < sched_count(f->sched); i++) {
         const struct sched_check *sc = sched_check_at(f->sched, i);
         uint64_t offset = sc->due_ns - before;
-        assert_true(offset < 60ULL * 1000000000ULL + 100000000ULL);
+        /* slack for the time apply itself takes (slow under ASan) */
+        assert_true(offset < 62ULL * 1000000000ULL);
         buckets[offset / 1000000000ULL % 60]++;
     }
     /* 10,000 over 60 one-second buckets is ~167 each; no burst may exceed twice that. */
