@@ -110,21 +110,21 @@ static void on_samples(void *data, int status, const struct sample_record *recs,
 {
     struct samples_ctx *ctx = data;
     struct http_request *req = ctx->req;
-    if (!http_request_is_abandoned(req)) {
-        if (status == BASE_ERR_UNAVAILABLE) {
-            api_send_error(ctx->api, req, 503, "unavailable", "database unavailable", NULL);
-        } else if (status != 0) {
-            api_send_error(ctx->api, req, 500, "internal", "sample query failed", NULL);
-        } else {
-            json_t *list = json_array();
-            for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, api_sample_json(&recs[i].s)) != 0) {
-                    json_decref(list);
-                    list = NULL;
-                }
-            api_send_json(ctx->api, req, 200,
-                          list ? json_pack("{s:s, s:o}", "check", ctx->id, "samples", list) : NULL);
-        }
+    /* Always answer, even to a client that left: http_response_send then
+     * sends nothing but drops the server's reference. */
+    if (status == BASE_ERR_UNAVAILABLE) {
+        api_send_error(ctx->api, req, 503, "unavailable", "database unavailable", NULL);
+    } else if (status != 0) {
+        api_send_error(ctx->api, req, 500, "internal", "sample query failed", NULL);
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < n; i++)
+            if (json_array_append_new(list, api_sample_json(&recs[i].s)) != 0) {
+                json_decref(list);
+                list = NULL;
+            }
+        api_send_json(ctx->api, req, 200,
+                      list ? json_pack("{s:s, s:o}", "check", ctx->id, "samples", list) : NULL);
     }
     http_request_unref(req);
     base_free(ctx);
@@ -196,20 +196,19 @@ static void on_run(void *data, int status, const struct sched_check *c, const st
 {
     struct run_ctx *ctx = data;
     struct http_request *req = ctx->req;
-    if (!http_request_is_abandoned(req)) {
-        if (status == 0) {
-            api_send_json(ctx->api, req, 200,
-                          json_pack("{s:s, s:o, s:s}", "check", c->conf->id, "sample", api_sample_json(s),
-                                    "status", sched_status_name(c->state.status)));
-        } else if (status == BASE_ERR_NOT_FOUND) {
-            api_send_error(ctx->api, req, 404, "not_found", "check not found", NULL);
-        } else if (status == BASE_ERR_INVALID) {
-            api_send_error(ctx->api, req, 409, "paused", "check is disabled (enabled: false)", NULL);
-        } else if (status == BASE_ERR_CANCELED) {
-            api_send_error(ctx->api, req, 409, "canceled", "check was removed or changed while running", NULL);
-        } else {
-            api_send_error(ctx->api, req, 500, "internal", "could not start the check", NULL);
-        }
+    /* Always answer (see on_samples). */
+    if (status == 0) {
+        api_send_json(ctx->api, req, 200,
+                      json_pack("{s:s, s:o, s:s}", "check", c->conf->id, "sample", api_sample_json(s),
+                                "status", sched_status_name(c->state.status)));
+    } else if (status == BASE_ERR_NOT_FOUND) {
+        api_send_error(ctx->api, req, 404, "not_found", "check not found", NULL);
+    } else if (status == BASE_ERR_INVALID) {
+        api_send_error(ctx->api, req, 409, "paused", "check is disabled (enabled: false)", NULL);
+    } else if (status == BASE_ERR_CANCELED) {
+        api_send_error(ctx->api, req, 409, "canceled", "check was removed or changed while running", NULL);
+    } else {
+        api_send_error(ctx->api, req, 500, "internal", "could not start the check", NULL);
     }
     http_request_unref(req);
     base_free(ctx);

@@ -1,0 +1,84 @@
+"""
+Integration tests of request and shutdown lifecycles that only show up as leaks or
+crashes: clients that leave while their response is deferred (run-now of a slow
+check, a sample query), and SIGTERM with runs and deferred requests in flight. The
+sanitizer build of opshub turns a leak into a report in its log and a non-zero exit,
+which Opshub.stop() asserts against.
+"""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+ENV = {}
+
+
+def setup():
+    ENV["target"] = h.Target()
+
+
+def config():
+    t = ENV["target"]
+    return h.make_config([
+        h.http_check("slow", t.url("/slow?ms=1500"), interval="1h", timeout="3s"),
+        h.http_check("hang", t.url("/hang"), interval="1h", timeout="2s"),
+        h.http_check("ok", t.url("/ok"), interval="1s", timeout="500ms"),
+    ])
+
+
+def post_and_leave(port, path, wait=0.2):
+    """Sends a request and closes the connection before the answer comes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    time.sleep(wait)
+    s.close()
+
+
+def test_client_leaving_during_run_now_is_cleaned_up():
+    with h.Opshub(config()) as o:
+        h.track(o)
+        o.start()
+        before = ENV["target"].count("/slow")
+        post_and_leave(o.cur_port, "/api/v1/checks/slow/run")
+        # The run goes on without its client and still counts as a sample.
+        h.wait_for(lambda: ENV["target"].count("/slow") > before, 5, "the run-now reached the target")
+        h.wait_for(lambda: o.get_json("/api/v1/checks/slow")["last_sample"] is not None, 8,
+                   "the abandoned run's sample was recorded")
+        # A second client that stays gets its answer.
+        r = h.http_request(o.cur_port, "POST", "/api/v1/checks/slow/run", timeout=10)
+        h.eq(r.status, 200, "run-now status for a client that waits")
+        h.eq(r.json()["sample"]["result"], "up", "run-now result")
+        o.stop()
+
+
+def test_sigterm_with_run_now_in_flight_answers_and_exits_cleanly():
+    with h.Opshub(config()) as o:
+        h.track(o)
+        o.start()
+        s = socket.create_connection(("127.0.0.1", o.cur_port), timeout=10)
+        s.sendall(b"POST /api/v1/checks/hang/run HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        h.wait_for(lambda: ENV["target"].count("/hang") > 0, 5, "the run-now reached the hanging target")
+        post_and_leave(o.cur_port, "/api/v1/checks/hang/run", wait=0.1)
+        code = o.stop()
+        h.eq(code, 0, "exit code")
+        s.settimeout(5)
+        data = b""
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+        except OSError:
+            pass
+        s.close()
+        # Either an answer (canceled, 409) or a closed connection; never a hang.
+        if data:
+            h.contains(data.decode(errors="replace").split("\r\n")[0], "HTTP/1.1", "first line")
+
+
+if __name__ == "__main__":
+    h.run(h.collect(globals()), setup=setup, test_timeout=60)
