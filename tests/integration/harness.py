@@ -445,7 +445,8 @@ def read_rss_kb(pid):
 class Opshub:
     """One `opshub serve` process with its own config file, data dir and port.
 
-    o = Opshub(config_text); o.start()  (or use as a context manager)
+    o = Opshub(config_text); o.start(); ...; o.stop()
+    `with Opshub(cfg) as o:` closes (kills) it at the end of the block; start() is explicit.
     """
 
     def __init__(self, config_text=None, data_dir=None, port=None, env=None, tmp=None):
@@ -584,8 +585,8 @@ class Opshub:
         self.kill()
 
     def __enter__(self):
-        if not self.running():
-            self.start()
+        """`with Opshub(cfg) as o: o.start() ...` - the block only guarantees the
+        process is gone at its end; it does not start it."""
         return self
 
     def __exit__(self, *exc):
