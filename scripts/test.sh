@@ -15,8 +15,11 @@ step "release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$JOBS"
 
+count_ctest() { grep -oE '[0-9]+ tests failed out of [0-9]+' "$1" | awk '{print $NF}' | tail -1; }
+
 step "tests (release build)"
-(cd build && ctest --output-on-failure -j "$JOBS")
+(cd build && ctest --output-on-failure -j "$JOBS") 2>&1 | tee build/ctest.log
+release_tests=$(count_ctest build/ctest.log)
 
 step "ASan+UBSan build"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPSHUB_SANITIZE=ON -DOPSHUB_BENCH=OFF >/dev/null
@@ -25,8 +28,14 @@ cmake --build build-asan -j "$JOBS"
 step "tests (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure -j "$JOBS")
+(cd build-asan && ctest --output-on-failure -j "$JOBS") 2>&1 | tee build-asan/ctest.log
+asan_tests=$(count_ctest build-asan/ctest.log)
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "fuzz smoke (${FUZZ_SECONDS}s per target)"
 FUZZ_SECONDS=$FUZZ_SECONDS bash scripts/fuzz.sh
+fuzzers=$(ls tests/fuzz/fuzz_*.c | wc -l)
+
+# Reached only when every step passed (set -e, pipefail).
+echo
+echo "summary: $((1 + release_tests + asan_tests + fuzzers)) passed, 0 failed"
