@@ -15,7 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SCHED_SLICE 1000
+/* Runs started per timer tick before yielding to I/O (HTTP, probe sockets). */
+#define SCHED_SLICE 256
 #define NOT_IN_HEAP SIZE_MAX
 #define MS_NS 1000000ULL
 
@@ -30,6 +31,8 @@ struct run_now {
 
 struct sched {
     uv_loop_t *loop;
+    size_t max_in_flight;           /* runs in flight beyond which due runs wait */
+    bool throttled;                 /* a due run is waiting for a free slot */
     struct probe_engine *probes;
     sched_sample_cb cb;
     void *data;
@@ -40,6 +43,7 @@ struct sched {
     struct sched_check **heap;
     size_t heap_len, heap_cap;
     struct run_now *run_nows;
+    size_t in_flight;               /* scheduled runs in flight */
     struct sched_stats stats;
     bool closing;
     sched_close_cb close_cb;
@@ -152,11 +156,19 @@ static void process_sample(struct sched *s, struct sched_check *c, const struct 
         s->cb(s->data, c, smp, changed, previous);
 }
 
+static void rearm(struct sched *s);
+
 static void on_probe_done(void *data, const struct sample *smp)
 {
     struct sched_check *c = data;
+    struct sched *s = c->sched;
     c->run = NULL;
-    process_sample(c->sched, c, smp);
+    s->in_flight--;
+    process_sample(s, c, smp);
+    if (s->throttled) {
+        s->throttled = false;
+        rearm(s);
+    }
 }
 
 /* ---- timer ---- */
@@ -185,7 +197,9 @@ static void start_run(struct sched *s, struct sched_check *c, uint64_t now)
     }
     base_histogram_observe(&s->stats.lateness, (double)(now - c->due_ns) / 1e9);
     c->run = probe_start(s->probes, c->conf, on_probe_done, c);
-    if (!c->run)
+    if (c->run)
+        s->in_flight++;
+    else
         base_log_error("probe start failed (out of memory)", BASE_LOG_STR("check", c->conf->id));
 }
 
@@ -197,6 +211,13 @@ static void on_timer(uv_timer_t *t)
         struct sched_check *c = s->heap[0];
         if (c->due_ns > now)
             break;
+        if (s->in_flight >= s->max_in_flight && !c->run) {
+            /* Saturated: leave the run due; the next completion re-arms the
+             * timer. Runs then start late, and whole intervals missed are
+             * skipped and counted, instead of piling up without bound. */
+            s->throttled = true;
+            return;
+        }
         start_run(s, c, now);
         uint64_t interval = (uint64_t)c->conf->interval_ms * MS_NS;
         c->due_ns += interval;
@@ -249,6 +270,7 @@ static void check_stop(struct sched *s, struct sched_check *c)
     if (c->run) {
         probe_cancel(c->run);
         c->run = NULL;
+        s->in_flight--;
     }
     heap_remove(s, c);
     cancel_run_nows(s, c->conf->id);
@@ -260,6 +282,7 @@ struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_samp
     if (!s)
         return NULL;
     s->loop = loop;
+    s->max_in_flight = SCHED_MAX_IN_FLIGHT;
     s->probes = probes;
     s->cb = cb;
     s->data = data;
@@ -348,6 +371,11 @@ fail:
     base_free(checks);
     base_map_free(&by_id);
     return BASE_ERR_NOMEM;
+}
+
+void sched_max_in_flight_set(struct sched *s, size_t n)
+{
+    s->max_in_flight = n ? n : 1;
 }
 
 size_t sched_count(const struct sched *s)
@@ -452,6 +480,7 @@ void sched_close(struct sched *s, sched_close_cb cb, void *data)
         if (c->run) {
             probe_cancel(c->run);
             c->run = NULL;
+            s->in_flight--;
         }
     }
     cancel_run_nows(s, NULL);

@@ -22,6 +22,12 @@
 #include <uv.h>
 
 #define SCHED_UPTIME_BUCKETS 24 /* hourly buckets for uptime_24h */
+/* Scheduled runs in flight at most. Past it, due runs wait for a free slot
+ * (start late; whole intervals missed are skipped and counted), so an
+ * overloaded opshub degrades into lateness instead of unbounded memory and
+ * a starved loop. 2048 fresh connections is far above one core's capacity
+ * (~10k checks/s at ~1 ms each) yet leaves room for slow or hanging targets. */
+#define SCHED_MAX_IN_FLIGHT 2048
 
 struct sched;
 
@@ -53,6 +59,9 @@ struct sched_stats {
  * `previous`. The check and sample are borrowed for the call. */
 typedef void (*sched_sample_cb)(void *data, const struct sched_check *c, const struct sample *s,
                                 bool changed, enum sched_status previous);
+
+/* Changes SCHED_MAX_IN_FLIGHT for this scheduler (n >= 1); for tests and tuning. */
+void sched_max_in_flight_set(struct sched *s, size_t n);
 
 /* `probes` is borrowed and must outlive the scheduler. NULL on OOM. */
 struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_sample_cb cb, void *data);

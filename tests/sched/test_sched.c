@@ -322,6 +322,56 @@ static void test_sched_close_cancels_runs_in_flight(void **state)
     setup(state);
 }
 
+static size_t max_seen_in_flight;
+static void on_watch(uv_timer_t *t)
+{
+    struct fixture *f = t->data;
+    struct probe_stats ps;
+    probe_stats_get(f->probes, &ps);
+    if (ps.in_flight > max_seen_in_flight)
+        max_seen_in_flight = ps.in_flight;
+}
+
+static bool all_checks_sampled_twice(struct fixture *f)
+{
+    return f->samples >= 6;
+}
+
+static void test_sched_caps_runs_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    char yaml[1024];
+    /* Three checks against a server that never answers: each run lasts its
+     * whole 150 ms timeout. With a cap of one, they must take turns. */
+    snprintf(yaml, sizeof(yaml),
+             "checks:\n"
+             "  - {id: a, type: tcp, address: \"127.0.0.1:%d\", send: \"x\", expect: \"y\", interval: 200ms, timeout: 150ms}\n"
+             "  - {id: b, type: tcp, address: \"127.0.0.1:%d\", send: \"x\", expect: \"y\", interval: 200ms, timeout: 150ms}\n"
+             "  - {id: c, type: tcp, address: \"127.0.0.1:%d\", send: \"x\", expect: \"y\", interval: 200ms, timeout: 150ms}\n",
+             f->port, f->port, f->port);
+    struct conf *c = load(yaml);
+    sched_max_in_flight_set(f->sched, 1);
+    assert_int_equal(sched_apply_conf(f->sched, c, NULL), 0);
+    uv_timer_t watch;
+    uv_timer_init(&f->loop, &watch);
+    watch.data = f;
+    max_seen_in_flight = 0;
+    uv_timer_start(&watch, on_watch, 1, 1);
+    assert_true(run_until(f, all_checks_sampled_twice, 5000));
+    uv_close((uv_handle_t *)&watch, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(max_seen_in_flight, 1);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(sched_check_at(f->sched, i)->has_last);
+    /* Three 150 ms runs per 200 ms interval cannot all fit: some were late or skipped. */
+    const struct sched_stats *st = sched_stats_get(f->sched);
+    assert_true(st->skipped > 0 || base_histogram_quantile(&st->lateness, 0.99) > 0.1);
+    struct conf *empty = load("checks: []\n");
+    assert_int_equal(sched_apply_conf(f->sched, empty, NULL), 0);
+    conf_destroy(c);
+    conf_destroy(empty);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sched_run_now_reports_the_sample, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sched_reload_cancels_a_run_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sched_close_cancels_runs_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sched_caps_runs_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
