@@ -114,8 +114,17 @@ static void log_conf_errors(const struct base_errors *errs)
         base_log_error("config error", BASE_LOG_STR("error", base_error_format(&errs->items[i], line, sizeof(line))));
 }
 
+static void setup_log(const struct conf *c);
+
+static bool same_str(const char *x, const char *y)
+{
+    return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
 static void reload(struct app *a)
 {
+    if (a->stopping || !a->sched)
+        return;
     struct base_errors errs;
     struct conf *fresh = NULL;
     base_errors_init(&errs, 0);
@@ -124,9 +133,13 @@ static void reload(struct app *a)
         struct sched_reload_stats st;
         rc = sched_apply_conf(a->sched, fresh, &st);
         if (rc == 0) {
-            const char *old_listen = a->conf->server.listen, *new_listen = fresh->server.listen;
-            if ((old_listen || new_listen) && (!old_listen || !new_listen || strcmp(old_listen, new_listen)))
+            if (!same_str(a->conf->server.listen, fresh->server.listen))
                 base_log_warn("server.listen changed: restart opshub to apply it", BASE_LOG_STR("listen", a->listen));
+            if (!same_str(a->conf->storage.url, fresh->storage.url) ||
+                a->conf->storage.buffer_max != fresh->storage.buffer_max ||
+                a->conf->storage.retention_samples_ms != fresh->storage.retention_samples_ms)
+                base_log_warn("storage settings changed: restart opshub to apply them", BASE_LOG_STR("section", "storage"));
+            setup_log(fresh);
             conf_destroy(a->conf);
             a->conf = fresh;
             a->stats.reloads_ok++;
@@ -338,6 +351,7 @@ int app_run(const struct app_opts *opts)
         /* Unwind whatever was started, through the normal shutdown chain. */
         a->exit_code = 1;
         a->stopping = true;
+        uv_signal_stop(&a->sig_hup);
         if (a->http)
             http_server_close(a->http, on_http_closed, a);
         else if (a->sched)

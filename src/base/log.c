@@ -55,7 +55,7 @@ static int append_value(struct base_buf *b, const struct base_log_field *f, int 
     default: break;
     }
     const char *s = f->s ? f->s : "";
-    if (json || strpbrk(s, " \t\"="))
+    if (json || strpbrk(s, " \t\r\n\"="))
         return base_buf_append_json_str(b, s, strlen(s));
     return base_buf_append_str(b, s);
 }
@@ -132,12 +132,12 @@ char *base_log_redact_url(const char *url, char *out, size_t n)
     const char *at = memchr(auth_start, '@', (size_t)(end_auth - auth_start));
     int rc = 0;
     if (at) {
+        /* user:password keeps the user; a lone userinfo may itself be a
+         * token (https://TOKEN@host), so it is hidden whole. */
         const char *colon = memchr(auth_start, ':', (size_t)(at - auth_start));
-        if (colon) {
-            rc |= base_buf_append(&b, url, (size_t)(colon - url));
-            rc |= base_buf_append_str(&b, ":***");
-            url = at;
-        }
+        rc |= base_buf_append(&b, url, (size_t)((colon ? colon : auth_start) - url));
+        rc |= base_buf_append_str(&b, colon ? ":***" : "***");
+        url = at;
     }
     const char *q = strchr(url, '?');
     if (!q) {

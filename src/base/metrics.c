@@ -84,7 +84,7 @@ static int append_value(struct base_buf *b, double v)
         return base_buf_append_str(b, v > 0 ? " +Inf\n" : " -Inf\n");
     if (v == floor(v) && fabs(v) < 1e15)
         return base_buf_appendf(b, " %.0f\n", v);
-    return base_buf_appendf(b, " %.9g\n", v);
+    return base_buf_appendf(b, " %.15g\n", v);
 }
 
 int base_metrics_sample(struct base_buf *b, const char *name, const char *const *labels, double value)

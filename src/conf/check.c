@@ -442,6 +442,10 @@ static void parse_timing(struct conf_ctx *ctx, const struct conf_node **f, struc
         } else if (ms < CONF_MIN_INTERVAL_MS) {
             conf_value_error(ctx, f[F_INTERVAL], "interval must be at least %dms", CONF_MIN_INTERVAL_MS);
             interval_ok = false;
+        } else if (ms > CONF_MAX_INTERVAL_MS) {
+            /* The scheduler works in nanoseconds; a year keeps that far from overflow. */
+            conf_value_error(ctx, f[F_INTERVAL], "interval must be at most 365d");
+            interval_ok = false;
         } else {
             cc->interval_ms = ms;
         }

@@ -46,7 +46,7 @@ struct conf_check {
     const char *name;        /* defaults to id */
     const char *project;     /* may be NULL */
     enum conf_check_type type;
-    int64_t interval_ms;     /* default 60s; at least 100ms */
+    int64_t interval_ms;     /* default 60s; 100ms .. 365d */
     int64_t timeout_ms;      /* default 10s (half the interval when that is 10s or less); always < interval_ms */
     int confirm;             /* consecutive down samples before DOWN; default 1 */
     bool enabled;            /* false => status "paused" */

@@ -18,6 +18,7 @@
 #define CONF_MAX_NODES 1000000           /* guard against node floods */
 #define CONF_MAX_DEPTH 64                /* nesting; the schema needs 5 */
 #define CONF_MIN_INTERVAL_MS 100
+#define CONF_MAX_INTERVAL_MS (365LL * 24 * 3600 * 1000)
 
 enum conf_node_kind { CONF_NODE_SCALAR, CONF_NODE_MAP, CONF_NODE_SEQ };
 

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,18 +74,45 @@ void api_send_json(struct http_api *api, struct http_request *req, int status, j
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
     if (!text) {
-        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        api_send(api, req, 500, "application/json", NULL, oom, sizeof(oom) - 1);
+        static const char fail[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"could not encode the response\"}}";
+        api_send(api, req, 500, "application/json", NULL, fail, sizeof(fail) - 1);
         return;
     }
     api_send(api, req, status, "application/json", NULL, text, strlen(text));
     free(text); /* allocated by jansson */
 }
 
+/* Copies s into out (size n), replacing every byte that is not part of a
+ * well-formed UTF-8 sequence with '?': messages echo client input (paths,
+ * ids), and JSON strings must be valid UTF-8. */
+static void utf8_sanitize(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && o + 1 < n) {
+        size_t len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        bool ok = len > 0 && !(len == 2 && *p < 0xc2) && !(len == 4 && *p > 0xf4);
+        for (size_t i = 1; ok && i < len; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (ok && len > 1 && o + len < n) {
+            memcpy(out + o, p, len);
+            o += len;
+            p += len;
+        } else {
+            out[o++] = len == 1 && ok ? (char)*p : '?';
+            p++;
+        }
+    }
+    out[o] = '\0';
+}
+
 void api_send_error(struct http_api *api, struct http_request *req, int status, const char *code,
                     const char *message, const char *field)
 {
-    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    char safe[512];
+    utf8_sanitize(message, safe, sizeof(safe));
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", safe);
     if (err && field)
         json_object_set_new(err, "field", json_string(field));
     api_send_json(api, req, status, err ? json_pack("{s:o}", "error", err) : NULL);

@@ -24,7 +24,10 @@ static void test_log_redacts_url_passwords_and_tokens(void **state)
                         "http://h/p?token=***&x=1&api_key=***#frag");
     assert_string_equal(base_log_redact_url("https://u:p@h/?password=a&Secret=b&sig=c", out, sizeof(out)),
                         "https://u:***@h/?password=***&Secret=***&sig=***");
-    assert_string_equal(base_log_redact_url("http://user@h/x", out, sizeof(out)), "http://user@h/x");
+    /* a lone userinfo may be a token (https://TOKEN@host): hidden whole */
+    assert_string_equal(base_log_redact_url("http://user@h/x", out, sizeof(out)), "http://***@h/x");
+    assert_string_equal(base_log_redact_url("https://ghp_abc123@github.example/r", out, sizeof(out)),
+                        "https://***@github.example/r");
     assert_string_equal(base_log_redact_url("http://h/x?a=1", out, sizeof(out)), "http://h/x?a=1");
     assert_string_equal(base_log_redact_url("sqlite://data/opshub.db", out, sizeof(out)), "sqlite://data/opshub.db");
     /* an @ in the path is not userinfo */

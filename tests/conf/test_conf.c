@@ -497,6 +497,11 @@ static void test_conf_timeout_must_be_less_than_interval(void **state)
     unload(&l);
     expect_one_error("checks:\n  - {id: a, type: tcp, address: 'h:1', interval: 10ms}\n", 2, 50,
                      "interval must be at least 100ms");
+    /* The scheduler counts in nanoseconds: a huge interval must be refused, not wrapped. */
+    expect_one_error("checks:\n  - {id: a, type: tcp, address: 'h:1', interval: 288230376151711744ms}\n", 2, 50,
+                     "interval must be at most 365d");
+    expect_one_error("checks:\n  - {id: a, type: tcp, address: 'h:1', interval: 366d}\n", 2, 50,
+                     "interval must be at most 365d");
 }
 
 static void test_conf_rejects_bad_durations_quoting_the_text(void **state)

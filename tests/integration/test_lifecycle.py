@@ -80,5 +80,32 @@ def test_sigterm_with_run_now_in_flight_answers_and_exits_cleanly():
             h.contains(data.decode(errors="replace").split("\r\n")[0], "HTTP/1.1", "first line")
 
 
+def test_error_messages_echoing_bad_bytes_stay_valid_json():
+    with h.Opshub(config()) as o:
+        h.track(o)
+        o.start()
+        for path in ("/nope%ff", "/api/v1/checks/%ff%fe", "/api/v1/checks/caf%c3"):
+            r = h.http_request(o.cur_port, "GET", path)
+            h.eq(r.status, 404, f"status of GET {path}")
+            err = r.json()["error"]
+            h.eq(err["code"], "not_found", f"error code of GET {path}")
+        o.stop()
+
+
+def test_malformed_query_parameters_are_rejected_not_ignored():
+    with h.Opshub(config()) as o:
+        h.track(o)
+        o.start()
+        cases = [("limit=%zz", "limit"), ("from=" + "1" * 80, "from"), ("to=%", "to"),
+                 ("limit=0", "limit"), ("from=yesterday", "from")]
+        for query, field in cases:
+            r = h.http_request(o.cur_port, "GET", f"/api/v1/checks/ok/samples?{query}")
+            h.eq(r.status, 400, f"status for ?{query}")
+            h.eq(r.json()["error"].get("field"), field, f"field for ?{query}")
+        r = h.http_request(o.cur_port, "GET", "/api/v1/checks/ok/samples?limit=5&other=%zz")
+        h.eq(r.status, 200, "an unknown malformed parameter is ignored")
+        o.stop()
+
+
 if __name__ == "__main__":
     h.run(h.collect(globals()), setup=setup, test_timeout=60)
