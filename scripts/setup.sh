@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev git
   # libraries opshub links
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libyaml-dev
-  libjansson-dev libhttp-parser-dev libssl-dev
+  libjansson-dev libhttp-parser-dev libssl-dev libsodium-dev
   # tests
   libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server
   # benchmarks
