@@ -29,6 +29,11 @@ struct run_now {
     void *data;
 };
 
+struct heap_entry {
+    uint64_t due_ns;
+    struct sched_check *check;
+};
+
 struct sched {
     uv_loop_t *loop;
     size_t max_in_flight;           /* runs in flight beyond which due runs wait */
@@ -40,7 +45,7 @@ struct sched {
     struct sched_check **checks;    /* configuration order */
     size_t n_checks;
     struct base_map by_id;          /* id -> struct sched_check*, keys in the current conf */
-    struct sched_check **heap;
+    struct heap_entry *heap;
     size_t heap_len, heap_cap;
     struct run_now *run_nows;
     size_t in_flight;               /* scheduled runs in flight */
@@ -50,22 +55,28 @@ struct sched {
     void *close_data;
 };
 
-/* ---- min-heap on due_ns ---- */
+/* ---- min-heap on due_ns ----
+ * Entries carry their due time so sifting compares within the array and
+ * does not chase a pointer per comparison (it was the top opshub symbol in
+ * a profile at 5,000 checks/s). The check's own due_ns is the truth; the
+ * entry's copy is refreshed whenever the check moves in the heap. */
 
 static void heap_set(struct sched *s, size_t i, struct sched_check *c)
 {
-    s->heap[i] = c;
+    s->heap[i].due_ns = c->due_ns;
+    s->heap[i].check = c;
     c->heap_index = i;
 }
 
 static void heap_up(struct sched *s, size_t i)
 {
-    struct sched_check *c = s->heap[i];
+    struct sched_check *c = s->heap[i].check;
+    uint64_t due = c->due_ns;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (s->heap[parent]->due_ns <= c->due_ns)
+        if (s->heap[parent].due_ns <= due)
             break;
-        heap_set(s, i, s->heap[parent]);
+        heap_set(s, i, s->heap[parent].check);
         i = parent;
     }
     heap_set(s, i, c);
@@ -73,19 +84,20 @@ static void heap_up(struct sched *s, size_t i)
 
 static void heap_down(struct sched *s, size_t i)
 {
-    struct sched_check *c = s->heap[i];
+    struct sched_check *c = s->heap[i].check;
+    uint64_t due = c->due_ns;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        uint64_t best = c->due_ns;
-        if (l < s->heap_len && s->heap[l]->due_ns < best) {
+        uint64_t best = due;
+        if (l < s->heap_len && s->heap[l].due_ns < best) {
             m = l;
-            best = s->heap[l]->due_ns;
+            best = s->heap[l].due_ns;
         }
-        if (r < s->heap_len && s->heap[r]->due_ns < best)
+        if (r < s->heap_len && s->heap[r].due_ns < best)
             m = r;
         if (m == i)
             break;
-        heap_set(s, i, s->heap[m]);
+        heap_set(s, i, s->heap[m].check);
         i = m;
     }
     heap_set(s, i, c);
@@ -104,7 +116,7 @@ static void heap_remove(struct sched *s, struct sched_check *c)
     if (i == NOT_IN_HEAP)
         return;
     c->heap_index = NOT_IN_HEAP;
-    struct sched_check *last = s->heap[--s->heap_len];
+    struct sched_check *last = s->heap[--s->heap_len].check;
     if (last == c)
         return;
     heap_set(s, i, last);
@@ -184,7 +196,7 @@ static void rearm(struct sched *s)
         return;
     }
     uv_update_time(s->loop);
-    uint64_t now = uv_hrtime(), due = s->heap[0]->due_ns;
+    uint64_t now = uv_hrtime(), due = s->heap[0].due_ns;
     uint64_t delay_ms = due > now ? (due - now + MS_NS - 1) / MS_NS : 0;
     uv_timer_start(&s->timer, on_timer, delay_ms, 0);
 }
@@ -208,7 +220,7 @@ static void on_timer(uv_timer_t *t)
     struct sched *s = t->data;
     uint64_t now = uv_hrtime();
     for (int n = 0; n < SCHED_SLICE && s->heap_len; n++) {
-        struct sched_check *c = s->heap[0];
+        struct sched_check *c = s->heap[0].check;
         if (c->due_ns > now)
             break;
         if (s->in_flight >= s->max_in_flight && !c->run) {
@@ -307,7 +319,7 @@ int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_relo
     if (!checks || !fresh)
         goto fail;
     if (n > s->heap_cap) {
-        struct sched_check **heap = base_realloc(s->heap, n * sizeof(*heap));
+        struct heap_entry *heap = base_realloc(s->heap, n * sizeof(*heap));
         if (!heap)
             goto fail;
         s->heap = heap;
