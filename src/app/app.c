@@ -105,6 +105,21 @@ static void on_sample(void *data, const struct sched_check *c, const struct samp
               BASE_LOG_INT("code", s->code), BASE_LOG_NUM("latency_ms", s->latency_ms));
 }
 
+/* Last stored sample of every check: the API shows the status from before a
+ * restart until the first new run. */
+static void on_latest(void *data, int status, const struct sample_record *recs, size_t n)
+{
+    struct app *a = data;
+    if (status != 0) {
+        base_log_warn("could not restore the last samples", BASE_LOG_STR("reason", base_strerror(status)));
+        return;
+    }
+    if (a->sched && !a->stopping) {
+        sched_restore(a->sched, recs, n);
+        base_log_info("restored the last samples", BASE_LOG_INT("checks", (long long)n));
+    }
+}
+
 /* ---- reload ---- */
 
 static void log_conf_errors(const struct base_errors *errs)
@@ -276,6 +291,8 @@ static int start(struct app *a)
         return 1;
     }
     a->stats.config_loaded = true;
+    if (store_latest_query(a->store, on_latest, a) != 0)
+        base_log_warn("could not queue the restore of the last samples", BASE_LOG_STR("where", "store"));
     struct http_api_deps deps = {
         .loop = &a->loop, .conf = (const struct conf *const *)&a->conf, .sched = a->sched,
         .store = a->store, .probes = a->probes, .app = &a->stats,

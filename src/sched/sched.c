@@ -410,6 +410,18 @@ const struct sched_stats *sched_stats_get(const struct sched *s)
     return &s->stats;
 }
 
+void sched_restore(struct sched *s, const struct sample_record *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct sched_check *c = base_map_get(&s->by_id, recs[i].check_id);
+        if (!c || c->has_last || !c->conf->enabled)
+            continue;
+        c->last = recs[i].s;
+        c->has_last = true;
+        sched_status_apply(&c->state, c->conf->confirm, &recs[i].s, NULL);
+    }
+}
+
 /* ---- run now ---- */
 
 static void on_run_now_done(void *data, const struct sample *smp)

@@ -83,6 +83,12 @@ const struct sched_stats *sched_stats_get(const struct sched *s);
 /* Percentage of up/degraded samples in the last 24 h; negative when none. */
 double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms);
 
+/* Seeds checks that have no sample yet with the last stored one (after a
+ * restart), applying the status rules to it as one sample. Records of
+ * unknown, paused or already-sampled checks are ignored; nothing is passed
+ * to the sample callback (the sample is already stored) and no counters move. */
+void sched_restore(struct sched *s, const struct sample_record *recs, size_t n);
+
 /* Runs a check now, outside its schedule. cb fires exactly once: with
  * status 0 and the sample, or with BASE_ERR_NOT_FOUND (unknown id),
  * BASE_ERR_INVALID (paused), BASE_ERR_CANCELED (removed by reload or
