@@ -221,12 +221,9 @@ int conf_value_text(struct conf_ctx *ctx, const struct conf_node *n, const char 
     return 0;
 }
 
-int conf_value_string(struct conf_ctx *ctx, const struct conf_node *n, const char **out)
+/* Copies a validated value into the conf's arena; -1 (and nomem) on OOM. */
+static int keep(struct conf_ctx *ctx, const char *text, size_t len, const char **out)
 {
-    const char *text;
-    size_t len;
-    if (conf_value_text(ctx, n, "a string", &text, &len))
-        return -1;
     char *copy = base_arena_strndup(&ctx->conf->arena, text, len);
     if (!copy) {
         ctx->nomem = true;
@@ -234,6 +231,15 @@ int conf_value_string(struct conf_ctx *ctx, const struct conf_node *n, const cha
     }
     *out = copy;
     return 0;
+}
+
+int conf_value_string(struct conf_ctx *ctx, const struct conf_node *n, const char **out)
+{
+    const char *text;
+    size_t len;
+    if (conf_value_text(ctx, n, "a string", &text, &len))
+        return -1;
+    return keep(ctx, text, len, out);
 }
 
 /* Decimal digits only, no sign: 0 or -1 (not a number, or overflow). */
@@ -373,13 +379,7 @@ int conf_value_id(struct conf_ctx *ctx, const struct conf_node *n, const char **
                          conf_value_show(n, text, false, shown, sizeof(shown)), CONF_ID_MAX);
         return -1;
     }
-    char *copy = base_arena_strndup(&ctx->conf->arena, text, len);
-    if (!copy) {
-        ctx->nomem = true;
-        return -1;
-    }
-    *out = copy;
-    return 0;
+    return keep(ctx, text, len, out);
 }
 
 /* NULL when url is an absolute http(s) URL with a host, else the reason. */
@@ -418,13 +418,7 @@ int conf_value_url(struct conf_ctx *ctx, const struct conf_node *n, const char *
                          problem);
         return -1;
     }
-    char *copy = base_arena_strndup(&ctx->conf->arena, text, len);
-    if (!copy) {
-        ctx->nomem = true;
-        return -1;
-    }
-    *out = copy;
-    return 0;
+    return keep(ctx, text, len, out);
 }
 
 static bool is_host_char(char c)
@@ -486,13 +480,7 @@ int conf_value_hostport(struct conf_ctx *ctx, const struct conf_node *n, bool al
                          conf_value_show(n, text, false, shown, sizeof(shown)), problem);
         return -1;
     }
-    char *copy = base_arena_strndup(&ctx->conf->arena, text, len);
-    if (!copy) {
-        ctx->nomem = true;
-        return -1;
-    }
-    *out = copy;
-    return 0;
+    return keep(ctx, text, len, out);
 }
 
 int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *id,
