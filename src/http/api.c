@@ -5,6 +5,7 @@
  */
 #include "http/api_int.h"
 
+#include "auth/role.h"
 #include "base/alloc.h"
 #include "base/log.h"
 
@@ -13,18 +14,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct http_route routes[] = {
-    {"GET", "/healthz", api_health_healthz, "Liveness in one line"},
-    {"GET", "/health", api_health_full, "Health of opshub and its dependencies"},
-    {"GET", "/health/live", api_health_live, "Liveness"},
-    {"GET", "/health/ready", api_health_ready, "Readiness: config loaded and storage reachable"},
-    {"GET", "/health/db", api_health_db, "Database connectivity"},
-    {"GET", "/metrics", api_metrics_get, "Prometheus metrics"},
-    {"GET", "/api/v1/checks", api_checks_list, "List checks with status"},
-    {"GET", "/api/v1/checks/{id}", api_checks_get, "One check with status"},
-    {"GET", "/api/v1/checks/{id}/samples", api_checks_samples, "Samples of a check, newest first"},
-    {"POST", "/api/v1/checks/{id}/run", api_checks_run, "Run a check now"},
+/* The one route table: every /api/v1 route declares its minimum role
+ * (tests/integration/test_auth.py walks all of them; docs/openapi is built
+ * from this table). */
+const struct http_route api_routes[] = {
+    {"GET", "/healthz", api_health_healthz, "Liveness in one line", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/health", api_health_full, "Health of opshub and its dependencies", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/health/live", api_health_live, "Liveness", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/health/ready", api_health_ready, "Readiness: config loaded and storage reachable", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/health/db", api_health_db, "Database connectivity", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/metrics", api_metrics_get, "Prometheus metrics", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/api/v1/checks", api_checks_list, "List checks with status", AUTH_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/checks/{id}", api_checks_get, "One check with status", AUTH_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/checks/{id}/samples", api_checks_samples, "Samples of a check, newest first", AUTH_ROLE_VIEWER, NULL},
+    {"POST", "/api/v1/checks/{id}/run", api_checks_run, "Run a check now", AUTH_ROLE_OPERATOR, NULL},
 };
+const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
 
 struct http_api *http_api_new(const struct http_api_deps *deps)
 {
@@ -32,7 +37,7 @@ struct http_api *http_api_new(const struct http_api_deps *deps)
     if (!api)
         return NULL;
     api->deps = *deps;
-    api->router = http_router_new(routes, sizeof(routes) / sizeof(routes[0]));
+    api->router = http_router_new(api_routes, api_n_routes);
     if (!api->router) {
         base_free(api);
         return NULL;

@@ -28,6 +28,10 @@ void api_send_error(struct http_api *api, struct http_request *req, int status, 
 /* Serialises and sends `body` (stolen: decref'd here). 500 on OOM. */
 void api_send_json(struct http_api *api, struct http_request *req, int status, json_t *body);
 
+/* The route table (api.c), in registration order. */
+extern const struct http_route api_routes[];
+extern const size_t api_n_routes;
+
 /* Route handlers. */
 void api_health_healthz(void *api, struct http_request *req, const struct http_params *p);
 void api_health_live(void *api, struct http_request *req, const struct http_params *p);

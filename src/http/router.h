@@ -31,7 +31,9 @@ struct http_route {
     const char *method;
     const char *pattern;
     http_route_cb handler;
-    const char *summary;       /* for docs (OpenAPI later) */
+    const char *summary;       /* one line for the OpenAPI document */
+    int access;                /* minimum role (enum auth_role; 0 = public), enforced by http/api */
+    const char *rate_limit;    /* per-route override of server.rate_limit ("10/min"), or NULL */
 };
 
 enum http_router_match { HTTP_ROUTER_FOUND, HTTP_ROUTER_NOT_FOUND, HTTP_ROUTER_BAD_METHOD };

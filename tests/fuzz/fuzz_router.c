@@ -18,14 +18,14 @@ static void h(void *app, struct http_request *req, const struct http_params *p)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/", h, NULL},
-    {"GET", "/healthz", h, NULL},
-    {"GET", "/api/v1/checks", h, NULL},
-    {"POST", "/api/v1/checks", h, NULL},
-    {"GET", "/api/v1/checks/{id}", h, NULL},
-    {"GET", "/api/v1/checks/{id}/samples", h, NULL},
-    {"POST", "/api/v1/checks/{id}/run", h, NULL},
-    {"DELETE", "/api/v1/{kind}/{id}", h, NULL},
+    {"GET", "/", h, NULL, 0, NULL},
+    {"GET", "/healthz", h, NULL, 0, NULL},
+    {"GET", "/api/v1/checks", h, NULL, 0, NULL},
+    {"POST", "/api/v1/checks", h, NULL, 0, NULL},
+    {"GET", "/api/v1/checks/{id}", h, NULL, 0, NULL},
+    {"GET", "/api/v1/checks/{id}/samples", h, NULL, 0, NULL},
+    {"POST", "/api/v1/checks/{id}/run", h, NULL, 0, NULL},
+    {"DELETE", "/api/v1/{kind}/{id}", h, NULL, 0, NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
