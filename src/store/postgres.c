@@ -5,6 +5,9 @@
  * transaction. A lost connection is reported as BASE_ERR_UNAVAILABLE. Error
  * messages never carry the password: URLs are redacted and any libpq text is
  * scrubbed of the password and of the connection string before it is kept.
+ * Also runs the domain modules' statements (store/sql): `?` placeholders are
+ * renumbered to $1..$n outside quoted text and comments, values go as text
+ * parameters, and result columns are typed by their PostgreSQL type.
  */
 #include "store/store_int.h"
 
@@ -12,11 +15,13 @@
 #include "base/buf.h"
 #include "base/err.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PG_COLS 10
 #define PG_ROWS_PER_STMT 500 /* 5,000 parameters per statement; the limit is 65,535 */
@@ -174,7 +179,8 @@ static int pg_open(const char *url, struct store_db **out, char *errbuf, size_t 
     PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
     /* extra_float_digits > 0 makes float8 output shortest-exact (PG >= 12). */
     rc = pg_exec(db, "SET statement_timeout = '10s'; SET extra_float_digits = 3;"
-                     " SET client_min_messages = warning", errbuf, errlen);
+                     " SET client_min_messages = warning; SET client_encoding = 'UTF8'",
+                 errbuf, errlen);
     if (rc)
         goto fail;
     *out = db;
@@ -374,6 +380,261 @@ static int pg_ping(struct store_db *db, char *errbuf, size_t errlen)
     return pg_query_int(db, "SELECT 1", &one, errbuf, errlen);
 }
 
+/* ---- store/sql statements ---- */
+
+#define PG_OID_BOOL 16
+#define PG_OID_INT8 20
+#define PG_OID_INT2 21
+#define PG_OID_INT4 23
+#define PG_OID_FLOAT4 700
+#define PG_OID_FLOAT8 701
+#define PG_OID_NUMERIC 1700
+
+static bool ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+/* Copies sql into out with every `?` outside '...' strings (E'...' with
+ * backslash escapes), "..." identifiers, -- and (nested) block comments
+ * replaced by $1..$n; *count says how many. */
+static int rewrite_placeholders(const char *sql, struct base_buf *out, size_t *count)
+{
+    size_t n = 0;
+    const char *p = sql;
+    int rc = 0;
+    while (*p && !rc) {
+        const char *start = p;
+        if (*p == '\'' || *p == '"') {
+            char q = *p;
+            bool esc = q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e') &&
+                       (p - 1 == sql || !ident_char(p[-2]));
+            for (p++; *p && *p != q; p++)
+                if (esc && *p == '\\' && p[1])
+                    p++;
+            if (*p)
+                p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            int depth = 0;
+            while (*p) {
+                if (p[0] == '/' && p[1] == '*') {
+                    depth++;
+                    p += 2;
+                } else if (p[0] == '*' && p[1] == '/') {
+                    p += 2;
+                    if (--depth == 0)
+                        break;
+                } else {
+                    p++;
+                }
+            }
+        } else if (*p == '?') {
+            rc = base_buf_appendf(out, "$%zu", ++n);
+            p++;
+            continue;
+        } else {
+            p++;
+        }
+        rc = base_buf_append(out, start, (size_t)(p - start));
+    }
+    *count = n;
+    return rc;
+}
+
+static const char *sqlstate_of(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s && strlen(s) == 5 ? s : "";
+}
+
+/* Maps a failed statement to a BASE_ERR_* code and a message: the primary
+ * message only (the DETAIL line quotes key values), scrubbed of the
+ * password, and cut before the first quote for data exceptions, whose
+ * messages quote the offending value. */
+static int pg_sql_fail(struct store_db *db, const PGresult *res, const char *sql,
+                       char *errbuf, size_t errlen)
+{
+    const char *state = sqlstate_of(res);
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!primary)
+        primary = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+    int rc;
+    if (PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+        strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)
+        rc = BASE_ERR_UNAVAILABLE;
+    else if (strcmp(state, "23505") == 0)
+        rc = BASE_ERR_EXISTS;
+    else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+        rc = BASE_ERR_BUSY;
+    else if (strcmp(state, "57014") == 0)
+        rc = BASE_ERR_TIMEOUT;
+    else if (strcmp(state, "54000") == 0 || strcmp(state, "54001") == 0)
+        rc = BASE_ERR_TOO_BIG;
+    else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+             strncmp(state, "42", 2) == 0 || strncmp(state, "0A", 2) == 0 ||
+             strncmp(state, "25", 2) == 0 || strncmp(state, "2B", 2) == 0)
+        rc = BASE_ERR_INVALID;
+    else if (strcmp(state, "53200") == 0)
+        rc = BASE_ERR_NOMEM;
+    else
+        rc = BASE_ERR_IO;
+    if (errbuf && errlen) {
+        char clean[256], msg[300];
+        scrub(primary, db->secret, db->url, clean, sizeof(clean));
+        if (strncmp(state, "22", 2) == 0) {
+            clean[strcspn(clean, "\"")] = '\0';
+            size_t len = strlen(clean);
+            while (len && (clean[len - 1] == ' ' || clean[len - 1] == ':'))
+                clean[--len] = '\0';
+        }
+        if (*state)
+            snprintf(msg, sizeof(msg), "%s (SQLSTATE %s)", clean, state);
+        else
+            snprintf(msg, sizeof(msg), "%s", clean);
+        store_sql_error(errbuf, errlen, "postgres", sql, msg);
+    }
+    return rc;
+}
+
+static int pg_cell(const PGresult *res, int r, int c, struct store_cell *cell)
+{
+    memset(cell, 0, sizeof(*cell));
+    if (PQgetisnull(res, r, c)) {
+        cell->type = STORE_SQL_NULL;
+        return 0;
+    }
+    const char *v = PQgetvalue(res, r, c);
+    switch (PQftype(res, c)) {
+    case PG_OID_INT2:
+    case PG_OID_INT4:
+    case PG_OID_INT8:
+        cell->type = STORE_SQL_INT;
+        cell->i = strtoll(v, NULL, 10);
+        break;
+    case PG_OID_BOOL:
+        cell->type = STORE_SQL_INT;
+        cell->i = v[0] == 't';
+        break;
+    case PG_OID_FLOAT4:
+    case PG_OID_FLOAT8:
+    case PG_OID_NUMERIC:
+        cell->type = STORE_SQL_REAL;
+        cell->d = strtod(v, NULL);
+        break;
+    default:
+        cell->type = STORE_SQL_TEXT;
+        cell->s = v;
+        cell->len = (size_t)PQgetlength(res, r, c);
+        break;
+    }
+    return 0;
+}
+
+static int pg_collect(const PGresult *res, struct store_result *out)
+{
+    struct store_sql_rows rows;
+    int nrows = PQntuples(res), ncols = PQnfields(res);
+    if (nrows > STORE_SQL_MAX_ROWS)
+        return BASE_ERR_TOO_BIG;
+    store_sql_rows_init(&rows, (size_t)ncols);
+    int rc = 0;
+    for (int r = 0; r < nrows && !rc; r++) {
+        for (int c = 0; c < ncols && !rc; c++) {
+            struct store_cell cell;
+            pg_cell(res, r, c, &cell);
+            rc = store_sql_rows_add(&rows, &cell);
+        }
+        if (!rc)
+            rc = store_sql_rows_end_row(&rows);
+    }
+    if (!rc)
+        rc = store_sql_rows_finish(&rows, out);
+    store_sql_rows_free(&rows);
+    if (rc)
+        return rc;
+    /* PQcmdTuples counts SELECTed rows too; changes means written rows. */
+    if (strncmp(PQcmdStatus((PGresult *)res), "SELECT", 6) != 0)
+        out->changes = strtoll(PQcmdTuples((PGresult *)res), NULL, 10);
+    return 0;
+}
+
+static int pg_sql_exec(struct store_db *db, const char *sql, const struct store_param *params,
+                       size_t n, struct store_result *out, char *errbuf, size_t errlen)
+{
+    struct base_buf text;
+    const char *values[STORE_SQL_MAX_PARAMS];
+    char nums[STORE_SQL_MAX_PARAMS][PG_NUM_MAX];
+    PGresult *res = NULL;
+    char msg[96];
+    size_t count = 0;
+    int rc;
+    base_buf_init(&text, PG_SQL_MAX);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        store_sql_error(errbuf, errlen, "postgres", sql, "connection lost");
+        rc = BASE_ERR_UNAVAILABLE;
+        goto out;
+    }
+    rc = rewrite_placeholders(sql, &text, &count);
+    if (rc) {
+        store_sql_error(errbuf, errlen, "postgres", sql, "statement too long");
+        goto out;
+    }
+    if (count != n || n > STORE_SQL_MAX_PARAMS) {
+        snprintf(msg, sizeof(msg), "statement has %zu placeholders, %zu parameters given", count, n);
+        store_sql_error(errbuf, errlen, "postgres", sql, msg);
+        rc = BASE_ERR_INVALID;
+        goto out;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct store_param *p = &params[k];
+        values[k] = NULL;
+        if (p->type == STORE_SQL_INT) {
+            snprintf(nums[k], PG_NUM_MAX, "%" PRId64, p->i);
+            values[k] = nums[k];
+        } else if (p->type == STORE_SQL_REAL) {
+            snprintf(nums[k], PG_NUM_MAX, "%.17g", p->d);
+            values[k] = nums[k];
+        } else if (p->type == STORE_SQL_TEXT) {
+            values[k] = p->s;
+        }
+    }
+    res = PQexecParams(db->conn, text.data ? text.data : "", (int)n, NULL, values, NULL, NULL, 0);
+    ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (status == PGRES_EMPTY_QUERY) {
+        store_sql_error(errbuf, errlen, "postgres", sql, "empty statement");
+        rc = BASE_ERR_INVALID;
+    } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        rc = pg_sql_fail(db, res, sql, errbuf, errlen);
+    } else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0 && strncasecmp(sql, "COMMIT", 6) == 0) {
+        /* COMMIT of a transaction an earlier error aborted "succeeds" as a rollback. */
+        store_sql_error(errbuf, errlen, "postgres", sql,
+                        "transaction aborted by an earlier error, rolled back");
+        rc = BASE_ERR_INVALID;
+    } else {
+        rc = pg_collect(res, out);
+        if (rc == BASE_ERR_TOO_BIG) {
+            snprintf(msg, sizeof(msg), "result larger than %d rows or %u bytes",
+                     STORE_SQL_MAX_ROWS, STORE_SQL_MAX_BYTES);
+            store_sql_error(errbuf, errlen, "postgres", sql, msg);
+        } else if (rc) {
+            store_sql_error(errbuf, errlen, "postgres", sql, base_strerror(rc));
+        }
+    }
+out:
+    PQclear(res);
+    base_buf_free(&text);
+    return rc;
+}
+
+static bool pg_in_transaction(struct store_db *db)
+{
+    PGTransactionStatusType t = PQtransactionStatus(db->conn);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
 const struct store_backend_ops store_postgres_ops = {
     .name = "postgres",
     .dialect = STORE_DIALECT_POSTGRES,
@@ -386,5 +647,7 @@ const struct store_backend_ops store_postgres_ops = {
     .ping = pg_ping,
     .exec = pg_exec,
     .query_int = pg_query_int,
+    .sql_exec = pg_sql_exec,
+    .in_transaction = pg_in_transaction,
     .close = pg_close,
 };

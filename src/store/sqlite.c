@@ -3,7 +3,9 @@
  * NORMAL, busy_timeout 5 s). Owns one sqlite3 connection and its prepared
  * statements, reused across calls. Blocking: only the store thread calls it.
  * Creates the parent directory of the database file when missing. Negative
- * timings are stored as NULL and read back as -1.
+ * timings are stored as NULL and read back as -1. Also runs the domain
+ * modules' parameterised statements (store/sql), with a small LRU cache of
+ * their prepared statements keyed by SQL text.
  */
 #include "store/store_int.h"
 
@@ -11,12 +13,14 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define SQLITE_PATH_MAX 4096
+#define SQLITE_CACHE_SIZE 16 /* prepared store/sql statements kept per connection */
 
 enum stmt_id { ST_INSERT, ST_QUERY, ST_LATEST, ST_PURGE, ST_PING, ST_COUNT };
 
@@ -34,9 +38,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PING] = "SELECT 1",
 };
 
+struct cached_stmt {
+    char *sql;          /* owned key; NULL when the slot is free */
+    sqlite3_stmt *st;
+    uint64_t used;      /* LRU tick */
+};
+
 struct store_db {
     sqlite3 *h;
     sqlite3_stmt *st[ST_COUNT];
+    struct cached_stmt cache[SQLITE_CACHE_SIZE];
+    uint64_t tick;
 };
 
 static int fail_msg(struct store_db *db, int rc, const char *what, char *errbuf, size_t errlen)
@@ -100,6 +112,10 @@ static void sqlite_close(struct store_db *db)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
+    for (int i = 0; i < SQLITE_CACHE_SIZE; i++) {
+        sqlite3_finalize(db->cache[i].st);
+        base_free(db->cache[i].sql);
+    }
     sqlite3_close(db->h);
     base_free(db);
 }
@@ -348,6 +364,232 @@ static int sqlite_query_int(struct store_db *db, const char *sql, int64_t *out,
     return rc;
 }
 
+/* ---- store/sql statements ---- */
+
+/* Maps a failed prepare/step to a BASE_ERR_* code and an error message
+ * (SQLite's messages name columns and constraints, never bound values). */
+static int sql_fail(struct store_db *db, int src, const char *sql, char *errbuf, size_t errlen)
+{
+    int ext = sqlite3_extended_errcode(db->h);
+    store_sql_error(errbuf, errlen, "sqlite", sql, sqlite3_errmsg(db->h));
+    switch (src & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY
+                   ? BASE_ERR_EXISTS : BASE_ERR_INVALID;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return BASE_ERR_BUSY;
+    case SQLITE_NOMEM:
+        return BASE_ERR_NOMEM;
+    case SQLITE_TOOBIG:
+        return BASE_ERR_TOO_BIG;
+    case SQLITE_ERROR:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+        return BASE_ERR_INVALID;
+    default:
+        return BASE_ERR_IO;
+    }
+}
+
+static int sql_invalid(const char *sql, const char *msg, char *errbuf, size_t errlen)
+{
+    store_sql_error(errbuf, errlen, "sqlite", sql, msg);
+    return BASE_ERR_INVALID;
+}
+
+/* Prepares exactly one statement using only `?` placeholders; *out is owned
+ * by the caller. */
+static int sql_prepare(struct store_db *db, const char *sql, sqlite3_stmt **out,
+                       char *errbuf, size_t errlen)
+{
+    sqlite3_stmt *st = NULL, *more = NULL;
+    const char *tail = NULL;
+    *out = NULL;
+    int src = sqlite3_prepare_v2(db->h, sql, -1, &st, &tail);
+    if (src != SQLITE_OK)
+        return sql_fail(db, src, sql, errbuf, errlen);
+    if (!st)
+        return sql_invalid(sql, "empty statement", errbuf, errlen);
+    /* What follows may only be blanks, semicolons and comments. */
+    while (tail && *tail) {
+        const char *next = NULL;
+        src = sqlite3_prepare_v2(db->h, tail, -1, &more, &next);
+        if (src != SQLITE_OK || more) {
+            sqlite3_finalize(more);
+            sqlite3_finalize(st);
+            return sql_invalid(sql, "more than one statement", errbuf, errlen);
+        }
+        if (next == tail)
+            break;
+        tail = next;
+    }
+    int n = sqlite3_bind_parameter_count(st);
+    for (int k = 1; k <= n; k++) {
+        if (sqlite3_bind_parameter_name(st, k)) { /* ?NNN, :name, @name, $name */
+            sqlite3_finalize(st);
+            return sql_invalid(sql, "only bare ? placeholders are allowed", errbuf, errlen);
+        }
+    }
+    *out = st;
+    return 0;
+}
+
+/* The cached statement for sql, prepared on a miss (evicting the least
+ * recently used). Borrowed: the cache finalizes it. */
+static int sql_stmt_get(struct store_db *db, const char *sql, sqlite3_stmt **out,
+                        char *errbuf, size_t errlen)
+{
+    struct cached_stmt *slot = &db->cache[0];
+    for (int k = 0; k < SQLITE_CACHE_SIZE; k++) {
+        struct cached_stmt *c = &db->cache[k];
+        if (c->sql && strcmp(c->sql, sql) == 0) {
+            c->used = ++db->tick;
+            *out = c->st;
+            return 0;
+        }
+        if (!c->sql || (slot->sql && c->used < slot->used))
+            slot = c;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sql_prepare(db, sql, &st, errbuf, errlen);
+    if (rc)
+        return rc;
+    char *key = base_strdup(sql);
+    if (!key) {
+        sqlite3_finalize(st);
+        return BASE_ERR_NOMEM;
+    }
+    sqlite3_finalize(slot->st);
+    base_free(slot->sql);
+    slot->sql = key;
+    slot->st = st;
+    slot->used = ++db->tick;
+    *out = st;
+    return 0;
+}
+
+static int sql_bind(struct store_db *db, sqlite3_stmt *st, const char *sql,
+                    const struct store_param *params, size_t n, char *errbuf, size_t errlen)
+{
+    int want = sqlite3_bind_parameter_count(st);
+    if ((size_t)want != n) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "statement has %d placeholders, %zu parameters given", want, n);
+        return sql_invalid(sql, msg, errbuf, errlen);
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct store_param *p = &params[k];
+        int col = (int)k + 1, src;
+        switch (p->type) {
+        case STORE_SQL_INT:
+            src = sqlite3_bind_int64(st, col, p->i);
+            break;
+        case STORE_SQL_REAL:
+            src = sqlite3_bind_double(st, col, p->d);
+            break;
+        case STORE_SQL_TEXT:
+            src = sqlite3_bind_text(st, col, p->s, -1, SQLITE_STATIC);
+            break;
+        default:
+            src = sqlite3_bind_null(st, col);
+            break;
+        }
+        if (src != SQLITE_OK)
+            return sql_fail(db, src, sql, errbuf, errlen);
+    }
+    return 0;
+}
+
+static int sql_row_add(struct store_sql_rows *b, sqlite3_stmt *st, int cols)
+{
+    for (int k = 0; k < cols; k++) {
+        struct store_cell cell = {.type = STORE_SQL_NULL};
+        switch (sqlite3_column_type(st, k)) {
+        case SQLITE_INTEGER:
+            cell.type = STORE_SQL_INT;
+            cell.i = sqlite3_column_int64(st, k);
+            break;
+        case SQLITE_FLOAT:
+            cell.type = STORE_SQL_REAL;
+            cell.d = sqlite3_column_double(st, k);
+            break;
+        case SQLITE_TEXT:
+        case SQLITE_BLOB:
+            cell.type = STORE_SQL_TEXT;
+            cell.s = (const char *)sqlite3_column_text(st, k);
+            cell.len = (size_t)sqlite3_column_bytes(st, k);
+            if (!cell.s)
+                return BASE_ERR_NOMEM;
+            break;
+        default:
+            break;
+        }
+        int rc = store_sql_rows_add(b, &cell);
+        if (rc)
+            return rc;
+    }
+    return store_sql_rows_end_row(b);
+}
+
+static int sqlite_sql_exec(struct store_db *db, const char *sql, const struct store_param *params,
+                           size_t n, struct store_result *out, char *errbuf, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    struct store_sql_rows rows;
+    store_sql_rows_init(&rows, 0);
+    int rc = sql_stmt_get(db, sql, &st, errbuf, errlen);
+    if (rc)
+        return rc;
+    rc = sql_bind(db, st, sql, params, n, errbuf, errlen);
+    if (rc)
+        goto out;
+    sqlite3_int64 before = sqlite3_total_changes64(db->h);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        /* Counted after the first step: a schema change re-prepares. */
+        int cols = sqlite3_column_count(st);
+        if (rows.rows == 0)
+            rows.cols = (size_t)cols;
+        rc = sql_row_add(&rows, st, cols);
+        if (rc == BASE_ERR_TOO_BIG) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "result larger than %d rows or %u bytes",
+                     STORE_SQL_MAX_ROWS, STORE_SQL_MAX_BYTES);
+            store_sql_error(errbuf, errlen, "sqlite", sql, msg);
+            goto out;
+        }
+        if (rc) {
+            store_sql_error(errbuf, errlen, "sqlite", sql, base_strerror(rc));
+            goto out;
+        }
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(db, src, sql, errbuf, errlen);
+        goto out;
+    }
+    if (rows.rows == 0)
+        rows.cols = (size_t)sqlite3_column_count(st);
+    /* changes() keeps the last INSERT/UPDATE/DELETE's count: only trust it
+     * when this statement changed something. */
+    int64_t changes = sqlite3_total_changes64(db->h) != before ? sqlite3_changes64(db->h) : 0;
+    rc = store_sql_rows_finish(&rows, out);
+    if (rc)
+        store_sql_error(errbuf, errlen, "sqlite", sql, base_strerror(rc));
+    else
+        out->changes = changes;
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* the text was borrowed */
+    store_sql_rows_free(&rows);
+    return rc;
+}
+
+static bool sqlite_in_transaction(struct store_db *db)
+{
+    return db && db->h && !sqlite3_get_autocommit(db->h);
+}
+
 const struct store_backend_ops store_sqlite_ops = {
     .name = "sqlite",
     .dialect = STORE_DIALECT_SQLITE,
@@ -360,5 +602,7 @@ const struct store_backend_ops store_sqlite_ops = {
     .ping = sqlite_ping,
     .exec = sqlite_exec,
     .query_int = sqlite_query_int,
+    .sql_exec = sqlite_sql_exec,
+    .in_transaction = sqlite_in_transaction,
     .close = sqlite_close,
 };

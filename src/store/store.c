@@ -3,9 +3,9 @@
  * only copies samples into a bounded ring (mutex, O(1); oldest dropped when
  * full) and queues query jobs; the store thread owns the backend connection
  * and does all blocking work: batched writes (one transaction each), pings,
- * reconnects, retention purges and queries. Completed queries return to the
- * loop through one uv_async_t. The thread never touches loop state; the loop
- * never calls a backend.
+ * reconnects, retention purges, queries and the domain modules' store_call
+ * work. Completed jobs return to the loop through one uv_async_t. The thread
+ * never touches loop state; the loop never calls a backend.
  */
 #include "store/store.h"
 
@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "store/sql.h"
 #include "store/store_int.h"
 
 #include <math.h>
@@ -33,7 +34,7 @@
 #define STORE_POISON_TRIES 5           /* a batch failing this often with the db up is dropped */
 #define STORE_ERR_MAX 512
 
-enum job_kind { JOB_SAMPLES, JOB_LATEST };
+enum job_kind { JOB_SAMPLES, JOB_LATEST, JOB_CALL };
 
 struct job {
     struct job *next;
@@ -46,6 +47,9 @@ struct job {
     int status;
     struct sample_record *recs; /* owned; freed after the callback */
     size_t n;
+    store_work_fn work;         /* JOB_CALL */
+    store_done_fn done;
+    char errmsg[STORE_ERR_MAX];
 };
 
 struct store {
@@ -314,11 +318,33 @@ static void write_batch(struct store *st, size_t n)
     }
 }
 
+/* A domain module's work on the store's connection. A transaction left
+ * open would swallow the next batch: it is rolled back here. */
+static void run_call(struct store *st, struct job *j)
+{
+    struct store_conn conn = {st->ops, st->db};
+    j->errmsg[0] = '\0';
+    j->status = j->work(&conn, j->data, j->errmsg, sizeof(j->errmsg));
+    if (j->status != BASE_ERR_UNAVAILABLE && st->ops->in_transaction(st->db)) {
+        base_log_warn("store call left a transaction open, rolled back",
+                      BASE_LOG_INT("status", j->status));
+        store_sql_rollback(&conn);
+    }
+    if (j->status == BASE_ERR_UNAVAILABLE)
+        db_lost(st, j->errmsg);
+}
+
 static void run_job(struct store *st, struct job *j)
 {
     char err[STORE_ERR_MAX] = "";
     if (!st->db) {
         j->status = BASE_ERR_UNAVAILABLE;
+        if (j->kind == JOB_CALL)
+            snprintf(j->errmsg, sizeof(j->errmsg), "store: database not connected");
+        return;
+    }
+    if (j->kind == JOB_CALL) {
+        run_call(st, j);
         return;
     }
     if (j->kind == JOB_SAMPLES)
@@ -511,7 +537,9 @@ static void on_async(uv_async_t *h)
     while (j) {
         struct job *next = j->next;
         size_t n = j->status ? 0 : j->n;
-        if (j->cb)
+        if (j->kind == JOB_CALL)
+            j->done(j->data, j->status, j->errmsg);
+        else if (j->cb)
             j->cb(j->data, j->status, n ? j->recs : &none, n);
         base_free(j->recs);
         base_free(j);
@@ -656,6 +684,22 @@ int store_latest_query(struct store *st, store_samples_cb cb, void *data)
         return BASE_ERR_NOMEM;
     j->kind = JOB_LATEST;
     j->cb = cb;
+    j->data = data;
+    return job_submit(st, j);
+}
+
+int store_call(struct store *st, store_work_fn work, store_done_fn done, void *data)
+{
+    if (!st || !work || !done)
+        return BASE_ERR_INVALID;
+    if (st->close_requested)
+        return BASE_ERR_CANCELED;
+    struct job *j = base_calloc(1, sizeof(*j));
+    if (!j)
+        return BASE_ERR_NOMEM;
+    j->kind = JOB_CALL;
+    j->work = work;
+    j->done = done;
     j->data = data;
     return job_submit(st, j);
 }

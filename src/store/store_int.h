@@ -8,8 +8,11 @@
 #ifndef STORE_STORE_INT_H
 #define STORE_STORE_INT_H
 
+#include "base/err.h"
 #include "model/sample.h"
+#include "store/sql.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +58,13 @@ struct store_backend_ops {
     int (*exec)(struct store_db *db, const char *sql, char *errbuf, size_t errlen);
     /* Runs a query whose first column of the first row is an integer (NULL or no row: 0). */
     int (*query_int)(struct store_db *db, const char *sql, int64_t *out, char *errbuf, size_t errlen);
+    /* One parameterised statement with `?` placeholders (store_sql_exec's
+     * contract; sql.c has already checked n_params and the text values).
+     * Fills *out (zeroed by the caller) with store_sql_rows. */
+    int (*sql_exec)(struct store_db *db, const char *sql, const struct store_param *params,
+                    size_t n_params, struct store_result *out, char *errbuf, size_t errlen);
+    /* True while a transaction is open (or failed and not yet rolled back). */
+    bool (*in_transaction)(struct store_db *db);
     void (*close)(struct store_db *db);
 };
 
@@ -71,6 +81,37 @@ int store_migrate_latest_version(void);
  * BASE_ERR_INVALID when the database is newer than this binary. */
 int store_migrate_apply(const struct store_backend_ops *ops, struct store_db *db,
                         char *errbuf, size_t errlen);
+
+/* sql.c: a connection as the domain modules see it. The store thread wraps
+ * its own (ops, db) in one on the stack for store_call; store_conn_open
+ * allocates one that owns its db. */
+struct store_conn {
+    const struct store_backend_ops *ops;
+    struct store_db *db;
+};
+
+/* sql.c: builds a struct store_result row by row (the backends' common
+ * result path). Text is copied; everything ends up in one allocation owned
+ * by the result. Bounded by STORE_SQL_MAX_ROWS and STORE_SQL_MAX_BYTES. */
+struct store_sql_rows {
+    size_t cols, rows, ncells, cap;
+    struct store_cell *cells; /* TEXT cells keep their offset into text in .i until finish */
+    char *text;
+    size_t text_len, text_cap;
+};
+void store_sql_rows_init(struct store_sql_rows *b, size_t cols);
+void store_sql_rows_free(struct store_sql_rows *b);
+/* Appends one cell to the current row (TEXT: s/len copied). BASE_ERR_TOO_BIG
+ * past STORE_SQL_MAX_BYTES, BASE_ERR_NOMEM. */
+int store_sql_rows_add(struct store_sql_rows *b, const struct store_cell *cell) WARN_UNUSED;
+/* Closes the current row; BASE_ERR_TOO_BIG past STORE_SQL_MAX_ROWS. */
+int store_sql_rows_end_row(struct store_sql_rows *b) WARN_UNUSED;
+/* Moves everything into *out (rows, cols, cells, mem) and empties b. */
+int store_sql_rows_finish(struct store_sql_rows *b, struct store_result *out) WARN_UNUSED;
+/* "BACKEND "first words of sql...": msg" into errbuf (may be NULL); never a
+ * parameter value, since only the SQL text and msg are used. */
+void store_sql_error(char *errbuf, size_t errlen, const char *backend, const char *sql,
+                     const char *msg);
 
 /* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
 int store_sqlite_path_from_url(const char *url, char *out, size_t n);
