@@ -13,6 +13,7 @@
 #include "base/buf.h"
 
 #include <http_parser.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 
 /* Request targets longer than this get 414. */
@@ -79,6 +80,7 @@ struct http_response_head {
     const char *date_line;      /* "Date: ...\r\n" or "" */
     bool close;                 /* Connection: close */
     bool keep_alive_header;     /* Connection: keep-alive (HTTP/1.0) */
+    bool hsts;                  /* Strict-Transport-Security (served over TLS) */
 };
 
 /* Formats status line and headers into buf. Returns the full length needed
@@ -89,6 +91,36 @@ size_t http_request_format_head(const struct http_response_head *h, char *buf, s
 const char *http_request_status_reason(int status);
 /* Error code for the JSON error body: 404 -> "not_found", ... */
 const char *http_request_status_code(int status);
+
+/* ---- http/tls.c: OpenSSL behind memory BIOs (used by server.c) ---------- */
+
+/* A server context from PEM files: TLS 1.2+, ALPN http/1.1, no
+ * renegotiation, encrypted keys refused (never a prompt). NULL on failure
+ * with err naming the file (unreadable, bad PEM, key not matching). */
+SSL_CTX *http_tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t n);
+/* Drops the caller's reference; connections keep theirs (refcounted). */
+void http_tls_ctx_free(SSL_CTX *ctx);
+/* One server-side SSL between two memory BIOs (owned by it), or NULL. */
+SSL *http_tls_conn_new(SSL_CTX *ctx);
+void http_tls_conn_free(SSL *ssl);
+/* Appends received ciphertext. 0 or -1 (out of memory). */
+int http_tls_feed(SSL *ssl, const char *data, size_t len);
+/* Ciphertext received but not yet decrypted. */
+size_t http_tls_pending_in(SSL *ssl);
+/* 1 done, 0 needs more input, -1 failed (alert, if any, is in the output). */
+int http_tls_handshake(SSL *ssl);
+#define HTTP_TLS_CLOSED (-2)
+/* Plaintext bytes (> 0), 0 needs more input, HTTP_TLS_CLOSED on the
+ * peer's close_notify, -1 on a fatal error. */
+int http_tls_read(SSL *ssl, char *buf, size_t n);
+/* Encrypts all of data into the output. 0 or -1. */
+int http_tls_write(SSL *ssl, const char *data, size_t len);
+/* Ciphertext waiting to be sent (pointer valid until the next SSL call);
+ * http_tls_consume_out drops it once the caller has taken it. */
+size_t http_tls_pending_out(SSL *ssl, const char **data);
+void http_tls_consume_out(SSL *ssl);
+/* Queues close_notify in the output (after a completed handshake only). */
+void http_tls_close_notify(SSL *ssl);
 
 /* Serves an already connected stream socket (e.g. one end of a socketpair)
  * as if it had been accepted. Ownership of fd passes to the server (closed

@@ -5,7 +5,9 @@
  * One request per connection is in flight: parsing pauses at the end of a
  * request and resumes when its response is fully written, so responses
  * leave in request order. Timeouts are enforced here; request fields, their
- * limits and response formatting live in http/request.c.
+ * limits and response formatting live in http/request.c. With TLS each
+ * connection also owns an SSL (http/tls.c) fed from the read callback and
+ * drained into uv_write; the parser only ever sees decrypted bytes.
  * Never blocks, never logs request contents.
  */
 #include "http/http_int.h"
@@ -27,9 +29,11 @@
 #define DEFAULT_MAX_CONNS 4096
 /* Pipelined bytes kept while a request is in flight: at most one read. */
 #define BACKLOG_MAX (2 * READ_BUF_SIZE)
+/* Decrypted bytes per SSL_read: one TLS record's plaintext at most. */
+#define TLS_PLAIN_BUF (16 * 1024)
 
 enum conn_state { CONN_OPEN, CONN_LINGER, CONN_CLOSING };
-enum deadline_kind { DL_NONE, DL_IDLE, DL_READ, DL_WRITE, DL_LINGER };
+enum deadline_kind { DL_NONE, DL_IDLE, DL_READ, DL_WRITE, DL_LINGER, DL_HANDSHAKE };
 
 struct http_conn {
     uv_tcp_t tcp;
@@ -54,6 +58,10 @@ struct http_conn {
     bool resp_queued;  /* the final response sits in uv_write */
     bool close_after;  /* close (gracefully) once the response is written */
     bool eof;
+    bool got_bytes;    /* the peer sent something */
+    SSL *ssl;          /* TLS only: owns its memory BIOs, refs its SSL_CTX */
+    bool tls_ready;    /* handshake finished */
+    bool tls_failed;   /* fatal TLS error: no close_notify may follow */
     char remote[64];
 };
 
@@ -82,7 +90,10 @@ struct http_server {
     uint64_t rng;
     time_t date_sec;
     char date[64];               /* "Date: ...\r\n" */
+    char *tls_cert, *tls_key;    /* owned copies; NULL: plain HTTP */
+    SSL_CTX *tls_ctx;            /* new connections take a reference */
     char rbuf[READ_BUF_SIZE];    /* shared: read_cb consumes or copies it */
+    char pbuf[TLS_PLAIN_BUF];    /* shared: decrypted bytes, consumed or copied */
 };
 
 static void conn_close(struct http_conn *c);
@@ -165,6 +176,11 @@ static void conn_timer_cb(uv_timer_t *t)
         c->srv->stats.timeouts++;
         conn_close(c);
         break;
+    case DL_HANDSHAKE:
+        c->srv->stats.timeouts++;
+        c->srv->stats.tls_handshake_errors++;
+        conn_close(c);
+        break;
     default:
         conn_close(c);
         break;
@@ -197,7 +213,7 @@ static void write_cb(uv_write_t *w, int status)
 /* Writes bufs in order: uv_try_write first (no copy, no allocation), the
  * rest copied into one owned uv_write. Returns true when all bytes went out
  * synchronously, false when a write is queued or the connection failed. */
-static bool conn_write(struct http_conn *c, const uv_buf_t *bufs, unsigned n)
+static bool conn_write_raw(struct http_conn *c, const uv_buf_t *bufs, unsigned n)
 {
     size_t total = 0;
     for (unsigned i = 0; i < n; i++)
@@ -230,8 +246,40 @@ static bool conn_write(struct http_conn *c, const uv_buf_t *bufs, unsigned n)
         return false;
     }
     c->writes_pending++;
-    conn_deadline(c, DL_WRITE, c->srv->read_ms);
+    /* A response must leave in time; TLS records written while idle or
+     * during the handshake keep the deadline they have. */
+    if (c->busy)
+        conn_deadline(c, DL_WRITE, c->srv->read_ms);
     return false;
+}
+
+/* Sends the ciphertext the SSL has produced. Same result as conn_write_raw;
+ * true when there was nothing to send. */
+static bool conn_tls_flush(struct http_conn *c)
+{
+    const char *data;
+    size_t len = http_tls_pending_out(c->ssl, &data);
+    if (len == 0)
+        return true;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    bool done = conn_write_raw(c, &b, 1);  /* copies what it cannot send now */
+    http_tls_consume_out(c->ssl);
+    return done;
+}
+
+/* Writes plaintext: as is, or encrypted first on a TLS connection. */
+static bool conn_write(struct http_conn *c, const uv_buf_t *bufs, unsigned n)
+{
+    if (!c->ssl)
+        return conn_write_raw(c, bufs, n);
+    for (unsigned i = 0; i < n; i++) {
+        if (bufs[i].len && http_tls_write(c->ssl, bufs[i].base, bufs[i].len) != 0) {
+            c->tls_failed = true;
+            conn_close(c);
+            return false;
+        }
+    }
+    return conn_tls_flush(c);
 }
 
 struct response {
@@ -248,6 +296,7 @@ static void conn_send(struct http_conn *c, struct response *resp)
     char *head = stack;
     resp->head.close = resp->head.close || c->srv->closing;
     resp->head.date_line = date_line(c->srv);
+    resp->head.hsts = c->ssl != NULL;
     size_t hlen = http_request_format_head(&resp->head, stack, sizeof(stack));
     if (hlen >= sizeof(stack)) {
         /* Long extra headers: format again into a buffer sized for them. */
@@ -506,12 +555,79 @@ static size_t backlog_pending(const struct http_conn *c)
     return c->backlog.len - c->backlog_off;
 }
 
+/* Plaintext in: parsed at once when nothing is in flight and nothing is
+ * queued before it, else queued in the backlog. */
+static void conn_input(struct http_conn *c, const char *data, size_t len)
+{
+    size_t used = 0;
+    if (!c->busy && backlog_pending(c) == 0)
+        used = conn_parse(c, data, len);
+    if (c->state != CONN_OPEN)
+        return;
+    if (used < len && base_buf_append(&c->backlog, data + used, len - used) != 0)
+        conn_close(c);
+}
+
+/* Decrypts and parses while no request is in flight. Ciphertext beyond
+ * that waits in the SSL's input BIO, bounded by stopping reads. */
+static void conn_tls_pump(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    while (c->state == CONN_OPEN && !c->busy && backlog_pending(c) == 0) {
+        int n = http_tls_read(c->ssl, s->pbuf, sizeof(s->pbuf));
+        if (n > 0) {
+            conn_input(c, s->pbuf, (size_t)n);
+            continue;
+        }
+        if (n == HTTP_TLS_CLOSED) {
+            conn_on_eof(c);  /* close_notify: the client is done */
+        } else if (n < 0) {
+            c->tls_failed = true;
+            conn_close(c);
+        }
+        break;
+    }
+    /* SSL_read may have produced records too (session tickets, alerts). */
+    if (c->state != CONN_CLOSING)
+        conn_tls_flush(c);
+}
+
+static void conn_tls_input(struct http_conn *c, const char *data, size_t len)
+{
+    if (http_tls_feed(c->ssl, data, len) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (!c->tls_ready) {
+        int rc = http_tls_handshake(c->ssl);
+        conn_tls_flush(c);  /* our handshake records, or the alert */
+        if (c->state != CONN_OPEN)
+            return;
+        if (rc < 0) {
+            c->tls_failed = true;
+            c->srv->stats.tls_handshake_errors++;
+            conn_close(c);
+            return;
+        }
+        if (rc == 0)
+            return;
+        c->tls_ready = true;
+        conn_deadline(c, DL_IDLE, c->srv->idle_ms);
+    }
+    conn_tls_pump(c);
+    if (c->state == CONN_OPEN && http_tls_pending_in(c->ssl) >= READ_BUF_SIZE)
+        conn_read_stop(c);
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct http_conn *c = stream->data;
     if (nread == 0 || c->state == CONN_CLOSING)
         return;
     if (nread < 0) {
+        /* Gone mid-handshake after starting one: a failed handshake. */
+        if (c->ssl && !c->tls_ready && c->got_bytes && c->state == CONN_OPEN)
+            c->srv->stats.tls_handshake_errors++;
         if (nread == UV_EOF && c->state == CONN_OPEN)
             conn_on_eof(c);
         else
@@ -520,18 +636,15 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->state == CONN_LINGER)
         return;  /* discarded: the answer is out, waiting for the peer's FIN */
-    size_t len = (size_t)nread, used = 0;
-    /* While a request is in flight reading goes on (so a client that goes
-     * away is noticed), but bytes only queue, up to one read buffer. */
-    if (!c->busy && backlog_pending(c) == 0)
-        used = conn_parse(c, buf->base, len);
-    if (c->state != CONN_OPEN)
-        return;
-    if (used < len && base_buf_append(&c->backlog, buf->base + used, len - used) != 0) {
-        conn_close(c);
+    c->got_bytes = true;
+    if (c->ssl) {
+        conn_tls_input(c, buf->base, (size_t)nread);
         return;
     }
-    if (backlog_pending(c) >= READ_BUF_SIZE)
+    /* While a request is in flight reading goes on (so a client that goes
+     * away is noticed), but bytes only queue, up to one read buffer. */
+    conn_input(c, buf->base, (size_t)nread);
+    if (c->state == CONN_OPEN && backlog_pending(c) >= READ_BUF_SIZE)
         conn_read_stop(c);
 }
 
@@ -548,6 +661,11 @@ static void conn_resume(struct http_conn *c)
         base_buf_free(&c->backlog);
     base_buf_reset(&c->backlog);
     c->backlog_off = 0;
+    if (c->ssl) {
+        conn_tls_pump(c);  /* pipelined records that waited undecrypted */
+        if (c->state != CONN_OPEN || c->busy)
+            return;
+    }
     if (c->eof)
         conn_close(c);
     else
@@ -575,6 +693,12 @@ static void conn_linger(struct http_conn *c)
         conn_close(c);
         return;
     }
+    if (c->ssl && c->tls_ready && !c->tls_failed) {
+        http_tls_close_notify(c->ssl);  /* written before our FIN */
+        conn_tls_flush(c);
+        if (c->state != CONN_LINGER)
+            return;
+    }
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
         conn_close(c);
@@ -599,15 +723,33 @@ static void conn_closed_cb(uv_handle_t *h)
     s->stats.connections_open--;
     if (c->req)
         http_request_priv_free(c->req);
+    http_tls_conn_free(c->ssl);
     base_buf_free(&c->backlog);
     base_free(c);
     server_maybe_finish(s);
+}
+
+/* Best effort close_notify on an abrupt close of a healthy TLS connection
+ * (idle timeout, server close): only what the socket takes right now. */
+static void conn_tls_goodbye(struct http_conn *c)
+{
+    if (!c->ssl || !c->tls_ready || c->tls_failed || c->eof || c->writes_pending)
+        return;
+    http_tls_close_notify(c->ssl);
+    const char *data;
+    size_t len = http_tls_pending_out(c->ssl, &data);
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    if (len)
+        (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    http_tls_consume_out(c->ssl);
 }
 
 static void conn_close(struct http_conn *c)
 {
     if (c->state == CONN_CLOSING)
         return;
+    if (c->state == CONN_OPEN)
+        conn_tls_goodbye(c);
     c->state = CONN_CLOSING;
     c->reading = false;
     /* A request a handler still holds outlives the connection: it is
@@ -667,7 +809,17 @@ static void conn_start(struct http_conn *c)
     s->stats.connections_accepted++;
     uv_tcp_nodelay(&c->tcp, 1);
     peer_address(c);
-    conn_deadline(c, DL_IDLE, s->idle_ms);
+    if (s->tls_ctx) {
+        c->ssl = http_tls_conn_new(s->tls_ctx);
+        if (!c->ssl) {
+            conn_close(c);
+            return;
+        }
+        /* The handshake must complete within the read timeout. */
+        conn_deadline(c, DL_HANDSHAKE, s->read_ms);
+    } else {
+        conn_deadline(c, DL_IDLE, s->idle_ms);
+    }
     conn_read_start(c);
     if (!c->reading)
         conn_close(c);
@@ -710,11 +862,23 @@ static void on_connection(uv_stream_t *listener, int status)
     conn_start(c);
 }
 
+static int server_tls_load(struct http_server *s, char *errbuf, size_t errlen)
+{
+    if (s->tls_ctx || (!s->tls_cert && !s->tls_key))
+        return 0;
+    s->tls_ctx = http_tls_ctx_new(s->tls_cert, s->tls_key, errbuf, errlen);
+    return s->tls_ctx ? 0 : UV_EINVAL;
+}
+
 int http_server_adopt_fd(struct http_server *s, uv_os_sock_t fd)
 {
     if (s->closing) {
         close(fd);
         return UV_ECANCELED;
+    }
+    if (server_tls_load(s, NULL, 0) != 0) {
+        close(fd);
+        return UV_EINVAL;
     }
     struct http_conn *c = conn_new(s);
     if (!c) {
@@ -750,6 +914,13 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
     s->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : DEFAULT_IDLE_MS;
     s->read_ms = o.read_timeout_ms ? o.read_timeout_ms : DEFAULT_READ_MS;
     s->max_conns = o.max_connections ? o.max_connections : DEFAULT_MAX_CONNS;
+    /* One of the two alone is kept too: listening then says what is missing. */
+    if ((o.tls_cert_file && !(s->tls_cert = base_strdup(o.tls_cert_file))) ||
+        (o.tls_key_file && !(s->tls_key = base_strdup(o.tls_key_file)))) {
+        base_free(s->tls_cert);
+        base_free(s);
+        return NULL;
+    }
     if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != (ssize_t)sizeof(s->rng))
         s->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32);
     s->rng |= 1;  /* xorshift must not start at 0 */
@@ -806,6 +977,10 @@ int http_server_listen(struct http_server *s, const char *addr, char *errbuf, si
     rc = parse_listen_addr(addr, &ss);
     if (rc != 0)
         goto fail;
+    /* Certificate and key are checked before the port is taken. */
+    rc = server_tls_load(s, errbuf, errlen);
+    if (rc != 0)
+        return rc;
     what = "cannot bind";
     /* libuv sets SO_REUSEADDR on bind. */
     rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
@@ -840,6 +1015,22 @@ void http_server_stats_get(const struct http_server *s, struct http_server_stats
     *out = s->stats;
 }
 
+int http_server_tls_reload(struct http_server *s, char *errbuf, size_t errlen)
+{
+    if (!s->tls_cert && !s->tls_key) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "TLS is not configured (no certificate and key files)");
+        return UV_EINVAL;
+    }
+    SSL_CTX *ctx = http_tls_ctx_new(s->tls_cert, s->tls_key, errbuf, errlen);
+    if (!ctx)
+        return UV_EINVAL;  /* the old context stays */
+    /* Open connections hold their own reference to the old one. */
+    http_tls_ctx_free(s->tls_ctx);
+    s->tls_ctx = ctx;
+    return 0;
+}
+
 static void server_handle_closed_cb(uv_handle_t *h)
 {
     struct http_server *s = h->data;
@@ -868,6 +1059,9 @@ static void server_maybe_finish(struct http_server *s)
     s->finished = true;
     http_close_cb cb = s->close_cb;
     void *data = s->close_data;
+    http_tls_ctx_free(s->tls_ctx);
+    base_free(s->tls_cert);
+    base_free(s->tls_key);
     base_free(s);
     if (cb)
         cb(data);

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #define HTTP_MAX_HEADERS 64
+#define HTTP_APP_CTX_MAX 1536
 #define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 #define HTTP_DEFAULT_MAX_HEADER_BYTES (16 * 1024)
 
@@ -39,6 +40,10 @@ struct http_request {
                                 * [A-Za-z0-9._-], else 16 generated hex chars */
     char remote_addr[64];      /* peer IP address, no port */
     uint64_t start_ns;         /* monotonic, for the access log and histogram */
+    /* Scratch space owned by the handler layer for this request (http/api
+     * keeps its per-request context here: route, caller, response headers).
+     * Not initialised by the server. */
+    _Alignas(16) unsigned char app_ctx[HTTP_APP_CTX_MAX];
     /* private: */
     struct http_conn *conn;
     int refs;
@@ -50,12 +55,22 @@ struct http_server_opts {
     uint64_t idle_timeout_ms;  /* keep-alive idle; 0 = 30000 */
     uint64_t read_timeout_ms;  /* a started request must complete within; 0 = 10000 */
     size_t max_connections;    /* 0 = 4096; beyond, new connections are closed */
+    /* TLS: both PEM files or neither (plain HTTP). Paths are copied; the
+     * files are read at http_server_listen (errors name the file) and again
+     * by http_server_tls_reload. With TLS every accepted connection speaks
+     * TLS 1.2+ (ALPN http/1.1) and every response carries HSTS. */
+    const char *tls_cert_file; /* certificate chain, leaf first */
+    const char *tls_key_file;  /* unencrypted private key matching it */
 };
 
 struct http_server_stats {
     uint64_t connections_accepted, connections_open, connections_rejected;
     uint64_t requests;
     uint64_t parse_errors, timeouts;
+    /* Failed TLS handshakes: bad records, no shared protocol/cipher, the
+     * handshake deadline (read_timeout_ms; also counted in timeouts), or
+     * a peer that left mid-handshake after sending something. */
+    uint64_t tls_handshake_errors;
 };
 
 /* Called once per complete request. The request is valid until a response
@@ -69,6 +84,13 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
  * 0 or a negative libuv error; errbuf gets a readable message. */
 int http_server_listen(struct http_server *s, const char *addr, char *errbuf, size_t errlen);
 void http_server_stats_get(const struct http_server *s, struct http_server_stats *out);
+/* Re-reads the certificate and key files named in the options into a new
+ * TLS context (for SIGHUP). On success new connections use it while open
+ * ones keep the context they started with. On error (unreadable file, bad
+ * PEM, key not matching the certificate) the old context stays in use and
+ * errbuf names the file (never key material). 0, UV_EINVAL (also when TLS
+ * is not configured) or UV_ENOMEM. Loop thread only. */
+int http_server_tls_reload(struct http_server *s, char *errbuf, size_t errlen);
 
 /* Request accessors. Header lookup is case-insensitive; NULL when absent. */
 const char *http_request_header(const struct http_request *req, const char *name);

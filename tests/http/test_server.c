@@ -687,6 +687,9 @@ static void test_server_sets_security_headers_and_request_ids(void **state)
     assert_non_null(strstr(h, "\r\nX-Content-Type-Options: nosniff\r\n"));
     assert_non_null(strstr(h, "\r\nReferrer-Policy: no-referrer\r\n"));
     assert_non_null(strstr(h, "\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"));
+    assert_null(strstr(h, "unsafe-inline"));
+    /* HSTS only over TLS (tests/http/test_tls.c), never on plain HTTP. */
+    assert_null(strstr(h, "Strict-Transport-Security"));
     assert_non_null(strstr(h, "\r\nX-Extra: 1\r\n"));
     assert_non_null(strstr(h, "\r\nX-Request-Id: abc-DEF_1.2\r\n"));
     assert_string_equal(J(0, "id"), "abc-DEF_1.2");
