@@ -1,9 +1,17 @@
 /*
  * cli/cli: the command table (git's git.c maps names to builtin/cmd_*.c).
- * Each command parses its own options and returns the process exit code.
+ * Each command parses its own options and returns the process exit code:
+ * 0 ok, 1 runtime failure (database unreachable, not found, conflict),
+ * 2 usage or invalid input. Also the few helpers the commands that use the
+ * database share (opening it as `serve` would, the OS actor, audit rows).
+ * Runs in a short-lived CLI process: blocking calls are fine here.
  */
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
+
+#include <stddef.h>
+
+struct store_conn;
 
 struct cli_command {
     const char *name;
@@ -14,9 +22,36 @@ struct cli_command {
 int cli_cmd_serve(int argc, char **argv);
 int cli_cmd_check(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
+int cli_cmd_user(int argc, char **argv);
+int cli_cmd_token(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 
 /* Dispatches `opshub ARGS...`; returns the exit code. */
 int cli_main(int argc, char **argv);
+
+/*
+ * Opens the database `opshub serve --config CONFIG --data DATA` would use
+ * (config_path NULL: ./opshub.yaml if it exists; data_dir NULL: ./data;
+ * storage.url, else DATABASE_URL, else sqlite://DATA/opshub.db, creating
+ * DATA like serve does) with migrations applied. Errors go to stderr
+ * prefixed by `who` ("opshub user add"), with the URL redacted and never a
+ * password. Returns 0 (*out is the connection: store_conn_close it),
+ * 1 (database unreachable) or 2 (configuration invalid).
+ */
+int cli_store_open(const char *who, const char *config_path, const char *data_dir,
+                   struct store_conn **out);
+
+/* Copies s into out (at most n - 1 bytes) with every byte outside printable
+ * ASCII replaced by '?', for echoing a bad argument safely. Returns out. */
+char *cli_printable(const char *s, char *out, size_t n);
+
+#define CLI_ACTOR_MAX 96
+/* "cli:<name of the effective OS user>" ("cli:uid<N>" when it has none). */
+void cli_actor(char *out, size_t n);
+
+/* Appends an audit row for a CLI action (actor cli_actor, actor_kind "cli",
+ * now). target/detail may be NULL. 0 or a negative BASE_ERR_* with err set. */
+int cli_audit(struct store_conn *c, const char *action, const char *target, const char *result,
+              int status, const char *detail, char *err, size_t errlen);
 
 #endif

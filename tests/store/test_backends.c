@@ -70,7 +70,7 @@ static int open_fresh(void **state)
         return -1;
     }
     if (f->ops == &store_postgres_ops &&
-        f->ops->exec(f->db, "DROP TABLE IF EXISTS samples, schema_migrations", err, sizeof(err)) != 0)
+        f->ops->exec(f->db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public", err, sizeof(err)) != 0)
         return -1;
     if (f->ops->migrate(f->db, err, sizeof(err)) != 0) {
         fprintf(stderr, "migrate: %s\n", err);
