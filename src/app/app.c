@@ -6,6 +6,9 @@
  */
 #include "app/app.h"
 
+#include "app/env.h"
+#include "auth/service.h"
+
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/proc.h"
@@ -38,12 +41,14 @@ struct app {
     struct store *store;
     struct probe_engine *probes;
     struct sched *sched;
+    struct auth *auth;
     struct http_api *api;
     struct http_server *http;
     uv_signal_t sig_hup, sig_term, sig_int;
     uv_timer_t lag_timer;
     uint64_t lag_expected_ns;
     struct http_api_app_stats stats;
+    struct app_env env;
     bool stopping;
     int exit_code;
 };
@@ -136,6 +141,19 @@ static bool same_str(const char *x, const char *y)
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
+/* Re-reads the listener's certificate and key (renewed in place by e.g.
+ * certbot); on error the running ones stay. */
+static void reload_tls(struct app *a)
+{
+    if (!a->http || !a->conf->server.tls_cert)
+        return;
+    char err[512];
+    if (http_server_tls_reload(a->http, err, sizeof(err)) != 0)
+        base_log_error("TLS certificate reload failed, keeping the current one", BASE_LOG_STR("error", err));
+    else
+        base_log_info("TLS certificate reloaded", BASE_LOG_STR("cert", a->conf->server.tls_cert));
+}
+
 static void reload(struct app *a)
 {
     if (a->stopping || !a->sched)
@@ -154,6 +172,15 @@ static void reload(struct app *a)
                 a->conf->storage.buffer_max != fresh->storage.buffer_max ||
                 a->conf->storage.retention_samples_ms != fresh->storage.retention_samples_ms)
                 base_log_warn("storage settings changed: restart opshub to apply them", BASE_LOG_STR("section", "storage"));
+            const struct conf_server *o = &a->conf->server, *f = &fresh->server;
+            if (!same_str(o->rate_limit, f->rate_limit) || !same_str(o->global_rate_limit, f->global_rate_limit) ||
+                !same_str(o->login_rate_limit, f->login_rate_limit) || !same_str(o->cors_origins, f->cors_origins) ||
+                !same_str(o->tls_cert, f->tls_cert) || !same_str(o->tls_key, f->tls_key) ||
+                o->max_body != f->max_body || o->access_ttl_ms != f->access_ttl_ms ||
+                o->refresh_ttl_ms != f->refresh_ttl_ms)
+                base_log_warn("server settings changed: restart opshub to apply them "
+                              "(certificate files at the same paths are re-read now)", BASE_LOG_STR("section", "server"));
+            reload_tls(a);
             setup_log(fresh);
             conf_destroy(a->conf);
             a->conf = fresh;
@@ -185,12 +212,22 @@ static void on_store_closed(void *data)
     base_log_info("opshub stopped", BASE_LOG_INT("exit_code", a->exit_code));
 }
 
+static void on_auth_closed(void *data)
+{
+    struct app *a = data;
+    a->auth = NULL;
+    store_close(a->store, on_store_closed, a);
+    a->store = NULL;
+}
+
 static void on_probes_closed(void *data)
 {
     struct app *a = data;
     a->probes = NULL;
-    store_close(a->store, on_store_closed, a);
-    a->store = NULL;
+    if (a->auth)
+        auth_close(a->auth, on_auth_closed, a);
+    else
+        on_auth_closed(a);
 }
 
 static void on_sched_closed(void *data)
@@ -293,13 +330,37 @@ static int start(struct app *a)
     a->stats.config_loaded = true;
     if (store_latest_query(a->store, on_latest, a) != 0)
         base_log_warn("could not queue the restore of the last samples", BASE_LOG_STR("where", "store"));
+    struct auth_opts ao = {
+        .jwt_secret = a->env.jwt_secret,
+        .access_ttl_ms = a->conf->server.access_ttl_ms,
+        .refresh_ttl_ms = a->conf->server.refresh_ttl_ms,
+        .audit_retention_ms = a->conf->storage.retention_audit_ms,
+        .allow_test_login = a->env.allow_test_login,
+    };
+    a->auth = auth_new(&a->loop, a->store, &ao, err, sizeof(err));
+    if (!a->auth) {
+        base_log_error("auth cannot start", BASE_LOG_STR("error", err));
+        return 1;
+    }
+    auth_start(a->auth);
     struct http_api_deps deps = {
         .loop = &a->loop, .conf = (const struct conf *const *)&a->conf, .sched = a->sched,
-        .store = a->store, .probes = a->probes, .app = &a->stats,
+        .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth,
+        .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
+        .login_rate_limit = a->conf->server.login_rate_limit,
+        .cors_origins = a->env.cors_origins, .allow_test_login = a->env.allow_test_login,
     };
-    a->api = http_api_new(&deps);
-    struct http_server_opts ho = {0};
-    a->http = a->api ? http_server_new(&a->loop, &ho, http_api_handle, a->api) : NULL;
+    a->api = http_api_new(&deps, err, sizeof(err));
+    if (!a->api) {
+        base_log_error("api cannot start", BASE_LOG_STR("error", err));
+        return 1;
+    }
+    struct http_server_opts ho = {
+        .max_body = a->conf->server.max_body,
+        .tls_cert_file = a->conf->server.tls_cert,
+        .tls_key_file = a->conf->server.tls_key,
+    };
+    a->http = http_server_new(&a->loop, &ho, http_api_handle, a->api);
     if (!a->http) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "http"));
         return 1;
@@ -348,6 +409,14 @@ int app_run(const struct app_opts *opts)
     if (!opts->listen && !(env_listen && *env_listen) && a->conf->server.listen)
         snprintf(a->listen, sizeof(a->listen), "%s", a->conf->server.listen);
     setup_log(a->conf);
+    char env_err[512];
+    if (app_env_load(&a->env, a->conf, opts->data_dir, env_err, sizeof(env_err)) != 0) {
+        fprintf(stderr, "opshub: %s\n", env_err);
+        app_env_free(&a->env);
+        conf_destroy(a->conf);
+        base_free(a);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     base_proc_raise_fd_limit();
 
@@ -375,8 +444,10 @@ int app_run(const struct app_opts *opts)
             on_http_closed(a);
         else if (a->probes)
             on_sched_closed(a);
-        else if (a->store)
+        else if (a->auth)
             on_probes_closed(a);
+        else if (a->store)
+            on_auth_closed(a);
         else
             on_store_closed(a);
     }
@@ -386,6 +457,7 @@ int app_run(const struct app_opts *opts)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
     conf_destroy(a->conf);
+    app_env_free(&a->env);
     base_free(a);
     return exit_code;
 }

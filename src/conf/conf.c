@@ -9,9 +9,12 @@
 #include "conf/conf_int.h"
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/log.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +32,9 @@ static const char *const top_names[T_COUNT] = {
 
 #define DEFAULT_RETENTION_SAMPLES_MS (7LL * 86400000)
 #define DEFAULT_RETENTION_ROLLUPS_MS (400LL * 86400000)
+#define DEFAULT_RETENTION_AUDIT_MS (365LL * 86400000)
+#define ACCESS_TTL_MAX_MS (24LL * 3600000)
+#define REFRESH_TTL_MAX_MS (365LL * 86400000)
 #define DEFAULT_BUFFER_MAX 100000
 #define BUFFER_MAX_LIMIT 10000000
 
@@ -45,6 +51,10 @@ static struct conf *conf_alloc(const char *path)
     }
     c->storage.retention_samples_ms = DEFAULT_RETENTION_SAMPLES_MS;
     c->storage.retention_rollups_ms = DEFAULT_RETENTION_ROLLUPS_MS;
+    c->storage.retention_audit_ms = DEFAULT_RETENTION_AUDIT_MS;
+    c->server.max_body = CONF_DEFAULT_REQUEST_BODY;
+    c->server.access_ttl_ms = CONF_DEFAULT_ACCESS_TTL_MS;
+    c->server.refresh_ttl_ms = CONF_DEFAULT_REFRESH_TTL_MS;
     c->storage.buffer_max = DEFAULT_BUFFER_MAX;
     c->log.level = BASE_LOG_INFO;
     c->log.format = -1;
@@ -67,7 +77,7 @@ static bool section_map(struct conf_ctx *ctx, const struct conf_node *n)
 
 /* ---- server ---- */
 
-static void parse_rate_limit(struct conf_ctx *ctx, const struct conf_node *n, struct conf_server *s)
+static void parse_rate_limit(struct conf_ctx *ctx, const struct conf_node *n, const char **out)
 {
     const char *t;
     size_t len;
@@ -86,25 +96,124 @@ static void parse_rate_limit(struct conf_ctx *ctx, const struct conf_node *n, st
                          conf_value_show(n, t, false, shown, sizeof(shown)));
         return;
     }
-    s->rate_limit = base_arena_strndup(&ctx->conf->arena, t, len);
-    if (!s->rate_limit)
+    *out = base_arena_strndup(&ctx->conf->arena, t, len);
+    if (!*out)
         ctx->nomem = true;
+}
+
+/* An origin as browsers send it: scheme://host[:port], no path. */
+static bool origin_ok(const char *o, size_t len)
+{
+    size_t skip = len >= 8 && strncmp(o, "https://", 8) == 0 ? 8
+                : len >= 7 && strncmp(o, "http://", 7) == 0 ? 7 : 0;
+    if (!skip || skip == len)
+        return false;
+    for (size_t i = skip; i < len; i++) {
+        unsigned char ch = (unsigned char)o[i];
+        if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']'))
+            return false;
+    }
+    return true;
+}
+
+/* cors_origins: a list of origins or one comma-separated string; stored
+ * joined with ", ". */
+static void parse_cors(struct conf_ctx *ctx, const struct conf_node *n, struct conf_server *s)
+{
+    struct base_buf joined;
+    base_buf_init(&joined, 8192);
+    const struct conf_node *single[1] = {n};
+    bool seq = n->kind == CONF_NODE_SEQ;
+    if (!seq && n->kind != CONF_NODE_SCALAR) {
+        conf_value_error(ctx, n, "expected a list of origins or a comma-separated string, got %s",
+                         conf_value_kind_name(n));
+        return;
+    }
+    for (const struct conf_node *it = seq ? n->child : single[0]; it; it = seq ? it->next : NULL) {
+        const char *t;
+        size_t len;
+        char shown[120];
+        if (conf_value_text(ctx, it, "an origin", &t, &len))
+            continue;
+        const char *p = t, *end = t + len;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            while (p < e && (*p == ' ' || *p == '\t'))
+                p++;
+            const char *q = e;
+            while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+                q--;
+            if (q > p) {
+                if (!origin_ok(p, (size_t)(q - p))) {
+                    char one[100];
+                    snprintf(one, sizeof(one), "%.*s", (int)(q - p < 90 ? q - p : 90), p);
+                    conf_value_error(ctx, it, "bad CORS origin '%s' (expected scheme://host[:port], "
+                                     "e.g. https://ops.example.com)",
+                                     conf_value_show(it, one, false, shown, sizeof(shown)));
+                } else if ((joined.len && base_buf_append(&joined, ", ", 2)) ||
+                           base_buf_append(&joined, p, (size_t)(q - p))) {
+                    conf_value_error(ctx, it, "too many CORS origins (at most 8 KiB in total)");
+                    base_buf_free(&joined);
+                    return;
+                }
+            }
+            p = comma ? comma + 1 : end;
+        }
+        if (!seq)
+            break;
+    }
+    if (joined.len) {
+        s->cors_origins = base_arena_strndup(&ctx->conf->arena, joined.data, joined.len);
+        if (!s->cors_origins)
+            ctx->nomem = true;
+    }
+    base_buf_free(&joined);
 }
 
 static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
 {
-    static const char *const names[] = {"listen", "base_url", "rate_limit"};
-    const struct conf_node *f[3];
+    static const char *const names[] = {"listen", "base_url", "rate_limit", "global_rate_limit",
+                                        "cors_origins", "tls", "max_body", "auth", "login_rate_limit"};
+    static const char *const tls_names[] = {"cert", "key"};
+    static const char *const auth_names[] = {"access_ttl", "refresh_ttl"};
+    const struct conf_node *f[9], *t[2];
     struct conf_server *s = &ctx->conf->server;
     if (!section_map(ctx, n))
         return;
-    conf_value_fields(ctx, n, names, 3, f);
+    conf_value_fields(ctx, n, names, 9, f);
+    if (f[8])
+        parse_rate_limit(ctx, f[8], &s->login_rate_limit);
     if (f[0])
         conf_value_hostport(ctx, f[0], true, &s->listen);
     if (f[1])
         conf_value_url(ctx, f[1], &s->base_url);
     if (f[2])
-        parse_rate_limit(ctx, f[2], s);
+        parse_rate_limit(ctx, f[2], &s->rate_limit);
+    if (f[3])
+        parse_rate_limit(ctx, f[3], &s->global_rate_limit);
+    if (f[4] && !conf_value_is_null(f[4]))
+        parse_cors(ctx, f[4], s);
+    if (f[5] && section_map(ctx, f[5])) {
+        conf_value_fields(ctx, f[5], tls_names, 2, t);
+        if (t[0])
+            conf_value_string(ctx, t[0], &s->tls_cert);
+        if (t[1])
+            conf_value_string(ctx, t[1], &s->tls_key);
+        if (!t[0] != !t[1])
+            conf_value_error(ctx, f[5], "tls needs both cert and key");
+    }
+    if (f[6])
+        conf_value_size(ctx, f[6], CONF_MAX_BODY_LIMIT, &s->max_body);
+    if (f[7] && section_map(ctx, f[7])) {
+        conf_value_fields(ctx, f[7], auth_names, 2, t);
+        if (t[0] && conf_value_duration(ctx, t[0], &s->access_ttl_ms) == 0 &&
+            (s->access_ttl_ms < 60000 || s->access_ttl_ms > ACCESS_TTL_MAX_MS))
+            conf_value_error(ctx, t[0], "access_ttl must be from 1m to 24h");
+        if (t[1] && conf_value_duration(ctx, t[1], &s->refresh_ttl_ms) == 0 &&
+            (s->refresh_ttl_ms < 3600000 || s->refresh_ttl_ms > REFRESH_TTL_MAX_MS))
+            conf_value_error(ctx, t[1], "refresh_ttl must be from 1h to 365d");
+    }
 }
 
 /* ---- storage ---- */
@@ -131,8 +240,8 @@ static void parse_storage_url(struct conf_ctx *ctx, const struct conf_node *n, s
 static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
 {
     static const char *const names[] = {"url", "retention", "buffer_max"};
-    static const char *const retention_names[] = {"samples", "rollups"};
-    const struct conf_node *f[3], *r[2];
+    static const char *const retention_names[] = {"samples", "rollups", "audit"};
+    const struct conf_node *f[3], *r[3];
     struct conf_storage *s = &ctx->conf->storage;
     long long v;
     if (!section_map(ctx, n))
@@ -141,11 +250,13 @@ static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
     if (f[0])
         parse_storage_url(ctx, f[0], s);
     if (f[1] && section_map(ctx, f[1])) {
-        conf_value_fields(ctx, f[1], retention_names, 2, r);
+        conf_value_fields(ctx, f[1], retention_names, 3, r);
         if (r[0])
             conf_value_duration(ctx, r[0], &s->retention_samples_ms);
         if (r[1])
             conf_value_duration(ctx, r[1], &s->retention_rollups_ms);
+        if (r[2])
+            conf_value_duration(ctx, r[2], &s->retention_audit_ms);
     }
     if (f[2] && conf_value_int(ctx, f[2], 1, BUFFER_MAX_LIMIT, &v) == 0)
         s->buffer_max = (size_t)v;

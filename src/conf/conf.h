@@ -20,6 +20,9 @@
 #define CONF_DEFAULT_TIMEOUT_MS 10000
 #define CONF_DEFAULT_MAX_BODY (64 * 1024)
 #define CONF_MAX_BODY_LIMIT (16 * 1024 * 1024)
+#define CONF_DEFAULT_REQUEST_BODY (1024 * 1024)
+#define CONF_DEFAULT_ACCESS_TTL_MS (15LL * 60000)
+#define CONF_DEFAULT_REFRESH_TTL_MS (30LL * 86400000)
 
 enum conf_check_type { CONF_CHECK_HTTP, CONF_CHECK_TCP };
 
@@ -90,13 +93,22 @@ struct conf_project {
 struct conf_server {
     const char *listen;      /* NULL when not in the file; the app applies --listen, OPSHUB_LISTEN, then 127.0.0.1:4000 */
     const char *base_url;    /* may be NULL */
-    const char *rate_limit;  /* "120/min", stored for issue 3 */
+    const char *rate_limit;  /* per token/user/IP, "120/min"; NULL = 120/min */
+    const char *global_rate_limit; /* whole API, every client together; NULL = 6000/min */
+    const char *login_rate_limit;  /* login/refresh per address; NULL = 10/min */
+    const char *cors_origins;/* comma-separated allowed origins; NULL = CORS_ORIGINS env, else none */
+    const char *tls_cert;    /* PEM certificate chain file; with tls_key, the listener speaks TLS */
+    const char *tls_key;     /* PEM private key file */
+    size_t max_body;         /* request body limit; default 1 MiB */
+    int64_t access_ttl_ms;   /* auth.access_ttl: access JWT lifetime; default 15m */
+    int64_t refresh_ttl_ms;  /* auth.refresh_ttl: refresh token lifetime; default 30d */
 };
 
 struct conf_storage {
     const char *url;              /* sqlite://PATH or postgres://...; NULL when not in the file (the app then uses DATABASE_URL or sqlite://<data>/opshub.db) */
     int64_t retention_samples_ms; /* default 7d */
     int64_t retention_rollups_ms; /* default 400d */
+    int64_t retention_audit_ms;   /* default 365d */
     size_t buffer_max;            /* samples held while the database is away; default 100000 */
 };
 

@@ -9,14 +9,22 @@
 #include "base/alloc.h"
 #include "base/log.h"
 
+#include "base/time.h"
+#include "http/openapi.h"
+
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The one route table: every /api/v1 route declares its minimum role
- * (tests/integration/test_auth.py walks all of them; docs/openapi is built
- * from this table). */
+ * (tests/integration/test_auth.py walks all of them; the OpenAPI document
+ * is built from this table and fails to build when a route is missing from
+ * it). Per-route rate overrides: login and refresh are limited per address
+ * much more tightly than the API in general. */
+#define LOGIN_RATE "login"   /* a rate class: server.login_rate_limit, default 10/min */
 const struct http_route api_routes[] = {
     {"GET", "/healthz", api_health_healthz, "Liveness in one line", AUTH_ROLE_PUBLIC, NULL},
     {"GET", "/health", api_health_full, "Health of opshub and its dependencies", AUTH_ROLE_PUBLIC, NULL},
@@ -24,26 +32,123 @@ const struct http_route api_routes[] = {
     {"GET", "/health/ready", api_health_ready, "Readiness: config loaded and storage reachable", AUTH_ROLE_PUBLIC, NULL},
     {"GET", "/health/db", api_health_db, "Database connectivity", AUTH_ROLE_PUBLIC, NULL},
     {"GET", "/metrics", api_metrics_get, "Prometheus metrics", AUTH_ROLE_PUBLIC, NULL},
+    {"POST", "/api/v1/auth/login", api_auth_login, "Log in with username and password", AUTH_ROLE_PUBLIC, LOGIN_RATE},
+    {"POST", "/api/v1/auth/test-login", api_auth_test_login, "Log in without a password (ALLOW_TEST_LOGIN=1 only)", AUTH_ROLE_PUBLIC, LOGIN_RATE},
+    {"POST", "/api/v1/auth/refresh", api_auth_refresh, "Exchange a refresh token for new tokens", AUTH_ROLE_PUBLIC, LOGIN_RATE},
+    {"POST", "/api/v1/auth/logout", api_auth_logout, "End the caller's session", AUTH_ROLE_VIEWER, NULL},
+    {"GET", "/api/v1/auth/me", api_auth_me, "Who the caller is", AUTH_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/checks", api_checks_list, "List checks with status", AUTH_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/checks/{id}", api_checks_get, "One check with status", AUTH_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/checks/{id}/samples", api_checks_samples, "Samples of a check, newest first", AUTH_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/checks/{id}/run", api_checks_run, "Run a check now", AUTH_ROLE_OPERATOR, NULL},
+    {"GET", "/api/v1/users", api_users_list, "List users", AUTH_ROLE_ADMIN, NULL},
+    {"POST", "/api/v1/users", api_users_create, "Create a user", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/users/{id}", api_users_get, "One user", AUTH_ROLE_ADMIN, NULL},
+    {"PATCH", "/api/v1/users/{id}", api_users_patch, "Change a user's role, password or status", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/tokens", api_tokens_list, "List API tokens", AUTH_ROLE_ADMIN, NULL},
+    {"POST", "/api/v1/tokens", api_tokens_create, "Create an API token (shown once)", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/tokens/{id}", api_tokens_get, "One API token", AUTH_ROLE_ADMIN, NULL},
+    {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, "Revoke an API token", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/audit", api_audit_list, "Audit log, newest first", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/openapi.json", api_openapi_json, "This API as an OpenAPI 3.1 document", AUTH_ROLE_PUBLIC, NULL},
+    {"GET", "/api-docs", api_docs_html, "API documentation", AUTH_ROLE_PUBLIC, NULL},
 };
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
 
-struct http_api *http_api_new(const struct http_api_deps *deps)
+/* Audit action names of the mutating routes. */
+static const struct {
+    http_route_cb handler;
+    const char *action;
+} actions[] = {
+    {api_auth_login, "auth.login"},       {api_auth_test_login, "auth.test_login"},
+    {api_auth_refresh, "auth.refresh"},   {api_auth_logout, "auth.logout"},
+    {api_checks_run, "check.run"},        {api_users_create, "user.create"},
+    {api_users_patch, "user.update"},     {api_tokens_create, "token.create"},
+    {api_tokens_revoke, "token.revoke"},
+};
+
+static const char *route_action(const struct http_route *r)
+{
+    for (size_t i = 0; r && i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (actions[i].handler == r->handler)
+            return actions[i].action;
+    return NULL;
+}
+
+#define DEFAULT_RATE "120/min"
+#define DEFAULT_GLOBAL_RATE "6000/min"
+#define DEFAULT_LOGIN_RATE "10/min"
+#define RATE_KEYS_MAX 100000
+
+static int rate_init(struct api_rate *r, const char *spec, const char *value, char *err, size_t errlen)
+{
+    r->spec = spec;
+    snprintf(r->value, sizeof(r->value), "%s", value);
+    if (auth_ratelimit_parse(value, &r->rate) != 0) {
+        snprintf(err, errlen, "bad rate limit '%.40s' (expected N/sec, N/min or N/hour)", value);
+        return BASE_ERR_INVALID;
+    }
+    r->rl = auth_ratelimit_new(&r->rate, RATE_KEYS_MAX);
+    if (!r->rl) {
+        snprintf(err, errlen, "rate limiter: %s", base_strerror(BASE_ERR_NOMEM));
+        return BASE_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* The table for a route: its override, else the default (rates[0]). */
+static struct api_rate *rate_for(struct http_api *api, const struct http_route *route)
+{
+    if (route && route->rate_limit)
+        for (size_t i = 1; i < api->n_rates; i++)
+            if (strcmp(api->rates[i].spec, route->rate_limit) == 0)
+                return &api->rates[i];
+    return &api->rates[0];
+}
+
+struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_t errlen)
 {
     struct http_api *api = base_calloc(1, sizeof(*api));
-    if (!api)
+    if (!api) {
+        snprintf(err, errlen, "api: %s", base_strerror(BASE_ERR_NOMEM));
         return NULL;
+    }
     api->deps = *deps;
     api->router = http_router_new(api_routes, api_n_routes);
     if (!api->router) {
-        base_free(api);
-        return NULL;
+        snprintf(err, errlen, "api: cannot build the route table");
+        goto fail;
     }
+    const char *dflt = deps->rate_limit ? deps->rate_limit : DEFAULT_RATE;
+    const char *global = deps->global_rate_limit ? deps->global_rate_limit : DEFAULT_GLOBAL_RATE;
+    if (rate_init(&api->rates[0], DEFAULT_RATE, dflt, err, errlen) ||
+        rate_init(&api->global, DEFAULT_GLOBAL_RATE, global, err, errlen))
+        goto fail;
+    api->n_rates = 1;
+    for (size_t i = 0; i < api_n_routes; i++) {
+        const char *spec = api_routes[i].rate_limit;
+        if (!spec || rate_for(api, &api_routes[i]) != &api->rates[0])
+            continue;
+        if (api->n_rates == API_MAX_RATES) {
+            snprintf(err, errlen, "api: too many distinct per-route rate limits");
+            goto fail;
+        }
+        const char *value = strcmp(spec, LOGIN_RATE) == 0
+                          ? (deps->login_rate_limit ? deps->login_rate_limit : DEFAULT_LOGIN_RATE) : spec;
+        if (rate_init(&api->rates[api->n_rates], spec, value, err, errlen))
+            goto fail;
+        api->n_rates++;
+    }
+    if (deps->cors_origins && deps->cors_origins[0] &&
+        http_cors_new(deps->cors_origins, &api->cors, err, errlen) != 0)
+        goto fail;
+    api->deps.rate_limit = api->deps.global_rate_limit = api->deps.login_rate_limit = NULL;
+    api->deps.cors_origins = NULL;
     base_histogram_init(&api->duration, base_metrics_latency_bounds, base_metrics_latency_n);
     return api;
+fail:
+    http_api_destroy(api);
+    return NULL;
 }
 
 void http_api_set_server(struct http_api *api, struct http_server *server)
@@ -56,21 +161,66 @@ void http_api_destroy(struct http_api *api)
     if (!api)
         return;
     http_router_destroy(api->router);
+    for (size_t i = 0; i < API_MAX_RATES; i++)
+        auth_ratelimit_destroy(api->rates[i].rl);
+    auth_ratelimit_destroy(api->global.rl);
+    http_cors_free(api->cors);
+    http_openapi_free_cache();
     base_free(api);
+}
+
+static const char *audit_result(int status)
+{
+    return status < 400 ? "ok" : status == 401 || status == 403 || status == 429 ? "denied" : "error";
+}
+
+static void write_audit(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int status)
+{
+    if (!api->deps.auth)
+        return;
+    struct auth_audit e;
+    memset(&e, 0, sizeof(e));
+    auth_audit_actor(&e, &ctx->who);
+    const char *action = ctx->action ? ctx->action : route_action(ctx->route);
+    if (action)
+        snprintf(e.action, sizeof(e.action), "%s", action);
+    else
+        snprintf(e.action, sizeof(e.action), "%.8s %.38s", req->method, ctx->route ? ctx->route->pattern : "");
+    snprintf(e.target, sizeof(e.target), "%s", ctx->target);
+    snprintf(e.result, sizeof(e.result), "%s", audit_result(status));
+    e.status = status;
+    snprintf(e.ip, sizeof(e.ip), "%s", req->remote_addr);
+    snprintf(e.request_id, sizeof(e.request_id), "%s", req->request_id);
+    snprintf(e.detail, sizeof(e.detail), "%s", ctx->detail);
+    auth_audit(api->deps.auth, &e);
 }
 
 void api_send(struct http_api *api, struct http_request *req, int status, const char *content_type,
               const char *extra_headers, const char *body, size_t len)
 {
+    struct api_ctx *ctx = api_ctx(req);
     double secs = (double)(uv_hrtime() - req->start_ns) / 1e9;
     if (status >= 100 && status < 600)
         api->requests_by_code[status]++;
+    api->denied_401 += status == 401;
+    api->denied_403 += status == 403;
+    api->limited_429 += status == 429;
     base_histogram_observe(&api->duration, secs);
     int quiet = strncmp(req->path, "/health", 7) == 0 || strcmp(req->path, "/metrics") == 0;
     enum base_log_level level = quiet ? BASE_LOG_DEBUG : (status >= 500 ? BASE_LOG_WARN : BASE_LOG_INFO);
     BASE_LOG_(level, "request", BASE_LOG_STR("method", req->method), BASE_LOG_STR("path", req->path),
               BASE_LOG_INT("status", status), BASE_LOG_NUM("duration_ms", secs * 1000.0),
-              BASE_LOG_STR("request_id", req->request_id), BASE_LOG_STR("remote", req->remote_addr));
+              BASE_LOG_STR("request_id", req->request_id), BASE_LOG_STR("remote", req->remote_addr),
+              BASE_LOG_STR("actor", ctx->who.kind ? ctx->who.name : ""));
+    if (ctx->audit) {
+        ctx->audit = false;
+        write_audit(api, req, ctx, status);
+    }
+    char headers[1024];
+    if (ctx->headers[0]) {
+        snprintf(headers, sizeof(headers), "%s%s", ctx->headers, extra_headers ? extra_headers : "");
+        extra_headers = headers;
+    }
     http_response_send(req, status, content_type, extra_headers, body, len);
 }
 
@@ -123,28 +273,262 @@ void api_send_error(struct http_api *api, struct http_request *req, int status, 
     api_send_json(api, req, status, err ? json_pack("{s:o}", "error", err) : NULL);
 }
 
+json_t *api_body(struct http_api *api, struct http_request *req, const struct http_body_field *fields,
+                 size_t n)
+{
+    struct http_body_error e;
+    json_t *o = NULL;
+    const char *ct = http_request_header(req, "Content-Type");
+    if (req->body_len && ct && strncasecmp(ct, "application/json", 16) != 0) {
+        api_send_error(api, req, 415, "unsupported_media_type", "the body must be application/json", NULL);
+        return NULL;
+    }
+    if (http_body_load(req->body, req->body_len, fields, n, true, &o, &e) != 0) {
+        api_send_error(api, req, e.status ? e.status : 400, e.code, e.message, e.field[0] ? e.field : NULL);
+        return NULL;
+    }
+    return o;
+}
+
+void api_send_store_error(struct http_api *api, struct http_request *req, int status, const char *what)
+{
+    char msg[200];
+    switch (status) {
+    case BASE_ERR_NOT_FOUND:
+        snprintf(msg, sizeof(msg), "%s not found", what);
+        api_send_error(api, req, 404, "not_found", msg, NULL);
+        return;
+    case BASE_ERR_EXISTS:
+        snprintf(msg, sizeof(msg), "%s already exists", what);
+        api_send_error(api, req, 409, "conflict", msg, NULL);
+        return;
+    case BASE_ERR_UNAVAILABLE:
+    case BASE_ERR_CANCELED:
+        api_send_error(api, req, 503, "unavailable", "the database is not reachable; try again", NULL);
+        return;
+    case BASE_ERR_INVALID:
+        snprintf(msg, sizeof(msg), "invalid %s", what);
+        api_send_error(api, req, 400, "bad_request", msg, NULL);
+        return;
+    default:
+        api_send_error(api, req, 500, "internal", "internal error", NULL);
+    }
+}
+
+void api_set_target(struct http_request *req, const char *fmt, ...)
+{
+    struct api_ctx *ctx = api_ctx(req);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->target, sizeof(ctx->target), fmt, ap);
+    va_end(ap);
+}
+
+json_t *api_time_or_null(int64_t ms)
+{
+    char ts[40];
+    return ms ? json_string(base_time_format_iso8601(ms, ts, sizeof(ts))) : json_null();
+}
+
+/* True when the raw query names `name` at all (with or without a value). */
+static bool query_mentions(const struct http_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = req->query; p && *p;) {
+        if (strncmp(p, name, n) == 0 && (p[n] == '=' || p[n] == '&' || p[n] == '\0'))
+            return true;
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return false;
+}
+
+/* Reads query parameter `name` into buf. Returns 1 when present and
+ * readable, 0 when absent, -1 (400 sent) when present but malformed or too
+ * long — a bad value must not silently become the default. */
+int api_query_param(struct http_api *api, struct http_request *req, const char *name, char *buf, size_t n)
+{
+    if (http_request_query(req, name, buf, n))
+        return 1;
+    if (!query_mentions(req, name))
+        return 0;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "'%s' is malformed or too long", name);
+    api_send_error(api, req, 400, "invalid_parameter", msg, name);
+    return -1;
+}
+
+/* Parses a time query parameter; sends 400 and returns -1 when malformed. */
+int api_query_time(struct http_api *api, struct http_request *req, const char *name, int64_t *out)
+{
+    char buf[64];
+    *out = 0;
+    int present = api_query_param(api, req, name, buf, sizeof(buf));
+    if (present <= 0 || !buf[0])
+        return present < 0 ? -1 : 0;
+    if (base_time_parse(buf, out) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "'%s' must be unix seconds or an ISO 8601 time", name);
+        api_send_error(api, req, 400, "invalid_parameter", msg, name);
+        return -1;
+    }
+    return 0;
+}
+
+int api_query_int(struct http_api *api, struct http_request *req, const char *name, long lo, long hi,
+                  long *out)
+{
+    char buf[32];
+    int present = api_query_param(api, req, name, buf, sizeof(buf));
+    if (present <= 0)
+        return present;
+    char *end = NULL;
+    long v = strtol(buf, &end, 10);
+    if (!buf[0] || *end || v < lo || v > hi) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "'%s' must be an integer from %ld to %ld", name, lo, hi);
+        api_send_error(api, req, 400, "invalid_parameter", msg, name);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+static void send_405(struct http_api *api, struct http_request *req, const char *allow)
+{
+    char msg[160], hdr[96];
+    snprintf(msg, sizeof(msg), "method %s not allowed here (allowed: %s)", req->method, allow);
+    snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message", msg);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(body);
+    api_send(api, req, 405, "application/json", hdr, text ? text : "{}", text ? strlen(text) : 2);
+    free(text);
+}
+
+static void append_headers(struct api_ctx *ctx, const char *h)
+{
+    size_t used = strlen(ctx->headers);
+    snprintf(ctx->headers + used, sizeof(ctx->headers) - used, "%s", h);
+}
+
+/* Token buckets: all callers together, then this caller (token, user or
+ * address) for this route's rate. False when a 429 was sent. */
+static bool rate_allow(struct http_api *api, struct http_request *req, struct api_ctx *ctx)
+{
+    int64_t now = (int64_t)(uv_hrtime() / 1000000u);
+    struct auth_ratelimit_result r;
+    char key[AUTH_RATELIMIT_KEY_MAX], hdr[200];
+    int rc = auth_ratelimit_take(api->global.rl, "*", now, &r);
+    struct api_rate *rate = &api->global;
+    if (rc == 0 && r.allowed) {
+        rate = rate_for(api, ctx->route);
+        if (ctx->who.kind == AUTH_KIND_TOKEN)
+            snprintf(key, sizeof(key), "t:%s", ctx->who.id);
+        else if (ctx->who.kind == AUTH_KIND_USER)
+            snprintf(key, sizeof(key), "u:%s", ctx->who.id);
+        else
+            snprintf(key, sizeof(key), "ip:%s", req->remote_addr);
+        rc = auth_ratelimit_take(rate->rl, key, now, &r);
+    }
+    if (auth_ratelimit_headers(&r, &rate->rate, hdr, sizeof(hdr)) == 0)
+        append_headers(ctx, hdr);
+    if (rc == 0 && r.allowed)
+        return true;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "rate limit of %s exceeded; retry in %lld s", rate->value,
+             (long long)(r.retry_after_s > 0 ? r.retry_after_s : 1));
+    api_send_error(api, req, 429, "rate_limited", msg, NULL);
+    return false;
+}
+
+/* Authenticates and authorises a non-public route. False when a 401, 403
+ * or 503 was sent. */
+static bool access_allow(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int rc,
+                         const char *why)
+{
+    if (ctx->route->access == AUTH_ROLE_PUBLIC)
+        return true;
+    if (rc == BASE_ERR_UNAVAILABLE) {
+        api_send_error(api, req, 503, "unavailable", "identity store not loaded yet; try again", NULL);
+        return false;
+    }
+    if (rc) {
+        char hdr[160];
+        snprintf(hdr, sizeof(hdr), "WWW-Authenticate: Bearer realm=\"opshub\"%s\r\n",
+                 rc == BASE_ERR_NOT_FOUND ? "" : ", error=\"invalid_token\"");
+        append_headers(ctx, hdr);
+        api_send_error(api, req, 401, "unauthorized", why && *why ? why : "authentication required", NULL);
+        return false;
+    }
+    if (ctx->who.role < (enum auth_role)ctx->route->access) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "this needs the %s role; you are %s",
+                 auth_role_name((enum auth_role)ctx->route->access), auth_role_name(ctx->who.role));
+        api_send_error(api, req, 403, "forbidden", msg, NULL);
+        return false;
+    }
+    return true;
+}
+
+static bool is_mutation(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
 void http_api_handle(void *data, struct http_request *req)
 {
     struct http_api *api = data;
+    struct api_ctx *ctx = api_ctx(req);
+    memset(ctx, 0, sizeof(*ctx));
+    bool is_api = strncmp(req->path, "/api/", 5) == 0;
+    if (is_api && api->cors) {
+        char hdr[HTTP_CORS_HEADERS_MAX];
+        enum http_cors_result cr = http_cors_check(api->cors, req, hdr, sizeof(hdr));
+        if (cr == HTTP_CORS_PREFLIGHT) {
+            api_send(api, req, 204, NULL, hdr, "", 0);
+            return;
+        }
+        if (cr == HTTP_CORS_FORBIDDEN && strcmp(req->method, "OPTIONS") == 0) {
+            api_send_error(api, req, 403, "forbidden", "origin not allowed", NULL);
+            return;
+        }
+        append_headers(ctx, hdr); /* Allow-Origin etc., or only Vary: Origin */
+    }
     const struct http_route *route = NULL;
     struct http_params params;
     char allow[64] = "";
     enum http_router_match m = http_router_match(api->router, req->method, req->path, &route,
                                                  &params, allow, sizeof(allow));
-    if (m == HTTP_ROUTER_FOUND) {
-        route->handler(api, req, &params);
-    } else if (m == HTTP_ROUTER_BAD_METHOD) {
-        char msg[160], hdr[96];
-        snprintf(msg, sizeof(msg), "method %s not allowed here (allowed: %s)", req->method, allow);
-        snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
-        json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", "method_not_allowed", "message", msg);
-        char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-        json_decref(body);
-        api_send(api, req, 405, "application/json", hdr, text ? text : "{}", text ? strlen(text) : 2);
-        free(text);
-    } else {
+    if (m == HTTP_ROUTER_BAD_METHOD) {
+        send_405(api, req, allow);
+        return;
+    }
+    if (m != HTTP_ROUTER_FOUND) {
         char msg[200];
         snprintf(msg, sizeof(msg), "no route for %s %.120s", req->method, req->path);
         api_send_error(api, req, 404, "not_found", msg, NULL);
+        return;
     }
+    ctx->route = route;
+    if (!is_api) {
+        route->handler(api, req, &params);
+        return;
+    }
+    ctx->audit = is_mutation(req->method);
+    const char *id = http_params_get(&params, "id");
+    if (id)
+        snprintf(ctx->target, sizeof(ctx->target), "%s", id);
+    const char *why = NULL;
+    int rc = BASE_ERR_NOT_FOUND;
+    if (api->deps.auth)
+        rc = auth_authenticate(api->deps.auth, http_request_header(req, "Authorization"), &ctx->who, &why);
+    else
+        why = "authentication is not configured";
+    if (rc)
+        memset(&ctx->who, 0, sizeof(ctx->who));
+    if (!rate_allow(api, req, ctx) || !access_allow(api, req, ctx, rc, why))
+        return;
+    route->handler(api, req, &params);
 }

@@ -8,6 +8,7 @@
 #ifndef HTTP_API_H
 #define HTTP_API_H
 
+#include "auth/service.h"
 #include "conf/conf.h"
 #include "http/server.h"
 #include "probe/probe.h"
@@ -33,13 +34,20 @@ struct http_api_deps {
     struct probe_engine *probes;
     struct http_server *server;       /* may be set later with http_api_set_server */
     const struct http_api_app_stats *app;
+    struct auth *auth;                /* identity; required for /api/v1 */
+    const char *rate_limit;           /* per caller, "120/min"; NULL = 120/min; copied at new */
+    const char *global_rate_limit;    /* all callers together; NULL = 6000/min */
+    const char *login_rate_limit;     /* login and refresh, per address; NULL = 10/min */
+    const char *cors_origins;         /* comma-separated; NULL or "" = none */
+    bool allow_test_login;            /* routes POST /api/v1/auth/test-login */
 };
 
 struct http_api;
 
 /* deps is copied; everything it points to is borrowed and must outlive the
- * API. NULL on OOM. */
-struct http_api *http_api_new(const struct http_api_deps *deps);
+ * API (the rate and CORS strings are parsed here). NULL with a message in
+ * err on OOM or a bad rate / origin list. */
+struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_t errlen);
 void http_api_set_server(struct http_api *api, struct http_server *server);
 /* The http_handler_cb to give http_server_new, with the api as data. */
 void http_api_handle(void *api, struct http_request *req);

@@ -130,52 +130,6 @@ static void on_samples(void *data, int status, const struct sample_record *recs,
     base_free(ctx);
 }
 
-/* True when the raw query names `name` at all (with or without a value). */
-static bool query_mentions(const struct http_request *req, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = req->query; p && *p;) {
-        if (strncmp(p, name, n) == 0 && (p[n] == '=' || p[n] == '&' || p[n] == '\0'))
-            return true;
-        p = strchr(p, '&');
-        if (p)
-            p++;
-    }
-    return false;
-}
-
-/* Reads query parameter `name` into buf. Returns 1 when present and
- * readable, 0 when absent, -1 (400 sent) when present but malformed or too
- * long — a bad value must not silently become the default. */
-static int query_param(struct http_api *api, struct http_request *req, const char *name, char *buf, size_t n)
-{
-    if (http_request_query(req, name, buf, n))
-        return 1;
-    if (!query_mentions(req, name))
-        return 0;
-    char msg[160];
-    snprintf(msg, sizeof(msg), "'%s' is malformed or too long", name);
-    api_send_error(api, req, 400, "invalid_parameter", msg, name);
-    return -1;
-}
-
-/* Parses a time query parameter; sends 400 and returns -1 when malformed. */
-static int time_param(struct http_api *api, struct http_request *req, const char *name, int64_t *out)
-{
-    char buf[64];
-    *out = 0;
-    int present = query_param(api, req, name, buf, sizeof(buf));
-    if (present <= 0 || !buf[0])
-        return present < 0 ? -1 : 0;
-    if (base_time_parse(buf, out) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "'%s' must be unix seconds or an ISO 8601 time", name);
-        api_send_error(api, req, 400, "invalid_parameter", msg, name);
-        return -1;
-    }
-    return 0;
-}
-
 void api_checks_samples(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
@@ -184,9 +138,9 @@ void api_checks_samples(void *data, struct http_request *req, const struct http_
         return;
     struct store_query q = {.check_id = c->conf->id, .limit = SAMPLES_DEFAULT_LIMIT};
     char buf[32];
-    if (time_param(api, req, "from", &q.from_ms) || time_param(api, req, "to", &q.to_ms))
+    if (api_query_time(api, req, "from", &q.from_ms) || api_query_time(api, req, "to", &q.to_ms))
         return;
-    int has_limit = query_param(api, req, "limit", buf, sizeof(buf));
+    int has_limit = api_query_param(api, req, "limit", buf, sizeof(buf));
     if (has_limit < 0)
         return;
     if (has_limit) {

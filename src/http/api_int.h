@@ -5,18 +5,54 @@
 #ifndef HTTP_API_INT_H
 #define HTTP_API_INT_H
 
+#include "auth/ratelimit.h"
+#include "auth/service.h"
 #include "base/metrics.h"
 #include "http/api.h"
+#include "http/body.h"
+#include "http/cors.h"
 #include "http/router.h"
 
 #include <jansson.h>
+
+/* One rate-limit table per distinct rate (the default and each per-route
+ * override). */
+#define API_MAX_RATES 8
+struct api_rate {
+    const char *spec;                 /* the route's rate_limit (a rate or a class), or the configured value */
+    char value[32];                   /* "120/min" (copied: the conf may be reloaded) */
+    struct auth_ratelimit_rate rate;
+    struct auth_ratelimit *rl;
+};
 
 struct http_api {
     struct http_api_deps deps;
     struct http_router *router;
     uint64_t requests_by_code[600];
     struct base_histogram duration;
+    struct api_rate rates[API_MAX_RATES];
+    size_t n_rates;
+    struct api_rate global;           /* every client together */
+    struct http_cors *cors;           /* NULL: no cross-origin access */
+    uint64_t denied_401, denied_403, limited_429;
 };
+
+/* Per-request state kept in req->app_ctx (set up by http_api_handle). */
+struct api_ctx {
+    const struct http_route *route;   /* NULL for 404/405/preflight */
+    struct auth_principal who;        /* kind NONE on public routes */
+    char target[160];                 /* what a mutating request acted on, for the audit log */
+    char detail[160];                 /* audit detail (never a secret) */
+    char headers[600];                /* added to the response: RateLimit-*, CORS */
+    bool audit;                       /* write an audit entry when responding */
+    const char *action;               /* audit action; NULL: derived from the route */
+};
+_Static_assert(sizeof(struct api_ctx) <= HTTP_APP_CTX_MAX, "api_ctx must fit in req->app_ctx");
+
+static inline struct api_ctx *api_ctx(struct http_request *req)
+{
+    return (struct api_ctx *)(void *)req->app_ctx;
+}
 
 /* Every response goes through api_send: it counts the request, observes
  * its duration and writes the access log line, then sends. */
@@ -27,6 +63,26 @@ void api_send_error(struct http_api *api, struct http_request *req, int status, 
                     const char *message, const char *field);
 /* Serialises and sends `body` (stolen: decref'd here). 500 on OOM. */
 void api_send_json(struct http_api *api, struct http_request *req, int status, json_t *body);
+/* Parses and validates the JSON body against fields; on failure sends the
+ * 400/413/500 itself and returns NULL. */
+json_t *api_body(struct http_api *api, struct http_request *req, const struct http_body_field *fields,
+                 size_t n);
+/* Maps a BASE_ERR_* from the store to a response (503 unavailable, 404,
+ * 409, 500). */
+void api_send_store_error(struct http_api *api, struct http_request *req, int status, const char *what);
+/* Sets the audit target ("user alice", "token t_..."). */
+void api_set_target(struct http_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Query parameters. Each returns 1 when present and valid, 0 when absent,
+ * -1 when present but malformed (a 400 naming the parameter was sent: a
+ * bad value never silently becomes the default). */
+int api_query_param(struct http_api *api, struct http_request *req, const char *name, char *buf, size_t n);
+int api_query_int(struct http_api *api, struct http_request *req, const char *name, long lo, long hi,
+                  long *out);
+/* Unix seconds or ISO 8601 into unix ms; 0 when absent. 0 or -1 (sent). */
+int api_query_time(struct http_api *api, struct http_request *req, const char *name, int64_t *out);
+
+/* ISO 8601 string of unix ms, or JSON null for 0. */
+json_t *api_time_or_null(int64_t ms);
 
 /* The route table (api.c), in registration order. */
 extern const struct http_route api_routes[];
@@ -43,6 +99,24 @@ void api_checks_get(void *api, struct http_request *req, const struct http_param
 void api_checks_samples(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_run(void *api, struct http_request *req, const struct http_params *p);
 void api_metrics_get(void *api, struct http_request *req, const struct http_params *p);
+void api_auth_login(void *api, struct http_request *req, const struct http_params *p);
+void api_auth_test_login(void *api, struct http_request *req, const struct http_params *p);
+void api_auth_refresh(void *api, struct http_request *req, const struct http_params *p);
+void api_auth_logout(void *api, struct http_request *req, const struct http_params *p);
+void api_auth_me(void *api, struct http_request *req, const struct http_params *p);
+void api_users_list(void *api, struct http_request *req, const struct http_params *p);
+void api_users_create(void *api, struct http_request *req, const struct http_params *p);
+void api_users_get(void *api, struct http_request *req, const struct http_params *p);
+void api_users_patch(void *api, struct http_request *req, const struct http_params *p);
+void api_tokens_list(void *api, struct http_request *req, const struct http_params *p);
+void api_tokens_create(void *api, struct http_request *req, const struct http_params *p);
+void api_tokens_get(void *api, struct http_request *req, const struct http_params *p);
+void api_tokens_revoke(void *api, struct http_request *req, const struct http_params *p);
+void api_audit_list(void *api, struct http_request *req, const struct http_params *p);
+
+/* JSON of a user (never the password hash) and of a token (never its hash). */
+json_t *api_user_json(const struct auth_user *u);
+json_t *api_token_json(const struct auth_token *t);
 
 /* The sample as documented (SAMPLE in docs/api.md). NULL on OOM. */
 json_t *api_sample_json(const struct sample *s);

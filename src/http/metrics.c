@@ -108,12 +108,45 @@ static int write_own(struct base_buf *b, struct http_api *api)
         struct http_server_stats hs;
         http_server_stats_get(api->deps.server, &hs);
         rc |= write_one(b, "opshub_http_connections_open", "gauge", "Open HTTP connections", (double)hs.connections_open);
+        rc |= write_one(b, "opshub_http_tls_handshake_errors_total", "counter", "Failed TLS handshakes on the listener",
+                        (double)hs.tls_handshake_errors);
     }
     rc |= base_metrics_header(b, "opshub_config_reloads_total", "counter", "Configuration reloads by result");
     const char *ok[] = {"result", "success", NULL}, *bad[] = {"result", "failure", NULL};
     rc |= base_metrics_sample(b, "opshub_config_reloads_total", ok, (double)app->reloads_ok);
     rc |= base_metrics_sample(b, "opshub_config_reloads_total", bad, (double)app->reloads_failed);
     rc |= write_one(b, "opshub_loop_lag_seconds", "gauge", "Event loop lag measured by a periodic timer", app->loop_lag_ms / 1000.0);
+
+    if (api->deps.auth) {
+        struct auth_stats as;
+        auth_stats_get(api->deps.auth, &as);
+        rc |= base_metrics_header(b, "opshub_auth_attempts_total", "counter",
+                                  "Password logins by result (locked: refused while an account or address is locked out)");
+        const char *res[] = {"success", "failure", "locked", "invalid"};
+        const double vals[] = {(double)as.attempts_success, (double)as.attempts_failure,
+                               (double)as.attempts_locked, (double)as.attempts_invalid};
+        for (int i = 0; i < 4; i++) {
+            const char *labels[] = {"result", res[i], NULL};
+            rc |= base_metrics_sample(b, "opshub_auth_attempts_total", labels, vals[i]);
+        }
+        rc |= base_metrics_header(b, "opshub_auth_api_token_requests_total", "counter", "Requests carrying an API token, by result");
+        const char *tok_ok[] = {"result", "ok", NULL}, *tok_bad[] = {"result", "rejected", NULL};
+        rc |= base_metrics_sample(b, "opshub_auth_api_token_requests_total", tok_ok, (double)as.token_auth_ok);
+        rc |= base_metrics_sample(b, "opshub_auth_api_token_requests_total", tok_bad, (double)as.token_auth_fail);
+        rc |= base_metrics_header(b, "opshub_http_denied_total", "counter", "API requests refused by the access layer, by status");
+        const char *d401[] = {"code", "401", NULL}, *d403[] = {"code", "403", NULL}, *d429[] = {"code", "429", NULL};
+        rc |= base_metrics_sample(b, "opshub_http_denied_total", d401, (double)api->denied_401);
+        rc |= base_metrics_sample(b, "opshub_http_denied_total", d403, (double)api->denied_403);
+        rc |= base_metrics_sample(b, "opshub_http_denied_total", d429, (double)api->limited_429);
+        rc |= write_one(b, "opshub_auth_users", "gauge", "Users known to the daemon", (double)as.users);
+        rc |= write_one(b, "opshub_auth_api_tokens", "gauge", "Active API tokens", (double)as.tokens);
+        rc |= write_one(b, "opshub_auth_sessions", "gauge", "Active login sessions", (double)as.sessions);
+        rc |= write_one(b, "opshub_audit_entries_written_total", "counter", "Audit log entries written", (double)as.audit_written);
+        rc |= write_one(b, "opshub_audit_write_errors_total", "counter", "Audit log entries that could not be written", (double)as.audit_errors);
+        rc |= base_metrics_header(b, "opshub_self_alert", "gauge", "1 while one of opshub's own alerts is firing");
+        const char *burst[] = {"alert", "AuthFailureBurst", NULL};
+        rc |= base_metrics_sample(b, "opshub_self_alert", burst, as.failure_burst);
+    }
 
     rc |= write_one(b, "process_cpu_seconds_total", "counter", "User and system CPU time", base_proc_cpu_seconds());
     rc |= write_one(b, "process_resident_memory_bytes", "gauge", "Resident memory", (double)base_proc_rss_bytes());

@@ -33,7 +33,8 @@ struct http_route {
     http_route_cb handler;
     const char *summary;       /* one line for the OpenAPI document */
     int access;                /* minimum role (enum auth_role; 0 = public), enforced by http/api */
-    const char *rate_limit;    /* per-route override of server.rate_limit ("10/min"), or NULL */
+    const char *rate_limit;    /* per-route override of server.rate_limit: a rate ("10/min") or the
+                                * class "login" (server.login_rate_limit); NULL = the default */
 };
 
 enum http_router_match { HTTP_ROUTER_FOUND, HTTP_ROUTER_NOT_FOUND, HTTP_ROUTER_BAD_METHOD };

@@ -404,14 +404,24 @@ def tcp_check(cid, address, interval="1s", timeout="500ms", **kw):
     return c
 
 
-def make_config(checks, projects=None, storage_url=None, extra=None):
+# Tests call the API far more often than 120 times a minute from one address.
+TEST_RATE_LIMITS = {"rate_limit": "100000/min", "global_rate_limit": "1000000/min",
+                    "login_rate_limit": "100000/min"}
+
+
+def make_config(checks, projects=None, storage_url=None, extra=None, rate_limits=True):
     cfg = {}
+    if rate_limits:
+        cfg["server"] = dict(TEST_RATE_LIMITS)
     if storage_url:
         cfg["storage"] = {"url": storage_url}
     if projects:
         cfg["projects"] = projects
     cfg["checks"] = checks
     if extra:
+        extra = dict(extra)
+        if "server" in extra and "server" in cfg:
+            cfg["server"].update(extra.pop("server"))
         cfg.update(extra)
     return to_yaml(cfg)
 
@@ -428,10 +438,11 @@ def opshub_env(extra=None):
     return env
 
 
-def run_cli(args, timeout=30, env=None, cwd=None):
+def run_cli(args, timeout=30, env=None, cwd=None, input=None):
     """Runs `opshub ARGS...`; returns CompletedProcess with text stdout/stderr."""
     return subprocess.run([OPSHUB_BIN] + list(args), capture_output=True, text=True,
-                          timeout=timeout, env=opshub_env(env), cwd=cwd)
+                          timeout=timeout, env=opshub_env(env), cwd=cwd, input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL)
 
 
 def read_rss_kb(pid):
@@ -449,7 +460,9 @@ class Opshub:
     `with Opshub(cfg) as o:` closes (kills) it at the end of the block; start() is explicit.
     """
 
-    def __init__(self, config_text=None, data_dir=None, port=None, env=None, tmp=None):
+    def __init__(self, config_text=None, data_dir=None, port=None, env=None, tmp=None, auth=True):
+        self.auth = auth          # send an admin API token on /api/ requests
+        self.token = None
         self.tmp = tmp or TempDir("opshub-serve-")
         self.config_path = self.tmp.join("opshub.yaml")
         self.data_dir = data_dir or self.tmp.join("data")
@@ -473,10 +486,45 @@ class Opshub:
     def db_path(self):
         return os.path.join(self.data_dir, "opshub.db")
 
+    # -- credentials --
+    def cli(self, *args, **kw):
+        """Runs an opshub CLI command against this instance's config and data."""
+        return run_cli(list(args) + ["--config", self.config_path, "--data", self.data_dir],
+                       env=self.env, **kw)
+
+    def create_token(self, role="admin", name=None, expires=None):
+        """`opshub token create`; returns the token text."""
+        args = ["token", "create", "--role", role, "--name", name or f"harness-{role}", "--json"]
+        if expires:
+            args += ["--expires", expires]
+        r = self.cli(*args)
+        if r.returncode != 0:
+            raise AssertionError(f"token create failed ({r.returncode}): {r.stderr[-1000:]}")
+        return json.loads(r.stdout)["token"]
+
+    def wait_token(self, token, timeout=10):
+        """Waits until a running daemon accepts token (it polls the store every second)."""
+        def ok():
+            r = self.request("GET", "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+            return r.status == 200
+        wait_for(ok, timeout, "the daemon to accept a new token")
+
+    def ensure_token(self):
+        if self.token is None:
+            self.token = self.create_token()
+            if self.running():
+                self.wait_token(self.token)
+        return self.token
+
     # -- lifecycle --
     def start(self, wait=True, timeout=15):
         if self.proc is not None and self.proc.poll() is None:
             raise AssertionError("opshub already running")
+        if self.auth and self.token is None and os.path.exists(self.config_path):
+            try:
+                self.token = self.create_token()
+            except AssertionError:
+                self.token = None  # database not reachable yet: made on first use
         attempts = 3 if self.port is None else 1
         for attempt in range(attempts):
             port = self.port or free_port()
@@ -500,6 +548,11 @@ class Opshub:
             try:
                 self.wait_live(timeout)
                 self.port_used = port
+                if self.token is not None:
+                    try:
+                        self.wait_token(self.token, timeout=5)
+                    except WaitTimeout:
+                        pass  # the database may be down on purpose; requests will show it
                 return self
             except AssertionError:
                 log = self.log_text()
@@ -593,7 +646,15 @@ class Opshub:
         self.close()
 
     # -- HTTP --
-    def request(self, method, path, body=None, headers=None, timeout=10.0):
+    def request(self, method, path, body=None, headers=None, timeout=10.0, auth=None):
+        """auth: None = this instance's default (admin token on /api/ paths),
+        False = no credentials, or a token string."""
+        headers = dict(headers or {})
+        if path.startswith("/api/v1/") and "Authorization" not in headers and auth is not False:
+            if isinstance(auth, str):
+                headers["Authorization"] = f"Bearer {auth}"
+            elif self.auth and not path.startswith("/api/v1/auth/login") and path != "/api/v1/openapi.json":
+                headers["Authorization"] = f"Bearer {self.ensure_token()}"
         return http_request(self.cur_port, method, path, body=body, headers=headers, timeout=timeout)
 
     def get(self, path, **kw):

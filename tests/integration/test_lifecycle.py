@@ -29,10 +29,11 @@ def config():
     ])
 
 
-def post_and_leave(port, path, wait=0.2):
+def post_and_leave(o, path, wait=0.2):
     """Sends a request and closes the connection before the answer comes."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=2)
-    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    s = socket.create_connection(("127.0.0.1", o.cur_port), timeout=2)
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {o.ensure_token()}\r\n"
+              "Content-Length: 0\r\n\r\n".encode())
     time.sleep(wait)
     s.close()
 
@@ -42,13 +43,13 @@ def test_client_leaving_during_run_now_is_cleaned_up():
         h.track(o)
         o.start()
         before = ENV["target"].count("/slow")
-        post_and_leave(o.cur_port, "/api/v1/checks/slow/run")
+        post_and_leave(o, "/api/v1/checks/slow/run")
         # The run goes on without its client and still counts as a sample.
         h.wait_for(lambda: ENV["target"].count("/slow") > before, 5, "the run-now reached the target")
         h.wait_for(lambda: o.get_json("/api/v1/checks/slow")["last_sample"] is not None, 8,
                    "the abandoned run's sample was recorded")
         # A second client that stays gets its answer.
-        r = h.http_request(o.cur_port, "POST", "/api/v1/checks/slow/run", timeout=10)
+        r = o.post("/api/v1/checks/slow/run", timeout=10)
         h.eq(r.status, 200, "run-now status for a client that waits")
         h.eq(r.json()["sample"]["result"], "up", "run-now result")
         o.stop()
@@ -59,9 +60,10 @@ def test_sigterm_with_run_now_in_flight_answers_and_exits_cleanly():
         h.track(o)
         o.start()
         s = socket.create_connection(("127.0.0.1", o.cur_port), timeout=10)
-        s.sendall(b"POST /api/v1/checks/hang/run HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        s.sendall(f"POST /api/v1/checks/hang/run HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {o.ensure_token()}"
+                  "\r\nContent-Length: 0\r\n\r\n".encode())
         h.wait_for(lambda: ENV["target"].count("/hang") > 0, 5, "the run-now reached the hanging target")
-        post_and_leave(o.cur_port, "/api/v1/checks/hang/run", wait=0.1)
+        post_and_leave(o, "/api/v1/checks/hang/run", wait=0.1)
         code = o.stop()
         h.eq(code, 0, "exit code")
         s.settimeout(5)
@@ -85,7 +87,7 @@ def test_error_messages_echoing_bad_bytes_stay_valid_json():
         h.track(o)
         o.start()
         for path in ("/nope%ff", "/api/v1/checks/%ff%fe", "/api/v1/checks/caf%c3"):
-            r = h.http_request(o.cur_port, "GET", path)
+            r = o.get(path)
             h.eq(r.status, 404, f"status of GET {path}")
             err = r.json()["error"]
             h.eq(err["code"], "not_found", f"error code of GET {path}")
@@ -99,10 +101,10 @@ def test_malformed_query_parameters_are_rejected_not_ignored():
         cases = [("limit=%zz", "limit"), ("from=" + "1" * 80, "from"), ("to=%", "to"),
                  ("limit=0", "limit"), ("from=yesterday", "from")]
         for query, field in cases:
-            r = h.http_request(o.cur_port, "GET", f"/api/v1/checks/ok/samples?{query}")
+            r = o.get(f"/api/v1/checks/ok/samples?{query}")
             h.eq(r.status, 400, f"status for ?{query}")
             h.eq(r.json()["error"].get("field"), field, f"field for ?{query}")
-        r = h.http_request(o.cur_port, "GET", "/api/v1/checks/ok/samples?limit=5&other=%zz")
+        r = o.get("/api/v1/checks/ok/samples?limit=5&other=%zz")
         h.eq(r.status, 200, "an unknown malformed parameter is ignored")
         o.stop()
 

@@ -1,0 +1,36 @@
+/*
+ * app/env: the security settings that come from the environment (DESIGN
+ * §3.1 names): JWT_SECRET, ENCRYPTION_KEY_BASE64, CORS_ORIGINS,
+ * ALLOW_TEST_LOGIN and the production switch (OPSHUB_ENV or NODE_ENV =
+ * production). Validates them once at start-up, before anything listens,
+ * and refuses unsafe combinations. Outside production a missing JWT secret
+ * is generated once and kept in DATA/jwt-secret (mode 0600). Never prints
+ * or logs a secret value.
+ */
+#ifndef APP_ENV_H
+#define APP_ENV_H
+
+#include "auth/jwt.h"
+#include "auth/secret.h"
+#include "conf/conf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct app_env {
+    bool production;
+    char jwt_secret[AUTH_JWT_MAX_SECRET + 1];
+    bool jwt_generated;                   /* came from DATA/jwt-secret */
+    struct auth_secret_keyring keyring;   /* valid when have_key */
+    bool have_key;
+    char *cors_origins;                   /* server.cors_origins, else CORS_ORIGINS; NULL = none */
+    bool allow_test_login;
+};
+
+/* 0, or BASE_ERR_INVALID / BASE_ERR_IO with a message naming the variable
+ * (never its value). */
+int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, char *err, size_t errlen);
+/* Wipes the secrets. Safe on a zeroed or failed env. */
+void app_env_free(struct app_env *e);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * auth/service: identity on the daemon's loop. Keeps an in-memory mirror of
+ * users, active API tokens and active sessions (loaded from the store and
+ * reloaded whenever meta.auth_gen changes, polled every second, or at once
+ * after a change made through the API), so authenticating a request is a
+ * hash lookup or an HMAC check and never waits for the database. Logins
+ * verify Argon2id on the libuv thread pool and are throttled per account
+ * and per client address. Writes (sessions, audit rows, last-used times)
+ * go to the store thread through store_call. Never logs a secret.
+ */
+#ifndef AUTH_SERVICE_H
+#define AUTH_SERVICE_H
+
+#include "auth/db.h"
+#include "auth/role.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define AUTH_ACCESS_TOKEN_MAX 1024
+
+enum auth_kind { AUTH_KIND_NONE = 0, AUTH_KIND_USER, AUTH_KIND_TOKEN };
+
+/* Who is calling. For users, role is the user's current role (a demotion
+ * takes effect on the next request, not when the access token expires). */
+struct auth_principal {
+    enum auth_kind kind;
+    char id[AUTH_ID_MAX];          /* user id or token id */
+    char name[AUTH_NAME_MAX];      /* username or token name */
+    enum auth_role role;
+    char session_id[AUTH_ID_MAX];  /* users only */
+};
+
+struct auth_opts {
+    const char *jwt_secret;        /* >= 32 bytes; copied */
+    int64_t access_ttl_ms;         /* 0 = 15 min */
+    int64_t refresh_ttl_ms;        /* 0 = 30 days */
+    int64_t poll_ms;               /* auth_gen poll; 0 = 1000 */
+    int64_t audit_retention_ms;    /* 0 = keep */
+    bool allow_test_login;         /* ALLOW_TEST_LOGIN=1 (refused in production by the app) */
+};
+
+/* Counters for /metrics. */
+struct auth_stats {
+    uint64_t attempts_success, attempts_failure, attempts_locked, attempts_invalid;
+    uint64_t token_auth_ok, token_auth_fail;
+    uint64_t reloads, reload_errors;
+    uint64_t audit_written, audit_errors;
+    bool failure_burst;            /* self-alert: many failed logins in the last minute */
+    bool loaded;                   /* the mirror has been loaded at least once */
+    size_t users, tokens, sessions;
+};
+
+struct auth;
+
+struct auth *auth_new(uv_loop_t *loop, struct store *st, const struct auth_opts *o,
+                      char *err, size_t errlen);
+/* Loads the mirror and starts the poll timer. */
+void auth_start(struct auth *a);
+typedef void (*auth_close_cb)(void *data);
+void auth_close(struct auth *a, auth_close_cb cb, void *data);
+void auth_stats_get(const struct auth *a, struct auth_stats *out);
+
+/* Authenticates an Authorization header value (may be NULL). Returns 0 and
+ * fills *p, or BASE_ERR_NOT_FOUND (no credentials: 401), BASE_ERR_INVALID
+ * (bad, expired or revoked credentials: 401; *why says which, without
+ * token text), BASE_ERR_UNAVAILABLE (the mirror is not loaded yet: 503). */
+int auth_authenticate(struct auth *a, const char *authorization, struct auth_principal *p,
+                      const char **why);
+
+/* Reloads the mirror from the store now; cb (may be NULL) runs after. */
+typedef void (*auth_done_cb)(void *data, int status);
+int auth_reload(struct auth *a, auth_done_cb cb, void *data);
+
+/* Login and sessions. The result is only valid during the callback.
+ * status: 0; BASE_ERR_INVALID (wrong username or password, disabled user:
+ * the same answer for all three); BASE_ERR_BUSY (locked out for
+ * retry_after_s); BASE_ERR_UNAVAILABLE (database down); BASE_ERR_NOMEM. */
+struct auth_login_result {
+    char access_token[AUTH_ACCESS_TOKEN_MAX];
+    int64_t expires_in_s;
+    char refresh_token[AUTH_TOKEN_MAX];
+    int64_t refresh_expires_in_s;
+    struct auth_user user;         /* password_hash is cleared */
+    int64_t retry_after_s;
+};
+typedef void (*auth_login_cb)(void *data, int status, const struct auth_login_result *r);
+/* `test_login` skips the password (only when allow_test_login). */
+int auth_login(struct auth *a, const char *username, const char *password, size_t pwlen,
+               const char *ip, bool test_login, auth_login_cb cb, void *data);
+/* Rotates a refresh token. Reusing a replaced refresh token revokes the
+ * whole session (it was stolen or replayed): BASE_ERR_INVALID. */
+int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth_login_cb cb, void *data);
+/* Revokes the caller's session (users) — access and refresh tokens stop
+ * working at once. For API tokens it is a no-op. */
+int auth_logout(struct auth *a, const struct auth_principal *p, auth_done_cb cb, void *data);
+
+/* Hashes a password on the thread pool (Argon2id). cb gets the hash
+ * (valid during the call) or an error. The password is copied and wiped. */
+typedef void (*auth_hash_cb)(void *data, int status, const char *hash);
+int auth_hash_password(struct auth *a, const char *pw, size_t len, auth_hash_cb cb, void *data);
+
+/* Appends an audit row asynchronously (copied; fire and forget: a failure
+ * is counted and logged). */
+void auth_audit(struct auth *a, const struct auth_audit *entry);
+/* Fills who/role fields of an audit entry from a principal (NULL:
+ * anonymous). */
+void auth_audit_actor(struct auth_audit *e, const struct auth_principal *p);
+
+/* The user with this id in the mirror, or NULL (borrowed until the next
+ * reload: copy what you need). */
+const struct auth_user *auth_user_find(const struct auth *a, const char *id);
+const struct auth_user *auth_user_find_name(const struct auth *a, const char *username);
+/* Users of the mirror in username order (for listing); borrowed. */
+const struct auth_user *auth_users(const struct auth *a, size_t *n);
+
+struct store *auth_store(const struct auth *a);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * http/api_auth: POST /api/v1/auth/login, /test-login, /refresh, /logout
+ * and GET /api/v1/auth/me. The work is auth/service's (Argon2 on the thread
+ * pool, sessions in the store); this file maps bodies to calls and results
+ * to responses. A failed login gets the same 401 whatever was wrong, and a
+ * locked-out one 429 with Retry-After. Never echoes a password or token.
+ */
+#include "http/api_int.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct http_body_field login_fields[] = {
+    {.name = "username", .type = HTTP_BODY_STRING, .required = true, .min = 1, .max = 64},
+    {.name = "password", .type = HTTP_BODY_STRING, .required = true, .secret = true, .min = 1,
+     .max = AUTH_PASSWORD_MAX},
+};
+
+static const struct http_body_field test_login_fields[] = {
+    {.name = "username", .type = HTTP_BODY_STRING, .required = true, .min = 1, .max = 64},
+};
+
+static const struct http_body_field refresh_fields[] = {
+    {.name = "refresh_token", .type = HTTP_BODY_STRING, .required = true, .secret = true, .min = 1,
+     .max = AUTH_TOKEN_MAX},
+};
+
+struct login_req {
+    struct http_api *api;
+    struct http_request *req;
+};
+
+json_t *api_user_json(const struct auth_user *u)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "id", u->id, "username", u->username,
+                     "role", auth_role_name(u->role), "disabled", u->disabled,
+                     "created_at", api_time_or_null(u->created_at),
+                     "updated_at", api_time_or_null(u->updated_at),
+                     "last_login_at", api_time_or_null(u->last_login_at));
+}
+
+static void on_login(void *data, int status, const struct auth_login_result *r)
+{
+    struct login_req *l = data;
+    struct http_api *api = l->api;
+    struct http_request *req = l->req;
+    base_free(l);
+    if (status == 0) {
+        api_set_target(req, "user %s", r->user.username);
+        json_t *body = json_pack("{s:s, s:s, s:I, s:s, s:I, s:o}", "access_token", r->access_token,
+                                 "token_type", "Bearer", "expires_in", (json_int_t)r->expires_in_s,
+                                 "refresh_token", r->refresh_token,
+                                 "refresh_expires_in", (json_int_t)r->refresh_expires_in_s,
+                                 "user", api_user_json(&r->user));
+        api_send_json(api, req, 200, body);
+    } else if (status == BASE_ERR_BUSY) {
+        char hdr[64], msg[128];
+        snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)r->retry_after_s);
+        snprintf(msg, sizeof(msg), "too many failed logins; try again in %lld s", (long long)r->retry_after_s);
+        json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", "locked", "message", msg);
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        api_send(api, req, 429, "application/json", hdr, text ? text : "{}", text ? strlen(text) : 2);
+        free(text);
+    } else if (status == BASE_ERR_INVALID) {
+        api_send_error(api, req, 401, "invalid_credentials", "invalid username, password or token", NULL);
+    } else {
+        api_send_store_error(api, req, status, "session");
+    }
+    http_request_unref(req);
+}
+
+static void start_login(struct http_api *api, struct http_request *req, bool test)
+{
+    json_t *body = api_body(api, req, test ? test_login_fields : login_fields, test ? 1 : 2);
+    if (!body)
+        return;
+    const char *username = http_body_str(body, "username");
+    const char *password = test ? "" : http_body_str(body, "password");
+    api_set_target(req, "user %.64s", username);
+    struct login_req *l = base_calloc(1, sizeof(*l));
+    if (!l) {
+        json_decref(body);
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    l->api = api;
+    l->req = req;
+    http_request_ref(req);
+    int rc = auth_login(api->deps.auth, username, password, strlen(password), req->remote_addr, test,
+                        on_login, l);
+    json_decref(body); /* jansson frees the password copy; the service wiped its own */
+    if (rc) {
+        base_free(l);
+        if (rc == BASE_ERR_INVALID)
+            api_send_error(api, req, 401, "invalid_credentials", "invalid username, password or token", NULL);
+        else
+            api_send_store_error(api, req, rc, "session");
+        http_request_unref(req);
+    }
+}
+
+void api_auth_login(void *data, struct http_request *req, const struct http_params *p)
+{
+    (void)p;
+    start_login(data, req, false);
+}
+
+void api_auth_test_login(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    (void)p;
+    if (!api->deps.allow_test_login) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no route for %s %.120s", req->method, req->path);
+        api_send_error(api, req, 404, "not_found", msg, NULL);
+        return;
+    }
+    start_login(api, req, true);
+}
+
+void api_auth_refresh(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    (void)p;
+    json_t *body = api_body(api, req, refresh_fields, 1);
+    if (!body)
+        return;
+    struct login_req *l = base_calloc(1, sizeof(*l));
+    if (!l) {
+        json_decref(body);
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    l->api = api;
+    l->req = req;
+    http_request_ref(req);
+    int rc = auth_refresh(api->deps.auth, http_body_str(body, "refresh_token"), req->remote_addr, on_login, l);
+    json_decref(body);
+    if (rc) {
+        base_free(l);
+        if (rc == BASE_ERR_INVALID)
+            api_send_error(api, req, 401, "invalid_credentials", "invalid or expired refresh token", NULL);
+        else
+            api_send_store_error(api, req, rc, "session");
+        http_request_unref(req);
+    }
+}
+
+static void on_logout(void *data, int status)
+{
+    struct login_req *l = data;
+    if (status)
+        api_send_store_error(l->api, l->req, status, "session");
+    else
+        api_send(l->api, l->req, 204, NULL, NULL, "", 0);
+    http_request_unref(l->req);
+    base_free(l);
+}
+
+void api_auth_logout(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    (void)p;
+    struct api_ctx *ctx = api_ctx(req);
+    api_set_target(req, "%s %s", ctx->who.kind == AUTH_KIND_USER ? "session" : "token",
+                   ctx->who.kind == AUTH_KIND_USER ? ctx->who.session_id : ctx->who.id);
+    struct login_req *l = base_calloc(1, sizeof(*l));
+    if (!l) {
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    l->api = api;
+    l->req = req;
+    http_request_ref(req);
+    int rc = auth_logout(api->deps.auth, &ctx->who, on_logout, l);
+    if (rc) {
+        base_free(l);
+        api_send_store_error(api, req, rc, "session");
+        http_request_unref(req);
+    }
+}
+
+void api_auth_me(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    (void)p;
+    const struct auth_principal *w = &api_ctx(req)->who;
+    api_send_json(api, req, 200,
+                  json_pack("{s:s, s:s, s:s, s:s}", "kind", w->kind == AUTH_KIND_USER ? "user" : "token",
+                            "id", w->id, "name", w->name, "role", auth_role_name(w->role)));
+}

