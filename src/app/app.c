@@ -417,9 +417,21 @@ int app_run(const struct app_opts *opts)
         base_free(a);
         return 2;
     }
+    if (a->env.allow_test_login && strncmp(a->listen, "127.", 4) != 0 && strncmp(a->listen, "[::1]:", 6) != 0 &&
+        strncmp(a->listen, "localhost:", 10) != 0) {
+        fprintf(stderr, "opshub: ALLOW_TEST_LOGIN=1 is refused unless opshub listens on a loopback address "
+                        "(listen is %s)\n", a->listen);
+        app_env_free(&a->env);
+        conf_destroy(a->conf);
+        base_free(a);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     base_proc_raise_fd_limit();
 
+    /* libuv's pool runs getaddrinfo for probes and Argon2id for logins: give
+     * it more than the default 4 threads unless the operator chose. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
     uv_loop_init(&a->loop);
     uv_signal_init(&a->loop, &a->sig_hup);
     uv_signal_init(&a->loop, &a->sig_term);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define JWT_FILE "jwt-secret"
+#define KEY_FILE "encryption-key"
 
 static bool env_is(const char *name, const char *value)
 {
@@ -87,6 +89,103 @@ static int jwt_from_file(struct app_env *e, const char *data_dir, char *err, siz
     return 0;
 }
 
+/* Reads DATA/encryption-key, or creates it with 32 random bytes (base64). */
+static int key_from_file(struct auth_secret_keyring *kr, const char *data_dir, char *err, size_t errlen)
+{
+    char path[4096], text[128];
+    snprintf(path, sizeof(path), "%s/%s", data_dir ? data_dir : "data", KEY_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        unsigned char raw[AUTH_SECRET_KEY_LEN];
+        if (mkdir(data_dir ? data_dir : "data", 0750) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and the data directory cannot be created: %s",
+                     strerror(errno));
+            return BASE_ERR_IO;
+        }
+        if (RAND_bytes(raw, sizeof(raw)) != 1 || EVP_EncodeBlock((unsigned char *)text, raw, sizeof(raw)) <= 0) {
+            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and no randomness is available to make one");
+            return BASE_ERR_IO;
+        }
+        OPENSSL_cleanse(raw, sizeof(raw));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        size_t len = strlen(text);
+        bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (!ok) {
+            OPENSSL_cleanse(text, sizeof(text));
+            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and %s cannot be written: %s", path,
+                     strerror(errno));
+            return BASE_ERR_IO;
+        }
+        base_log_info("generated an encryption key for stored secrets (set ENCRYPTION_KEY_BASE64 to choose one)",
+                      BASE_LOG_STR("file", path));
+    } else if (fd >= 0) {
+        ssize_t n = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (n < 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return BASE_ERR_IO;
+        }
+        text[n] = '\0';
+    } else {
+        snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and %s cannot be read: %s", path, strerror(errno));
+        return BASE_ERR_IO;
+    }
+    char why[200];
+    int rc = auth_secret_keyring_init(kr, text, why, sizeof(why));
+    OPENSSL_cleanse(text, sizeof(text));
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return BASE_ERR_INVALID;
+    }
+    return 0;
+}
+
+int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, char *err,
+                    size_t errlen)
+{
+    memset(kr, 0, sizeof(*kr));
+    const char *key = getenv("ENCRYPTION_KEY_BASE64");
+    char why[200];
+    if (key && *key) {
+        if (auth_secret_keyring_init(kr, key, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64: %s", why);
+            return BASE_ERR_INVALID;
+        }
+    } else if (production) {
+        snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 (32 bytes, base64) is required when OPSHUB_ENV/NODE_ENV is production");
+        return BASE_ERR_INVALID;
+    } else {
+        int rc = key_from_file(kr, data_dir, err, errlen);
+        if (rc)
+            return rc;
+    }
+    const char *old = getenv("ENCRYPTION_KEY_OLD_BASE64");
+    char one[128];
+    for (const char *p = old; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len >= sizeof(one)) {
+            snprintf(err, errlen, "ENCRYPTION_KEY_OLD_BASE64: an entry is too long for a 32-byte key");
+            auth_secret_keyring_free(kr);
+            return BASE_ERR_INVALID;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        int rc = len ? auth_secret_keyring_add_old(kr, one, why, sizeof(why)) : 0;
+        OPENSSL_cleanse(one, sizeof(one));
+        if (rc && rc != BASE_ERR_EXISTS) {
+            snprintf(err, errlen, "ENCRYPTION_KEY_OLD_BASE64: %s",
+                     rc == BASE_ERR_TOO_BIG ? "too many old keys (at most 7)" : why);
+            auth_secret_keyring_free(kr);
+            return BASE_ERR_INVALID;
+        }
+        p = comma ? comma + 1 : p + len;
+    }
+    return 0;
+}
+
 int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, char *err, size_t errlen)
 {
     memset(e, 0, sizeof(*e));
@@ -119,18 +218,10 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
             return rc;
     }
 
-    const char *key = getenv("ENCRYPTION_KEY_BASE64");
-    if (key && *key) {
-        char why[200];
-        if (auth_secret_keyring_init(&e->keyring, key, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64: %s", why);
-            return BASE_ERR_INVALID;
-        }
-        e->have_key = true;
-    } else if (e->production) {
-        snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 (32 bytes, base64) is required when OPSHUB_ENV/NODE_ENV is production");
-        return BASE_ERR_INVALID;
-    }
+    int krc = app_env_keyring(&e->keyring, e->production, data_dir, err, errlen);
+    if (krc)
+        return krc;
+    e->have_key = true;
 
     const char *cors = c->server.cors_origins ? c->server.cors_origins : getenv("CORS_ORIGINS");
     if (cors && *cors) {

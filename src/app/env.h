@@ -1,7 +1,7 @@
 /*
  * app/env: the security settings that come from the environment (DESIGN
  * §3.1 names): JWT_SECRET, ENCRYPTION_KEY_BASE64, CORS_ORIGINS,
- * ALLOW_TEST_LOGIN and the production switch (OPSHUB_ENV or NODE_ENV =
+ * ENCRYPTION_KEY_OLD_BASE64, ALLOW_TEST_LOGIN and the production switch (OPSHUB_ENV or NODE_ENV =
  * production). Validates them once at start-up, before anything listens,
  * and refuses unsafe combinations. Outside production a missing JWT secret
  * is generated once and kept in DATA/jwt-secret (mode 0600). Never prints
@@ -30,6 +30,14 @@ struct app_env {
 /* 0, or BASE_ERR_INVALID / BASE_ERR_IO with a message naming the variable
  * (never its value). */
 int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, char *err, size_t errlen);
+/* The keyring for stored secrets: ENCRYPTION_KEY_BASE64 as the current key
+ * (outside production, when unset, a key generated once into
+ * DATA/encryption-key, mode 0600), plus every comma-separated key of
+ * ENCRYPTION_KEY_OLD_BASE64 for decrypting during a rotation. Shared by
+ * serve and `opshub secrets`. 0 or BASE_ERR_INVALID / BASE_ERR_IO with a
+ * message that names the variable or file, never a key. */
+int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, char *err,
+                    size_t errlen);
 /* Wipes the secrets. Safe on a zeroed or failed env. */
 void app_env_free(struct app_env *e);
 

@@ -31,15 +31,19 @@
 #define PURGE_CHUNK 5000
 /* Throttling of failed logins. */
 #define THROTTLE_KEYS_MAX 10000
-#define ACCOUNT_FREE_FAILS 5
-#define IP_FREE_FAILS 20
+#define PAIR_FREE_FAILS 5       /* one account from one address */
+#define ACCOUNT_FREE_FAILS 20   /* one account from anywhere: gentler, so others cannot lock it long */
+#define IP_FREE_FAILS 20        /* one address, any account */
 #define LOCK_MAX_S 900
+#define ACCOUNT_LOCK_MAX_S 60
+#define HASHES_IN_FLIGHT_MAX 2  /* Argon2id jobs on the libuv pool at once; more => 503 */
 #define BURST_WINDOW_S 60
 #define BURST_THRESHOLD 50
 #define TOUCH_MAX 4096
 
 struct throttle {
-    char key[AUTH_NAME_MAX + 8];
+    char key[AUTH_NAME_MAX + AUTH_IP_MAX + 8];
+    bool verifying;           /* account entry: a password check is in flight */
     int fails;
     int64_t locked_until_ms;
     int64_t last_ms;
@@ -68,6 +72,7 @@ struct auth {
         sessions_by_prev;
 
     struct base_map throttle;  /* key -> struct throttle */
+    int hashing;               /* Argon2id jobs on the thread pool */
     struct touch *touches;     /* pending last_used_at updates */
     size_t n_touches;
     int64_t next_touch_ms, next_purge_ms;
@@ -129,6 +134,7 @@ static void release(struct auth *a)
 }
 
 static void timer_cb(uv_timer_t *t);
+static void burst_refresh(struct auth *a, int64_t now);
 
 struct auth *auth_new(uv_loop_t *loop, struct store *st, const struct auth_opts *o,
                       char *err, size_t errlen)
@@ -432,6 +438,7 @@ static void timer_cb(uv_timer_t *t)
     if (a->closing)
         return;
     int64_t now = now_ms();
+    burst_refresh(a, now);
     if (!a->loading)
         reload_submit(a, a->loaded ? a->snap.gen : -1, NULL, NULL);
     if (now >= a->next_touch_ms) {
@@ -568,7 +575,7 @@ static int issue_access(struct auth *a, const struct auth_user *u, const char *s
 static struct throttle *throttle_get(struct auth *a, const char *kind, const char *name, bool create,
                                      int64_t now)
 {
-    char key[AUTH_NAME_MAX + 8];
+    char key[AUTH_NAME_MAX + AUTH_IP_MAX + 8];
     snprintf(key, sizeof(key), "%s:%s", kind, name);
     struct throttle *t = base_map_get(&a->throttle, key);
     if (t || !create)
@@ -578,7 +585,8 @@ static struct throttle *throttle_get(struct auth *a, const char *kind, const cha
         for (size_t i = 0; i < a->throttle.cap; i++) {
             struct base_map_slot *sl = &a->throttle.slots[i];
             struct throttle *x = sl->value;
-            if (x && sl->key == x->key && x->locked_until_ms <= now && now - x->last_ms > 15 * 60000) {
+            if (x && sl->key == x->key && !x->verifying && x->locked_until_ms <= now &&
+                now - x->last_ms > 15 * 60000) {
                 base_map_remove(&a->throttle, x->key);
                 base_free(x);
             }
@@ -597,13 +605,19 @@ static struct throttle *throttle_get(struct auth *a, const char *kind, const cha
     return t;
 }
 
-static int64_t lock_seconds(int fails, int free_fails)
+static int64_t lock_seconds(int fails, int free_fails, int64_t max_s)
 {
     if (fails < free_fails)
         return 0;
     int shift = fails - free_fails;
-    int64_t s = shift >= 10 ? LOCK_MAX_S : (int64_t)1 << shift;
-    return s > LOCK_MAX_S ? LOCK_MAX_S : s;
+    int64_t s = shift >= 10 ? max_s : (int64_t)1 << shift;
+    return s > max_s ? max_s : s;
+}
+
+/* "user|address" for the per-pair entry. */
+static void pair_name(char *out, size_t n, const char *username, const char *ip)
+{
+    snprintf(out, n, "%s|%s", username, ip);
 }
 
 static void burst_note(struct auth *a, int64_t now)
@@ -636,49 +650,73 @@ static void burst_refresh(struct auth *a, int64_t now)
     }
 }
 
-/* Seconds the caller must wait, 0 when neither the account nor the
- * address is locked. */
+/* Seconds the caller must wait, 0 when neither the account, this account
+ * from this address, nor the address is locked. Fails closed (1 s) when the
+ * table is full of fresh entries. */
 static int64_t throttle_wait(struct auth *a, const char *username, const char *ip, int64_t now)
 {
     int64_t wait = 0;
-    struct throttle *t[2] = {throttle_get(a, "u", username, false, now), throttle_get(a, "ip", ip, false, now)};
-    for (int i = 0; i < 2; i++)
+    char pair[AUTH_NAME_MAX + AUTH_IP_MAX + 2];
+    pair_name(pair, sizeof(pair), username, ip);
+    struct throttle *t[3] = {throttle_get(a, "u", username, false, now), throttle_get(a, "p", pair, false, now),
+                             throttle_get(a, "ip", ip, false, now)};
+    for (int i = 0; i < 3; i++)
         if (t[i] && t[i]->locked_until_ms > now) {
             int64_t w = (t[i]->locked_until_ms - now + 999) / 1000;
             wait = w > wait ? w : wait;
         }
+    if (!wait && !t[0] && a->throttle.len >= THROTTLE_KEYS_MAX && !throttle_get(a, "u", username, true, now))
+        wait = 1;
     return wait;
+}
+
+static void note_fail(struct throttle *t, int64_t now, int free_fails, int64_t max_s)
+{
+    if (!t)
+        return;
+    t->fails++;
+    t->last_ms = now;
+    int64_t s = lock_seconds(t->fails, free_fails, max_s);
+    if (s)
+        t->locked_until_ms = now + s * 1000;
 }
 
 static void throttle_fail(struct auth *a, const char *username, const char *ip, int64_t now)
 {
-    struct throttle *t = throttle_get(a, "u", username, true, now);
-    if (t) {
-        t->fails++;
-        t->last_ms = now;
-        int64_t s = lock_seconds(t->fails, ACCOUNT_FREE_FAILS);
-        if (s)
-            t->locked_until_ms = now + s * 1000;
-    }
-    t = throttle_get(a, "ip", ip, true, now);
-    if (t) {
-        t->fails++;
-        t->last_ms = now;
-        int64_t s = lock_seconds(t->fails, IP_FREE_FAILS);
-        if (s)
-            t->locked_until_ms = now + s * 1000;
-    }
+    char pair[AUTH_NAME_MAX + AUTH_IP_MAX + 2];
+    pair_name(pair, sizeof(pair), username, ip);
+    note_fail(throttle_get(a, "u", username, true, now), now, ACCOUNT_FREE_FAILS, ACCOUNT_LOCK_MAX_S);
+    note_fail(throttle_get(a, "p", pair, true, now), now, PAIR_FREE_FAILS, LOCK_MAX_S);
+    note_fail(throttle_get(a, "ip", ip, true, now), now, IP_FREE_FAILS, LOCK_MAX_S);
     burst_note(a, now);
 }
 
+/* A success clears the account's entries, not the address's: one good
+ * login must not wipe an address's failures against other accounts. */
 static void throttle_ok(struct auth *a, const char *username, const char *ip)
 {
-    struct throttle *t[2] = {throttle_get(a, "u", username, false, 0), throttle_get(a, "ip", ip, false, 0)};
+    char pair[AUTH_NAME_MAX + AUTH_IP_MAX + 2];
+    pair_name(pair, sizeof(pair), username, ip);
+    struct throttle *t[2] = {throttle_get(a, "u", username, false, 0), throttle_get(a, "p", pair, false, 0)};
     for (int i = 0; i < 2; i++) {
-        if (t[i]) {
+        if (t[i] && !t[i]->verifying) {
             base_map_remove(&a->throttle, t[i]->key);
             base_free(t[i]);
+        } else if (t[i]) {
+            t[i]->fails = 0;
+            t[i]->locked_until_ms = 0;
         }
+    }
+}
+
+/* One password check per account at a time: parallel guesses cannot get
+ * past the lockout before their failures are counted. */
+static void verifying_set(struct auth *a, const char *username, bool on, int64_t now)
+{
+    struct throttle *t = throttle_get(a, "u", username, on, now);
+    if (t) {
+        t->verifying = on;
+        t->last_ms = now;
     }
 }
 
@@ -697,6 +735,7 @@ struct login_job {
     size_t pwlen;
     char hash[AUTH_PASSWORD_HASH_MAX];
     bool have_user;
+    bool counted;             /* holds one of a->hashing and the account's verifying flag */
     int verify_rc;
     /* The session written on the store thread. */
     struct auth_session session;
@@ -748,16 +787,25 @@ static int session_work(struct store_conn *c, void *data, char *err, size_t errl
     int rc = store_sql_begin(c, err, errlen);
     if (rc)
         return rc;
-    if (j->kind == LOGIN_PASSWORD) {
+    if (j->kind == LOGIN_PASSWORD && !j->test_login) {
+        /* The password or status may have changed while Argon2 ran: the
+         * session is made only for the credentials that were checked. */
+        struct auth_user now_u;
+        rc = auth_db_user_get(c, j->user_id, &now_u, err, errlen);
+        if (rc == 0 && (now_u.disabled || strcmp(now_u.password_hash, j->hash) != 0))
+            rc = BASE_ERR_NOT_FOUND;
+        OPENSSL_cleanse(now_u.password_hash, sizeof(now_u.password_hash));
+    }
+    if (rc == 0 && j->kind == LOGIN_PASSWORD) {
         rc = auth_db_session_insert(c, &j->session, err, errlen);
         if (!rc) {
             struct store_param p[] = {STORE_P_INT(j->now), STORE_P_TEXT(j->user_id)};
             rc = store_sql_exec(c, "UPDATE users SET last_login_at = ? WHERE id = ?", p, 2, NULL, err, errlen);
         }
-    } else if (j->kind == LOGIN_REFRESH) {
+    } else if (rc == 0 && j->kind == LOGIN_REFRESH) {
         rc = auth_db_session_rotate(c, j->session.id, j->old_hash, j->session.refresh_hash, j->now,
                                     j->session.expires_at, err, errlen);
-    } else {
+    } else if (rc == 0 && j->kind == LOGIN_REUSE) {
         rc = auth_db_session_revoke(c, j->session.id, j->now, err, errlen);
         if (rc == BASE_ERR_NOT_FOUND)
             rc = 0;
@@ -826,6 +874,8 @@ static void verify_after(uv_work_t *w, int status)
     struct login_job *j = w->data;
     struct auth *a = j->a;
     int64_t now = now_ms();
+    a->hashing--;
+    verifying_set(a, j->username, false, now);
     burst_refresh(a, now);
     if (status != 0 || a->closing) {
         login_finish(j, BASE_ERR_CANCELED);
@@ -882,6 +932,11 @@ int auth_login(struct auth *a, const char *username, const char *password, size_
     int64_t now = now_ms();
     burst_refresh(a, now);
     int64_t wait = throttle_wait(a, username, ip ? ip : "", now);
+    struct throttle *acct = throttle_get(a, "u", username, false, now);
+    if (wait == 0 && acct && acct->verifying)
+        wait = 1; /* this account's previous attempt is still being checked */
+    if (wait == 0 && a->hashing >= HASHES_IN_FLIGHT_MAX)
+        return BASE_ERR_BUSY; /* the API answers 503: too many logins at once */
     if (wait > 0) {
         a->stats.attempts_locked++;
         struct auth_login_result r;
@@ -914,6 +969,8 @@ int auth_login(struct auth *a, const char *username, const char *password, size_
         login_job_free(j);
         return BASE_ERR_NOMEM;
     }
+    a->hashing++;
+    verifying_set(a, j->username, true, now);
     return 0;
 }
 

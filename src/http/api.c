@@ -169,6 +169,8 @@ void http_api_destroy(struct http_api *api)
     base_free(api);
 }
 
+static void utf8_sanitize(const char *s, char *out, size_t n);
+
 static const char *audit_result(int status)
 {
     return status < 400 ? "ok" : status == 401 || status == 403 || status == 429 ? "denied" : "error";
@@ -186,12 +188,12 @@ static void write_audit(struct http_api *api, struct http_request *req, struct a
         snprintf(e.action, sizeof(e.action), "%s", action);
     else
         snprintf(e.action, sizeof(e.action), "%.8s %.38s", req->method, ctx->route ? ctx->route->pattern : "");
-    snprintf(e.target, sizeof(e.target), "%s", ctx->target);
+    utf8_sanitize(ctx->target, e.target, sizeof(e.target)); /* client text: keep it valid UTF-8 */
     snprintf(e.result, sizeof(e.result), "%s", audit_result(status));
     e.status = status;
     snprintf(e.ip, sizeof(e.ip), "%s", req->remote_addr);
     snprintf(e.request_id, sizeof(e.request_id), "%s", req->request_id);
-    snprintf(e.detail, sizeof(e.detail), "%s", ctx->detail);
+    utf8_sanitize(ctx->detail, e.detail, sizeof(e.detail));
     auth_audit(api->deps.auth, &e);
 }
 
@@ -217,8 +219,11 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
         write_audit(api, req, ctx, status);
     }
     char headers[1024];
-    if (ctx->headers[0]) {
-        snprintf(headers, sizeof(headers), "%s%s", ctx->headers, extra_headers ? extra_headers : "");
+    bool is_api = strncmp(req->path, "/api/v1/", 8) == 0;
+    if (ctx->headers[0] || is_api) {
+        /* API answers may carry tokens or private data: never cached. */
+        snprintf(headers, sizeof(headers), "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
+                 extra_headers ? extra_headers : "");
         extra_headers = headers;
     }
     http_response_send(req, status, content_type, extra_headers, body, len);
@@ -413,24 +418,31 @@ static void append_headers(struct api_ctx *ctx, const char *h)
     snprintf(ctx->headers + used, sizeof(ctx->headers) - used, "%s", h);
 }
 
-/* Token buckets: all callers together, then this caller (token, user or
- * address) for this route's rate. False when a 429 was sent. */
+/* Token buckets: this caller (token, user or address) for this route's
+ * rate first; then, for unauthenticated callers only, the bucket they all
+ * share. A refused request never drains a bucket it was not allowed past,
+ * and an anonymous flood cannot lock out callers with credentials. False
+ * when a 429 was sent. */
 static bool rate_allow(struct http_api *api, struct http_request *req, struct api_ctx *ctx)
 {
     int64_t now = (int64_t)(uv_hrtime() / 1000000u);
     struct auth_ratelimit_result r;
     char key[AUTH_RATELIMIT_KEY_MAX], hdr[200];
-    int rc = auth_ratelimit_take(api->global.rl, "*", now, &r);
-    struct api_rate *rate = &api->global;
-    if (rc == 0 && r.allowed) {
-        rate = rate_for(api, ctx->route);
-        if (ctx->who.kind == AUTH_KIND_TOKEN)
-            snprintf(key, sizeof(key), "t:%s", ctx->who.id);
-        else if (ctx->who.kind == AUTH_KIND_USER)
-            snprintf(key, sizeof(key), "u:%s", ctx->who.id);
-        else
-            snprintf(key, sizeof(key), "ip:%s", req->remote_addr);
-        rc = auth_ratelimit_take(rate->rl, key, now, &r);
+    struct api_rate *rate = rate_for(api, ctx->route);
+    if (ctx->who.kind == AUTH_KIND_TOKEN)
+        snprintf(key, sizeof(key), "t:%s", ctx->who.id);
+    else if (ctx->who.kind == AUTH_KIND_USER)
+        snprintf(key, sizeof(key), "u:%s", ctx->who.id);
+    else
+        snprintf(key, sizeof(key), "ip:%s", req->remote_addr);
+    int rc = auth_ratelimit_take(rate->rl, key, now, &r);
+    if (rc == 0 && r.allowed && ctx->who.kind == AUTH_KIND_NONE) {
+        struct auth_ratelimit_result g;
+        rc = auth_ratelimit_take(api->global.rl, "*", now, &g);
+        if (rc || !g.allowed) {
+            r = g;
+            rate = &api->global;
+        }
     }
     if (auth_ratelimit_headers(&r, &rate->rate, hdr, sizeof(hdr)) == 0)
         append_headers(ctx, hdr);
@@ -439,6 +451,7 @@ static bool rate_allow(struct http_api *api, struct http_request *req, struct ap
     char msg[160];
     snprintf(msg, sizeof(msg), "rate limit of %s exceeded; retry in %lld s", rate->value,
              (long long)(r.retry_after_s > 0 ? r.retry_after_s : 1));
+    ctx->audit = false; /* counted in opshub_http_denied_total; an audit row each would be a flood */
     api_send_error(api, req, 429, "rate_limited", msg, NULL);
     return false;
 }
@@ -456,6 +469,7 @@ static bool access_allow(struct http_api *api, struct http_request *req, struct 
     }
     if (rc) {
         char hdr[160];
+        ctx->audit = false; /* anonymous: nobody to attribute it to; counted in opshub_http_denied_total */
         snprintf(hdr, sizeof(hdr), "WWW-Authenticate: Bearer realm=\"opshub\"%s\r\n",
                  rc == BASE_ERR_NOT_FOUND ? "" : ", error=\"invalid_token\"");
         append_headers(ctx, hdr);

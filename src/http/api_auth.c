@@ -95,10 +95,15 @@ static void start_login(struct http_api *api, struct http_request *req, bool tes
     json_decref(body); /* jansson frees the password copy; the service wiped its own */
     if (rc) {
         base_free(l);
-        if (rc == BASE_ERR_INVALID)
+        if (rc == BASE_ERR_INVALID) {
             api_send_error(api, req, 401, "invalid_credentials", "invalid username, password or token", NULL);
-        else
+        } else if (rc == BASE_ERR_BUSY) {
+            static const char busy[] =
+                "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many logins in progress; retry in 1 s\"}}";
+            api_send(api, req, 503, "application/json", "Retry-After: 1\r\n", busy, sizeof(busy) - 1);
+        } else {
             api_send_store_error(api, req, rc, "session");
+        }
         http_request_unref(req);
     }
 }

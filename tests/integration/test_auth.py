@@ -10,10 +10,12 @@ log, start-up refusals of unsafe settings, and no secret in any log or API outpu
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -536,6 +538,91 @@ def test_test_login_works_only_when_allowed():
         h.contains(o.log_text(), "ALLOW_TEST_LOGIN", "warning logged")
         o.stop()
 
+
+
+def request_from(port, source_ip, method, path, body=None, headers=None):
+    """One request from another loopback address (127.0.0.0/8 is all ours)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source_ip, 0))
+    try:
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        c.request(method, path, body=data, headers=hdrs)
+        r = c.getresponse()
+        return h.Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        c.close()
+
+
+def test_anonymous_flood_neither_locks_out_tokens_nor_floods_the_audit_log():
+    nginx = ENV["nginx"]
+    cfg = h.make_config([h.http_check("web", nginx.url("/health"))], rate_limits=False,
+                        extra={"server": {"rate_limit": "1000/min", "global_rate_limit": "20/min"}})
+    with h.Opshub(cfg, env={"JWT_SECRET": JWT_SECRET}) as o:
+        o.start()
+        tok = o.ensure_token()
+        codes = [request_from(o.cur_port, f"127.0.0.{i}", "POST", "/api/v1/checks/web/run").status
+                 for i in range(2, 42)]
+        h.check(codes.count(401) >= 15 and codes.count(429) >= 15,
+                f"anonymous callers from 40 addresses share one bucket: {codes}")
+        r = o.get("/api/v1/checks", auth=tok)
+        h.eq(r.status, 200, "a token still gets through after the anonymous flood")
+        rows = int(h.sqlite_query(o.db_path, "SELECT COUNT(*) FROM audit_log WHERE actor_kind = 'anonymous'"))
+        h.eq(rows, 0, "anonymous 401/429 answers are counted, not audited")
+        m = o.metrics()
+        h.check(m.get("opshub_http_denied_total", code="429") >= 15, "429s counted")
+        h.check(m.get("opshub_http_denied_total", code="401") >= 15, "401s counted")
+        o.stop()
+
+
+def test_lockout_is_per_account_and_address_and_parallel_guesses_are_serialised():
+    o = O()
+    r = o.cli("user", "add", "paula", "--role", "viewer", "--password-stdin", input="paula-password-123\n")
+    h.eq(r.returncode, 0, f"user add: {r.stderr}")
+    before = o.metrics().get("opshub_auth_attempts_total", result="failure")
+    results = []
+
+    def guess(i):
+        results.append(request_from(o.cur_port, "127.0.0.9", "POST", "/api/v1/auth/login",
+                                    body={"username": "paula", "password": f"guess-number-{i:04d}"}).status)
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failures = o.metrics().get("opshub_auth_attempts_total", result="failure") - before
+    h.check(failures <= 6, f"parallel guesses must not all be checked: {failures} verified, {sorted(results)}")
+    h.check(results.count(429) >= 24, f"the rest refused while one check is in flight: {sorted(results)}")
+    for i in range(6):
+        request_from(o.cur_port, "127.0.0.9", "POST", "/api/v1/auth/login",
+                     body={"username": "paula", "password": f"more-guesses-{i:04d}"})
+    r = request_from(o.cur_port, "127.0.0.9", "POST", "/api/v1/auth/login",
+                     body={"username": "paula", "password": "paula-password-123"})
+    h.eq(r.status, 429, "the attacking address is locked out of the account")
+    r = request_from(o.cur_port, "127.0.0.10", "POST", "/api/v1/auth/login",
+                     body={"username": "paula", "password": "paula-password-123"})
+    h.eq(r.status, 200, f"the owner from another address still logs in: {r.body[:200]!r}")
+    ENV["leaked"] += ["paula-password-123", r.json()["access_token"], r.json()["refresh_token"]]
+
+
+def test_api_answers_are_not_cacheable_and_files_are_private():
+    o = O()
+    r = o.get("/api/v1/auth/me")
+    h.eq(r.header("cache-control"), "no-store", "Cache-Control on API answers")
+    mode = os.stat(o.db_path).st_mode & 0o777
+    h.eq(mode & 0o077, 0, f"database file mode {oct(mode)} is private")
+
+
+def test_test_login_refused_on_a_non_loopback_listen_address():
+    cfg = h.make_config([])
+    with h.Opshub(cfg, env={"ALLOW_TEST_LOGIN": "1", "JWT_SECRET": JWT_SECRET}, auth=False) as o:
+        p = subprocess.run([h.OPSHUB_BIN, "serve", "--config", o.config_path, "--data", o.data_dir,
+                            "--listen", "0.0.0.0:1"], capture_output=True, text=True, timeout=20,
+                           env=h.opshub_env({"ALLOW_TEST_LOGIN": "1", "JWT_SECRET": JWT_SECRET}))
+        h.eq(p.returncode, 2, "exit code")
+        h.contains(p.stderr, "loopback", "message")
 
 # ---- the end: no secret anywhere ----
 
