@@ -30,6 +30,7 @@ static const struct cli_command commands[] = {
     {"config", cli_cmd_config, "validate the configuration (config check)"},
     {"user", cli_cmd_user, "manage users (add, list, disable, enable, passwd, role)"},
     {"token", cli_cmd_token, "manage API tokens (create, list, revoke)"},
+    {"secrets", cli_cmd_secrets, "stored secrets: status, rotate-key"},
     {"version", cli_cmd_version, "print the version"},
 };
 

@@ -150,6 +150,39 @@ static const struct migration migrations[] = {
      " FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();"
      "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
      "INSERT INTO meta (key, value) VALUES ('auth_gen', 0);"},
+    /* 3: objects created through the API (checks and projects now; alert
+     * rules, channels, silences... later), one generic table keyed by kind.
+     * `definition` is the object's JSON without its secret fields; those are
+     * in `secret`, AES-256-GCM sealed ("v1:<keyid>:..."), key_id naming the
+     * key so `opshub secrets rotate-key` can re-seal them. meta.objects_gen
+     * is bumped by every change. */
+    {3,
+     "CREATE TABLE api_objects ("
+     " kind TEXT NOT NULL,"
+     " id TEXT NOT NULL,"
+     " definition TEXT NOT NULL,"
+     " secret TEXT,"
+     " key_id TEXT,"
+     " version BIGINT NOT NULL DEFAULT 1,"
+     " created_at BIGINT NOT NULL,"
+     " updated_at BIGINT NOT NULL,"
+     " created_by TEXT NOT NULL,"
+     " updated_by TEXT NOT NULL,"
+     " PRIMARY KEY (kind, id));"
+     "INSERT INTO meta (key, value) VALUES ('objects_gen', 0);",
+     "CREATE TABLE api_objects ("
+     " kind TEXT NOT NULL,"
+     " id TEXT NOT NULL,"
+     " definition TEXT NOT NULL,"
+     " secret TEXT,"
+     " key_id TEXT,"
+     " version BIGINT NOT NULL DEFAULT 1,"
+     " created_at BIGINT NOT NULL,"
+     " updated_at BIGINT NOT NULL,"
+     " created_by TEXT NOT NULL,"
+     " updated_by TEXT NOT NULL,"
+     " PRIMARY KEY (kind, id));"
+     "INSERT INTO meta (key, value) VALUES ('objects_gen', 0);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

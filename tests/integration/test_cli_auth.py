@@ -7,6 +7,7 @@ as SHA-256, passwords absent from the database files, one audit row per change, 
 Every run also asserts that no sanitizer report appears on stderr (OPSHUB_BIN may be an
 ASan build).
 """
+import base64
 import hashlib
 import json
 import os
@@ -592,6 +593,42 @@ def test_postgres_add_list_token():
          "user.create:cli:ok\nuser.disable:cli:denied\ntoken.create:cli:ok\ntoken.revoke:cli:ok", "audit on PostgreSQL")
     h.check(PW not in pg.psql("SELECT password_hash FROM users"), "password stored")
 
+
+
+KEY_A = base64.b64encode(bytes(range(32))).decode()
+KEY_B = base64.b64encode(bytes(range(32, 64))).decode()
+
+
+def test_secrets_status_and_rotate_key():
+    data = new_data()
+    # Outside production, without ENCRYPTION_KEY_BASE64, a key is generated once (mode 0600).
+    r = ok(cli(["secrets", "status", "--json"], data), "secrets status")
+    doc = json.loads(r.stdout)
+    h.eq(doc["keys"], [], "no stored secrets yet")
+    keyfile = os.path.join(data, "encryption-key")
+    h.check(os.path.exists(keyfile), "generated key file")
+    h.eq(os.stat(keyfile).st_mode & 0o777, 0o600, "key file mode")
+    again = json.loads(ok(cli(["secrets", "status", "--json"], data), "status again").stdout)
+    h.eq(again["current_key"], doc["current_key"], "the generated key is reused")
+    env = {"ENCRYPTION_KEY_BASE64": KEY_B, "ENCRYPTION_KEY_OLD_BASE64": KEY_A}
+    r = ok(cli(["secrets", "rotate-key", "--json"], data, env=env), "rotate-key")
+    out = json.loads(r.stdout)
+    h.eq(out["resealed"], 0, "nothing to re-seal in an empty store")
+    h.check(out["current_key"] != doc["current_key"], "the current key is the new one")
+    rows = h.sqlite_query(os.path.join(data, "opshub.db"),
+                          "SELECT action, result, actor_kind FROM audit_log WHERE action = 'secrets.rotate_key'")
+    h.contains(rows, "secrets.rotate_key|ok|cli", "rotation audited")
+    for v in (KEY_A, KEY_B):
+        h.check(v not in r.stdout + r.stderr, "a key appears in the output")
+    bad = fails(cli(["secrets", "status"], data, env={"ENCRYPTION_KEY_BASE64": base64.b64encode(b"x" * 16).decode()}),
+                2, "short key", "ENCRYPTION_KEY_BASE64")
+    h.check(base64.b64encode(b"x" * 16).decode() not in bad.stderr, "the bad key is not echoed")
+    fails(cli(["secrets", "status"], data, env={"ENCRYPTION_KEY_BASE64": KEY_A, "ENCRYPTION_KEY_OLD_BASE64": "nope"}),
+          2, "bad old key", "ENCRYPTION_KEY_OLD_BASE64")
+    fails(cli(["secrets", "status"], new_data(), env={"OPSHUB_ENV": "production"}), 2, "production without a key",
+          "required when OPSHUB_ENV/NODE_ENV is production")
+    fails(cli(["secrets", "bogus"], data), 2, "unknown subcommand", "unknown subcommand")
+    ok(cli(["secrets", "--help"]), "secrets --help")
 
 if __name__ == "__main__":
     h.run(h.collect(globals()), setup=setup, test_timeout=120)
