@@ -1,9 +1,10 @@
 /*
  * conf/check: the `checks` list of the config file: common fields, the
  * per-type fields of http and tcp checks, defaults, and the definition hash
- * that lets a reload tell unchanged checks apart. Everything it builds lives
- * in the conf arena; errors go through conf_value_error and parsing goes on
- * after each one. Knows the schema, not YAML.
+ * that lets a reload tell unchanged checks apart, and deep copies for
+ * merging. Everything it builds lives in the conf arena; errors go through
+ * conf_value_error and parsing goes on after each one. Knows the schema, not
+ * YAML or JSON.
  */
 #include "conf/conf_int.h"
 
@@ -409,22 +410,21 @@ static void parse_project_ref(struct conf_ctx *ctx, const struct conf_node *n, s
         return;
     const struct conf_project *p = base_map_get(projects, pid);
     if (p) {
-        cc->project = p->id;
+        cc->project = ctx->json ? pid : p->id; /* from JSON, p lives in another conf */
         return;
     }
-    const struct conf *c = ctx->conf;
-    if (!c->n_projects) {
+    if (!ctx->n_projects) {
         conf_value_error(ctx, n, "unknown project '%s' (no projects are declared)", pid);
         return;
     }
-    const char **ids = base_arena_alloc(&ctx->tmp, c->n_projects * sizeof(*ids));
+    const char **ids = base_arena_alloc(&ctx->tmp, ctx->n_projects * sizeof(*ids));
     if (!ids) {
         ctx->nomem = true;
         return;
     }
-    for (size_t i = 0; i < c->n_projects; i++)
-        ids[i] = c->projects[i].id;
-    const char *hint = conf_value_suggest(pid, ids, c->n_projects);
+    for (size_t i = 0; i < ctx->n_projects; i++)
+        ids[i] = ctx->projects[i].id;
+    const char *hint = conf_value_suggest(pid, ids, ctx->n_projects);
     if (hint)
         conf_value_error(ctx, n, "unknown project '%s' (did you mean '%s'?)", pid, hint);
     else
@@ -502,7 +502,7 @@ static void parse_http(struct conf_ctx *ctx, const struct conf_node *node, const
 {
     size_t size;
     if (!f[F_URL])
-        conf_value_error(ctx, node, "http check is missing 'url'");
+        conf_value_error_member(ctx, node, "url", "http check is missing 'url'");
     else
         conf_value_url(ctx, f[F_URL], &cc->url);
     if (f[F_METHOD])
@@ -525,7 +525,7 @@ static void parse_tcp(struct conf_ctx *ctx, const struct conf_node *node, const 
                       struct conf_check *cc)
 {
     if (!f[F_ADDRESS])
-        conf_value_error(ctx, node, "tcp check is missing 'address'");
+        conf_value_error_member(ctx, node, "address", "tcp check is missing 'address'");
     else
         conf_value_hostport(ctx, f[F_ADDRESS], false, &cc->address);
     if (f[F_SEND])
@@ -534,8 +534,8 @@ static void parse_tcp(struct conf_ctx *ctx, const struct conf_node *node, const 
         conf_value_string(ctx, f[F_EXPECT], &cc->expect);
 }
 
-static void parse_check(struct conf_ctx *ctx, const struct conf_node *node, struct conf_check *cc,
-                        struct base_map *ids, const struct base_map *projects)
+void conf_check_parse_one(struct conf_ctx *ctx, const struct conf_node *node, struct conf_check *cc,
+                          struct base_map *ids, const struct base_map *projects)
 {
     const struct conf_node *f[F_COUNT];
     if (conf_check_set_defaults(cc, &ctx->conf->arena)) {
@@ -547,11 +547,11 @@ static void parse_check(struct conf_ctx *ctx, const struct conf_node *node, stru
     conf_value_fields(ctx, node, field_names, F_COUNT, f);
     unsigned type = 0;
     if (!f[F_TYPE])
-        conf_value_error(ctx, node, "check is missing 'type' (supported: http, tcp)");
+        conf_value_error_member(ctx, node, "type", "check is missing 'type' (supported: http, tcp)");
     else
         type = parse_type(ctx, f[F_TYPE], cc);
     if (!f[F_ID])
-        conf_value_error(ctx, node, "check is missing 'id'");
+        conf_value_error_member(ctx, node, "id", "check is missing 'id'");
     else if (conf_value_id(ctx, f[F_ID], &cc->id) == 0)
         conf_value_unique(ctx, ids, cc->id, f[F_ID], "check id");
     parse_common(ctx, f, cc, projects);
@@ -584,9 +584,75 @@ void conf_check_parse_list(struct conf_ctx *ctx, const struct conf_node *list,
     for (const struct conf_node *item = list->child; item && !ctx->nomem; item = item->next) {
         if (conf_value_expect(ctx, item, CONF_NODE_MAP))
             continue;
-        parse_check(ctx, item, &checks[n++], &ids, projects);
+        conf_check_parse_one(ctx, item, &checks[n++], &ids, projects);
     }
     base_map_free(&ids);
     ctx->conf->checks = checks;
     ctx->conf->n_checks = n;
+}
+
+/* ---- copy (merging) ---- */
+
+static int copy_str(struct base_arena *a, const char **s)
+{
+    if (!*s)
+        return 0;
+    *s = base_arena_strdup(a, *s);
+    return *s ? 0 : BASE_ERR_NOMEM;
+}
+
+static int copy_kv(struct base_arena *a, struct conf_kv **kv, size_t n)
+{
+    if (!n) {
+        *kv = NULL;
+        return 0;
+    }
+    struct conf_kv *copy = base_arena_alloc(a, n * sizeof(*copy));
+    if (!copy)
+        return BASE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = (*kv)[i];
+        if (copy_str(a, &copy[i].key) || copy_str(a, &copy[i].value))
+            return BASE_ERR_NOMEM;
+    }
+    *kv = copy;
+    return 0;
+}
+
+int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct base_arena *a,
+                    const char *project)
+{
+    *dst = *src;
+    dst->project = project;
+    if (copy_str(a, &dst->id) || copy_str(a, &dst->url) || copy_str(a, &dst->body) ||
+        copy_str(a, &dst->body_contains) || copy_str(a, &dst->address) || copy_str(a, &dst->send) ||
+        copy_str(a, &dst->expect) || copy_kv(a, &dst->labels, src->n_labels) ||
+        copy_kv(a, &dst->headers, src->n_headers))
+        return BASE_ERR_NOMEM;
+    /* name defaults to id: keep them one string, as the loader does */
+    if (src->name == src->id)
+        dst->name = dst->id;
+    else if (copy_str(a, &dst->name))
+        return BASE_ERR_NOMEM;
+    if (copy_str(a, &dst->method))
+        return BASE_ERR_NOMEM;
+    dst->status = NULL;
+    dst->json = NULL;
+    if (src->n_status) {
+        dst->status = base_arena_alloc(a, src->n_status * sizeof(*dst->status));
+        if (!dst->status)
+            return BASE_ERR_NOMEM;
+        memcpy(dst->status, src->status, src->n_status * sizeof(*dst->status));
+    }
+    if (src->n_json) {
+        dst->json = base_arena_alloc(a, src->n_json * sizeof(*dst->json));
+        if (!dst->json)
+            return BASE_ERR_NOMEM;
+        for (size_t i = 0; i < src->n_json; i++) {
+            dst->json[i] = src->json[i];
+            if (copy_str(a, &dst->json[i].path) || copy_str(a, &dst->json[i].value_json))
+                return BASE_ERR_NOMEM;
+        }
+    }
+    return 0;
 }

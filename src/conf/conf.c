@@ -1,10 +1,12 @@
 /*
  * conf/conf: the public face of the config loader: reading the file, the
  * top-level keys (server, storage, log, projects, checks), the built-in
- * default configuration and conf_destroy. Owns each struct conf and its
+ * default configuration, merging API-created definitions into a copy of the
+ * file's (conf_merge_checks) and conf_destroy. Owns each struct conf and its
  * arena until handed to the caller; on any failure frees everything and
  * returns every error found, sorted by position. YAML parsing is in yaml.c,
- * typed values in value.c, checks in check.c, ${VAR} expansion in interp.c.
+ * typed values in value.c, checks in check.c, ${VAR} expansion in interp.c,
+ * JSON input in json.c.
  */
 #include "conf/conf_int.h"
 
@@ -38,7 +40,7 @@ static const char *const top_names[T_COUNT] = {
 #define DEFAULT_BUFFER_MAX 100000
 #define BUFFER_MAX_LIMIT 10000000
 
-static struct conf *conf_alloc(const char *path)
+struct conf *conf_alloc(const char *path)
 {
     struct conf *c = base_calloc(1, sizeof(*c));
     if (!c)
@@ -316,10 +318,32 @@ static void parse_environments(struct conf_ctx *ctx, const struct conf_node *n, 
     p->n_environments = count;
 }
 
-static void parse_projects(struct conf_ctx *ctx, const struct conf_node *n, struct base_map *by_id)
+int conf_project_parse_one(struct conf_ctx *ctx, const struct conf_node *item, struct conf_project *p,
+                           struct base_map *seen)
 {
     static const char *const names[] = {"id", "name", "environments"};
     const struct conf_node *f[3];
+    memset(p, 0, sizeof(*p));
+    if (conf_value_expect(ctx, item, CONF_NODE_MAP))
+        return -1;
+    conf_value_fields(ctx, item, names, 3, f);
+    if (f[1])
+        conf_value_string(ctx, f[1], &p->name);
+    if (f[2])
+        parse_environments(ctx, f[2], p);
+    if (!f[0]) {
+        conf_value_error_member(ctx, item, "id", "project is missing 'id'");
+        return -1;
+    }
+    if (conf_value_id(ctx, f[0], &p->id) || conf_value_unique(ctx, seen, p->id, f[0], "project id"))
+        return -1;
+    if (!p->name)
+        p->name = p->id;
+    return 0;
+}
+
+static void parse_projects(struct conf_ctx *ctx, const struct conf_node *n, struct base_map *by_id)
+{
     struct conf *c = ctx->conf;
     struct base_map seen; /* id -> first node, for "first defined at line N" */
     if (conf_value_is_null(n) || conf_value_expect(ctx, n, CONF_NODE_SEQ))
@@ -329,27 +353,13 @@ static void parse_projects(struct conf_ctx *ctx, const struct conf_node *n, stru
         return;
     base_map_init(&seen);
     for (const struct conf_node *item = n->child; item && !ctx->nomem; item = item->next) {
-        if (conf_value_expect(ctx, item, CONF_NODE_MAP))
-            continue;
         struct conf_project *p = &c->projects[c->n_projects];
-        memset(p, 0, sizeof(*p));
-        conf_value_fields(ctx, item, names, 3, f);
-        if (f[1])
-            conf_value_string(ctx, f[1], &p->name);
-        if (f[2])
-            parse_environments(ctx, f[2], p);
-        if (!f[0]) {
-            conf_value_error(ctx, item, "project is missing 'id'");
-            continue;
-        }
-        if (conf_value_id(ctx, f[0], &p->id) || conf_value_unique(ctx, &seen, p->id, f[0], "project id"))
+        if (conf_project_parse_one(ctx, item, p, &seen))
             continue;
         if (base_map_put(by_id, p->id, p) != 0) {
             ctx->nomem = true;
             break;
         }
-        if (!p->name)
-            p->name = p->id;
         c->n_projects++;
     }
     base_map_free(&seen);
@@ -380,6 +390,8 @@ static void parse_root(struct conf_ctx *ctx, const struct conf_node *root)
     base_map_init(&projects);
     if (f[T_PROJECTS])
         parse_projects(ctx, f[T_PROJECTS], &projects);
+    ctx->projects = ctx->conf->projects;
+    ctx->n_projects = ctx->conf->n_projects;
     if (f[T_CHECKS] && !ctx->nomem)
         conf_check_parse_list(ctx, f[T_CHECKS], &projects);
     base_map_free(&projects);
@@ -496,4 +508,128 @@ struct conf *conf_new_default(void)
 fail:
     conf_destroy(c);
     return NULL;
+}
+
+/* ---- merging API-created definitions into the file's ---- */
+
+static int copy_str(struct base_arena *a, const char **s)
+{
+    if (!*s)
+        return 0;
+    *s = base_arena_strdup(a, *s);
+    return *s ? 0 : BASE_ERR_NOMEM;
+}
+
+/* Server, storage and log sections of src, strings copied into dst. */
+static int copy_settings(struct conf *dst, const struct conf *src)
+{
+    struct base_arena *a = &dst->arena;
+    dst->server = src->server;
+    dst->storage = src->storage;
+    dst->log = src->log;
+    struct conf_server *s = &dst->server;
+    if (copy_str(a, &s->listen) || copy_str(a, &s->base_url) || copy_str(a, &s->rate_limit) ||
+        copy_str(a, &s->global_rate_limit) || copy_str(a, &s->login_rate_limit) ||
+        copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
+        copy_str(a, &dst->storage.url))
+        return BASE_ERR_NOMEM;
+    return 0;
+}
+
+static int add_project(struct conf *c, struct base_map *by_id, const struct conf_project *src)
+{
+    struct conf_project *p = &c->projects[c->n_projects];
+    if (base_map_get(by_id, src->id))
+        return BASE_ERR_EXISTS;
+    *p = *src;
+    p->environments = NULL;
+    if (copy_str(&c->arena, &p->id))
+        return BASE_ERR_NOMEM;
+    if (src->name == src->id)
+        p->name = p->id;
+    else if (copy_str(&c->arena, &p->name))
+        return BASE_ERR_NOMEM;
+    if (src->n_environments) {
+        p->environments = base_arena_alloc(&c->arena, src->n_environments * sizeof(*p->environments));
+        if (!p->environments)
+            return BASE_ERR_NOMEM;
+        for (size_t i = 0; i < src->n_environments; i++) {
+            p->environments[i] = src->environments[i];
+            if (copy_str(&c->arena, &p->environments[i]))
+                return BASE_ERR_NOMEM;
+        }
+    }
+    if (base_map_put(by_id, p->id, p) != 0)
+        return BASE_ERR_NOMEM;
+    c->n_projects++;
+    return 0;
+}
+
+static int add_check(struct conf *c, struct base_map *projects, struct base_map *ids,
+                     const struct conf_check *src)
+{
+    struct conf_check *cc = &c->checks[c->n_checks];
+    const char *project = NULL;
+    if (!src->id)
+        return BASE_ERR_INVALID;
+    if (base_map_get(ids, src->id))
+        return BASE_ERR_EXISTS;
+    if (src->project) {
+        const struct conf_project *p = base_map_get(projects, src->project);
+        if (!p)
+            return BASE_ERR_INVALID;
+        project = p->id;
+    }
+    if (conf_check_copy(cc, src, &c->arena, project) || base_map_put(ids, cc->id, cc) != 0)
+        return BASE_ERR_NOMEM;
+    c->n_checks++;
+    return 0;
+}
+
+int conf_merge_checks(const struct conf *base, const struct conf *const *extra, size_t n,
+                      struct conf **out)
+{
+    struct base_map projects, ids;
+    struct conf *c = NULL;
+    size_t n_projects = base ? base->n_projects : 0, n_checks = base ? base->n_checks : 0;
+    int rc = BASE_ERR_NOMEM;
+    *out = NULL;
+    base_map_init(&projects);
+    base_map_init(&ids);
+    for (size_t i = 0; i < n; i++) {
+        if (extra[i]) {
+            n_projects += extra[i]->n_projects;
+            n_checks += extra[i]->n_checks;
+        }
+    }
+    if (!(c = conf_alloc(base ? base->path : "<api>")))
+        goto fail;
+    if (base && copy_settings(c, base))
+        goto fail;
+    if (n_projects && !(c->projects = base_arena_alloc(&c->arena, n_projects * sizeof(*c->projects))))
+        goto fail;
+    if (n_checks && !(c->checks = base_arena_alloc(&c->arena, n_checks * sizeof(*c->checks))))
+        goto fail;
+    /* Source 0 is base, then extra[0..n). Projects first: checks refer to them. */
+    for (size_t i = 0; i <= n; i++) {
+        const struct conf *src = i == 0 ? base : extra[i - 1];
+        for (size_t j = 0; src && j < src->n_projects; j++)
+            if ((rc = add_project(c, &projects, &src->projects[j])) != 0)
+                goto fail;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        const struct conf *src = i == 0 ? base : extra[i - 1];
+        for (size_t j = 0; src && j < src->n_checks; j++)
+            if ((rc = add_check(c, &projects, &ids, &src->checks[j])) != 0)
+                goto fail;
+    }
+    base_map_free(&projects);
+    base_map_free(&ids);
+    *out = c;
+    return 0;
+fail:
+    base_map_free(&projects);
+    base_map_free(&ids);
+    conf_destroy(c);
+    return rc;
 }

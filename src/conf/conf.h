@@ -3,6 +3,8 @@
  * struct conf is immutable once loaded and owns all its memory in one arena;
  * reload builds a new one and swaps it in. The loader reports every error it
  * finds as FILE:LINE:COL into a struct base_errors, never only the first.
+ * Checks and projects created through the API arrive as JSON and go through
+ * the very same validation (conf_check_from_json), errors naming JSON paths.
  */
 #ifndef CONF_CONF_H
 #define CONF_CONF_H
@@ -10,6 +12,7 @@
 #include "base/arena.h"
 #include "base/err.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,5 +149,60 @@ void conf_destroy(struct conf *c);
 /* Lookup by id; NULL when absent. Pointers borrowed from c. */
 const struct conf_check *conf_check_find(const struct conf *c, const char *id);
 const char *conf_check_type_name(enum conf_check_type t);
+
+/* ---- JSON: checks and projects created through the API ---- */
+
+#define CONF_JSON_FIELD_MAX 192   /* like HTTP_BODY_PATH_MAX; longer paths are cut */
+#define CONF_JSON_MESSAGE_MAX 320
+
+/* The first problem in document order. `field` is the JSON path of the bad
+ * value: members joined with '.', array items as [i] ("expect.status[1]",
+ * "labels.team"; keys cut to 64 bytes, control characters as '?'); "" means
+ * the whole object. A missing member is named by its path ("url"). `message`
+ * is the config loader's message for the same mistake, without FILE:LINE:COL
+ * ("bad duration '5x' (expected e.g. 500ms, 30s, 5m, 1h30m, 7d)"); it does
+ * not repeat the field. "out of memory" (field "") on BASE_ERR_NOMEM. */
+struct conf_json_error {
+    char field[CONF_JSON_FIELD_MAX];
+    char message[CONF_JSON_MESSAGE_MAX];
+};
+
+/* Validates ONE check given as a JSON object with the fields of a `checks:`
+ * entry (strings, numbers and booleans are read as the YAML loader reads
+ * the same scalars: "interval": "30s", "confirm": 2, "enabled": false).
+ * Strings are taken literally: no ${VAR} expansion for API input. `project`
+ * must name a project of `base`; the id must not be a check of `base` (base
+ * may be NULL: no projects, no checks). On success *out is a new conf
+ * (caller destroys it) with n_checks == 1, checks[0] carrying the same
+ * defaults and hash as from the YAML loader, line/col 0, no projects (the
+ * project id is copied), path "<api>", other sections at their defaults.
+ * Returns 0; BASE_ERR_INVALID with *err (may be NULL) set; BASE_ERR_EXISTS
+ * when the only problem is an id already in base (err->field "id");
+ * BASE_ERR_NOMEM. *out is NULL on failure. */
+int conf_check_from_json(const json_t *obj, const struct conf *base, struct conf **out,
+                         struct conf_json_error *err);
+/* Same for one project ({"id", "name", "environments"}); the id must not be
+ * a project of base. On success (*out)->projects[0] is it, no checks. */
+int conf_project_from_json(const json_t *obj, const struct conf *base, struct conf **out,
+                           struct conf_json_error *err);
+/* The canonical JSON object of a check (new reference, NULL on OOM): every
+ * field with its effective value, durations as "30s" strings, exact statuses
+ * as numbers and classes as "2xx", max_body in bytes, no line/col. Feeding it
+ * to conf_check_from_json gives a check with the same hash (expect.json
+ * numbers are re-rendered by jansson, so "1.50" comes back as "1.5"; values
+ * the YAML loader read from canonical JSON numbers round-trip exactly). */
+json_t *conf_check_to_json(const struct conf_check *c);
+/* The JSON object of a project: {"id", "name", "environments": [...]}. */
+json_t *conf_project_to_json(const struct conf_project *p);
+/* A new conf (caller destroys it) = a deep copy of base (server, storage,
+ * log, projects, checks) followed by the projects and then the checks of
+ * extra[0..n) in order, all copied into the new arena; every check keeps its
+ * hash and line/col, so sched reload diffing works. Project references of
+ * the extra checks are resolved in the merged list. Returns 0;
+ * BASE_ERR_EXISTS on a check or project id present twice; BASE_ERR_INVALID
+ * when a check names a project that is not there; BASE_ERR_NOMEM. *out is
+ * NULL on failure. */
+int conf_merge_checks(const struct conf *base, const struct conf *const *extra, size_t n,
+                      struct conf **out);
 
 #endif

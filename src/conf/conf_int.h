@@ -1,9 +1,10 @@
 /*
  * conf/conf_int: private contract between the files of the config loader:
- * yaml.c (libyaml events -> a node tree with positions), value.c (typed
- * reading of nodes, error reporting, unknown-key suggestions), check.c
- * (checks[]) and conf.c (public API, top-level sections). No other folder
- * includes this header. Everything here runs inside one load, one thread.
+ * yaml.c (libyaml events -> a node tree with positions), json.c (jansson
+ * values -> the same tree with JSON paths), value.c (typed reading of nodes,
+ * error reporting, unknown-key suggestions), check.c (checks[]) and conf.c
+ * (public API, top-level sections, merging). No other folder includes this
+ * header. Everything here runs inside one load, one thread.
  */
 #ifndef CONF_CONF_INT_H
 #define CONF_CONF_INT_H
@@ -22,10 +23,12 @@
 
 enum conf_node_kind { CONF_NODE_SCALAR, CONF_NODE_MAP, CONF_NODE_SEQ };
 
-/* One YAML node. Lives in conf_ctx.tmp; freed when the load ends. */
+/* One YAML (or JSON) node. Lives in conf_ctx.tmp; freed when the load ends. */
 struct conf_node {
     enum conf_node_kind kind;
-    int line, col;            /* 1-based position of the node's first character */
+    int line, col;            /* 1-based position of the node's first character; 0 from JSON */
+    const char *path;         /* from JSON: "expect.status[1]" ("" = the top); NULL from YAML */
+    size_t ord;               /* from JSON: document order, for "the first error" */
     const char *text;         /* scalar as parsed (escapes resolved), NUL-terminated */
     size_t len;
     bool quoted;              /* quoted or block scalar: never null, never a JSON literal */
@@ -44,6 +47,16 @@ struct conf_ctx {
     struct base_arena tmp;    /* node tree and scratch */
     size_t n_errors;
     bool nomem;
+    /* Projects a check's `project` may name, for "did you mean". */
+    const struct conf_project *projects;
+    size_t n_projects;
+    /* JSON mode: values are taken literally (no ${VAR}: API input must not
+     * read the server's environment), errors name node paths, not FILE:LINE:COL,
+     * and the error first in document order is kept in *first. */
+    bool json;
+    struct conf_json_error *first;
+    size_t first_ord;
+    bool has_first;
 };
 
 /* ---- yaml.c ---- */
@@ -56,6 +69,12 @@ int conf_yaml_parse(struct conf_ctx *ctx, const char *text, size_t len, struct c
 
 void conf_value_error(struct conf_ctx *ctx, const struct conf_node *at, const char *fmt, ...)
     BASE_PRINTF(3, 4);
+/* An error about a member missing from `map`: at the map in YAML, at the
+ * member's would-be path ("expect.url") in JSON. */
+void conf_value_error_member(struct conf_ctx *ctx, const struct conf_node *map, const char *member,
+                             const char *fmt, ...) BASE_PRINTF(4, 5);
+/* Where a node is, for "first defined at ...": "line N" or its JSON path. */
+const char *conf_value_where(const struct conf_node *n, char *buf, size_t size);
 /* Calloc in the conf arena; records OOM in ctx. */
 void *conf_value_alloc(struct conf_ctx *ctx, size_t n);
 bool conf_value_is_null(const struct conf_node *n);
@@ -104,6 +123,12 @@ int conf_value_kv(struct conf_ctx *ctx, const struct conf_node *map,
 int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *id,
                       const struct conf_node *at, const char *kind);
 
+/* ---- json.c ---- */
+
+/* Builds the node tree of a jansson value in ctx->tmp (ctx->json must be
+ * set). Returns 0, or BASE_ERR_INVALID / BASE_ERR_NOMEM after reporting. */
+int conf_json_parse(struct conf_ctx *ctx, const json_t *value, struct conf_node **root);
+
 /* ---- check.c ---- */
 
 /* Fills conf->checks from the `checks` list. projects maps id -> struct conf_project. */
@@ -114,5 +139,20 @@ void conf_check_parse_list(struct conf_ctx *ctx, const struct conf_node *list,
 int conf_check_set_defaults(struct conf_check *cc, struct base_arena *a);
 /* FNV-1a 64 over every semantic field (not line/col). */
 uint64_t conf_check_compute_hash(const struct conf_check *cc);
+/* Parses one check mapping into *cc; ids maps id -> node (duplicates). */
+void conf_check_parse_one(struct conf_ctx *ctx, const struct conf_node *node, struct conf_check *cc,
+                          struct base_map *ids, const struct base_map *projects);
+/* Deep copy of src into dst with every string and array in `a`; `project`
+ * replaces src->project (an id owned by the destination). 0 or BASE_ERR_NOMEM. */
+int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct base_arena *a,
+                    const char *project);
+
+/* ---- conf.c ---- */
+
+/* An empty conf with every default; NULL on OOM. */
+struct conf *conf_alloc(const char *path);
+/* Parses one project mapping into *p (id, name, environments); 0 or -1. */
+int conf_project_parse_one(struct conf_ctx *ctx, const struct conf_node *item, struct conf_project *p,
+                           struct base_map *seen);
 
 #endif

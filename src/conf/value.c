@@ -3,8 +3,9 @@
  * after ${VAR} interpolation, integers, booleans, durations, sizes, ids,
  * URLs, HOST:PORT, string maps, and the unknown-key / duplicate checks with
  * "did you mean" suggestions. Every reader reports its own error at the
- * node's FILE:LINE:COL and returns -1, so callers just keep going. Values that
- * came from the environment are never quoted back in messages.
+ * node's FILE:LINE:COL (or, for a tree built from JSON, its JSON path) and
+ * returns -1, so callers just keep going. Values that came from the
+ * environment are never quoted back in messages.
  */
 #include "conf/conf_int.h"
 
@@ -22,6 +23,27 @@
 
 #define SHOW_MAX 60
 
+/* Records one error; `path` is used in JSON mode, `ord` picks the first. */
+static void report(struct conf_ctx *ctx, const struct conf_node *at, const char *path, size_t ord,
+                   const char *msg)
+{
+    ctx->n_errors++;
+    if (!ctx->json) {
+        if (ctx->errs && base_errors_add(ctx->errs, ctx->file, at ? at->line : 0, at ? at->col : 0,
+                                         NULL, "%s", msg) == BASE_ERR_NOMEM)
+            ctx->nomem = true;
+        return;
+    }
+    if (ctx->errs && base_errors_add(ctx->errs, NULL, 0, 0, path, "%s", msg) == BASE_ERR_NOMEM)
+        ctx->nomem = true;
+    if (ctx->first && (!ctx->has_first || ord < ctx->first_ord)) {
+        snprintf(ctx->first->field, sizeof(ctx->first->field), "%s", path);
+        snprintf(ctx->first->message, sizeof(ctx->first->message), "%s", msg);
+        ctx->first_ord = ord;
+        ctx->has_first = true;
+    }
+}
+
 void conf_value_error(struct conf_ctx *ctx, const struct conf_node *at, const char *fmt, ...)
 {
     char msg[BASE_ERROR_MSG_MAX];
@@ -29,10 +51,29 @@ void conf_value_error(struct conf_ctx *ctx, const struct conf_node *at, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ctx->n_errors++;
-    if (ctx->errs && base_errors_add(ctx->errs, ctx->file, at ? at->line : 0, at ? at->col : 0,
-                                     NULL, "%s", msg) == BASE_ERR_NOMEM)
-        ctx->nomem = true;
+    report(ctx, at, at && at->path ? at->path : "", at ? at->ord : 0, msg);
+}
+
+void conf_value_error_member(struct conf_ctx *ctx, const struct conf_node *map, const char *member,
+                             const char *fmt, ...)
+{
+    char msg[BASE_ERROR_MSG_MAX], path[CONF_JSON_FIELD_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    const char *base = map && map->path ? map->path : "";
+    snprintf(path, sizeof(path), "%s%s%s", base, *base ? "." : "", member);
+    report(ctx, map, path, map ? map->ord : 0, msg);
+}
+
+const char *conf_value_where(const struct conf_node *n, char *buf, size_t size)
+{
+    if (n && n->path)
+        snprintf(buf, size, "%s", *n->path ? n->path : "the top");
+    else
+        snprintf(buf, size, "line %d", n ? n->line : 0);
+    return buf;
 }
 
 void *conf_value_alloc(struct conf_ctx *ctx, size_t n)
@@ -137,7 +178,9 @@ void conf_value_fields(struct conf_ctx *ctx, const struct conf_node *map,
             if (!k->has_nul && strcmp(k->text, names[i]) == 0)
                 break;
         if (i < n && vals[i]) {
-            conf_value_error(ctx, k, "duplicate key '%s' (first at line %d)", names[i], vals[i]->key->line);
+            char where[CONF_JSON_FIELD_MAX];
+            conf_value_error(ctx, k, "duplicate key '%s' (first at %s)", names[i],
+                             conf_value_where(vals[i]->key, where, sizeof(where)));
         } else if (i < n) {
             vals[i] = v;
         } else {
@@ -201,6 +244,13 @@ int conf_value_text(struct conf_ctx *ctx, const struct conf_node *n, const char 
     if (n->has_nul) {
         conf_value_error(ctx, n, "NUL characters are not allowed in values");
         return -1;
+    }
+    if (ctx->json) {
+        /* API input is literal: "${HOME}" stays "${HOME}". */
+        *out = n->text;
+        if (len)
+            *len = n->len;
+        return 0;
     }
     int rc = conf_interp_expand(&ctx->tmp, n->text, n->len, &text, &tlen, NULL, err, sizeof(err));
     if (rc == BASE_ERR_NOMEM) {
@@ -488,7 +538,9 @@ int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *i
 {
     const struct conf_node *first = base_map_get(seen, id);
     if (first) {
-        conf_value_error(ctx, at, "duplicate %s '%s' (first defined at line %d)", kind, id, first->line);
+        char where[CONF_JSON_FIELD_MAX];
+        conf_value_error(ctx, at, "duplicate %s '%s' (first defined at %s)", kind, id,
+                         conf_value_where(first, where, sizeof(where)));
         return -1;
     }
     if (base_map_put(seen, id, (void *)at) != 0) {

@@ -1,0 +1,558 @@
+/*
+ * conf/json: the JSON front end of the config loader, for checks and
+ * projects created through the API. Turns a jansson value into the same
+ * struct conf_node tree yaml.c builds (strings as quoted scalars, numbers,
+ * booleans and null as plain scalars with their JSON text), each node named
+ * by its JSON path, so check.c and value.c validate API input with exactly
+ * the code that validates opshub.yaml. Also the inverse (a check as
+ * canonical JSON). Borrows the json_t it is given; never reads the
+ * environment (no ${VAR} in API input).
+ */
+#include "conf/conf_int.h"
+
+#include "base/alloc.h"
+#include "base/duration.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_SHOWN_MAX 64 /* bytes of one key shown in a path, as http/body */
+#define API_PATH "<api>"
+
+/* ---- paths: "expect.status[1]", built like http/body.c's ---- */
+
+struct path {
+    char buf[CONF_JSON_FIELD_MAX];
+    size_t len;
+};
+
+/* Appends up to `max` bytes of s, cut at a character boundary, control
+ * characters (C0, DEL, C1) shown as '?'. Stops quietly when full. */
+static void path_append(struct path *p, const char *s, size_t max)
+{
+    size_t i = 0;
+    while (s[i] && i < max) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        for (size_t k = 1; k < n; k++)
+            if (!s[i + k])
+                n = k; /* malformed tail: never read past the NUL */
+        bool control = c < 0x20 || c == 0x7F ||
+                       (c == 0xC2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9F);
+        size_t out = control ? 1 : n;
+        if (i + n > max || p->len + out >= sizeof(p->buf))
+            break;
+        if (control)
+            p->buf[p->len] = '?';
+        else
+            memcpy(p->buf + p->len, s + i, n);
+        p->len += out;
+        i += n;
+    }
+    p->buf[p->len] = '\0';
+}
+
+static void path_key(struct path *p, const char *key)
+{
+    if (p->len)
+        path_append(p, ".", 1);
+    path_append(p, key, KEY_SHOWN_MAX);
+}
+
+static void path_index(struct path *p, size_t i)
+{
+    char idx[32];
+    snprintf(idx, sizeof(idx), "[%zu]", i);
+    path_append(p, idx, sizeof(idx));
+}
+
+static void path_restore(struct path *p, size_t len)
+{
+    p->len = len;
+    p->buf[len] = '\0';
+}
+
+/* ---- jansson value -> node tree ---- */
+
+struct builder {
+    struct conf_ctx *ctx;
+    struct path path;
+    size_t nodes;
+    bool failed; /* a structural error: the tree must not be used */
+};
+
+static struct conf_node *new_node(struct builder *b, enum conf_node_kind kind)
+{
+    struct conf_ctx *ctx = b->ctx;
+    if (b->nodes >= CONF_MAX_NODES) {
+        conf_value_error(ctx, NULL, "too many JSON values (more than %d)", CONF_MAX_NODES);
+        b->failed = true;
+        return NULL;
+    }
+    struct conf_node *node = base_arena_calloc(&ctx->tmp, sizeof(*node));
+    char *path = base_arena_strndup(&ctx->tmp, b->path.buf, b->path.len);
+    if (!node || !path) {
+        ctx->nomem = true;
+        return NULL;
+    }
+    node->kind = kind;
+    node->path = path;
+    node->ord = ++b->nodes;
+    return node;
+}
+
+static void append_child(struct conf_node *parent, struct conf_node *child)
+{
+    if (parent->last)
+        parent->last->next = child;
+    else
+        parent->child = child;
+    parent->last = child;
+    parent->n++;
+}
+
+/* Shortest text that reads back as d, always with a '.' or an exponent so
+ * a JSON real never passes for a whole number ("2.0", "0.1", "1e+300"). */
+static void format_real(double d, char *buf, size_t size)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (!strpbrk(buf, ".eE"))
+        snprintf(buf + strlen(buf), size - strlen(buf), ".0");
+}
+
+static struct conf_node *scalar_node(struct builder *b, const json_t *v)
+{
+    char num[64];
+    const char *text = num;
+    size_t len;
+    bool quoted = false;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        text = json_string_value(v);
+        len = json_string_length(v);
+        quoted = true;
+        break;
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        len = strlen(num);
+        break;
+    case JSON_REAL:
+        format_real(json_real_value(v), num, sizeof(num));
+        len = strlen(num);
+        break;
+    case JSON_TRUE:
+        text = "true";
+        len = 4;
+        break;
+    case JSON_FALSE:
+        text = "false";
+        len = 5;
+        break;
+    default:
+        text = "null";
+        len = 4;
+        break;
+    }
+    struct conf_node *node = new_node(b, CONF_NODE_SCALAR);
+    if (!node)
+        return NULL;
+    node->text = base_arena_strndup(&b->ctx->tmp, text, len);
+    if (!node->text) {
+        b->ctx->nomem = true;
+        return NULL;
+    }
+    node->len = len;
+    node->quoted = quoted;
+    node->has_nul = memchr(text, '\0', len) != NULL;
+    return node;
+}
+
+static struct conf_node *build(struct builder *b, const json_t *v, int depth);
+
+static struct conf_node *build_object(struct builder *b, const json_t *v, int depth)
+{
+    struct conf_node *node = new_node(b, CONF_NODE_MAP);
+    const char *key;
+    json_t *item;
+    if (!node)
+        return NULL;
+    json_object_foreach((json_t *)v, key, item) {
+        size_t mark = b->path.len;
+        path_key(&b->path, key);
+        struct conf_node *k = new_node(b, CONF_NODE_SCALAR);
+        if (!k)
+            return NULL;
+        if (!(k->text = base_arena_strdup(&b->ctx->tmp, key))) {
+            b->ctx->nomem = true;
+            return NULL;
+        }
+        k->len = strlen(key);
+        k->quoted = true;
+        struct conf_node *child = build(b, item, depth + 1);
+        if (!child)
+            return NULL;
+        child->key = k;
+        append_child(node, child);
+        path_restore(&b->path, mark);
+    }
+    return node;
+}
+
+static struct conf_node *build(struct builder *b, const json_t *v, int depth)
+{
+    if (!json_is_object(v) && !json_is_array(v))
+        return scalar_node(b, v);
+    if (depth >= CONF_MAX_DEPTH) {
+        struct conf_node at = {.path = b->path.buf, .ord = b->nodes + 1};
+        conf_value_error(b->ctx, &at, "JSON nesting is deeper than %d levels", CONF_MAX_DEPTH);
+        b->failed = true;
+        return NULL;
+    }
+    if (json_is_object(v))
+        return build_object(b, v, depth);
+    struct conf_node *node = new_node(b, CONF_NODE_SEQ);
+    if (!node)
+        return NULL;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        size_t mark = b->path.len;
+        path_index(&b->path, i);
+        struct conf_node *child = build(b, json_array_get(v, i), depth + 1);
+        if (!child)
+            return NULL;
+        append_child(node, child);
+        path_restore(&b->path, mark);
+    }
+    return node;
+}
+
+int conf_json_parse(struct conf_ctx *ctx, const json_t *value, struct conf_node **root)
+{
+    struct builder b = {.ctx = ctx};
+    *root = NULL;
+    struct conf_node *node = build(&b, value, 0);
+    if (ctx->nomem)
+        return BASE_ERR_NOMEM;
+    if (b.failed || !node)
+        return BASE_ERR_INVALID;
+    *root = node;
+    return 0;
+}
+
+/* ---- one check or project from JSON ---- */
+
+/* The value of member `name` in a map node, or NULL. */
+static const struct conf_node *member(const struct conf_node *map, const char *name)
+{
+    for (const struct conf_node *v = map ? map->child : NULL; v; v = v->next)
+        if (v->key && v->key->kind == CONF_NODE_SCALAR && strcmp(v->key->text, name) == 0)
+            return v;
+    return NULL;
+}
+
+static void set_error(struct conf_json_error *err, const char *field, const char *message)
+{
+    if (!err)
+        return;
+    snprintf(err->field, sizeof(err->field), "%s", field);
+    snprintf(err->message, sizeof(err->message), "%s", message);
+}
+
+/* Starts a JSON-mode load of `obj` against base: a fresh conf, the node
+ * tree, base's projects for references. 0 when the tree is a mapping. */
+static int begin(struct conf_ctx *ctx, const json_t *obj, const struct conf *base,
+                 struct base_map *projects, struct conf_node **root)
+{
+    *root = NULL;
+    if (!(ctx->conf = conf_alloc(API_PATH))) {
+        ctx->nomem = true;
+        return -1;
+    }
+    if (base) {
+        ctx->projects = base->projects;
+        ctx->n_projects = base->n_projects;
+        for (size_t i = 0; i < base->n_projects; i++)
+            if (base_map_put(projects, base->projects[i].id, &base->projects[i]) != 0) {
+                ctx->nomem = true;
+                return -1;
+            }
+    }
+    if (!obj) {
+        conf_value_error(ctx, NULL, "expected a JSON object");
+        return -1;
+    }
+    if (conf_json_parse(ctx, obj, root))
+        return -1;
+    return conf_value_expect(ctx, *root, CONF_NODE_MAP);
+}
+
+/* Ends the load: the result, or every resource freed and *err set. */
+static int finish(struct conf_ctx *ctx, bool exists, struct conf **out, struct conf_json_error *err)
+{
+    int rc = 0;
+    base_arena_free(&ctx->tmp);
+    if (ctx->nomem) {
+        rc = BASE_ERR_NOMEM;
+        set_error(err, "", "out of memory");
+    } else if (ctx->n_errors) {
+        rc = exists && ctx->n_errors == 1 ? BASE_ERR_EXISTS : BASE_ERR_INVALID;
+        set_error(err, ctx->first->field, ctx->first->message);
+    }
+    if (rc) {
+        conf_destroy(ctx->conf);
+        return rc;
+    }
+    *out = ctx->conf;
+    return 0;
+}
+
+int conf_check_from_json(const json_t *obj, const struct conf *base, struct conf **out,
+                         struct conf_json_error *err)
+{
+    struct conf_json_error first = {{0}, {0}};
+    struct conf_ctx ctx = {.file = API_PATH, .json = true, .first = &first};
+    struct base_map projects, ids;
+    struct conf_node *root;
+    bool exists = false;
+    *out = NULL;
+    base_map_init(&projects);
+    base_map_init(&ids);
+    base_arena_init(&ctx.tmp, 16 * 1024);
+    if (begin(&ctx, obj, base, &projects, &root) == 0) {
+        struct conf_check *cc = conf_value_alloc(&ctx, sizeof(*cc));
+        if (cc) {
+            conf_check_parse_one(&ctx, root, cc, &ids, &projects);
+            ctx.conf->checks = cc;
+            ctx.conf->n_checks = 1;
+            const struct conf_check *old = cc->id ? conf_check_find(base, cc->id) : NULL;
+            if (old && !ctx.nomem) {
+                exists = true;
+                if (old->line > 0)
+                    conf_value_error(&ctx, member(root, "id"), "duplicate check id '%s' (first defined "
+                                     "at line %d of %s)", cc->id, old->line, base->path);
+                else
+                    conf_value_error(&ctx, member(root, "id"), "check id '%s' already exists", cc->id);
+            }
+        }
+    }
+    base_map_free(&projects);
+    base_map_free(&ids);
+    return finish(&ctx, exists, out, err);
+}
+
+int conf_project_from_json(const json_t *obj, const struct conf *base, struct conf **out,
+                           struct conf_json_error *err)
+{
+    struct conf_json_error first = {{0}, {0}};
+    struct conf_ctx ctx = {.file = API_PATH, .json = true, .first = &first};
+    struct base_map projects, seen;
+    struct conf_node *root;
+    bool exists = false;
+    *out = NULL;
+    base_map_init(&projects);
+    base_map_init(&seen);
+    base_arena_init(&ctx.tmp, 16 * 1024);
+    if (begin(&ctx, obj, base, &projects, &root) == 0) {
+        struct conf_project *p = conf_value_alloc(&ctx, sizeof(*p));
+        if (p && conf_project_parse_one(&ctx, root, p, &seen) == 0) {
+            ctx.conf->projects = p;
+            ctx.conf->n_projects = 1;
+            const struct conf_project *old = base_map_get(&projects, p->id);
+            if (old) {
+                exists = true;
+                conf_value_error(&ctx, member(root, "id"), "project id '%s' already exists", p->id);
+            }
+        }
+    }
+    base_map_free(&projects);
+    base_map_free(&seen);
+    return finish(&ctx, exists, out, err);
+}
+
+/* ---- a check as canonical JSON ---- */
+
+/* Sets o[key] = v, stealing v; false when v is NULL or on OOM. */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+    return v && json_object_set_new(o, key, v) == 0;
+}
+
+static json_t *duration(int64_t ms)
+{
+    char buf[64];
+    return json_string(base_duration_format(ms, buf, sizeof(buf)));
+}
+
+static json_t *kv_object(const struct conf_kv *kv, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++)
+        if (!put(o, kv[i].key, json_string(kv[i].value))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A JSON string as check.c writes it (escapes \" \\ \n \r \t \uXXXX). Not
+ * json_loads: jansson 2.14 may drop a byte when its buffer cannot grow. */
+static json_t *json_string_literal(const char *text)
+{
+    size_t n = strlen(text), len = 0;
+    char *out = base_malloc(n + 1);
+    json_t *v = NULL;
+    if (!out)
+        return NULL;
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (text[i] != '\\') {
+            out[len++] = text[i];
+            continue;
+        }
+        char e = text[++i];
+        if (e == 'n' || e == 'r' || e == 't' || e == '"' || e == '\\' || e == '/') {
+            out[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+            continue;
+        }
+        int cp = 0;
+        for (int k = 1; e == 'u' && k <= 4 && i + k < n && cp >= 0; k++)
+            cp = hex_digit(text[i + k]) < 0 ? -1 : cp * 16 + hex_digit(text[i + k]);
+        if (e != 'u' || i + 4 >= n || cp <= 0 || cp > 0x7f)
+            goto done; /* check.c escapes only control characters */
+        out[len++] = (char)cp;
+        i += 4;
+    }
+    v = json_stringn(out, len);
+done:
+    base_free(out);
+    return v;
+}
+
+/* expect.json's canonical JSON text back to a value; NULL when it is not
+ * one (or on OOM). Integers too large for jansson come back as reals. */
+static json_t *json_literal(const char *text)
+{
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '"' && text[n - 1] == '"')
+        return json_string_literal(text);
+    if (strcmp(text, "true") == 0)
+        return json_true();
+    if (strcmp(text, "false") == 0)
+        return json_false();
+    if (strcmp(text, "null") == 0)
+        return json_null();
+    char *end;
+    if (!strpbrk(text, ".eE")) {
+        errno = 0;
+        long long i = strtoll(text, &end, 10);
+        if (*end == '\0' && n && errno == 0)
+            return json_integer((json_int_t)i);
+    }
+    double d = strtod(text, &end);
+    return n && *end == '\0' ? json_real(d) : NULL;
+}
+
+static json_t *http_expect(const struct conf_check *c)
+{
+    json_t *e = json_object(), *status = json_array(), *json = json_object();
+    bool ok = e && status && json;
+    for (size_t i = 0; ok && i < c->n_status; i++) {
+        const struct conf_status_range *r = &c->status[i];
+        char cls[16];
+        if (r->lo == r->hi) {
+            ok = json_array_append_new(status, json_integer(r->lo)) == 0;
+        } else {
+            snprintf(cls, sizeof(cls), "%dxx", r->lo / 100);
+            ok = json_array_append_new(status, json_string(cls)) == 0;
+        }
+    }
+    for (size_t i = 0; ok && i < c->n_json; i++)
+        ok = put(json, c->json[i].path, json_literal(c->json[i].value_json));
+    if (ok) {
+        ok = put(e, "status", status); /* stolen even on failure */
+        status = NULL;
+    }
+    if (ok) {
+        ok = put(e, "json", json);
+        json = NULL;
+    }
+    if (ok && c->max_latency_ms > 0)
+        ok = put(e, "max_latency", duration(c->max_latency_ms));
+    if (ok && c->body_contains)
+        ok = put(e, "body_contains", json_string(c->body_contains));
+    json_decref(status);
+    json_decref(json);
+    if (!ok) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+json_t *conf_check_to_json(const struct conf_check *c)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = ok && put(o, "id", json_string(c->id));
+    ok = ok && put(o, "name", json_string(c->name ? c->name : c->id));
+    if (ok && c->project)
+        ok = put(o, "project", json_string(c->project));
+    ok = ok && put(o, "type", json_string(conf_check_type_name(c->type)));
+    ok = ok && put(o, "interval", duration(c->interval_ms));
+    ok = ok && put(o, "timeout", duration(c->timeout_ms));
+    ok = ok && put(o, "confirm", json_integer(c->confirm));
+    ok = ok && put(o, "enabled", json_boolean(c->enabled));
+    ok = ok && put(o, "labels", kv_object(c->labels, c->n_labels));
+    if (c->type == CONF_CHECK_HTTP) {
+        ok = ok && put(o, "url", json_string(c->url));
+        ok = ok && put(o, "method", json_string(c->method ? c->method : "GET"));
+        ok = ok && put(o, "headers", kv_object(c->headers, c->n_headers));
+        if (ok && c->body)
+            ok = put(o, "body", json_string(c->body));
+        ok = ok && put(o, "expect", http_expect(c));
+        ok = ok && put(o, "tls_verify", json_boolean(c->tls_verify));
+        ok = ok && put(o, "follow_redirects", json_boolean(c->follow_redirects));
+        ok = ok && put(o, "max_body", json_integer((json_int_t)c->max_body_bytes));
+    } else {
+        ok = ok && put(o, "address", json_string(c->address));
+        if (ok && c->send)
+            ok = put(o, "send", json_string(c->send));
+        if (ok && c->expect)
+            ok = put(o, "expect", json_string(c->expect));
+    }
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *conf_project_to_json(const struct conf_project *p)
+{
+    json_t *o = json_object(), *envs = json_array();
+    bool ok = o && envs;
+    for (size_t i = 0; ok && i < p->n_environments; i++)
+        ok = json_array_append_new(envs, json_string(p->environments[i])) == 0;
+    ok = ok && put(o, "id", json_string(p->id));
+    ok = ok && put(o, "name", json_string(p->name ? p->name : p->id));
+    if (ok) {
+        ok = put(o, "environments", envs); /* stolen even on failure */
+        envs = NULL;
+    }
+    json_decref(envs);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
