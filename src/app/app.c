@@ -8,6 +8,7 @@
 
 #include "app/env.h"
 #include "auth/service.h"
+#include "objects/service.h"
 
 #include "base/alloc.h"
 #include "base/log.h"
@@ -37,7 +38,10 @@ struct app {
     const char *config_path;       /* file being used, NULL for built-in defaults */
     char listen[256];
     char storage_url[1024];
-    struct conf *conf;
+    struct conf *conf;             /* the configuration file as loaded */
+    struct conf *base_conf;        /* conf + projects created through the API */
+    struct conf *run_conf;         /* base_conf + checks created through the API: what runs */
+    struct objects_svc *objects;
     struct store *store;
     struct probe_engine *probes;
     struct sched *sched;
@@ -141,6 +145,79 @@ static bool same_str(const char *x, const char *y)
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
+/* Builds base_conf (file + API projects) and run_conf (+ API checks) and
+ * hands run_conf to the scheduler. An API object that no longer validates
+ * (e.g. the file now defines the same id: the file wins) is skipped with an
+ * error in the log. 0 or BASE_ERR_NOMEM (nothing changed then). */
+static int rebuild(struct app *a, struct sched_reload_stats *st)
+{
+    size_t np = 0, nc = 0;
+    const struct objects_item *projects = a->objects ? objects_svc_items(a->objects, "project", &np) : NULL;
+    const struct objects_item *checks = a->objects ? objects_svc_items(a->objects, "check", &nc) : NULL;
+    struct conf **extra = base_calloc(np + nc + 1, sizeof(*extra));
+    struct conf *base = NULL, *run = NULL;
+    size_t ne = 0;
+    int rc = extra ? 0 : BASE_ERR_NOMEM;
+    struct conf_json_error je;
+    for (size_t i = 0; rc == 0 && i < np; i++) {
+        int r = conf_project_from_json(projects[i].full, a->conf, &extra[ne], &je);
+        if (r == BASE_ERR_NOMEM)
+            rc = r;
+        else if (r)
+            base_log_error("API project skipped", BASE_LOG_STR("project", projects[i].id),
+                           BASE_LOG_STR("field", je.field), BASE_LOG_STR("error", je.message));
+        else
+            ne++;
+    }
+    if (rc == 0)
+        rc = conf_merge_checks(a->conf, (const struct conf *const *)extra, ne, &base);
+    for (size_t i = 0; i < ne; i++)
+        conf_destroy(extra[i]);
+    ne = 0;
+    for (size_t i = 0; rc == 0 && i < nc; i++) {
+        int r = checks[i].secret_ok ? conf_check_from_json(checks[i].full, base, &extra[ne], &je) : BASE_ERR_INVALID;
+        if (r == BASE_ERR_NOMEM)
+            rc = r;
+        else if (r)
+            base_log_error("API check skipped", BASE_LOG_STR("check", checks[i].id),
+                           BASE_LOG_STR("field", checks[i].secret_ok ? je.field : ""),
+                           BASE_LOG_STR("error", checks[i].secret_ok ? je.message : "its secret cannot be opened"));
+        else
+            ne++;
+    }
+    if (rc == 0)
+        rc = conf_merge_checks(base, (const struct conf *const *)extra, ne, &run);
+    for (size_t i = 0; i < ne; i++)
+        conf_destroy(extra[i]);
+    base_free(extra);
+    if (rc == 0)
+        rc = sched_apply_conf(a->sched, run, st);
+    if (rc) {
+        conf_destroy(base);
+        conf_destroy(run);
+        return rc;
+    }
+    conf_destroy(a->base_conf);
+    conf_destroy(a->run_conf);
+    a->base_conf = base;
+    a->run_conf = run;
+    return 0;
+}
+
+static void on_objects_changed(void *data)
+{
+    struct app *a = data;
+    struct sched_reload_stats st;
+    if (a->stopping || !a->sched)
+        return;
+    if (rebuild(a, &st) != 0) {
+        base_log_error("API objects changed but could not be applied", BASE_LOG_STR("error", "out of memory"));
+        return;
+    }
+    base_log_info("API objects applied", BASE_LOG_INT("added", st.added), BASE_LOG_INT("removed", st.removed),
+                  BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged));
+}
+
 /* Re-reads the listener's certificate and key (renewed in place by e.g.
  * certbot); on error the running ones stay. */
 static void reload_tls(struct app *a)
@@ -164,7 +241,10 @@ static void reload(struct app *a)
     int rc = load_conf(a, &fresh, &errs);
     if (rc == 0) {
         struct sched_reload_stats st;
-        rc = sched_apply_conf(a->sched, fresh, &st);
+        struct conf *old = a->conf;
+        a->conf = fresh;
+        rc = rebuild(a, &st);
+        a->conf = old;
         if (rc == 0) {
             if (!same_str(a->conf->server.listen, fresh->server.listen))
                 base_log_warn("server.listen changed: restart opshub to apply it", BASE_LOG_STR("listen", a->listen));
@@ -212,12 +292,22 @@ static void on_store_closed(void *data)
     base_log_info("opshub stopped", BASE_LOG_INT("exit_code", a->exit_code));
 }
 
+static void on_objects_closed(void *data)
+{
+    struct app *a = data;
+    a->objects = NULL;
+    store_close(a->store, on_store_closed, a);
+    a->store = NULL;
+}
+
 static void on_auth_closed(void *data)
 {
     struct app *a = data;
     a->auth = NULL;
-    store_close(a->store, on_store_closed, a);
-    a->store = NULL;
+    if (a->objects)
+        objects_svc_close(a->objects, on_objects_closed, a);
+    else
+        on_objects_closed(a);
 }
 
 static void on_probes_closed(void *data)
@@ -321,9 +411,15 @@ static int start(struct app *a)
         base_log_error("storage cannot start", BASE_LOG_STR("error", err));
         return 1;
     }
+    a->objects = objects_svc_new(&a->loop, a->store, &a->env.keyring, on_objects_changed, a);
+    if (!a->objects) {
+        base_log_error("out of memory while starting", BASE_LOG_STR("where", "objects"));
+        return 1;
+    }
+    objects_svc_start(a->objects);
     a->probes = probe_engine_new(&a->loop);
     a->sched = a->probes ? sched_new(&a->loop, a->probes, on_sample, a) : NULL;
-    if (!a->sched || sched_apply_conf(a->sched, a->conf, NULL) != 0) {
+    if (!a->sched || rebuild(a, NULL) != 0) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "scheduler"));
         return 1;
     }
@@ -344,7 +440,9 @@ static int start(struct app *a)
     }
     auth_start(a->auth);
     struct http_api_deps deps = {
-        .loop = &a->loop, .conf = (const struct conf *const *)&a->conf, .sched = a->sched,
+        .loop = &a->loop, .conf = (const struct conf *const *)&a->run_conf,
+        .conf_base = (const struct conf *const *)&a->base_conf, .conf_file = (const struct conf *const *)&a->conf, .sched = a->sched, .objects = a->objects,
+        .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth,
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
         .login_rate_limit = a->conf->server.login_rate_limit,
@@ -469,6 +567,8 @@ int app_run(const struct app_opts *opts)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
     conf_destroy(a->conf);
+    conf_destroy(a->base_conf);
+    conf_destroy(a->run_conf);
     app_env_free(&a->env);
     base_free(a);
     return exit_code;

@@ -41,6 +41,14 @@ const struct http_route api_routes[] = {
     {"GET", "/api/v1/checks/{id}", api_checks_get, "One check with status", AUTH_ROLE_VIEWER, NULL},
     {"GET", "/api/v1/checks/{id}/samples", api_checks_samples, "Samples of a check, newest first", AUTH_ROLE_VIEWER, NULL},
     {"POST", "/api/v1/checks/{id}/run", api_checks_run, "Run a check now", AUTH_ROLE_OPERATOR, NULL},
+    {"POST", "/api/v1/checks", api_checks_create, "Create a check", AUTH_ROLE_ADMIN, NULL},
+    {"PATCH", "/api/v1/checks/{id}", api_checks_patch, "Change a check created through the API", AUTH_ROLE_ADMIN, NULL},
+    {"DELETE", "/api/v1/checks/{id}", api_checks_delete, "Delete a check created through the API", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/projects", api_projects_list, "List projects", AUTH_ROLE_VIEWER, NULL},
+    {"POST", "/api/v1/projects", api_projects_create, "Create a project", AUTH_ROLE_ADMIN, NULL},
+    {"GET", "/api/v1/projects/{id}", api_projects_get, "One project", AUTH_ROLE_VIEWER, NULL},
+    {"PATCH", "/api/v1/projects/{id}", api_projects_patch, "Change a project created through the API", AUTH_ROLE_ADMIN, NULL},
+    {"DELETE", "/api/v1/projects/{id}", api_projects_delete, "Delete a project created through the API", AUTH_ROLE_ADMIN, NULL},
     {"GET", "/api/v1/users", api_users_list, "List users", AUTH_ROLE_ADMIN, NULL},
     {"POST", "/api/v1/users", api_users_create, "Create a user", AUTH_ROLE_ADMIN, NULL},
     {"GET", "/api/v1/users/{id}", api_users_get, "One user", AUTH_ROLE_ADMIN, NULL},
@@ -64,7 +72,10 @@ static const struct {
     {api_auth_refresh, "auth.refresh"},   {api_auth_logout, "auth.logout"},
     {api_checks_run, "check.run"},        {api_users_create, "user.create"},
     {api_users_patch, "user.update"},     {api_tokens_create, "token.create"},
-    {api_tokens_revoke, "token.revoke"},
+    {api_tokens_revoke, "token.revoke"},  {api_checks_create, "check.create"},
+    {api_checks_patch, "check.update"},   {api_checks_delete, "check.delete"},
+    {api_projects_create, "project.create"}, {api_projects_patch, "project.update"},
+    {api_projects_delete, "project.delete"},
 };
 
 static const char *route_action(const struct http_route *r)

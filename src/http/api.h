@@ -9,6 +9,7 @@
 #define HTTP_API_H
 
 #include "auth/service.h"
+#include "objects/service.h"
 #include "conf/conf.h"
 #include "http/server.h"
 #include "probe/probe.h"
@@ -28,13 +29,17 @@ struct http_api_app_stats {
 
 struct http_api_deps {
     uv_loop_t *loop;
-    const struct conf *const *conf;   /* the app's current conf pointer (it changes on reload) */
+    const struct conf *const *conf;   /* what runs: the file + API objects (changes on reload) */
+    const struct conf *const *conf_base; /* the file + API projects, without API checks */
+    const struct conf *const *conf_file; /* the configuration file alone */
     struct sched *sched;
     struct store *store;
     struct probe_engine *probes;
     struct http_server *server;       /* may be set later with http_api_set_server */
     const struct http_api_app_stats *app;
     struct auth *auth;                /* identity; required for /api/v1 */
+    struct objects_svc *objects;      /* objects created through the API; NULL: read-only API */
+    const struct auth_secret_keyring *keyring; /* seals their secret fields */
     const char *rate_limit;           /* per caller, "120/min"; NULL = 120/min; copied at new */
     const char *global_rate_limit;    /* all callers together; NULL = 6000/min */
     const char *login_rate_limit;     /* login and refresh, per address; NULL = 10/min */

@@ -34,7 +34,15 @@ json_t *api_sample_json(const struct sample *s)
                      "tls_ms", num_or_null(s->tls_ms), "ttfb_ms", num_or_null(s->ttfb_ms));
 }
 
-static json_t *check_json(const struct sched_check *c)
+bool api_check_from_api(struct http_api *api, const char *id)
+{
+    /* The file wins an id clash: a check the file defines is the file's. */
+    if (api->deps.conf_file && conf_check_find(*api->deps.conf_file, id))
+        return false;
+    return api->deps.objects && objects_svc_find(api->deps.objects, "check", id);
+}
+
+json_t *api_check_json(struct http_api *api, const struct sched_check *c)
 {
     const struct conf_check *cc = c->conf;
     char interval[32], timeout[32], since[40], target[512];
@@ -60,21 +68,75 @@ static json_t *check_json(const struct sched_check *c)
                           "last_sample", c->has_last ? api_sample_json(&c->last) : json_null(),
                           "uptime_24h", uptime < 0 ? json_null() : json_real(uptime),
                           "source", "config");
+    const struct objects_item *it = api_check_from_api(api, cc->id)
+                                    ? objects_svc_find(api->deps.objects, "check", cc->id) : NULL;
+    if (o && it) {
+        json_object_set_new(o, "source", json_string("api"));
+        json_object_set_new(o, "version", json_integer(it->version));
+        json_object_set_new(o, "created_by", json_string(it->created_by));
+        json_object_set_new(o, "updated_at", api_time_or_null(it->updated_at));
+    }
     return o;
 }
 
+#define CHECKS_LIST_DEFAULT 1000
+#define CHECKS_LIST_MAX 10000
+
+/* GET /api/v1/checks?limit=&cursor=&project=&type=&status=&source= in the
+ * order they run (the file's checks, then the API's). The cursor is the id
+ * of the last check of the previous page. */
 void api_checks_list(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
+    (void)p;
+    long limit = CHECKS_LIST_DEFAULT;
+    char cursor[SAMPLE_CHECK_ID_MAX] = "", project[80] = "", type[16] = "", status[16] = "", source[16] = "";
+    if (api_query_int(api, req, "limit", 1, CHECKS_LIST_MAX, &limit) < 0 ||
+        api_query_param(api, req, "cursor", cursor, sizeof(cursor)) < 0 ||
+        api_query_param(api, req, "project", project, sizeof(project)) < 0 ||
+        api_query_param(api, req, "type", type, sizeof(type)) < 0 ||
+        api_query_param(api, req, "status", status, sizeof(status)) < 0 ||
+        api_query_param(api, req, "source", source, sizeof(source)) < 0)
+        return;
+    if (source[0] && strcmp(source, "api") && strcmp(source, "config")) {
+        api_send_error(api, req, 400, "invalid_parameter", "source must be api or config", "source");
+        return;
+    }
+    size_t n = sched_count(api->deps.sched), start = 0;
+    if (cursor[0]) {
+        while (start < n && strcmp(sched_check_at(api->deps.sched, start)->conf->id, cursor) != 0)
+            start++;
+        if (start == n) {
+            api_send_error(api, req, 400, "invalid_parameter", "cursor names no check (it was removed?)", "cursor");
+            return;
+        }
+        start++;
+    }
     json_t *list = json_array();
-    for (size_t i = 0; list && i < sched_count(api->deps.sched); i++) {
-        json_t *c = check_json(sched_check_at(api->deps.sched, i));
-        if (!c || json_array_append_new(list, c) != 0) {
+    const char *last = NULL;
+    bool more = false;
+    for (size_t i = start; list && i < n; i++) {
+        const struct sched_check *c = sched_check_at(api->deps.sched, i);
+        const struct conf_check *cc = c->conf;
+        bool from_api = api_check_from_api(api, cc->id);
+        if ((project[0] && (!cc->project || strcmp(cc->project, project) != 0)) ||
+            (type[0] && strcmp(conf_check_type_name(cc->type), type) != 0) ||
+            (status[0] && strcmp(sched_status_name(c->state.status), status) != 0) ||
+            (source[0] && from_api != (strcmp(source, "api") == 0)))
+            continue;
+        if (json_array_size(list) == (size_t)limit) {
+            more = true;
+            break;
+        }
+        json_t *o = api_check_json(api, c);
+        if (!o || json_array_append_new(list, o) != 0) {
             json_decref(list);
             list = NULL;
         }
+        last = cc->id;
     }
-    api_send_json(api, req, 200, list ? json_pack("{s:o}", "checks", list) : NULL);
+    api_send_json(api, req, 200, list ? json_pack("{s:o, s:o}", "checks", list, "next_cursor",
+                                                  more && last ? json_string(last) : json_null()) : NULL);
 }
 
 static const struct sched_check *find_or_404(struct http_api *api, struct http_request *req,
@@ -95,7 +157,7 @@ void api_checks_get(void *data, struct http_request *req, const struct http_para
     struct http_api *api = data;
     const struct sched_check *c = find_or_404(api, req, p);
     if (c)
-        api_send_json(api, req, 200, check_json(c));
+        api_send_json(api, req, 200, api_check_json(api, c));
 }
 
 /* ---- samples ---- */

@@ -113,10 +113,24 @@ void api_tokens_create(void *api, struct http_request *req, const struct http_pa
 void api_tokens_get(void *api, struct http_request *req, const struct http_params *p);
 void api_tokens_revoke(void *api, struct http_request *req, const struct http_params *p);
 void api_audit_list(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_create(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_patch(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_delete(void *api, struct http_request *req, const struct http_params *p);
+void api_projects_list(void *api, struct http_request *req, const struct http_params *p);
+void api_projects_get(void *api, struct http_request *req, const struct http_params *p);
+void api_projects_create(void *api, struct http_request *req, const struct http_params *p);
+void api_projects_patch(void *api, struct http_request *req, const struct http_params *p);
+void api_projects_delete(void *api, struct http_request *req, const struct http_params *p);
 
 /* JSON of a user (never the password hash) and of a token (never its hash). */
 json_t *api_user_json(const struct auth_user *u);
 json_t *api_token_json(const struct auth_token *t);
+
+/* True when the running check `id` was created through the API (the file
+ * wins an id clash). */
+bool api_check_from_api(struct http_api *api, const char *id);
+/* The check as documented (CHECK in docs/api.md), with its source. */
+json_t *api_check_json(struct http_api *api, const struct sched_check *c);
 
 /* The sample as documented (SAMPLE in docs/api.md). NULL on OOM. */
 json_t *api_sample_json(const struct sample *s);

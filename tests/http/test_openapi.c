@@ -132,12 +132,12 @@ static void test_openapi_fails_naming_an_undocumented_route(void **state)
 {
     const struct http_route routes[] = {
         {"GET", "/healthz", h, "Liveness", AUTH_ROLE_PUBLIC, NULL},
-        {"DELETE", "/api/v1/checks/{id}", h, "Delete a check", AUTH_ROLE_ADMIN, NULL},
+        {"DELETE", "/api/v1/samples/{id}", h, "Delete a sample", AUTH_ROLE_ADMIN, NULL},
         {"GET", "/api/v1/also-undocumented", h, "x", AUTH_ROLE_VIEWER, NULL},
     };
     char err[256];
     assert_null(http_openapi_build(routes, 3, "1", err, sizeof(err)));
-    assert_non_null(strstr(err, "DELETE /api/v1/checks/{id}"));
+    assert_non_null(strstr(err, "DELETE /api/v1/samples/{id}"));
     assert_non_null(strstr(err, "no documentation"));
     assert_null(strstr(err, "also-undocumented"));
     /* A documented method on another pattern is not the same route. */

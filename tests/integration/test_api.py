@@ -224,7 +224,8 @@ def test_checks_list_shape_and_order():
     r = O().get("/api/v1/checks")
     h.eq(r.status, 200, "GET /api/v1/checks status")
     doc = assert_json_response(r, "checks list")
-    h.eq(list(doc), ["checks"], "top-level keys of the list")
+    h.eq(list(doc), ["checks", "next_cursor"], "top-level keys of the list")
+    h.eq(doc["next_cursor"], None, "one page holds every check")
     ids = [c["id"] for c in doc["checks"]]
     h.eq(ids, CHECK_IDS, "checks in configuration order")
     by = {c["id"]: c for c in doc["checks"]}
@@ -260,6 +261,26 @@ def test_checks_list_shape_and_order():
     h.eq((p["status"], p["enabled"], p["last_sample"], p["uptime_24h"]), ("paused", False, None, None),
          "paused status/enabled/last_sample/uptime_24h")
 
+
+
+def test_checks_list_pages_and_filters():
+    o = O()
+    page = o.get_json("/api/v1/checks?limit=2")
+    h.eq([c["id"] for c in page["checks"]], CHECK_IDS[:2], "first page")
+    h.eq(page["next_cursor"], CHECK_IDS[1], "cursor")
+    ids = [c["id"] for c in page["checks"]]
+    while page["next_cursor"]:
+        page = o.get_json(f"/api/v1/checks?limit=2&cursor={page['next_cursor']}")
+        ids += [c["id"] for c in page["checks"]]
+    h.eq(ids, CHECK_IDS, "all pages in order")
+    h.eq([c["id"] for c in o.get_json("/api/v1/checks?project=shop")["checks"]], ["web", "ssh"], "project filter")
+    h.eq([c["id"] for c in o.get_json("/api/v1/checks?type=tcp")["checks"]], ["ssh"], "type filter")
+    h.eq([c["id"] for c in o.get_json("/api/v1/checks?status=paused")["checks"]], ["paused"], "status filter")
+    h.eq(o.get_json("/api/v1/checks?source=api")["checks"], [], "source filter")
+    for q, field in (("limit=0", "limit"), ("cursor=nope", "cursor"), ("source=yaml", "source")):
+        r = o.get(f"/api/v1/checks?{q}")
+        h.eq(r.status, 400, f"?{q}")
+        h.eq(r.json()["error"].get("field"), field, f"field of ?{q}")
 
 def test_check_target_hides_password():
     c = O().check_json("secret")
