@@ -453,6 +453,24 @@ def read_rss_kb(pid):
     raise ValueError("no VmRSS")
 
 
+# Every secret a test hands to opshub (tokens, passwords, keys). Each instance's log is
+# searched for all of them when it stops: a secret in a log fails that test.
+SECRETS = set()
+
+
+def secret(value):
+    """Registers value as a secret that must never appear in opshub's logs; returns it."""
+    if value and len(value) >= 8:
+        SECRETS.add(value)
+    return value
+
+
+def assert_no_secret_in(text, where):
+    for s in SECRETS:
+        if s in text:
+            raise AssertionError(f"a secret ({s[:6]}...) appears in {where}")
+
+
 class Opshub:
     """One `opshub serve` process with its own config file, data dir and port.
 
@@ -500,7 +518,7 @@ class Opshub:
         r = self.cli(*args)
         if r.returncode != 0:
             raise AssertionError(f"token create failed ({r.returncode}): {r.stderr[-1000:]}")
-        return json.loads(r.stdout)["token"]
+        return secret(json.loads(r.stdout)["token"])
 
     def wait_token(self, token, timeout=10):
         """Waits until a running daemon accepts token (it polls the store every second)."""
@@ -607,6 +625,7 @@ class Opshub:
             raise AssertionError(f"opshub did not exit within {timeout}s of SIGTERM")
         _unregister(self)
         log = self.log_text()
+        assert_no_secret_in(log, "opshub's log")
         for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
             if marker in log:
                 i = log.index(marker)

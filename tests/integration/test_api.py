@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 ENV = {}
+h.secret("pw123secret")
 CHECK_IDS = ["web", "web-down", "ssh", "paused", "secret"]
 
 

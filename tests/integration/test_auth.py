@@ -26,6 +26,22 @@ JWT_SECRET = "test-secret-" + "k" * 40            # known to the test so it can 
 PASSWORD = "correct horse battery staple"
 OPERATOR_PASSWORD = "operator-password-1234"
 SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET]   # grepped for in every log at the end
+for _s in SECRETS:
+    h.secret(_s)
+
+
+class Leaked(list):
+    """Secrets seen during the run: each is also registered with the harness, which
+    searches every opshub log for them when the instance stops."""
+
+    def append(self, v):
+        h.secret(v)
+        super().append(v)
+
+    def __iadd__(self, vals):
+        for v in vals:
+            self.append(v)
+        return self
 
 
 def b64url(data):
@@ -59,7 +75,9 @@ def setup():
                      for role in ("viewer", "operator", "admin")}
     for t in ENV["tokens"].values():
         o.wait_token(t)
-    ENV["leaked"] = list(ENV["tokens"].values())
+    ENV["leaked"] = Leaked(ENV["tokens"].values())
+    for t in ENV["leaked"]:
+        h.secret(t)
 
 
 def O():
@@ -623,6 +641,18 @@ def test_test_login_refused_on_a_non_loopback_listen_address():
                            env=h.opshub_env({"ALLOW_TEST_LOGIN": "1", "JWT_SECRET": JWT_SECRET}))
         h.eq(p.returncode, 2, "exit code")
         h.contains(p.stderr, "loopback", "message")
+
+
+def test_a_burst_of_failed_logins_raises_the_self_alert():
+    o = O()
+    h.eq(o.metrics().get("opshub_self_alert", alert="AuthFailureBurst"), 0, "quiet before")
+    for ip in range(20, 25):
+        for i in range(10):
+            r = request_from(o.cur_port, f"127.0.0.{ip}", "POST", "/api/v1/auth/login",
+                             body={"username": f"ghost-{ip}-{i}", "password": "not-the-password"})
+            h.eq(r.status, 401, "each guess fails")
+    h.eq(o.metrics().get("opshub_self_alert", alert="AuthFailureBurst"), 1, "the self-alert fires")
+    h.contains(o.log_text(), "self-alert: burst of failed logins", "error logged")
 
 # ---- the end: no secret anywhere ----
 

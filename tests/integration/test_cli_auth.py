@@ -26,6 +26,8 @@ import harness as h  # noqa: E402
 ENV = {}
 PW = "correct horse battery"
 PW2 = "another long passphrase"
+h.secret(PW)
+h.secret(PW2)
 TOKEN_RE = re.compile(r"^opshub_[A-Za-z0-9_-]{43}$")
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
 OS_USER = pwd.getpwuid(os.geteuid()).pw_name

@@ -19,6 +19,8 @@ import harness as h  # noqa: E402
 ENV = {}
 KEY_A = base64.b64encode(bytes(range(32))).decode()
 KEY_B = base64.b64encode(bytes(range(32, 64))).decode()
+for _s in (KEY_A, KEY_B, "s3cr3t-pw", "hdr-s3cr3t"):
+    h.secret(_s)
 
 
 def setup():

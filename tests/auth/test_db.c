@@ -1,0 +1,207 @@
+/*
+ * Unit tests for auth/db against a real SQLite store (store_conn_open on a
+ * temp file): users (duplicates, updates, admin count), tokens (revoke
+ * once, snapshot excludes revoked and expired), sessions (rotation only
+ * from the current refresh hash, revoke per user), meta.auth_gen bumps,
+ * and the audit log (filters, prefix match with LIKE wildcards escaped,
+ * pages, append-only trigger, retention purge in chunks).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "auth/db.h"
+#include "base/alloc.h"
+#include "base/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fx {
+    char dir[64];
+    struct store_conn *c;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/opshub-authdb-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    char url[160], err[256] = "";
+    snprintf(url, sizeof(url), "sqlite://%s/t.db", f->dir);
+    if (store_conn_open(url, &f->c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_conn_close(f->c);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static void user(struct store_conn *c, const char *id, const char *name, enum auth_role role)
+{
+    struct auth_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "%s", id);
+    snprintf(u.username, sizeof(u.username), "%s", name);
+    snprintf(u.password_hash, sizeof(u.password_hash), "$argon2id$fake");
+    u.role = role;
+    u.created_at = u.updated_at = 1;
+    assert_int_equal(auth_db_user_insert(c, &u, NULL, 0), 0);
+}
+
+static void test_db_users_tokens_sessions_and_gen(void **state)
+{
+    struct fx *f = *state;
+    int64_t g0 = 0, g = 0;
+    assert_int_equal(auth_db_gen(f->c, &g0, NULL, 0), 0);
+    user(f->c, "u_1", "alice", AUTH_ROLE_ADMIN);
+    user(f->c, "u_2", "bob", AUTH_ROLE_VIEWER);
+    struct auth_user dup;
+    memset(&dup, 0, sizeof(dup));
+    snprintf(dup.id, sizeof(dup.id), "u_3");
+    snprintf(dup.username, sizeof(dup.username), "alice");
+    snprintf(dup.password_hash, sizeof(dup.password_hash), "x");
+    dup.role = AUTH_ROLE_VIEWER;
+    assert_int_equal(auth_db_user_insert(f->c, &dup, NULL, 0), BASE_ERR_EXISTS);
+    int64_t admins = 0;
+    assert_int_equal(auth_db_user_count_admins(f->c, &admins, NULL, 0), 0);
+    assert_int_equal(admins, 1);
+
+    struct auth_token t;
+    memset(&t, 0, sizeof(t));
+    char secret[AUTH_TOKEN_MAX];
+    assert_int_equal(auth_db_token_generate(AUTH_TOKEN_PREFIX, secret, sizeof(secret), t.prefix, sizeof(t.prefix),
+                                            t.hash), 0);
+    assert_int_equal(strlen(secret), 7 + 43);
+    assert_int_equal(strncmp(secret, t.prefix, strlen(t.prefix)), 0);
+    snprintf(t.id, sizeof(t.id), "t_1");
+    snprintf(t.name, sizeof(t.name), "ci");
+    snprintf(t.created_by, sizeof(t.created_by), "test");
+    t.role = AUTH_ROLE_VIEWER;
+    t.created_at = 1;
+    assert_int_equal(auth_db_token_insert(f->c, &t, NULL, 0), 0);
+    snprintf(t.id, sizeof(t.id), "t_2");
+    assert_int_equal(auth_db_token_insert(f->c, &t, NULL, 0), BASE_ERR_EXISTS); /* same hash */
+    assert_int_equal(auth_db_token_generate(AUTH_TOKEN_PREFIX, secret, sizeof(secret), t.prefix, sizeof(t.prefix),
+                                            t.hash), 0);
+    t.expires_at = 5; /* already expired at now = 10 */
+    assert_int_equal(auth_db_token_insert(f->c, &t, NULL, 0), 0);
+    assert_int_equal(auth_db_token_revoke(f->c, "t_1", 9, NULL, 0), 0);
+    assert_int_equal(auth_db_token_revoke(f->c, "t_1", 9, NULL, 0), BASE_ERR_NOT_FOUND);
+
+    struct auth_session s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "s_1");
+    snprintf(s.user_id, sizeof(s.user_id), "u_2");
+    snprintf(s.refresh_hash, sizeof(s.refresh_hash), "h1");
+    s.created_at = s.refreshed_at = 1;
+    s.expires_at = 1000;
+    assert_int_equal(auth_db_session_insert(f->c, &s, NULL, 0), 0);
+    assert_int_equal(auth_db_session_rotate(f->c, "s_1", "wrong", "h2", 10, 2000, NULL, 0), BASE_ERR_NOT_FOUND);
+    assert_int_equal(auth_db_session_rotate(f->c, "s_1", "h1", "h2", 10, 2000, NULL, 0), 0);
+    assert_int_equal(auth_db_session_rotate(f->c, "s_1", "h1", "h3", 10, 2000, NULL, 0), BASE_ERR_NOT_FOUND);
+
+    struct auth_snapshot snap;
+    assert_int_equal(auth_db_load(f->c, 10, &snap, NULL, 0), 0);
+    assert_int_equal(snap.n_users, 2);
+    assert_string_equal(snap.users[0].username, "alice"); /* by username */
+    assert_int_equal(snap.n_tokens, 0);                   /* one revoked, one expired */
+    assert_int_equal(snap.n_sessions, 1);
+    assert_string_equal(snap.sessions[0].refresh_hash, "h2");
+    assert_string_equal(snap.sessions[0].prev_hash, "h1");
+    auth_snapshot_free(&snap);
+    assert_int_equal(auth_db_session_revoke_user(f->c, "u_2", 20, NULL, 0), 0);
+    assert_int_equal(auth_db_load(f->c, 30, &snap, NULL, 0), 0);
+    assert_int_equal(snap.n_sessions, 0);
+    auth_snapshot_free(&snap);
+    assert_int_equal(auth_db_gen(f->c, &g, NULL, 0), 0);
+    assert_true(g >= g0 + 7); /* every change above bumped it */
+}
+
+static void audit(struct store_conn *c, int64_t ts, const char *actor, const char *action)
+{
+    struct auth_audit a;
+    memset(&a, 0, sizeof(a));
+    a.ts = ts;
+    snprintf(a.actor, sizeof(a.actor), "%s", actor);
+    snprintf(a.actor_kind, sizeof(a.actor_kind), "user");
+    snprintf(a.action, sizeof(a.action), "%s", action);
+    snprintf(a.result, sizeof(a.result), "ok");
+    assert_int_equal(auth_db_audit_append(c, &a, NULL, 0), 0);
+    assert_true(a.id > 0);
+}
+
+static void test_db_audit_filters_pages_trigger_and_purge(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 1; i <= 10; i++)
+        audit(f->c, i * 100, i % 2 ? "alice" : "bob", i <= 5 ? "user.create" : "token.revoke");
+    audit(f->c, 1100, "eve", "user_create"); /* '_' must not act as a LIKE wildcard */
+    struct auth_audit *rows = NULL;
+    size_t n = 0;
+    bool more = false;
+    struct auth_audit_query q = {.limit = 100};
+    q.action = "user.*";
+    assert_int_equal(auth_db_audit_query(f->c, &q, &rows, &n, &more, NULL, 0), 0);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(rows[i].action, "user.create");
+    base_free(rows);
+    q.action = NULL;
+    q.actor = "bob";
+    q.from_ms = 300;
+    q.to_ms = 800;
+    assert_int_equal(auth_db_audit_query(f->c, &q, &rows, &n, &more, NULL, 0), 0);
+    assert_int_equal(n, 3); /* 400, 600, 800 */
+    assert_int_equal(rows[0].ts, 800); /* newest first */
+    base_free(rows);
+    struct auth_audit_query page = {.limit = 4};
+    assert_int_equal(auth_db_audit_query(f->c, &page, &rows, &n, &more, NULL, 0), 0);
+    assert_int_equal(n, 4);
+    assert_true(more);
+    page.before_id = rows[3].id;
+    base_free(rows);
+    assert_int_equal(auth_db_audit_query(f->c, &page, &rows, &n, &more, NULL, 0), 0);
+    assert_int_equal(n, 4);
+    assert_true(rows[0].id < page.before_id);
+    base_free(rows);
+    char err[256] = "";
+    assert_int_not_equal(store_sql_exec(f->c, "UPDATE audit_log SET actor = 'mallory'", NULL, 0, NULL, err,
+                                        sizeof(err)), 0);
+    assert_non_null(strstr(err, "append-only"));
+    uint64_t deleted = 0;
+    assert_int_equal(auth_db_audit_purge(f->c, 650, 2, &deleted, NULL, 0), 0);
+    assert_int_equal(deleted, 2); /* chunked */
+    assert_int_equal(auth_db_audit_purge(f->c, 650, 100, &deleted, NULL, 0), 0);
+    assert_int_equal(deleted, 4); /* 100..600 gone in total */
+    struct auth_audit_query all = {.limit = 100};
+    assert_int_equal(auth_db_audit_query(f->c, &all, &rows, &n, &more, NULL, 0), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(rows[n - 1].ts, 700);
+    base_free(rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_db_users_tokens_sessions_and_gen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_audit_filters_pages_trigger_and_purge, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
