@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all setup build run test test-unit test-asan fuzz fuzz-long lint bench clean
+.PHONY: all setup build run test test-unit test-asan fuzz fuzz-long lint bench bench-api clean
 
 all: build
 
@@ -45,6 +45,9 @@ lint:
 
 bench: build
 	bench/probe
+
+bench-api: build
+	bench/api
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

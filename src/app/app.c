@@ -50,6 +50,7 @@ struct app {
     struct http_server *http;
     uv_signal_t sig_hup, sig_term, sig_int;
     uv_timer_t lag_timer;
+    uv_check_t log_check;          /* flushes batched log lines once per loop turn */
     uint64_t lag_expected_ns;
     struct http_api_app_stats stats;
     struct app_env env;
@@ -289,6 +290,7 @@ static void on_store_closed(void *data)
     uv_close((uv_handle_t *)&a->sig_term, NULL);
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->lag_timer, NULL);
+    uv_close((uv_handle_t *)&a->log_check, NULL);
     base_log_info("opshub stopped", BASE_LOG_INT("exit_code", a->exit_code));
 }
 
@@ -355,6 +357,12 @@ static void on_signal(uv_signal_t *h, int signum)
         reload(a);
     else
         stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_log_check(uv_check_t *h)
+{
+    (void)h;
+    base_log_flush();
 }
 
 static void on_lag_timer(uv_timer_t *t)
@@ -542,6 +550,10 @@ int app_run(const struct app_opts *opts)
     a->lag_timer.data = a;
     a->lag_expected_ns = uv_hrtime() + APP_LAG_INTERVAL_MS * 1000000ULL;
     uv_timer_start(&a->lag_timer, on_lag_timer, APP_LAG_INTERVAL_MS, APP_LAG_INTERVAL_MS);
+    uv_check_init(&a->loop, &a->log_check);
+    uv_check_start(&a->log_check, on_log_check);
+    uv_unref((uv_handle_t *)&a->log_check);
+    base_log_batch(true);
 
     if (start(a) != 0) {
         /* Unwind whatever was started, through the normal shutdown chain. */
@@ -562,6 +574,7 @@ int app_run(const struct app_opts *opts)
             on_store_closed(a);
     }
     uv_run(&a->loop, UV_RUN_DEFAULT);
+    base_log_batch(false);
     int exit_code = a->exit_code;
     if (uv_loop_close(&a->loop) != 0)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));

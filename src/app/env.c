@@ -121,6 +121,9 @@ static int key_from_file(struct auth_secret_keyring *kr, const char *data_dir, c
         base_log_info("generated an encryption key for stored secrets (set ENCRYPTION_KEY_BASE64 to choose one)",
                       BASE_LOG_STR("file", path));
     } else if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+            base_log_warn("the encryption key file is readable by others; chmod 600 it", BASE_LOG_STR("file", path));
         ssize_t n = read(fd, text, sizeof(text) - 1);
         close(fd);
         if (n < 0) {

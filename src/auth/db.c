@@ -323,7 +323,7 @@ int auth_db_user_list(struct store_conn *c, const struct auth_list_opts *o, stru
     };
     void *rows = NULL;
     int rc = select_all(c, "SELECT " USER_COLS " FROM users WHERE (CAST(? AS TEXT) IS NULL OR username > ?)"
-                        " AND (CAST(? AS TEXT) IS NULL OR role = ?) AND (? < 0 OR disabled = ?)"
+                        " AND (CAST(? AS TEXT) IS NULL OR role = ?) AND (CAST(? AS BIGINT) < 0 OR disabled = ?)"
                         " ORDER BY username LIMIT ?", p, sizeof(p) / sizeof(p[0]),
                         sizeof(struct auth_user), user_read_v, &rows, n, err, errlen);
     *out = rows;
@@ -411,7 +411,8 @@ int auth_db_token_list(struct store_conn *c, const struct auth_list_opts *o, str
     int rc = select_all(c, "SELECT " TOKEN_COLS " FROM api_tokens"
                         " WHERE (CAST(? AS TEXT) IS NULL OR created_at < ? OR (created_at = ? AND id < ?))"
                         " AND (CAST(? AS TEXT) IS NULL OR role = ?)"
-                        " AND (? < 0 OR (? = 1 AND revoked_at IS NOT NULL) OR (? = 0 AND revoked_at IS NULL))"
+                        " AND (CAST(? AS BIGINT) < 0 OR (CAST(? AS BIGINT) = 1 AND revoked_at IS NOT NULL)"
+                        " OR (CAST(? AS BIGINT) = 0 AND revoked_at IS NULL))"
                         " ORDER BY created_at DESC, id DESC LIMIT ?", p, sizeof(p) / sizeof(p[0]),
                         sizeof(struct auth_token), token_read_v, &rows, n, err, errlen);
     *out = rows;
@@ -512,9 +513,9 @@ int auth_db_audit_query(struct store_conn *c, const struct auth_audit_query *q, 
         STORE_P_INT(q->before_id), STORE_P_INT(limit + 1),
     };
     void *rows = NULL;
-    int rc = select_all(c, "SELECT " AUDIT_COLS " FROM audit_log WHERE (? = 0 OR ts >= ?)"
-                        " AND (? = 0 OR ts <= ?) AND (CAST(? AS TEXT) IS NULL OR actor = ?) AND (CAST(? AS TEXT) IS NULL OR action = ?)"
-                        " AND (CAST(? AS TEXT) IS NULL OR action LIKE ? ESCAPE '\\') AND (? = 0 OR id < ?)"
+    int rc = select_all(c, "SELECT " AUDIT_COLS " FROM audit_log WHERE (CAST(? AS BIGINT) = 0 OR ts >= ?)"
+                        " AND (CAST(? AS BIGINT) = 0 OR ts <= ?) AND (CAST(? AS TEXT) IS NULL OR actor = ?) AND (CAST(? AS TEXT) IS NULL OR action = ?)"
+                        " AND (CAST(? AS TEXT) IS NULL OR action LIKE ? ESCAPE '\\') AND (CAST(? AS BIGINT) = 0 OR id < ?)"
                         " ORDER BY id DESC LIMIT ?", p, sizeof(p) / sizeof(p[0]),
                         sizeof(struct auth_audit), audit_read_v, &rows, n, err, errlen);
     *out = rows;

@@ -349,7 +349,11 @@ int auth_jwt_verify(const struct auth_jwt_key *k, const char *token, size_t len,
     slen = len - (size_t)(dot2 + 1 - token);
     if (hlen == 0 || plen == 0 || slen == 0)
         return fail_why(why, whylen, AUTH_JWT_ERR_MALFORMED, "token has an empty part");
-    if ((rc = check_header(token, hlen, scratch, why, whylen)) != 0)
+    /* The exact header opshub issues needs no parsing; any other is parsed
+     * and checked in full. */
+    static const char ours[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+    if (!(hlen == sizeof(ours) - 1 && memcmp(token, ours, hlen) == 0) &&
+        (rc = check_header(token, hlen, scratch, why, whylen)) != 0)
         return rc;
     n = auth_jwt_base64url_decode(dot2 + 1, slen, sig, sizeof(sig));
     if (n == BASE_ERR_INVALID)

@@ -40,6 +40,19 @@
 #define BURST_WINDOW_S 60
 #define BURST_THRESHOLD 50
 #define TOUCH_MAX 4096
+/* Verified access tokens, direct-mapped by a hash of the whole token: a
+ * repeat request with the same bytes skips the JSON parse and HMAC (the
+ * bytes were verified before; expiry, session and user are still checked
+ * on every request). */
+#define JWT_CACHE_SLOTS 256
+#define JWT_CACHE_TOKEN_MAX 512
+
+struct jwt_cache_slot {
+    uint16_t len;                 /* 0 = empty */
+    char token[JWT_CACHE_TOKEN_MAX];
+    char sub[AUTH_ID_MAX], jti[AUTH_ID_MAX];
+    int64_t nbf, exp;
+};
 
 struct throttle {
     char key[AUTH_NAME_MAX + AUTH_IP_MAX + 8];
@@ -80,6 +93,7 @@ struct auth {
     int64_t burst_sec;
 
     struct auth_stats stats;
+    struct jwt_cache_slot *jwt_cache; /* JWT_CACHE_SLOTS, allocated on first use */
 };
 
 static int64_t now_ms(void)
@@ -127,6 +141,10 @@ static void release(struct auth *a)
     auth_snapshot_free(&a->snap);
     throttle_free(a);
     base_free(a->touches);
+    if (a->jwt_cache) {
+        OPENSSL_cleanse(a->jwt_cache, JWT_CACHE_SLOTS * sizeof(*a->jwt_cache));
+        base_free(a->jwt_cache);
+    }
     auth_jwt_key_free(&a->key);
     base_free(a);
     if (cb)
@@ -522,8 +540,36 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
     }
     struct auth_jwt_claims cl;
     char reason[96];
-    int rc = auth_jwt_verify(&a->key, tok, len, now / 1000, AUTH_AUDIENCE, AUTH_LEEWAY_S, &cl, reason,
-                             sizeof(reason));
+    int rc;
+    struct jwt_cache_slot *slot = NULL;
+    if (len < JWT_CACHE_TOKEN_MAX) {
+        if (!a->jwt_cache)
+            a->jwt_cache = base_calloc(JWT_CACHE_SLOTS, sizeof(*a->jwt_cache));
+        if (a->jwt_cache) {
+            uint64_t h = 1469598103934665603ULL; /* FNV-1a over the token */
+            for (size_t i = 0; i < len; i++)
+                h = (h ^ (unsigned char)tok[i]) * 1099511628211ULL;
+            slot = &a->jwt_cache[h % JWT_CACHE_SLOTS];
+        }
+    }
+    int64_t now_s = now / 1000;
+    if (slot && slot->len == len && CRYPTO_memcmp(slot->token, tok, len) == 0) {
+        memset(&cl, 0, sizeof(cl));
+        snprintf(cl.sub, sizeof(cl.sub), "%s", slot->sub);
+        snprintf(cl.jti, sizeof(cl.jti), "%s", slot->jti);
+        rc = now_s >= slot->exp + AUTH_LEEWAY_S ? AUTH_JWT_ERR_EXPIRED
+           : slot->nbf && now_s < slot->nbf - AUTH_LEEWAY_S ? AUTH_JWT_ERR_NOT_YET_VALID : 0;
+    } else {
+        rc = auth_jwt_verify(&a->key, tok, len, now_s, AUTH_AUDIENCE, AUTH_LEEWAY_S, &cl, reason, sizeof(reason));
+        if (rc == 0 && slot && strlen(cl.sub) < AUTH_ID_MAX && strlen(cl.jti) < AUTH_ID_MAX) {
+            slot->len = (uint16_t)len;
+            memcpy(slot->token, tok, len);
+            snprintf(slot->sub, sizeof(slot->sub), "%s", cl.sub);
+            snprintf(slot->jti, sizeof(slot->jti), "%s", cl.jti);
+            slot->nbf = cl.nbf;
+            slot->exp = cl.exp;
+        }
+    }
     if (rc) {
         *why = rc == AUTH_JWT_ERR_EXPIRED ? "access token expired"
              : rc == AUTH_JWT_ERR_NOT_YET_VALID ? "access token not valid yet"
@@ -790,11 +836,19 @@ static int session_work(struct store_conn *c, void *data, char *err, size_t errl
     if (j->kind == LOGIN_PASSWORD && !j->test_login) {
         /* The password or status may have changed while Argon2 ran: the
          * session is made only for the credentials that were checked. */
-        struct auth_user now_u;
-        rc = auth_db_user_get(c, j->user_id, &now_u, err, errlen);
-        if (rc == 0 && (now_u.disabled || strcmp(now_u.password_hash, j->hash) != 0))
+        /* FOR UPDATE on PostgreSQL: a password change or disable committing
+         * meanwhile waits for this transaction (SQLite's BEGIN IMMEDIATE
+         * already serialises writers). */
+        struct store_param p = STORE_P_TEXT(j->user_id);
+        struct store_result r = {0};
+        rc = store_sql_exec(c, store_sql_dialect(c) == STORE_SQL_POSTGRES
+                                   ? "SELECT password_hash, disabled FROM users WHERE id = ? FOR UPDATE"
+                                   : "SELECT password_hash, disabled FROM users WHERE id = ?",
+                            &p, 1, &r, err, errlen);
+        const char *cur = rc == 0 && r.rows ? store_result_text(&r, 0, 0) : NULL;
+        if (rc == 0 && (!cur || store_result_int(&r, 0, 1) != 0 || strcmp(cur, j->hash) != 0))
             rc = BASE_ERR_NOT_FOUND;
-        OPENSSL_cleanse(now_u.password_hash, sizeof(now_u.password_hash));
+        store_result_free(&r);
     }
     if (rc == 0 && j->kind == LOGIN_PASSWORD) {
         rc = auth_db_session_insert(c, &j->session, err, errlen);

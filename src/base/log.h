@@ -9,6 +9,7 @@
 #ifndef BASE_LOG_H
 #define BASE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -29,6 +30,11 @@ struct base_log_field {
 
 /* Sets level, format and stream (not owned). Defaults: info, json, stderr. */
 void base_log_setup(enum base_log_level level, enum base_log_format format, FILE *out);
+/* Batch mode: debug/info lines are kept (at most 64 KiB) until
+ * base_log_flush, a warn/error line or the buffer filling up; turning it
+ * off flushes. Thread-safe. */
+void base_log_batch(bool on);
+void base_log_flush(void);
 enum base_log_level base_log_level_get(void);
 /* "debug"/"info"/"warn"/"warning"/"error"/"off" -> level; -1 if unknown. */
 int base_log_level_parse(const char *s);

@@ -24,8 +24,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: opshub secrets status [--config FILE] [--data DIR] [--json]\n"
             "       opshub secrets rotate-key [--config FILE] [--data DIR] [--json]\n\n"
-            "Stored secrets (database URLs, header values and channel tokens of objects made\n"
-            "through the API) are sealed with AES-256-GCM under ENCRYPTION_KEY_BASE64.\n"
+            "Stored secrets (the url, headers, body and send fields of checks made through\n"
+            "the API) are sealed with AES-256-GCM under ENCRYPTION_KEY_BASE64.\n"
             "To rotate: set ENCRYPTION_KEY_BASE64 to the new key and ENCRYPTION_KEY_OLD_BASE64\n"
             "to the old one (comma-separated for several), restart or start opshub with both,\n"
             "then run `opshub secrets rotate-key`; afterwards the old key can be dropped.\n\n"

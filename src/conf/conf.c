@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -90,11 +91,13 @@ static void parse_rate_limit(struct conf_ctx *ctx, const struct conf_node *n, co
     size_t digits = 0;
     while (digits < len && t[digits] >= '0' && t[digits] <= '9')
         digits++;
-    bool ok = slash && digits > 0 && digits <= 9 && t + digits == slash && t[0] != '0' &&
+    /* At most 1,000,000 per period: auth/ratelimit's AUTH_RATELIMIT_MAX_N. */
+    bool ok = slash && digits > 0 && digits <= 7 && t + digits == slash && t[0] != '0' &&
+              strtol(t, NULL, 10) <= 1000000 &&
               (strcmp(slash + 1, "sec") == 0 || strcmp(slash + 1, "min") == 0 ||
                strcmp(slash + 1, "hour") == 0);
     if (!ok) {
-        conf_value_error(ctx, n, "bad rate limit '%s' (expected N/sec, N/min or N/hour, N > 0)",
+        conf_value_error(ctx, n, "bad rate limit '%s' (expected N/sec, N/min or N/hour, N from 1 to 1000000)",
                          conf_value_show(n, t, false, shown, sizeof(shown)));
         return;
     }

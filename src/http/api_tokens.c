@@ -8,6 +8,7 @@
 #include "http/api_int.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/time.h"
 #include "store/sql.h"
 
@@ -159,10 +160,14 @@ static void after_reload(void *data, int status)
 static void done(void *data, int status, const char *errmsg)
 {
     struct job *j = data;
-    (void)errmsg;
+    if (status && status != BASE_ERR_NOT_FOUND && status != BASE_ERR_UNAVAILABLE &&
+        !(status == BASE_ERR_INVALID && j->kind == JOB_LIST && j->list.cursor))
+        base_log_error("token/audit query failed", BASE_LOG_STR("error", errmsg ? errmsg : ""));
     if (status) {
-        if (status == BASE_ERR_INVALID && (j->kind == JOB_LIST || j->kind == JOB_AUDIT))
+        if (status == BASE_ERR_INVALID && j->kind == JOB_LIST && j->list.cursor)
             api_send_error(j->api, j->req, 400, "invalid_parameter", "cursor is malformed", "cursor");
+        else if (status == BASE_ERR_INVALID)
+            api_send_error(j->api, j->req, 500, "internal", "the query failed (see the log)", NULL);
         else
             api_send_store_error(j->api, j->req, status, j->kind == JOB_AUDIT ? "audit log" : "token");
     } else if (j->kind == JOB_LIST || j->kind == JOB_AUDIT) {

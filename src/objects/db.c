@@ -167,7 +167,7 @@ int objects_db_update(struct store_conn *c, struct objects_row *r, int64_t expec
     struct store_result res = {0};
     int rc = store_sql_exec(c, "UPDATE api_objects SET definition = ?, secret = ?, key_id = ?,"
                             " version = version + 1, updated_at = ?, updated_by = ?"
-                            " WHERE kind = ? AND id = ? AND (? = 0 OR version = ?) RETURNING version",
+                            " WHERE kind = ? AND id = ? AND (CAST(? AS BIGINT) = 0 OR version = ?) RETURNING version",
                             p, sizeof(p) / sizeof(p[0]), &res, err, errlen);
     bool changed = rc == 0 && res.rows == 1;
     if (changed)
@@ -186,7 +186,7 @@ int objects_db_delete(struct store_conn *c, const char *kind, const char *id, in
     struct store_param p[] = {STORE_P_TEXT(kind), STORE_P_TEXT(id), STORE_P_INT(expected_version),
                               STORE_P_INT(expected_version)};
     struct store_result res = {0};
-    int rc = store_sql_exec(c, "DELETE FROM api_objects WHERE kind = ? AND id = ? AND (? = 0 OR version = ?)",
+    int rc = store_sql_exec(c, "DELETE FROM api_objects WHERE kind = ? AND id = ? AND (CAST(? AS BIGINT) = 0 OR version = ?)",
                             p, 4, &res, err, errlen);
     int64_t changes = res.changes;
     store_result_free(&res);
@@ -275,12 +275,17 @@ int objects_db_rekey(struct store_conn *c, const struct auth_secret_keyring *kr,
                      : base_strerror(rc));
             break;
         }
-        struct store_param u[] = {STORE_P_TEXT(sealed), STORE_P_TEXT(key_id), STORE_P_TEXT(kind), STORE_P_TEXT(id)};
-        rc = store_sql_exec(c, "UPDATE api_objects SET secret = ?, key_id = ? WHERE kind = ? AND id = ?", u, 4,
-                            NULL, err, errlen);
+        /* Only if the row still holds the secret just opened: a write that
+         * committed meanwhile (PostgreSQL, read committed) is not undone. */
+        struct store_param u[] = {STORE_P_TEXT(sealed), STORE_P_TEXT(key_id), STORE_P_TEXT(kind), STORE_P_TEXT(id),
+                                  STORE_P_TEXT(store_result_text(&res, i, 2))};
+        struct store_result ur = {0};
+        rc = store_sql_exec(c, "UPDATE api_objects SET secret = ?, key_id = ? WHERE kind = ? AND id = ? AND secret = ?",
+                            u, 5, &ur, err, errlen);
         base_free(sealed);
-        if (rc == 0)
+        if (rc == 0 && ur.changes > 0)
             (*done)++;
+        store_result_free(&ur);
     }
     store_result_free(&res);
     if (rc == 0 && *done)

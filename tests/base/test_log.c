@@ -124,6 +124,42 @@ static void test_log_levels_filter_and_parse(void **state)
     free(text);
 }
 
+static void test_log_batch_mode_holds_info_until_flush_and_keeps_order(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    base_log_setup(BASE_LOG_DEBUG, BASE_LOG_FORMAT_TEXT, f);
+    base_log_batch(true);
+    base_log_info("first", BASE_LOG_INT("n", 1));
+    base_log_info("second", BASE_LOG_INT("n", 2));
+    fflush(f);
+    assert_int_equal(len, 0); /* held */
+    base_log_flush();
+    fflush(f);
+    assert_non_null(strstr(text, "first"));
+    assert_non_null(strstr(text, "second"));
+    size_t after_flush = len;
+    base_log_info("third", BASE_LOG_INT("n", 3));
+    base_log_warn("fourth", BASE_LOG_INT("n", 4)); /* a warning writes everything, in order */
+    fflush(f);
+    assert_true(len > after_flush);
+    char *third = strstr(text, "third"), *fourth = strstr(text, "fourth");
+    assert_non_null(third);
+    assert_non_null(fourth);
+    assert_true(third < fourth);
+    for (int i = 0; i < 2000; i++) /* more than the batch buffer: flushed as it fills */
+        base_log_info("filler", BASE_LOG_INT("i", i));
+    fflush(f);
+    assert_true(len > after_flush + 32 * 1024);
+    base_log_batch(false); /* flushes the rest */
+    fflush(f);
+    assert_non_null(strstr(text, "i=1999"));
+    base_log_setup(BASE_LOG_INFO, BASE_LOG_FORMAT_JSON, NULL);
+    fclose(f);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_log_json_line_is_valid_json),
         cmocka_unit_test(test_log_truncated_json_line_stays_valid),
         cmocka_unit_test(test_log_levels_filter_and_parse),
+        cmocka_unit_test(test_log_batch_mode_holds_info_until_flush_and_keeps_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -739,15 +739,31 @@ static void test_conf_validates_server_storage_and_log(void **state)
     assert_int_equal(l.c->log.level, BASE_LOG_DEBUG);
     assert_int_equal(l.c->log.format, BASE_LOG_FORMAT_TEXT);
     unload(&l);
-    expect_ok(&l, "server: {rate_limit: 5/hour}\nstorage: {url: 'postgres://h/db'}\nlog: {level: error}\n");
+    expect_ok(&l, "server: {rate_limit: 5/hour, global_rate_limit: 1000000/sec, login_rate_limit: 3/min,"
+                  " cors_origins: ['https://a.example', 'http://localhost:5173'], max_body: 64KiB,"
+                  " auth: {access_ttl: 5m, refresh_ttl: 7d}, tls: {cert: /c.pem, key: /k.pem}}\n"
+                  "storage: {url: 'postgres://h/db', retention: {audit: 90d}}\nlog: {level: error}\n");
+    assert_string_equal(l.c->server.global_rate_limit, "1000000/sec");
+    assert_string_equal(l.c->server.login_rate_limit, "3/min");
+    assert_string_equal(l.c->server.cors_origins, "https://a.example, http://localhost:5173");
+    assert_int_equal(l.c->server.max_body, 64 * 1024);
+    assert_int_equal(l.c->server.access_ttl_ms, 5 * 60000);
+    assert_int_equal(l.c->server.refresh_ttl_ms, 7LL * 86400000);
+    assert_string_equal(l.c->server.tls_cert, "/c.pem");
+    assert_int_equal(l.c->storage.retention_audit_ms, 90LL * 86400000);
     assert_int_equal(l.c->log.level, BASE_LOG_ERROR);
     unload(&l);
-    const char *bad_rates[] = {"120", "0/min", "x/min", "120/day", "120/", "/min", "-1/sec", "1234567890/sec"};
+    const char *bad_rates[] = {"120", "0/min", "x/min", "120/day", "120/", "/min", "-1/sec", "1234567890/sec",
+                               "1000001/min"};
     for (size_t i = 0; i < sizeof(bad_rates) / sizeof(bad_rates[0]); i++) {
         char yaml[96];
         snprintf(yaml, sizeof(yaml), "server: {rate_limit: '%s'}\n", bad_rates[i]);
         expect_one_error(yaml, 1, 22, "bad rate limit");
     }
+    expect_one_error("server: {tls: {cert: /c.pem}}\n", 1, 15, "tls needs both cert and key");
+    expect_one_error("server: {cors_origins: 'https://ok.example, ftp://x'}\n", 1, 24, "bad CORS origin 'ftp://x'");
+    expect_one_error("server: {auth: {access_ttl: 30s}}\n", 1, 29, "access_ttl must be from 1m to 24h");
+    expect_one_error("server: {auth: {refresh_ttl: 400d}}\n", 1, 30, "refresh_ttl must be from 1h to 365d");
     expect_one_error("storage: {url: 'mysql://root:pw@h/db'}\n", 1, 16,
                      "storage url must start with sqlite://, postgres:// or postgresql://");
     expect_one_error("storage: {buffer_max: 10000001}\n", 1, 23, "out of range (1 to 10000000)");

@@ -25,7 +25,7 @@ ENV = {}
 JWT_SECRET = "test-secret-" + "k" * 40            # known to the test so it can forge tokens
 PASSWORD = "correct horse battery staple"
 OPERATOR_PASSWORD = "operator-password-1234"
-SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET]   # grepped for in every log at the end
+SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET, "paula-password-123", "vera-password-123", "tess-password-123"]   # grepped for in every log at the end
 for _s in SECRETS:
     h.secret(_s)
 
@@ -599,6 +599,7 @@ def test_lockout_is_per_account_and_address_and_parallel_guesses_are_serialised(
     o = O()
     r = o.cli("user", "add", "paula", "--role", "viewer", "--password-stdin", input="paula-password-123\n")
     h.eq(r.returncode, 0, f"user add: {r.stderr}")
+    h.wait_for(lambda: o.get("/api/v1/users/paula").status == 200, 5, "the daemon to know the new user")
     before = o.metrics().get("opshub_auth_attempts_total", result="failure")
     results = []
 
