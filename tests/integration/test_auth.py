@@ -264,7 +264,7 @@ def test_token_create_use_revoke_takes_effect_on_the_next_request():
     h.eq(me(t["token"]).status, 200, "new token works at once")
     got = o.get_json(f"/api/v1/tokens/{t['id']}")
     h.check("token" not in got and "hash" not in got and "token_hash" not in got, f"GET shows no secret: {got}")
-    h.check(got["last_used_at"] is not None or True, "last_used_at present")
+    h.check("last_used_at" in got, "last_used_at is part of TOKEN")
     listed = o.get_json("/api/v1/tokens?limit=1000")
     h.check(any(x["id"] == t["id"] for x in listed["tokens"]), "token listed")
     h.check(t["token"] not in json.dumps(listed), "list does not contain the secret")
@@ -318,6 +318,29 @@ def test_token_list_paginates():
     h.eq(o.get("/api/v1/tokens?cursor=garbage").status, 400, "malformed cursor")
     h.eq(o.get("/api/v1/tokens?limit=0").status, 400, "limit 0")
 
+
+
+def test_last_used_time_is_recorded():
+    nginx = ENV["nginx"]
+    cfg = h.make_config([h.http_check("web", nginx.url("/health"))])
+    with h.Opshub(cfg, env={"JWT_SECRET": JWT_SECRET}) as o:
+        tok = o.create_token(role="viewer", name="used")
+        idle = o.create_token(role="viewer", name="idle")
+        o.start()
+        before_ms = int(time.time() * 1000)
+        h.eq(o.get("/api/v1/checks", auth=tok).status, 200, "use the token")
+        o.stop()  # use times are written every 30 s and when the daemon stops
+        rows = h.sqlite_query(o.db_path, "SELECT name || '=' || COALESCE(last_used_at, 0) FROM api_tokens "
+                                         "WHERE name IN ('used', 'idle') ORDER BY name")
+        got = dict(line.split("=") for line in rows.splitlines())
+        h.eq(got["idle"], "0", "an unused token has no last-used time")
+        h.check(int(got["used"]) >= before_ms - 1000, f"last_used_at recorded: {got}")
+        o.start()
+        listed = {t["name"]: t for t in o.get_json("/api/v1/tokens?limit=1000")["tokens"]}
+        h.check(listed["used"]["last_used_at"], "shown by the API")
+        h.eq(listed["idle"]["last_used_at"], None, "null when never used")
+        o.stop()
+        h.secret(idle)
 
 # ---- users ----
 
