@@ -561,11 +561,12 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
            : slot->nbf && now_s < slot->nbf - AUTH_LEEWAY_S ? AUTH_JWT_ERR_NOT_YET_VALID : 0;
     } else {
         rc = auth_jwt_verify(&a->key, tok, len, now_s, AUTH_AUDIENCE, AUTH_LEEWAY_S, &cl, reason, sizeof(reason));
-        if (rc == 0 && slot && strlen(cl.sub) < AUTH_ID_MAX && strlen(cl.jti) < AUTH_ID_MAX) {
+        size_t sub_len = strlen(cl.sub), jti_len = strlen(cl.jti);
+        if (rc == 0 && slot && sub_len < sizeof(slot->sub) && jti_len < sizeof(slot->jti)) {
             slot->len = (uint16_t)len;
             memcpy(slot->token, tok, len);
-            snprintf(slot->sub, sizeof(slot->sub), "%s", cl.sub);
-            snprintf(slot->jti, sizeof(slot->jti), "%s", cl.jti);
+            memcpy(slot->sub, cl.sub, sub_len + 1);
+            memcpy(slot->jti, cl.jti, jti_len + 1);
             slot->nbf = cl.nbf;
             slot->exp = cl.exp;
         }
