@@ -344,6 +344,7 @@ static void stop(struct app *a, const char *why)
     base_log_info("opshub stopping", BASE_LOG_STR("reason", why));
     uv_timer_stop(&a->lag_timer);
     uv_signal_stop(&a->sig_hup);
+    http_api_shutdown(a->api);
     if (a->http)
         http_server_close(a->http, on_http_closed, a);
     else

@@ -492,7 +492,9 @@ int auth_db_audit_query(struct store_conn *c, const struct auth_audit_query *q, 
     char prefix[64] = "";
     const char *action_eq = q->action, *action_like = NULL;
     size_t alen = q->action ? strlen(q->action) : 0;
-    if (alen >= 2 && alen < sizeof(prefix) && strcmp(q->action + alen - 2, ".*") == 0) {
+    if (alen >= 2 && strcmp(q->action + alen - 2, ".*") == 0) {
+        if (2 * alen + 2 > sizeof(prefix))
+            return BASE_ERR_TOO_BIG; /* never widen the filter by cutting the prefix */
         /* "user.*": LIKE 'user.%' with the prefix's own wildcards escaped. */
         size_t o = 0;
         for (size_t i = 0; i + 1 < alen && o + 3 < sizeof(prefix); i++) {

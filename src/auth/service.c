@@ -782,7 +782,6 @@ struct login_job {
     size_t pwlen;
     char hash[AUTH_PASSWORD_HASH_MAX];
     bool have_user;
-    bool counted;             /* holds one of a->hashing and the account's verifying flag */
     int verify_rc;
     /* The session written on the store thread. */
     struct auth_session session;

@@ -31,11 +31,17 @@ static enum base_log_level log_level = BASE_LOG_INFO;
 static enum base_log_format log_format = BASE_LOG_FORMAT_JSON;
 static FILE *log_out;
 
+static void flush_locked(FILE *out);
+
 void base_log_setup(enum base_log_level level, enum base_log_format format, FILE *out)
 {
+    pthread_mutex_lock(&log_mu);
+    if (log_pending_len) /* lines kept so far belong to the old destination */
+        flush_locked(log_out ? log_out : stderr);
     log_level = level;
     log_format = format;
     log_out = out;
+    pthread_mutex_unlock(&log_mu);
 }
 
 /* With log_mu held. */
@@ -145,8 +151,8 @@ void base_log_write(enum base_log_level level, const char *msg,
         tail_rc = base_buf_append(&b, "}", 1);
     (void)tail_rc;
     b.data[b.len++] = '\n';
-    FILE *out = log_out ? log_out : stderr;
     pthread_mutex_lock(&log_mu);
+    FILE *out = log_out ? log_out : stderr;
     if (log_batching && level < BASE_LOG_WARN) {
         if (log_pending_len + b.len > sizeof(log_pending))
             flush_locked(out);

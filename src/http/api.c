@@ -167,6 +167,12 @@ void http_api_set_server(struct http_api *api, struct http_server *server)
     api->deps.server = server;
 }
 
+void http_api_shutdown(struct http_api *api)
+{
+    if (api)
+        api->closing = true;
+}
+
 void http_api_destroy(struct http_api *api)
 {
     if (!api)
@@ -189,7 +195,7 @@ static const char *audit_result(int status)
 
 static void write_audit(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int status)
 {
-    if (!api->deps.auth)
+    if (!api->deps.auth || api->closing)
         return;
     struct auth_audit e;
     memset(&e, 0, sizeof(e));
@@ -475,6 +481,7 @@ static bool access_allow(struct http_api *api, struct http_request *req, struct 
     if (ctx->route->access == AUTH_ROLE_PUBLIC)
         return true;
     if (rc == BASE_ERR_UNAVAILABLE) {
+        ctx->audit = false;
         api_send_error(api, req, 503, "unavailable", "identity store not loaded yet; try again", NULL);
         return false;
     }
@@ -539,6 +546,10 @@ void http_api_handle(void *data, struct http_request *req)
     ctx->route = route;
     if (!is_api) {
         route->handler(api, req, &params);
+        return;
+    }
+    if (api->closing) {
+        api_send_error(api, req, 503, "unavailable", "opshub is stopping", NULL);
         return;
     }
     ctx->audit = is_mutation(req->method);

@@ -56,6 +56,10 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
 void http_api_set_server(struct http_api *api, struct http_server *server);
 /* The http_handler_cb to give http_server_new, with the api as data. */
 void http_api_handle(void *api, struct http_request *req);
+/* Shutdown has begun: answers completing from now on no longer touch the
+ * scheduler, auth or objects (they are closed after the HTTP server and
+ * may be freed while the store still completes jobs). */
+void http_api_shutdown(struct http_api *api);
 void http_api_destroy(struct http_api *api);
 
 #endif

@@ -35,6 +35,7 @@ struct http_api {
     struct api_rate global;           /* every client together */
     struct http_cors *cors;           /* NULL: no cross-origin access */
     uint64_t denied_401, denied_403, limited_429;
+    bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
 };
 
 /* Per-request state kept in req->app_ctx (set up by http_api_handle). */

@@ -88,7 +88,9 @@ static void send_object(struct write_job *j, int status)
 {
     struct http_api *api = j->api;
     json_t *body = NULL;
-    if (j->kind == &check_kind) {
+    if (api->closing) { /* the scheduler may be gone: answer with the stored form */
+        body = json_loads(j->row.definition ? j->row.definition : "{}", 0, NULL);
+    } else if (j->kind == &check_kind) {
         const struct sched_check *c = sched_check_get(api->deps.sched, j->row.id);
         body = c ? api_check_json(api, c) : json_loads(j->row.definition, 0, NULL);
     } else {
@@ -142,7 +144,7 @@ static void write_done(void *data, int status, const char *errmsg)
         api_send_error(j->api, j->req, 412, "precondition_failed", msg, NULL);
     } else if (status) {
         api_send_store_error(j->api, j->req, status, j->kind->name);
-    } else if (objects_svc_reload(j->api->deps.objects, after_reload, j) == 0) {
+    } else if (!j->api->closing && objects_svc_reload(j->api->deps.objects, after_reload, j) == 0) {
         return;
     } else {
         after_reload(j, 0);
@@ -319,7 +321,8 @@ static int merge_patch(json_t *target, const json_t *patch, int depth)
             int rc = merge_patch(cur, v, depth + 1);
             if (rc)
                 return rc;
-        } else if (json_object_set(target, key, json_is_object(v) ? json_object() : v) != 0) {
+        } else if ((json_is_object(v) ? json_object_set_new(target, key, json_object())
+                                      : json_object_set(target, key, v)) != 0) {
             return BASE_ERR_NOMEM;
         } else if (json_is_object(v)) {
             int rc = merge_patch(json_object_get(target, key), v, depth + 1);
@@ -364,9 +367,26 @@ static void update(struct http_api *api, struct http_request *req, const struct 
         api_send_error(api, req, 400, "invalid_parameter", "If-Match must be the object's version, e.g. \"3\"", "If-Match");
         return;
     }
+    if (!it->secret_ok) {
+        char msg[360];
+        snprintf(msg, sizeof(msg), "%s '%.80s' has sealed fields this opshub cannot open (its key is not in "
+                 "ENCRYPTION_KEY_BASE64 or ENCRYPTION_KEY_OLD_BASE64); it can only be deleted", k->name, id);
+        api_send_error(api, req, 409, "conflict", msg, NULL);
+        return;
+    }
+    /* The patch applies to the version this daemon holds; without If-Match
+     * the write is still conditional on it, so a change made elsewhere in
+     * the last second is never silently reverted (412: retry). */
+    if (expected == 0)
+        expected = it->version;
     json_t *patch = parse_object(api, req);
     if (!patch)
         return;
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        api_send_error(api, req, 400, "invalid_json", "a merge patch must be a JSON object", NULL);
+        return;
+    }
     const char *new_id = json_string_value(json_object_get(patch, "id"));
     if (json_object_get(patch, "id") && (!new_id || strcmp(new_id, id) != 0)) {
         json_decref(patch);

@@ -160,12 +160,14 @@ static void after_reload(void *data, int status)
 static void done(void *data, int status, const char *errmsg)
 {
     struct job *j = data;
-    if (status && status != BASE_ERR_NOT_FOUND && status != BASE_ERR_UNAVAILABLE &&
+    if (status && status != BASE_ERR_NOT_FOUND && status != BASE_ERR_UNAVAILABLE && status != BASE_ERR_TOO_BIG &&
         !(status == BASE_ERR_INVALID && j->kind == JOB_LIST && j->list.cursor))
         base_log_error("token/audit query failed", BASE_LOG_STR("error", errmsg ? errmsg : ""));
     if (status) {
         if (status == BASE_ERR_INVALID && j->kind == JOB_LIST && j->list.cursor)
             api_send_error(j->api, j->req, 400, "invalid_parameter", "cursor is malformed", "cursor");
+        else if (status == BASE_ERR_TOO_BIG && j->kind == JOB_AUDIT)
+            api_send_error(j->api, j->req, 400, "invalid_parameter", "action prefix too long", "action");
         else if (status == BASE_ERR_INVALID)
             api_send_error(j->api, j->req, 500, "internal", "the query failed (see the log)", NULL);
         else
@@ -174,7 +176,7 @@ static void done(void *data, int status, const char *errmsg)
         respond_list(j);
     } else if (j->kind == JOB_GET) {
         api_send_json(j->api, j->req, 200, api_token_json(&j->token));
-    } else if (auth_reload(j->api->deps.auth, after_reload, j) == 0) {
+    } else if (!j->api->closing && auth_reload(j->api->deps.auth, after_reload, j) == 0) {
         return;
     } else {
         after_reload(j, 0);

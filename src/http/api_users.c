@@ -220,7 +220,7 @@ static void write_done(void *data, int status, const char *errmsg)
         api_send_error(j->api, j->req, 409, "conflict", msg, "username");
     } else if (status) {
         api_send_store_error(j->api, j->req, status, "user");
-    } else if (auth_reload(j->api->deps.auth, after_reload, j) == 0) {
+    } else if (!j->api->closing && auth_reload(j->api->deps.auth, after_reload, j) == 0) {
         return;
     } else {
         api_send_json(j->api, j->req, j->create ? 201 : 200, api_user_json(&j->user));
