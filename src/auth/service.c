@@ -530,10 +530,25 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
             a->stats.token_auth_fail++;
             return BASE_ERR_INVALID;
         }
+        /* A token made by a user through the API is bounded by that user:
+         * it stops when the user is disabled or removed, and never acts
+         * above the user's current role. (CLI-made tokens, "cli:<os user>",
+         * belong to whoever runs the host.) */
+        enum auth_role role = t->role;
+        if (strncmp(t->created_by, "user:", 5) == 0) {
+            const struct auth_user *owner = base_map_get(&a->users_by_name, t->created_by + 5);
+            if (!owner || owner->disabled) {
+                *why = "the user who made this API token is disabled or removed";
+                a->stats.token_auth_fail++;
+                return BASE_ERR_INVALID;
+            }
+            if (owner->role < role)
+                role = owner->role;
+        }
         p->kind = AUTH_KIND_TOKEN;
         snprintf(p->id, sizeof(p->id), "%s", t->id);
         snprintf(p->name, sizeof(p->name), "%s", t->name);
-        p->role = t->role;
+        p->role = role;
         a->stats.token_auth_ok++;
         touch_token(a, t, now);
         return 0;

@@ -11,6 +11,7 @@
 #include "base/alloc.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "store/sql.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -81,11 +82,25 @@ static int load_work(struct store_conn *c, void *data, char *err, size_t errlen)
     if (rc || j->gen == j->known_gen)
         return rc;
     j->changed = true;
+    /* Every kind from one snapshot: a project and its check created together
+     * arrive together. */
+    rc = store_sql_begin(c, err, errlen);
+    if (rc == 0 && store_sql_dialect(c) == STORE_SQL_POSTGRES)
+        rc = store_sql_exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", NULL, 0, NULL, err, errlen);
+    if (rc == 0)
+        rc = objects_db_gen(c, &j->gen, err, errlen);
     for (size_t k = 0; k < N_KINDS && rc == 0; k++) {
         bool more = false;
         rc = objects_db_list(c, kinds[k], NULL, OBJECTS_LIST_MAX, &j->rows[k], &j->n[k], &more, err, errlen);
+        if (rc == 0 && more)
+            base_log_warn("more API objects than one load holds; the rest are ignored",
+                          BASE_LOG_STR("kind", kinds[k]), BASE_LOG_INT("limit", OBJECTS_LIST_MAX));
     }
-    return rc;
+    if (rc) {
+        store_sql_rollback(c);
+        return rc;
+    }
+    return store_sql_commit(c, err, errlen);
 }
 
 /* Builds the item of one row: parses the definition, opens the secret and

@@ -25,7 +25,8 @@ ENV = {}
 JWT_SECRET = "test-secret-" + "k" * 40            # known to the test so it can forge tokens
 PASSWORD = "correct horse battery staple"
 OPERATOR_PASSWORD = "operator-password-1234"
-SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET, "paula-password-123", "vera-password-123", "tess-password-123"]   # grepped for in every log at the end
+SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET, "paula-password-123", "vera-password-123", "tess-password-123",
+           "tina-password-123"]   # grepped for in every log at the end
 for _s in SECRETS:
     h.secret(_s)
 
@@ -384,6 +385,26 @@ def test_users_crud_and_last_admin_protection():
     h.eq(r.status, 409, "the last enabled admin cannot be disabled")
     h.eq(o.request("PATCH", "/api/v1/users/u_nope", body={"role": "viewer"}).status, 404, "unknown user")
 
+
+
+def test_tokens_made_by_a_user_are_bounded_by_that_user():
+    o = O()
+    r = o.post("/api/v1/users", body={"username": "tina", "password": "tina-password-123", "role": "admin"})
+    h.eq(r.status, 201, "create tina")
+    tina = r.json()
+    t = login("tina", "tina-password-123")
+    ENV["leaked"] += ["tina-password-123", t["access_token"], t["refresh_token"]]
+    r = o.post("/api/v1/tokens", body={"name": "tinas-bot", "role": "admin"}, auth=t["access_token"])
+    h.eq(r.status, 201, "tina makes an admin token")
+    bot = r.json()["token"]
+    ENV["leaked"].append(bot)
+    h.eq(r.json()["created_by"], "user:tina", "created_by")
+    h.eq(o.get("/api/v1/users", auth=bot).status, 200, "the token acts as admin")
+    h.eq(o.request("PATCH", f"/api/v1/users/{tina['id']}", body={"role": "viewer"}).status, 200, "demote tina")
+    h.eq(o.get("/api/v1/users", auth=bot).status, 403, "the token never acts above its maker's current role")
+    h.eq(o.get("/api/v1/auth/me", auth=bot).json()["role"], "viewer", "effective role")
+    h.eq(o.request("PATCH", f"/api/v1/users/{tina['id']}", body={"disabled": True}).status, 200, "disable tina")
+    h.eq(o.get("/api/v1/auth/me", auth=bot).status, 401, "the token stops with its maker")
 
 # ---- throttling and rate limits ----
 
