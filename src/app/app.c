@@ -466,6 +466,7 @@ static int start(struct app *a)
         .max_body = a->conf->server.max_body,
         .tls_cert_file = a->conf->server.tls_cert,
         .tls_key_file = a->conf->server.tls_key,
+        .head_check = http_api_head_check,
     };
     a->http = http_server_new(&a->loop, &ho, http_api_handle, a->api);
     if (!a->http) {

@@ -87,6 +87,7 @@ static const char *route_action(const struct http_route *r)
 }
 
 #define DEFAULT_RATE "120/min"
+#define API_PUBLIC_BODY_MAX (16 * 1024)
 #define DEFAULT_GLOBAL_RATE "6000/min"
 #define DEFAULT_LOGIN_RATE "10/min"
 #define RATE_KEYS_MAX 100000
@@ -507,6 +508,46 @@ static bool access_allow(struct http_api *api, struct http_request *req, struct 
 static bool is_mutation(const char *method)
 {
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
+int http_api_head_check(void *data, const struct http_request *req, const char **msg, const char **headers)
+{
+    struct http_api *api = data;
+    if (strncmp(req->path, "/api/", 5) != 0 || !api->deps.auth || api->closing)
+        return 0;
+    const struct http_route *route = NULL;
+    struct http_params params;
+    if (http_router_match(api->router, req->method, req->path, &route, &params, NULL, 0) != HTTP_ROUTER_FOUND)
+        return 0; /* the full path answers these (404, 405) */
+    if (route->access == AUTH_ROLE_PUBLIC) {
+        /* Anyone may call these (login, refresh): their bodies are small,
+         * and an anonymous client must not make opshub hold megabytes. */
+        const char *cl = http_request_header(req, "Content-Length");
+        if (!cl || strtoull(cl, NULL, 10) > API_PUBLIC_BODY_MAX) {
+            *msg = "request body too large for a public route (at most 16 KiB, with Content-Length)";
+            api->requests_by_code[413]++;
+            return 413;
+        }
+        return 0;
+    }
+    struct auth_principal who;
+    const char *why = NULL;
+    int rc = auth_authenticate(api->deps.auth, http_request_header(req, "Authorization"), &who, &why);
+    if (rc == BASE_ERR_NOT_FOUND || rc == BASE_ERR_INVALID) {
+        api->denied_401++;
+        api->requests_by_code[401]++;
+        *msg = "authentication required (the body was not read)";
+        *headers = rc == BASE_ERR_NOT_FOUND ? "WWW-Authenticate: Bearer realm=\"opshub\"\r\n"
+                                            : "WWW-Authenticate: Bearer realm=\"opshub\", error=\"invalid_token\"\r\n";
+        return 401;
+    }
+    if (rc == 0 && who.role < (enum auth_role)route->access) {
+        api->denied_403++;
+        api->requests_by_code[403]++;
+        *msg = "your role does not allow this (the body was not read)";
+        return 403;
+    }
+    return 0; /* authenticated (or the identity store is not loaded: the full path answers 503) */
 }
 
 void http_api_handle(void *data, struct http_request *req)

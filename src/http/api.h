@@ -56,6 +56,10 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
 void http_api_set_server(struct http_api *api, struct http_server *server);
 /* The http_handler_cb to give http_server_new, with the api as data. */
 void http_api_handle(void *api, struct http_request *req);
+/* The server's head_check: refuses a request to a non-public /api/v1
+ * route that announces a body with 401/403 before the body is read, so
+ * unauthenticated clients cannot make opshub buffer bodies. */
+int http_api_head_check(void *data, const struct http_request *req, const char **msg, const char **headers);
 /* Shutdown has begun: answers completing from now on no longer touch the
  * scheduler, auth or objects (they are closed after the HTTP server and
  * may be freed while the store still completes jobs). */

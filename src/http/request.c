@@ -441,6 +441,8 @@ const char *http_request_status_code(int status)
 {
     switch (status) {
     case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
     case 404: return "not_found";
     case 405: return "method_not_allowed";
     case 408: return "request_timeout";

@@ -63,6 +63,7 @@ struct http_conn {
     bool tls_ready;    /* handshake finished */
     bool tls_failed;   /* fatal TLS error: no close_notify may follow */
     char remote[64];
+    const char *fail_headers; /* extra header lines of a head_check refusal (static) */
 };
 
 struct write_req {
@@ -78,6 +79,7 @@ struct http_server {
     uv_timer_t drain;
     http_handler_cb handler;
     void *data;
+    int (*head_check)(void *data, const struct http_request *req, const char **msg, const char **headers);
     struct http_request_limits limits;
     uint64_t idle_ms, read_ms;
     size_t max_conns;
@@ -356,6 +358,7 @@ static void conn_fail(struct http_conn *c, int status, const char *msg)
     resp.body = body;
     resp.head.body_len = (size_t)blen;
     resp.head.request_id = c->req && c->req->have_client_id ? c->req->pub.request_id : id;
+    resp.head.extra_headers = c->fail_headers;
     resp.head.close = true;
     c->in_request = false;
     c->busy = true;  /* nothing more is parsed on this connection */
@@ -367,6 +370,7 @@ static void conn_fail(struct http_conn *c, int status, const char *msg)
 static int on_message_begin(http_parser *p)
 {
     struct http_conn *c = p->data;
+    c->fail_headers = NULL;
     /* A request still referenced by a handler keeps its memory; it is
      * detached and freed by its last unref. */
     if (c->req && c->req->pub.refs > 0) {
@@ -411,6 +415,17 @@ static int on_headers_complete(http_parser *p)
     int rc = http_request_on_headers_complete(c->req, p);
     if (rc != 0)
         return rc;
+    bool has_body = ((p->flags & F_CONTENTLENGTH) && p->content_length > 0) || (p->flags & F_CHUNKED);
+    if (has_body && c->srv->head_check) {
+        const char *msg = "refused", *headers = NULL;
+        int status = c->srv->head_check(c->srv->data, &c->req->pub, &msg, &headers);
+        if (status) {
+            c->req->err_status = status;
+            c->req->err_msg = msg;
+            c->fail_headers = headers;
+            return -1;
+        }
+    }
     if (c->req->expect_continue && p->http_major == 1 && p->http_minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
@@ -909,6 +924,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
     s->loop = loop;
     s->handler = handler;
     s->data = data;
+    s->head_check = opts ? opts->head_check : NULL;
     s->limits.max_body = o.max_body ? o.max_body : HTTP_DEFAULT_MAX_BODY;
     s->limits.max_header_bytes = o.max_header_bytes ? o.max_header_bytes : HTTP_DEFAULT_MAX_HEADER_BYTES;
     s->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : DEFAULT_IDLE_MS;

@@ -61,6 +61,14 @@ struct http_server_opts {
      * TLS 1.2+ (ALPN http/1.1) and every response carries HSTS. */
     const char *tls_cert_file; /* certificate chain, leaf first */
     const char *tls_key_file;  /* unencrypted private key matching it */
+    /* Optional: called with the data of http_server_new once a request's
+     * head is complete and it announces a body, before any of the body is
+     * read. Returns 0 to go on, or an HTTP status (401, 403, ...) to refuse
+     * it unread: the server answers that status with the JSON error body
+     * (*msg, a static string), extra header lines *headers (static or NULL)
+     * and closes the connection. Keeps unauthenticated clients from making
+     * the server buffer bodies. Must not keep req. */
+    int (*head_check)(void *data, const struct http_request *req, const char **msg, const char **headers);
 };
 
 struct http_server_stats {

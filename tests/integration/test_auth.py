@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import os
 import subprocess
 import sys
@@ -486,6 +487,28 @@ def test_body_limits():
     h.eq(o.get("/healthz").status, 200, "still serving after a 10 MB body")
     r = o.post("/api/v1/tokens", body="name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
     h.eq(r.status, 415, "form bodies refused")
+    # Without credentials a body is refused before it is read: the head alone gets the 401.
+    for auth_line, expect in (("", 401), ("Authorization: Bearer opshub_" + "x" * 43 + "\r\n", 401),
+                              (f"Authorization: Bearer {ENV['tokens']['viewer']}\r\n", 403)):
+        s = socket.create_connection(("127.0.0.1", o.cur_port), timeout=5)
+        s.sendall((f"POST /api/v1/checks HTTP/1.1\r\nHost: x\r\n{auth_line}Content-Type: application/json\r\n"
+                   f"Content-Length: 1000000\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        h.check(data.startswith(f"HTTP/1.1 {expect} ".encode()), f"answered before the body ({expect}): {data[:120]!r}")
+        if expect == 401:
+            h.contains(data.decode(errors="replace"), "WWW-Authenticate: Bearer", "WWW-Authenticate on the early 401")
+    s = socket.create_connection(("127.0.0.1", o.cur_port), timeout=5)
+    s.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 1000000\r\n\r\n")
+    data = s.recv(4096)
+    s.close()
+    h.check(data.startswith(b"HTTP/1.1 413 "), f"a public route refuses a big body unread: {data[:100]!r}")
 
 
 # ---- CORS and headers ----
