@@ -479,8 +479,8 @@ static void timer_cb(uv_timer_t *t)
 
 /* ---- authentication ---- */
 
-int auth_authenticate(struct auth *a, const char *authorization, struct auth_principal *p,
-                      const char **why)
+static int authenticate(struct auth *a, const char *authorization, struct auth_principal *p,
+                        const char **why, bool count)
 {
     static const char *unused;
     if (!why)
@@ -515,19 +515,19 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
         char hash[AUTH_HASH_HEX];
         if (len >= AUTH_TOKEN_MAX) {
             *why = "malformed API token";
-            a->stats.token_auth_fail++;
+            a->stats.token_auth_fail += count;
             return BASE_ERR_INVALID;
         }
         auth_db_sha256_hex(tok, len, hash);
         const struct auth_token *t = base_map_get(&a->tokens_by_hash, hash);
         if (!t || t->revoked_at) {
             *why = "unknown or revoked API token";
-            a->stats.token_auth_fail++;
+            a->stats.token_auth_fail += count;
             return BASE_ERR_INVALID;
         }
         if (t->expires_at && t->expires_at <= now) {
             *why = "API token expired";
-            a->stats.token_auth_fail++;
+            a->stats.token_auth_fail += count;
             return BASE_ERR_INVALID;
         }
         /* A token made by a user through the API is bounded by that user:
@@ -539,7 +539,7 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
             const struct auth_user *owner = base_map_get(&a->users_by_name, t->created_by + 5);
             if (!owner || owner->disabled) {
                 *why = "the user who made this API token is disabled or removed";
-                a->stats.token_auth_fail++;
+                a->stats.token_auth_fail += count;
                 return BASE_ERR_INVALID;
             }
             if (owner->role < role)
@@ -549,8 +549,10 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
         snprintf(p->id, sizeof(p->id), "%s", t->id);
         snprintf(p->name, sizeof(p->name), "%s", t->name);
         p->role = role;
-        a->stats.token_auth_ok++;
-        touch_token(a, t, now);
+        if (count) {
+            a->stats.token_auth_ok++;
+            touch_token(a, t, now);
+        }
         return 0;
     }
     struct auth_jwt_claims cl;
@@ -611,6 +613,17 @@ int auth_authenticate(struct auth *a, const char *authorization, struct auth_pri
     snprintf(p->session_id, sizeof(p->session_id), "%s", s->id);
     p->role = u->role;
     return 0;
+}
+
+int auth_authenticate(struct auth *a, const char *authorization, struct auth_principal *p,
+                      const char **why)
+{
+    return authenticate(a, authorization, p, why, true);
+}
+
+int auth_check(struct auth *a, const char *authorization, struct auth_principal *p, const char **why)
+{
+    return authenticate(a, authorization, p, why, false);
 }
 
 static int issue_access(struct auth *a, const struct auth_user *u, const char *sid, int64_t now,

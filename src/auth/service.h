@@ -70,6 +70,10 @@ void auth_stats_get(const struct auth *a, struct auth_stats *out);
 int auth_authenticate(struct auth *a, const char *authorization, struct auth_principal *p,
                       const char **why);
 
+/* The same decision without counting it or recording the token's use (for
+ * an early look at a request whose full handling will authenticate again). */
+int auth_check(struct auth *a, const char *authorization, struct auth_principal *p, const char **why);
+
 /* Reloads the mirror from the store now; cb (may be NULL) runs after. */
 typedef void (*auth_done_cb)(void *data, int status);
 int auth_reload(struct auth *a, auth_done_cb cb, void *data);

@@ -532,7 +532,7 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
     }
     struct auth_principal who;
     const char *why = NULL;
-    int rc = auth_authenticate(api->deps.auth, http_request_header(req, "Authorization"), &who, &why);
+    int rc = auth_check(api->deps.auth, http_request_header(req, "Authorization"), &who, &why);
     if (rc == BASE_ERR_NOT_FOUND || rc == BASE_ERR_INVALID) {
         api->denied_401++;
         api->requests_by_code[401]++;
