@@ -722,6 +722,26 @@ def test_a_burst_of_failed_logins_raises_the_self_alert():
     h.eq(o.metrics().get("opshub_self_alert", alert="AuthFailureBurst"), 1, "the self-alert fires")
     h.contains(o.log_text(), "self-alert: burst of failed logins", "error logged")
 
+
+def test_concurrent_logins_beyond_two_get_503_and_monitoring_goes_on():
+    o = O()
+    results = []
+
+    def attempt(i):
+        results.append(request_from(o.cur_port, f"127.0.1.{i + 1}", "POST", "/api/v1/auth/login",
+                                    body={"username": f"nobody-{i}", "password": "wrong-password-x"}))
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.status for r in results)
+    h.check(codes.count(503) >= 1, f"more than two password checks at once are refused: {codes}")
+    h.check(codes.count(401) >= 2, f"two are checked: {codes}")
+    busy = [r for r in results if r.status == 503][0]
+    h.eq(busy.header("retry-after"), "1", "Retry-After on the 503")
+    h.eq(o.get("/healthz").status, 200, "the daemon keeps serving")
+
 # ---- the end: no secret anywhere ----
 
 def test_zz_no_secret_in_logs_or_api_output():
