@@ -28,121 +28,93 @@ static bool env_is(const char *name, const char *value)
     return v && strcmp(v, value) == 0;
 }
 
-/* Reads DATA/jwt-secret, or creates it with 48 random bytes (base64url). */
-static int jwt_from_file(struct app_env *e, const char *data_dir, char *err, size_t errlen)
+/* The secret file DATA/name: read it, or (first start) create it with
+ * `raw_len` random bytes, base64url or standard base64, mode 0600 and
+ * O_EXCL. `var` names the environment variable in messages. The text, one
+ * line, goes to out; the caller wipes it. */
+static int secret_file(const char *data_dir, const char *name, const char *var, size_t raw_len, bool urlsafe,
+                       char *out, size_t outlen, char *err, size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", data_dir ? data_dir : "data", JWT_FILE);
+    const char *dir = data_dir ? data_dir : "data";
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
-        unsigned char raw[48];
-        char text[80];
-        if (mkdir(data_dir ? data_dir : "data", 0750) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "JWT_SECRET is not set and the data directory cannot be created: %s",
-                     strerror(errno));
+        unsigned char raw[64];
+        if (raw_len > sizeof(raw) || outlen < 4 * ((raw_len + 2) / 3) + 1)
+            return BASE_ERR_TOO_BIG;
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "%s is not set and the data directory cannot be created: %s", var, strerror(errno));
             return BASE_ERR_IO;
         }
-        if (RAND_bytes(raw, sizeof(raw)) != 1 ||
-            auth_jwt_base64url_encode(raw, sizeof(raw), text, sizeof(text)) < 0) {
-            snprintf(err, errlen, "JWT_SECRET is not set and no randomness is available to make one");
-            return BASE_ERR_IO;
-        }
+        bool rand_ok = RAND_bytes(raw, (int)raw_len) == 1 &&
+                       (urlsafe ? auth_jwt_base64url_encode(raw, raw_len, out, outlen) >= 0
+                                : EVP_EncodeBlock((unsigned char *)out, raw, (int)raw_len) > 0);
         OPENSSL_cleanse(raw, sizeof(raw));
+        if (!rand_ok) {
+            snprintf(err, errlen, "%s is not set and no randomness is available to make one", var);
+            return BASE_ERR_IO;
+        }
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        size_t len = strlen(text);
-        bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+        size_t len = strlen(out);
+        bool ok = fd >= 0 && write(fd, out, len) == (ssize_t)len && fsync(fd) == 0;
         if (fd >= 0)
             close(fd);
         if (!ok) {
-            OPENSSL_cleanse(text, sizeof(text));
-            snprintf(err, errlen, "JWT_SECRET is not set and %s cannot be written: %s", path, strerror(errno));
+            OPENSSL_cleanse(out, outlen);
+            snprintf(err, errlen, "%s is not set and %s cannot be written: %s", var, path, strerror(errno));
             return BASE_ERR_IO;
         }
-        snprintf(e->jwt_secret, sizeof(e->jwt_secret), "%s", text);
-        OPENSSL_cleanse(text, sizeof(text));
-        e->jwt_generated = true;
-        base_log_info("generated a JWT signing secret (set JWT_SECRET to choose one)", BASE_LOG_STR("file", path));
+        base_log_info("generated a secret into the data directory (set the variable to choose one)",
+                      BASE_LOG_STR("variable", var), BASE_LOG_STR("file", path));
         return 0;
     }
     if (fd < 0) {
-        snprintf(err, errlen, "JWT_SECRET is not set and %s cannot be read: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s is not set and %s cannot be read: %s", var, path, strerror(errno));
         return BASE_ERR_IO;
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-        base_log_warn("the JWT secret file is readable by others; chmod 600 it", BASE_LOG_STR("file", path));
-    ssize_t n = read(fd, e->jwt_secret, sizeof(e->jwt_secret) - 1);
+        base_log_warn("a secret file is readable by others; chmod 600 it", BASE_LOG_STR("file", path));
+    ssize_t n = read(fd, out, outlen - 1);
     close(fd);
     if (n < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return BASE_ERR_IO;
     }
-    while (n > 0 && (e->jwt_secret[n - 1] == '\n' || e->jwt_secret[n - 1] == '\r'))
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         n--;
-    e->jwt_secret[n] = '\0';
-    if ((size_t)n < AUTH_JWT_MIN_SECRET) {
-        snprintf(err, errlen, "%s holds %zd characters; a JWT secret needs at least %d", path, n,
-                 AUTH_JWT_MIN_SECRET);
+    out[n] = '\0';
+    return 0;
+}
+
+static int jwt_from_file(struct app_env *e, const char *data_dir, char *err, size_t errlen)
+{
+    int rc = secret_file(data_dir, JWT_FILE, "JWT_SECRET", 48, true, e->jwt_secret, sizeof(e->jwt_secret),
+                         err, errlen);
+    if (rc)
+        return rc;
+    size_t n = strlen(e->jwt_secret);
+    if (n < AUTH_JWT_MIN_SECRET) {
+        snprintf(err, errlen, "%s/%s holds %zu characters; a JWT secret needs at least %d",
+                 data_dir ? data_dir : "data", JWT_FILE, n, AUTH_JWT_MIN_SECRET);
         return BASE_ERR_INVALID;
     }
     e->jwt_generated = true;
     return 0;
 }
 
-/* Reads DATA/encryption-key, or creates it with 32 random bytes (base64). */
 static int key_from_file(struct auth_secret_keyring *kr, const char *data_dir, char *err, size_t errlen)
 {
-    char path[4096], text[128];
-    snprintf(path, sizeof(path), "%s/%s", data_dir ? data_dir : "data", KEY_FILE);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 && errno == ENOENT) {
-        unsigned char raw[AUTH_SECRET_KEY_LEN];
-        if (mkdir(data_dir ? data_dir : "data", 0750) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and the data directory cannot be created: %s",
-                     strerror(errno));
-            return BASE_ERR_IO;
-        }
-        if (RAND_bytes(raw, sizeof(raw)) != 1 || EVP_EncodeBlock((unsigned char *)text, raw, sizeof(raw)) <= 0) {
-            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and no randomness is available to make one");
-            return BASE_ERR_IO;
-        }
-        OPENSSL_cleanse(raw, sizeof(raw));
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        size_t len = strlen(text);
-        bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (!ok) {
-            OPENSSL_cleanse(text, sizeof(text));
-            snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and %s cannot be written: %s", path,
-                     strerror(errno));
-            return BASE_ERR_IO;
-        }
-        base_log_info("generated an encryption key for stored secrets (set ENCRYPTION_KEY_BASE64 to choose one)",
-                      BASE_LOG_STR("file", path));
-    } else if (fd >= 0) {
-        struct stat st;
-        if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-            base_log_warn("the encryption key file is readable by others; chmod 600 it", BASE_LOG_STR("file", path));
-        ssize_t n = read(fd, text, sizeof(text) - 1);
-        close(fd);
-        if (n < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            return BASE_ERR_IO;
-        }
-        text[n] = '\0';
-    } else {
-        snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 is not set and %s cannot be read: %s", path, strerror(errno));
-        return BASE_ERR_IO;
+    char text[128], why[200];
+    int rc = secret_file(data_dir, KEY_FILE, "ENCRYPTION_KEY_BASE64", AUTH_SECRET_KEY_LEN, false, text, sizeof(text),
+                         err, errlen);
+    if (rc == 0 && auth_secret_keyring_init(kr, text, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s/%s: %s", data_dir ? data_dir : "data", KEY_FILE, why);
+        rc = BASE_ERR_INVALID;
     }
-    char why[200];
-    int rc = auth_secret_keyring_init(kr, text, why, sizeof(why));
     OPENSSL_cleanse(text, sizeof(text));
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", path, why);
-        return BASE_ERR_INVALID;
-    }
-    return 0;
+    return rc;
 }
 
 int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, char *err,

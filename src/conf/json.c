@@ -11,6 +11,7 @@
 #include "conf/conf_int.h"
 
 #include "base/alloc.h"
+#include "base/jpath.h"
 #include "base/duration.h"
 
 #include <errno.h>
@@ -18,67 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_SHOWN_MAX 64 /* bytes of one key shown in a path, as http/body */
 #define API_PATH "<api>"
 
-/* ---- paths: "expect.status[1]", built like http/body.c's ---- */
-
-struct path {
-    char buf[CONF_JSON_FIELD_MAX];
-    size_t len;
-};
-
-/* Appends up to `max` bytes of s, cut at a character boundary, control
- * characters (C0, DEL, C1) shown as '?'. Stops quietly when full. */
-static void path_append(struct path *p, const char *s, size_t max)
-{
-    size_t i = 0;
-    while (s[i] && i < max) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        for (size_t k = 1; k < n; k++)
-            if (!s[i + k])
-                n = k; /* malformed tail: never read past the NUL */
-        bool control = c < 0x20 || c == 0x7F ||
-                       (c == 0xC2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9F);
-        size_t out = control ? 1 : n;
-        if (i + n > max || p->len + out >= sizeof(p->buf))
-            break;
-        if (control)
-            p->buf[p->len] = '?';
-        else
-            memcpy(p->buf + p->len, s + i, n);
-        p->len += out;
-        i += n;
-    }
-    p->buf[p->len] = '\0';
-}
-
-static void path_key(struct path *p, const char *key)
-{
-    if (p->len)
-        path_append(p, ".", 1);
-    path_append(p, key, KEY_SHOWN_MAX);
-}
-
-static void path_index(struct path *p, size_t i)
-{
-    char idx[32];
-    snprintf(idx, sizeof(idx), "[%zu]", i);
-    path_append(p, idx, sizeof(idx));
-}
-
-static void path_restore(struct path *p, size_t len)
-{
-    p->len = len;
-    p->buf[len] = '\0';
-}
+/* Paths ("expect.status[1]") are built with base/jpath, like http/body's. */
+_Static_assert(CONF_JSON_FIELD_MAX == BASE_JPATH_MAX, "a path fits conf_json_error.field");
 
 /* ---- jansson value -> node tree ---- */
 
 struct builder {
     struct conf_ctx *ctx;
-    struct path path;
+    struct base_jpath path;
     size_t nodes;
     bool failed; /* a structural error: the tree must not be used */
 };
@@ -184,7 +134,7 @@ static struct conf_node *build_object(struct builder *b, const json_t *v, int de
         return NULL;
     json_object_foreach((json_t *)v, key, item) {
         size_t mark = b->path.len;
-        path_key(&b->path, key);
+        base_jpath_key(&b->path, key);
         struct conf_node *k = new_node(b, CONF_NODE_SCALAR);
         if (!k)
             return NULL;
@@ -199,7 +149,7 @@ static struct conf_node *build_object(struct builder *b, const json_t *v, int de
             return NULL;
         child->key = k;
         append_child(node, child);
-        path_restore(&b->path, mark);
+        base_jpath_restore(&b->path, mark);
     }
     return node;
 }
@@ -221,12 +171,12 @@ static struct conf_node *build(struct builder *b, const json_t *v, int depth)
         return NULL;
     for (size_t i = 0; i < json_array_size(v); i++) {
         size_t mark = b->path.len;
-        path_index(&b->path, i);
+        base_jpath_index(&b->path, i);
         struct conf_node *child = build(b, json_array_get(v, i), depth + 1);
         if (!child)
             return NULL;
         append_child(node, child);
-        path_restore(&b->path, mark);
+        base_jpath_restore(&b->path, mark);
     }
     return node;
 }

@@ -9,6 +9,7 @@
 #include "http/body.h"
 
 #include "base/alloc.h"
+#include "base/jpath.h"
 #include "base/duration.h"
 #include "base/err.h"
 
@@ -17,16 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_SHOWN_MAX 64 /* bytes of one body key shown in a path */
 #define NAME_CMP_MAX 64  /* longer names get no "did you mean" */
 
 /* A path being built while walking; `len` is restored by the caller after
  * each member so one buffer serves the whole walk. */
-struct path {
-    char buf[HTTP_BODY_PATH_MAX];
-    size_t len;
-};
-
 /* ---- errors --------------------------------------------------------- */
 
 /* Cuts a trailing incomplete UTF-8 sequence left by a truncating snprintf. */
@@ -44,10 +39,10 @@ static void utf8_trim(char *s)
 }
 
 static void set_error(struct http_body_error *err, const char *code, int status,
-                      const struct path *p, const char *fmt, ...) BASE_PRINTF(5, 6);
+                      const struct base_jpath *p, const char *fmt, ...) BASE_PRINTF(5, 6);
 
 static void set_error(struct http_body_error *err, const char *code, int status,
-                      const struct path *p, const char *fmt, ...)
+                      const struct base_jpath *p, const char *fmt, ...)
 {
     va_list ap;
     err->code = code;
@@ -59,11 +54,11 @@ static void set_error(struct http_body_error *err, const char *code, int status,
     utf8_trim(err->message);
 }
 
-static int field_error(struct http_body_error *err, const struct path *p, const char *fmt, ...)
+static int field_error(struct http_body_error *err, const struct base_jpath *p, const char *fmt, ...)
     BASE_PRINTF(3, 4);
 
 /* "invalid_field" with the path as the message's subject. */
-static int field_error(struct http_body_error *err, const struct path *p, const char *fmt, ...)
+static int field_error(struct http_body_error *err, const struct base_jpath *p, const char *fmt, ...)
 {
     char what[HTTP_BODY_MESSAGE_MAX];
     va_list ap;
@@ -74,53 +69,8 @@ static int field_error(struct http_body_error *err, const struct path *p, const 
     return BASE_ERR_INVALID;
 }
 
-/* ---- paths ---------------------------------------------------------- */
-
-/* Appends up to `max` bytes of s, cut at a character boundary, with control
- * characters (C0, DEL, C1) shown as '?'. Stops quietly when the buffer is full. */
-static void path_append(struct path *p, const char *s, size_t max)
-{
-    size_t i = 0;
-    while (s[i] && i < max) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        for (size_t k = 1; k < n; k++)
-            if (!s[i + k])
-                n = k; /* malformed tail: never read past the NUL */
-        bool control = c < 0x20 || c == 0x7F ||
-                       (c == 0xC2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9F);
-        size_t out = control ? 1 : n;
-        if (i + n > max || p->len + out >= sizeof(p->buf))
-            break;
-        if (control)
-            p->buf[p->len] = '?';
-        else
-            memcpy(p->buf + p->len, s + i, n);
-        p->len += out;
-        i += n;
-    }
-    p->buf[p->len] = '\0';
-}
-
-static void path_key(struct path *p, const char *key)
-{
-    if (p->len)
-        path_append(p, ".", 1);
-    path_append(p, key, KEY_SHOWN_MAX);
-}
-
-static void path_index(struct path *p, size_t i)
-{
-    char idx[32];
-    snprintf(idx, sizeof(idx), "[%zu]", i);
-    path_append(p, idx, sizeof(idx));
-}
-
-static void path_restore(struct path *p, size_t len)
-{
-    p->len = len;
-    p->buf[len] = '\0';
-}
+/* Paths ("items[2].name") are built with base/jpath. */
+_Static_assert(HTTP_BODY_PATH_MAX == BASE_JPATH_MAX, "a path fits http_body_error.field");
 
 /* ---- jansson's allocator -------------------------------------------- */
 
@@ -298,7 +248,7 @@ static const char *syntax_problem(const json_error_t *je)
 
 /* Bounds every decoded string and key; recursion is bounded by the scan's
  * depth limit and checked again here. */
-static int check_strings(const json_t *v, struct path *p, int depth, struct http_body_error *err)
+static int check_strings(const json_t *v, struct base_jpath *p, int depth, struct http_body_error *err)
 {
     size_t mark = p->len;
     if (depth > HTTP_BODY_MAX_DEPTH) {
@@ -313,7 +263,7 @@ static int check_strings(const json_t *v, struct path *p, int depth, struct http
         const char *key;
         json_t *m;
         json_object_foreach((json_t *)v, key, m) {
-            path_key(p, key);
+            base_jpath_key(p, key);
             if (strlen(key) > HTTP_BODY_MAX_STRING) {
                 set_error(err, "invalid_json", 400, p, "a key is longer than 65536 bytes");
                 return BASE_ERR_INVALID;
@@ -321,15 +271,15 @@ static int check_strings(const json_t *v, struct path *p, int depth, struct http
             int rc = check_strings(m, p, depth + 1, err);
             if (rc)
                 return rc;
-            path_restore(p, mark);
+            base_jpath_restore(p, mark);
         }
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
-            path_index(p, i);
+            base_jpath_index(p, i);
             int rc = check_strings(json_array_get(v, i), p, depth + 1, err);
             if (rc)
                 return rc;
-            path_restore(p, mark);
+            base_jpath_restore(p, mark);
         }
     }
     return 0;
@@ -338,7 +288,7 @@ static int check_strings(const json_t *v, struct path *p, int depth, struct http
 int http_body_parse(const char *body, size_t len, json_t **out, struct http_body_error *err)
 {
     json_error_t je;
-    struct path p = {.len = 0};
+    struct base_jpath p = {.len = 0};
     json_t *root = NULL;
     int rc;
 
@@ -443,7 +393,7 @@ static const char *type_got(const json_t *v)
     return "something else";
 }
 
-static int type_error(struct http_body_error *err, const struct path *p, enum http_body_type want,
+static int type_error(struct http_body_error *err, const struct base_jpath *p, enum http_body_type want,
                       const json_t *v)
 {
     return field_error(err, p, "must be %s, not %s", type_wanted(want), type_got(v));
@@ -513,7 +463,7 @@ static size_t code_points(const char *s, size_t n)
     return cp;
 }
 
-static int one_of_error(struct http_body_error *err, const struct path *p, const struct http_body_field *f,
+static int one_of_error(struct http_body_error *err, const struct base_jpath *p, const struct http_body_field *f,
                         const char *s)
 {
     char list[200] = "";
@@ -537,7 +487,7 @@ static int one_of_error(struct http_body_error *err, const struct path *p, const
 }
 
 /* A string value (a STRING field, an array element, an object's value). */
-static int check_string(const json_t *v, const struct http_body_field *f, const struct path *p,
+static int check_string(const json_t *v, const struct http_body_field *f, const struct base_jpath *p,
                         struct http_body_error *err)
 {
     if (!json_is_string(v))
@@ -569,7 +519,7 @@ static bool out_of_range(const struct http_body_field *f, int64_t v)
     return !(f->min == 0 && f->max == 0) && (v < f->min || v > f->max);
 }
 
-static int range_error(struct http_body_error *err, const struct path *p, const struct http_body_field *f)
+static int range_error(struct http_body_error *err, const struct base_jpath *p, const struct http_body_field *f)
 {
     if (f->min == INT64_MIN)
         return field_error(err, p, "must be at most %" PRId64, f->max);
@@ -578,7 +528,7 @@ static int range_error(struct http_body_error *err, const struct path *p, const 
     return field_error(err, p, "must be between %" PRId64 " and %" PRId64, f->min, f->max);
 }
 
-static int check_duration(const json_t *v, const struct http_body_field *f, const struct path *p,
+static int check_duration(const json_t *v, const struct http_body_field *f, const struct base_jpath *p,
                           struct http_body_error *err)
 {
     int64_t ms;
@@ -600,10 +550,10 @@ static int check_duration(const json_t *v, const struct http_body_field *f, cons
 }
 
 static int check_object(const json_t *obj, const struct http_body_field *fields, size_t n,
-                        bool reject_unknown, struct path *p, int depth, struct http_body_error *err);
+                        bool reject_unknown, struct base_jpath *p, int depth, struct http_body_error *err);
 
 static int check_items(const json_t *v, const struct http_body_field *f, bool reject_unknown,
-                       struct path *p, int depth, struct http_body_error *err)
+                       struct base_jpath *p, int depth, struct http_body_error *err)
 {
     size_t mark = p->len;
     if (!json_is_array(v))
@@ -613,7 +563,7 @@ static int check_items(const json_t *v, const struct http_body_field *f, bool re
     for (size_t i = 0; i < json_array_size(v); i++) {
         const json_t *e = json_array_get(v, i);
         int rc;
-        path_index(p, i);
+        base_jpath_index(p, i);
         if (f->type == HTTP_BODY_ARRAY_OF_STRINGS)
             rc = check_string(e, f, p, err);
         else if (!json_is_object(e))
@@ -622,12 +572,12 @@ static int check_items(const json_t *v, const struct http_body_field *f, bool re
             rc = check_object(e, f->fields, f->n_fields, reject_unknown, p, depth + 1, err);
         if (rc)
             return rc;
-        path_restore(p, mark);
+        base_jpath_restore(p, mark);
     }
     return 0;
 }
 
-static int check_string_map(const json_t *v, const struct http_body_field *f, struct path *p,
+static int check_string_map(const json_t *v, const struct http_body_field *f, struct base_jpath *p,
                             struct http_body_error *err)
 {
     size_t mark = p->len;
@@ -640,7 +590,7 @@ static int check_string_map(const json_t *v, const struct http_body_field *f, st
     json_object_foreach((json_t *)v, key, m) {
         size_t kn = strlen(key);
         int rc = 0;
-        path_key(p, key);
+        base_jpath_key(p, key);
         if (has_control(key, kn, false))
             rc = field_error(err, p, "has a key with control characters");
         else if (!pattern_matches(f->key_pattern, key, kn))
@@ -649,13 +599,13 @@ static int check_string_map(const json_t *v, const struct http_body_field *f, st
             rc = check_string(m, f, p, err);
         if (rc)
             return rc;
-        path_restore(p, mark);
+        base_jpath_restore(p, mark);
     }
     return 0;
 }
 
 static int check_value(const json_t *v, const struct http_body_field *f, bool reject_unknown,
-                       struct path *p, int depth, struct http_body_error *err)
+                       struct base_jpath *p, int depth, struct http_body_error *err)
 {
     switch (f->type) {
     case HTTP_BODY_STRING:
@@ -689,7 +639,7 @@ static int check_value(const json_t *v, const struct http_body_field *f, bool re
 }
 
 static int check_object(const json_t *obj, const struct http_body_field *fields, size_t n,
-                        bool reject_unknown, struct path *p, int depth, struct http_body_error *err)
+                        bool reject_unknown, struct base_jpath *p, int depth, struct http_body_error *err)
 {
     size_t mark = p->len;
     if (depth > HTTP_BODY_MAX_DEPTH)
@@ -704,7 +654,7 @@ static int check_object(const json_t *obj, const struct http_body_field *fields,
             if (i < n)
                 continue;
             const char *hint = n ? suggest(key, &fields[0].name, sizeof(fields[0]), n) : NULL;
-            path_key(p, key);
+            base_jpath_key(p, key);
             if (hint)
                 return field_error(err, p, "is not a known field (did you mean \"%s\"?)", hint);
             return field_error(err, p, "is not a known field");
@@ -714,7 +664,7 @@ static int check_object(const json_t *obj, const struct http_body_field *fields,
         const struct http_body_field *f = &fields[i];
         const json_t *v = json_object_get(obj, f->name);
         int rc = 0;
-        path_key(p, f->name);
+        base_jpath_key(p, f->name);
         if (!v)
             rc = f->required ? field_error(err, p, "is required") : 0;
         else if (json_is_null(v))
@@ -723,7 +673,7 @@ static int check_object(const json_t *obj, const struct http_body_field *fields,
             rc = check_value(v, f, reject_unknown, p, depth, err);
         if (rc)
             return rc;
-        path_restore(p, mark);
+        base_jpath_restore(p, mark);
     }
     return 0;
 }
@@ -731,7 +681,7 @@ static int check_object(const json_t *obj, const struct http_body_field *fields,
 int http_body_validate(const json_t *obj, const struct http_body_field *fields, size_t n,
                        bool reject_unknown, struct http_body_error *err)
 {
-    struct path p = {.len = 0};
+    struct base_jpath p = {.len = 0};
     memset(err, 0, sizeof(*err));
     if (!json_is_object(obj)) {
         set_error(err, "invalid_field", 400, NULL, "request body must be a JSON object");
