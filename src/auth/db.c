@@ -466,6 +466,15 @@ int auth_db_session_revoke_user(struct store_conn *c, const char *user_id, int64
     return rc ? rc : auth_db_bump(c, err, errlen);
 }
 
+int auth_db_session_cap(struct store_conn *c, const char *user_id, int keep, int64_t now_ms, char *err,
+                        size_t errlen)
+{
+    struct store_param p[] = {STORE_P_INT(now_ms), STORE_P_TEXT(user_id), STORE_P_TEXT(user_id), STORE_P_INT(keep)};
+    return store_sql_exec(c, "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+                          " AND id NOT IN (SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL"
+                          " ORDER BY created_at DESC, id DESC LIMIT ?)", p, 4, NULL, err, errlen);
+}
+
 /* ---- audit ---- */
 
 int auth_db_audit_append(struct store_conn *c, struct auth_audit *a, char *err, size_t errlen)

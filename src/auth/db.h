@@ -130,6 +130,9 @@ int auth_db_session_rotate(struct store_conn *c, const char *id, const char *old
 int auth_db_session_revoke(struct store_conn *c, const char *id, int64_t now_ms, char *err, size_t errlen);
 int auth_db_session_revoke_user(struct store_conn *c, const char *user_id, int64_t now_ms,
                                 char *err, size_t errlen);
+/* Revokes the user's oldest active sessions beyond the newest `keep`. */
+int auth_db_session_cap(struct store_conn *c, const char *user_id, int keep, int64_t now_ms, char *err,
+                        size_t errlen);
 
 /* Listing with keyset pagination: rows after `cursor` (NULL = from the
  * start) in a stable order, at most `limit` (1..1000); *more says whether

@@ -40,6 +40,8 @@
 #define BURST_WINDOW_S 60
 #define BURST_THRESHOLD 50
 #define TOUCH_MAX 4096
+#define SESSION_MAX_MS (90LL * 86400000) /* a login's sessions end 90 days after it, refreshed or not */
+#define SESSIONS_PER_USER 20             /* a new login ends the user's oldest sessions beyond this */
 /* Verified access tokens, direct-mapped by a hash of the whole token: a
  * repeat request with the same bytes skips the JSON parse and HMAC (the
  * bytes were verified before; expiry, session and user are still checked
@@ -880,6 +882,8 @@ static int session_work(struct store_conn *c, void *data, char *err, size_t errl
     }
     if (rc == 0 && j->kind == LOGIN_PASSWORD) {
         rc = auth_db_session_insert(c, &j->session, err, errlen);
+        if (!rc)
+            rc = auth_db_session_cap(c, j->user_id, SESSIONS_PER_USER, j->now, err, errlen);
         if (!rc) {
             struct store_param p[] = {STORE_P_INT(j->now), STORE_P_TEXT(j->user_id)};
             rc = store_sql_exec(c, "UPDATE users SET last_login_at = ? WHERE id = ?", p, 2, NULL, err, errlen);
@@ -926,8 +930,14 @@ static int new_refresh(struct auth *a, struct login_job *j)
 {
     j->now = now_ms();
     j->session.refreshed_at = j->now;
-    j->session.expires_at = j->now + a->opts.refresh_ttl_ms;
-    j->result.refresh_expires_in_s = a->opts.refresh_ttl_ms / 1000;
+    /* Refreshing slides the expiry, but never past SESSION_MAX_MS after the
+     * login: a stolen refresh token cannot be kept alive for ever. */
+    int64_t born = j->session.created_at ? j->session.created_at : j->now;
+    int64_t expires = j->now + a->opts.refresh_ttl_ms;
+    if (expires > born + SESSION_MAX_MS)
+        expires = born + SESSION_MAX_MS;
+    j->session.expires_at = expires;
+    j->result.refresh_expires_in_s = (expires - j->now) / 1000;
     return auth_db_token_generate(AUTH_REFRESH_PREFIX, j->result.refresh_token,
                                   sizeof(j->result.refresh_token), NULL, 0, j->session.refresh_hash);
 }

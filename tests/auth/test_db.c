@@ -126,6 +126,22 @@ static void test_db_users_tokens_sessions_and_gen(void **state)
     assert_string_equal(snap.sessions[0].refresh_hash, "h2");
     assert_string_equal(snap.sessions[0].prev_hash, "h1");
     auth_snapshot_free(&snap);
+    for (int i = 2; i <= 5; i++) { /* five active sessions of u_2 in all, s_1 the oldest */
+        memset(&s, 0, sizeof(s));
+        snprintf(s.id, sizeof(s.id), "s_%d", i);
+        snprintf(s.user_id, sizeof(s.user_id), "u_2");
+        snprintf(s.refresh_hash, sizeof(s.refresh_hash), "hh%d", i);
+        s.created_at = s.refreshed_at = 1 + i;
+        s.expires_at = 1000;
+        assert_int_equal(auth_db_session_insert(f->c, &s, NULL, 0), 0);
+    }
+    assert_int_equal(auth_db_session_cap(f->c, "u_2", 3, 15, NULL, 0), 0);
+    assert_int_equal(auth_db_load(f->c, 16, &snap, NULL, 0), 0);
+    assert_int_equal(snap.n_sessions, 3);
+    for (size_t i = 0; i < snap.n_sessions; i++) /* the three newest stay */
+        assert_true(strcmp(snap.sessions[i].id, "s_3") == 0 || strcmp(snap.sessions[i].id, "s_4") == 0 ||
+                    strcmp(snap.sessions[i].id, "s_5") == 0);
+    auth_snapshot_free(&snap);
     assert_int_equal(auth_db_session_revoke_user(f->c, "u_2", 20, NULL, 0), 0);
     assert_int_equal(auth_db_load(f->c, 30, &snap, NULL, 0), 0);
     assert_int_equal(snap.n_sessions, 0);

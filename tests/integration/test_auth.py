@@ -27,7 +27,7 @@ JWT_SECRET = "test-secret-" + "k" * 40            # known to the test so it can 
 PASSWORD = "correct horse battery staple"
 OPERATOR_PASSWORD = "operator-password-1234"
 SECRETS = [PASSWORD, OPERATOR_PASSWORD, JWT_SECRET, "paula-password-123", "vera-password-123", "tess-password-123",
-           "tina-password-123"]   # grepped for in every log at the end
+           "tina-password-123", "sam-password-1234", "long-password-1234"]   # grepped for in every log at the end
 for _s in SECRETS:
     h.secret(_s)
 
@@ -741,6 +741,31 @@ def test_concurrent_logins_beyond_two_get_503_and_monitoring_goes_on():
     busy = [r for r in results if r.status == 503][0]
     h.eq(busy.header("retry-after"), "1", "Retry-After on the 503")
     h.eq(o.get("/healthz").status, 200, "the daemon keeps serving")
+
+
+def test_sessions_are_capped_per_user_and_in_age():
+    o = O()
+    r = o.post("/api/v1/users", body={"username": "sam", "password": "sam-password-1234", "role": "viewer"})
+    h.eq(r.status, 201, "create sam")
+    tokens = []
+    for _ in range(21):
+        t = login("sam", "sam-password-1234")
+        ENV["leaked"] += [t["access_token"], t["refresh_token"]]
+        tokens.append(t)
+    h.eq(me(tokens[0]["access_token"]).status, 401, "the oldest of 21 sessions is ended (20 per user)")
+    h.eq(me(tokens[1]["access_token"]).status, 200, "the 20 newest stay")
+    h.eq(me(tokens[-1]["access_token"]).status, 200, "the newest works")
+    nginx = ENV["nginx"]
+    cfg = h.make_config([h.http_check("web", nginx.url("/health"))], extra={"server": {"auth": {"refresh_ttl": "365d"}}})
+    with h.Opshub(cfg, env={"JWT_SECRET": JWT_SECRET}) as o2:
+        r = o2.cli("user", "add", "long", "--role", "viewer", "--password-stdin", input="long-password-1234\n")
+        h.eq(r.returncode, 0, "user add")
+        o2.start()
+        r = o2.post("/api/v1/auth/login", body={"username": "long", "password": "long-password-1234"}, auth=False)
+        h.eq(r.status, 200, "login")
+        ENV["leaked"] += [r.json()["access_token"], r.json()["refresh_token"]]
+        h.eq(r.json()["refresh_expires_in"], 90 * 86400, "a session never outlives 90 days, whatever refresh_ttl says")
+        o2.stop()
 
 # ---- the end: no secret anywhere ----
 
