@@ -370,11 +370,7 @@ static int touch_work(struct store_conn *c, void *data, char *err, size_t errlen
     int rc = store_sql_begin(c, err, errlen);
     for (size_t i = 0; !rc && i < j->n; i++)
         rc = auth_db_token_touch(c, j->items[i].id, j->items[i].used_ms, err, errlen);
-    if (rc) {
-        store_sql_rollback(c);
-        return rc;
-    }
-    return store_sql_commit(c, err, errlen);
+    return store_sql_end(c, rc, err, errlen);
 }
 
 static void touch_done(void *data, int status, const char *errmsg)
@@ -896,11 +892,7 @@ static int session_work(struct store_conn *c, void *data, char *err, size_t errl
         if (rc == BASE_ERR_NOT_FOUND)
             rc = 0;
     }
-    if (rc) {
-        store_sql_rollback(c);
-        return rc;
-    }
-    return store_sql_commit(c, err, errlen);
+    return store_sql_end(c, rc, err, errlen);
 }
 
 static void session_done(void *data, int status, const char *errmsg)

@@ -123,11 +123,7 @@ static int write_work(struct store_conn *c, void *data, char *err, size_t errlen
         rc = objects_db_update(c, &j->row, j->expected_version, err, errlen);
     else
         rc = objects_db_delete(c, j->row.kind, j->row.id, j->expected_version, err, errlen);
-    if (rc) {
-        store_sql_rollback(c);
-        return rc;
-    }
-    return store_sql_commit(c, err, errlen);
+    return store_sql_end(c, rc, err, errlen);
 }
 
 static void write_done(void *data, int status, const char *errmsg)

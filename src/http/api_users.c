@@ -201,11 +201,7 @@ static int write_work(struct store_conn *c, void *data, char *err, size_t errlen
             j->user = u;
         }
     }
-    if (rc) {
-        store_sql_rollback(c);
-        return rc;
-    }
-    return store_sql_commit(c, err, errlen);
+    return store_sql_end(c, rc, err, errlen);
 }
 
 static void write_done(void *data, int status, const char *errmsg)

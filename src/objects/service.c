@@ -96,11 +96,7 @@ static int load_work(struct store_conn *c, void *data, char *err, size_t errlen)
             base_log_warn("more API objects than one load holds; the rest are ignored",
                           BASE_LOG_STR("kind", kinds[k]), BASE_LOG_INT("limit", OBJECTS_LIST_MAX));
     }
-    if (rc) {
-        store_sql_rollback(c);
-        return rc;
-    }
-    return store_sql_commit(c, err, errlen);
+    return store_sql_end(c, rc, err, errlen);
 }
 
 /* Builds the item of one row: parses the definition, opens the secret and

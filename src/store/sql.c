@@ -268,6 +268,15 @@ void store_sql_rollback(struct store_conn *c)
     store_sql_exec(c, "ROLLBACK", NULL, 0, NULL, NULL, 0);
 }
 
+int store_sql_end(struct store_conn *c, int rc, char *errbuf, size_t errlen)
+{
+    if (rc) {
+        store_sql_rollback(c);
+        return rc;
+    }
+    return store_sql_commit(c, errbuf, errlen);
+}
+
 enum store_sql_dialect store_sql_dialect(const struct store_conn *c)
 {
     return c && c->ops && c->ops->dialect == STORE_DIALECT_POSTGRES ? STORE_SQL_POSTGRES

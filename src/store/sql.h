@@ -111,6 +111,9 @@ int store_sql_exec(struct store_conn *c, const char *sql, const struct store_par
 int store_sql_begin(struct store_conn *c, char *errbuf, size_t errlen);
 int store_sql_commit(struct store_conn *c, char *errbuf, size_t errlen);
 void store_sql_rollback(struct store_conn *c);
+/* Ends a transaction begun with store_sql_begin: commits when rc is 0 and
+ * returns the commit's result, else rolls back and returns rc. */
+int store_sql_end(struct store_conn *c, int rc, char *errbuf, size_t errlen);
 
 enum store_sql_dialect { STORE_SQL_SQLITE, STORE_SQL_POSTGRES };
 enum store_sql_dialect store_sql_dialect(const struct store_conn *c);
