@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/duration.h"
+#include "base/edit.h"
 #include "base/log.h"
 #include "conf/interp.h"
 
@@ -114,37 +115,12 @@ int conf_value_expect(struct conf_ctx *ctx, const struct conf_node *n, enum conf
     return -1;
 }
 
-/* Levenshtein distance, capped inputs (callers pass short words). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 const char *conf_value_suggest(const char *word, const char *const *cands, size_t n)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1, wl = strlen(word);
     for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(word, cands[i]), cl = strlen(cands[i]);
+        size_t d = base_edit_distance(word, cands[i]), cl = strlen(cands[i]);
         size_t longer = wl > cl ? wl : cl;
         /* Close means: at most 2 edits, or a third of the word; never a total
          * rewrite. A cut-short name ("buffer" for "buffer_max") counts too. */

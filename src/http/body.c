@@ -9,6 +9,7 @@
 #include "http/body.h"
 
 #include "base/alloc.h"
+#include "base/edit.h"
 #include "base/jpath.h"
 #include "base/duration.h"
 #include "base/err.h"
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NAME_CMP_MAX 64  /* longer names get no "did you mean" */
 
 /* A path being built while walking; `len` is restored by the caller after
  * each member so one buffer serves the whole walk. */
@@ -319,29 +319,6 @@ fail:
 
 /* ---- validation ----------------------------------------------------- */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[NAME_CMP_MAX + 1];
-    if (la > NAME_CMP_MAX || lb > NAME_CMP_MAX)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* The closest candidate: at most 2 edits (1 for words of up to 3 bytes),
  * never a total rewrite. NULL when nothing is close. */
 static const char *suggest(const char *word, const char *const *cands, size_t stride, size_t n)
@@ -350,7 +327,7 @@ static const char *suggest(const char *word, const char *const *cands, size_t st
     size_t best_d = SIZE_MAX, wl = strlen(word);
     for (size_t i = 0; i < n; i++) {
         const char *c = *(const char *const *)((const char *)cands + i * stride);
-        size_t d = edit_distance(word, c), cl = strlen(c);
+        size_t d = base_edit_distance(word, c), cl = strlen(c);
         size_t limit = wl <= 3 ? 1 : 2;
         if (d == SIZE_MAX || d > limit || d >= (wl > cl ? wl : cl))
             continue;
