@@ -19,6 +19,73 @@ struct migration {
     const char *postgres_sql;
 };
 
+/* Statements both dialects share, spelled once (migrations 2 and 3). */
+#define M2_IDENTITY \
+     "CREATE TABLE users (" \
+     " id TEXT PRIMARY KEY," \
+     " username TEXT NOT NULL UNIQUE," \
+     " role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin'))," \
+     " password_hash TEXT NOT NULL," \
+     " disabled SMALLINT NOT NULL DEFAULT 0," \
+     " created_at BIGINT NOT NULL," \
+     " updated_at BIGINT NOT NULL," \
+     " last_login_at BIGINT);" \
+     "CREATE TABLE api_tokens (" \
+     " id TEXT PRIMARY KEY," \
+     " name TEXT NOT NULL," \
+     " prefix TEXT NOT NULL," \
+     " token_hash TEXT NOT NULL UNIQUE," \
+     " role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin'))," \
+     " created_by TEXT NOT NULL," \
+     " created_at BIGINT NOT NULL," \
+     " expires_at BIGINT," \
+     " last_used_at BIGINT," \
+     " revoked_at BIGINT);" \
+     "CREATE TABLE sessions (" \
+     " id TEXT PRIMARY KEY," \
+     " user_id TEXT NOT NULL REFERENCES users (id)," \
+     " refresh_hash TEXT NOT NULL UNIQUE," \
+     " prev_refresh_hash TEXT," \
+     " created_at BIGINT NOT NULL," \
+     " refreshed_at BIGINT NOT NULL," \
+     " expires_at BIGINT NOT NULL," \
+     " revoked_at BIGINT," \
+     " ip TEXT NOT NULL DEFAULT '');" \
+     "CREATE INDEX sessions_user ON sessions (user_id);" \
+     "CREATE INDEX sessions_prev ON sessions (prev_refresh_hash);"
+
+#define M2_AUDIT_COLUMNS \
+     " ts BIGINT NOT NULL," \
+     " actor TEXT NOT NULL," \
+     " actor_kind TEXT NOT NULL," \
+     " role TEXT NOT NULL DEFAULT ''," \
+     " action TEXT NOT NULL," \
+     " target TEXT NOT NULL DEFAULT ''," \
+     " result TEXT NOT NULL," \
+     " status INTEGER NOT NULL DEFAULT 0," \
+     " ip TEXT NOT NULL DEFAULT ''," \
+     " request_id TEXT NOT NULL DEFAULT ''," \
+     " detail TEXT NOT NULL DEFAULT '');"
+
+#define M2_META \
+     "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);" \
+     "INSERT INTO meta (key, value) VALUES ('auth_gen', 0);"
+
+#define M3_OBJECTS \
+     "CREATE TABLE api_objects (" \
+     " kind TEXT NOT NULL," \
+     " id TEXT NOT NULL," \
+     " definition TEXT NOT NULL," \
+     " secret TEXT," \
+     " key_id TEXT," \
+     " version BIGINT NOT NULL DEFAULT 1," \
+     " created_at BIGINT NOT NULL," \
+     " updated_at BIGINT NOT NULL," \
+     " created_by TEXT NOT NULL," \
+     " updated_by TEXT NOT NULL," \
+     " PRIMARY KEY (kind, id));" \
+     "INSERT INTO meta (key, value) VALUES ('objects_gen', 0);"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -48,141 +115,31 @@ static const struct migration migrations[] = {
      * Argon2id (passwords). meta.auth_gen is bumped by every change to
      * users, tokens or sessions so a running daemon notices CLI edits. */
     {2,
-     "CREATE TABLE users ("
-     " id TEXT PRIMARY KEY,"
-     " username TEXT NOT NULL UNIQUE,"
-     " role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),"
-     " password_hash TEXT NOT NULL,"
-     " disabled SMALLINT NOT NULL DEFAULT 0,"
-     " created_at BIGINT NOT NULL,"
-     " updated_at BIGINT NOT NULL,"
-     " last_login_at BIGINT);"
-     "CREATE TABLE api_tokens ("
-     " id TEXT PRIMARY KEY,"
-     " name TEXT NOT NULL,"
-     " prefix TEXT NOT NULL,"
-     " token_hash TEXT NOT NULL UNIQUE,"
-     " role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),"
-     " created_by TEXT NOT NULL,"
-     " created_at BIGINT NOT NULL,"
-     " expires_at BIGINT,"
-     " last_used_at BIGINT,"
-     " revoked_at BIGINT);"
-     "CREATE TABLE sessions ("
-     " id TEXT PRIMARY KEY,"
-     " user_id TEXT NOT NULL REFERENCES users (id),"
-     " refresh_hash TEXT NOT NULL UNIQUE,"
-     " prev_refresh_hash TEXT,"
-     " created_at BIGINT NOT NULL,"
-     " refreshed_at BIGINT NOT NULL,"
-     " expires_at BIGINT NOT NULL,"
-     " revoked_at BIGINT,"
-     " ip TEXT NOT NULL DEFAULT '');"
-     "CREATE INDEX sessions_user ON sessions (user_id);"
-     "CREATE INDEX sessions_prev ON sessions (prev_refresh_hash);"
+     M2_IDENTITY
      "CREATE TABLE audit_log ("
      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-     " ts BIGINT NOT NULL,"
-     " actor TEXT NOT NULL,"
-     " actor_kind TEXT NOT NULL,"
-     " role TEXT NOT NULL DEFAULT '',"
-     " action TEXT NOT NULL,"
-     " target TEXT NOT NULL DEFAULT '',"
-     " result TEXT NOT NULL,"
-     " status INTEGER NOT NULL DEFAULT 0,"
-     " ip TEXT NOT NULL DEFAULT '',"
-     " request_id TEXT NOT NULL DEFAULT '',"
-     " detail TEXT NOT NULL DEFAULT '');"
+     M2_AUDIT_COLUMNS
      "CREATE INDEX audit_ts ON audit_log (ts);"
      "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
      " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
-     "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
-     "INSERT INTO meta (key, value) VALUES ('auth_gen', 0);",
-     "CREATE TABLE users ("
-     " id TEXT PRIMARY KEY,"
-     " username TEXT NOT NULL UNIQUE,"
-     " role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),"
-     " password_hash TEXT NOT NULL,"
-     " disabled SMALLINT NOT NULL DEFAULT 0,"
-     " created_at BIGINT NOT NULL,"
-     " updated_at BIGINT NOT NULL,"
-     " last_login_at BIGINT);"
-     "CREATE TABLE api_tokens ("
-     " id TEXT PRIMARY KEY,"
-     " name TEXT NOT NULL,"
-     " prefix TEXT NOT NULL,"
-     " token_hash TEXT NOT NULL UNIQUE,"
-     " role TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),"
-     " created_by TEXT NOT NULL,"
-     " created_at BIGINT NOT NULL,"
-     " expires_at BIGINT,"
-     " last_used_at BIGINT,"
-     " revoked_at BIGINT);"
-     "CREATE TABLE sessions ("
-     " id TEXT PRIMARY KEY,"
-     " user_id TEXT NOT NULL REFERENCES users (id),"
-     " refresh_hash TEXT NOT NULL UNIQUE,"
-     " prev_refresh_hash TEXT,"
-     " created_at BIGINT NOT NULL,"
-     " refreshed_at BIGINT NOT NULL,"
-     " expires_at BIGINT NOT NULL,"
-     " revoked_at BIGINT,"
-     " ip TEXT NOT NULL DEFAULT '');"
-     "CREATE INDEX sessions_user ON sessions (user_id);"
-     "CREATE INDEX sessions_prev ON sessions (prev_refresh_hash);"
+     M2_META,
+     M2_IDENTITY
      "CREATE TABLE audit_log ("
      " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-     " ts BIGINT NOT NULL,"
-     " actor TEXT NOT NULL,"
-     " actor_kind TEXT NOT NULL,"
-     " role TEXT NOT NULL DEFAULT '',"
-     " action TEXT NOT NULL,"
-     " target TEXT NOT NULL DEFAULT '',"
-     " result TEXT NOT NULL,"
-     " status INTEGER NOT NULL DEFAULT 0,"
-     " ip TEXT NOT NULL DEFAULT '',"
-     " request_id TEXT NOT NULL DEFAULT '',"
-     " detail TEXT NOT NULL DEFAULT '');"
+     M2_AUDIT_COLUMNS
      "CREATE INDEX audit_ts ON audit_log (ts);"
      "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
      " $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;"
      "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
      " FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();"
-     "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
-     "INSERT INTO meta (key, value) VALUES ('auth_gen', 0);"},
+     M2_META},
     /* 3: objects created through the API (checks and projects now; alert
      * rules, channels, silences... later), one generic table keyed by kind.
      * `definition` is the object's JSON without its secret fields; those are
      * in `secret`, AES-256-GCM sealed ("v1:<keyid>:..."), key_id naming the
      * key so `opshub secrets rotate-key` can re-seal them. meta.objects_gen
      * is bumped by every change. */
-    {3,
-     "CREATE TABLE api_objects ("
-     " kind TEXT NOT NULL,"
-     " id TEXT NOT NULL,"
-     " definition TEXT NOT NULL,"
-     " secret TEXT,"
-     " key_id TEXT,"
-     " version BIGINT NOT NULL DEFAULT 1,"
-     " created_at BIGINT NOT NULL,"
-     " updated_at BIGINT NOT NULL,"
-     " created_by TEXT NOT NULL,"
-     " updated_by TEXT NOT NULL,"
-     " PRIMARY KEY (kind, id));"
-     "INSERT INTO meta (key, value) VALUES ('objects_gen', 0);",
-     "CREATE TABLE api_objects ("
-     " kind TEXT NOT NULL,"
-     " id TEXT NOT NULL,"
-     " definition TEXT NOT NULL,"
-     " secret TEXT,"
-     " key_id TEXT,"
-     " version BIGINT NOT NULL DEFAULT 1,"
-     " created_at BIGINT NOT NULL,"
-     " updated_at BIGINT NOT NULL,"
-     " created_by TEXT NOT NULL,"
-     " updated_by TEXT NOT NULL,"
-     " PRIMARY KEY (kind, id));"
-     "INSERT INTO meta (key, value) VALUES ('objects_gen', 0);"},
+    {3, M3_OBJECTS, M3_OBJECTS},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
