@@ -14,44 +14,12 @@
 #include "auth/db.h"
 #include "base/alloc.h"
 #include "base/err.h"
+#include "store/store_test_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct fx {
-    char dir[64];
-    struct store_conn *c;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/opshub-authdb-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    char url[160], err[256] = "";
-    snprintf(url, sizeof(url), "sqlite://%s/t.db", f->dir);
-    if (store_conn_open(url, &f->c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "open: %s\n", err);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    store_conn_close(f->c);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", f->dir);
-    free(f);
-    return 0;
-}
 
 static void user(struct store_conn *c, const char *id, const char *name, enum auth_role role)
 {
@@ -216,8 +184,8 @@ static void test_db_audit_filters_pages_trigger_and_purge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_db_users_tokens_sessions_and_gen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_db_audit_filters_pages_trigger_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_users_tokens_sessions_and_gen, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_db_audit_filters_pages_trigger_and_purge, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

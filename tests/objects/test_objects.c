@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/err.h"
 #include "objects/db.h"
+#include "store/store_test_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,39 +22,6 @@
 
 #define KEY_A "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define KEY_B "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
-
-struct fx {
-    char dir[64];
-    struct store_conn *c;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/opshub-objects-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    char url[160], err[256] = "";
-    snprintf(url, sizeof(url), "sqlite://%s/t.db", f->dir);
-    if (store_conn_open(url, &f->c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "open: %s\n", err);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    store_conn_close(f->c);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", f->dir);
-    free(f);
-    return 0;
-}
 
 static void ring(struct auth_secret_keyring *kr, const char *cur, const char *old)
 {
@@ -230,9 +198,9 @@ static void test_objects_rekey_reseals_with_the_current_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_objects_insert_get_list_pages_and_gen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_objects_update_delete_with_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_objects_rekey_reseals_with_the_current_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_objects_insert_get_list_pages_and_gen, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_objects_update_delete_with_versions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_objects_rekey_reseals_with_the_current_key, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
