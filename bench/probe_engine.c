@@ -9,6 +9,7 @@
  */
 #include "conf/conf.h"
 #include "probe/probe.h"
+#include "probe/registry.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -58,19 +59,18 @@ static void report(const char *what, long n, long up, double wall, double cpu)
 
 static void run_engine(const char *url, long n, long conc)
 {
-    static const struct conf_status_range st = {200, 299};
-    struct conf_check c;
-    memset(&c, 0, sizeof(c));
-    c.id = "bench";
-    c.type = CONF_CHECK_HTTP;
-    c.timeout_ms = 5000;
-    c.url = url;
-    c.method = "GET";
-    c.status = (struct conf_status_range *)&st;
-    c.n_status = 1;
-    c.tls_verify = false;
-    c.follow_redirects = true;
-    c.max_body_bytes = CONF_DEFAULT_MAX_BODY;
+    /* The check as the loader builds it from YAML, with the http type's defaults. */
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), "checks:\n  - {id: bench, type: http, url: '%s', timeout: 5s, tls_verify: false}\n", url);
+    struct conf *conf = NULL;
+    struct base_errors errs;
+    base_errors_init(&errs, 0);
+    if (conf_load_string(probe_registry_types(), "bench", yaml, strlen(yaml), &conf, &errs) != 0) {
+        base_errors_print(&errs, stderr);
+        exit(1);
+    }
+    base_errors_free(&errs);
+    const struct conf_check c = conf->checks[0];
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -92,6 +92,7 @@ static void run_engine(const char *url, long n, long conc)
     probe_engine_close(b.e, on_closed, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    conf_destroy(conf);
     report("engine", n, b.up, wall, cpu);
 }
 

@@ -18,7 +18,9 @@
 #include "conf/conf.h"
 #include "http/api.h"
 #include "http/server.h"
+#include "model/event.h"
 #include "probe/probe.h"
+#include "probe/registry.h"
 #include "sched/sched.h"
 #include "store/store.h"
 
@@ -42,6 +44,7 @@ struct app {
     struct conf *base_conf;        /* conf + projects created through the API */
     struct conf *run_conf;         /* base_conf + checks created through the API: what runs */
     struct objects_svc *objects;
+    struct event_bus bus;          /* samples and status changes: store, metrics, status log */
     struct store *store;
     struct probe_engine *probes;
     struct sched *sched;
@@ -70,49 +73,35 @@ char *app_storage_url(const char *conf_url, const char *data_dir, char *buf, siz
     return buf;
 }
 
-/* The built-in config checks opshub's own /healthz: point it at the real listen address. */
-static void point_self_check(struct conf *c, const char *listen)
-{
-    for (size_t i = 0; i < c->n_checks; i++) {
-        struct conf_check *cc = &c->checks[i];
-        if (strcmp(cc->id, "opshub-self") != 0 || cc->type != CONF_CHECK_HTTP)
-            continue;
-        char url[300];
-        snprintf(url, sizeof(url), "http://%s/healthz", listen[0] == ':' ? "127.0.0.1" : listen);
-        if (listen[0] == ':')
-            snprintf(url, sizeof(url), "http://127.0.0.1%s/healthz", listen);
-        const char *copy = base_arena_strdup(&c->arena, url);
-        if (copy)
-            cc->url = copy;
-    }
-}
-
 static int load_conf(struct app *a, struct conf **out, struct base_errors *errs)
 {
     if (!a->config_path) {
-        *out = conf_new_default();
-        if (!*out)
-            return BASE_ERR_NOMEM;
-        point_self_check(*out, a->listen);
-        return 0;
+        /* The built-in config checks opshub's own /healthz on the real listen address. */
+        char url[300];
+        if (a->listen[0] == ':')
+            snprintf(url, sizeof(url), "http://127.0.0.1%s/healthz", a->listen);
+        else
+            snprintf(url, sizeof(url), "http://%s/healthz", a->listen);
+        *out = conf_new_default(probe_registry_types(), url);
+        if (!*out && errs)
+            base_errors_add(errs, "<default>", 0, 0, NULL, "cannot build the default configuration for listen address '%s'",
+                            a->listen);
+        return *out ? 0 : BASE_ERR_INVALID;
     }
-    return conf_load_file(a->config_path, out, errs);
+    return conf_load_file(probe_registry_types(), a->config_path, out, errs);
 }
 
 /* ---- samples ---- */
 
-static void on_sample(void *data, const struct sched_check *c, const struct sample *s, bool changed,
-                      enum sched_status previous)
+/* The status log: one line per status change (an event subscriber). */
+static void on_status(void *data, const struct event *ev)
 {
-    struct app *a = data;
-    store_sample_append(a->store, c->conf->id, s);
-    if (!changed)
-        return;
-    enum sched_status now = c->state.status;
+    const struct event_check *e = &ev->u.check;
+    enum sched_status now = (enum sched_status)e->status;
     BASE_LOG_(now == SCHED_STATUS_DOWN ? BASE_LOG_WARN : BASE_LOG_INFO, "check status changed",
-              BASE_LOG_STR("check", c->conf->id), BASE_LOG_STR("from", sched_status_name(previous)),
-              BASE_LOG_STR("to", sched_status_name(now)), BASE_LOG_STR("error", s->error),
-              BASE_LOG_INT("code", s->code), BASE_LOG_NUM("latency_ms", s->latency_ms));
+              BASE_LOG_STR("check", e->check_id), BASE_LOG_STR("from", sched_status_name((enum sched_status)e->previous)),
+              BASE_LOG_STR("to", sched_status_name(now)), BASE_LOG_STR("error", e->sample->error),
+              BASE_LOG_INT("code", e->sample->code), BASE_LOG_NUM("latency_ms", e->sample->latency_ms));
 }
 
 /* Last stored sample of every check: the API shows the status from before a
@@ -176,7 +165,8 @@ static int rebuild(struct app *a, struct sched_reload_stats *st)
         conf_destroy(extra[i]);
     ne = 0;
     for (size_t i = 0; rc == 0 && i < nc; i++) {
-        int r = checks[i].secret_ok ? conf_check_from_json(checks[i].full, base, &extra[ne], &je) : BASE_ERR_INVALID;
+        int r = checks[i].secret_ok ? conf_check_from_json(probe_registry_types(), checks[i].full, base, &extra[ne], &je)
+                                    : BASE_ERR_INVALID;
         if (r == BASE_ERR_NOMEM)
             rc = r;
         else if (r)
@@ -298,6 +288,7 @@ static void on_objects_closed(void *data)
 {
     struct app *a = data;
     a->objects = NULL;
+    store_unsubscribe(a->store, &a->bus);
     store_close(a->store, on_store_closed, a);
     a->store = NULL;
 }
@@ -420,6 +411,11 @@ static int start(struct app *a)
         base_log_error("storage cannot start", BASE_LOG_STR("error", err));
         return 1;
     }
+    if (store_subscribe(a->store, &a->bus) != 0 ||
+        event_subscribe(&a->bus, "status-log", EVENT_MASK(EVENT_STATUS), on_status, a) != 0) {
+        base_log_error("cannot subscribe to the event bus", BASE_LOG_STR("where", "store"));
+        return 1;
+    }
     a->objects = objects_svc_new(&a->loop, a->store, &a->env.keyring, on_objects_changed, a);
     if (!a->objects) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "objects"));
@@ -427,7 +423,7 @@ static int start(struct app *a)
     }
     objects_svc_start(a->objects);
     a->probes = probe_engine_new(&a->loop);
-    a->sched = a->probes ? sched_new(&a->loop, a->probes, on_sample, a) : NULL;
+    a->sched = a->probes ? sched_new(&a->loop, a->probes, &a->bus, NULL) : NULL;
     if (!a->sched || rebuild(a, NULL) != 0) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "scheduler"));
         return 1;
@@ -453,6 +449,7 @@ static int start(struct app *a)
         .conf_base = (const struct conf *const *)&a->base_conf, .conf_file = (const struct conf *const *)&a->conf, .sched = a->sched, .objects = a->objects,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth,
+        .bus = &a->bus, .types = probe_registry_types(),
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
         .login_rate_limit = a->conf->server.login_rate_limit,
         .cors_origins = a->env.cors_origins, .allow_test_login = a->env.allow_test_login,
@@ -496,6 +493,7 @@ int app_run(const struct app_opts *opts)
         return 1;
     }
     a->opts = opts;
+    event_bus_init(&a->bus);
     a->stats.start_ms = base_time_now_ms();
     a->config_path = resolve_config_path(opts);
     const char *env_listen = getenv("OPSHUB_LISTEN");

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "conf/conf.h"
+#include "probe/registry.h"
 #include "store/sql.h"
 
 #include <errno.h>
@@ -107,7 +108,7 @@ int cli_store_open(const char *who, const char *config_path, const char *data_di
     if (path) {
         struct base_errors errs;
         base_errors_init(&errs, 0);
-        if (conf_load_file(path, &conf, &errs) != 0) {
+        if (conf_load_file(probe_registry_types(), path, &conf, &errs) != 0) {
             base_errors_print(&errs, stderr);
             if (!errs.len)
                 fprintf(stderr, "%s: %s: cannot load configuration\n", who, path);

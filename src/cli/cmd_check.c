@@ -1,13 +1,15 @@
 /*
  * cli/cmd_check: `opshub check` — runs checks once, concurrently, on a
- * private loop with the same probe engine as the daemon; prints a table (or
- * JSON) and exits with the Nagios convention: 0 all up, 1 any degraded,
- * 2 any down or an error. Stores nothing.
+ * private loop with the same probe engine as the daemon; prints a table
+ * (one row per check, its named values on an indented line below) or JSON,
+ * and exits with the Nagios convention: 0 all up, 1 any degraded, 2 any
+ * down or an error. Stores nothing.
  */
 #include "cli/cli.h"
 
 #include "base/alloc.h"
 #include "conf/conf.h"
+#include "probe/registry.h"
 #include "probe/probe.h"
 
 #include <getopt.h>
@@ -48,21 +50,39 @@ static void on_done(void *data, const struct sample *s)
     r->done = true;
 }
 
+/* One table line per check; its values on an indented line below. */
 static void print_table(const struct check_run *cr)
 {
-    size_t w = 2;
-    for (size_t i = 0; i < cr->n; i++)
+    size_t w = 2, tw = 4;
+    for (size_t i = 0; i < cr->n; i++) {
         if (strlen(cr->results[i].check->id) > w)
             w = strlen(cr->results[i].check->id);
-    printf("%-*s  %-4s  %-8s  %9s  %4s  %s\n", (int)w, "ID", "TYPE", "STATUS", "LATENCY", "CODE", "ERROR");
+        if (strlen(cr->results[i].check->type->name) > tw)
+            tw = strlen(cr->results[i].check->type->name);
+    }
+    printf("%-*s  %-*s  %-8s  %9s  %4s  %s\n", (int)w, "ID", (int)tw, "TYPE", "STATUS", "LATENCY", "CODE", "ERROR");
     for (size_t i = 0; i < cr->n; i++) {
         const struct result *r = &cr->results[i];
         char latency[32], code[8];
         snprintf(latency, sizeof(latency), "%.1fms", r->sample.latency_ms);
         snprintf(code, sizeof(code), "%d", r->sample.code);
-        printf("%-*s  %-4s  %-8s  %9s  %4s  %s\n", (int)w, r->check->id, conf_check_type_name(r->check->type),
+        printf("%-*s  %-*s  %-8s  %9s  %4s  %s\n", (int)w, r->check->id, (int)tw, r->check->type->name,
                sample_result_name(r->sample.result), latency, r->sample.code ? code : "-", r->sample.error);
+        for (uint32_t v = 0; v < r->sample.n_values && v < SAMPLE_VALUES_MAX; v++) {
+            double x = r->sample.values[v].value;
+            /* fixed decimals for small durations (0.000058, not 5.8e-05) */
+            printf(x != 0 && x > -0.001 && x < 0.001 ? "%s%s=%.6f%s" : "%s%s=%.6g%s", v ? " " : "    ",
+                   r->sample.values[v].name, x, v + 1 == r->sample.n_values ? "\n" : "");
+        }
     }
+}
+
+static json_t *values_json(const struct sample *s)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; o && i < s->n_values && i < SAMPLE_VALUES_MAX; i++)
+        json_object_set_new(o, s->values[i].name, json_real(s->values[i].value));
+    return o;
 }
 
 static int print_json(const struct check_run *cr, const size_t counts[3])
@@ -70,11 +90,11 @@ static int print_json(const struct check_run *cr, const size_t counts[3])
     json_t *list = json_array();
     for (size_t i = 0; list && i < cr->n; i++) {
         const struct result *r = &cr->results[i];
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f, s:i, s:s}", "id", r->check->id,
-                                              "type", conf_check_type_name(r->check->type),
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:o*}", "id", r->check->id,
+                                              "type", r->check->type->name,
                                               "status", sample_result_name(r->sample.result),
                                               "latency_ms", r->sample.latency_ms, "code", r->sample.code,
-                                              "error", r->sample.error));
+                                              "error", r->sample.error, "values", values_json(&r->sample)));
     }
     json_t *doc = json_pack("{s:o, s:{s:I, s:I, s:I}}", "checks", list ? list : json_array(), "summary",
                             "up", (json_int_t)counts[0], "degraded", (json_int_t)counts[1], "down", (json_int_t)counts[2]);
@@ -148,7 +168,7 @@ int cli_cmd_check(int argc, char **argv)
     struct conf *c = NULL;
     struct base_errors errs;
     base_errors_init(&errs, 0);
-    if (conf_load_file(path, &c, &errs) != 0) {
+    if (conf_load_file(probe_registry_types(), path, &c, &errs) != 0) {
         base_errors_print(&errs, stderr);
         if (!errs.len)
             fprintf(stderr, "%s: cannot load configuration\n", path);

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include "conf/conf.h"
+#include "probe/registry.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ int cli_cmd_config(int argc, char **argv)
     struct conf *c = NULL;
     struct base_errors errs;
     base_errors_init(&errs, 0);
-    int rc = conf_load_file(path, &c, &errs);
+    int rc = conf_load_file(probe_registry_types(), path, &c, &errs);
     if (rc != 0) {
         base_errors_print(&errs, stderr);
         if (!errs.len)

@@ -1,54 +1,48 @@
 /*
- * conf/check: the `checks` list of the config file: common fields, the
- * per-type fields of http and tcp checks, defaults, and the definition hash
- * that lets a reload tell unchanged checks apart, and deep copies for
- * merging. Everything it builds lives in the conf arena; errors go through
- * conf_value_error and parsing goes on after each one. Knows the schema, not
- * YAML or JSON.
+ * conf/check: the `checks` list of the config file: the fields every check
+ * has (conf_check_common_fields), the type named by `type:` (looked up in
+ * the loader's registry, never named here) and the type's own fields
+ * through its table, the cross-field rules of the common fields, the
+ * definition hash and deep copies for merging. Everything it builds lives
+ * in the conf arena; errors go through conf_value_error and parsing goes on
+ * after each one. Knows the schema, not YAML or JSON.
  */
 #include "conf/conf_int.h"
 
-#include "base/buf.h"
 #include "base/duration.h"
 
+#include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
-#define JSON_VALUE_MAX (1024 * 1024)
-
-enum field {
-    F_ID, F_NAME, F_PROJECT, F_TYPE, F_INTERVAL, F_TIMEOUT, F_CONFIRM, F_ENABLED, F_LABELS,
-    F_URL, F_METHOD, F_HEADERS, F_BODY, F_TLS_VERIFY, F_FOLLOW_REDIRECTS, F_MAX_BODY,
-    F_ADDRESS, F_SEND, F_EXPECT, F_COUNT
-};
-
-static const char *const field_names[F_COUNT] = {
-    "id", "name", "project", "type", "interval", "timeout", "confirm", "enabled", "labels",
-    "url", "method", "headers", "body", "tls_verify", "follow_redirects", "max_body",
-    "address", "send", "expect",
-};
-
-#define FOR_HTTP 1u
-#define FOR_TCP 2u
-static const unsigned field_types[F_COUNT] = {
-    3, 3, 3, 3, 3, 3, 3, 3, 3,
-    FOR_HTTP, FOR_HTTP, FOR_HTTP, FOR_HTTP, FOR_HTTP, FOR_HTTP, FOR_HTTP,
-    FOR_TCP, FOR_TCP, FOR_HTTP | FOR_TCP,
-};
-
-/* DESIGN §3.2 types that later issues add. */
+/* Types that later versions add: "not supported yet" instead of "unknown". */
 static const char *const planned_types[] = {
     "postgres", "redis", "tls", "dns", "disk", "memory", "cpu", "heartbeat", "command", "prometheus",
 };
-static const char *const all_types[] = {
-    "http", "tcp", "postgres", "redis", "tls", "dns", "disk", "memory", "cpu", "heartbeat",
-    "command", "prometheus",
-};
-static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+#define N_PLANNED (sizeof(planned_types) / sizeof(planned_types[0]))
 
-const char *conf_check_type_name(enum conf_check_type t)
+/* ---- the registry ---- */
+
+const struct conf_check_type *conf_check_types_find(const struct conf_check_types *t, const char *name)
 {
-    return t == CONF_CHECK_TCP ? "tcp" : "http";
+    for (size_t i = 0; t && name && i < t->n; i++)
+        if (strcmp(t->items[i]->name, name) == 0)
+            return t->items[i];
+    return NULL;
+}
+
+int conf_check_types_index(const struct conf_check_types *t, const struct conf_check_type *type)
+{
+    for (size_t i = 0; t && i < t->n; i++)
+        if (t->items[i] == type)
+            return (int)i;
+    return -1;
+}
+
+const char *conf_check_article(const struct conf_check_type *t)
+{
+    const char *n = t ? t->name : "";
+    /* "an http check" (aitch), "an icmp check", "a tcp check" */
+    return strchr("aeiou", n[0]) || strncmp(n, "http", 4) == 0 ? "an" : "a";
 }
 
 const struct conf_check *conf_check_find(const struct conf *c, const char *id)
@@ -59,101 +53,7 @@ const struct conf_check *conf_check_find(const struct conf *c, const char *id)
     return NULL;
 }
 
-int conf_check_set_defaults(struct conf_check *cc, struct base_arena *a)
-{
-    memset(cc, 0, sizeof(*cc));
-    cc->type = CONF_CHECK_HTTP;
-    cc->interval_ms = CONF_DEFAULT_INTERVAL_MS;
-    cc->timeout_ms = CONF_DEFAULT_TIMEOUT_MS;
-    cc->confirm = 1;
-    cc->enabled = true;
-    cc->method = "GET";
-    cc->tls_verify = true;
-    cc->follow_redirects = true;
-    cc->max_body_bytes = CONF_DEFAULT_MAX_BODY;
-    cc->status = base_arena_alloc(a, sizeof(*cc->status));
-    if (!cc->status)
-        return BASE_ERR_NOMEM;
-    cc->status[0].lo = 200;
-    cc->status[0].hi = 299;
-    cc->n_status = 1;
-    return 0;
-}
-
-/* ---- hash ---- */
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static void fnv(uint64_t *h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        *h ^= b[i];
-        *h *= FNV_PRIME;
-    }
-}
-
-/* Length-prefixed so that ("ab","c") and ("a","bc") differ; NULL differs from "". */
-static void fnv_str(uint64_t *h, const char *s)
-{
-    uint64_t len = s ? (uint64_t)strlen(s) : UINT64_MAX;
-    fnv(h, &len, sizeof(len));
-    if (s)
-        fnv(h, s, strlen(s));
-}
-
-static void fnv_int(uint64_t *h, int64_t v)
-{
-    fnv(h, &v, sizeof(v));
-}
-
-uint64_t conf_check_compute_hash(const struct conf_check *cc)
-{
-    uint64_t h = FNV_OFFSET;
-    fnv_str(&h, cc->id);
-    fnv_str(&h, cc->name);
-    fnv_str(&h, cc->project);
-    fnv_int(&h, cc->type);
-    fnv_int(&h, cc->interval_ms);
-    fnv_int(&h, cc->timeout_ms);
-    fnv_int(&h, cc->confirm);
-    fnv_int(&h, cc->enabled);
-    fnv_int(&h, (int64_t)cc->n_labels);
-    for (size_t i = 0; i < cc->n_labels; i++) {
-        fnv_str(&h, cc->labels[i].key);
-        fnv_str(&h, cc->labels[i].value);
-    }
-    fnv_str(&h, cc->url);
-    fnv_str(&h, cc->method);
-    fnv_int(&h, (int64_t)cc->n_headers);
-    for (size_t i = 0; i < cc->n_headers; i++) {
-        fnv_str(&h, cc->headers[i].key);
-        fnv_str(&h, cc->headers[i].value);
-    }
-    fnv_str(&h, cc->body);
-    fnv_int(&h, (int64_t)cc->n_status);
-    for (size_t i = 0; i < cc->n_status; i++) {
-        fnv_int(&h, cc->status[i].lo);
-        fnv_int(&h, cc->status[i].hi);
-    }
-    fnv_int(&h, cc->max_latency_ms);
-    fnv_str(&h, cc->body_contains);
-    fnv_int(&h, (int64_t)cc->n_json);
-    for (size_t i = 0; i < cc->n_json; i++) {
-        fnv_str(&h, cc->json[i].path);
-        fnv_str(&h, cc->json[i].value_json);
-    }
-    fnv_int(&h, cc->tls_verify);
-    fnv_int(&h, cc->follow_redirects);
-    fnv_int(&h, (int64_t)cc->max_body_bytes);
-    fnv_str(&h, cc->address);
-    fnv_str(&h, cc->send);
-    fnv_str(&h, cc->expect);
-    return h;
-}
-
-/* ---- field validators ---- */
+/* ---- the common fields ---- */
 
 static const char *label_name_bad(const char *k)
 {
@@ -165,254 +65,156 @@ static const char *label_name_bad(const char *k)
     return NULL;
 }
 
-static const char *header_name_bad(const char *k)
-{
-    /* RFC 9110 token characters. */
-    if (!*k)
-        return "empty header name";
-    for (const char *p = k; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *p)))
-            return "header names are letters, digits and !#$%&'*+-.^_`|~";
-    return NULL;
-}
-
-static const char *header_value_bad(const char *v, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-            return "header values must not contain line breaks or control characters";
-    return NULL;
-}
-
 static const char *label_value_bad(const char *v, size_t len)
 {
     return len > 1024 ? "label values are at most 1024 bytes" : NULL;
 }
 
-/* ---- expect (http) ---- */
-
-static int parse_status_one(struct conf_ctx *ctx, const struct conf_node *n, struct conf_status_range *r)
+/* `type` is read first, by conf_check_parse_one (it decides which other
+ * keys are valid); the field's ops only hash and show it. */
+static int type_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
 {
-    const char *t;
-    size_t len;
-    char shown[80];
-    if (conf_value_text(ctx, n, "a status code", &t, &len))
+    return 0;
+}
+
+static void type_hash(uint64_t *h, const void *field)
+{
+    const struct conf_check_type *t = *(const struct conf_check_type *const *)field;
+    conf_schema_hash_str(h, t ? t->name : NULL);
+}
+
+static int type_copy(void *field, struct base_arena *a)
+{
+    return 0; /* points at a static type */
+}
+
+static int type_json(const void *field, json_t **out)
+{
+    const struct conf_check_type *t = *(const struct conf_check_type *const *)field;
+    *out = t ? json_string(t->name) : NULL;
+    return !t || *out ? 0 : BASE_ERR_NOMEM;
+}
+
+static const struct conf_field_ops type_ops = {type_parse, type_hash, type_copy, type_json};
+
+enum { F_ID, F_NAME, F_PROJECT, F_TYPE, F_INTERVAL, F_TIMEOUT, F_CONFIRM, F_ENABLED, F_LABELS, F_COMMON };
+
+const struct conf_field conf_check_common_fields[] = {
+    [F_ID] = CONF_FIELD("id", CONF_FIELD_ID, offsetof(struct conf_check, id), CONF_FIELD_REQUIRED,
+              "Unique id: a-z, 0-9, '.', '_', '-', at most 63 characters"),
+    [F_NAME] = CONF_FIELD("name", CONF_FIELD_STRING, offsetof(struct conf_check, name), 0,
+                "Display name; defaults to the id"),
+    [F_PROJECT] = CONF_FIELD("project", CONF_FIELD_ID, offsetof(struct conf_check, project), 0,
+                   "Id of the project the check belongs to"),
+    [F_TYPE] = CONF_FIELD("type", CONF_FIELD_CUSTOM, offsetof(struct conf_check, type), 0,
+                "The check type (required): one of the types in docs/checks.md", .ops = &type_ops),
+    [F_INTERVAL] = CONF_FIELD("interval", CONF_FIELD_DURATION, offsetof(struct conf_check, interval_ms), 0,
+                    "Time between runs (the deadline of a passive check); default 60s, 100ms to 365d",
+                    .min = CONF_MIN_INTERVAL_MS, .max = CONF_MAX_INTERVAL_MS),
+    [F_TIMEOUT] = CONF_FIELD("timeout", CONF_FIELD_DURATION, offsetof(struct conf_check, timeout_ms), 0,
+                   "Deadline of one run, below interval; default 10s, or half the interval when "
+                   "that is 10s or less"),
+    [F_CONFIRM] = CONF_FIELD("confirm", CONF_FIELD_INT, offsetof(struct conf_check, confirm), 0,
+                   "Consecutive down samples before the status is down; default 1", .min = 1, .max = 100),
+    [F_ENABLED] = CONF_FIELD("enabled", CONF_FIELD_BOOL, offsetof(struct conf_check, enabled), 0,
+                   "false pauses the check; default true"),
+    [F_LABELS] = CONF_FIELD("labels", CONF_FIELD_KV, offsetof(struct conf_check, labels), 0,
+                  "Labels for routing and metrics: names [a-zA-Z_][a-zA-Z0-9_]*",
+                  .count_offset = offsetof(struct conf_check, n_labels), .key_bad = label_name_bad,
+                  .value_bad = label_value_bad),
+    [F_COMMON] = CONF_FIELD_END,
+};
+
+/* ---- key names: the common fields, then every type's, once each ---- */
+
+static int key_names(struct conf_ctx *ctx)
+{
+    if (ctx->check_names)
+        return 0;
+    const struct conf_check_types *types = ctx->conf->types;
+    size_t cap = F_COMMON;
+    for (size_t t = 0; types && t < types->n; t++)
+        cap += conf_schema_count(types->items[t]->fields);
+    const char **names = base_arena_alloc(&ctx->tmp, cap * sizeof(*names));
+    if (!names) {
+        ctx->nomem = true;
         return -1;
-    if (len == 3 && t[0] >= '1' && t[0] <= '5' && (t[1] == 'x' || t[1] == 'X') &&
-        (t[2] == 'x' || t[2] == 'X')) {
-        r->lo = (t[0] - '0') * 100;
-        r->hi = r->lo + 99;
-        return 0;
     }
-    if (len == 3 && t[0] >= '1' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9') {
-        r->lo = r->hi = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
-        return 0;
-    }
-    conf_value_error(ctx, n, "bad status '%s' (expected 100-599 or a class like 2xx)",
-                     conf_value_show(n, t, false, shown, sizeof(shown)));
-    return -1;
-}
-
-static void parse_status(struct conf_ctx *ctx, const struct conf_node *n, struct conf_check *cc)
-{
-    if (n->kind == CONF_NODE_MAP) {
-        conf_value_error(ctx, n, "expected a status code or a list of them, got a mapping");
-        return;
-    }
-    size_t count = n->kind == CONF_NODE_SEQ ? n->n : 1;
-    if (count == 0) {
-        conf_value_error(ctx, n, "expect.status must list at least one status");
-        return;
-    }
-    struct conf_status_range *r = conf_value_alloc(ctx, count * sizeof(*r));
-    if (!r)
-        return;
-    size_t ok = 0;
-    if (n->kind == CONF_NODE_SCALAR)
-        ok = parse_status_one(ctx, n, &r[0]) == 0;
-    else
-        for (const struct conf_node *it = n->child; it; it = it->next)
-            if (parse_status_one(ctx, it, &r[ok]) == 0)
-                ok++;
-    if (ok == count) {
-        cc->status = r;
-        cc->n_status = count;
-    }
-}
-
-/* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool is_json_number(const char *s)
-{
-    const char *p = s;
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (*p >= '1' && *p <= '9')
-        while (*p >= '0' && *p <= '9')
-            p++;
-    else
-        return false;
-    if (*p == '.') {
-        p++;
-        if (!(*p >= '0' && *p <= '9'))
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!(*p >= '0' && *p <= '9'))
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    return *p == '\0';
-}
-
-static bool is_json_path(const char *p)
-{
-    if (!*p || *p == '.')
-        return false;
-    for (; *p; p++)
-        if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
-            return false;
-    return true;
-}
-
-/* The scalar as canonical JSON text in the conf arena, or NULL after an error. */
-static const char *json_value(struct conf_ctx *ctx, const struct conf_node *v)
-{
-    const char *t;
-    size_t len;
-    if (conf_value_is_null(v))
-        return "null";
-    if (conf_value_text(ctx, v, "a string, number, true, false or null", &t, &len))
-        return NULL;
-    if (!v->quoted && (strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ||
-                       strcmp(t, "null") == 0 || is_json_number(t)))
-    {
-        char *literal = base_arena_strndup(&ctx->conf->arena, t, len);
-        if (!literal)
-            ctx->nomem = true;
-        return literal;
-    }
-    struct base_buf b;
-    base_buf_init(&b, JSON_VALUE_MAX);
-    int rc = base_buf_append_json_str(&b, t, len);
-    char *out = NULL;
-    if (rc == BASE_ERR_TOO_BIG)
-        conf_value_error(ctx, v, "expected value is longer than %d bytes", JSON_VALUE_MAX);
-    else if (rc)
-        ctx->nomem = true;
-    else if (!(out = base_arena_strndup(&ctx->conf->arena, b.data, b.len)))
-        ctx->nomem = true;
-    base_buf_free(&b);
-    return out;
-}
-
-static void parse_json(struct conf_ctx *ctx, const struct conf_node *map, struct conf_check *cc)
-{
-    char shown[80];
-    if (conf_value_expect(ctx, map, CONF_NODE_MAP))
-        return;
-    struct conf_json_expect *j = conf_value_alloc(ctx, map->n * sizeof(*j));
-    if (!j)
-        return;
     size_t n = 0;
-    for (const struct conf_node *v = map->child; v; v = v->next) {
-        const struct conf_node *k = v->key;
-        if (k->kind != CONF_NODE_SCALAR || k->has_nul || !is_json_path(k->text)) {
-            if (k->kind != CONF_NODE_SCALAR)
-                conf_value_error(ctx, k, "expected a string key, got %s", conf_value_kind_name(k));
-            else
-                conf_value_error(ctx, k, "bad JSON path '%s' (expected dotted names like data.status)",
-                                 conf_value_show(k, k->text, false, shown, sizeof(shown)));
-            continue;
+    for (size_t i = 0; i < F_COMMON; i++)
+        names[n++] = conf_check_common_fields[i].name;
+    for (size_t t = 0; types && t < types->n; t++) {
+        for (const struct conf_field *f = types->items[t]->fields; f && f->name; f++) {
+            size_t j = 0;
+            while (j < n && strcmp(names[j], f->name) != 0)
+                j++;
+            if (j == n)
+                names[n++] = f->name;
         }
-        const char *value = json_value(ctx, v);
-        if (!value)
-            continue;
-        j[n].path = base_arena_strdup(&ctx->conf->arena, k->text);
-        j[n].value_json = value;
-        if (!j[n].path) {
-            ctx->nomem = true;
-            return;
-        }
-        n++;
     }
-    cc->json = j;
-    cc->n_json = n;
+    ctx->check_names = names;
+    ctx->n_check_names = n;
+    return 0;
 }
 
-enum { E_STATUS, E_MAX_LATENCY, E_BODY_CONTAINS, E_JSON, E_COUNT };
-static const char *const expect_names[E_COUNT] = {"status", "max_latency", "body_contains", "json"};
-
-static void parse_http_expect(struct conf_ctx *ctx, const struct conf_node *n, struct conf_check *cc)
+/* "http, tcp" into buf. */
+static const char *supported(const struct conf_check_types *types, char *buf, size_t size)
 {
-    const struct conf_node *f[E_COUNT];
-    if (conf_value_is_null(n))
-        return;
-    if (conf_value_expect(ctx, n, CONF_NODE_MAP))
-        return;
-    conf_value_fields(ctx, n, expect_names, E_COUNT, f);
-    if (f[E_STATUS])
-        parse_status(ctx, f[E_STATUS], cc);
-    if (f[E_MAX_LATENCY])
-        conf_value_duration(ctx, f[E_MAX_LATENCY], &cc->max_latency_ms);
-    if (f[E_BODY_CONTAINS])
-        conf_value_string(ctx, f[E_BODY_CONTAINS], &cc->body_contains);
-    if (f[E_JSON])
-        parse_json(ctx, f[E_JSON], cc);
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; types && i < types->n && o < size; i++) {
+        int w = snprintf(buf + o, size - o, "%s%s", i ? ", " : "", types->items[i]->name);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+    return buf;
 }
 
-/* ---- one check ---- */
-
-/* Returns FOR_HTTP or FOR_TCP, or 0 when the type is missing or not supported. */
-static unsigned parse_type(struct conf_ctx *ctx, const struct conf_node *n, struct conf_check *cc)
+static const struct conf_check_type *parse_type(struct conf_ctx *ctx, const struct conf_node *n)
 {
+    const struct conf_check_types *types = ctx->conf->types;
     const char *t;
-    char shown[80];
+    char shown[80], list[256];
     if (conf_value_text(ctx, n, "a check type", &t, NULL))
-        return 0;
-    if (strcmp(t, "http") == 0) {
-        cc->type = CONF_CHECK_HTTP;
-        return FOR_HTTP;
-    }
-    if (strcmp(t, "tcp") == 0) {
-        cc->type = CONF_CHECK_TCP;
-        return FOR_TCP;
-    }
-    for (size_t i = 0; i < sizeof(planned_types) / sizeof(planned_types[0]); i++) {
+        return NULL;
+    const struct conf_check_type *type = conf_check_types_find(types, t);
+    if (type)
+        return type;
+    supported(types, list, sizeof(list));
+    for (size_t i = 0; i < N_PLANNED; i++) {
         if (strcmp(t, planned_types[i]) == 0) {
             conf_value_error(ctx, n, "check type '%s' is not supported by this version yet "
-                             "(supported: http, tcp)", t);
-            return 0;
+                             "(supported: %s)", t, list);
+            return NULL;
         }
     }
-    const char *hint = conf_value_suggest(t, all_types, sizeof(all_types) / sizeof(all_types[0]));
+    const char *cands[64];
+    size_t nc = 0;
+    for (size_t i = 0; types && i < types->n && nc < 64; i++)
+        cands[nc++] = types->items[i]->name;
+    for (size_t i = 0; i < N_PLANNED && nc < 64; i++)
+        cands[nc++] = planned_types[i];
+    const char *hint = conf_value_suggest(t, cands, nc);
     conf_value_show(n, t, false, shown, sizeof(shown));
     if (hint)
         conf_value_error(ctx, n, "unknown check type '%s' (did you mean '%s'?)", shown, hint);
     else
-        conf_value_error(ctx, n, "unknown check type '%s' (supported: http, tcp)", shown);
-    return 0;
+        conf_value_error(ctx, n, "unknown check type '%s' (supported: %s)", shown, list);
+    return NULL;
 }
 
-static void parse_project_ref(struct conf_ctx *ctx, const struct conf_node *n, struct conf_check *cc,
-                              const struct base_map *projects)
+static void resolve_project(struct conf_ctx *ctx, const struct conf_node *n, struct conf_check *cc,
+                            const struct base_map *projects)
 {
-    const char *pid;
-    if (conf_value_id(ctx, n, &pid))
-        return;
-    const struct conf_project *p = base_map_get(projects, pid);
+    const struct conf_project *p = base_map_get(projects, cc->project);
     if (p) {
-        cc->project = ctx->json ? pid : p->id; /* from JSON, p lives in another conf */
+        if (!ctx->json) /* from JSON, p lives in another conf: keep the copy */
+            cc->project = p->id;
         return;
     }
+    const char *pid = cc->project;
+    cc->project = NULL;
     if (!ctx->n_projects) {
         conf_value_error(ctx, n, "unknown project '%s' (no projects are declared)", pid);
         return;
@@ -431,142 +233,104 @@ static void parse_project_ref(struct conf_ctx *ctx, const struct conf_node *n, s
         conf_value_error(ctx, n, "unknown project '%s'", pid);
 }
 
-static void parse_timing(struct conf_ctx *ctx, const struct conf_node **f, struct conf_check *cc)
+static void set_common_defaults(struct conf_check *cc)
 {
-    bool interval_ok = true;
-    int64_t ms;
-    char a[32], b[32];
-    if (f[F_INTERVAL]) {
-        if (conf_value_duration(ctx, f[F_INTERVAL], &ms)) {
-            interval_ok = false;
-        } else if (ms < CONF_MIN_INTERVAL_MS) {
-            conf_value_error(ctx, f[F_INTERVAL], "interval must be at least %dms", CONF_MIN_INTERVAL_MS);
-            interval_ok = false;
-        } else if (ms > CONF_MAX_INTERVAL_MS) {
-            /* The scheduler works in nanoseconds; a year keeps that far from overflow. */
-            conf_value_error(ctx, f[F_INTERVAL], "interval must be at most 365d");
-            interval_ok = false;
-        } else {
-            cc->interval_ms = ms;
-        }
+    memset(cc, 0, sizeof(*cc));
+    cc->interval_ms = CONF_DEFAULT_INTERVAL_MS;
+    cc->timeout_ms = CONF_DEFAULT_TIMEOUT_MS;
+    cc->confirm = 1;
+    cc->enabled = true;
+}
+
+/* The common fields from vals (aligned with conf_check_common_fields). */
+static void parse_common(struct conf_ctx *ctx, const struct conf_node *node, const struct conf_node **vals,
+                         struct conf_check *cc, struct base_map *ids, const struct base_map *projects)
+{
+    int ok[F_COMMON];
+    for (int i = 0; i < F_COMMON; i++) {
+        ok[i] = 0;
+        if (vals[i])
+            ok[i] = conf_schema_parse_field(ctx, vals[i], &conf_check_common_fields[i], cc) == 0;
+        else if (conf_check_common_fields[i].flags & CONF_FIELD_REQUIRED)
+            conf_value_error_member(ctx, node, conf_check_common_fields[i].name, "check is missing '%s'",
+                                    conf_check_common_fields[i].name);
     }
-    if (f[F_TIMEOUT]) {
-        if (conf_value_duration(ctx, f[F_TIMEOUT], &ms))
-            return;
-        cc->timeout_ms = ms;
-        if (interval_ok && ms >= cc->interval_ms)
-            conf_value_error(ctx, f[F_TIMEOUT], "timeout (%s) must be less than interval (%s)",
-                             base_duration_format(ms, a, sizeof(a)),
+    if (ok[F_ID])
+        conf_value_unique(ctx, ids, cc->id, vals[F_ID], "check id");
+    if (!cc->name)
+        cc->name = cc->id;
+    if (ok[F_PROJECT])
+        resolve_project(ctx, vals[F_PROJECT], cc, projects);
+    else
+        cc->project = NULL;
+    char a[32], b[32];
+    if (vals[F_TIMEOUT] && ok[F_TIMEOUT]) {
+        if ((!vals[F_INTERVAL] || ok[F_INTERVAL]) && cc->timeout_ms >= cc->interval_ms)
+            conf_value_error(ctx, vals[F_TIMEOUT], "timeout (%s) must be less than interval (%s)",
+                             base_duration_format(cc->timeout_ms, a, sizeof(a)),
                              base_duration_format(cc->interval_ms, b, sizeof(b)));
-    } else if (cc->interval_ms <= CONF_DEFAULT_TIMEOUT_MS) {
-        /* Short intervals get half the interval so a probe never overlaps the next. */
+    } else if (!vals[F_TIMEOUT] && cc->interval_ms <= CONF_DEFAULT_TIMEOUT_MS) {
+        /* Short intervals get half the interval so a run never overlaps the next. */
         cc->timeout_ms = cc->interval_ms / 2;
     }
 }
 
-static void parse_common(struct conf_ctx *ctx, const struct conf_node **f, struct conf_check *cc,
-                         const struct base_map *projects)
+/* The type's own fields: vals holds the node of every known key (indexed
+ * like ctx->check_names). */
+static void parse_settings(struct conf_ctx *ctx, const struct conf_node *node, const struct conf_node **vals,
+                           struct conf_check *cc)
 {
-    long long v;
-    if (f[F_NAME])
-        conf_value_string(ctx, f[F_NAME], &cc->name);
-    if (f[F_PROJECT])
-        parse_project_ref(ctx, f[F_PROJECT], cc, projects);
-    parse_timing(ctx, f, cc);
-    if (f[F_CONFIRM] && conf_value_int(ctx, f[F_CONFIRM], 1, 100, &v) == 0)
-        cc->confirm = (int)v;
-    if (f[F_ENABLED])
-        conf_value_bool(ctx, f[F_ENABLED], &cc->enabled);
-    if (f[F_LABELS] && !conf_value_is_null(f[F_LABELS]))
-        conf_value_kv(ctx, f[F_LABELS], label_name_bad, label_value_bad, &cc->labels, &cc->n_labels);
-}
-
-static void parse_method(struct conf_ctx *ctx, const struct conf_node *n, struct conf_check *cc)
-{
-    const char *t;
-    char shown[80];
-    if (conf_value_text(ctx, n, "an HTTP method", &t, NULL))
+    const struct conf_check_type *t = cc->type;
+    size_t n = conf_schema_count(t->fields);
+    const struct conf_node **mine = base_arena_calloc(&ctx->tmp, (n ? n : 1) * sizeof(*mine));
+    cc->settings = conf_value_alloc(ctx, t->settings_size ? t->settings_size : 1);
+    if (!mine || !cc->settings || (t->init && t->init(cc->settings, &ctx->conf->arena) != 0)) {
+        ctx->nomem = true;
         return;
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        if (strcasecmp(t, methods[i]) == 0) {
-            cc->method = methods[i];
-            return;
-        }
     }
-    conf_value_error(ctx, n, "unknown method '%s' (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)",
-                     conf_value_show(n, t, false, shown, sizeof(shown)));
-}
-
-static void parse_http(struct conf_ctx *ctx, const struct conf_node *node, const struct conf_node **f,
-                       struct conf_check *cc)
-{
-    size_t size;
-    if (!f[F_URL])
-        conf_value_error_member(ctx, node, "url", "http check is missing 'url'");
-    else
-        conf_value_url(ctx, f[F_URL], &cc->url);
-    if (f[F_METHOD])
-        parse_method(ctx, f[F_METHOD], cc);
-    if (f[F_HEADERS] && !conf_value_is_null(f[F_HEADERS]))
-        conf_value_kv(ctx, f[F_HEADERS], header_name_bad, header_value_bad, &cc->headers, &cc->n_headers);
-    if (f[F_BODY])
-        conf_value_string(ctx, f[F_BODY], &cc->body);
-    if (f[F_EXPECT])
-        parse_http_expect(ctx, f[F_EXPECT], cc);
-    if (f[F_TLS_VERIFY])
-        conf_value_bool(ctx, f[F_TLS_VERIFY], &cc->tls_verify);
-    if (f[F_FOLLOW_REDIRECTS])
-        conf_value_bool(ctx, f[F_FOLLOW_REDIRECTS], &cc->follow_redirects);
-    if (f[F_MAX_BODY] && conf_value_size(ctx, f[F_MAX_BODY], CONF_MAX_BODY_LIMIT, &size) == 0)
-        cc->max_body_bytes = size;
-}
-
-static void parse_tcp(struct conf_ctx *ctx, const struct conf_node *node, const struct conf_node **f,
-                      struct conf_check *cc)
-{
-    if (!f[F_ADDRESS])
-        conf_value_error_member(ctx, node, "address", "tcp check is missing 'address'");
-    else
-        conf_value_hostport(ctx, f[F_ADDRESS], false, &cc->address);
-    if (f[F_SEND])
-        conf_value_string(ctx, f[F_SEND], &cc->send);
-    if (f[F_EXPECT])
-        conf_value_string(ctx, f[F_EXPECT], &cc->expect);
+    for (size_t k = F_COMMON; k < ctx->n_check_names; k++) {
+        if (!vals[k])
+            continue;
+        size_t i = 0;
+        while (i < n && strcmp(t->fields[i].name, ctx->check_names[k]) != 0)
+            i++;
+        if (i < n)
+            mine[i] = vals[k];
+        else
+            conf_value_error(ctx, vals[k]->key, "'%s' is not valid for %s %s check", ctx->check_names[k],
+                             conf_check_article(t), t->name);
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "%s check", t->name);
+    conf_schema_parse_vals(ctx, node, t->fields, mine, cc->settings, what);
+    if (t->validate)
+        t->validate(ctx, node, cc);
 }
 
 void conf_check_parse_one(struct conf_ctx *ctx, const struct conf_node *node, struct conf_check *cc,
                           struct base_map *ids, const struct base_map *projects)
 {
-    const struct conf_node *f[F_COUNT];
-    if (conf_check_set_defaults(cc, &ctx->conf->arena)) {
+    set_common_defaults(cc);
+    cc->line = node->line;
+    cc->col = node->col;
+    if (key_names(ctx))
+        return;
+    const struct conf_node **vals = base_arena_calloc(&ctx->tmp, ctx->n_check_names * sizeof(*vals));
+    if (!vals) {
         ctx->nomem = true;
         return;
     }
-    cc->line = node->line;
-    cc->col = node->col;
-    conf_value_fields(ctx, node, field_names, F_COUNT, f);
-    unsigned type = 0;
-    if (!f[F_TYPE])
-        conf_value_error_member(ctx, node, "type", "check is missing 'type' (supported: http, tcp)");
+    conf_value_fields(ctx, node, ctx->check_names, ctx->n_check_names, vals);
+    char list[256];
+    if (!vals[F_TYPE])
+        conf_value_error_member(ctx, node, "type", "check is missing 'type' (supported: %s)",
+                                supported(ctx->conf->types, list, sizeof(list)));
     else
-        type = parse_type(ctx, f[F_TYPE], cc);
-    if (!f[F_ID])
-        conf_value_error_member(ctx, node, "id", "check is missing 'id'");
-    else if (conf_value_id(ctx, f[F_ID], &cc->id) == 0)
-        conf_value_unique(ctx, ids, cc->id, f[F_ID], "check id");
-    parse_common(ctx, f, cc, projects);
-    if (!cc->name)
-        cc->name = cc->id;
-    if (!type)
+        cc->type = parse_type(ctx, vals[F_TYPE]);
+    parse_common(ctx, node, vals, cc, ids, projects);
+    if (!cc->type)
         return;
-    for (int i = 0; i < F_COUNT; i++)
-        if (f[i] && !(field_types[i] & type))
-            conf_value_error(ctx, f[i]->key, "'%s' is not valid for %s check", field_names[i],
-                             type == FOR_HTTP ? "an http" : "a tcp");
-    if (type == FOR_HTTP)
-        parse_http(ctx, node, f, cc);
-    else
-        parse_tcp(ctx, node, f, cc);
+    parse_settings(ctx, node, vals, cc);
     cc->hash = conf_check_compute_hash(cc);
 }
 
@@ -591,68 +355,45 @@ void conf_check_parse_list(struct conf_ctx *ctx, const struct conf_node *list,
     ctx->conf->n_checks = n;
 }
 
-/* ---- copy (merging) ---- */
+/* ---- hash, copy, JSON: all from the tables ---- */
 
-static int copy_str(struct base_arena *a, const char **s)
+uint64_t conf_check_compute_hash(const struct conf_check *cc)
 {
-    if (!*s)
-        return 0;
-    *s = base_arena_strdup(a, *s);
-    return *s ? 0 : BASE_ERR_NOMEM;
-}
-
-static int copy_kv(struct base_arena *a, struct conf_kv **kv, size_t n)
-{
-    if (!n) {
-        *kv = NULL;
-        return 0;
-    }
-    struct conf_kv *copy = base_arena_alloc(a, n * sizeof(*copy));
-    if (!copy)
-        return BASE_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        copy[i] = (*kv)[i];
-        if (copy_str(a, &copy[i].key) || copy_str(a, &copy[i].value))
-            return BASE_ERR_NOMEM;
-    }
-    *kv = copy;
-    return 0;
+    uint64_t h = CONF_SCHEMA_HASH_INIT;
+    conf_schema_hash(&h, conf_check_common_fields, cc);
+    if (cc->type && cc->settings)
+        conf_schema_hash(&h, cc->type->fields, cc->settings);
+    return h;
 }
 
 int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct base_arena *a,
                     const char *project)
 {
     *dst = *src;
+    dst->project = NULL;
+    if (conf_schema_copy(conf_check_common_fields, dst, a) != 0)
+        return BASE_ERR_NOMEM;
     dst->project = project;
-    if (copy_str(a, &dst->id) || copy_str(a, &dst->url) || copy_str(a, &dst->body) ||
-        copy_str(a, &dst->body_contains) || copy_str(a, &dst->address) || copy_str(a, &dst->send) ||
-        copy_str(a, &dst->expect) || copy_kv(a, &dst->labels, src->n_labels) ||
-        copy_kv(a, &dst->headers, src->n_headers))
-        return BASE_ERR_NOMEM;
-    /* name defaults to id: keep them one string, as the loader does */
-    if (src->name == src->id)
+    if (src->name == src->id) /* name defaults to id: keep them one string, as the loader does */
         dst->name = dst->id;
-    else if (copy_str(a, &dst->name))
+    if (!src->type || !src->settings)
+        return 0;
+    dst->settings = base_arena_alloc(a, src->type->settings_size ? src->type->settings_size : 1);
+    if (!dst->settings)
         return BASE_ERR_NOMEM;
-    if (copy_str(a, &dst->method))
-        return BASE_ERR_NOMEM;
-    dst->status = NULL;
-    dst->json = NULL;
-    if (src->n_status) {
-        dst->status = base_arena_alloc(a, src->n_status * sizeof(*dst->status));
-        if (!dst->status)
-            return BASE_ERR_NOMEM;
-        memcpy(dst->status, src->status, src->n_status * sizeof(*dst->status));
+    memcpy(dst->settings, src->settings, src->type->settings_size);
+    return conf_schema_copy(src->type->fields, dst->settings, a);
+}
+
+json_t *conf_check_to_json(const struct conf_check *c)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (conf_schema_to_json(conf_check_common_fields, c, o) != 0 ||
+        (c->type && c->settings && conf_schema_to_json(c->type->fields, c->settings, o) != 0)) {
+        json_decref(o);
+        return NULL;
     }
-    if (src->n_json) {
-        dst->json = base_arena_alloc(a, src->n_json * sizeof(*dst->json));
-        if (!dst->json)
-            return BASE_ERR_NOMEM;
-        for (size_t i = 0; i < src->n_json; i++) {
-            dst->json[i] = src->json[i];
-            if (copy_str(a, &dst->json[i].path) || copy_str(a, &dst->json[i].value_json))
-                return BASE_ERR_NOMEM;
-        }
-    }
-    return 0;
+    return o;
 }

@@ -415,8 +415,8 @@ static void sort_errors(struct base_errors *errs, size_t from)
     }
 }
 
-int conf_load_string(const char *name, const char *text, size_t len,
-                     struct conf **out, struct base_errors *errs)
+int conf_load_string(const struct conf_check_types *types, const char *name, const char *text,
+                     size_t len, struct conf **out, struct base_errors *errs)
 {
     struct conf_ctx ctx = {.errs = errs, .file = name ? name : "<string>"};
     struct conf_node *root = NULL;
@@ -430,6 +430,7 @@ int conf_load_string(const char *name, const char *text, size_t len,
     ctx.conf = conf_alloc(ctx.file);
     if (!ctx.conf)
         return BASE_ERR_NOMEM;
+    ctx.conf->types = types;
     base_arena_init(&ctx.tmp, 64 * 1024);
     if (conf_yaml_parse(&ctx, text, len, &root) == 0)
         parse_root(&ctx, root);
@@ -448,7 +449,8 @@ int conf_load_string(const char *name, const char *text, size_t len,
     return 0;
 }
 
-int conf_load_file(const char *path, struct conf **out, struct base_errors *errs)
+int conf_load_file(const struct conf_check_types *types, const char *path, struct conf **out,
+                   struct base_errors *errs)
 {
     char *text = NULL;
     size_t len = 0;
@@ -476,7 +478,7 @@ int conf_load_file(const char *path, struct conf **out, struct base_errors *errs
     close(fd);
     fd = -1;
     text[len] = '\0';
-    rc = conf_load_string(path, text, len, out, errs);
+    rc = conf_load_string(types, path, text, len, out, errs);
     base_free(text);
     return rc;
 io_fail:
@@ -489,28 +491,22 @@ fail:
     return rc;
 }
 
-struct conf *conf_new_default(void)
+struct conf *conf_new_default(const struct conf_check_types *types, const char *self_url)
 {
-    struct conf *c = conf_alloc("<default>");
-    if (!c)
-        return NULL;
-    struct conf_check *cc = base_arena_calloc(&c->arena, sizeof(*cc));
-    if (!cc || conf_check_set_defaults(cc, &c->arena) != 0)
-        goto fail;
-    cc->id = "opshub-self";
-    cc->name = cc->id;
-    cc->url = base_arena_strdup(&c->arena, "http://" CONF_DEFAULT_LISTEN "/healthz");
-    if (!cc->url)
-        goto fail;
-    cc->interval_ms = 30000;
-    cc->timeout_ms = 5000;
-    cc->hash = conf_check_compute_hash(cc);
-    c->checks = cc;
-    c->n_checks = 1;
+    /* Built through the loader, so the check gets the http type's own
+     * defaults, validation and hash. The URL is quoted for YAML. */
+    struct base_buf yaml;
+    struct conf *c = NULL;
+    base_buf_init(&yaml, 4096);
+    int rc = base_buf_append_str(&yaml, "checks:\n  - {id: opshub-self, type: http, interval: 30s, timeout: 5s, url: '");
+    for (const char *p = self_url ? self_url : ""; rc == 0 && *p; p++)
+        rc = *p == '\'' ? base_buf_append_str(&yaml, "''") : base_buf_append(&yaml, p, 1);
+    if (rc == 0)
+        rc = base_buf_append_str(&yaml, "'}\n");
+    if (rc == 0 && conf_load_string(types, "<default>", yaml.data, yaml.len, &c, NULL) != 0)
+        c = NULL;
+    base_buf_free(&yaml);
     return c;
-fail:
-    conf_destroy(c);
-    return NULL;
 }
 
 /* ---- merging API-created definitions into the file's ---- */
@@ -569,7 +565,7 @@ static int add_project(struct conf *c, struct base_map *by_id, const struct conf
 }
 
 static int add_check(struct conf *c, struct base_map *projects, struct base_map *ids,
-                     const struct conf_check *src)
+                     const struct conf_check *src, bool from_api)
 {
     struct conf_check *cc = &c->checks[c->n_checks];
     const char *project = NULL;
@@ -585,6 +581,8 @@ static int add_check(struct conf *c, struct base_map *projects, struct base_map 
     }
     if (conf_check_copy(cc, src, &c->arena, project) || base_map_put(ids, cc->id, cc) != 0)
         return BASE_ERR_NOMEM;
+    if (from_api)
+        cc->source = CONF_SOURCE_API;
     c->n_checks++;
     return 0;
 }
@@ -607,6 +605,9 @@ int conf_merge_checks(const struct conf *base, const struct conf *const *extra, 
     }
     if (!(c = conf_alloc(base ? base->path : "<api>")))
         goto fail;
+    c->types = base ? base->types : NULL;
+    for (size_t i = 0; !c->types && i < n; i++)
+        c->types = extra[i] ? extra[i]->types : NULL;
     if (base && copy_settings(c, base))
         goto fail;
     if (n_projects && !(c->projects = base_arena_alloc(&c->arena, n_projects * sizeof(*c->projects))))
@@ -623,7 +624,7 @@ int conf_merge_checks(const struct conf *base, const struct conf *const *extra, 
     for (size_t i = 0; i <= n; i++) {
         const struct conf *src = i == 0 ? base : extra[i - 1];
         for (size_t j = 0; src && j < src->n_checks; j++)
-            if ((rc = add_check(c, &projects, &ids, &src->checks[j])) != 0)
+            if ((rc = add_check(c, &projects, &ids, &src->checks[j], i > 0)) != 0)
                 goto fail;
     }
     base_map_free(&projects);

@@ -11,6 +11,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "conf/check.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -21,70 +22,10 @@
 #define CONF_DEFAULT_LISTEN "127.0.0.1:4000"
 #define CONF_DEFAULT_INTERVAL_MS 60000
 #define CONF_DEFAULT_TIMEOUT_MS 10000
-#define CONF_DEFAULT_MAX_BODY (64 * 1024)
 #define CONF_MAX_BODY_LIMIT (16 * 1024 * 1024)
 #define CONF_DEFAULT_REQUEST_BODY (1024 * 1024)
 #define CONF_DEFAULT_ACCESS_TTL_MS (15LL * 60000)
 #define CONF_DEFAULT_REFRESH_TTL_MS (30LL * 86400000)
-
-enum conf_check_type { CONF_CHECK_HTTP, CONF_CHECK_TCP };
-
-struct conf_kv {
-    const char *key;
-    const char *value;
-};
-
-/* An inclusive range of accepted HTTP status codes: 200..200 or 200..299 (2xx). */
-struct conf_status_range {
-    int lo, hi;
-};
-
-/* expect.json entry: a dotted path ("data.status", "items.0.ok") into the
- * response body and the expected value as canonical JSON text ("\"ok\"",
- * "true", "3"). Compared with JSON equality. */
-struct conf_json_expect {
-    const char *path;
-    const char *value_json;
-};
-
-struct conf_check {
-    const char *id;
-    const char *name;        /* defaults to id */
-    const char *project;     /* may be NULL */
-    enum conf_check_type type;
-    int64_t interval_ms;     /* default 60s; 100ms .. 365d */
-    int64_t timeout_ms;      /* default 10s (half the interval when that is 10s or less); always < interval_ms */
-    int confirm;             /* consecutive down samples before DOWN; default 1 */
-    bool enabled;            /* false => status "paused" */
-    struct conf_kv *labels;
-    size_t n_labels;
-    int line, col;           /* where the check starts in the file */
-
-    /* type http */
-    const char *url;
-    const char *method;      /* default "GET" */
-    struct conf_kv *headers;
-    size_t n_headers;
-    const char *body;        /* may be NULL */
-    struct conf_status_range *status;  /* expect.status; default one range 200..299 */
-    size_t n_status;
-    int64_t max_latency_ms;  /* expect.max_latency; 0 = none */
-    const char *body_contains;         /* expect.body_contains; may be NULL */
-    struct conf_json_expect *json;     /* expect.json */
-    size_t n_json;
-    bool tls_verify;         /* default true */
-    bool follow_redirects;   /* default true, at most 10 */
-    size_t max_body_bytes;   /* default 64 KiB, at most 16 MiB */
-
-    /* type tcp */
-    const char *address;     /* host:port or [v6]:port */
-    const char *send;        /* may be NULL */
-    const char *expect;      /* banner substring expected in the reply; may be NULL */
-
-    /* Hash of every field above except line/col: equal hashes mean an
-     * unchanged definition across a reload. */
-    uint64_t hash;
-};
 
 struct conf_project {
     const char *id;
@@ -123,6 +64,7 @@ struct conf_log {
 struct conf {
     struct base_arena arena;      /* owns every string and array below */
     const char *path;             /* file it was loaded from, or "<default>" */
+    const struct conf_check_types *types; /* the check types it was loaded with (borrowed, static) */
     struct conf_server server;
     struct conf_storage storage;
     struct conf_log log;
@@ -132,23 +74,26 @@ struct conf {
     size_t n_checks;
 };
 
-/* Loads and validates a YAML file. On success *out is a new conf (caller
- * destroys it) and 0 is returned. On failure returns BASE_ERR_INVALID (or
- * BASE_ERR_IO / BASE_ERR_NOMEM), *out is NULL and errs holds every error as
- * FILE:LINE:COL. ${VAR} and ${VAR:-default} are expanded in every scalar
- * using getenv; an unset variable without default is an error. */
-int conf_load_file(const char *path, struct conf **out, struct base_errors *errs);
+/* Loads and validates a YAML file; checks may be of the given types (a
+ * static registry, borrowed: probe_registry_types() in the daemon). On
+ * success *out is a new conf (caller destroys it) and 0 is returned. On
+ * failure returns BASE_ERR_INVALID (or BASE_ERR_IO / BASE_ERR_NOMEM), *out
+ * is NULL and errs holds every error as FILE:LINE:COL. ${VAR} and
+ * ${VAR:-default} are expanded in every scalar using getenv; an unset
+ * variable without default is an error. */
+int conf_load_file(const struct conf_check_types *types, const char *path, struct conf **out,
+                   struct base_errors *errs);
 /* Same, from memory; `name` is used as FILE in messages. */
-int conf_load_string(const char *name, const char *text, size_t len,
-                     struct conf **out, struct base_errors *errs);
-/* The built-in configuration used when no file exists: defaults and a
- * check of opshub's own /healthz on the listen address. NULL on OOM. */
-struct conf *conf_new_default(void);
+int conf_load_string(const struct conf_check_types *types, const char *name, const char *text,
+                     size_t len, struct conf **out, struct base_errors *errs);
+/* The built-in configuration used when no file exists: defaults and an
+ * http check "opshub-self" of self_url (opshub's own /healthz). NULL on OOM
+ * or when types has no http type or self_url is not a valid URL. */
+struct conf *conf_new_default(const struct conf_check_types *types, const char *self_url);
 void conf_destroy(struct conf *c);
 
 /* Lookup by id; NULL when absent. Pointers borrowed from c. */
 const struct conf_check *conf_check_find(const struct conf *c, const char *id);
-const char *conf_check_type_name(enum conf_check_type t);
 
 /* ---- JSON: checks and projects created through the API ---- */
 
@@ -179,25 +124,25 @@ struct conf_json_error {
  * Returns 0; BASE_ERR_INVALID with *err (may be NULL) set; BASE_ERR_EXISTS
  * when the only problem is an id already in base (err->field "id");
  * BASE_ERR_NOMEM. *out is NULL on failure. */
-int conf_check_from_json(const json_t *obj, const struct conf *base, struct conf **out,
-                         struct conf_json_error *err);
+int conf_check_from_json(const struct conf_check_types *types, const json_t *obj, const struct conf *base,
+                         struct conf **out, struct conf_json_error *err);
 /* Same for one project ({"id", "name", "environments"}); the id must not be
  * a project of base. On success (*out)->projects[0] is it, no checks. */
 int conf_project_from_json(const json_t *obj, const struct conf *base, struct conf **out,
                            struct conf_json_error *err);
-/* The canonical JSON object of a check (new reference, NULL on OOM): every
- * field with its effective value, durations as "30s" strings, exact statuses
- * as numbers and classes as "2xx", max_body in bytes, no line/col. Feeding it
- * to conf_check_from_json gives a check with the same hash (expect.json
- * numbers are re-rendered by jansson, so "1.50" comes back as "1.5"; values
- * the YAML loader read from canonical JSON numbers round-trip exactly). */
+/* The canonical JSON object of a check (new reference, NULL on OOM): the
+ * common fields then the type's, each with its effective value, as the
+ * field tables render them (durations as "30s", sizes in bytes, unset
+ * strings omitted), no line/col. Feeding it to conf_check_from_json gives a
+ * check with the same hash. */
 json_t *conf_check_to_json(const struct conf_check *c);
 /* The JSON object of a project: {"id", "name", "environments": [...]}. */
 json_t *conf_project_to_json(const struct conf_project *p);
 /* A new conf (caller destroys it) = a deep copy of base (server, storage,
  * log, projects, checks) followed by the projects and then the checks of
  * extra[0..n) in order, all copied into the new arena; every check keeps its
- * hash and line/col, so sched reload diffing works. Project references of
+ * hash and line/col, so sched reload diffing works, and the checks of
+ * extra get source CONF_SOURCE_API. Project references of
  * the extra checks are resolved in the merged list. Returns 0;
  * BASE_ERR_EXISTS on a check or project id present twice; BASE_ERR_INVALID
  * when a check names a project that is not there; BASE_ERR_NOMEM. *out is

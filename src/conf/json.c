@@ -4,8 +4,8 @@
  * struct conf_node tree yaml.c builds (strings as quoted scalars, numbers,
  * booleans and null as plain scalars with their JSON text), each node named
  * by its JSON path, so check.c and value.c validate API input with exactly
- * the code that validates opshub.yaml. Also the inverse (a check as
- * canonical JSON). Borrows the json_t it is given; never reads the
+ * the code that validates opshub.yaml (a check's canonical JSON is built
+ * from its field tables in check.c). Also a project as JSON. Borrows the json_t it is given; never reads the
  * environment (no ${VAR} in API input).
  */
 #include "conf/conf_int.h"
@@ -261,8 +261,8 @@ static int finish(struct conf_ctx *ctx, bool exists, struct conf **out, struct c
     return 0;
 }
 
-int conf_check_from_json(const json_t *obj, const struct conf *base, struct conf **out,
-                         struct conf_json_error *err)
+int conf_check_from_json(const struct conf_check_types *types, const json_t *obj, const struct conf *base,
+                         struct conf **out, struct conf_json_error *err)
 {
     struct conf_json_error first = {{0}, {0}};
     struct conf_ctx ctx = {.file = API_PATH, .json = true, .first = &first};
@@ -274,6 +274,7 @@ int conf_check_from_json(const json_t *obj, const struct conf *base, struct conf
     base_map_init(&ids);
     base_arena_init(&ctx.tmp, 16 * 1024);
     if (begin(&ctx, obj, base, &projects, &root) == 0) {
+        ctx.conf->types = types;
         struct conf_check *cc = conf_value_alloc(&ctx, sizeof(*cc));
         if (cc) {
             conf_check_parse_one(&ctx, root, cc, &ids, &projects);
@@ -330,161 +331,6 @@ int conf_project_from_json(const json_t *obj, const struct conf *base, struct co
 static bool put(json_t *o, const char *key, json_t *v)
 {
     return v && json_object_set_new(o, key, v) == 0;
-}
-
-static json_t *duration(int64_t ms)
-{
-    char buf[64];
-    return json_string(base_duration_format(ms, buf, sizeof(buf)));
-}
-
-static json_t *kv_object(const struct conf_kv *kv, size_t n)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; o && i < n; i++)
-        if (!put(o, kv[i].key, json_string(kv[i].value))) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
-}
-
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* A JSON string as check.c writes it (escapes \" \\ \n \r \t \uXXXX). Not
- * json_loads: jansson 2.14 may drop a byte when its buffer cannot grow. */
-static json_t *json_string_literal(const char *text)
-{
-    size_t n = strlen(text), len = 0;
-    char *out = base_malloc(n + 1);
-    json_t *v = NULL;
-    if (!out)
-        return NULL;
-    for (size_t i = 1; i + 1 < n; i++) {
-        if (text[i] != '\\') {
-            out[len++] = text[i];
-            continue;
-        }
-        char e = text[++i];
-        if (e == 'n' || e == 'r' || e == 't' || e == '"' || e == '\\' || e == '/') {
-            out[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
-            continue;
-        }
-        int cp = 0;
-        for (int k = 1; e == 'u' && k <= 4 && i + k < n && cp >= 0; k++)
-            cp = hex_digit(text[i + k]) < 0 ? -1 : cp * 16 + hex_digit(text[i + k]);
-        if (e != 'u' || i + 4 >= n || cp <= 0 || cp > 0x7f)
-            goto done; /* check.c escapes only control characters */
-        out[len++] = (char)cp;
-        i += 4;
-    }
-    v = json_stringn(out, len);
-done:
-    base_free(out);
-    return v;
-}
-
-/* expect.json's canonical JSON text back to a value; NULL when it is not
- * one (or on OOM). Integers too large for jansson come back as reals. */
-static json_t *json_literal(const char *text)
-{
-    size_t n = strlen(text);
-    if (n >= 2 && text[0] == '"' && text[n - 1] == '"')
-        return json_string_literal(text);
-    if (strcmp(text, "true") == 0)
-        return json_true();
-    if (strcmp(text, "false") == 0)
-        return json_false();
-    if (strcmp(text, "null") == 0)
-        return json_null();
-    char *end;
-    if (!strpbrk(text, ".eE")) {
-        errno = 0;
-        long long i = strtoll(text, &end, 10);
-        if (*end == '\0' && n && errno == 0)
-            return json_integer((json_int_t)i);
-    }
-    double d = strtod(text, &end);
-    return n && *end == '\0' ? json_real(d) : NULL;
-}
-
-static json_t *http_expect(const struct conf_check *c)
-{
-    json_t *e = json_object(), *status = json_array(), *json = json_object();
-    bool ok = e && status && json;
-    for (size_t i = 0; ok && i < c->n_status; i++) {
-        const struct conf_status_range *r = &c->status[i];
-        char cls[16];
-        if (r->lo == r->hi) {
-            ok = json_array_append_new(status, json_integer(r->lo)) == 0;
-        } else {
-            snprintf(cls, sizeof(cls), "%dxx", r->lo / 100);
-            ok = json_array_append_new(status, json_string(cls)) == 0;
-        }
-    }
-    for (size_t i = 0; ok && i < c->n_json; i++)
-        ok = put(json, c->json[i].path, json_literal(c->json[i].value_json));
-    if (ok) {
-        ok = put(e, "status", status); /* stolen even on failure */
-        status = NULL;
-    }
-    if (ok) {
-        ok = put(e, "json", json);
-        json = NULL;
-    }
-    if (ok && c->max_latency_ms > 0)
-        ok = put(e, "max_latency", duration(c->max_latency_ms));
-    if (ok && c->body_contains)
-        ok = put(e, "body_contains", json_string(c->body_contains));
-    json_decref(status);
-    json_decref(json);
-    if (!ok) {
-        json_decref(e);
-        return NULL;
-    }
-    return e;
-}
-
-json_t *conf_check_to_json(const struct conf_check *c)
-{
-    json_t *o = json_object();
-    bool ok = o != NULL;
-    ok = ok && put(o, "id", json_string(c->id));
-    ok = ok && put(o, "name", json_string(c->name ? c->name : c->id));
-    if (ok && c->project)
-        ok = put(o, "project", json_string(c->project));
-    ok = ok && put(o, "type", json_string(conf_check_type_name(c->type)));
-    ok = ok && put(o, "interval", duration(c->interval_ms));
-    ok = ok && put(o, "timeout", duration(c->timeout_ms));
-    ok = ok && put(o, "confirm", json_integer(c->confirm));
-    ok = ok && put(o, "enabled", json_boolean(c->enabled));
-    ok = ok && put(o, "labels", kv_object(c->labels, c->n_labels));
-    if (c->type == CONF_CHECK_HTTP) {
-        ok = ok && put(o, "url", json_string(c->url));
-        ok = ok && put(o, "method", json_string(c->method ? c->method : "GET"));
-        ok = ok && put(o, "headers", kv_object(c->headers, c->n_headers));
-        if (ok && c->body)
-            ok = put(o, "body", json_string(c->body));
-        ok = ok && put(o, "expect", http_expect(c));
-        ok = ok && put(o, "tls_verify", json_boolean(c->tls_verify));
-        ok = ok && put(o, "follow_redirects", json_boolean(c->follow_redirects));
-        ok = ok && put(o, "max_body", json_integer((json_int_t)c->max_body_bytes));
-    } else {
-        ok = ok && put(o, "address", json_string(c->address));
-        if (ok && c->send)
-            ok = put(o, "send", json_string(c->send));
-        if (ok && c->expect)
-            ok = put(o, "expect", json_string(c->expect));
-    }
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
 }
 
 json_t *conf_project_to_json(const struct conf_project *p)

@@ -85,6 +85,16 @@ void *conf_value_alloc(struct conf_ctx *ctx, size_t n)
     return p;
 }
 
+void conf_value_nomem(struct conf_ctx *ctx)
+{
+    ctx->nomem = true;
+}
+
+bool conf_value_is_json(const struct conf_ctx *ctx)
+{
+    return ctx->json;
+}
+
 bool conf_value_is_null(const struct conf_node *n)
 {
     if (!n)
@@ -247,14 +257,20 @@ int conf_value_text(struct conf_ctx *ctx, const struct conf_node *n, const char 
     return 0;
 }
 
+const char *conf_value_keep(struct conf_ctx *ctx, const char *text, size_t len)
+{
+    char *copy = base_arena_strndup(&ctx->conf->arena, text, len);
+    if (!copy)
+        ctx->nomem = true;
+    return copy;
+}
+
 /* Copies a validated value into the conf's arena; -1 (and nomem) on OOM. */
 static int keep(struct conf_ctx *ctx, const char *text, size_t len, const char **out)
 {
-    char *copy = base_arena_strndup(&ctx->conf->arena, text, len);
-    if (!copy) {
-        ctx->nomem = true;
+    const char *copy = conf_value_keep(ctx, text, len);
+    if (!copy)
         return -1;
-    }
     *out = copy;
     return 0;
 }

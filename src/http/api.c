@@ -157,6 +157,10 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
     api->deps.rate_limit = api->deps.global_rate_limit = api->deps.login_rate_limit = NULL;
     api->deps.cors_origins = NULL;
     base_histogram_init(&api->duration, base_metrics_latency_bounds, base_metrics_latency_n);
+    if (api_metrics_start(api) != 0) {
+        snprintf(err, errlen, "api: cannot subscribe the metrics counters");
+        goto fail;
+    }
     return api;
 fail:
     http_api_destroy(api);
@@ -178,6 +182,7 @@ void http_api_destroy(struct http_api *api)
 {
     if (!api)
         return;
+    api_metrics_stop(api);
     http_router_destroy(api->router);
     for (size_t i = 0; i < API_MAX_RATES; i++)
         auth_ratelimit_destroy(api->rates[i].rl);

@@ -35,6 +35,8 @@ struct http_api_deps {
     struct sched *sched;
     struct store *store;
     struct probe_engine *probes;
+    struct event_bus *bus;            /* /metrics counts samples per type on it; may be NULL */
+    const struct conf_check_types *types; /* the check types (registry); required */
     struct http_server *server;       /* may be set later with http_api_set_server */
     const struct http_api_app_stats *app;
     struct auth *auth;                /* identity; required for /api/v1 */

@@ -18,28 +18,54 @@
 #define SAMPLES_DEFAULT_LIMIT 100
 #define SAMPLES_MAX_LIMIT 10000
 
-static json_t *num_or_null(double v)
+static json_t *ms_or_null(double v)
 {
     return v < 0 ? json_null() : json_real(v);
+}
+
+/* The older "timings" object (cumulative ms from the start, null when not
+ * reached), from the phase values of the sample. */
+static json_t *timings_json(const struct sample *s)
+{
+    double resolve = -1, connect = -1, tls = -1, processing = -1;
+    double dns_ms = -1, connect_ms = -1, tls_ms = -1, ttfb_ms = -1;
+    sample_value_get(s, "phase_resolve_seconds", &resolve);
+    sample_value_get(s, "phase_connect_seconds", &connect);
+    sample_value_get(s, "phase_tls_seconds", &tls);
+    sample_value_get(s, "phase_processing_seconds", &processing);
+    if (resolve >= 0)
+        dns_ms = resolve * 1000;
+    if (connect >= 0)
+        connect_ms = (dns_ms > 0 ? dns_ms : 0) + connect * 1000;
+    if (tls >= 0 && connect_ms >= 0)
+        tls_ms = connect_ms + tls * 1000;
+    double ready = tls_ms >= 0 ? tls_ms : connect_ms;
+    if (processing >= 0 && ready >= 0)
+        ttfb_ms = ready + processing * 1000;
+    return json_pack("{s:o, s:o, s:o, s:o}", "dns_ms", ms_or_null(dns_ms), "connect_ms", ms_or_null(connect_ms),
+                     "tls_ms", ms_or_null(tls_ms), "ttfb_ms", ms_or_null(ttfb_ms));
+}
+
+static json_t *values_json(const struct sample *s)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; o && i < s->n_values && i < SAMPLE_VALUES_MAX; i++) {
+        if (json_object_set_new(o, s->values[i].name, json_real(s->values[i].value)) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
 }
 
 json_t *api_sample_json(const struct sample *s)
 {
     char ts[40];
     base_time_format_iso8601(s->ts_ms, ts, sizeof(ts));
-    return json_pack("{s:s, s:I, s:s, s:f, s:i, s:s, s:{s:o, s:o, s:o, s:o}}",
+    return json_pack("{s:s, s:I, s:s, s:f, s:i, s:s, s:o, s:o}",
                      "ts", ts, "ts_ms", (json_int_t)s->ts_ms, "result", sample_result_name(s->result),
                      "latency_ms", s->latency_ms, "code", s->code, "error", s->error,
-                     "timings", "dns_ms", num_or_null(s->dns_ms), "connect_ms", num_or_null(s->connect_ms),
-                     "tls_ms", num_or_null(s->tls_ms), "ttfb_ms", num_or_null(s->ttfb_ms));
-}
-
-bool api_check_from_api(struct http_api *api, const char *id)
-{
-    /* The file wins an id clash: a check the file defines is the file's. */
-    if (api->deps.conf_file && conf_check_find(*api->deps.conf_file, id))
-        return false;
-    return api->deps.objects && objects_svc_find(api->deps.objects, "check", id);
+                     "values", values_json(s), "timings", timings_json(s));
 }
 
 json_t *api_check_json(struct http_api *api, const struct sched_check *c)
@@ -48,10 +74,9 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
     char interval[32], timeout[32], since[40], target[512];
     base_duration_format(cc->interval_ms, interval, sizeof(interval));
     base_duration_format(cc->timeout_ms, timeout, sizeof(timeout));
-    if (cc->type == CONF_CHECK_HTTP)
-        base_log_redact_url(cc->url ? cc->url : "", target, sizeof(target));
-    else
-        snprintf(target, sizeof(target), "%s", cc->address ? cc->address : "");
+    target[0] = '\0';
+    if (cc->type->target)
+        cc->type->target(cc, target, sizeof(target));
     json_t *labels = json_object();
     for (size_t i = 0; labels && i < cc->n_labels; i++)
         json_object_set_new(labels, cc->labels[i].key, json_string(cc->labels[i].value));
@@ -59,7 +84,7 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
     json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:i, s:b, s:o, s:s, s:o, s:i, s:o, s:o, s:s}",
                           "id", cc->id, "name", cc->name ? cc->name : cc->id,
                           "project", cc->project ? json_string(cc->project) : json_null(),
-                          "type", conf_check_type_name(cc->type), "target", target,
+                          "type", cc->type->name, "target", target,
                           "interval", interval, "timeout", timeout, "confirm", cc->confirm,
                           "enabled", cc->enabled, "labels", labels ? labels : json_object(),
                           "status", sched_status_name(c->state.status),
@@ -68,7 +93,7 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
                           "last_sample", c->has_last ? api_sample_json(&c->last) : json_null(),
                           "uptime_24h", uptime < 0 ? json_null() : json_real(uptime),
                           "source", "config");
-    const struct objects_item *it = api_check_from_api(api, cc->id)
+    const struct objects_item *it = cc->source == CONF_SOURCE_API && api->deps.objects
                                     ? objects_svc_find(api->deps.objects, "check", cc->id) : NULL;
     if (o && it) {
         json_object_set_new(o, "source", json_string("api"));
@@ -118,9 +143,9 @@ void api_checks_list(void *data, struct http_request *req, const struct http_par
     for (size_t i = start; list && i < n; i++) {
         const struct sched_check *c = sched_check_at(api->deps.sched, i);
         const struct conf_check *cc = c->conf;
-        bool from_api = api_check_from_api(api, cc->id);
+        bool from_api = cc->source == CONF_SOURCE_API;
         if ((project[0] && (!cc->project || strcmp(cc->project, project) != 0)) ||
-            (type[0] && strcmp(conf_check_type_name(cc->type), type) != 0) ||
+            (type[0] && strcmp(cc->type->name, type) != 0) ||
             (status[0] && strcmp(sched_status_name(c->state.status), status) != 0) ||
             (source[0] && from_api != (strcmp(source, "api") == 0)))
             continue;

@@ -35,6 +35,7 @@ struct http_api {
     struct api_rate global;           /* every client together */
     struct http_cors *cors;           /* NULL: no cross-origin access */
     uint64_t denied_401, denied_403, limited_429;
+    uint64_t (*probes_by_type)[3];    /* [type index][result]: samples seen on the bus */
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
 };
 
@@ -127,13 +128,15 @@ void api_projects_delete(void *api, struct http_request *req, const struct http_
 json_t *api_user_json(const struct auth_user *u);
 json_t *api_token_json(const struct auth_token *t);
 
-/* True when the running check `id` was created through the API (the file
- * wins an id clash). */
-bool api_check_from_api(struct http_api *api, const char *id);
 /* The check as documented (CHECK in docs/api.md), with its source. */
 json_t *api_check_json(struct http_api *api, const struct sched_check *c);
 
 /* The sample as documented (SAMPLE in docs/api.md). NULL on OOM. */
 json_t *api_sample_json(const struct sample *s);
+
+/* metrics.c: subscribes the counters of /metrics to the bus (samples per
+ * type and result); 0 or BASE_ERR_NOMEM / BASE_ERR_TOO_BIG. */
+int api_metrics_start(struct http_api *api);
+void api_metrics_stop(struct http_api *api);
 
 #endif

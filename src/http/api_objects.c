@@ -26,20 +26,24 @@
 #define PROJECTS_LIST_MAX 1000
 #define MERGE_DEPTH_MAX 16
 
-/* Check fields sealed at rest: URLs may carry passwords, headers and bodies
- * tokens. */
-static const char *const check_secrets[] = {"url", "headers", "body", "send", NULL};
+#define SECRETS_MAX 32
 
 enum op { OP_CREATE, OP_UPDATE, OP_DELETE };
 
 struct kind {
     const char *name;                   /* "check", "project" */
-    const char *const *secrets;
-    int (*validate)(const json_t *obj, const struct conf *base, struct conf **out, struct conf_json_error *err);
+    int (*validate)(const struct conf_check_types *types, const json_t *obj, const struct conf *base,
+                    struct conf **out, struct conf_json_error *err);
 };
 
-static const struct kind check_kind = {"check", check_secrets, conf_check_from_json};
-static const struct kind project_kind = {"project", NULL, conf_project_from_json};
+static int project_validate(const struct conf_check_types *types, const json_t *obj, const struct conf *base,
+                            struct conf **out, struct conf_json_error *err)
+{
+    return conf_project_from_json(obj, base, out, err);
+}
+
+static const struct kind check_kind = {"check", conf_check_from_json};
+static const struct kind project_kind = {"project", project_validate};
 
 struct write_job {
     struct http_api *api;
@@ -48,6 +52,7 @@ struct write_job {
     enum op op;
     struct objects_row row;
     int64_t expected_version;
+    const char *secrets[SECRETS_MAX + 1]; /* top-level fields sealed at rest (static names) */
 };
 
 static void job_free(struct write_job *j)
@@ -202,7 +207,7 @@ static int fill_row(struct write_job *j, json_t *canonical)
 {
     json_t *masked = NULL;
     char *secret = NULL;
-    int rc = objects_split_secrets(canonical, j->kind->secrets, &masked, &secret);
+    int rc = objects_split_secrets(canonical, j->secrets, &masked, &secret);
     if (rc)
         return rc;
     j->row.definition = json_dumps(masked, JSON_COMPACT | JSON_SORT_KEYS);
@@ -227,14 +232,16 @@ static bool writable(struct http_api *api, struct http_request *req)
 }
 
 /* Validates obj as a `kind` against base; sends 400/409 and returns NULL on
- * a problem, else the canonical JSON (new reference). */
+ * a problem, else the canonical JSON (new reference) and in secrets[] the
+ * fields its type seals at rest (NULL-terminated). */
 static json_t *validate(struct http_api *api, struct http_request *req, const struct kind *k, const json_t *obj,
-                        const struct conf *base)
+                        const struct conf *base, const char **secrets)
 {
     struct conf *one = NULL;
     struct conf_json_error err;
     memset(&err, 0, sizeof(err));
-    int rc = k->validate(obj, base, &one, &err);
+    secrets[0] = NULL;
+    int rc = k->validate(api->deps.types, obj, base, &one, &err);
     if (rc == BASE_ERR_EXISTS) {
         api_send_error(api, req, 409, "conflict", err.message[0] ? err.message : "the id is taken", "id");
         return NULL;
@@ -253,6 +260,11 @@ static json_t *validate(struct http_api *api, struct http_request *req, const st
         return NULL;
     }
     json_t *canonical = k == &check_kind ? conf_check_to_json(&one->checks[0]) : conf_project_to_json(&one->projects[0]);
+    size_t ns = 0;
+    for (const struct conf_field *f = k == &check_kind ? one->checks[0].type->fields : NULL; f && f->name; f++)
+        if ((f->flags & CONF_FIELD_SECRET) && ns < SECRETS_MAX)
+            secrets[ns++] = f->name;
+    secrets[ns] = NULL;
     conf_destroy(one);
     if (!canonical)
         api_send_error(api, req, 500, "internal", "out of memory", NULL);
@@ -285,11 +297,14 @@ static void create(struct http_api *api, struct http_request *req, const struct 
         return;
     const char *id = json_string_value(json_object_get(body, "id"));
     api_set_target(req, "%s %.80s", k->name, id ? id : "");
-    json_t *canonical = validate(api, req, k, body, *api->deps.conf);
+    const char *secrets[SECRETS_MAX + 1];
+    json_t *canonical = validate(api, req, k, body, *api->deps.conf, secrets);
     json_decref(body);
     if (!canonical)
         return;
     struct write_job *j = job_new(api, req, k, OP_CREATE, json_string_value(json_object_get(canonical, "id")));
+    if (j)
+        memcpy(j->secrets, secrets, sizeof(secrets));
     if (j && fill_row(j, canonical) != 0) {
         api_send_error(api, req, 500, "internal", "could not seal the object's secrets", NULL);
         job_free(j);
@@ -402,12 +417,14 @@ static void update(struct http_api *api, struct http_request *req, const struct 
      * checks (this one must not collide with itself). Projects: against the
      * file alone. */
     const struct conf *base = k == &check_kind ? *api->deps.conf_base : *api->deps.conf_file;
-    json_t *canonical = validate(api, req, k, full, base);
+    const char *secrets[SECRETS_MAX + 1];
+    json_t *canonical = validate(api, req, k, full, base, secrets);
     json_decref(full);
     if (!canonical)
         return;
     struct write_job *j = job_new(api, req, k, OP_UPDATE, id);
     if (j) {
+        memcpy(j->secrets, secrets, sizeof(secrets));
         j->expected_version = expected;
         if (fill_row(j, canonical) != 0) {
             api_send_error(api, req, 500, "internal", "could not seal the object's secrets", NULL);

@@ -1,10 +1,13 @@
 /*
  * http/metrics: GET /metrics in Prometheus text format 0.0.4: per-check
- * series with blackbox_exporter names, then opshub's own counters and the
- * standard process_* metrics. Reads module stats; owns nothing.
+ * series with blackbox_exporter names (probe_success, probe_duration_seconds
+ * and the metrics each check type declares for its values), then opshub's
+ * own counters and the standard process_* metrics. Reads module stats and
+ * owns only the per-type sample counters it keeps from the event bus.
  */
 #include "http/api_int.h"
 
+#include "base/alloc.h"
 #include "base/proc.h"
 #include "base/version.h"
 
@@ -12,10 +15,96 @@
 
 #define METRICS_MAX_BYTES (512u * 1024 * 1024)
 
+/* Label sets: check, project, type, and one optional extra pair. */
 #define CHECK_LABELS(cc) \
-    {"check", (cc)->id, "project", (cc)->project ? (cc)->project : "", "type", conf_check_type_name((cc)->type), NULL}
+    {"check", (cc)->id, "project", (cc)->project ? (cc)->project : "", "type", (cc)->type->name, NULL, NULL, NULL}
 
-static int write_checks(struct base_buf *b, struct sched *s)
+/* The metric families the check types declare (probe_http_status_code,
+ * probe_http_duration_seconds, ...), each with its lines collected in one
+ * pass over the checks, so a family's lines stay together as the text
+ * format requires. */
+#define FAMILIES_MAX 64
+
+struct family {
+    const char *metric, *help;
+    struct base_buf lines;
+};
+
+struct families {
+    struct family f[FAMILIES_MAX];
+    size_t n;
+    struct base_buf other;   /* opshub_check_value: values no type declares */
+};
+
+static int families_init(struct families *fs, const struct conf_check_types *types)
+{
+    fs->n = 0;
+    base_buf_init(&fs->other, METRICS_MAX_BYTES);
+    for (size_t t = 0; types && t < types->n; t++) {
+        for (const struct conf_check_value *v = types->items[t]->values; v && v->name; v++) {
+            size_t i = 0;
+            while (i < fs->n && strcmp(fs->f[i].metric, v->metric) != 0)
+                i++;
+            if (i < fs->n)
+                continue;
+            if (fs->n == FAMILIES_MAX)
+                return BASE_ERR_TOO_BIG;
+            fs->f[fs->n].metric = v->metric;
+            fs->f[fs->n].help = v->help;
+            base_buf_init(&fs->f[fs->n].lines, METRICS_MAX_BYTES);
+            fs->n++;
+        }
+    }
+    return 0;
+}
+
+static void families_free(struct families *fs)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        base_buf_free(&fs->f[i].lines);
+    base_buf_free(&fs->other);
+}
+
+static struct family *family_of(struct families *fs, const char *metric)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].metric, metric) == 0)
+            return &fs->f[i];
+    return NULL;
+}
+
+/* The declared value of c's type named `name`, or NULL. */
+static const struct conf_check_value *declared(const struct conf_check *c, const char *name)
+{
+    for (const struct conf_check_value *v = c->type->values; v && v->name; v++)
+        if (strcmp(v->name, name) == 0)
+            return v;
+    return NULL;
+}
+
+static int write_values(struct families *fs, const struct sched_check *c)
+{
+    int rc = 0;
+    const struct sample *smp = &c->last;
+    for (uint32_t i = 0; i < smp->n_values && i < SAMPLE_VALUES_MAX && !rc; i++) {
+        const struct sample_value *sv = &smp->values[i];
+        const struct conf_check_value *v = declared(c->conf, sv->name);
+        struct family *f = v ? family_of(fs, v->metric) : NULL;
+        const char *labels[] = CHECK_LABELS(c->conf);
+        if (f) {
+            labels[6] = v->label_name;
+            labels[7] = v->label_value;
+            rc = base_metrics_sample(&f->lines, v->metric, labels, sv->value);
+        } else {
+            labels[6] = "name";
+            labels[7] = sv->name;
+            rc = base_metrics_sample(&fs->other, "opshub_check_value", labels, sv->value);
+        }
+    }
+    return rc;
+}
+
+static int write_checks(struct base_buf *b, struct sched *s, const struct conf_check_types *types)
 {
     int rc = 0;
     size_t n = sched_count(s);
@@ -35,14 +124,22 @@ static int write_checks(struct base_buf *b, struct sched *s)
         const char *labels[] = CHECK_LABELS(c->conf);
         rc |= base_metrics_sample(b, "probe_duration_seconds", labels, c->last.latency_ms / 1000.0);
     }
-    rc |= base_metrics_header(b, "probe_http_status_code", "gauge", "HTTP status of the last probe (0 without response)");
+    struct families fs;
+    rc |= families_init(&fs, types);
     for (size_t i = 0; i < n && !rc; i++) {
         const struct sched_check *c = sched_check_at(s, i);
-        if (!c->has_last || c->conf->type != CONF_CHECK_HTTP)
-            continue;
-        const char *labels[] = CHECK_LABELS(c->conf);
-        rc |= base_metrics_sample(b, "probe_http_status_code", labels, c->last.code);
+        if (c->has_last)
+            rc |= write_values(&fs, c);
     }
+    for (size_t i = 0; i < fs.n && !rc; i++) {
+        rc |= base_metrics_header(b, fs.f[i].metric, "gauge", fs.f[i].help);
+        rc |= base_buf_append(b, fs.f[i].lines.data ? fs.f[i].lines.data : "", fs.f[i].lines.len);
+    }
+    if (!rc && fs.other.len) {
+        rc |= base_metrics_header(b, "opshub_check_value", "gauge", "Values of the last sample that no check type declares");
+        rc |= base_buf_append(b, fs.other.data, fs.other.len);
+    }
+    families_free(&fs);
     rc |= base_metrics_header(b, "opshub_check_status", "gauge", "0 up, 1 degraded, 2 down, 3 unknown, 4 paused");
     for (size_t i = 0; i < n && !rc; i++) {
         const struct sched_check *c = sched_check_at(s, i);
@@ -50,6 +147,34 @@ static int write_checks(struct base_buf *b, struct sched *s)
         rc |= base_metrics_sample(b, "opshub_check_status", labels, c->state.status);
     }
     return rc;
+}
+
+/* ---- counters fed by the event bus ---- */
+
+static void on_event(void *data, const struct event *ev)
+{
+    struct http_api *api = data;
+    int t = conf_check_types_index(api->deps.types, ev->u.check.check->type);
+    unsigned r = (unsigned)ev->u.check.sample->result;
+    if (t >= 0 && r <= SAMPLE_DOWN)
+        api->probes_by_type[t][r]++;
+}
+
+int api_metrics_start(struct http_api *api)
+{
+    size_t n = api->deps.types ? api->deps.types->n : 0;
+    api->probes_by_type = base_calloc(n ? n : 1, sizeof(*api->probes_by_type));
+    if (!api->probes_by_type)
+        return BASE_ERR_NOMEM;
+    return api->deps.bus ? event_subscribe(api->deps.bus, "metrics", EVENT_MASK(EVENT_SAMPLE), on_event, api) : 0;
+}
+
+void api_metrics_stop(struct http_api *api)
+{
+    if (api->deps.bus)
+        event_unsubscribe(api->deps.bus, on_event, api);
+    base_free(api->probes_by_type);
+    api->probes_by_type = NULL;
 }
 
 static int write_one(struct base_buf *b, const char *name, const char *type, const char *help, double v)
@@ -73,13 +198,20 @@ static int write_own(struct base_buf *b, struct http_api *api)
     rc |= base_metrics_sample(b, "opshub_build_info", build, 1);
     rc |= write_one(b, "opshub_checks_configured", "gauge", "Checks in the configuration", (double)sched_count(api->deps.sched));
 
-    rc |= base_metrics_header(b, "opshub_probes_total", "counter", "Completed probe runs");
-    static const char *types[] = {"http", "tcp"};
-    for (int t = 0; t < 2; t++)
+    rc |= base_metrics_header(b, "opshub_probes_total", "counter", "Samples recorded, by check type and result");
+    for (size_t t = 0; api->deps.types && t < api->deps.types->n; t++)
         for (int r = 0; r < 3; r++) {
-            const char *labels[] = {"type", types[t], "result", sample_result_name((enum sample_result)r), NULL};
-            rc |= base_metrics_sample(b, "opshub_probes_total", labels, (double)ss->probes[t][r]);
+            const char *labels[] = {"type", api->deps.types->items[t]->name, "result",
+                                    sample_result_name((enum sample_result)r), NULL};
+            rc |= base_metrics_sample(b, "opshub_probes_total", labels, (double)api->probes_by_type[t][r]);
         }
+    if (api->deps.bus) {
+        rc |= base_metrics_header(b, "opshub_events_published_total", "counter", "Events published on the internal bus, by kind");
+        for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+            const char *labels[] = {"kind", event_kind_name((enum event_kind)k), NULL};
+            rc |= base_metrics_sample(b, "opshub_events_published_total", labels, (double)api->deps.bus->published[k]);
+        }
+    }
     rc |= write_one(b, "opshub_probes_in_flight", "gauge", "Probe runs in flight", (double)ps.in_flight);
     rc |= base_metrics_header(b, "opshub_probe_start_lateness_seconds", "histogram", "Delay between a run's due time and its start");
     rc |= base_metrics_histogram(b, "opshub_probe_start_lateness_seconds", NULL, &ss->lateness);
@@ -160,7 +292,7 @@ void api_metrics_get(void *data, struct http_request *req, const struct http_par
     struct http_api *api = data;
     struct base_buf b;
     base_buf_init(&b, METRICS_MAX_BYTES);
-    int rc = write_checks(&b, api->deps.sched);
+    int rc = write_checks(&b, api->deps.sched, api->deps.types);
     if (!rc)
         rc = write_own(&b, api);
     if (rc)

@@ -1,16 +1,25 @@
 /*
- * model/sample: the result of one probe run (DESIGN §3.3). A fixed-size value
- * type with no pointers, so it can be copied across the store's worker thread
- * and into batches without ownership questions. Lower than every module that
- * produces or consumes samples (probe, sched, store, http).
+ * model/sample: the result of one probe run: result, latency, a
+ * type-specific code, an error text and a bounded list of named numeric
+ * values (docs/checks.md lists each type's). A fixed-size value type with
+ * no pointers, so it is copied across the store's thread and into batches
+ * without ownership questions. Lower than every module that produces or
+ * consumes samples (probe, sched, store, http).
  */
 #ifndef MODEL_SAMPLE_H
 #define MODEL_SAMPLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SAMPLE_ERROR_MAX 240
 #define SAMPLE_CHECK_ID_MAX 64 /* ids are [a-z0-9][a-z0-9._-]{0,62} */
+/* Named values per sample, and the longest name + NUL. Names follow the
+ * Prometheus conventions: [a-z_][a-z0-9_]*, base units as suffixes
+ * (_seconds, _bytes, _ratio, _total). */
+#define SAMPLE_VALUES_MAX 12
+#define SAMPLE_VALUE_NAME_MAX 32
 
 enum sample_result {
     SAMPLE_UP = 0,
@@ -18,13 +27,18 @@ enum sample_result {
     SAMPLE_DOWN = 2,
 };
 
+struct sample_value {
+    char name[SAMPLE_VALUE_NAME_MAX];
+    double value;              /* always finite */
+};
+
 struct sample {
     int64_t ts_ms;             /* unix ms when the probe started */
     enum sample_result result;
     double latency_ms;         /* total time */
-    int code;                  /* HTTP status; 0 when none (tcp, or no response) */
-    /* Phase timings in ms from the start; negative when not applicable. */
-    double dns_ms, connect_ms, tls_ms, ttfb_ms;
+    int code;                  /* HTTP status, or the type's own code; 0 when none */
+    uint32_t n_values;
+    struct sample_value values[SAMPLE_VALUES_MAX];
     char error[SAMPLE_ERROR_MAX]; /* "" when up */
 };
 
@@ -38,9 +52,19 @@ struct sample_record {
 const char *sample_result_name(enum sample_result r);
 /* Inverse of sample_result_name; -1 when unknown. */
 int sample_result_parse(const char *s);
-/* Sets every timing to -1, error to "", code to 0. */
+/* result up, no values, error "", code 0, latency 0. */
 void sample_init(struct sample *s, int64_t ts_ms);
 /* printf into s->error, truncating safely. */
 void sample_set_error(struct sample *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True for a valid value name: [a-z_][a-z0-9_]*, shorter than
+ * SAMPLE_VALUE_NAME_MAX. */
+bool sample_value_name_ok(const char *name);
+/* Sets value `name` (replacing an earlier one of that name). Returns 0, or
+ * -1 when the name is invalid, the value not finite or the list full (the
+ * sample is then unchanged). */
+int sample_value_set(struct sample *s, const char *name, double v);
+/* The value named `name`: true and *v set, or false. */
+bool sample_value_get(const struct sample *s, const char *name, double *v);
 
 #endif

@@ -1,19 +1,18 @@
 /*
  * probe/probe: the probe engine. Owns the curl driver (probe/curlm.c), the
- * curl share (DNS cache, TLS sessions) and the list of active runs;
- * dispatches a check to probe/http.c or probe/tcp.c and keeps the run
- * lifecycle (start, finish exactly once, cancel) and the stats. Logs
- * nothing per run. The engine is freed only from a libuv close callback, so
- * probe_engine_close may be called from inside a run callback.
+ * curl share (DNS cache, TLS sessions) and the list of active runs; starts
+ * a check through its type (conf_check.type->start) and keeps the run
+ * lifecycle (start, finish exactly once, cancel) and the stats. Knows no
+ * type by name. Logs nothing per run. The engine is freed only from a
+ * libuv close callback, so probe_engine_close may be called from inside a
+ * run callback.
  */
 #include "probe/probe.h"
 
 #include "base/alloc.h"
 #include "base/time.h"
 #include "probe/curlm.h"
-#include "probe/http.h"
 #include "probe/probe_int.h"
-#include "probe/tcp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -105,9 +104,11 @@ void probe_escape(const char *s, size_t n, char *out, size_t size)
 
 /* ---- engine ---- */
 
-static void on_http_done(void *priv, CURL *easy, CURLcode rc)
+/* A curl transfer ended: its run's type handles it. */
+static void on_curl_done(void *priv, CURL *easy, CURLcode rc)
 {
-    probe_http_on_done(priv, rc);
+    struct probe_curl_owner *owner = priv;
+    owner->done(owner, rc);
 }
 
 struct probe_engine *probe_engine_new(uv_loop_t *loop)
@@ -122,7 +123,7 @@ struct probe_engine *probe_engine_new(uv_loop_t *loop)
         goto fail;
     curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    if (!(e->curlm = probe_curlm_new(loop, on_http_done)))
+    if (!(e->curlm = probe_curlm_new(loop, on_curl_done)))
         goto fail;
     return e;
 fail:
@@ -143,11 +144,9 @@ struct probe_run *probe_start(struct probe_engine *e, const struct conf_check *c
 {
     if (e->closing)
         return NULL;
-    struct probe_run *r;
-    if (check->type == CONF_CHECK_HTTP)
-        r = probe_http_start(e, check);
-    else
-        r = probe_tcp_start(e, check);
+    if (!check->type || !check->type->start)
+        return NULL; /* passive types have no runs */
+    struct probe_run *r = check->type->start(e, check);
     if (!r)
         return NULL;
     /* Nothing completes synchronously: callbacks come from the loop. */
@@ -170,10 +169,7 @@ void probe_cancel(struct probe_run *r)
     r->done = true;
     run_unlink(r);
     r->engine->stats.canceled++;
-    if (r->type == CONF_CHECK_HTTP)
-        probe_http_cancel(r);
-    else
-        probe_tcp_cancel(r);
+    r->type->cancel(r);
 }
 
 static void engine_free_if_idle(struct probe_engine *e)

@@ -1,10 +1,12 @@
 /*
  * probe/probe: runs one check once, asynchronously on the loop, and reports a
- * sample. HTTP checks go through libcurl's multi-socket interface driven by
- * the libuv loop (probe/curlm.c); TCP checks use uv_tcp directly. A run
- * copies everything it needs from the check at start, so the conf may be
- * replaced (reload) while the run is in flight. Every run has a deadline
- * (the check's timeout) and the response body read is capped.
+ * sample. The check's type (conf_check.type, one file per type in this
+ * folder, listed in probe/registry.c) does the work: http goes through
+ * libcurl's multi-socket interface driven by the libuv loop (probe/curlm.c),
+ * tcp uses uv_tcp directly. A run copies everything it needs from the check
+ * at start, so the conf may be replaced (reload) while the run is in
+ * flight. Every run has a deadline (the check's timeout) and what it reads
+ * is capped.
  */
 #ifndef PROBE_PROBE_H
 #define PROBE_PROBE_H
@@ -39,8 +41,9 @@ struct probe_stats {
  * "json: a.b is \"x\", expected \"ok\""; latency > max_latency -> DEGRADED
  * "latency 2500 ms exceeds max_latency 2000 ms"; else UP with "".
  * code = final HTTP status (0 without a response); latency_ms = total time;
- * dns/connect/tls/ttfb from curl (-1 when not reached; tls -1 for http;
- * after redirects curl sums each phase over the requests).
+ * values (docs/checks.md): http_status_code, phase_*_seconds of the phases
+ * reached (after redirects curl sums each phase over the requests),
+ * redirects, content length, body bytes, version, TLS.
  *
  * Body cap (max_body_bytes): the body is read at most up to the cap, and
  * kept in memory only when body_contains or json needs it. When a response
@@ -56,7 +59,8 @@ struct probe_stats {
  * \"-ERR\\r\\n\" (connection closed)" (reply escaped and truncated).
  * "connection refused", "DNS: ...", "timeout after N ms (connecting)",
  * "invalid address ..." otherwise. latency_ms = time until connected, the
- * payload written (send without expect) or the expected text read.
+ * payload written (send without expect) or the expected text read; values
+ * phase_resolve/connect/reply_seconds of the phases reached.
  *
  * Linux only: curl's sockets are watched through a private epoll set.
  */
@@ -71,7 +75,7 @@ struct probe_engine *probe_engine_new(uv_loop_t *loop);
 void probe_stats_get(const struct probe_engine *e, struct probe_stats *out);
 
 /* Starts a run of `check` (borrowed for this call only). Returns the run
- * handle, or NULL on OOM (cb is then not called). */
+ * handle, or NULL on OOM or for a passive type (cb is then not called). */
 struct probe_run *probe_start(struct probe_engine *e, const struct conf_check *check,
                               probe_done_cb cb, void *data);
 /* Stops a run: its callback will not be called. Safe to call from within

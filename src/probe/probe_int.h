@@ -2,8 +2,8 @@
  * probe/probe_int: what the files of src/probe share and no other folder may
  * include: the engine and run structs, the run lifecycle hooks of probe.c
  * (init, finish) and small formatting helpers. A run is embedded as the first
- * member of a type-specific struct (struct probe_http, struct probe_tcp) that
- * the type's file allocates and frees.
+ * member of a type-specific struct that the type's file allocates and frees;
+ * the type's start and cancel are reached through run->type.
  */
 #ifndef PROBE_PROBE_INT_H
 #define PROBE_PROBE_INT_H
@@ -19,7 +19,7 @@ struct probe_curlm;
 struct probe_run {
     struct probe_engine *engine;
     struct probe_run *prev, *next;  /* engine->runs while active */
-    enum conf_check_type type;
+    const struct conf_check_type *type;
     probe_done_cb cb;
     void *data;
     bool done;                      /* callback delivered (or being) or canceled */
@@ -38,6 +38,13 @@ struct probe_engine {
     bool closing, curlm_closed;
     probe_close_cb close_cb;
     void *close_data;
+};
+
+/* What a run that drives a curl easy handle on the engine's multi puts as
+ * its CURLOPT_PRIVATE: the engine calls `done` when the transfer ends (the
+ * handle is already removed from the multi). */
+struct probe_curl_owner {
+    void (*done)(struct probe_curl_owner *owner, CURLcode rc);
 };
 
 /* Fills the common part of a run (sample ts, timeout with defaults). */

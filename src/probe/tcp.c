@@ -1,5 +1,5 @@
 /*
- * probe/tcp: TCP checks on uv_tcp. One allocation per run holds the handles
+ * probe/tcp: the tcp check type on uv_tcp. One allocation per run holds the handles
  * (timer, tcp, requests), the 4 KiB reply buffer and copies of the address,
  * payload and expected text. The run counts its open handles and pending
  * resolution; after the callback (or a cancel) it closes them and frees
@@ -9,9 +9,11 @@
 #include "probe/tcp.h"
 
 #include "base/alloc.h"
+#include "probe/probe_int.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ struct probe_tcp {
     const char *host, *port, *send, *expect;
     size_t send_len, expect_len;
     size_t rlen;
+    double dns_ms, connect_ms, reply_ms; /* phase ends in ms from the start; -1 until reached */
     char rbuf[PROBE_TCP_READ_MAX];
     char strings[];                 /* host, port, send, expect */
 };
@@ -77,8 +80,22 @@ static void teardown(struct probe_tcp *t)
     uv_close((uv_handle_t *)&t->timer, on_closed);
 }
 
+/* The phases reached, as values: resolve (names only), connect, reply (up
+ * to the expected text). */
+static void fill_values(struct probe_tcp *t)
+{
+    struct sample *s = &t->run.s;
+    if (t->dns_ms >= 0)
+        sample_value_set(s, "phase_resolve_seconds", t->dns_ms / 1000.0);
+    if (t->connect_ms >= 0)
+        sample_value_set(s, "phase_connect_seconds", (t->connect_ms - (t->dns_ms > 0 ? t->dns_ms : 0)) / 1000.0);
+    if (t->reply_ms >= 0 && t->connect_ms >= 0)
+        sample_value_set(s, "phase_reply_seconds", (t->reply_ms - t->connect_ms) / 1000.0);
+}
+
 static void finish(struct probe_tcp *t, enum sample_result result)
 {
+    fill_values(t);
     t->run.s.result = result;
     if (result == SAMPLE_UP)
         t->run.s.error[0] = '\0';
@@ -89,13 +106,13 @@ static void finish(struct probe_tcp *t, enum sample_result result)
     teardown(t);
 }
 
-void probe_tcp_cancel(struct probe_run *r)
+static void tcp_cancel(struct probe_run *r)
 {
     teardown((struct probe_tcp *)r);
 }
 
 /* Reports a failure: at once from a loop callback, on the next loop turn
- * from probe_tcp_start (a run never completes synchronously). */
+ * from tcp_start (a run never completes synchronously). */
 static void fail(struct probe_tcp *t, bool deferred, const char *fmt, ...) BASE_PRINTF(3, 4);
 static void fail(struct probe_tcp *t, bool deferred, const char *fmt, ...)
 {
@@ -147,12 +164,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         fail_expect(t, why);
         return;
     }
-    if (t->run.s.ttfb_ms < 0)
-        t->run.s.ttfb_ms = probe_run_elapsed_ms(&t->run);
+
     size_t from = t->rlen >= t->expect_len ? t->rlen - t->expect_len + 1 : 0;
     t->rlen += (size_t)nread;
     if (memmem(t->rbuf + from, t->rlen - from, t->expect, t->expect_len)) {
-        t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
+        t->reply_ms = t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
         finish(t, SAMPLE_UP);
         return;
     }
@@ -197,8 +213,8 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     t->connected = true;
-    t->run.s.connect_ms = probe_run_elapsed_ms(&t->run);
-    t->run.s.latency_ms = t->run.s.connect_ms;
+    t->connect_ms = probe_run_elapsed_ms(&t->run);
+    t->run.s.latency_ms = t->connect_ms;
     if (!t->send && !t->expect) {
         finish(t, SAMPLE_UP);
         return;
@@ -220,7 +236,7 @@ static void on_connect(uv_connect_t *req, int status)
 
 static void start_connect(struct probe_tcp *t, const struct sockaddr *addr)
 {
-    bool deferred = !t->resolving && !t->ai;  /* called from probe_tcp_start */
+    bool deferred = !t->resolving && !t->ai;  /* called from tcp_start */
     int rc = uv_tcp_init(t->run.engine->loop, &t->tcp);
     if (rc) {
         fail(t, deferred, "connect failed: %s", uv_strerror(rc));
@@ -247,7 +263,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     t->pending--;
-    t->run.s.dns_ms = probe_run_elapsed_ms(&t->run);
+    t->dns_ms = probe_run_elapsed_ms(&t->run);
     if (status < 0 || !res) {
         fail(t, false, "DNS: %s: %s", t->host, uv_strerror(status));
         return;
@@ -315,7 +331,7 @@ static char *copy_str(char **p, const char *s, size_t n)
     return d;
 }
 
-static struct probe_tcp *tcp_alloc(const struct conf_check *c)
+static struct probe_tcp *tcp_alloc(const struct probe_tcp_conf *c)
 {
     const char *addr = c->address ? c->address : "";
     size_t alen = strlen(addr), slen = c->send ? strlen(c->send) : 0;
@@ -324,6 +340,7 @@ static struct probe_tcp *tcp_alloc(const struct conf_check *c)
     if (!t)
         return NULL;
     memset(t, 0, sizeof(*t));
+    t->dns_ms = t->connect_ms = t->reply_ms = -1;
     char *p = t->strings;
     t->host = copy_str(&p, addr, alen);
     if (c->send) {
@@ -337,12 +354,13 @@ static struct probe_tcp *tcp_alloc(const struct conf_check *c)
     return t;
 }
 
-struct probe_run *probe_tcp_start(struct probe_engine *e, const struct conf_check *c)
+static struct probe_run *tcp_start(struct probe_engine *e, const struct conf_check *check)
 {
+    const struct probe_tcp_conf *c = check->settings;
     struct probe_tcp *t = tcp_alloc(c);
     if (!t)
         return NULL;
-    probe_run_init(&t->run, e, c);
+    probe_run_init(&t->run, e, check);
     uv_timer_init(e->loop, &t->timer);
     t->timer.data = t;
     t->connect.data = t;
@@ -382,3 +400,40 @@ struct probe_run *probe_tcp_start(struct probe_engine *e, const struct conf_chec
     t->pending++;
     return &t->run;
 }
+
+/* ---- the type ---- */
+
+#define F(m) offsetof(struct probe_tcp_conf, m)
+static const struct conf_field tcp_fields[] = {
+    CONF_FIELD("address", CONF_FIELD_HOSTPORT, F(address), CONF_FIELD_REQUIRED, "host:port or [v6]:port to connect to"),
+    CONF_FIELD("send", CONF_FIELD_STRING, F(send), CONF_FIELD_SECRET, "Bytes to send once connected (sealed at rest)"),
+    CONF_FIELD("expect", CONF_FIELD_STRING, F(expect), 0,
+     "Text the reply must contain within its first 4096 bytes (a banner, +PONG)"),
+    CONF_FIELD_END,
+};
+#undef F
+
+static void tcp_target(const struct conf_check *c, char *buf, size_t n)
+{
+    const struct probe_tcp_conf *t = c->settings;
+    snprintf(buf, n, "%s", t && t->address ? t->address : "");
+}
+
+static const struct conf_check_value tcp_values[] = {
+    {"phase_resolve_seconds", "Name resolution (not for IP addresses)", "probe_dns_lookup_time_seconds", NULL, NULL},
+    {"phase_connect_seconds", "TCP connect, after resolution", "opshub_tcp_duration_seconds", "phase", "connect"},
+    {"phase_reply_seconds", "From connected to the expected text read", "opshub_tcp_duration_seconds", "phase",
+     "reply"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct conf_check_type probe_tcp_type = {
+    .name = "tcp",
+    .summary = "Connects to a TCP port, optionally sends a payload and expects a reply",
+    .settings_size = sizeof(struct probe_tcp_conf),
+    .fields = tcp_fields,
+    .target = tcp_target,
+    .values = tcp_values,
+    .start = tcp_start,
+    .cancel = tcp_cancel,
+};

@@ -1,15 +1,17 @@
 /*
  * sched/sched: the scheduler. Owns the per-check runtime state, a min-heap
- * of due times and one uv_timer. Each timer tick starts at most
- * SCHED_SLICE due runs and yields to the loop if more are due, so a burst
- * never stalls I/O. Must not block, store, or know about HTTP.
+ * of due times (next runs, and the deadlines of passive checks) and one
+ * uv_timer. Each timer tick starts at most SCHED_SLICE due runs and yields
+ * to the loop if more are due, so a burst never stalls I/O. Publishes
+ * samples and status changes on the event bus. Must not block, store, or
+ * know about HTTP or any check type by name.
  */
 #include "sched/sched.h"
 
 #include "base/alloc.h"
+#include "base/duration.h"
 #include "base/log.h"
 #include "base/map.h"
-#include "base/time.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -39,8 +41,8 @@ struct sched {
     size_t max_in_flight;           /* runs in flight beyond which due runs wait */
     bool throttled;                 /* a due run is waiting for a free slot */
     struct probe_engine *probes;
-    sched_sample_cb cb;
-    void *data;
+    struct event_bus *bus;
+    const struct base_clock *clock;
     uv_timer_t timer;
     struct sched_check **checks;    /* configuration order */
     size_t n_checks;
@@ -159,13 +161,48 @@ static void process_sample(struct sched *s, struct sched_check *c, const struct 
     c->last = *smp;
     c->has_last = true;
     uptime_count(c, smp);
-    unsigned type = c->conf->type == CONF_CHECK_TCP ? 1 : 0;
-    unsigned result = (unsigned)smp->result <= SAMPLE_DOWN ? (unsigned)smp->result : SAMPLE_DOWN;
-    s->stats.probes[type][result]++;
     if (changed)
         s->stats.status_changes++;
-    if (s->cb)
-        s->cb(s->data, c, smp, changed, previous);
+    if (!s->bus)
+        return;
+    /* c->last, not smp: subscribers see the sample as the check holds it. */
+    struct event ev = {.kind = EVENT_SAMPLE,
+                       .u.check = {c->conf, c->conf->id, &c->last, (int)c->state.status, (int)previous}};
+    event_publish(s->bus, &ev);
+    if (changed) {
+        ev.kind = EVENT_STATUS;
+        event_publish(s->bus, &ev);
+    }
+}
+
+static uint64_t now_ns(const struct sched *s)
+{
+    return base_clock_mono_ns(s->clock);
+}
+
+static uint64_t passive_wait_ns(const struct sched_check *c)
+{
+    int64_t grace = c->conf->type->grace_ms ? c->conf->type->grace_ms(c->conf) : 0;
+    return (uint64_t)(c->conf->interval_ms + (grace > 0 ? grace : 0)) * MS_NS;
+}
+
+/* A passive check's deadline passed: the type's expiry sample. */
+static void expire(struct sched *s, struct sched_check *c, uint64_t silent_ns)
+{
+    struct sample smp;
+    sample_init(&smp, base_clock_wall_ms(s->clock));
+    smp.result = SAMPLE_DOWN;
+    int64_t silent_ms = (int64_t)(silent_ns / MS_NS);
+    if (c->conf->type->expire) {
+        c->conf->type->expire(c->conf, silent_ms, &smp);
+        smp.result = SAMPLE_DOWN;
+    } else {
+        char d[32];
+        sample_set_error(&smp, "no signal for %s", base_duration_format(silent_ms, d, sizeof(d)));
+    }
+    if (!smp.error[0])
+        sample_set_error(&smp, "deadline passed");
+    process_sample(s, c, &smp);
 }
 
 static void rearm(struct sched *s);
@@ -196,7 +233,7 @@ static void rearm(struct sched *s)
         return;
     }
     uv_update_time(s->loop);
-    uint64_t now = uv_hrtime(), due = s->heap[0].due_ns;
+    uint64_t now = now_ns(s), due = s->heap[0].due_ns;
     uint64_t delay_ms = due > now ? (due - now + MS_NS - 1) / MS_NS : 0;
     uv_timer_start(&s->timer, on_timer, delay_ms, 0);
 }
@@ -215,20 +252,27 @@ static void start_run(struct sched *s, struct sched_check *c, uint64_t now)
         base_log_error("probe start failed (out of memory)", BASE_LOG_STR("check", c->conf->id));
 }
 
-static void on_timer(uv_timer_t *t)
+/* Up to SCHED_SLICE due entries; true when more may be due. */
+static bool run_due(struct sched *s)
 {
-    struct sched *s = t->data;
-    uint64_t now = uv_hrtime();
+    uint64_t now = now_ns(s);
     for (int n = 0; n < SCHED_SLICE && s->heap_len; n++) {
         struct sched_check *c = s->heap[0].check;
         if (c->due_ns > now)
-            break;
+            return false;
+        if (c->conf->type->passive) {
+            /* Silent since the deadline was set: interval + grace ago. */
+            expire(s, c, passive_wait_ns(c) + (now - c->due_ns));
+            c->due_ns = now + (uint64_t)c->conf->interval_ms * MS_NS;
+            heap_down(s, 0);
+            continue;
+        }
         if (s->in_flight >= s->max_in_flight && !c->run) {
             /* Saturated: leave the run due; the next completion re-arms the
              * timer. Runs then start late, and whole intervals missed are
              * skipped and counted, instead of piling up without bound. */
             s->throttled = true;
-            return;
+            return false;
         }
         start_run(s, c, now);
         uint64_t interval = (uint64_t)c->conf->interval_ms * MS_NS;
@@ -241,7 +285,26 @@ static void on_timer(uv_timer_t *t)
         }
         heap_down(s, 0);
     }
-    rearm(s);
+    return s->heap_len && s->heap[0].due_ns <= now;
+}
+
+/* Saturated (throttled): no timer; the next completion re-arms it. */
+static void on_timer(uv_timer_t *t)
+{
+    struct sched *s = t->data;
+    run_due(s);
+    if (!s->throttled)
+        rearm(s);
+}
+
+void sched_poll(struct sched *s)
+{
+    if (s->closing)
+        return;
+    while (run_due(s) && !s->throttled)
+        ;
+    if (!s->throttled)
+        rearm(s);
 }
 
 /* ---- configuration ---- */
@@ -255,7 +318,10 @@ static void check_reset(struct sched *s, struct sched_check *c, const struct con
     c->heap_index = NOT_IN_HEAP;
     sched_status_init(&c->state, cc->enabled);
     uint64_t interval = (uint64_t)cc->interval_ms * MS_NS;
-    c->due_ns = uv_hrtime() + base_map_hash(cc->id) % interval;
+    if (cc->type->passive)
+        c->due_ns = now_ns(s) + passive_wait_ns(c);
+    else
+        c->due_ns = now_ns(s) + base_map_hash(cc->id) % interval;
 }
 
 static void cancel_run_nows(struct sched *s, const char *id)
@@ -288,7 +354,8 @@ static void check_stop(struct sched *s, struct sched_check *c)
     cancel_run_nows(s, c->conf->id);
 }
 
-struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_sample_cb cb, void *data)
+struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, struct event_bus *bus,
+                        const struct base_clock *clock)
 {
     struct sched *s = base_calloc(1, sizeof(*s));
     if (!s)
@@ -296,8 +363,8 @@ struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_samp
     s->loop = loop;
     s->max_in_flight = SCHED_MAX_IN_FLIGHT;
     s->probes = probes;
-    s->cb = cb;
-    s->data = data;
+    s->bus = bus;
+    s->clock = clock ? clock : &base_clock_system;
     base_map_init(&s->by_id);
     base_histogram_init(&s->stats.lateness, base_metrics_latency_bounds, base_metrics_latency_n);
     uv_timer_init(loop, &s->timer);
@@ -451,9 +518,10 @@ int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data)
         cb(data, BASE_ERR_NOT_FOUND, NULL, NULL);
         return BASE_ERR_NOT_FOUND;
     }
-    if (!c->conf->enabled || s->closing) {
-        cb(data, s->closing ? BASE_ERR_CANCELED : BASE_ERR_INVALID, c, NULL);
-        return BASE_ERR_INVALID;
+    if (!c->conf->enabled || s->closing || c->conf->type->passive) {
+        int why = s->closing ? BASE_ERR_CANCELED : !c->conf->enabled ? BASE_ERR_INVALID : BASE_ERR_BUSY;
+        cb(data, why, c, NULL);
+        return why;
     }
     struct run_now *rn = base_calloc(1, sizeof(*rn));
     if (!rn) {
@@ -474,6 +542,28 @@ int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data)
     if (rn->next)
         rn->next->prev = rn;
     s->run_nows = rn;
+    return 0;
+}
+
+/* ---- signals (passive types) ---- */
+
+int sched_signal(struct sched *s, const char *id, const struct sample *smp)
+{
+    struct sched_check *c = base_map_get(&s->by_id, id);
+    if (!c)
+        return BASE_ERR_NOT_FOUND;
+    if (!c->conf->type->passive || !c->conf->enabled || s->closing)
+        return BASE_ERR_INVALID;
+    struct sample copy = *smp;
+    if (!copy.ts_ms)
+        copy.ts_ms = base_clock_wall_ms(s->clock);
+    process_sample(s, c, &copy);
+    c->due_ns = now_ns(s) + passive_wait_ns(c);
+    if (c->heap_index != NOT_IN_HEAP) {
+        heap_up(s, c->heap_index);
+        heap_down(s, c->heap_index);
+    }
+    rearm(s);
     return 0;
 }
 

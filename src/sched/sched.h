@@ -4,15 +4,23 @@
  * counts, schedule) and one timer over a min-heap of due times. First runs
  * are spread over the interval by a hash of the id (like Prometheus), so
  * 10,000 checks never fire in one burst; later runs keep their phase.
- * Samples are handed to the owner's callback (which stores them); sched
+ * Every sample and every status change is published on the event bus
+ * (model/event.h: the store, /metrics and the status log subscribe); sched
  * knows nothing of storage or HTTP. A run that is still in flight when the
- * next is due is skipped and counted.
+ * next is due is skipped and counted. Checks of a passive type have no
+ * runs: each has a deadline (interval + the type's grace) that a signal
+ * from outside (sched_signal) pushes back; when it passes, the type's
+ * expiry sample (down) is recorded, and again every interval after. Time
+ * comes from an injectable clock, so tests drive schedules and deadlines
+ * without sleeping (sched_poll after advancing a manual clock).
  */
 #ifndef SCHED_SCHED_H
 #define SCHED_SCHED_H
 
+#include "base/clock.h"
 #include "base/metrics.h"
 #include "conf/conf.h"
+#include "model/event.h"
 #include "model/sample.h"
 #include "probe/probe.h"
 #include "sched/status.h"
@@ -39,7 +47,7 @@ struct sched_check {
     bool has_last;
     /* private: */
     struct sched *sched;
-    uint64_t due_ns;                 /* monotonic (uv_hrtime) */
+    uint64_t due_ns;                 /* monotonic (the clock's): next run or deadline */
     size_t heap_index;
     struct probe_run *run;           /* scheduled run in flight, or NULL */
     uint32_t up_count[SCHED_UPTIME_BUCKETS];
@@ -48,23 +56,29 @@ struct sched_check {
 };
 
 struct sched_stats {
-    uint64_t probes[2][3];           /* [type][result] completed runs */
     uint64_t skipped;
     uint64_t status_changes;
     struct base_histogram lateness;  /* seconds between due and start */
 };
 
-/* Called on the loop for every completed run (scheduled or run-now) after
- * the status was updated. `changed` tells whether the status moved from
- * `previous`. The check and sample are borrowed for the call. */
-typedef void (*sched_sample_cb)(void *data, const struct sched_check *c, const struct sample *s,
-                                bool changed, enum sched_status previous);
-
 /* Changes SCHED_MAX_IN_FLIGHT for this scheduler (n >= 1); for tests and tuning. */
 void sched_max_in_flight_set(struct sched *s, size_t n);
 
-/* `probes` is borrowed and must outlive the scheduler. NULL on OOM. */
-struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, sched_sample_cb cb, void *data);
+/* `probes` and `bus` are borrowed and must outlive the scheduler; every
+ * sample (scheduled, run-now, signal or expiry) is published on bus as
+ * EVENT_SAMPLE, followed by EVENT_STATUS when the status moved. clock NULL
+ * = base_clock_system. NULL on OOM. */
+struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, struct event_bus *bus,
+                        const struct base_clock *clock);
+/* Starts every run and records every expiry that is due by the clock now
+ * (the timer does this by itself; tests call it after advancing a manual
+ * clock). */
+void sched_poll(struct sched *s);
+/* A signal for a check of a passive type (a heartbeat ping): records smp
+ * (ts_ms 0 = the clock's now) like a run's sample and moves the check's
+ * deadline to now + interval + grace. 0; BASE_ERR_NOT_FOUND (unknown id);
+ * BASE_ERR_INVALID (not passive, or paused). */
+int sched_signal(struct sched *s, const char *id, const struct sample *smp);
 
 struct sched_reload_stats {
     size_t added, removed, changed, unchanged;
@@ -91,8 +105,8 @@ void sched_restore(struct sched *s, const struct sample_record *recs, size_t n);
 
 /* Runs a check now, outside its schedule. cb fires exactly once: with
  * status 0 and the sample, or with BASE_ERR_NOT_FOUND (unknown id),
- * BASE_ERR_INVALID (paused), BASE_ERR_CANCELED (removed by reload or
- * scheduler closing; sample NULL). */
+ * BASE_ERR_INVALID (paused), BASE_ERR_BUSY (passive type: it has no runs),
+ * BASE_ERR_CANCELED (removed by reload or scheduler closing; sample NULL). */
 typedef void (*sched_run_cb)(void *data, int status, const struct sched_check *c, const struct sample *s);
 int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data);
 

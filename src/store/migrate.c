@@ -86,6 +86,8 @@ struct migration {
      " PRIMARY KEY (kind, id));" \
      "INSERT INTO meta (key, value) VALUES ('objects_gen', 0);"
 
+#define M4_VALUES "ALTER TABLE samples ADD COLUMN values_json TEXT;"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -140,6 +142,11 @@ static const struct migration migrations[] = {
      * key so `opshub secrets rotate-key` can re-seal them. meta.objects_gen
      * is bumped by every change. */
     {3, M3_OBJECTS, M3_OBJECTS},
+    /* 4: named numeric values of a sample (per check type: phase durations,
+     * status codes, ratios...) as a JSON object; NULL for none. New rows
+     * leave the four timing columns NULL: rows written before keep them and
+     * are read back as the equivalent values (store/values.c). */
+    {4, M4_VALUES, M4_VALUES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

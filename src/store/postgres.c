@@ -23,8 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define PG_COLS 10
-#define PG_ROWS_PER_STMT 500 /* 5,000 parameters per statement; the limit is 65,535 */
+#define PG_COLS 7
+#define PG_ROWS_PER_STMT 500 /* 3,500 parameters per statement; the limit is 65,535 */
 #define PG_NUM_MAX 32        /* "%.17g" of a double, or an int64, with room to spare */
 #define PG_SQL_MAX (1024 * 1024)
 
@@ -34,8 +34,10 @@ struct store_db {
     char *url;    /* to scrub as well, in case libpq echoes it */
 };
 
+static const char insert_cols[] = "check_id, ts, result, latency_ms, code, error, values_json";
+/* The timing columns are only set on rows written before migration 4. */
 static const char select_cols[] =
-    "check_id, ts, result, latency_ms, code, error, dns_ms, connect_ms, tls_ms, ttfb_ms";
+    "check_id, ts, result, latency_ms, code, error, dns_ms, connect_ms, tls_ms, ttfb_ms, values_json";
 
 /* Copies msg into out without the secret and the URL, first line only. */
 static void scrub(const char *msg, const char *secret, const char *url, char *out, size_t n)
@@ -195,27 +197,17 @@ static int pg_migrate(struct store_db *db, char *errbuf, size_t errlen)
     return store_migrate_apply(&store_postgres_ops, db, errbuf, errlen);
 }
 
-static void fmt_timing(char *buf, double v, const char **param)
-{
-    if (v < 0) {
-        *param = NULL;
-        return;
-    }
-    snprintf(buf, PG_NUM_MAX, "%.17g", v);
-    *param = buf;
-}
-
 static int insert_chunk(struct store_db *db, const struct sample_record *recs, size_t n,
-                        const char **params, char (*nums)[PG_NUM_MAX], char *errbuf, size_t errlen)
+                        const char **params, char (*nums)[PG_NUM_MAX], char (*values)[STORE_VALUES_TEXT_MAX],
+                        char *errbuf, size_t errlen)
 {
     struct base_buf sql;
     base_buf_init(&sql, PG_SQL_MAX);
-    int rc = base_buf_appendf(&sql, "INSERT INTO samples (%s) VALUES ", select_cols);
+    int rc = base_buf_appendf(&sql, "INSERT INTO samples (%s) VALUES ", insert_cols);
     for (size_t i = 0; i < n && !rc; i++) {
         size_t b = i * PG_COLS;
-        rc = base_buf_appendf(&sql, "%s($%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu)",
-                              i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
-                              b + 8, b + 9, b + 10);
+        rc = base_buf_appendf(&sql, "%s($%zu,$%zu,$%zu,$%zu,$%zu,$%zu,$%zu)",
+                              i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
         const struct sample *s = &recs[i].s;
         const char **p = params + b;
         char (*num)[PG_NUM_MAX] = nums + b;
@@ -229,10 +221,7 @@ static int insert_chunk(struct store_db *db, const struct sample_record *recs, s
         snprintf(num[4], PG_NUM_MAX, "%d", s->code);
         p[4] = num[4];
         p[5] = s->error;
-        fmt_timing(num[6], s->dns_ms, &p[6]);
-        fmt_timing(num[7], s->connect_ms, &p[7]);
-        fmt_timing(num[8], s->tls_ms, &p[8]);
-        fmt_timing(num[9], s->ttfb_ms, &p[9]);
+        p[6] = store_values_encode(s, values[i], STORE_VALUES_TEXT_MAX) == 0 && values[i][0] ? values[i] : NULL;
     }
     if (rc) {
         base_buf_free(&sql);
@@ -252,15 +241,16 @@ static int pg_insert_batch(struct store_db *db, const struct sample_record *recs
     size_t per = n < PG_ROWS_PER_STMT ? n : PG_ROWS_PER_STMT;
     const char **params = base_calloc(per * PG_COLS, sizeof(*params));
     char (*nums)[PG_NUM_MAX] = base_calloc(per * PG_COLS, sizeof(*nums));
+    char (*values)[STORE_VALUES_TEXT_MAX] = base_calloc(per, sizeof(*values));
     int rc = BASE_ERR_NOMEM;
-    if (!params || !nums)
+    if (!params || !nums || !values)
         goto out;
     rc = pg_exec(db, "BEGIN", errbuf, errlen);
     if (rc)
         goto out;
     for (size_t off = 0; off < n; off += per) {
         size_t k = n - off < per ? n - off : per;
-        rc = insert_chunk(db, recs + off, k, params, nums, errbuf, errlen);
+        rc = insert_chunk(db, recs + off, k, params, nums, values, errbuf, errlen);
         if (rc)
             break;
     }
@@ -273,6 +263,7 @@ static int pg_insert_batch(struct store_db *db, const struct sample_record *recs
 out:
     base_free(params);
     base_free(nums);
+    base_free(values);
     return rc;
 }
 
@@ -303,10 +294,11 @@ static int rows_to_records(const PGresult *res, size_t max, struct sample_record
         rec->s.latency_ms = strtod(PQgetvalue(res, r, 3), NULL);
         rec->s.code = atoi(PQgetvalue(res, r, 4));
         snprintf(rec->s.error, sizeof(rec->s.error), "%s", PQgetvalue(res, r, 5));
-        rec->s.dns_ms = parse_timing(res, r, 6);
-        rec->s.connect_ms = parse_timing(res, r, 7);
-        rec->s.tls_ms = parse_timing(res, r, 8);
-        rec->s.ttfb_ms = parse_timing(res, r, 9);
+        if (!PQgetisnull(res, r, 10))
+            store_values_decode(PQgetvalue(res, r, 10), &rec->s);
+        else
+            store_values_from_legacy(&rec->s, parse_timing(res, r, 6), parse_timing(res, r, 7),
+                                     parse_timing(res, r, 8), parse_timing(res, r, 9));
     }
     *out = recs;
     *n = rows;

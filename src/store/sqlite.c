@@ -2,8 +2,9 @@
  * store/sqlite: the embedded SQLite backend of the store (WAL, synchronous=
  * NORMAL, busy_timeout 5 s). Owns one sqlite3 connection and its prepared
  * statements, reused across calls. Blocking: only the store thread calls it.
- * Creates the parent directory of the database file when missing. Negative
- * timings are stored as NULL and read back as -1. Also runs the domain
+ * Creates the parent directory of the database file when missing. A
+ * sample's values go into values_json (store/values.c); the timing columns
+ * of older rows are read back as values. Also runs the domain
  * modules' parameterised statements (store/sql), with a small LRU cache of
  * their prepared statements keyed by SQL text.
  */
@@ -25,14 +26,14 @@
 enum stmt_id { ST_INSERT, ST_QUERY, ST_LATEST, ST_PURGE, ST_PING, ST_COUNT };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_INSERT] = "INSERT INTO samples (check_id, ts, result, latency_ms, code, error,"
-                  " dns_ms, connect_ms, tls_ms, ttfb_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    [ST_INSERT] = "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, values_json)"
+                  " VALUES (?,?,?,?,?,?,?)",
     [ST_QUERY] = "SELECT check_id, ts, result, latency_ms, code, error, dns_ms, connect_ms,"
-                 " tls_ms, ttfb_ms FROM samples WHERE check_id = ? AND ts >= ? AND ts <= ?"
+                 " tls_ms, ttfb_ms, values_json FROM samples WHERE check_id = ? AND ts >= ? AND ts <= ?"
                  " ORDER BY ts DESC LIMIT ?",
     /* SQLite takes the bare columns from the row holding MAX(ts). */
     [ST_LATEST] = "SELECT check_id, MAX(ts), result, latency_ms, code, error, dns_ms, connect_ms,"
-                  " tls_ms, ttfb_ms FROM samples GROUP BY check_id ORDER BY check_id LIMIT ?",
+                  " tls_ms, ttfb_ms, values_json FROM samples GROUP BY check_id ORDER BY check_id LIMIT ?",
     [ST_PURGE] = "DELETE FROM samples WHERE rowid IN"
                  " (SELECT rowid FROM samples WHERE ts < ? LIMIT ?)",
     [ST_PING] = "SELECT 1",
@@ -186,27 +187,20 @@ static int sqlite_migrate(struct store_db *db, char *errbuf, size_t errlen)
     return store_migrate_apply(&store_sqlite_ops, db, errbuf, errlen);
 }
 
-static void bind_timing(sqlite3_stmt *st, int col, double v)
-{
-    if (v < 0)
-        sqlite3_bind_null(st, col);
-    else
-        sqlite3_bind_double(st, col, v);
-}
-
 static int insert_one(sqlite3_stmt *st, const struct sample_record *r)
 {
     const struct sample *s = &r->s;
+    char values[STORE_VALUES_TEXT_MAX];
     sqlite3_bind_text(st, 1, r->check_id, (int)strnlen(r->check_id, sizeof(r->check_id)), SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, s->ts_ms);
     sqlite3_bind_int(st, 3, (int)s->result);
     sqlite3_bind_double(st, 4, s->latency_ms);
     sqlite3_bind_int(st, 5, s->code);
     sqlite3_bind_text(st, 6, s->error, (int)strnlen(s->error, sizeof(s->error)), SQLITE_STATIC);
-    bind_timing(st, 7, s->dns_ms);
-    bind_timing(st, 8, s->connect_ms);
-    bind_timing(st, 9, s->tls_ms);
-    bind_timing(st, 10, s->ttfb_ms);
+    if (store_values_encode(s, values, sizeof(values)) == 0 && values[0])
+        sqlite3_bind_text(st, 7, values, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 7);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc;
@@ -274,10 +268,11 @@ static int collect_rows(struct store_db *db, sqlite3_stmt *st, size_t max,
         r->s.latency_ms = sqlite3_column_double(st, 3);
         r->s.code = sqlite3_column_int(st, 4);
         copy_text(r->s.error, sizeof(r->s.error), sqlite3_column_text(st, 5));
-        r->s.dns_ms = column_timing(st, 6);
-        r->s.connect_ms = column_timing(st, 7);
-        r->s.tls_ms = column_timing(st, 8);
-        r->s.ttfb_ms = column_timing(st, 9);
+        if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+            store_values_decode((const char *)sqlite3_column_text(st, 10), &r->s);
+        else
+            store_values_from_legacy(&r->s, column_timing(st, 6), column_timing(st, 7), column_timing(st, 8),
+                                     column_timing(st, 9));
     }
     if (src != SQLITE_DONE && src != SQLITE_ROW) {
         rc = fail_msg(db, src, "query", errbuf, errlen);

@@ -148,10 +148,16 @@ static void record_fill(struct sample_record *r, const char *check_id, const str
     if ((unsigned)r->s.result > SAMPLE_DOWN)
         r->s.result = SAMPLE_DOWN;
     r->s.latency_ms = finite_or(r->s.latency_ms, 0);
-    r->s.dns_ms = finite_or(r->s.dns_ms, -1);
-    r->s.connect_ms = finite_or(r->s.connect_ms, -1);
-    r->s.tls_ms = finite_or(r->s.tls_ms, -1);
-    r->s.ttfb_ms = finite_or(r->s.ttfb_ms, -1);
+    /* Only well-formed values survive (sample_value_set checks names and
+     * numbers): what the probe made is data, not trusted. */
+    struct sample_value in[SAMPLE_VALUES_MAX];
+    uint32_t n = s->n_values < SAMPLE_VALUES_MAX ? s->n_values : SAMPLE_VALUES_MAX;
+    memcpy(in, s->values, n * sizeof(in[0]));
+    r->s.n_values = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        in[i].name[sizeof(in[i].name) - 1] = '\0';
+        sample_value_set(&r->s, in[i].name, in[i].value);
+    }
 }
 
 /* Grows the ring (under mu) to hold at least `need` records, at most
@@ -619,6 +625,21 @@ oom:
     if (errbuf && errlen)
         snprintf(errbuf, errlen, "store: %s", base_strerror(BASE_ERR_NOMEM));
     return NULL;
+}
+
+static void on_event(void *data, const struct event *ev)
+{
+    store_sample_append(data, ev->u.check.check_id, ev->u.check.sample);
+}
+
+int store_subscribe(struct store *st, struct event_bus *bus)
+{
+    return event_subscribe(bus, "store", EVENT_MASK(EVENT_SAMPLE), on_event, st);
+}
+
+void store_unsubscribe(struct store *st, struct event_bus *bus)
+{
+    event_unsubscribe(bus, on_event, st);
 }
 
 void store_stats_get(const struct store *st, struct store_stats *out)

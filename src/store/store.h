@@ -10,6 +10,7 @@
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
 
+#include "model/event.h"
 #include "model/sample.h"
 
 #include <stdbool.h>
@@ -48,6 +49,11 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts, char *er
 
 /* Queues one sample (copied). Never blocks; O(1). */
 void store_sample_append(struct store *st, const char *check_id, const struct sample *s);
+/* Subscribes the store to EVENT_SAMPLE on bus: every sample recorded by
+ * the scheduler is appended. 0 or BASE_ERR_TOO_BIG (bus full). The store
+ * must be unsubscribed (store_unsubscribe) before it is closed. */
+int store_subscribe(struct store *st, struct event_bus *bus);
+void store_unsubscribe(struct store *st, struct event_bus *bus);
 
 void store_stats_get(const struct store *st, struct store_stats *out);
 bool store_is_connected(const struct store *st);

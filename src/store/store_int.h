@@ -113,6 +113,18 @@ int store_sql_rows_finish(struct store_sql_rows *b, struct store_result *out) WA
 void store_sql_error(char *errbuf, size_t errlen, const char *backend, const char *sql,
                      const char *msg);
 
+/* values.c: a sample's values as the values_json column holds them. */
+#define STORE_VALUES_TEXT_MAX 2048 /* SAMPLE_VALUES_MAX names and %.17g numbers fit */
+/* JSON object text into out (n bytes; "" when the sample has no values).
+ * 0 or BASE_ERR_TOO_BIG. */
+int store_values_encode(const struct sample *s, char *out, size_t n);
+/* Adds the values of a stored JSON object to s (bad entries skipped). */
+void store_values_decode(const char *text, struct sample *s);
+/* Adds the phase values equal to the cumulative timings (ms, -1 = not
+ * reached) of rows written before migration 4. */
+void store_values_from_legacy(struct sample *s, double dns_ms, double connect_ms, double tls_ms,
+                              double ttfb_ms);
+
 /* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
 int store_sqlite_path_from_url(const char *url, char *out, size_t n);
 /* postgres.c: checks a postgres URL parses, without connecting; BASE_ERR_INVALID. */

@@ -12,6 +12,12 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "conf/conf.h"
+#include "probe/http.h"
+#include "probe/registry.h"
+#include "probe/tcp.h"
+
+#define HCONF(c) ((const struct probe_http_conf *)(c)->settings)
+#define TCONF(c) ((const struct probe_tcp_conf *)(c)->settings)
 #include "conf/interp.h"
 
 #include <stdio.h>
@@ -31,7 +37,7 @@ static void load(struct loaded *l, const char *yaml)
 {
     base_errors_init(&l->e, 0);
     l->c = NULL;
-    l->rc = conf_load_string("t.yaml", yaml, strlen(yaml), &l->c, &l->e);
+    l->rc = conf_load_string(probe_registry_types(), "t.yaml", yaml, strlen(yaml), &l->c, &l->e);
 }
 
 static void unload(struct loaded *l)
@@ -134,10 +140,10 @@ static void test_conf_loads_the_design_example(void **state)
 
     const struct conf_check *h = conf_check_find(c, "api-health");
     assert_ptr_equal(h, &c->checks[0]);
-    assert_int_equal(h->type, CONF_CHECK_HTTP);
+    assert_ptr_equal(h->type, &probe_http_type);
     assert_string_equal(h->name, "api-health");
     assert_string_equal(h->project, "tbgroup");
-    assert_string_equal(h->url, "http://127.0.0.1:3001/health");
+    assert_string_equal(HCONF(h)->url, "http://127.0.0.1:3001/health");
     assert_int_equal(h->interval_ms, 30000);
     assert_int_equal(h->timeout_ms, 5000);
     assert_int_equal(h->confirm, 1);
@@ -145,27 +151,28 @@ static void test_conf_loads_the_design_example(void **state)
     assert_int_equal(h->n_labels, 1);
     assert_string_equal(h->labels[0].key, "team");
     assert_string_equal(h->labels[0].value, "web");
-    assert_int_equal(h->n_status, 1);
-    assert_int_equal(h->status[0].lo, 200);
-    assert_int_equal(h->status[0].hi, 200);
-    assert_int_equal(h->max_latency_ms, 2000);
-    assert_string_equal(h->body_contains, "ok");
-    assert_int_equal(h->n_json, 1);
-    assert_string_equal(h->json[0].path, "status");
-    assert_string_equal(h->json[0].value_json, "\"ok\"");
+    assert_int_equal(HCONF(h)->expect.status.n, 1);
+    assert_int_equal(HCONF(h)->expect.status.items[0].lo, 200);
+    assert_int_equal(HCONF(h)->expect.status.items[0].hi, 200);
+    assert_int_equal(HCONF(h)->expect.max_latency_ms, 2000);
+    assert_string_equal(HCONF(h)->expect.body_contains, "ok");
+    assert_int_equal(HCONF(h)->expect.json.n, 1);
+    assert_string_equal(HCONF(h)->expect.json.items[0].path, "status");
+    assert_string_equal(HCONF(h)->expect.json.items[0].value_json, "\"ok\"");
     assert_int_equal(h->line, 7);
     assert_int_equal(h->col, 5);
 
     const struct conf_check *t = conf_check_find(c, "api-port");
     assert_non_null(t);
-    assert_int_equal(t->type, CONF_CHECK_TCP);
-    assert_string_equal(t->address, "127.0.0.1:3001");
+    assert_ptr_equal(t->type, &probe_tcp_type);
+    assert_string_equal(TCONF(t)->address, "127.0.0.1:3001");
     assert_null(t->project);
     assert_int_equal(t->line, 21);
     assert_int_equal(t->col, 5);
     assert_null(conf_check_find(c, "nope"));
-    assert_string_equal(conf_check_type_name(CONF_CHECK_HTTP), "http");
-    assert_string_equal(conf_check_type_name(CONF_CHECK_TCP), "tcp");
+    assert_ptr_equal(conf_check_types_find(probe_registry_types(), "http"), &probe_http_type);
+    assert_ptr_equal(conf_check_types_find(probe_registry_types(), "tcp"), &probe_tcp_type);
+    assert_null(conf_check_types_find(probe_registry_types(), "htp"));
     unload(&l);
 }
 
@@ -191,18 +198,18 @@ static void test_conf_applies_defaults(void **state)
     assert_int_equal(a->timeout_ms, CONF_DEFAULT_TIMEOUT_MS);
     assert_int_equal(a->confirm, 1);
     assert_true(a->enabled);
-    assert_string_equal(a->method, "GET");
-    assert_int_equal(a->n_headers, 0);
-    assert_null(a->body);
-    assert_int_equal(a->n_status, 1);
-    assert_int_equal(a->status[0].lo, 200);
-    assert_int_equal(a->status[0].hi, 299);
-    assert_int_equal(a->max_latency_ms, 0);
-    assert_null(a->body_contains);
-    assert_int_equal(a->n_json, 0);
-    assert_true(a->tls_verify);
-    assert_true(a->follow_redirects);
-    assert_int_equal(a->max_body_bytes, CONF_DEFAULT_MAX_BODY);
+    assert_string_equal(HCONF(a)->method, "GET");
+    assert_int_equal(HCONF(a)->n_headers, 0);
+    assert_null(HCONF(a)->body);
+    assert_int_equal(HCONF(a)->expect.status.n, 1);
+    assert_int_equal(HCONF(a)->expect.status.items[0].lo, 200);
+    assert_int_equal(HCONF(a)->expect.status.items[0].hi, 299);
+    assert_int_equal(HCONF(a)->expect.max_latency_ms, 0);
+    assert_null(HCONF(a)->expect.body_contains);
+    assert_int_equal(HCONF(a)->expect.json.n, 0);
+    assert_true(HCONF(a)->tls_verify);
+    assert_true(HCONF(a)->follow_redirects);
+    assert_int_equal(HCONF(a)->max_body_bytes, PROBE_HTTP_DEFAULT_MAX_BODY);
     unload(&l);
 }
 
@@ -223,15 +230,15 @@ static void test_conf_empty_files_are_all_defaults(void **state)
 
 static void test_conf_new_default_checks_itself(void **state)
 {
-    struct conf *c = conf_new_default();
+    struct conf *c = conf_new_default(probe_registry_types(), "http://127.0.0.1:4000/healthz");
     assert_non_null(c);
     assert_string_equal(c->path, "<default>");
     assert_null(c->server.listen);
     assert_int_equal(c->n_checks, 1);
     const struct conf_check *s = conf_check_find(c, "opshub-self");
     assert_non_null(s);
-    assert_int_equal(s->type, CONF_CHECK_HTTP);
-    assert_string_equal(s->url, "http://127.0.0.1:4000/healthz");
+    assert_ptr_equal(s->type, &probe_http_type);
+    assert_string_equal(HCONF(s)->url, "http://127.0.0.1:4000/healthz");
     assert_int_equal(s->interval_ms, 30000);
     assert_int_equal(s->timeout_ms, 5000);
     assert_true(s->enabled);
@@ -338,8 +345,8 @@ static void test_conf_rejects_fields_of_the_other_type(void **state)
     /* expect is a mapping for http, a string for tcp */
     struct loaded l;
     expect_ok(&l, "checks:\n  - {id: a, type: tcp, address: 'h:1', send: \"PING\\r\\n\", expect: PONG}\n");
-    assert_string_equal(l.c->checks[0].send, "PING\r\n");
-    assert_string_equal(l.c->checks[0].expect, "PONG");
+    assert_string_equal(TCONF(&l.c->checks[0])->send, "PING\r\n");
+    assert_string_equal(TCONF(&l.c->checks[0])->expect, "PONG");
     unload(&l);
     expect_one_error("checks:\n  - {id: a, type: tcp, address: 'h:1', expect: {status: 200}}\n", 2, 48,
                      "expected a string, got a mapping");
@@ -363,10 +370,10 @@ static void test_conf_interpolates_environment_variables(void **state)
               "    confirm: ${OPSHUB_T_CONFIRM}\n"
               "    body: \"${OPSHUB_T_UNSET:-}\"\n");
     const struct conf_check *a = &l.c->checks[0];
-    assert_string_equal(a->url, "http://127.0.0.1:8080/x");
+    assert_string_equal(HCONF(a)->url, "http://127.0.0.1:8080/x");
     assert_string_equal(a->name, "cost $5 and $HOME fallback []");
     assert_int_equal(a->confirm, 3);
-    assert_string_equal(a->body, "");
+    assert_string_equal(HCONF(a)->body, "");
     unload(&l);
 
     expect_one_error("server: {listen: '${OPSHUB_T_UNSET}'}\n", 1, 18,
@@ -536,7 +543,7 @@ static void test_conf_validates_urls(void **state)
                   "  - {id: a, type: http, url: 'https://example.test:8443/p?q=1#f'}\n"
                   "  - {id: b, type: http, url: 'http://[::1]:4000/healthz'}\n"
                   "  - {id: c, type: http, url: 'HTTP://127.0.0.1'}\n");
-    assert_string_equal(l.c->checks[1].url, "http://[::1]:4000/healthz");
+    assert_string_equal(HCONF(&l.c->checks[1])->url, "http://[::1]:4000/healthz");
     unload(&l);
 }
 
@@ -613,25 +620,25 @@ static void test_conf_http_expect_variants(void **state)
               "        zip: 007\n"
               "        esc: \"a\\\"b\\\\c\\n\"\n");
     const struct conf *c = l.c;
-    assert_int_equal(c->checks[0].n_status, 1);
-    assert_int_equal(c->checks[0].status[0].lo, 201);
-    assert_int_equal(c->checks[0].status[0].hi, 201);
-    assert_int_equal(c->checks[1].status[0].lo, 300);
-    assert_int_equal(c->checks[1].status[0].hi, 399);
-    assert_int_equal(c->checks[2].n_status, 3);
-    assert_int_equal(c->checks[2].status[1].lo, 400);
-    assert_int_equal(c->checks[2].status[1].hi, 499);
-    assert_int_equal(c->checks[2].status[2].lo, 503);
+    assert_int_equal(HCONF(&c->checks[0])->expect.status.n, 1);
+    assert_int_equal(HCONF(&c->checks[0])->expect.status.items[0].lo, 201);
+    assert_int_equal(HCONF(&c->checks[0])->expect.status.items[0].hi, 201);
+    assert_int_equal(HCONF(&c->checks[1])->expect.status.items[0].lo, 300);
+    assert_int_equal(HCONF(&c->checks[1])->expect.status.items[0].hi, 399);
+    assert_int_equal(HCONF(&c->checks[2])->expect.status.n, 3);
+    assert_int_equal(HCONF(&c->checks[2])->expect.status.items[1].lo, 400);
+    assert_int_equal(HCONF(&c->checks[2])->expect.status.items[1].hi, 499);
+    assert_int_equal(HCONF(&c->checks[2])->expect.status.items[2].lo, 503);
     const struct conf_check *d = &c->checks[3];
-    assert_int_equal(d->n_json, 9);
+    assert_int_equal(HCONF(d)->expect.json.n, 9);
     const char *want[][2] = {
         {"data.status", "\"ok\""}, {"items.0.n", "3"}, {"neg", "-1.5e3"}, {"ok", "true"},
         {"gone", "null"}, {"tilde", "null"}, {"quoted", "\"true\""}, {"zip", "\"007\""},
         {"esc", "\"a\\\"b\\\\c\\n\""},
     };
     for (size_t i = 0; i < 9; i++) {
-        assert_string_equal(d->json[i].path, want[i][0]);
-        assert_string_equal(d->json[i].value_json, want[i][1]);
+        assert_string_equal(HCONF(d)->expect.json.items[i].path, want[i][0]);
+        assert_string_equal(HCONF(d)->expect.json.items[i].value_json, want[i][1]);
     }
     unload(&l);
     expect_one_error("checks: [{id: a, type: http, url: 'http://h/', expect: {status: 600}}]\n", 1, 65,
@@ -665,15 +672,15 @@ static void test_conf_http_fields(void **state)
               "    max_body: 1MiB\n"
               "    labels: {team: web, _tier: '1'}\n");
     const struct conf_check *a = &l.c->checks[0];
-    assert_string_equal(a->method, "POST");
-    assert_int_equal(a->n_headers, 2);
-    assert_string_equal(a->headers[0].key, "Authorization");
-    assert_string_equal(a->headers[0].value, "Bearer x");
-    assert_string_equal(a->body, "{\"a\":1}");
-    assert_false(a->tls_verify);
-    assert_false(a->follow_redirects);
+    assert_string_equal(HCONF(a)->method, "POST");
+    assert_int_equal(HCONF(a)->n_headers, 2);
+    assert_string_equal(HCONF(a)->headers[0].key, "Authorization");
+    assert_string_equal(HCONF(a)->headers[0].value, "Bearer x");
+    assert_string_equal(HCONF(a)->body, "{\"a\":1}");
+    assert_false(HCONF(a)->tls_verify);
+    assert_false(HCONF(a)->follow_redirects);
     assert_false(a->enabled);
-    assert_int_equal(a->max_body_bytes, 1024 * 1024);
+    assert_int_equal(HCONF(a)->max_body_bytes, 1024 * 1024);
     assert_int_equal(a->n_labels, 2);
     assert_string_equal(a->labels[1].key, "_tier");
     unload(&l);
@@ -695,7 +702,7 @@ static void test_conf_max_body_sizes(void **state)
         struct loaded l;
         snprintf(yaml, sizeof(yaml), "checks: [{id: a, type: http, url: 'http://h/', max_body: %s}]\n", ok[i].text);
         expect_ok(&l, yaml);
-        assert_int_equal(l.c->checks[0].max_body_bytes, ok[i].bytes);
+        assert_int_equal(HCONF(&l.c->checks[0])->max_body_bytes, ok[i].bytes);
         unload(&l);
     }
     const char *bad[] = {"17MiB", "0", "1.5MiB", "1 MiB", "MiB", "64kib", "-1", "99999999999999999999999"};
@@ -714,7 +721,7 @@ static void test_conf_validates_addresses(void **state)
                   "  - {id: a, type: tcp, address: '[::1]:5432'}\n"
                   "  - {id: b, type: tcp, address: 'db.internal:5432'}\n");
     assert_string_equal(l.c->server.listen, ":4000");
-    assert_string_equal(l.c->checks[0].address, "[::1]:5432");
+    assert_string_equal(TCONF(&l.c->checks[0])->address, "[::1]:5432");
     unload(&l);
     expect_ok(&l, "server: {listen: '[::1]:65535'}\n");
     unload(&l);
@@ -869,11 +876,11 @@ static void test_conf_survives_allocation_failure_at_every_step(void **state)
         struct conf *c = (struct conf *)1;
         base_errors_init(&e, 0);
         base_alloc_fail_after(n);
-        rc = conf_load_string("t.yaml", small_config, strlen(small_config), &c, &e);
+        rc = conf_load_string(probe_registry_types(), "t.yaml", small_config, strlen(small_config), &c, &e);
         base_alloc_fail_after(-1);
         if (rc == 0) {
             assert_int_equal(c->n_checks, 2);
-            assert_string_equal(c->checks[0].json[1].value_json, "1");
+            assert_string_equal(HCONF(&c->checks[0])->expect.json.items[1].value_json, "1");
             conf_destroy(c);
         } else {
             /* OOM is reported as such, never as a bogus config error */
@@ -892,7 +899,7 @@ static void test_conf_survives_allocation_failure_at_every_step(void **state)
         struct conf *c = NULL;
         base_errors_init(&e, 0);
         base_alloc_fail_after(n);
-        rc = conf_load_string("t.yaml", bad, strlen(bad), &c, &e);
+        rc = conf_load_string(probe_registry_types(), "t.yaml", bad, strlen(bad), &c, &e);
         base_alloc_fail_after(-1);
         assert_null(c);
         assert_true(rc == BASE_ERR_NOMEM || rc == BASE_ERR_INVALID);
@@ -901,7 +908,7 @@ static void test_conf_survives_allocation_failure_at_every_step(void **state)
     assert_int_equal(rc, BASE_ERR_INVALID);
     for (n = 0; n < 100; n++) {
         base_alloc_fail_after(n);
-        struct conf *c = conf_new_default();
+        struct conf *c = conf_new_default(probe_registry_types(), "http://127.0.0.1:4000/healthz");
         base_alloc_fail_after(-1);
         if (c) {
             conf_destroy(c);
@@ -921,7 +928,7 @@ static void test_conf_load_file_reads_and_reports(void **state)
     struct conf *c = NULL;
     struct base_errors e;
     base_errors_init(&e, 0);
-    assert_int_equal(conf_load_file(path, &c, &e), 0);
+    assert_int_equal(conf_load_file(probe_registry_types(), path, &c, &e), 0);
     assert_string_equal(c->path, path);
     assert_int_equal(c->n_checks, 2);
     conf_destroy(c);
@@ -930,7 +937,7 @@ static void test_conf_load_file_reads_and_reports(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "log: {level: x}\n", 16), 16);
     close(fd);
-    assert_int_equal(conf_load_file(path, &c, &e), BASE_ERR_INVALID);
+    assert_int_equal(conf_load_file(probe_registry_types(), path, &c, &e), BASE_ERR_INVALID);
     assert_null(c);
     assert_int_equal(e.len, 1);
     assert_string_equal(e.items[0].file, path);
@@ -940,12 +947,12 @@ static void test_conf_load_file_reads_and_reports(void **state)
     base_errors_free(&e);
 
     base_errors_init(&e, 0);
-    assert_int_equal(conf_load_file("/nonexistent/opshub.yaml", &c, &e), BASE_ERR_IO);
+    assert_int_equal(conf_load_file(probe_registry_types(), "/nonexistent/opshub.yaml", &c, &e), BASE_ERR_IO);
     assert_null(c);
     assert_int_equal(e.len, 1);
     assert_string_equal(e.items[0].file, "/nonexistent/opshub.yaml");
     assert_non_null(strstr(e.items[0].msg, "No such file"));
-    assert_int_equal(conf_load_file("/tmp", &c, &e), BASE_ERR_IO);
+    assert_int_equal(conf_load_file(probe_registry_types(), "/tmp", &c, &e), BASE_ERR_IO);
     base_errors_free(&e);
 }
 
@@ -958,7 +965,7 @@ static void test_conf_refuses_huge_files(void **state)
     struct conf *c = NULL;
     struct base_errors e;
     base_errors_init(&e, 0);
-    assert_int_equal(conf_load_string("big.yaml", big, n, &c, &e), BASE_ERR_INVALID);
+    assert_int_equal(conf_load_string(probe_registry_types(), "big.yaml", big, n, &c, &e), BASE_ERR_INVALID);
     assert_null(c);
     assert_int_equal(e.len, 1);
     assert_non_null(strstr(e.items[0].msg, "too large"));
@@ -974,13 +981,13 @@ static void test_conf_accepts_the_example_file(void **state)
     struct conf *c = NULL;
     struct base_errors e;
     base_errors_init(&e, 0);
-    int rc = conf_load_file(path, &c, &e);
+    int rc = conf_load_file(probe_registry_types(), path, &c, &e);
     if (rc)
         dump(&e);
     assert_int_equal(rc, 0);
     assert_true(c->n_checks >= 2);
     for (size_t i = 0; i < c->n_checks; i++) {
-        const char *target = c->checks[i].url ? c->checks[i].url : c->checks[i].address;
+        const char *target = HCONF(&c->checks[i])->url ? HCONF(&c->checks[i])->url : TCONF(&c->checks[i])->address;
         assert_true(strstr(target, "127.0.0.1") || strstr(target, "[::1]"));
     }
     conf_destroy(c);
@@ -1006,7 +1013,7 @@ static void test_conf_loads_every_valid_fuzz_seed_and_survives_the_rest(void **s
         struct conf *c = NULL;
         struct base_errors e;
         base_errors_init(&e, 0);
-        int rc = conf_load_file(path, &c, &e);
+        int rc = conf_load_file(probe_registry_types(), path, &c, &e);
         if (strncmp(name, "valid-", 6) == 0) {
             if (rc)
                 dump(&e);

@@ -12,6 +12,12 @@
 
 #include "base/alloc.h"
 #include "conf/conf.h"
+#include "probe/http.h"
+#include "probe/registry.h"
+#include "probe/tcp.h"
+
+#define HCONF(c) ((const struct probe_http_conf *)(c)->settings)
+#define TCONF(c) ((const struct probe_tcp_conf *)(c)->settings)
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +36,7 @@ static struct conf *load_yaml(const char *yaml, struct base_errors *e)
 {
     struct conf *c = NULL;
     base_errors_init(e, 0);
-    conf_load_string("t.yaml", yaml, strlen(yaml), &c, e);
+    conf_load_string(probe_registry_types(), "t.yaml", yaml, strlen(yaml), &c, e);
     return c;
 }
 
@@ -76,7 +82,7 @@ static void expect_error(const char *json_text, const char *field, const char *n
     char yaml_msg[512];
     json_t *obj = parse(json_text);
     memset(&err, 'x', sizeof(err));
-    int rc = conf_check_from_json(obj, base, &out, &err);
+    int rc = conf_check_from_json(probe_registry_types(), obj, base, &out, &err);
     if (rc != BASE_ERR_INVALID || strcmp(err.field, field) != 0 || !strstr(err.message, needle))
         fprintf(stderr, "  for %s\n  got rc %d field '%s' message '%s'\n", json_text, rc, err.field,
                 err.message);
@@ -95,7 +101,7 @@ static struct conf *expect_ok(const char *json_text, const struct conf *base)
     struct conf *out = NULL;
     struct conf_json_error err = {"", ""};
     json_t *obj = parse(json_text);
-    int rc = conf_check_from_json(obj, base, &out, &err);
+    int rc = conf_check_from_json(probe_registry_types(), obj, base, &out, &err);
     if (rc)
         fprintf(stderr, "  for %s\n  got rc %d field '%s' message '%s'\n", json_text, rc, err.field,
                 err.message);
@@ -196,14 +202,14 @@ static void test_conf_json_id_collision_with_base_is_exists_on_id(void **state)
     struct conf *base = base_conf(), *out = (struct conf *)1;
     struct conf_json_error err;
     json_t *obj = parse("{\"id\": \"existing\", \"type\": \"http\", \"url\": \"http://x/\"}");
-    assert_int_equal(conf_check_from_json(obj, base, &out, &err), BASE_ERR_EXISTS);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, &err), BASE_ERR_EXISTS);
     assert_null(out);
     assert_string_equal(err.field, "id");
     assert_string_equal(err.message, "duplicate check id 'existing' (first defined at line 5 of t.yaml)");
     json_decref(obj);
     /* collision plus another problem: invalid, the first problem wins */
     obj = parse("{\"id\": \"existing\", \"type\": \"http\", \"url\": \"ftp://x/\"}");
-    assert_int_equal(conf_check_from_json(obj, base, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, &err), BASE_ERR_INVALID);
     assert_string_equal(err.field, "id");
     json_decref(obj);
     /* an API check (no line) in base */
@@ -212,14 +218,14 @@ static void test_conf_json_id_collision_with_base_is_exists_on_id(void **state)
     const struct conf *extra[] = {one};
     assert_int_equal(conf_merge_checks(base, extra, 1, &merged), 0);
     obj = parse("{\"id\": \"api1\", \"type\": \"tcp\", \"address\": \"127.0.0.1:9\"}");
-    assert_int_equal(conf_check_from_json(obj, merged, &out, &err), BASE_ERR_EXISTS);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, merged, &out, &err), BASE_ERR_EXISTS);
     assert_string_equal(err.message, "check id 'api1' already exists");
     json_decref(obj);
     /* without a base nothing collides and no project exists */
     struct conf *alone = expect_ok("{\"id\": \"existing\", \"type\": \"http\", \"url\": \"http://x/\"}", NULL);
     conf_destroy(alone);
     obj = parse("{" HTTP ", \"project\": \"shop\"}");
-    assert_int_equal(conf_check_from_json(obj, NULL, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, NULL, &out, &err), BASE_ERR_INVALID);
     assert_string_equal(err.message, "unknown project 'shop' (no projects are declared)");
     json_decref(obj);
     conf_destroy(merged);
@@ -234,12 +240,12 @@ static void test_conf_json_takes_values_literally_and_guards_structure(void **st
     setenv("OPSHUB_T_SECRET", "hunter2", 1);
     struct conf *c = expect_ok("{" HTTP ", \"name\": \"${OPSHUB_T_SECRET}\", \"body\": \"$$\"}", base);
     assert_string_equal(c->checks[0].name, "${OPSHUB_T_SECRET}");
-    assert_string_equal(c->checks[0].body, "$$");
+    assert_string_equal(HCONF(&c->checks[0])->body, "$$");
     conf_destroy(c);
     /* NUL inside a string */
     json_t *obj = parse("{" HTTP "}");
     json_object_set_new(obj, "name", json_stringn("a\0b", 3));
-    assert_int_equal(conf_check_from_json(obj, base, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, &err), BASE_ERR_INVALID);
     assert_string_equal(err.field, "name");
     assert_string_equal(err.message, "NUL characters are not allowed in values");
     json_decref(obj);
@@ -252,13 +258,13 @@ static void test_conf_json_takes_values_literally_and_guards_structure(void **st
         json_array_append_new(deep, next);
         deep = next;
     }
-    assert_int_equal(conf_check_from_json(obj, base, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, &err), BASE_ERR_INVALID);
     assert_string_equal(err.message, "JSON nesting is deeper than 64 levels");
     assert_non_null(strstr(err.field, "labels[0][0][0]"));
     json_decref(obj);
     /* keys are cut to 64 bytes and control characters shown as '?' */
     obj = parse("{" HTTP ", \"labels\": {\"a\\u0001b\": \"x\"}}");
-    assert_int_equal(conf_check_from_json(obj, base, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, &err), BASE_ERR_INVALID);
     assert_string_equal(err.field, "labels.a?b");
     json_decref(obj);
     char key[200];
@@ -266,14 +272,14 @@ static void test_conf_json_takes_values_literally_and_guards_structure(void **st
     key[sizeof(key) - 1] = '\0';
     obj = parse("{" HTTP "}");
     json_object_set_new(obj, key, json_true());
-    assert_int_equal(conf_check_from_json(obj, base, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, &err), BASE_ERR_INVALID);
     assert_int_equal(strlen(err.field), 64);
     json_decref(obj);
     /* NULL object, NULL err */
-    assert_int_equal(conf_check_from_json(NULL, base, &out, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), NULL, base, &out, &err), BASE_ERR_INVALID);
     assert_string_equal(err.field, "");
     obj = parse("{}");
-    assert_int_equal(conf_check_from_json(obj, base, &out, NULL), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &out, NULL), BASE_ERR_INVALID);
     assert_null(out);
     json_decref(obj);
     conf_destroy(base);
@@ -329,14 +335,14 @@ static void test_conf_json_valid_checks_hash_like_yaml_and_round_trip(void **sta
         struct conf *again = NULL;
         struct conf_json_error err;
         char *text = json_dumps(j, JSON_COMPACT);
-        assert_int_equal(conf_check_from_json(j, base, &again, &err), 0);
+        assert_int_equal(conf_check_from_json(probe_registry_types(), j, base, &again, &err), 0);
         if (again->checks[0].hash != cc->hash)
             fprintf(stderr, "  round trip of %s\n  as %s\n", valid_checks[i], text);
         assert_int_equal(again->checks[0].hash, cc->hash);
         conf_destroy(again);
         /* through text, as stored in the database */
         json_t *back = parse(text);
-        assert_int_equal(conf_check_from_json(back, base, &again, &err), 0);
+        assert_int_equal(conf_check_from_json(probe_registry_types(), back, base, &again, &err), 0);
         assert_int_equal(again->checks[0].hash, cc->hash);
         /* and the YAML loader reads the canonical form to the same hash
          * (but for reals: jansson writes 0.1 as 0.10000000000000001) */
@@ -368,13 +374,13 @@ static void test_conf_json_canonical_form_spells_every_field(void **state)
         "\"tls_verify\":false,\"follow_redirects\":false,\"max_body\":1048576}");
     /* the expect.json values the check compares with */
     const struct conf_check *cc = &c->checks[0];
-    assert_int_equal(cc->n_json, 9);
-    assert_string_equal(cc->json[1].value_json, "1");
-    assert_string_equal(cc->json[2].value_json, "1.5");
-    assert_string_equal(cc->json[3].value_json, "0.1");
-    assert_string_equal(cc->json[5].value_json, "null");
-    assert_string_equal(cc->json[7].value_json, "2.0");
-    assert_string_equal(cc->json[8].value_json, "1e+300");
+    assert_int_equal(HCONF(cc)->expect.json.n, 9);
+    assert_string_equal(HCONF(cc)->expect.json.items[1].value_json, "1");
+    assert_string_equal(HCONF(cc)->expect.json.items[2].value_json, "1.5");
+    assert_string_equal(HCONF(cc)->expect.json.items[3].value_json, "0.1");
+    assert_string_equal(HCONF(cc)->expect.json.items[5].value_json, "null");
+    assert_string_equal(HCONF(cc)->expect.json.items[7].value_json, "2.0");
+    assert_string_equal(HCONF(cc)->expect.json.items[8].value_json, "1e+300");
     free(text);
     json_decref(j);
     conf_destroy(c);
@@ -427,8 +433,8 @@ static void test_conf_json_projects(void **state)
     assert_int_equal(conf_merge_checks(base, extra, 1, &merged), 0);
     assert_int_equal(merged->n_projects, 3);
     obj = parse("{" HTTP ", \"project\": \"web\"}");
-    assert_int_equal(conf_check_from_json(obj, base, &chk, &err), BASE_ERR_INVALID);
-    assert_int_equal(conf_check_from_json(obj, merged, &chk, &err), 0);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &chk, &err), BASE_ERR_INVALID);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, merged, &chk, &err), 0);
     json_decref(obj);
     struct conf *all = NULL;
     const struct conf *both[] = {p, chk};
@@ -498,10 +504,10 @@ static void test_conf_json_survives_allocation_failure(void **state)
         struct conf *c = (struct conf *)1;
         struct conf_json_error err;
         base_alloc_fail_after(n);
-        rc = conf_check_from_json(obj, base, &c, &err);
+        rc = conf_check_from_json(probe_registry_types(), obj, base, &c, &err);
         base_alloc_fail_after(-1);
         if (rc == 0) {
-            assert_int_equal(c->checks[0].n_json, 9);
+            assert_int_equal(HCONF(&c->checks[0])->expect.json.n, 9);
             conf_destroy(c);
         } else {
             assert_int_equal(rc, BASE_ERR_NOMEM);
@@ -518,7 +524,7 @@ static void test_conf_json_survives_allocation_failure(void **state)
         struct conf *c = NULL;
         struct conf_json_error err;
         base_alloc_fail_after(n);
-        rc = conf_check_from_json(bad, base, &c, &err);
+        rc = conf_check_from_json(probe_registry_types(), bad, base, &c, &err);
         base_alloc_fail_after(-1);
         assert_null(c);
         assert_true(rc == BASE_ERR_NOMEM || rc == BASE_ERR_INVALID);
@@ -530,9 +536,9 @@ static void test_conf_json_survives_allocation_failure(void **state)
     /* merge */
     struct conf *one = NULL, *two = NULL;
     struct conf_json_error err;
-    assert_int_equal(conf_check_from_json(obj, base, &one, &err), 0);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), obj, base, &one, &err), 0);
     json_t *tcp = parse(valid_checks[5]);
-    assert_int_equal(conf_check_from_json(tcp, base, &two, &err), 0);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), tcp, base, &two, &err), 0);
     json_decref(tcp);
     const struct conf *extra[] = {one, two};
     rc = -1;
@@ -560,7 +566,7 @@ static void test_conf_json_survives_allocation_failure(void **state)
     assert_non_null(j);
     assert_true(n > 10);
     struct conf *back = NULL;
-    assert_int_equal(conf_check_from_json(j, base, &back, &err), 0);
+    assert_int_equal(conf_check_from_json(probe_registry_types(), j, base, &back, &err), 0);
     assert_int_equal(back->checks[0].hash, one->checks[0].hash);
     conf_destroy(back);
     json_decref(j);
@@ -590,10 +596,10 @@ static void test_conf_json_fuzz_seeds_round_trip_or_fail_cleanly(void **state)
         assert_non_null(v);
         struct conf *c = NULL;
         struct conf_json_error err;
-        if (conf_check_from_json(v, base, &c, &err) == 0) {
+        if (conf_check_from_json(probe_registry_types(), v, base, &c, &err) == 0) {
             json_t *j = conf_check_to_json(&c->checks[0]);
             struct conf *again = NULL;
-            assert_int_equal(conf_check_from_json(j, base, &again, &err), 0);
+            assert_int_equal(conf_check_from_json(probe_registry_types(), j, base, &again, &err), 0);
             assert_int_equal(again->checks[0].hash, c->checks[0].hash);
             conf_destroy(again);
             json_decref(j);

@@ -5,6 +5,7 @@
  * fail with at least one positioned error.
  */
 #include "conf/conf.h"
+#include "probe/registry.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct conf *c = NULL;
     struct base_errors errs;
     base_errors_init(&errs, 0);
-    int rc = conf_load_string("fuzz.yaml", (const char *)data, size, &c, &errs);
+    int rc = conf_load_string(probe_registry_types(), "fuzz.yaml", (const char *)data, size, &c, &errs);
     if (rc == 0) {
         if (!c)
             abort();

@@ -7,6 +7,7 @@
  * with the same hash and merge into the running config.
  */
 #include "conf/conf.h"
+#include "probe/registry.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static struct conf *base_conf(void)
     if (!base) {
         struct base_errors errs;
         base_errors_init(&errs, 0);
-        if (conf_load_string("base.yaml", base_yaml, strlen(base_yaml), &base, &errs) != 0)
+        if (conf_load_string(probe_registry_types(), "base.yaml", base_yaml, strlen(base_yaml), &base, &errs) != 0)
             abort();
         base_errors_free(&errs);
     }
@@ -58,7 +59,7 @@ static void round_trip(const struct conf *base, const struct conf_check *cc)
     if (!text)
         abort();
     json_t *back = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-    if (!back || conf_check_from_json(back, base, &again, &err) != 0 ||
+    if (!back || conf_check_from_json(probe_registry_types(), back, base, &again, &err) != 0 ||
         again->checks[0].hash != cc->hash)
         abort();
     conf_destroy(again);
@@ -71,7 +72,7 @@ static void one(const json_t *obj)
 {
     struct conf *base = base_conf(), *c = NULL, *merged = NULL;
     struct conf_json_error err = {"", ""};
-    int rc = conf_check_from_json(obj, base, &c, &err);
+    int rc = conf_check_from_json(probe_registry_types(), obj, base, &c, &err);
     if (rc == 0) {
         const struct conf_check *cc = &c->checks[0];
         if (!c || c->n_checks != 1 || !cc->id || cc->timeout_ms <= 0 || cc->timeout_ms >= cc->interval_ms ||

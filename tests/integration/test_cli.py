@@ -148,11 +148,19 @@ def test_check_all_up_exit_0_and_table():
     h.eq(r.returncode, 0, f"exit code with all checks up (stdout {r.stdout!r} stderr {r.stderr!r})")
     lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
     h.eq(lines[0].split(), ["ID", "TYPE", "STATUS", "LATENCY", "CODE", "ERROR"], "table header")
-    rows = {ln.split()[0]: ln.split() for ln in lines[1:]}
+    # one row per check; its values on an indented line right below it
+    rows = {ln.split()[0]: ln.split() for ln in lines[1:] if not ln.startswith(" ")}
     h.eq(sorted(rows), ["ssh", "web"], "ids in the table")
     h.eq(rows["web"][1:3], ["http", "up"], "web row type/status")
     h.eq(rows["ssh"][1:3], ["tcp", "up"], "ssh row type/status")
     h.eq(rows["web"][4], "200", "web row code")
+    values = {}
+    for i, ln in enumerate(lines[1:], 1):
+        if ln.startswith("    "):
+            values[lines[i - 1].split()[0]] = dict(kv.split("=", 1) for kv in ln.split())
+    h.eq(values["web"].get("http_status_code"), "200", "web's values line")
+    h.check(float(values["web"]["phase_connect_seconds"]) >= 0, f"web phase_connect_seconds {values['web']}")
+    h.check(float(values["ssh"]["phase_connect_seconds"]) >= 0, f"ssh phase_connect_seconds {values['ssh']}")
 
 
 def test_check_degraded_exit_1():
@@ -182,10 +190,13 @@ def test_check_json_output():
     h.eq(doc["summary"], {"up": 2, "degraded": 1, "down": 1}, "summary")
     h.eq([c["id"] for c in doc["checks"]], ["web", "ssh", "slowpoke", "broken"], "ids in config order")
     for c in doc["checks"]:
-        h.eq(set(c), {"id", "type", "status", "latency_ms", "code", "error"}, f"keys of {c['id']}")
+        h.eq(set(c), {"id", "type", "status", "latency_ms", "code", "error", "values"}, f"keys of {c['id']}")
         h.check(h.is_num(c["latency_ms"]) and c["latency_ms"] >= 0, f"latency_ms of {c['id']}")
+        h.check(all(h.is_num(v) for v in c["values"].values()), f"values of {c['id']}: {c['values']}")
     by = {c["id"]: c for c in doc["checks"]}
     h.eq(by["web"]["code"], 200, "web code")
+    h.eq(by["web"]["values"]["http_status_code"], 200, "web http_status_code value")
+    h.eq(by["broken"]["values"]["http_status_code"], 503, "broken http_status_code value")
     h.eq(by["web"]["error"], "", "web error (up => empty)")
     h.eq(by["broken"]["status"], "down", "broken status")
     h.eq(by["broken"]["code"], 503, "broken code")
@@ -198,7 +209,7 @@ def test_check_only_given_ids():
     p = write("ids.yaml", h.make_config(up_checks() + [down_check()]))
     r = h.run_cli(["check", "--config", p, "web"])
     h.eq(r.returncode, 0, f"exit code when only the up check 'web' runs (stdout {r.stdout!r})")
-    ids = [ln.split()[0] for ln in r.stdout.splitlines()[1:] if ln.strip()]
+    ids = [ln.split()[0] for ln in r.stdout.splitlines()[1:] if ln.strip() and not ln.startswith(" ")]
     h.eq(ids, ["web"], "ids in the table")
     r = h.run_cli(["check", "--config", p, "--json", "broken", "ssh"])
     h.eq(r.returncode, 2, "exit code when broken runs")

@@ -35,20 +35,28 @@ static long peak_rss_kb(void)
 static void test_http_ok_with_matching_json_is_up(void **state)
 {
     struct fx *f = *state;
-    struct conf_json_expect json[] = {{"status", "\"ok\""}, {"data.items.1", "2"},
+    struct probe_http_json_expect json[] = {{"status", "\"ok\""}, {"data.items.1", "2"},
                                       {"data", "{\"items\":[1,2]}"}};
     struct conf_check c = http_check(f, "/ok");
-    c.json = json;
-    c.n_json = 3;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 3;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_UP);
     assert_int_equal(r.s.code, 200);
     assert_string_equal(r.s.error, "");
-    assert_true(r.s.dns_ms >= 0);
-    assert_true(r.s.connect_ms >= 0);
-    assert_true(r.s.ttfb_ms >= 0);
-    assert_true(r.s.tls_ms == -1);
+    assert_true(sample_v(&r.s, "phase_resolve_seconds") >= 0);
+    assert_true(sample_v(&r.s, "phase_connect_seconds") >= 0);
+    assert_true(sample_v(&r.s, "phase_processing_seconds") >= 0);
+    assert_true(sample_v(&r.s, "phase_tls_seconds") == -1);
+    assert_true(sample_v(&r.s, "phase_transfer_seconds") >= 0);
+    /* blackbox_exporter's http values */
+    assert_true(sample_v(&r.s, "http_status_code") == 200);
+    assert_true(sample_v(&r.s, "http_redirects") == 0);
+    assert_true(sample_v(&r.s, "http_content_length_bytes") == (double)strlen(TARGET_OK_JSON));
+    assert_true(sample_v(&r.s, "http_body_bytes") == (double)strlen(TARGET_OK_JSON));
+    assert_true(sample_v(&r.s, "http_version") == 1.1);
+    assert_true(sample_v(&r.s, "http_ssl") == 0);
     assert_timings_sane(&r.s);
     struct probe_stats st;
     probe_stats_get(f->e, &st);
@@ -68,9 +76,9 @@ static void test_http_status_500_is_down_naming_expected_ranges(void **state)
     assert_string_equal(r.s.error, "unexpected status 500 (expected 2xx)");
     assert_timings_sane(&r.s);
 
-    struct conf_status_range st[] = {{200, 200}, {404, 404}, {300, 302}};
-    c.status = st;
-    c.n_status = 3;
+    struct probe_http_status_range st[] = {{200, 200}, {404, 404}, {300, 302}};
+    H(c)->expect.status.items = st;
+    H(c)->expect.status.n = 3;
     run_check(f, &c, &r, 5000);
     assert_string_equal(r.s.error, "unexpected status 500 (expected 200, 404, 300-302)");
 }
@@ -78,10 +86,10 @@ static void test_http_status_500_is_down_naming_expected_ranges(void **state)
 static void test_http_expected_non_2xx_status_is_up(void **state)
 {
     struct fx *f = *state;
-    struct conf_status_range st[] = {{404, 404}};
+    struct probe_http_status_range st[] = {{404, 404}};
     struct conf_check c = http_check(f, "/nothing-here");
-    c.status = st;
-    c.n_status = 1;
+    H(c)->expect.status.items = st;
+    H(c)->expect.status.n = 1;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_UP);
@@ -99,7 +107,7 @@ static void test_http_slow_target_times_out_at_check_timeout(void **state)
     assert_int_equal(r.s.code, 0);
     assert_string_equal(r.s.error, "timeout after 300 ms (waiting for response)");
     assert_true(r.s.latency_ms >= 290 && r.s.latency_ms < 1500);
-    assert_true(r.s.ttfb_ms == -1);
+    assert_true(sample_v(&r.s, "phase_processing_seconds") == -1);
     assert_timings_sane(&r.s);
 }
 
@@ -107,7 +115,7 @@ static void test_http_slow_answer_beyond_max_latency_is_degraded(void **state)
 {
     struct fx *f = *state;
     struct conf_check c = http_check(f, "/slow/250");
-    c.max_latency_ms = 100;
+    H(c)->expect.max_latency_ms = 100;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DEGRADED);
@@ -121,10 +129,10 @@ static void test_http_slow_answer_beyond_max_latency_is_degraded(void **state)
 static void test_http_json_value_differs_names_path_and_value(void **state)
 {
     struct fx *f = *state;
-    struct conf_json_expect json[] = {{"status", "\"ok\""}};
+    struct probe_http_json_expect json[] = {{"status", "\"ok\""}};
     struct conf_check c = http_check(f, "/degraded");
-    c.json = json;
-    c.n_json = 1;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 1;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
@@ -135,10 +143,10 @@ static void test_http_json_value_differs_names_path_and_value(void **state)
 static void test_http_json_missing_path_is_down(void **state)
 {
     struct fx *f = *state;
-    struct conf_json_expect json[] = {{"data.status", "\"ok\""}};
+    struct probe_http_json_expect json[] = {{"data.status", "\"ok\""}};
     struct conf_check c = http_check(f, "/ok");
-    c.json = json;
-    c.n_json = 1;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 1;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_string_equal(r.s.error, "json: path 'data.status' not found");
@@ -161,10 +169,10 @@ static void test_http_json_missing_path_is_down(void **state)
 static void test_http_invalid_json_body_is_down_with_position(void **state)
 {
     struct fx *f = *state;
-    struct conf_json_expect json[] = {{"status", "\"ok\""}};
+    struct probe_http_json_expect json[] = {{"status", "\"ok\""}};
     struct conf_check c = http_check(f, "/invalid");
-    c.json = json;
-    c.n_json = 1;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 1;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
@@ -190,7 +198,7 @@ static void test_http_huge_body_with_body_condition_is_down_and_bounded(void **s
     struct fx *f = *state;
     long before = peak_rss_kb();
     struct conf_check c = http_check(f, "/huge");
-    c.body_contains = "END";
+    H(c)->expect.body_contains = "END";
     struct result r;
     run_check(f, &c, &r, 10000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
@@ -207,7 +215,7 @@ static void test_http_huge_body_with_status_only_is_up(void **state)
     struct fx *f = *state;
     long before = peak_rss_kb();
     struct conf_check c = http_check(f, "/huge");
-    c.max_body_bytes = 1024 * 1024;
+    H(c)->max_body_bytes = 1024 * 1024;
     struct result r;
     run_check(f, &c, &r, 10000);
     assert_int_equal(r.s.result, SAMPLE_UP);
@@ -221,18 +229,19 @@ static void test_http_huge_body_with_status_only_is_up(void **state)
 static void test_http_redirect_is_followed_or_reported(void **state)
 {
     struct fx *f = *state;
-    struct conf_json_expect json[] = {{"status", "\"ok\""}};
+    struct probe_http_json_expect json[] = {{"status", "\"ok\""}};
     struct conf_check c = http_check(f, "/redirect");
-    c.json = json;
-    c.n_json = 1;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 1;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_UP);
     assert_int_equal(r.s.code, 200);
+    assert_true(sample_v(&r.s, "http_redirects") == 1);
     assert_timings_sane(&r.s);
 
-    c.follow_redirects = false;
-    c.n_json = 0;
+    H(c)->follow_redirects = false;
+    H(c)->expect.json.n = 0;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
     assert_int_equal(r.s.code, 302);
@@ -242,15 +251,17 @@ static void test_http_redirect_is_followed_or_reported(void **state)
 static void test_http_refused_port_is_down(void **state)
 {
     struct fx *f = *state;
-    struct conf_check c = check_defaults(CONF_CHECK_HTTP);
+    struct conf_check c = check_defaults(f, &probe_http_type);
     snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/health", target_dead_port());
-    c.url = f->url;
+    H(c)->url = f->url;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
     assert_int_equal(r.s.code, 0);
     assert_string_equal(r.s.error, "connection refused");
-    assert_true(r.s.connect_ms == -1);
+    assert_true(sample_v(&r.s, "phase_connect_seconds") == -1);
+    assert_true(sample_v(&r.s, "http_status_code") == 0); /* reported even without an answer */
+    assert_true(sample_v(&r.s, "http_redirects") == -1);
     assert_timings_sane(&r.s);
 }
 
@@ -258,11 +269,11 @@ static void test_http_body_contains(void **state)
 {
     struct fx *f = *state;
     struct conf_check c = http_check(f, "/text");
-    c.body_contains = "ok";
+    H(c)->expect.body_contains = "ok";
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_UP);
-    c.body_contains = "no\"pe\n";
+    H(c)->expect.body_contains = "no\"pe\n";
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
     assert_string_equal(r.s.error, "body does not contain \"no\\\"pe\\n\"");
@@ -272,26 +283,26 @@ static void test_http_method_body_and_headers_are_sent(void **state)
 {
     struct fx *f = *state;
     struct conf_kv headers[] = {{"X-Test", "abc"}};
-    struct conf_json_expect json[] = {{"method", "\"PUT\""}, {"len", "5"}, {"x_test", "\"abc\""}};
+    struct probe_http_json_expect json[] = {{"method", "\"PUT\""}, {"len", "5"}, {"x_test", "\"abc\""}};
     struct conf_check c = http_check(f, "/echo");
-    c.method = "PUT";
-    c.body = "hello";
-    c.headers = headers;
-    c.n_headers = 1;
-    c.json = json;
-    c.n_json = 3;
+    H(c)->method = "PUT";
+    H(c)->body = "hello";
+    H(c)->headers = headers;
+    H(c)->n_headers = 1;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 3;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_string_equal(r.s.error, "");
     assert_int_equal(r.s.result, SAMPLE_UP);
 
-    c.method = "POST";
+    H(c)->method = "POST";
     json[0].value_json = "\"POST\"";
     run_check(f, &c, &r, 5000);
     assert_string_equal(r.s.error, "");
 
     struct conf_check h = http_check(f, "/ok");
-    h.method = "HEAD";
+    H(h)->method = "HEAD";
     run_check(f, &h, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_UP);
     assert_int_equal(r.s.code, 200);
@@ -302,9 +313,9 @@ static void test_http_non_http_server_gives_tls_or_protocol_error(void **state)
     struct fx *f = *state;
     struct target banner;
     assert_int_equal(target_start(&banner, TARGET_WRONG), 0);
-    struct conf_check c = check_defaults(CONF_CHECK_HTTP);
+    struct conf_check c = check_defaults(f, &probe_http_type);
     snprintf(f->url, sizeof(f->url), "https://127.0.0.1:%d/", banner.port);
-    c.url = f->url;
+    H(c)->url = f->url;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
@@ -323,8 +334,8 @@ static void test_http_non_http_server_gives_tls_or_protocol_error(void **state)
 static void test_http_unsupported_scheme_is_down(void **state)
 {
     struct fx *f = *state;
-    struct conf_check c = check_defaults(CONF_CHECK_HTTP);
-    c.url = "ftp://127.0.0.1/file";
+    struct conf_check c = check_defaults(f, &probe_http_type);
+    H(c)->url = "ftp://127.0.0.1/file";
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
@@ -335,11 +346,11 @@ static void test_http_start_copies_the_check(void **state)
 {
     struct fx *f = *state;
     char path[32] = "status", value[32] = "\"ok\"", needle[8] = "items";
-    struct conf_json_expect json[] = {{path, value}};
+    struct probe_http_json_expect json[] = {{path, value}};
     struct conf_check c = http_check(f, "/ok");
-    c.json = json;
-    c.n_json = 1;
-    c.body_contains = needle;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 1;
+    H(c)->expect.body_contains = needle;
     struct result r = {0};
     assert_non_null(probe_start(f->e, &c, on_result, &r));
     /* the conf goes away (reload) while the run is in flight */
@@ -426,13 +437,13 @@ static void test_engine_close_with_runs_in_flight(void **state)
     c = http_check(f, "/slow/3000");
     assert_non_null(probe_start(f->e, &c, on_result, &r[2]));
     char addr[64], host_addr[64];
-    struct conf_check t = check_defaults(CONF_CHECK_TCP);
+    struct conf_check t = check_defaults(f, &probe_tcp_type);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", silent.port);
-    t.address = addr;
-    t.expect = "+PONG";
+    TC(t)->address = addr;
+    TC(t)->expect = "+PONG";
     assert_non_null(probe_start(f->e, &t, on_result, &r[3]));
     snprintf(host_addr, sizeof(host_addr), "localhost:%d", silent.port);
-    t.address = host_addr;
+    TC(t)->address = host_addr;
     assert_non_null(probe_start(f->e, &t, on_result, &r[4]));
     assert_true(wait_requests(f, &f->http, 2, 5000));
     probe_engine_close(f->e, on_engine_closed, f);
@@ -488,12 +499,12 @@ static void test_http_allocation_failures_give_null_or_a_sample(void **state)
 {
     struct fx *f = *state;
     struct conf_kv headers[] = {{"X-Test", "abc"}};
-    struct conf_json_expect json[] = {{"x_test", "\"abc\""}};
+    struct probe_http_json_expect json[] = {{"x_test", "\"abc\""}};
     struct conf_check c = http_check(f, "/echo");
-    c.headers = headers;
-    c.n_headers = 1;
-    c.json = json;
-    c.n_json = 1;
+    H(c)->headers = headers;
+    H(c)->n_headers = 1;
+    H(c)->expect.json.items = json;
+    H(c)->expect.json.n = 1;
     int nulls = 0, ooms = 0;
     for (long n = 0; n < 12; n++) {
         struct result r = {0};

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static struct conf_check tcp_check(char *buf, size_t n, const char *host, int port)
+static struct conf_check tcp_check(struct fx *f, char *buf, size_t n, const char *host, int port)
 {
-    struct conf_check c = check_defaults(CONF_CHECK_TCP);
+    struct conf_check c = check_defaults(f, &probe_tcp_type);
     snprintf(buf, n, "%s:%d", host, port);
-    c.address = buf;
+    TC(c)->address = buf;
     return c;
 }
 
@@ -21,15 +21,15 @@ static void test_tcp_connect_only_is_up(void **state)
 {
     struct fx *f = *state;
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", f->http.port);
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", f->http.port);
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_UP);
     assert_string_equal(r.s.error, "");
     assert_int_equal(r.s.code, 0);
-    assert_true(r.s.dns_ms == -1);
-    assert_true(r.s.connect_ms >= 0);
-    assert_true(r.s.latency_ms >= r.s.connect_ms);
+    assert_true(sample_v(&r.s, "phase_resolve_seconds") == -1);
+    assert_true(sample_v(&r.s, "phase_connect_seconds") >= 0);
+    assert_true(r.s.latency_ms >= sample_v(&r.s, "phase_connect_seconds"));
     assert_timings_sane(&r.s);
 }
 
@@ -39,16 +39,19 @@ static void test_tcp_send_and_expected_reply_is_up(void **state)
     struct target pong;
     assert_int_equal(target_start(&pong, TARGET_PONG), 0);
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", pong.port);
-    c.send = "PING\r\n";
-    c.expect = "+PONG";
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", pong.port);
+    TC(c)->send = "PING\r\n";
+    TC(c)->expect = "+PONG";
     struct result r;
     run_check(f, &c, &r, 5000);
     target_stop(&pong);
     assert_string_equal(r.s.error, "");
     assert_int_equal(r.s.result, SAMPLE_UP);
-    assert_true(r.s.ttfb_ms >= r.s.connect_ms);
-    assert_true(r.s.latency_ms >= r.s.ttfb_ms);
+    assert_true(sample_v(&r.s, "phase_connect_seconds") >= 0);
+    assert_true(sample_v(&r.s, "phase_reply_seconds") >= 0);
+    assert_true(sample_v(&r.s, "phase_resolve_seconds") == -1); /* an IP address: nothing resolved */
+    assert_true(r.s.latency_ms + 0.01 >= 1000 * (sample_v(&r.s, "phase_connect_seconds") +
+                                                 sample_v(&r.s, "phase_reply_seconds")));
     assert_timings_sane(&r.s);
 }
 
@@ -58,8 +61,8 @@ static void test_tcp_wrong_banner_is_down_showing_reply(void **state)
     struct target wrong;
     assert_int_equal(target_start(&wrong, TARGET_WRONG), 0);
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", wrong.port);
-    c.expect = "+PONG";
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", wrong.port);
+    TC(c)->expect = "+PONG";
     struct result r;
     run_check(f, &c, &r, 5000);
     target_stop(&wrong);
@@ -75,9 +78,9 @@ static void test_tcp_silent_server_times_out(void **state)
     struct target silent;
     assert_int_equal(target_start(&silent, TARGET_SILENT), 0);
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", silent.port);
-    c.send = "PING\r\n";
-    c.expect = "+PONG";
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", silent.port);
+    TC(c)->send = "PING\r\n";
+    TC(c)->expect = "+PONG";
     c.timeout_ms = 300;
     struct result r;
     run_check(f, &c, &r, 5000);
@@ -93,8 +96,8 @@ static void test_tcp_reply_without_expected_text_in_4k_is_down(void **state)
     struct target flood;
     assert_int_equal(target_start(&flood, TARGET_FLOOD), 0);
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", flood.port);
-    c.expect = "+PONG";
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", flood.port);
+    TC(c)->expect = "+PONG";
     struct result r;
     run_check(f, &c, &r, 5000);
     target_stop(&flood);
@@ -108,12 +111,12 @@ static void test_tcp_refused_port_is_down(void **state)
 {
     struct fx *f = *state;
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", target_dead_port());
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", target_dead_port());
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
     assert_string_equal(r.s.error, "connection refused");
-    assert_true(r.s.connect_ms == -1);
+    assert_true(sample_v(&r.s, "phase_connect_seconds") == -1);
 }
 
 static void test_tcp_invalid_addresses_are_down_not_crashes(void **state)
@@ -122,15 +125,15 @@ static void test_tcp_invalid_addresses_are_down_not_crashes(void **state)
     const char *bad[] = {"", "nohost", "127.0.0.1:", ":80", "127.0.0.1:0", "127.0.0.1:70000",
                          "127.0.0.1:8x", "::1:80", "[::1]80", "[::1", "[]:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct conf_check c = check_defaults(CONF_CHECK_TCP);
-        c.address = bad[i];
+        struct conf_check c = check_defaults(f, &probe_tcp_type);
+        TC(c)->address = bad[i];
         struct result r;
         run_check(f, &c, &r, 5000);
         assert_int_equal(r.s.result, SAMPLE_DOWN);
         assert_int_equal(strncmp(r.s.error, "invalid address \"", 17), 0);
     }
-    struct conf_check c = check_defaults(CONF_CHECK_TCP);
-    c.address = NULL;
+    struct conf_check c = check_defaults(f, &probe_tcp_type);
+    TC(c)->address = NULL;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_string_equal(r.s.error, "invalid address \"\" (expected host:port)");
@@ -140,13 +143,13 @@ static void test_tcp_hostname_is_resolved(void **state)
 {
     struct fx *f = *state;
     char addr[64];
-    struct conf_check c = tcp_check(addr, sizeof(addr), "localhost", f->http.port);
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "localhost", f->http.port);
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_string_equal(r.s.error, "");
     assert_int_equal(r.s.result, SAMPLE_UP);
-    assert_true(r.s.dns_ms >= 0);
-    assert_true(r.s.connect_ms >= r.s.dns_ms);
+    assert_true(sample_v(&r.s, "phase_resolve_seconds") >= 0);
+    assert_true(sample_v(&r.s, "phase_connect_seconds") >= 0);
     assert_timings_sane(&r.s);
 }
 
@@ -155,8 +158,8 @@ static void test_tcp_ipv6_literal_refused_or_up(void **state)
     struct fx *f = *state;
     char addr[64];
     snprintf(addr, sizeof(addr), "[::1]:%d", target_dead_port());
-    struct conf_check c = check_defaults(CONF_CHECK_TCP);
-    c.address = addr;
+    struct conf_check c = check_defaults(f, &probe_tcp_type);
+    TC(c)->address = addr;
     struct result r;
     run_check(f, &c, &r, 5000);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
@@ -172,18 +175,18 @@ static void test_tcp_cancel_in_each_phase_closes_everything(void **state)
     char a1[64], a2[64], a3[64];
     struct result r[3] = {{0}};
     /* resolving */
-    struct conf_check c = tcp_check(a1, sizeof(a1), "localhost", silent.port);
+    struct conf_check c = tcp_check(f, a1, sizeof(a1), "localhost", silent.port);
     struct probe_run *resolving = probe_start(f->e, &c, on_result, &r[0]);
     assert_non_null(resolving);
     probe_cancel(resolving);
     /* connecting (canceled before the loop ran) */
-    c = tcp_check(a2, sizeof(a2), "127.0.0.1", silent.port);
+    c = tcp_check(f, a2, sizeof(a2), "127.0.0.1", silent.port);
     struct probe_run *connecting = probe_start(f->e, &c, on_result, &r[1]);
     probe_cancel(connecting);
     /* connected, writing and waiting for the reply */
-    c = tcp_check(a3, sizeof(a3), "127.0.0.1", silent.port);
-    c.send = "PING\r\n";
-    c.expect = "+PONG";
+    c = tcp_check(f, a3, sizeof(a3), "127.0.0.1", silent.port);
+    TC(c)->send = "PING\r\n";
+    TC(c)->expect = "+PONG";
     struct probe_run *reading = probe_start(f->e, &c, on_result, &r[2]);
     assert_true(wait_requests(f, &silent, 2, 5000));
     run_for(f, 20);
@@ -207,9 +210,9 @@ static void test_tcp_start_copies_the_check(void **state)
     struct target pong;
     assert_int_equal(target_start(&pong, TARGET_PONG), 0);
     char addr[64], send[16] = "PING\r\n", expect[16] = "+PONG";
-    struct conf_check c = tcp_check(addr, sizeof(addr), "127.0.0.1", pong.port);
-    c.send = send;
-    c.expect = expect;
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", pong.port);
+    TC(c)->send = send;
+    TC(c)->expect = expect;
     struct result r = {0};
     assert_non_null(probe_start(f->e, &c, on_result, &r));
     memset(addr, '9', sizeof(addr) - 1);

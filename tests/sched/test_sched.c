@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "conf/conf.h"
 #include "probe/probe.h"
+#include "probe/registry.h"
 #include "sched/sched.h"
 
 #include <stdio.h>
@@ -20,6 +21,7 @@
 struct fixture {
     uv_loop_t loop;
     struct probe_engine *probes;
+    struct event_bus bus;
     struct sched *sched;
     int samples;
     int changes;
@@ -30,12 +32,13 @@ struct fixture {
     uv_timer_t tick;          /* wakes UV_RUN_ONCE so run_until re-checks its condition */
 };
 
-static void on_sample(void *data, const struct sched_check *c, const struct sample *s, bool changed,
-                      enum sched_status previous)
+static void on_event(void *data, const struct event *ev)
 {
     struct fixture *f = data;
-    f->samples++;
-    f->changes += changed;
+    if (ev->kind == EVENT_SAMPLE)
+        f->samples++;
+    else if (ev->kind == EVENT_STATUS)
+        f->changes++;
 }
 
 static struct conf *load(const char *yaml)
@@ -43,7 +46,7 @@ static struct conf *load(const char *yaml)
     struct conf *c = NULL;
     struct base_errors errs;
     base_errors_init(&errs, 0);
-    int rc = conf_load_string("test.yaml", yaml, strlen(yaml), &c, &errs);
+    int rc = conf_load_string(probe_registry_types(), "test.yaml", yaml, strlen(yaml), &c, &errs);
     if (rc)
         base_errors_print(&errs, stderr);
     base_errors_free(&errs);
@@ -70,7 +73,9 @@ static int setup(void **state)
     uv_loop_init(&f->loop);
     uv_timer_init(&f->loop, &f->tick);
     f->probes = probe_engine_new(&f->loop);
-    f->sched = sched_new(&f->loop, f->probes, on_sample, f);
+    event_bus_init(&f->bus);
+    assert_int_equal(event_subscribe(&f->bus, "test", EVENT_MASK(EVENT_SAMPLE) | EVENT_MASK(EVENT_STATUS), on_event, f), 0);
+    f->sched = sched_new(&f->loop, f->probes, &f->bus, NULL);
     uv_tcp_init(&f->loop, &f->server);
     f->server.data = f;
     struct sockaddr_in addr;

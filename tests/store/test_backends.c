@@ -116,10 +116,12 @@ static void assert_record_equal(const struct sample_record *a, const struct samp
     assert_true(a->s.latency_ms == b->s.latency_ms);
     assert_int_equal(a->s.code, b->s.code);
     assert_string_equal(a->s.error, b->s.error);
-    assert_true(a->s.dns_ms == b->s.dns_ms);
-    assert_true(a->s.connect_ms == b->s.connect_ms);
-    assert_true(a->s.tls_ms == b->s.tls_ms);
-    assert_true(a->s.ttfb_ms == b->s.ttfb_ms);
+    assert_int_equal(a->s.n_values, b->s.n_values);
+    for (uint32_t i = 0; i < a->s.n_values; i++) {
+        double v;
+        assert_true(sample_value_get(&a->s, b->s.values[i].name, &v));
+        assert_true(v == b->s.values[i].value); /* exact: %.17g round-trips a double */
+    }
 }
 
 static void test_migrate_twice_is_idempotent(void **state)
@@ -145,10 +147,17 @@ static void test_insert_batch_round_trips_every_field(void **state)
         rec("api", 1732350002123, SAMPLE_DOWN, 1e-300),
     };
     in[0].s.code = 200;
-    in[0].s.dns_ms = 0;
-    in[0].s.connect_ms = 1.0 / 3.0;
-    in[0].s.tls_ms = 2.5;
-    in[0].s.ttfb_ms = 1e9 + 0.125;
+    assert_int_equal(sample_value_set(&in[0].s, "phase_resolve_seconds", 0), 0);
+    assert_int_equal(sample_value_set(&in[0].s, "phase_connect_seconds", 1.0 / 3.0), 0);
+    assert_int_equal(sample_value_set(&in[0].s, "http_status_code", 200), 0);
+    assert_int_equal(sample_value_set(&in[0].s, "big_bytes", 1e9 + 0.125), 0);
+    assert_int_equal(sample_value_set(&in[0].s, "tiny_ratio", 1e-300), 0);
+    assert_int_equal(sample_value_set(&in[0].s, "negative", -2.5), 0);
+    for (int i = 0; i < SAMPLE_VALUES_MAX; i++) { /* a full list with the longest names */
+        char name[SAMPLE_VALUE_NAME_MAX];
+        snprintf(name, sizeof(name), "v%02d_%026d", i, i);
+        assert_int_equal(sample_value_set(&in[1].s, name, i * 0.1), 0);
+    }
     in[2].s.code = 0;
     sample_set_error(&in[2].s, "connect: connection refused");
     assert_int_equal(f->ops->insert_batch(f->db, in, 3, NULL, 0), 0);
@@ -158,6 +167,43 @@ static void test_insert_batch_round_trips_every_field(void **state)
     assert_int_equal(n, 3);
     for (size_t i = 0; i < 3; i++)
         assert_record_equal(&out[i], &in[2 - i]); /* newest first */
+    base_free(out);
+}
+
+/* Rows written before migration 4 (timing columns, no values_json) read
+ * back as the phase values new rows carry; a values_json that is not a
+ * JSON object of numbers is ignored, not fatal. */
+static void test_old_rows_and_bad_values_stay_readable(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(f->ops->exec(f->db,
+        "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, dns_ms, connect_ms, tls_ms, ttfb_ms)"
+        " VALUES ('old', 1000, 0, 12.5, 200, '', 1.0, 3.0, 7.0, 10.0);"
+        "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, dns_ms, connect_ms, tls_ms, ttfb_ms)"
+        " VALUES ('old', 999, 2, 5, 0, 'connection refused', NULL, NULL, NULL, NULL);"
+        "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, values_json)"
+        " VALUES ('bad', 1000, 0, 1, 0, '', 'not json');"
+        "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, values_json)"
+        " VALUES ('bad', 999, 0, 1, 0, '', '{\"ok_value\": 1, \"s\": \"text\", \"Bad-Name\": 2, \"n\": null}');",
+        NULL, 0), 0);
+    struct sample_record *out = NULL;
+    size_t n = 0;
+    assert_int_equal(f->ops->query_samples(f->db, "old", INT64_MIN, INT64_MAX, 10, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 2);
+    double v;
+    assert_true(sample_value_get(&out[0].s, "phase_resolve_seconds", &v) && v == 0.001);
+    assert_true(sample_value_get(&out[0].s, "phase_connect_seconds", &v) && v == 0.002);
+    assert_true(sample_value_get(&out[0].s, "phase_tls_seconds", &v) && v == 0.004);
+    assert_true(sample_value_get(&out[0].s, "phase_processing_seconds", &v) && v == 0.003);
+    assert_int_equal(out[0].s.n_values, 4);
+    assert_int_equal(out[1].s.n_values, 0);
+    assert_string_equal(out[1].s.error, "connection refused");
+    base_free(out);
+    assert_int_equal(f->ops->query_samples(f->db, "bad", INT64_MIN, INT64_MAX, 10, &out, &n, NULL, 0), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].s.n_values, 0);
+    assert_int_equal(out[1].s.n_values, 1);
+    assert_true(sample_value_get(&out[1].s, "ok_value", &v) && v == 1);
     base_free(out);
 }
 
@@ -427,6 +473,7 @@ int main(void)
         BOTH(test_migrate_twice_is_idempotent),
         BOTH(test_insert_batch_round_trips_every_field),
         BOTH(test_query_is_newest_first_within_range_and_limit),
+        BOTH(test_old_rows_and_bad_values_stay_readable),
         BOTH(test_failed_batch_inserts_nothing),
         BOTH(test_latest_returns_newest_sample_per_check),
         BOTH(test_latest_on_empty_table_is_empty),

@@ -209,7 +209,7 @@ static void test_store_writes_appended_samples_and_queries_them_back(void **stat
     assert_int_equal(r.n, N / 2);
     assert_int_equal(r.recs[0].s.ts_ms, 1000000 + N - 2); /* newest first */
     assert_true(r.recs[0].s.latency_ms == (N - 2) * 0.5);
-    assert_true(r.recs[0].s.dns_ms == -1);
+    assert_int_equal(r.recs[0].s.n_values, 0);
     assert_int_equal(r.recs[1].s.ts_ms, 1000000 + N - 4);
     assert_string_equal(r.recs[2].s.error, "timeout after 2994 ms");
 

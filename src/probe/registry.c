@@ -1,0 +1,19 @@
+/*
+ * probe/registry: the list of check types.
+ */
+#include "probe/registry.h"
+
+#include "probe/http.h"
+#include "probe/tcp.h"
+
+static const struct conf_check_type *const types[] = {
+    &probe_http_type,
+    &probe_tcp_type,
+};
+
+static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
+
+const struct conf_check_types *probe_registry_types(void)
+{
+    return &registry;
+}
