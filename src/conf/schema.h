@@ -66,6 +66,9 @@ struct conf_field {
     size_t offset;                      /* of the member in the object */
     unsigned flags;                     /* CONF_FIELD_REQUIRED | CONF_FIELD_SECRET */
     const char *doc;                    /* one line for docs/checks.md and OpenAPI; required */
+    const char *example;                /* a valid value as YAML flow text, different from the
+                                         * default ("2s", "[200, 3xx]"); required: docs show it and
+                                         * tests prove the hash sees the field with it */
     long long min, max;                 /* INT bounds; DURATION bounds in ms (0 = none); SIZE max */
     size_t count_offset;                /* KV: offset of the size_t count */
     const char *const *choices;         /* ENUM: canonical spellings, NULL-terminated */

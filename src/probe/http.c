@@ -967,11 +967,15 @@ static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DE
 #define X(m) offsetof(struct probe_http_expect, m)
 static const struct conf_field expect_fields[] = {
     CONF_FIELD("status", CONF_FIELD_CUSTOM, X(status), 0,
-     "Accepted statuses: codes (200) and classes (\"2xx\"), one or a list; default 2xx", .ops = &status_ops),
+     "Accepted statuses: codes (200) and classes (\"2xx\"), one or a list; default 2xx", .ops = &status_ops,
+     .example = "[200, 3xx]"),
     CONF_FIELD("json", CONF_FIELD_CUSTOM, X(json), 0,
-     "Dotted paths into the JSON body and their expected values ({\"data.status\": \"ok\"})", .ops = &jsonx_ops),
-    CONF_FIELD("max_latency", CONF_FIELD_DURATION, X(max_latency_ms), 0, "Slower answers make the sample degraded"),
-    CONF_FIELD("body_contains", CONF_FIELD_STRING, X(body_contains), 0, "Text the body must contain"),
+     "Dotted paths into the JSON body and their expected values ({\"data.status\": \"ok\"})", .ops = &jsonx_ops,
+     .example = "{data.status: ok, items.0.ready: true}"),
+    CONF_FIELD("max_latency", CONF_FIELD_DURATION, X(max_latency_ms), 0, "Slower answers make the sample degraded",
+               .example = "2s"),
+    CONF_FIELD("body_contains", CONF_FIELD_STRING, X(body_contains), 0, "Text the body must contain",
+               .example = "ok"),
     CONF_FIELD_END,
 };
 #undef X
@@ -979,18 +983,23 @@ static const struct conf_field expect_fields[] = {
 #define F(m) offsetof(struct probe_http_conf, m)
 static const struct conf_field http_fields[] = {
     CONF_FIELD("url", CONF_FIELD_URL, F(url), CONF_FIELD_REQUIRED | CONF_FIELD_SECRET,
-     "The http:// or https:// URL to request (sealed at rest: it may carry credentials)"),
+     "The http:// or https:// URL to request (sealed at rest: it may carry credentials)",
+               .example = "'http://127.0.0.1:3001/health'"),
     CONF_FIELD("method", CONF_FIELD_ENUM, F(method), 0, "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
-     .choices = methods),
+     .choices = methods, .example = "POST"),
     CONF_FIELD("headers", CONF_FIELD_KV, F(headers), CONF_FIELD_SECRET, "Request headers (sealed at rest)",
-     .count_offset = F(n_headers), .key_bad = header_name_bad, .value_bad = header_value_bad),
-    CONF_FIELD("body", CONF_FIELD_STRING, F(body), CONF_FIELD_SECRET, "Request body (sealed at rest)"),
-    CONF_FIELD("expect", CONF_FIELD_OBJECT, F(expect), 0, "Conditions: status, max_latency, body_contains, json",
-     .fields = expect_fields),
-    CONF_FIELD("tls_verify", CONF_FIELD_BOOL, F(tls_verify), 0, "Verify the server certificate; default true"),
-    CONF_FIELD("follow_redirects", CONF_FIELD_BOOL, F(follow_redirects), 0, "Follow up to 10 redirects; default true"),
+     .count_offset = F(n_headers), .key_bad = header_name_bad, .value_bad = header_value_bad,
+     .example = "{Authorization: Bearer t0ken}"),
+    CONF_FIELD("body", CONF_FIELD_STRING, F(body), CONF_FIELD_SECRET, "Request body (sealed at rest)",
+               .example = "'{\"ping\": true}'"),
+    CONF_FIELD("expect", CONF_FIELD_OBJECT, F(expect), 0, "Conditions: status, json, max_latency, body_contains",
+     .fields = expect_fields, .example = "{status: 200, max_latency: 2s}"),
+    CONF_FIELD("tls_verify", CONF_FIELD_BOOL, F(tls_verify), 0, "Verify the server certificate; default true",
+               .example = "false"),
+    CONF_FIELD("follow_redirects", CONF_FIELD_BOOL, F(follow_redirects), 0, "Follow up to 10 redirects; default true",
+               .example = "false"),
     CONF_FIELD("max_body", CONF_FIELD_SIZE, F(max_body_bytes), 0, "Most of the body read, 1 byte to 16 MiB; default 64KiB",
-     .max = PROBE_HTTP_MAX_BODY_LIMIT),
+     .max = PROBE_HTTP_MAX_BODY_LIMIT, .example = "1MiB"),
     CONF_FIELD_END,
 };
 #undef F

@@ -405,10 +405,12 @@ static struct probe_run *tcp_start(struct probe_engine *e, const struct conf_che
 
 #define F(m) offsetof(struct probe_tcp_conf, m)
 static const struct conf_field tcp_fields[] = {
-    CONF_FIELD("address", CONF_FIELD_HOSTPORT, F(address), CONF_FIELD_REQUIRED, "host:port or [v6]:port to connect to"),
-    CONF_FIELD("send", CONF_FIELD_STRING, F(send), CONF_FIELD_SECRET, "Bytes to send once connected (sealed at rest)"),
+    CONF_FIELD("address", CONF_FIELD_HOSTPORT, F(address), CONF_FIELD_REQUIRED, "host:port or [v6]:port to connect to",
+               .example = "'127.0.0.1:6379'"),
+    CONF_FIELD("send", CONF_FIELD_STRING, F(send), CONF_FIELD_SECRET, "Bytes to send once connected (sealed at rest)",
+               .example = "\"PING\\r\\n\""),
     CONF_FIELD("expect", CONF_FIELD_STRING, F(expect), 0,
-     "Text the reply must contain within its first 4096 bytes (a banner, +PONG)"),
+     "Text the reply must contain within its first 4096 bytes (a banner, +PONG)", .example = "+PONG"),
     CONF_FIELD_END,
 };
 #undef F

@@ -261,8 +261,7 @@ static bool run_due(struct sched *s)
         if (c->due_ns > now)
             return false;
         if (c->conf->type->passive) {
-            /* Silent since the deadline was set: interval + grace ago. */
-            expire(s, c, passive_wait_ns(c) + (now - c->due_ns));
+            expire(s, c, now - c->signal_ns);
             c->due_ns = now + (uint64_t)c->conf->interval_ms * MS_NS;
             heap_down(s, 0);
             continue;
@@ -318,10 +317,12 @@ static void check_reset(struct sched *s, struct sched_check *c, const struct con
     c->heap_index = NOT_IN_HEAP;
     sched_status_init(&c->state, cc->enabled);
     uint64_t interval = (uint64_t)cc->interval_ms * MS_NS;
-    if (cc->type->passive)
-        c->due_ns = now_ns(s) + passive_wait_ns(c);
-    else
+    if (cc->type->passive) {
+        c->signal_ns = now_ns(s);
+        c->due_ns = c->signal_ns + passive_wait_ns(c);
+    } else {
         c->due_ns = now_ns(s) + base_map_hash(cc->id) % interval;
+    }
 }
 
 static void cancel_run_nows(struct sched *s, const char *id)
@@ -558,7 +559,8 @@ int sched_signal(struct sched *s, const char *id, const struct sample *smp)
     if (!copy.ts_ms)
         copy.ts_ms = base_clock_wall_ms(s->clock);
     process_sample(s, c, &copy);
-    c->due_ns = now_ns(s) + passive_wait_ns(c);
+    c->signal_ns = now_ns(s);
+    c->due_ns = c->signal_ns + passive_wait_ns(c);
     if (c->heap_index != NOT_IN_HEAP) {
         heap_up(s, c->heap_index);
         heap_down(s, c->heap_index);

@@ -48,6 +48,7 @@ struct sched_check {
     /* private: */
     struct sched *sched;
     uint64_t due_ns;                 /* monotonic (the clock's): next run or deadline */
+    uint64_t signal_ns;              /* passive: last signal (or start), for "silent for" */
     size_t heap_index;
     struct probe_run *run;           /* scheduled run in flight, or NULL */
     uint32_t up_count[SCHED_UPTIME_BUCKETS];
