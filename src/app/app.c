@@ -8,6 +8,7 @@
 
 #include "app/env.h"
 #include "auth/service.h"
+#include "objects/confs.h"
 #include "objects/service.h"
 
 #include "base/alloc.h"
@@ -41,8 +42,7 @@ struct app {
     char listen[256];
     char storage_url[1024];
     struct conf *conf;             /* the configuration file as loaded */
-    struct conf *base_conf;        /* conf + projects created through the API */
-    struct conf *run_conf;         /* base_conf + checks created through the API: what runs */
+    struct objects_confs *confs;   /* conf + the API objects: what runs */
     struct objects_svc *objects;
     struct event_bus bus;          /* samples and status changes: store, metrics, status log */
     struct store *store;
@@ -135,63 +135,21 @@ static bool same_str(const char *x, const char *y)
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
-/* Builds base_conf (file + API projects) and run_conf (+ API checks) and
- * hands run_conf to the scheduler. An API object that no longer validates
- * (e.g. the file now defines the same id: the file wins) is skipped with an
- * error in the log. 0 or BASE_ERR_NOMEM (nothing changed then). */
-static int rebuild(struct app *a, struct sched_reload_stats *st)
+/* Builds the running configuration from `file` and the API objects
+ * (objects/confs: kind by kind, skipping what no longer validates) and
+ * hands it to the scheduler. 0 or BASE_ERR_NOMEM (nothing changed then). */
+static int rebuild(struct app *a, const struct conf *file, struct sched_reload_stats *st)
 {
-    size_t np = 0, nc = 0;
-    const struct objects_item *projects = a->objects ? objects_svc_items(a->objects, "project", &np) : NULL;
-    const struct objects_item *checks = a->objects ? objects_svc_items(a->objects, "check", &nc) : NULL;
-    struct conf **extra = base_calloc(np + nc + 1, sizeof(*extra));
-    struct conf *base = NULL, *run = NULL;
-    size_t ne = 0;
-    int rc = extra ? 0 : BASE_ERR_NOMEM;
-    struct conf_json_error je;
-    for (size_t i = 0; rc == 0 && i < np; i++) {
-        int r = conf_project_from_json(projects[i].full, a->conf, &extra[ne], &je);
-        if (r == BASE_ERR_NOMEM)
-            rc = r;
-        else if (r)
-            base_log_error("API project skipped", BASE_LOG_STR("project", projects[i].id),
-                           BASE_LOG_STR("field", je.field), BASE_LOG_STR("error", je.message));
-        else
-            ne++;
-    }
+    struct objects_confs *fresh = NULL;
+    int rc = objects_confs_build(a->objects, file, probe_registry_types(), &fresh);
     if (rc == 0)
-        rc = conf_merge_checks(a->conf, (const struct conf *const *)extra, ne, &base);
-    for (size_t i = 0; i < ne; i++)
-        conf_destroy(extra[i]);
-    ne = 0;
-    for (size_t i = 0; rc == 0 && i < nc; i++) {
-        int r = checks[i].secret_ok ? conf_check_from_json(probe_registry_types(), checks[i].full, base, &extra[ne], &je)
-                                    : BASE_ERR_INVALID;
-        if (r == BASE_ERR_NOMEM)
-            rc = r;
-        else if (r)
-            base_log_error("API check skipped", BASE_LOG_STR("check", checks[i].id),
-                           BASE_LOG_STR("field", checks[i].secret_ok ? je.field : ""),
-                           BASE_LOG_STR("error", checks[i].secret_ok ? je.message : "its secret cannot be opened"));
-        else
-            ne++;
-    }
-    if (rc == 0)
-        rc = conf_merge_checks(base, (const struct conf *const *)extra, ne, &run);
-    for (size_t i = 0; i < ne; i++)
-        conf_destroy(extra[i]);
-    base_free(extra);
-    if (rc == 0)
-        rc = sched_apply_conf(a->sched, run, st);
+        rc = sched_apply_conf(a->sched, objects_confs_run(fresh), st);
     if (rc) {
-        conf_destroy(base);
-        conf_destroy(run);
+        objects_confs_destroy(fresh);
         return rc;
     }
-    conf_destroy(a->base_conf);
-    conf_destroy(a->run_conf);
-    a->base_conf = base;
-    a->run_conf = run;
+    objects_confs_destroy(a->confs);
+    a->confs = fresh;
     return 0;
 }
 
@@ -201,7 +159,7 @@ static void on_objects_changed(void *data)
     struct sched_reload_stats st;
     if (a->stopping || !a->sched)
         return;
-    if (rebuild(a, &st) != 0) {
+    if (rebuild(a, a->conf, &st) != 0) {
         base_log_error("API objects changed but could not be applied", BASE_LOG_STR("error", "out of memory"));
         return;
     }
@@ -232,10 +190,7 @@ static void reload(struct app *a)
     int rc = load_conf(a, &fresh, &errs);
     if (rc == 0) {
         struct sched_reload_stats st;
-        struct conf *old = a->conf;
-        a->conf = fresh;
-        rc = rebuild(a, &st);
-        a->conf = old;
+        rc = rebuild(a, fresh, &st);
         if (rc == 0) {
             if (!same_str(a->conf->server.listen, fresh->server.listen))
                 base_log_warn("server.listen changed: restart opshub to apply it", BASE_LOG_STR("listen", a->listen));
@@ -424,7 +379,7 @@ static int start(struct app *a)
     objects_svc_start(a->objects);
     a->probes = probe_engine_new(&a->loop);
     a->sched = a->probes ? sched_new(&a->loop, a->probes, &a->bus, NULL) : NULL;
-    if (!a->sched || rebuild(a, NULL) != 0) {
+    if (!a->sched || rebuild(a, a->conf, NULL) != 0) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "scheduler"));
         return 1;
     }
@@ -445,8 +400,8 @@ static int start(struct app *a)
     }
     auth_start(a->auth);
     struct http_api_deps deps = {
-        .loop = &a->loop, .conf = (const struct conf *const *)&a->run_conf,
-        .conf_base = (const struct conf *const *)&a->base_conf, .conf_file = (const struct conf *const *)&a->conf, .sched = a->sched, .objects = a->objects,
+        .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
+        .objects = a->objects,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth,
         .bus = &a->bus, .types = probe_registry_types(),
@@ -580,8 +535,7 @@ int app_run(const struct app_opts *opts)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
     conf_destroy(a->conf);
-    conf_destroy(a->base_conf);
-    conf_destroy(a->run_conf);
+    objects_confs_destroy(a->confs);
     app_env_free(&a->env);
     base_free(a);
     return exit_code;

@@ -47,8 +47,10 @@ const char *conf_check_article(const struct conf_check_type *t)
 
 const struct conf_check *conf_check_find(const struct conf *c, const char *id)
 {
+    if (c && id && c->indexed)
+        return base_map_get(&c->check_index, id);
     for (size_t i = 0; c && id && i < c->n_checks; i++)
-        if (strcmp(c->checks[i].id, id) == 0)
+        if (c->checks[i].id && strcmp(c->checks[i].id, id) == 0)
             return &c->checks[i];
     return NULL;
 }

@@ -72,8 +72,8 @@ const struct conf_check_type *conf_check_types_find(const struct conf_check_type
 /* Position of `type` in t, or -1. */
 int conf_check_types_index(const struct conf_check_types *t, const struct conf_check_type *type);
 
-/* Where a running check was defined. */
-enum conf_check_source { CONF_SOURCE_FILE = 0, CONF_SOURCE_API = 1 };
+/* Where a running check or project was defined. */
+enum conf_source { CONF_SOURCE_FILE = 0, CONF_SOURCE_API = 1 };
 
 struct conf_check {
     const char *id;
@@ -87,7 +87,7 @@ struct conf_check {
     struct conf_kv *labels;
     size_t n_labels;
     void *settings;          /* the type's settings (type->fields), in the conf arena */
-    enum conf_check_source source;
+    enum conf_source source;
     int line, col;           /* where the check starts in the file; 0 from the API */
     /* Hash of the type and every field of the common and the type's tables
      * (not line/col/source): equal hashes mean an unchanged definition

@@ -41,6 +41,37 @@ static const char *const top_names[T_COUNT] = {
 #define DEFAULT_BUFFER_MAX 100000
 #define BUFFER_MAX_LIMIT 10000000
 
+const struct conf_project *conf_project_find(const struct conf *c, const char *id)
+{
+    if (c && id && c->indexed)
+        return base_map_get(&c->project_index, id);
+    for (size_t i = 0; c && id && i < c->n_projects; i++)
+        if (c->projects[i].id && strcmp(c->projects[i].id, id) == 0)
+            return &c->projects[i];
+    return NULL;
+}
+
+/* Builds the id indices of a complete conf; without memory for them the
+ * lookups stay linear (slower, still right). */
+static void conf_index(struct conf *c)
+{
+    base_map_init(&c->check_index);
+    base_map_init(&c->project_index);
+    for (size_t i = 0; i < c->n_checks; i++)
+        if (base_map_put(&c->check_index, c->checks[i].id, &c->checks[i]) != 0)
+            goto fail;
+    for (size_t i = 0; i < c->n_projects; i++)
+        if (base_map_put(&c->project_index, c->projects[i].id, &c->projects[i]) != 0)
+            goto fail;
+    c->indexed = true;
+    return;
+fail:
+    base_map_free(&c->check_index);
+    base_map_free(&c->project_index);
+    base_map_init(&c->check_index);
+    base_map_init(&c->project_index);
+}
+
 struct conf *conf_alloc(const char *path)
 {
     struct conf *c = base_calloc(1, sizeof(*c));
@@ -68,6 +99,8 @@ void conf_destroy(struct conf *c)
 {
     if (!c)
         return;
+    base_map_free(&c->check_index);
+    base_map_free(&c->project_index);
     base_arena_free(&c->arena);
     base_free(c);
 }
@@ -445,6 +478,7 @@ int conf_load_string(const struct conf_check_types *types, const char *name, con
         conf_destroy(ctx.conf);
         return rc;
     }
+    conf_index(ctx.conf);
     *out = ctx.conf;
     return 0;
 }
@@ -535,7 +569,7 @@ static int copy_settings(struct conf *dst, const struct conf *src)
     return 0;
 }
 
-static int add_project(struct conf *c, struct base_map *by_id, const struct conf_project *src)
+static int add_project(struct conf *c, struct base_map *by_id, const struct conf_project *src, bool from_api)
 {
     struct conf_project *p = &c->projects[c->n_projects];
     if (base_map_get(by_id, src->id))
@@ -560,6 +594,8 @@ static int add_project(struct conf *c, struct base_map *by_id, const struct conf
     }
     if (base_map_put(by_id, p->id, p) != 0)
         return BASE_ERR_NOMEM;
+    if (from_api)
+        p->source = CONF_SOURCE_API;
     c->n_projects++;
     return 0;
 }
@@ -618,7 +654,7 @@ int conf_merge_checks(const struct conf *base, const struct conf *const *extra, 
     for (size_t i = 0; i <= n; i++) {
         const struct conf *src = i == 0 ? base : extra[i - 1];
         for (size_t j = 0; src && j < src->n_projects; j++)
-            if ((rc = add_project(c, &projects, &src->projects[j])) != 0)
+            if ((rc = add_project(c, &projects, &src->projects[j], i > 0)) != 0)
                 goto fail;
     }
     for (size_t i = 0; i <= n; i++) {
@@ -629,6 +665,7 @@ int conf_merge_checks(const struct conf *base, const struct conf *const *extra, 
     }
     base_map_free(&projects);
     base_map_free(&ids);
+    conf_index(c);
     *out = c;
     return 0;
 fail:

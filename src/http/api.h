@@ -9,6 +9,7 @@
 #define HTTP_API_H
 
 #include "auth/service.h"
+#include "objects/confs.h"
 #include "objects/service.h"
 #include "conf/conf.h"
 #include "http/server.h"
@@ -29,9 +30,9 @@ struct http_api_app_stats {
 
 struct http_api_deps {
     uv_loop_t *loop;
-    const struct conf *const *conf;   /* what runs: the file + API objects (changes on reload) */
-    const struct conf *const *conf_base; /* the file + API projects, without API checks */
-    const struct conf *const *conf_file; /* the configuration file alone */
+    /* The file and the API objects, stage by stage (objects/confs.h);
+     * the pointer changes on reload and when API objects change. */
+    const struct objects_confs *const *confs;
     struct sched *sched;
     struct store *store;
     struct probe_engine *probes;

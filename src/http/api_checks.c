@@ -94,7 +94,7 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
                           "uptime_24h", uptime < 0 ? json_null() : json_real(uptime),
                           "source", "config");
     const struct objects_item *it = cc->source == CONF_SOURCE_API && api->deps.objects
-                                    ? objects_svc_find(api->deps.objects, "check", cc->id) : NULL;
+                                    ? objects_svc_find(api->deps.objects, &objects_kind_check, cc->id) : NULL;
     if (o && it) {
         json_object_set_new(o, "source", json_string("api"));
         json_object_set_new(o, "version", json_integer(it->version));

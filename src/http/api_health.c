@@ -61,7 +61,7 @@ void api_health_full(void *data, struct http_request *req, const struct http_par
         const struct sched_check *c = sched_check_at(api->deps.sched, i);
         counts[c->state.status <= SCHED_STATUS_PAUSED ? c->state.status : SCHED_STATUS_UNKNOWN]++;
     }
-    const struct conf *conf = *api->deps.conf;
+    const struct conf *conf = api->deps.confs && *api->deps.confs ? objects_confs_run(*api->deps.confs) : NULL;
     size_t buffer_max = conf && conf->storage.buffer_max ? conf->storage.buffer_max : 100000;
     double lag = api->deps.app->loop_lag_ms;
     const char *status = "ok";

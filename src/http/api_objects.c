@@ -26,29 +26,14 @@
 #define PROJECTS_LIST_MAX 1000
 #define MERGE_DEPTH_MAX 16
 
-#define SECRETS_MAX 32
+#define SECRETS_MAX OBJECTS_SECRETS_MAX
 
 enum op { OP_CREATE, OP_UPDATE, OP_DELETE };
-
-struct kind {
-    const char *name;                   /* "check", "project" */
-    int (*validate)(const struct conf_check_types *types, const json_t *obj, const struct conf *base,
-                    struct conf **out, struct conf_json_error *err);
-};
-
-static int project_validate(const struct conf_check_types *types, const json_t *obj, const struct conf *base,
-                            struct conf **out, struct conf_json_error *err)
-{
-    return conf_project_from_json(obj, base, out, err);
-}
-
-static const struct kind check_kind = {"check", conf_check_from_json};
-static const struct kind project_kind = {"project", project_validate};
 
 struct write_job {
     struct http_api *api;
     struct http_request *req;
-    const struct kind *kind;
+    const struct objects_kind *kind;
     enum op op;
     struct objects_row row;
     int64_t expected_version;
@@ -64,12 +49,9 @@ static void job_free(struct write_job *j)
     base_free(j);
 }
 
-static const struct conf_project *project_find(const struct conf *c, const char *id)
+static const struct conf *run_conf(struct http_api *api)
 {
-    for (size_t i = 0; c && i < c->n_projects; i++)
-        if (strcmp(c->projects[i].id, id) == 0)
-            return &c->projects[i];
-    return NULL;
+    return objects_confs_run(*api->deps.confs);
 }
 
 static json_t *project_json(struct http_api *api, const struct conf_project *p)
@@ -77,8 +59,8 @@ static json_t *project_json(struct http_api *api, const struct conf_project *p)
     json_t *o = conf_project_to_json(p);
     if (!o)
         return NULL;
-    const struct objects_item *it = api->deps.objects && !project_find(*api->deps.conf_file, p->id)
-                                    ? objects_svc_find(api->deps.objects, "project", p->id) : NULL;
+    const struct objects_item *it = api->deps.objects && p->source == CONF_SOURCE_API
+                                    ? objects_svc_find(api->deps.objects, &objects_kind_project, p->id) : NULL;
     json_object_set_new(o, "source", json_string(it ? "api" : "config"));
     if (it) {
         json_object_set_new(o, "version", json_integer(it->version));
@@ -95,11 +77,11 @@ static void send_object(struct write_job *j, int status)
     json_t *body = NULL;
     if (api->closing) { /* the scheduler may be gone: answer with the stored form */
         body = json_loads(j->row.definition ? j->row.definition : "{}", 0, NULL);
-    } else if (j->kind == &check_kind) {
+    } else if (j->kind == &objects_kind_check) {
         const struct sched_check *c = sched_check_get(api->deps.sched, j->row.id);
         body = c ? api_check_json(api, c) : json_loads(j->row.definition, 0, NULL);
     } else {
-        const struct conf_project *p = project_find(*api->deps.conf, j->row.id);
+        const struct conf_project *p = conf_project_find(run_conf(api), j->row.id);
         body = p ? project_json(api, p) : json_loads(j->row.definition, 0, NULL);
     }
     api_send_json(api, j->req, status, body);
@@ -179,8 +161,8 @@ static int64_t if_match(const struct http_request *req)
     return n;
 }
 
-static struct write_job *job_new(struct http_api *api, struct http_request *req, const struct kind *k, enum op op,
-                                 const char *id)
+static struct write_job *job_new(struct http_api *api, struct http_request *req, const struct objects_kind *k,
+                                 enum op op, const char *id)
 {
     struct write_job *j = base_calloc(1, sizeof(*j));
     if (!j) {
@@ -234,8 +216,8 @@ static bool writable(struct http_api *api, struct http_request *req)
 /* Validates obj as a `kind` against base; sends 400/409 and returns NULL on
  * a problem, else the canonical JSON (new reference) and in secrets[] the
  * fields its type seals at rest (NULL-terminated). */
-static json_t *validate(struct http_api *api, struct http_request *req, const struct kind *k, const json_t *obj,
-                        const struct conf *base, const char **secrets)
+static json_t *validate(struct http_api *api, struct http_request *req, const struct objects_kind *k,
+                        const json_t *obj, const struct conf *base, const char **secrets)
 {
     struct conf *one = NULL;
     struct conf_json_error err;
@@ -259,12 +241,8 @@ static json_t *validate(struct http_api *api, struct http_request *req, const st
         api_send_error(api, req, 400, "invalid_field", msg, err.field[0] ? err.field : NULL);
         return NULL;
     }
-    json_t *canonical = k == &check_kind ? conf_check_to_json(&one->checks[0]) : conf_project_to_json(&one->projects[0]);
-    size_t ns = 0;
-    for (const struct conf_field *f = k == &check_kind ? one->checks[0].type->fields : NULL; f && f->name; f++)
-        if ((f->flags & CONF_FIELD_SECRET) && ns < SECRETS_MAX)
-            secrets[ns++] = f->name;
-    secrets[ns] = NULL;
+    json_t *canonical = k->canonical(one);
+    k->secrets(one, secrets);
     conf_destroy(one);
     if (!canonical)
         api_send_error(api, req, 500, "internal", "out of memory", NULL);
@@ -288,7 +266,7 @@ static json_t *parse_object(struct http_api *api, struct http_request *req)
     return o;
 }
 
-static void create(struct http_api *api, struct http_request *req, const struct kind *k)
+static void create(struct http_api *api, struct http_request *req, const struct objects_kind *k)
 {
     if (!writable(api, req))
         return;
@@ -298,7 +276,7 @@ static void create(struct http_api *api, struct http_request *req, const struct 
     const char *id = json_string_value(json_object_get(body, "id"));
     api_set_target(req, "%s %.80s", k->name, id ? id : "");
     const char *secrets[SECRETS_MAX + 1];
-    json_t *canonical = validate(api, req, k, body, *api->deps.conf, secrets);
+    json_t *canonical = validate(api, req, k, body, run_conf(api), secrets);
     json_decref(body);
     if (!canonical)
         return;
@@ -345,12 +323,12 @@ static int merge_patch(json_t *target, const json_t *patch, int depth)
 }
 
 /* The API object for a write, or NULL with the 404/409 sent. */
-static const struct objects_item *find_writable(struct http_api *api, struct http_request *req, const struct kind *k,
-                                                const char *id)
+static const struct objects_item *find_writable(struct http_api *api, struct http_request *req,
+                                                const struct objects_kind *k, const char *id)
 {
-    bool in_file = k == &check_kind ? conf_check_find(*api->deps.conf_file, id) != NULL
-                                    : project_find(*api->deps.conf_file, id) != NULL;
-    const struct objects_item *it = in_file ? NULL : objects_svc_find(api->deps.objects, k->name, id);
+    enum conf_source source = CONF_SOURCE_API;
+    bool in_file = k->find(run_conf(api), id, &source) && source == CONF_SOURCE_FILE;
+    const struct objects_item *it = in_file ? NULL : objects_svc_find(api->deps.objects, k, id);
     if (it)
         return it;
     char msg[220];
@@ -365,7 +343,7 @@ static const struct objects_item *find_writable(struct http_api *api, struct htt
     return NULL;
 }
 
-static void update(struct http_api *api, struct http_request *req, const struct kind *k, const char *id)
+static void update(struct http_api *api, struct http_request *req, const struct objects_kind *k, const char *id)
 {
     if (!writable(api, req))
         return;
@@ -413,10 +391,10 @@ static void update(struct http_api *api, struct http_request *req, const struct 
                        rc == BASE_ERR_TOO_BIG ? "the patch is nested too deeply" : "out of memory", NULL);
         return;
     }
-    /* Checks: against the file's checks and all projects, without the API
-     * checks (this one must not collide with itself). Projects: against the
-     * file alone. */
-    const struct conf *base = k == &check_kind ? *api->deps.conf_base : *api->deps.conf_file;
+    /* Against the file and the kinds before this one: a check against the
+     * file's checks and every project, not the API checks (it must not
+     * collide with itself); a project against the file alone. */
+    const struct conf *base = objects_confs_before(*api->deps.confs, k);
     const char *secrets[SECRETS_MAX + 1];
     json_t *canonical = validate(api, req, k, full, base, secrets);
     json_decref(full);
@@ -437,7 +415,8 @@ static void update(struct http_api *api, struct http_request *req, const struct 
         submit(j);
 }
 
-static void delete_object(struct http_api *api, struct http_request *req, const struct kind *k, const char *id)
+static void delete_object(struct http_api *api, struct http_request *req, const struct objects_kind *k,
+                          const char *id)
 {
     if (!writable(api, req))
         return;
@@ -449,17 +428,10 @@ static void delete_object(struct http_api *api, struct http_request *req, const 
         api_send_error(api, req, 400, "invalid_parameter", "If-Match must be the object's version, e.g. \"3\"", "If-Match");
         return;
     }
-    if (k == &project_kind) {
-        const struct conf *run = *api->deps.conf;
-        for (size_t i = 0; i < run->n_checks; i++) {
-            if (run->checks[i].project && strcmp(run->checks[i].project, id) == 0) {
-                char msg[300];
-                snprintf(msg, sizeof(msg), "project '%.80s' still has checks (e.g. '%.80s'): move or delete them first",
-                         id, run->checks[i].id);
-                api_send_error(api, req, 409, "conflict", msg, NULL);
-                return;
-            }
-        }
+    char why[300];
+    if (k->in_use && k->in_use(run_conf(api), id, why, sizeof(why))) {
+        api_send_error(api, req, 409, "conflict", why, NULL);
+        return;
     }
     struct write_job *j = job_new(api, req, k, OP_DELETE, id);
     if (!j)
@@ -471,40 +443,40 @@ static void delete_object(struct http_api *api, struct http_request *req, const 
 void api_checks_create(void *data, struct http_request *req, const struct http_params *p)
 {
     (void)p;
-    create(data, req, &check_kind);
+    create(data, req, &objects_kind_check);
 }
 
 void api_checks_patch(void *data, struct http_request *req, const struct http_params *p)
 {
-    update(data, req, &check_kind, http_params_get(p, "id"));
+    update(data, req, &objects_kind_check, http_params_get(p, "id"));
 }
 
 void api_checks_delete(void *data, struct http_request *req, const struct http_params *p)
 {
-    delete_object(data, req, &check_kind, http_params_get(p, "id"));
+    delete_object(data, req, &objects_kind_check, http_params_get(p, "id"));
 }
 
 void api_projects_create(void *data, struct http_request *req, const struct http_params *p)
 {
     (void)p;
-    create(data, req, &project_kind);
+    create(data, req, &objects_kind_project);
 }
 
 void api_projects_patch(void *data, struct http_request *req, const struct http_params *p)
 {
-    update(data, req, &project_kind, http_params_get(p, "id"));
+    update(data, req, &objects_kind_project, http_params_get(p, "id"));
 }
 
 void api_projects_delete(void *data, struct http_request *req, const struct http_params *p)
 {
-    delete_object(data, req, &project_kind, http_params_get(p, "id"));
+    delete_object(data, req, &objects_kind_project, http_params_get(p, "id"));
 }
 
 void api_projects_get(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
     const char *id = http_params_get(p, "id");
-    const struct conf_project *pr = project_find(*api->deps.conf, id);
+    const struct conf_project *pr = conf_project_find(run_conf(api), id);
     if (!pr) {
         char msg[160];
         snprintf(msg, sizeof(msg), "project '%.80s' not found", id);
@@ -529,7 +501,7 @@ void api_projects_list(void *data, struct http_request *req, const struct http_p
         api_send_error(api, req, 400, "invalid_parameter", "source must be api or config", "source");
         return;
     }
-    const struct conf *c = *api->deps.conf;
+    const struct conf *c = run_conf(api);
     size_t start = 0;
     if (cursor[0]) {
         while (start < c->n_projects && strcmp(c->projects[start].id, cursor) != 0)
@@ -545,8 +517,7 @@ void api_projects_list(void *data, struct http_request *req, const struct http_p
     bool more = false;
     for (size_t i = start; list && i < c->n_projects; i++) {
         const struct conf_project *pr = &c->projects[i];
-        bool from_api = api->deps.objects && !project_find(*api->deps.conf_file, pr->id) &&
-                        objects_svc_find(api->deps.objects, "project", pr->id);
+        bool from_api = pr->source == CONF_SOURCE_API;
         if (source[0] && from_api != (strcmp(source, "api") == 0))
             continue;
         if (json_array_size(list) == (size_t)limit) {

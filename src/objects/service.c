@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define POLL_MS 1000
-#define KINDS_MAX 4
+#define KINDS_MAX 16 /* rows[] of a load: more than objects_kinds() will list */
 
 struct objects_svc {
     uv_loop_t *loop;
@@ -32,12 +32,10 @@ struct objects_svc {
     int64_t gen;
     objects_close_cb close_cb;
     void *close_data;
-    struct objects_item *items;   /* sorted by kind, then id */
+    struct objects_item *items;   /* grouped by kind in registry order, then by id */
     size_t n_items;
+    struct base_map index;        /* item->key -> item */
 };
-
-static const char *const kinds[] = {"project", "check"};
-#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 static void items_free(struct objects_item *items, size_t n)
 {
@@ -55,6 +53,7 @@ static void release(struct objects_svc *s)
     objects_close_cb cb = s->close_cb;
     void *data = s->close_data;
     items_free(s->items, s->n_items);
+    base_map_free(&s->index);
     base_free(s);
     if (cb)
         cb(data);
@@ -69,8 +68,8 @@ struct load_job {
     struct objects_svc *s;
     int64_t known_gen, gen;
     bool changed;
-    struct objects_row *rows[N_KINDS];
-    size_t n[N_KINDS];
+    struct objects_row *rows[KINDS_MAX];
+    size_t n[KINDS_MAX];
     objects_done_cb cb;
     void *data;
 };
@@ -89,12 +88,14 @@ static int load_work(struct store_conn *c, void *data, char *err, size_t errlen)
         rc = store_sql_exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", NULL, 0, NULL, err, errlen);
     if (rc == 0)
         rc = objects_db_gen(c, &j->gen, err, errlen);
-    for (size_t k = 0; k < N_KINDS && rc == 0; k++) {
+    size_t nk;
+    const struct objects_kind *const *kinds = objects_kinds(&nk);
+    for (size_t k = 0; k < nk && k < KINDS_MAX && rc == 0; k++) {
         bool more = false;
-        rc = objects_db_list(c, kinds[k], NULL, OBJECTS_LIST_MAX, &j->rows[k], &j->n[k], &more, err, errlen);
+        rc = objects_db_list(c, kinds[k]->name, NULL, OBJECTS_LIST_MAX, &j->rows[k], &j->n[k], &more, err, errlen);
         if (rc == 0 && more)
             base_log_warn("more API objects than one load holds; the rest are ignored",
-                          BASE_LOG_STR("kind", kinds[k]), BASE_LOG_INT("limit", OBJECTS_LIST_MAX));
+                          BASE_LOG_STR("kind", kinds[k]->name), BASE_LOG_INT("limit", OBJECTS_LIST_MAX));
     }
     return store_sql_end(c, rc, err, errlen);
 }
@@ -106,6 +107,7 @@ static int item_from_row(struct objects_svc *s, const struct objects_row *r, str
     memset(it, 0, sizeof(*it));
     snprintf(it->kind, sizeof(it->kind), "%s", r->kind);
     snprintf(it->id, sizeof(it->id), "%s", r->id);
+    snprintf(it->key, sizeof(it->key), "%s/%s", r->kind, r->id);
     it->version = r->version;
     it->created_at = r->created_at;
     it->updated_at = r->updated_at;
@@ -149,13 +151,13 @@ static void load_done(void *data, int status, const char *errmsg)
     s->loading = false;
     if (status == 0 && j->changed && !s->closing) {
         size_t total = 0;
-        for (size_t k = 0; k < N_KINDS; k++)
+        for (size_t k = 0; k < KINDS_MAX; k++)
             total += j->n[k];
         struct objects_item *items = total ? base_calloc(total, sizeof(*items)) : NULL;
         size_t n = 0;
         if (total && !items)
             status = BASE_ERR_NOMEM;
-        for (size_t k = 0; k < N_KINDS && status == 0; k++) {
+        for (size_t k = 0; k < KINDS_MAX && status == 0; k++) {
             for (size_t i = 0; i < j->n[k]; i++) {
                 int rc = item_from_row(s, &j->rows[k][i], &items[n]);
                 if (rc == BASE_ERR_NOMEM) {
@@ -174,8 +176,15 @@ static void load_done(void *data, int status, const char *errmsg)
                 n++;
             }
         }
+        struct base_map index;
+        base_map_init(&index);
+        for (size_t i = 0; status == 0 && i < n; i++)
+            if (base_map_put(&index, items[i].key, &items[i]) != 0)
+                status = BASE_ERR_NOMEM;
         if (status == 0) {
             items_free(s->items, s->n_items);
+            base_map_free(&s->index);
+            s->index = index;
             s->items = items;
             s->n_items = n;
             s->gen = j->gen;
@@ -183,6 +192,7 @@ static void load_done(void *data, int status, const char *errmsg)
             if (s->on_change)
                 s->on_change(s->data);
         } else {
+            base_map_free(&index);
             items_free(items, n);
         }
     } else if (status == 0 && !s->loaded) {
@@ -191,7 +201,7 @@ static void load_done(void *data, int status, const char *errmsg)
     } else if (status && status != BASE_ERR_UNAVAILABLE) {
         base_log_warn("loading API objects failed", BASE_LOG_STR("error", errmsg ? errmsg : ""));
     }
-    for (size_t k = 0; k < N_KINDS; k++)
+    for (size_t k = 0; k < KINDS_MAX; k++)
         objects_rows_free(j->rows[k], j->n[k]);
     if (j->cb)
         j->cb(j->data, status);
@@ -272,26 +282,27 @@ bool objects_svc_loaded(const struct objects_svc *s)
     return s->loaded;
 }
 
-const struct objects_item *objects_svc_items(const struct objects_svc *s, const char *kind, size_t *n)
+const struct objects_item *objects_svc_items(const struct objects_svc *s, const struct objects_kind *kind,
+                                             size_t *n)
 {
     size_t first = 0;
-    while (first < s->n_items && strcmp(s->items[first].kind, kind) != 0)
+    while (first < s->n_items && strcmp(s->items[first].kind, kind->name) != 0)
         first++;
     size_t last = first;
-    while (last < s->n_items && strcmp(s->items[last].kind, kind) == 0)
+    while (last < s->n_items && strcmp(s->items[last].kind, kind->name) == 0)
         last++;
     *n = last - first;
     return *n ? &s->items[first] : NULL;
 }
 
-const struct objects_item *objects_svc_find(const struct objects_svc *s, const char *kind, const char *id)
+const struct objects_item *objects_svc_find(const struct objects_svc *s, const struct objects_kind *kind,
+                                            const char *id)
 {
-    size_t n = 0;
-    const struct objects_item *it = objects_svc_items(s, kind, &n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(it[i].id, id) == 0)
-            return &it[i];
-    return NULL;
+    char key[OBJECTS_KIND_MAX + OBJECTS_ID_MAX];
+    int w = snprintf(key, sizeof(key), "%s/%s", kind->name, id ? id : "");
+    if (w < 0 || (size_t)w >= sizeof(key))
+        return NULL;
+    return base_map_get(&s->index, key);
 }
 
 struct store *objects_svc_store(const struct objects_svc *s)

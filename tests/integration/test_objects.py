@@ -176,7 +176,10 @@ def test_file_wins_an_id_clash_on_reload():
                         projects=[{"id": "shop", "name": "Shop"}])
     o.reload(cfg)
     h.wait_for(lambda: o.check_json("clash")["source"] == "config", 10, "the file's check to take the id")
-    h.contains(o.log_text(), "API check skipped", "the clash is logged")
+    skipped = [json.loads(ln) for ln in o.log_text().splitlines()
+               if ln.startswith("{") and '"API object skipped"' in ln]
+    h.check(any(e.get("kind") == "check" and e.get("id") == "clash" and "duplicate check id" in e.get("error", "")
+                for e in skipped), f"the clash is logged: {skipped}")
     o.reload(ENV["cfg"])
     h.wait_for(lambda: o.check_json("clash")["source"] == "api", 10, "the API check back when the file drops it")
     h.eq(o.request("DELETE", "/api/v1/checks/clash").status, 204, "cleanup")
