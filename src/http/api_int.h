@@ -19,7 +19,7 @@
  * override). */
 #define API_MAX_RATES 8
 struct api_rate {
-    const char *spec;                 /* the route's rate_limit (a rate or a class), or the configured value */
+    const char *spec;                 /* the route's rate_class (a rate or a class), or the configured value */
     char value[32];                   /* "120/min" (copied: the conf may be reloaded) */
     struct auth_ratelimit_rate rate;
     struct auth_ratelimit *rl;
@@ -85,11 +85,7 @@ int api_query_time(struct http_api *api, struct http_request *req, const char *n
 /* ISO 8601 string of unix ms, or JSON null for 0. */
 json_t *api_time_or_null(int64_t ms);
 
-/* The route table (api.c), in registration order. */
-extern const struct http_route api_routes[];
-extern const size_t api_n_routes;
-
-/* Route handlers. */
+/* Route handlers (the route table is http/routes.c). */
 void api_health_healthz(void *api, struct http_request *req, const struct http_params *p);
 void api_health_live(void *api, struct http_request *req, const struct http_params *p);
 void api_health_ready(void *api, struct http_request *req, const struct http_params *p);
@@ -122,6 +118,12 @@ void api_projects_get(void *api, struct http_request *req, const struct http_par
 void api_projects_create(void *api, struct http_request *req, const struct http_params *p);
 void api_projects_patch(void *api, struct http_request *req, const struct http_params *p);
 void api_projects_delete(void *api, struct http_request *req, const struct http_params *p);
+void api_openapi_json(void *api, struct http_request *req, const struct http_params *p);
+void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
+
+/* Frees the OpenAPI document api_files.c renders on first use
+ * (http_api_destroy calls it); the next request builds it again. */
+void api_files_free_cache(void);
 
 /* JSON of a user (never the password hash) and of a token (never its hash). */
 json_t *api_user_json(const struct auth_user *u);

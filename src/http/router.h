@@ -11,6 +11,7 @@
 #ifndef HTTP_ROUTER_H
 #define HTTP_ROUTER_H
 
+#include "http/route.h"
 #include "http/server.h"
 
 #include <stddef.h>
@@ -25,24 +26,12 @@ struct http_params {
     } items[HTTP_ROUTER_MAX_PARAMS];
 };
 
-typedef void (*http_route_cb)(void *app, struct http_request *req, const struct http_params *params);
-
-struct http_route {
-    const char *method;
-    const char *pattern;
-    http_route_cb handler;
-    const char *summary;       /* one line for the OpenAPI document */
-    int access;                /* minimum role (enum auth_role; 0 = public), enforced by http/api */
-    const char *rate_limit;    /* per-route override of server.rate_limit: a rate ("10/min") or the
-                                * class "login" (server.login_rate_limit); NULL = the default */
-};
-
 enum http_router_match { HTTP_ROUTER_FOUND, HTTP_ROUTER_NOT_FOUND, HTTP_ROUTER_BAD_METHOD };
 
 struct http_router;
 
-/* Builds a router over `routes` (borrowed, must outlive the router). NULL
- * on OOM or an invalid pattern. */
+/* Builds a router over `routes` (borrowed, must outlive the router): it
+ * reads method, pattern and handler. NULL on OOM or an invalid pattern. */
 struct http_router *http_router_new(const struct http_route *routes, size_t n);
 void http_router_destroy(struct http_router *r);
 /* Finds the route; on BAD_METHOD `allow` gets "GET, POST" etc. */

@@ -18,14 +18,14 @@ static void h(void *app, struct http_request *req, const struct http_params *p)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/", h, NULL, 0, NULL},
-    {"GET", "/healthz", h, NULL, 0, NULL},
-    {"GET", "/api/v1/checks", h, NULL, 0, NULL},
-    {"POST", "/api/v1/checks", h, NULL, 0, NULL},
-    {"GET", "/api/v1/checks/{id}", h, NULL, 0, NULL},
-    {"GET", "/api/v1/checks/{id}/samples", h, NULL, 0, NULL},
-    {"POST", "/api/v1/checks/{id}/run", h, NULL, 0, NULL},
-    {"DELETE", "/api/v1/{kind}/{id}", h, NULL, 0, NULL},
+    {.method = "GET", .pattern = "/", .handler = h},
+    {.method = "GET", .pattern = "/healthz", .handler = h},
+    {.method = "GET", .pattern = "/api/v1/checks", .handler = h},
+    {.method = "POST", .pattern = "/api/v1/checks", .handler = h},
+    {.method = "GET", .pattern = "/api/v1/checks/{id}", .handler = h},
+    {.method = "GET", .pattern = "/api/v1/checks/{id}/samples", .handler = h},
+    {.method = "POST", .pattern = "/api/v1/checks/{id}/run", .handler = h},
+    {.method = "DELETE", .pattern = "/api/v1/{kind}/{id}", .handler = h},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     if (pattern) {
-        struct http_route one = {method[0] ? method : "GET", pattern, h, NULL};
+        struct http_route one = {.method = method[0] ? method : "GET", .pattern = pattern, .handler = h};
         struct http_router *r2 = http_router_new(&one, 1);
         if (r2) {
             /* A pattern must match itself when it has no parameters. */

@@ -1,0 +1,77 @@
+/*
+ * http/api_files: the answers that are documents rather than API data:
+ * GET /api/v1/openapi.json and GET /api-docs, rendered by http/openapi from
+ * the route table (http/routes) and the schemas (http/schemas). Owns the
+ * rendered document, built on first use and freed by api_files_free_cache.
+ */
+#include "http/api_int.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/version.h"
+#include "http/openapi.h"
+#include "http/routes.h"
+#include "http/schemas.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Built on first use from http_routes; only the two renderings are kept. */
+static struct {
+    char *json;   /* from json_dumps: free() */
+    size_t json_len;
+    char *html;   /* base_free */
+    size_t html_len;
+} cache;
+
+void api_files_free_cache(void)
+{
+    free(cache.json);
+    base_free(cache.html);
+    memset(&cache, 0, sizeof(cache));
+}
+
+static int cache_fill(void)
+{
+    if (cache.json && cache.html)
+        return 0;
+    const struct http_openapi_src src = {
+        .routes = http_routes, .n_routes = http_routes_n,
+        .tags = http_routes_tags, .n_tags = http_routes_n_tags,
+        .schemas = http_schemas, .n_schemas = http_schemas_n,
+    };
+    char err[256];
+    json_t *doc = http_openapi_build(&src, base_version(), err, sizeof(err));
+    if (!doc) {
+        base_log_error("openapi document could not be built", BASE_LOG_STR("error", err));
+        return -1;
+    }
+    if (!cache.json) {
+        cache.json = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+        cache.json_len = cache.json ? strlen(cache.json) : 0;
+    }
+    if (!cache.html)
+        cache.html = http_openapi_render_html(doc, &cache.html_len);
+    json_decref(doc);
+    return cache.json && cache.html ? 0 : -1;
+}
+
+void api_openapi_json(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    if (cache_fill() != 0 && !cache.json) {
+        api_send_error(api, req, 500, "internal", "the API document could not be built", NULL);
+        return;
+    }
+    api_send(api, req, 200, "application/json", NULL, cache.json, cache.json_len);
+}
+
+void api_docs_html(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    if (cache_fill() != 0 && !cache.html) {
+        api_send_error(api, req, 500, "internal", "the API document could not be built", NULL);
+        return;
+    }
+    api_send(api, req, 200, "text/html; charset=utf-8", NULL, cache.html, cache.html_len);
+}
