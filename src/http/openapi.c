@@ -423,6 +423,14 @@ static json_t *tags(struct build *b, json_t *paths)
     return list ? list : fail(b, "out of memory");
 }
 
+static bool tag_known(const struct http_openapi_src *src, const char *tag)
+{
+    for (size_t i = 0; i < src->n_tags; i++)
+        if (strcmp(src->tags[i].name, tag) == 0)
+            return true;
+    return false;
+}
+
 static const char info_description[] =
     "The opshub HTTP API (docs/api.md is the prose contract). JSON everywhere. Errors are "
     "{\"error\":{\"code\",\"message\",\"field\"?}} with a fitting 4xx/5xx status. Times are ISO 8601 "
@@ -454,6 +462,10 @@ json_t *http_openapi_build(const struct http_openapi_src *src, const char *versi
         const struct http_route_doc *d = &r->doc;
         if (!d->summary || !d->summary[0] || !d->tag || !d->tag[0]) {
             fail(&b, "route %s %s has no summary or tag", r->method, r->pattern);
+            break;
+        }
+        if (!tag_known(src, d->tag)) {
+            fail(&b, "route %s %s: tag %.40s is not in the tag list", r->method, r->pattern, d->tag);
             break;
         }
         if (!json_object_get(paths, r->pattern) && !put(&b, paths, r->pattern, json_object()))

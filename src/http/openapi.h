@@ -27,7 +27,7 @@ struct http_openapi_src {
 /* Builds the OpenAPI 3.1.0 document with info.version = version. Returns a
  * new reference (caller json_decref's it), or NULL with a message in errbuf
  * (NUL-terminated, truncated to errlen) naming the first route without a
- * summary, tag or response, a route listed twice, a documented path
+ * summary, tag or response, with a tag not in src->tags, a route listed twice, a documented path
  * parameter its pattern lacks, a bad type spec, or a schema that is not
  * defined; or "out of memory". */
 json_t *http_openapi_build(const struct http_openapi_src *src, const char *version, char *errbuf,

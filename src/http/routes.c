@@ -225,6 +225,7 @@ const struct http_route_tag http_routes_tags[] = {
     {"health", "opshub's own health, for load balancers and runbooks"},
     {"metrics", "Prometheus metrics"},
     {"checks", "Monitored checks, their status and samples"},
+    {"projects", "Projects that group checks"},
     {"auth", "Sign-in, token refresh and the current principal"},
     {"users", "User accounts"},
     {"tokens", "API tokens"},

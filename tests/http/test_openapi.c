@@ -177,6 +177,9 @@ static void test_openapi_fails_naming_an_undocumented_route(void **state)
     routes[1].doc.tag = "";
     assert_null(build(routes, 2, "1", err, sizeof(err)));
     assert_non_null(strstr(err, "DELETE /api/v1/samples/{id} has no summary or tag"));
+    routes[1].doc.tag = "samples";
+    assert_null(build(routes, 2, "1", err, sizeof(err)));
+    assert_non_null(strstr(err, "DELETE /api/v1/samples/{id}: tag samples is not in the tag list"));
     routes[1].doc.tag = "checks";
     routes[1].doc.responses = NULL;
     assert_null(build(routes, 2, "1", err, sizeof(err)));
