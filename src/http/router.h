@@ -3,9 +3,14 @@
  * a handler with the captured parameters. A route table is built once and
  * is immutable while serving. Matching is exact per segment; "{name}"
  * captures one non-empty segment (a segment longer than 127 bytes does not
- * match). The path is matched as given: the server has already percent-
- * decoded it, so the router does not decode again. No trailing-slash
- * folding: "/a/" does not match "/a". HEAD falls back to a GET route.
+ * match). A last segment "{name*}" makes a prefix route: it captures the
+ * rest of the path, one or more non-empty segments with their slashes
+ * ("/assets/{path*}" takes "/assets/js/app.js" with path = "js/app.js").
+ * An exact route wins over a prefix route, a longer prefix over a shorter
+ * one, whatever their order in the table. The path is matched as given:
+ * the server has already percent-decoded it, so the router does not decode
+ * again. No trailing-slash folding: "/a/" does not match "/a". A path of
+ * more than 32 segments matches nothing. HEAD falls back to a GET route.
  * Unknown path -> 404, known path with another method -> 405 with Allow.
  */
 #ifndef HTTP_ROUTER_H
@@ -19,11 +24,16 @@
 #define HTTP_ROUTER_MAX_PARAMS 8
 
 struct http_params {
-    size_t n;
+    size_t n;               /* the "{name}" captures */
     struct {
         const char *name;   /* owned by the router, valid while it lives */
         char value[128];    /* the segment as in the (server-decoded) path */
     } items[HTTP_ROUTER_MAX_PARAMS];
+    /* The "{name*}" capture of a prefix route, else both NULL: rest is the
+     * tail of the matched path itself (borrowed: valid while that path is),
+     * with no leading slash. */
+    const char *rest_name;
+    const char *rest;
 };
 
 enum http_router_match { HTTP_ROUTER_FOUND, HTTP_ROUTER_NOT_FOUND, HTTP_ROUTER_BAD_METHOD };
@@ -38,6 +48,7 @@ void http_router_destroy(struct http_router *r);
 enum http_router_match http_router_match(const struct http_router *r, const char *method,
                                          const char *path, const struct http_route **route,
                                          struct http_params *params, char *allow, size_t allow_len);
+/* The value captured as `name` ("{name}" or "{name*}"), NULL when none. */
 const char *http_params_get(const struct http_params *p, const char *name);
 
 #endif
