@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "http/routes.h"
+#include "http/static.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -103,6 +104,12 @@ void http_api_set_server(struct http_api *api, struct http_server *server)
     api->deps.server = server;
 }
 
+void http_api_set_static(struct http_api *api, struct http_static *s)
+{
+    http_static_destroy(api->statics);
+    api->statics = s;
+}
+
 void http_api_shutdown(struct http_api *api)
 {
     if (api)
@@ -118,6 +125,7 @@ void http_api_destroy(struct http_api *api)
         auth_ratelimit_destroy(api->rates[i].rl);
     auth_ratelimit_destroy(api->global.rl);
     http_cors_free(api->cors);
+    http_static_destroy(api->statics);
     api_files_free_cache();
     base_free(api);
 }
@@ -353,6 +361,13 @@ int api_query_int(struct http_api *api, struct http_request *req, const char *na
     return 1;
 }
 
+void api_send_no_route(struct http_api *api, struct http_request *req)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "no route for %s %.120s", req->method, req->path);
+    api_send_error(api, req, 404, "not_found", msg, NULL);
+}
+
 static void send_405(struct http_api *api, struct http_request *req, const char *allow)
 {
     char msg[160], hdr[96];
@@ -514,9 +529,7 @@ void http_api_handle(void *data, struct http_request *req)
         return;
     }
     if (m != HTTP_ROUTER_FOUND) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "no route for %s %.120s", req->method, req->path);
-        api_send_error(api, req, 404, "not_found", msg, NULL);
+        api_send_no_route(api, req);
         return;
     }
     ctx->route = route;

@@ -1,8 +1,10 @@
 /*
- * http/api_files: the answers that are documents rather than API data:
- * GET /api/v1/openapi.json and GET /api-docs, rendered by http/openapi from
- * the route table (http/routes) and the schemas (http/schemas). Owns the
- * rendered document, built on first use and freed by api_files_free_cache.
+ * http/api_files: the answers that are documents and files rather than API
+ * data: GET /api/v1/openapi.json and GET /api-docs, rendered by
+ * http/openapi from the route table (http/routes) and the schemas
+ * (http/schemas), and the static files under /assets/ (http/static). Owns
+ * the rendered document, built on first use and freed by
+ * api_files_free_cache; the static snapshot belongs to struct http_api.
  */
 #include "http/api_int.h"
 
@@ -12,7 +14,9 @@
 #include "http/openapi.h"
 #include "http/routes.h"
 #include "http/schemas.h"
+#include "http/static.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,4 +78,25 @@ void api_docs_html(void *data, struct http_request *req, const struct http_param
         return;
     }
     api_send(api, req, 200, "text/html; charset=utf-8", NULL, cache.html, cache.html_len);
+}
+
+/* The file at the request path relative to server.static_dir: the route's
+ * prefix is part of it (/assets/app.js is <static_dir>/assets/app.js), so
+ * the directory can later be mounted at / unchanged. */
+void api_static_get(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    if (!api->statics) {
+        api_send_no_route(api, req);
+        return;
+    }
+    struct http_static_reply r;
+    http_static_lookup(api->statics, req->path + 1, http_request_header(req, "If-None-Match"), &r);
+    if (r.status == 200 || r.status == 304)
+        api_send(api, req, r.status, r.content_type, r.headers, r.body ? r.body : "", r.len);
+    else {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s: %.120s", r.error, req->path);
+        api_send_error(api, req, r.status, r.status == 404 ? "not_found" : "bad_request", msg, NULL);
+    }
 }

@@ -34,6 +34,7 @@ struct http_api {
     size_t n_rates;
     struct api_rate global;           /* every client together */
     struct http_cors *cors;           /* NULL: no cross-origin access */
+    struct http_static *statics;      /* server.static_dir in memory (owned); NULL: none */
     uint64_t denied_401, denied_403, limited_429;
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
 };
@@ -59,6 +60,8 @@ static inline struct api_ctx *api_ctx(struct http_request *req)
  * its duration and writes the access log line, then sends. */
 void api_send(struct http_api *api, struct http_request *req, int status, const char *content_type,
               const char *extra_headers, const char *body, size_t len);
+/* The 404 of a path no route serves ("no route for GET /x"). */
+void api_send_no_route(struct http_api *api, struct http_request *req);
 /* Sends {"error":{"code":..,"message":..[,"field":..]}} with `status`. */
 void api_send_error(struct http_api *api, struct http_request *req, int status, const char *code,
                     const char *message, const char *field);
@@ -120,6 +123,7 @@ void api_projects_patch(void *api, struct http_request *req, const struct http_p
 void api_projects_delete(void *api, struct http_request *req, const struct http_params *p);
 void api_openapi_json(void *api, struct http_request *req, const struct http_params *p);
 void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
+void api_static_get(void *api, struct http_request *req, const struct http_params *p);
 
 /* Frees the OpenAPI document api_files.c renders on first use
  * (http_api_destroy calls it); the next request builds it again. */

@@ -26,6 +26,7 @@ struct build {
     size_t errlen;
     bool failed;
     const struct http_openapi_src *src;
+    char path[512];            /* the current route's pattern as an OpenAPI path */
 };
 
 static json_t *fail(struct build *b, const char *fmt, ...) BASE_PRINTF(2, 3);
@@ -218,7 +219,7 @@ static json_t *parameters(struct build *b, const struct http_route *r)
     json_t *list = json_array();
     if (!list)
         return fail(b, "out of memory");
-    for (const char *s = strchr(r->pattern, '{'); !b->failed && s; s = strchr(s + 1, '{')) {
+    for (const char *s = strchr(b->path, '{'); !b->failed && s; s = strchr(s + 1, '{')) {
         const char *end = strchr(s, '}');
         if (!end)
             break;
@@ -232,7 +233,7 @@ static json_t *parameters(struct build *b, const struct http_route *r)
         if (!strcmp(p->in, "path")) {
             char capture[140];
             snprintf(capture, sizeof(capture), "{%s}", p->name);
-            if (!strstr(r->pattern, capture))
+            if (!strstr(b->path, capture))
                 fail(b, "%s %s documents path parameter '%s' that the pattern lacks", r->method, r->pattern,
                      p->name);
         } else if (!strcmp(p->in, "query")) {
@@ -255,7 +256,7 @@ static json_t *response_object(struct build *b, const char *schema, const char *
     json_t *o = json_pack("{s:s}", "description", description ? description : "");
     if (!o || !schema)
         return o ? o : fail(b, "out of memory");
-    if (!strncmp(schema, "text/", 5))
+    if (strchr(schema, '/'))  /* a media type: the body is a string of that type */
         put(b, o, "content", json_pack("{s:{s:{s:s}}}", schema, "schema", "type", "string"));
     else
         put(b, o, "content", json_pack("{s:{s:o}}", "application/json", "schema", ref_to(schema)));
@@ -289,7 +290,7 @@ static json_t *responses(struct build *b, const struct http_route *r)
     }
     if (n == 0)
         return fail(b, "%s %s documents no response", r->method, r->pattern);
-    bool api = strncmp(r->pattern, "/api/v1/", 8) == 0;
+    bool api = strncmp(b->path, "/api/v1/", 8) == 0;
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
         bool wanted = common[i].status == 429 ? api
                     : common[i].status < 401 || common[i].status > 403 ? d->body != NULL
@@ -347,7 +348,7 @@ static json_t *operation(struct build *b, const struct http_route *r, json_t *op
 {
     const struct http_route_doc *d = &r->doc;
     char op_id[200];
-    operation_id(r->method, r->pattern, op_id, sizeof(op_id));
+    operation_id(r->method, b->path, op_id, sizeof(op_id));
     if (json_object_get(op_ids, op_id))
         return fail(b, "route %s %s: operationId %s is taken by another route", r->method, r->pattern, op_id);
     put(b, op_ids, op_id, json_true());
@@ -423,6 +424,24 @@ static json_t *tags(struct build *b, json_t *paths)
     return list ? list : fail(b, "out of memory");
 }
 
+/* The pattern as an OpenAPI path: a prefix route's "{path*}" is the path
+ * parameter "{path}" (its description says it spans segments). */
+static int openapi_path(const char *pattern, char *out, size_t n)
+{
+    size_t o = 0;
+    if (!pattern || pattern[0] != '/')
+        return -1;
+    for (const char *p = pattern; *p; p++) {
+        if (p[0] == '*' && p[1] == '}')
+            continue;
+        if (o + 1 >= n)
+            return -1;
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
 static bool tag_known(const struct http_openapi_src *src, const char *tag)
 {
     for (size_t i = 0; i < src->n_tags; i++)
@@ -441,7 +460,7 @@ static const char info_description[] =
 json_t *http_openapi_build(const struct http_openapi_src *src, const char *version, char *errbuf,
                            size_t errlen)
 {
-    struct build b = {errbuf, errlen, false, src};
+    struct build b = {.err = errbuf, .errlen = errlen, .src = src};
     if (errbuf && errlen)
         errbuf[0] = '\0';
     json_t *op_ids = json_object();
@@ -468,9 +487,13 @@ json_t *http_openapi_build(const struct http_openapi_src *src, const char *versi
             fail(&b, "route %s %s: tag %.40s is not in the tag list", r->method, r->pattern, d->tag);
             break;
         }
-        if (!json_object_get(paths, r->pattern) && !put(&b, paths, r->pattern, json_object()))
+        if (openapi_path(r->pattern, b.path, sizeof(b.path)) != 0) {
+            fail(&b, "route %s %s: the pattern is not a path", r->method, r->pattern);
             break;
-        json_t *item = json_object_get(paths, r->pattern);
+        }
+        if (!json_object_get(paths, b.path) && !put(&b, paths, b.path, json_object()))
+            break;
+        json_t *item = json_object_get(paths, b.path);
         char method[16];
         operation_id(r->method, "", method, sizeof(method));
         if (json_object_get(item, method)) {

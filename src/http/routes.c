@@ -218,6 +218,19 @@ const struct http_route http_routes[] = {
      {"meta", "API documentation",
       "Rendered server-side from this document; no script.", NULL, NULL, false,
       RESP({200, "text/html", "The API reference page"})}},
+    {"GET", "/assets/{path*}", AUTH_ROLE_PUBLIC, NULL, api_static_get, NULL,
+     {"static", "A file of the web interface (server.static_dir)",
+      "The file at this path under server.static_dir (/assets/app.3f9a1c2b.js is "
+      "<static_dir>/assets/app.3f9a1c2b.js), served from memory: the directory is read at start and "
+      "on SIGHUP. A strong ETag with each file (If-None-Match answers 304). A name with 8 or more hex "
+      "digits between dots before its extension is cached for a year (Cache-Control: public, "
+      "max-age=31536000, immutable); other files are revalidated (no-cache). Hidden names, '.' and "
+      "'..' never resolve. Without server.static_dir every path answers 404.",
+      PARAMS({"path", "path", "string", "The rest of the path: one or more segments, slashes included", true}),
+      NULL, false,
+      RESP({200, "*/*", "The file, typed by its extension"}, {304, NULL, "Not modified: If-None-Match matched"},
+           {400, "Error", "A refused path: '.', '..' or empty segments, '%', a backslash or control bytes"},
+           {404, "Error", "No such file (or a hidden or skipped one), or no server.static_dir"})}},
 };
 const size_t http_routes_n = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -231,5 +244,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"tokens", "API tokens"},
     {"audit", "Who changed what, and denied requests"},
     {"meta", "This document and its HTML rendering"},
+    {"static", "Files of the web interface"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

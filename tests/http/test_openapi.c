@@ -80,10 +80,22 @@ static size_t count_in(json_t *op, const char *in)
     return n;
 }
 
+/* The pattern as the document spells it: "{path*}" is "{path}". */
+static void doc_path(const char *pattern, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *p = pattern; *p && o + 1 < n; p++)
+        if (!(p[0] == '*' && p[1] == '}'))
+            out[o++] = *p;
+    out[o] = '\0';
+}
+
 /* Everything the document must say about one route, from the route itself. */
 static void assert_route_documented(json_t *doc, const struct http_route *r)
 {
-    json_t *op = op_of(doc, r->method, r->pattern);
+    char path[256];
+    doc_path(r->pattern, path, sizeof(path));
+    json_t *op = op_of(doc, r->method, path);
     if (!op)
         fail_msg("%s %s missing from the document", r->method, r->pattern);
     assert_string_equal(json_string_value(json_object_get(op, "summary")), r->doc.summary);
@@ -110,7 +122,7 @@ static void assert_route_documented(json_t *doc, const struct http_route *r)
     bool api = strncmp(r->pattern, "/api/v1/", 8) == 0;
     assert_int_equal(json_object_get(resp, "429") != NULL, api);
     size_t captures = 0;
-    for (const char *s = strchr(r->pattern, '{'); s; s = strchr(s + 1, '{')) {
+    for (const char *s = strchr(path, '{'); s; s = strchr(s + 1, '{')) {
         const char *e = strchr(s, '}');
         assert_non_null(e);
         if (!has_path_param(op, s + 1, (size_t)(e - s - 1)))
@@ -241,6 +253,31 @@ static void test_openapi_fails_on_bad_parameters_schemas_and_types(void **state)
     json_decref(doc);
 }
 
+/* A prefix route's "{path*}" is an OpenAPI path parameter "{path}"; a
+ * media-type answer is a string body of that type. */
+static void test_openapi_renders_a_prefix_route(void **state)
+{
+    struct http_route r[] = {ROUTE("GET", "/assets/{path*}", AUTH_ROLE_PUBLIC, NULL, "A file")};
+    r[0].doc.params = HTTP_ROUTE_PARAMS({"path", "path", "string", "The rest of the path", true});
+    r[0].doc.responses = HTTP_ROUTE_RESPONSES({200, "*/*", "The file"}, {304, NULL, "Not modified"});
+    char err[256];
+    json_t *doc = build(r, 1, "1", err, sizeof(err));
+    if (!doc)
+        fail_msg("build failed: %s", err);
+    assert_route_documented(doc, &r[0]);
+    assert_null(json_object_get(json_object_get(doc, "paths"), "/assets/{path*}"));
+    json_t *op = op_of(doc, "GET", "/assets/{path}");
+    assert_non_null(op);
+    assert_string_equal(json_string_value(json_object_get(op, "operationId")), "get_assets_path");
+    json_t *param = json_array_get(json_object_get(op, "parameters"), 0);
+    assert_string_equal(json_string_value(json_object_get(param, "description")), "The rest of the path");
+    json_t *ok = json_object_get(json_object_get(op, "responses"), "200");
+    json_t *any = json_object_get(json_object_get(ok, "content"), "*/*");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(any, "schema"), "type")), "string");
+    assert_null(json_object_get(json_object_get(json_object_get(op, "responses"), "304"), "content"));
+    json_decref(doc);
+}
+
 static void test_openapi_error_fits_any_buffer(void **state)
 {
     const struct http_route routes[] = {ROUTE("GET", "/api/v1/a-rather-long-path", AUTH_ROLE_VIEWER, NULL, NULL)};
@@ -367,7 +404,9 @@ static void test_openapi_html_renders_the_real_document(void **state)
         char needle[300];
         snprintf(needle, sizeof(needle), "<td><code>%s</code></td><td id=", http_routes[i].method);
         assert_non_null(strstr(html, needle));
-        snprintf(needle, sizeof(needle), "<code>%s</code>", http_routes[i].pattern);
+        char path[256];
+        doc_path(http_routes[i].pattern, path, sizeof(path));
+        snprintf(needle, sizeof(needle), "<code>%s</code>", path);
         assert_non_null(strstr(html, needle));
     }
     base_free(html);
@@ -381,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_openapi_fails_naming_an_undocumented_route),
         cmocka_unit_test(test_openapi_fails_on_a_duplicate_route_or_missing_summary),
         cmocka_unit_test(test_openapi_fails_on_bad_parameters_schemas_and_types),
+        cmocka_unit_test(test_openapi_renders_a_prefix_route),
         cmocka_unit_test(test_openapi_error_fits_any_buffer),
         cmocka_unit_test(test_openapi_document_serialises_as_3_1_0),
         cmocka_unit_test(test_openapi_public_and_protected_routes),
