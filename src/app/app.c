@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "http/api.h"
 #include "http/server.h"
+#include "http/static.h"
 #include "model/event.h"
 #include "probe/probe.h"
 #include "probe/registry.h"
@@ -58,6 +59,8 @@ struct app {
     struct http_api_app_stats stats;
     struct app_env env;
     bool stopping;
+    bool static_loading;           /* server.static_dir is being read on the thread pool */
+    bool static_again;             /* a SIGHUP came meanwhile: read it again after */
     int exit_code;
 };
 
@@ -180,6 +183,76 @@ static void reload_tls(struct app *a)
         base_log_info("TLS certificate reloaded", BASE_LOG_STR("cert", a->conf->server.tls_cert));
 }
 
+/* ---- static files (server.static_dir) ---- */
+
+static void log_static(const char *what, const char *dir, const struct http_static *s)
+{
+    struct http_static_stats st;
+    http_static_stats_get(s, &st);
+    base_log_info(what, BASE_LOG_STR("static_dir", dir), BASE_LOG_INT("files", (long long)st.files),
+                  BASE_LOG_INT("bytes", (long long)st.bytes), BASE_LOG_INT("skipped", (long long)st.skipped));
+    for (size_t i = 0; http_static_note(s, i); i++)
+        base_log_warn("static file left out", BASE_LOG_STR("file", http_static_note(s, i)));
+}
+
+static void reload_static(struct app *a);
+
+static void on_static_loaded(void *data, struct http_static *s, int rc, const char *err)
+{
+    struct app *a = data;
+    a->static_loading = false;
+    if (a->stopping || a->static_again) {
+        /* Stopping, or the configuration moved on: this result is stale. */
+        http_static_destroy(s);
+        a->static_again = false;
+        if (!a->stopping)
+            reload_static(a);
+        return;
+    }
+    if (rc != 0) {
+        base_log_error("static files reload failed, keeping the current ones", BASE_LOG_STR("error", err));
+        return;
+    }
+    log_static("static files reloaded", a->conf->server.static_dir, s);
+    http_api_set_static(a->api, s);
+}
+
+/* Re-reads server.static_dir on the thread pool (a deploy replaced the
+ * files): one read at a time; a SIGHUP meanwhile reads again after it. */
+static void reload_static(struct app *a)
+{
+    if (!a->api)
+        return;
+    if (a->static_loading) {
+        a->static_again = true;
+        return;
+    }
+    if (!a->conf->server.static_dir) {
+        http_api_set_static(a->api, NULL);
+        return;
+    }
+    int rc = http_static_load_async(&a->loop, a->conf->server.static_dir, NULL, on_static_loaded, a);
+    if (rc != 0)
+        base_log_error("static files reload could not start", BASE_LOG_STR("error", base_strerror(rc)));
+    else
+        a->static_loading = true;
+}
+
+/* Before serving: a static_dir that cannot be read stops the start. */
+static int start_static(struct app *a, char *err, size_t errlen)
+{
+    const char *dir = a->conf->server.static_dir;
+    if (!dir)
+        return 0;
+    struct http_static *s = NULL;
+    int rc = http_static_load(dir, NULL, &s, err, errlen);
+    if (rc != 0)
+        return rc;
+    log_static("static files loaded", dir, s);
+    http_api_set_static(a->api, s);
+    return 0;
+}
+
 static void reload(struct app *a)
 {
     if (a->stopping || !a->sched)
@@ -210,6 +283,7 @@ static void reload(struct app *a)
             setup_log(fresh);
             conf_destroy(a->conf);
             a->conf = fresh;
+            reload_static(a);
             a->stats.reloads_ok++;
             base_log_info("config reloaded", BASE_LOG_INT("added", st.added), BASE_LOG_INT("removed", st.removed),
                           BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged));
@@ -412,6 +486,10 @@ static int start(struct app *a)
     a->api = http_api_new(&deps, err, sizeof(err));
     if (!a->api) {
         base_log_error("api cannot start", BASE_LOG_STR("error", err));
+        return 1;
+    }
+    if (start_static(a, err, sizeof(err)) != 0) {
+        base_log_error("static files cannot be served", BASE_LOG_STR("error", err));
         return 1;
     }
     struct http_server_opts ho = {

@@ -212,14 +212,15 @@ static void parse_cors(struct conf_ctx *ctx, const struct conf_node *n, struct c
 static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
 {
     static const char *const names[] = {"listen", "base_url", "rate_limit", "global_rate_limit",
-                                        "cors_origins", "tls", "max_body", "auth", "login_rate_limit"};
+                                        "cors_origins", "tls", "max_body", "auth", "login_rate_limit",
+                                        "static_dir"};
     static const char *const tls_names[] = {"cert", "key"};
     static const char *const auth_names[] = {"access_ttl", "refresh_ttl"};
-    const struct conf_node *f[9], *t[2];
+    const struct conf_node *f[10], *t[2];
     struct conf_server *s = &ctx->conf->server;
     if (!section_map(ctx, n))
         return;
-    conf_value_fields(ctx, n, names, 9, f);
+    conf_value_fields(ctx, n, names, 10, f);
     if (f[8])
         parse_rate_limit(ctx, f[8], &s->login_rate_limit);
     if (f[0])
@@ -243,6 +244,8 @@ static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
     }
     if (f[6])
         conf_value_size(ctx, f[6], CONF_MAX_BODY_LIMIT, &s->max_body);
+    if (f[9] && !conf_value_is_null(f[9]) && conf_value_string(ctx, f[9], &s->static_dir) == 0 && !s->static_dir[0])
+        conf_value_error(ctx, f[9], "static_dir must name a directory (leave it out to serve no files)");
     if (f[7] && section_map(ctx, f[7])) {
         conf_value_fields(ctx, f[7], auth_names, 2, t);
         if (t[0] && conf_value_duration(ctx, t[0], &s->access_ttl_ms) == 0 &&
@@ -564,7 +567,7 @@ static int copy_settings(struct conf *dst, const struct conf *src)
     if (copy_str(a, &s->listen) || copy_str(a, &s->base_url) || copy_str(a, &s->rate_limit) ||
         copy_str(a, &s->global_rate_limit) || copy_str(a, &s->login_rate_limit) ||
         copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
-        copy_str(a, &dst->storage.url))
+        copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url))
         return BASE_ERR_NOMEM;
     return 0;
 }

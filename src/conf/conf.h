@@ -46,6 +46,7 @@ struct conf_server {
     const char *tls_cert;    /* PEM certificate chain file; with tls_key, the listener speaks TLS */
     const char *tls_key;     /* PEM private key file */
     size_t max_body;         /* request body limit; default 1 MiB */
+    const char *static_dir;  /* files served under /assets/ (http/static); NULL = none */
     int64_t access_ttl_ms;   /* auth.access_ttl: access JWT lifetime; default 15m */
     int64_t refresh_ttl_ms;  /* auth.refresh_ttl: refresh token lifetime; default 30d */
 };

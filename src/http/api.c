@@ -1,5 +1,8 @@
 /*
- * http/api: route table, dispatch, request metrics and the access log.
+ * http/api: dispatch over the route table (http/routes.c) and the access
+ * middleware every route passes: CORS, rate limit, authentication, the
+ * route's minimum role, the audit row of a mutation; request metrics and
+ * the access log.
  * Health and metrics requests are logged at debug level (scrapers and load
  * balancers call them constantly); everything else at info.
  */
@@ -8,9 +11,9 @@
 #include "auth/role.h"
 #include "base/alloc.h"
 #include "base/log.h"
-
 #include "base/time.h"
-#include "http/openapi.h"
+#include "http/routes.h"
+#include "http/static.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,73 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* The one route table: every /api/v1 route declares its minimum role
- * (tests/integration/test_auth.py walks all of them; the OpenAPI document
- * is built from this table and fails to build when a route is missing from
- * it). Per-route rate overrides: login and refresh are limited per address
- * much more tightly than the API in general. */
-#define LOGIN_RATE "login"   /* a rate class: server.login_rate_limit, default 10/min */
-const struct http_route api_routes[] = {
-    {"GET", "/healthz", api_health_healthz, "Liveness in one line", AUTH_ROLE_PUBLIC, NULL},
-    {"GET", "/health", api_health_full, "Health of opshub and its dependencies", AUTH_ROLE_PUBLIC, NULL},
-    {"GET", "/health/live", api_health_live, "Liveness", AUTH_ROLE_PUBLIC, NULL},
-    {"GET", "/health/ready", api_health_ready, "Readiness: config loaded and storage reachable", AUTH_ROLE_PUBLIC, NULL},
-    {"GET", "/health/db", api_health_db, "Database connectivity", AUTH_ROLE_PUBLIC, NULL},
-    {"GET", "/metrics", api_metrics_get, "Prometheus metrics", AUTH_ROLE_PUBLIC, NULL},
-    {"POST", "/api/v1/auth/login", api_auth_login, "Log in with username and password", AUTH_ROLE_PUBLIC, LOGIN_RATE},
-    {"POST", "/api/v1/auth/test-login", api_auth_test_login, "Log in without a password (ALLOW_TEST_LOGIN=1 only)", AUTH_ROLE_PUBLIC, LOGIN_RATE},
-    {"POST", "/api/v1/auth/refresh", api_auth_refresh, "Exchange a refresh token for new tokens", AUTH_ROLE_PUBLIC, LOGIN_RATE},
-    {"POST", "/api/v1/auth/logout", api_auth_logout, "End the caller's session", AUTH_ROLE_VIEWER, NULL},
-    {"GET", "/api/v1/auth/me", api_auth_me, "Who the caller is", AUTH_ROLE_VIEWER, NULL},
-    {"GET", "/api/v1/checks", api_checks_list, "List checks with status", AUTH_ROLE_VIEWER, NULL},
-    {"GET", "/api/v1/checks/{id}", api_checks_get, "One check with status", AUTH_ROLE_VIEWER, NULL},
-    {"GET", "/api/v1/checks/{id}/samples", api_checks_samples, "Samples of a check, newest first", AUTH_ROLE_VIEWER, NULL},
-    {"POST", "/api/v1/checks/{id}/run", api_checks_run, "Run a check now", AUTH_ROLE_OPERATOR, NULL},
-    {"POST", "/api/v1/checks", api_checks_create, "Create a check", AUTH_ROLE_ADMIN, NULL},
-    {"PATCH", "/api/v1/checks/{id}", api_checks_patch, "Change a check created through the API", AUTH_ROLE_ADMIN, NULL},
-    {"DELETE", "/api/v1/checks/{id}", api_checks_delete, "Delete a check created through the API", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/projects", api_projects_list, "List projects", AUTH_ROLE_VIEWER, NULL},
-    {"POST", "/api/v1/projects", api_projects_create, "Create a project", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/projects/{id}", api_projects_get, "One project", AUTH_ROLE_VIEWER, NULL},
-    {"PATCH", "/api/v1/projects/{id}", api_projects_patch, "Change a project created through the API", AUTH_ROLE_ADMIN, NULL},
-    {"DELETE", "/api/v1/projects/{id}", api_projects_delete, "Delete a project created through the API", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/users", api_users_list, "List users", AUTH_ROLE_ADMIN, NULL},
-    {"POST", "/api/v1/users", api_users_create, "Create a user", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/users/{id}", api_users_get, "One user", AUTH_ROLE_ADMIN, NULL},
-    {"PATCH", "/api/v1/users/{id}", api_users_patch, "Change a user's role, password or status", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/tokens", api_tokens_list, "List API tokens", AUTH_ROLE_ADMIN, NULL},
-    {"POST", "/api/v1/tokens", api_tokens_create, "Create an API token (shown once)", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/tokens/{id}", api_tokens_get, "One API token", AUTH_ROLE_ADMIN, NULL},
-    {"DELETE", "/api/v1/tokens/{id}", api_tokens_revoke, "Revoke an API token", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/audit", api_audit_list, "Audit log, newest first", AUTH_ROLE_ADMIN, NULL},
-    {"GET", "/api/v1/openapi.json", api_openapi_json, "This API as an OpenAPI 3.1 document", AUTH_ROLE_PUBLIC, NULL},
-    {"GET", "/api-docs", api_docs_html, "API documentation", AUTH_ROLE_PUBLIC, NULL},
-};
-const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
-
-/* Audit action names of the mutating routes. */
-static const struct {
-    http_route_cb handler;
-    const char *action;
-} actions[] = {
-    {api_auth_login, "auth.login"},       {api_auth_test_login, "auth.test_login"},
-    {api_auth_refresh, "auth.refresh"},   {api_auth_logout, "auth.logout"},
-    {api_checks_run, "check.run"},        {api_users_create, "user.create"},
-    {api_users_patch, "user.update"},     {api_tokens_create, "token.create"},
-    {api_tokens_revoke, "token.revoke"},  {api_checks_create, "check.create"},
-    {api_checks_patch, "check.update"},   {api_checks_delete, "check.delete"},
-    {api_projects_create, "project.create"}, {api_projects_patch, "project.update"},
-    {api_projects_delete, "project.delete"},
-};
-
-static const char *route_action(const struct http_route *r)
-{
-    for (size_t i = 0; r && i < sizeof(actions) / sizeof(actions[0]); i++)
-        if (actions[i].handler == r->handler)
-            return actions[i].action;
-    return NULL;
-}
 
 #define DEFAULT_RATE "120/min"
 #define API_PUBLIC_BODY_MAX (16 * 1024)
@@ -111,9 +47,9 @@ static int rate_init(struct api_rate *r, const char *spec, const char *value, ch
 /* The table for a route: its override, else the default (rates[0]). */
 static struct api_rate *rate_for(struct http_api *api, const struct http_route *route)
 {
-    if (route && route->rate_limit)
+    if (route && route->rate_class)
         for (size_t i = 1; i < api->n_rates; i++)
-            if (strcmp(api->rates[i].spec, route->rate_limit) == 0)
+            if (strcmp(api->rates[i].spec, route->rate_class) == 0)
                 return &api->rates[i];
     return &api->rates[0];
 }
@@ -126,7 +62,7 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         return NULL;
     }
     api->deps = *deps;
-    api->router = http_router_new(api_routes, api_n_routes);
+    api->router = http_router_new(http_routes, http_routes_n);
     if (!api->router) {
         snprintf(err, errlen, "api: cannot build the route table");
         goto fail;
@@ -137,15 +73,15 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         rate_init(&api->global, DEFAULT_GLOBAL_RATE, global, err, errlen))
         goto fail;
     api->n_rates = 1;
-    for (size_t i = 0; i < api_n_routes; i++) {
-        const char *spec = api_routes[i].rate_limit;
-        if (!spec || rate_for(api, &api_routes[i]) != &api->rates[0])
+    for (size_t i = 0; i < http_routes_n; i++) {
+        const char *spec = http_routes[i].rate_class;
+        if (!spec || rate_for(api, &http_routes[i]) != &api->rates[0])
             continue;
         if (api->n_rates == API_MAX_RATES) {
             snprintf(err, errlen, "api: too many distinct per-route rate limits");
             goto fail;
         }
-        const char *value = strcmp(spec, LOGIN_RATE) == 0
+        const char *value = strcmp(spec, HTTP_ROUTE_RATE_LOGIN) == 0
                           ? (deps->login_rate_limit ? deps->login_rate_limit : DEFAULT_LOGIN_RATE) : spec;
         if (rate_init(&api->rates[api->n_rates], spec, value, err, errlen))
             goto fail;
@@ -172,6 +108,12 @@ void http_api_set_server(struct http_api *api, struct http_server *server)
     api->deps.server = server;
 }
 
+void http_api_set_static(struct http_api *api, struct http_static *s)
+{
+    http_static_destroy(api->statics);
+    api->statics = s;
+}
+
 void http_api_shutdown(struct http_api *api)
 {
     if (api)
@@ -188,7 +130,8 @@ void http_api_destroy(struct http_api *api)
         auth_ratelimit_destroy(api->rates[i].rl);
     auth_ratelimit_destroy(api->global.rl);
     http_cors_free(api->cors);
-    http_openapi_free_cache();
+    http_static_destroy(api->statics);
+    api_files_free_cache();
     base_free(api);
 }
 
@@ -206,7 +149,7 @@ static void write_audit(struct http_api *api, struct http_request *req, struct a
     struct auth_audit e;
     memset(&e, 0, sizeof(e));
     auth_audit_actor(&e, &ctx->who);
-    const char *action = ctx->action ? ctx->action : route_action(ctx->route);
+    const char *action = ctx->action ? ctx->action : ctx->route ? ctx->route->audit_action : NULL;
     if (action)
         snprintf(e.action, sizeof(e.action), "%s", action);
     else
@@ -423,6 +366,13 @@ int api_query_int(struct http_api *api, struct http_request *req, const char *na
     return 1;
 }
 
+void api_send_no_route(struct http_api *api, struct http_request *req)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "no route for %s %.120s", req->method, req->path);
+    api_send_error(api, req, 404, "not_found", msg, NULL);
+}
+
 static void send_405(struct http_api *api, struct http_request *req, const char *allow)
 {
     char msg[160], hdr[96];
@@ -484,7 +434,7 @@ static bool rate_allow(struct http_api *api, struct http_request *req, struct ap
 static bool access_allow(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int rc,
                          const char *why)
 {
-    if (ctx->route->access == AUTH_ROLE_PUBLIC)
+    if (ctx->route->min_role == AUTH_ROLE_PUBLIC)
         return true;
     if (rc == BASE_ERR_UNAVAILABLE) {
         ctx->audit = false;
@@ -500,10 +450,10 @@ static bool access_allow(struct http_api *api, struct http_request *req, struct 
         api_send_error(api, req, 401, "unauthorized", why && *why ? why : "authentication required", NULL);
         return false;
     }
-    if (ctx->who.role < (enum auth_role)ctx->route->access) {
+    if (ctx->who.role < ctx->route->min_role) {
         char msg[160];
         snprintf(msg, sizeof(msg), "this needs the %s role; you are %s",
-                 auth_role_name((enum auth_role)ctx->route->access), auth_role_name(ctx->who.role));
+                 auth_role_name(ctx->route->min_role), auth_role_name(ctx->who.role));
         api_send_error(api, req, 403, "forbidden", msg, NULL);
         return false;
     }
@@ -524,7 +474,7 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
     struct http_params params;
     if (http_router_match(api->router, req->method, req->path, &route, &params, NULL, 0) != HTTP_ROUTER_FOUND)
         return 0; /* the full path answers these (404, 405) */
-    if (route->access == AUTH_ROLE_PUBLIC) {
+    if (route->min_role == AUTH_ROLE_PUBLIC) {
         /* Anyone may call these (login, refresh): their bodies are small,
          * and an anonymous client must not make opshub hold megabytes. */
         const char *cl = http_request_header(req, "Content-Length");
@@ -546,7 +496,7 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
                                             : "WWW-Authenticate: Bearer realm=\"opshub\", error=\"invalid_token\"\r\n";
         return 401;
     }
-    if (rc == 0 && who.role < (enum auth_role)route->access) {
+    if (rc == 0 && who.role < route->min_role) {
         api->denied_403++;
         api->requests_by_code[403]++;
         *msg = "your role does not allow this (the body was not read)";
@@ -584,9 +534,7 @@ void http_api_handle(void *data, struct http_request *req)
         return;
     }
     if (m != HTTP_ROUTER_FOUND) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "no route for %s %.120s", req->method, req->path);
-        api_send_error(api, req, 404, "not_found", msg, NULL);
+        api_send_no_route(api, req);
         return;
     }
     ctx->route = route;

@@ -51,12 +51,17 @@ struct http_api_deps {
 };
 
 struct http_api;
+struct http_static;
 
 /* deps is copied; everything it points to is borrowed and must outlive the
  * API (the rate and CORS strings are parsed here). NULL with a message in
  * err on OOM or a bad rate / origin list. */
 struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_t errlen);
 void http_api_set_server(struct http_api *api, struct http_server *server);
+/* Serves the files of s under /assets/ from now on (s is transferred; the
+ * previous snapshot is destroyed: responses already sent copied their
+ * bytes). NULL: /assets/ answers 404 like an unknown path. Loop only. */
+void http_api_set_static(struct http_api *api, struct http_static *s);
 /* The http_handler_cb to give http_server_new, with the api as data. */
 void http_api_handle(void *api, struct http_request *req);
 /* The server's head_check: refuses a request to a non-public /api/v1

@@ -19,7 +19,7 @@
  * override). */
 #define API_MAX_RATES 8
 struct api_rate {
-    const char *spec;                 /* the route's rate_limit (a rate or a class), or the configured value */
+    const char *spec;                 /* the route's rate_class (a rate or a class), or the configured value */
     char value[32];                   /* "120/min" (copied: the conf may be reloaded) */
     struct auth_ratelimit_rate rate;
     struct auth_ratelimit *rl;
@@ -34,6 +34,7 @@ struct http_api {
     size_t n_rates;
     struct api_rate global;           /* every client together */
     struct http_cors *cors;           /* NULL: no cross-origin access */
+    struct http_static *statics;      /* server.static_dir in memory (owned); NULL: none */
     uint64_t denied_401, denied_403, limited_429;
     uint64_t (*probes_by_type)[3];    /* [type index][result]: samples seen on the bus */
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
@@ -60,6 +61,8 @@ static inline struct api_ctx *api_ctx(struct http_request *req)
  * its duration and writes the access log line, then sends. */
 void api_send(struct http_api *api, struct http_request *req, int status, const char *content_type,
               const char *extra_headers, const char *body, size_t len);
+/* The 404 of a path no route serves ("no route for GET /x"). */
+void api_send_no_route(struct http_api *api, struct http_request *req);
 /* Sends {"error":{"code":..,"message":..[,"field":..]}} with `status`. */
 void api_send_error(struct http_api *api, struct http_request *req, int status, const char *code,
                     const char *message, const char *field);
@@ -86,11 +89,7 @@ int api_query_time(struct http_api *api, struct http_request *req, const char *n
 /* ISO 8601 string of unix ms, or JSON null for 0. */
 json_t *api_time_or_null(int64_t ms);
 
-/* The route table (api.c), in registration order. */
-extern const struct http_route api_routes[];
-extern const size_t api_n_routes;
-
-/* Route handlers. */
+/* Route handlers (the route table is http/routes.c). */
 void api_health_healthz(void *api, struct http_request *req, const struct http_params *p);
 void api_health_live(void *api, struct http_request *req, const struct http_params *p);
 void api_health_ready(void *api, struct http_request *req, const struct http_params *p);
@@ -123,6 +122,13 @@ void api_projects_get(void *api, struct http_request *req, const struct http_par
 void api_projects_create(void *api, struct http_request *req, const struct http_params *p);
 void api_projects_patch(void *api, struct http_request *req, const struct http_params *p);
 void api_projects_delete(void *api, struct http_request *req, const struct http_params *p);
+void api_openapi_json(void *api, struct http_request *req, const struct http_params *p);
+void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
+void api_static_get(void *api, struct http_request *req, const struct http_params *p);
+
+/* Frees the OpenAPI document api_files.c renders on first use
+ * (http_api_destroy calls it); the next request builds it again. */
+void api_files_free_cache(void);
 
 /* JSON of a user (never the password hash) and of a token (never its hash). */
 json_t *api_user_json(const struct auth_user *u);

@@ -1,20 +1,16 @@
 /*
- * http/openapi: builds the OpenAPI 3.1 document from the route table and
- * the documentation table below (one entry per "METHOD pattern"), renders
- * it as plain HTML, and serves both. Owns a lazily built cache freed by
- * http_openapi_free_cache. Path parameters come from the pattern's {x}
- * captures; security, x-min-role and the 401/403/429 answers from the
- * route's access level, so the document cannot drift from what api.c
- * enforces. Must not invent routes: documentation without a route is unused.
+ * http/openapi: renders the route table (http/routes) and the component
+ * schemas (http/schemas) as an OpenAPI 3.1 document, and that document as
+ * plain HTML. Holds no route knowledge: every operation comes from a route
+ * entry. Path parameters come from the pattern's {x} captures; security,
+ * x-min-role and the 401/403/429 answers from the route's access level, so
+ * the document cannot drift from what api.c enforces. Owns nothing past a
+ * call.
  */
 #include "http/openapi.h"
 
-#include "auth/role.h"
 #include "base/alloc.h"
 #include "base/buf.h"
-#include "base/log.h"
-#include "base/version.h"
-#include "http/api_int.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -23,351 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the documentation table ---- */
-
-/* Type specs (parameters and properties): "string", "integer", "number",
- * "boolean", "date-time", "duration", "object", "map" (object of strings),
- * "enum:a,b,c", a component name ("Sample"), "[]X" for an array of X; a
- * trailing '?' makes the value nullable. */
-struct doc_param {
-    const char *name;
-    const char *in;          /* "query" or "path" (path ones only refine the pattern's) */
-    const char *type;
-    const char *description;
-    bool required;
-};
-
-struct doc_response {
-    int status;
-    const char *schema;      /* component name, "text/plain", "text/html", or NULL: no body */
-    const char *description;
-};
-
-struct doc_route {
-    const char *key;         /* "GET /api/v1/checks/{id}" */
-    const char *tag;
-    const char *description; /* beyond the route's summary; may be NULL */
-    const struct doc_param *params;        /* until name == NULL; may be NULL */
-    const char *body;                      /* request body component, or NULL */
-    bool body_optional;
-    const struct doc_response *responses;  /* until status == 0 */
-};
-
-struct doc_prop {
-    const char *name;
-    const char *type;
-    const char *description;
-    bool optional;           /* not in "required" */
-};
-
-struct doc_schema {
-    const char *name;
-    const char *description;
-    const char *type;        /* for a schema without properties (an enum) */
-    const char *base;        /* copy this earlier schema's properties first */
-    const struct doc_prop *props;          /* until name == NULL */
-};
-
-#define PARAMS(...) ((const struct doc_param[]){__VA_ARGS__, {NULL, NULL, NULL, NULL, false}})
-#define RESP(...) ((const struct doc_response[]){__VA_ARGS__, {0, NULL, NULL}})
-#define PROPS(...) ((const struct doc_prop[]){__VA_ARGS__, {NULL, NULL, NULL, false}})
-#define PAGE_PARAMS                                                                  \
-    {"limit", "query", "integer", "Page size, 1..1000 (default 100)", false},        \
-    {"cursor", "query", "string", "Opaque: the next_cursor of the previous page", false}
-
-static const struct doc_route doc_routes[] = {
-    {"GET /healthz", "health", "Answers from static bytes; for load balancers.", NULL, NULL, false,
-     RESP({200, "Healthz", "The loop is running"})},
-    {"GET /health", "health", "status is down when the database is unreachable, degraded when the "
-     "sample buffer is over 90% full or the loop lag is over 1 s.", NULL, NULL, false,
-     RESP({200, "Health", "ok or degraded"}, {503, "Health", "down"})},
-    {"GET /health/live", "health", NULL, NULL, NULL, false, RESP({200, "Live", "The loop is running"})},
-    {"GET /health/ready", "health", NULL, NULL, NULL, false,
-     RESP({200, "Ready", "Ready"}, {503, "Ready", "Configuration not loaded or database unavailable"})},
-    {"GET /health/db", "health", NULL, NULL, NULL, false,
-     RESP({200, "HealthDb", "Connected"}, {503, "HealthDb", "Disconnected"})},
-    {"GET /metrics", "metrics", "Prometheus text format 0.0.4: per-check probe_* (blackbox_exporter "
-     "names) and opshub_* metrics, see docs/api.md.", NULL, NULL, false,
-     RESP({200, "text/plain", "Prometheus exposition text"})},
-    {"GET /api/v1/checks", "checks", "In the order they run: the configuration file's checks, then "
-     "those created through the API.",
-     PARAMS({"limit", "query", "integer", "Page size, 1..10000 (default 1000)", false},
-            {"cursor", "query", "string", "Opaque: the next_cursor of the previous page", false},
-            {"project", "query", "string", "Only checks of this project", false},
-            {"type", "query", "string", "Only checks of this type (http, tcp)", false},
-            {"status", "query", "string", "Only checks with this status", false},
-            {"source", "query", "string", "config or api", false}),
-     NULL, false, RESP({200, "CheckList", "The checks"}, {400, "Error", "A malformed parameter"})},
-    {"POST /api/v1/checks", "checks", "Validated by the configuration loader's own rules (the error's "
-     "field is the JSON path of the bad value); stored with url, headers, body and send sealed "
-     "(AES-256-GCM); running from the moment of the answer.",
-     NULL, "CheckDefinition", false,
-     RESP({201, "Check", "Created and scheduled"},
-          {409, "Error", "The id is taken by the configuration file or the API (code conflict)"})},
-    {"PATCH /api/v1/checks/{id}", "checks", "A JSON merge patch (RFC 7396) of the check's definition; "
-     "null removes a member. If-Match: \"<version>\" makes it conditional.",
-     PARAMS({"id", "path", "string", "Check id", true}), "CheckPatch", false,
-     RESP({200, "Check", "Changed (the check restarts with fresh state)"}, {404, "Error", "Unknown check"},
-          {409, "Error", "The check comes from the configuration file (code read_only)"},
-          {412, "Error", "If-Match does not match the current version"})},
-    {"DELETE /api/v1/checks/{id}", "checks", "Stops and deletes a check created through the API.",
-     PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
-     RESP({204, NULL, "Deleted"}, {404, "Error", "Unknown check"},
-          {409, "Error", "The check comes from the configuration file (code read_only)"},
-          {412, "Error", "If-Match does not match the current version"})},
-    {"GET /api/v1/projects", "projects", "The configuration file's projects, then the API's.",
-     PARAMS(PAGE_PARAMS, {"source", "query", "string", "config or api", false}), NULL, false,
-     RESP({200, "ProjectList", "One page of projects"}, {400, "Error", "A malformed parameter"})},
-    {"POST /api/v1/projects", "projects", "Validated like a projects: entry of the file.", NULL,
-     "ProjectDefinition", false,
-     RESP({201, "Project", "Created"}, {409, "Error", "The id is taken (code conflict)"})},
-    {"GET /api/v1/projects/{id}", "projects", NULL, PARAMS({"id", "path", "string", "Project id", true}),
-     NULL, false, RESP({200, "Project", "The project"}, {404, "Error", "Unknown project"})},
-    {"PATCH /api/v1/projects/{id}", "projects", "A JSON merge patch (RFC 7396) of the project.",
-     PARAMS({"id", "path", "string", "Project id", true}), "ProjectPatch", false,
-     RESP({200, "Project", "Changed"}, {404, "Error", "Unknown project"},
-          {409, "Error", "The project comes from the configuration file (code read_only)"},
-          {412, "Error", "If-Match does not match the current version"})},
-    {"DELETE /api/v1/projects/{id}", "projects", "Only a project created through the API and without "
-     "checks.", PARAMS({"id", "path", "string", "Project id", true}), NULL, false,
-     RESP({204, NULL, "Deleted"}, {404, "Error", "Unknown project"},
-          {409, "Error", "From the configuration file (read_only) or still has checks (conflict)"},
-          {412, "Error", "If-Match does not match the current version"})},
-    {"GET /api/v1/checks/{id}", "checks", NULL, PARAMS({"id", "path", "string", "Check id", true}),
-     NULL, false, RESP({200, "Check", "The check"}, {404, "Error", "Unknown check"})},
-    {"GET /api/v1/checks/{id}/samples", "checks", "Read from the store, newest first. Bad values "
-     "are rejected (400 invalid_parameter with field), never replaced by the default.",
-     PARAMS({"id", "path", "string", "Check id", true},
-            {"from", "query", "string", "Oldest sample time, inclusive: unix seconds or ISO 8601", false},
-            {"to", "query", "string", "Newest sample time, inclusive: unix seconds or ISO 8601", false},
-            {"limit", "query", "integer", "1..10000, default 100", false}),
-     NULL, false,
-     RESP({200, "SampleList", "The samples"}, {400, "Error", "A malformed parameter (field names it)"},
-          {404, "Error", "Unknown check"}, {503, "Error", "Database unavailable"})},
-    {"POST /api/v1/checks/{id}/run", "checks", "Runs the check outside its schedule and answers "
-     "when the run ends; the sample counts like any other.",
-     PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
-     RESP({200, "CheckRun", "The run's sample and the resulting status"},
-          {404, "Error", "Unknown check"},
-          {409, "Error", "paused (check disabled) or canceled (reload or shutdown during the run)"})},
-    {"POST /api/v1/auth/login", "auth", "Exchanges a username and password for an access token "
-     "(JWT) and a refresh token.", NULL, "LoginRequest", false,
-     RESP({200, "AuthTokens", "Signed in"},
-          {401, "Error", "Invalid credentials (code invalid_credentials)"},
-          {429, "Error", "Locked out after failed logins (code locked) or rate limited (code "
-           "rate_limited); Retry-After says when to retry"})},
-    {"POST /api/v1/auth/test-login", "auth", "Signs in as an existing user without a password, for "
-     "tests and demos; answers 404 like an unknown route unless opshub runs with "
-     "ALLOW_TEST_LOGIN=1.", NULL, "TestLoginRequest", false,
-     RESP({200, "AuthTokens", "Signed in"}, {401, "Error", "Unknown or disabled user"},
-          {404, "Error", "Test login is not enabled"})},
-    {"POST /api/v1/auth/refresh", "auth", "Exchanges a refresh token for new tokens; the old "
-     "refresh token is spent.", NULL, "RefreshRequest", false,
-     RESP({200, "AuthTokens", "New tokens"},
-          {401, "Error", "Invalid, expired or spent refresh token (code invalid_credentials)"})},
-    {"POST /api/v1/auth/logout", "auth", "Ends the caller's session: its access and refresh "
-     "tokens stop working.", NULL, NULL, false, RESP({204, NULL, "Signed out"})},
-    {"GET /api/v1/auth/me", "auth", NULL, NULL, NULL, false,
-     RESP({200, "Principal", "Who the credentials belong to"})},
-    {"GET /api/v1/users", "users", NULL,
-     PARAMS(PAGE_PARAMS, {"role", "query", "Role", "Only users with this role", false},
-            {"disabled", "query", "boolean", "Only disabled (true) or enabled (false) users", false}),
-     NULL, false, RESP({200, "UserList", "One page of users"}, {400, "Error", "A malformed parameter"})},
-    {"POST /api/v1/users", "users", NULL, NULL, "UserCreate", false,
-     RESP({201, "User", "Created"}, {409, "Error", "The username exists (code conflict)"})},
-    {"GET /api/v1/users/{id}", "users", NULL, PARAMS({"id", "path", "string", "User id", true}),
-     NULL, false, RESP({200, "User", "The user"}, {404, "Error", "Unknown user"})},
-    {"PATCH /api/v1/users/{id}", "users", "Changes only the fields given.",
-     PARAMS({"id", "path", "string", "User id", true}), "UserPatch", false,
-     RESP({200, "User", "The updated user"}, {404, "Error", "Unknown user"},
-          {409, "Error", "The change conflicts with the current state (code conflict)"})},
-    {"GET /api/v1/tokens", "tokens", NULL,
-     PARAMS(PAGE_PARAMS, {"role", "query", "Role", "Only tokens with this role", false},
-            {"revoked", "query", "boolean", "Only revoked (true) or live (false) tokens", false}),
-     NULL, false, RESP({200, "TokenList", "One page of tokens"}, {400, "Error", "A malformed parameter"})},
-    {"POST /api/v1/tokens", "tokens", "The secret is in the answer's token field, shown this once.",
-     NULL, "TokenCreate", false,
-     RESP({201, "ApiTokenCreated", "Created"})},
-    {"GET /api/v1/tokens/{id}", "tokens", NULL, PARAMS({"id", "path", "string", "Token id", true}),
-     NULL, false, RESP({200, "ApiToken", "The token (never its secret)"}, {404, "Error", "Unknown token"})},
-    {"DELETE /api/v1/tokens/{id}", "tokens", "Revokes the token; it is refused from then on.",
-     PARAMS({"id", "path", "string", "Token id", true}), NULL, false,
-     RESP({204, NULL, "Revoked"}, {404, "Error", "Unknown token"})},
-    {"GET /api/v1/audit", "audit", "Newest first.",
-     PARAMS({"from", "query", "string", "Oldest entry time, inclusive: unix seconds or ISO 8601", false},
-            {"to", "query", "string", "Newest entry time, inclusive: unix seconds or ISO 8601", false},
-            {"actor", "query", "string", "Only entries by this actor", false},
-            {"action", "query", "string", "Only this action (\"user.create\")", false}, PAGE_PARAMS),
-     NULL, false, RESP({200, "AuditList", "One page of entries"}, {400, "Error", "A malformed parameter"})},
-    {"GET /api/v1/openapi.json", "meta", "Generated from the route table.", NULL, NULL, false,
-     RESP({200, "OpenApiDocument", "The OpenAPI 3.1 document"})},
-    {"GET /api-docs", "meta", "Rendered server-side from this document; no script.", NULL, NULL, false,
-     RESP({200, "text/html", "The API reference page"})},
-};
-#define N_DOC_ROUTES (sizeof(doc_routes) / sizeof(doc_routes[0]))
-
-static const struct doc_schema doc_schemas[] = {
-    {"ErrorBody", NULL, NULL, NULL,
-     PROPS({"code", "string", "bad_request, invalid_parameter, invalid_field, not_found, "
-            "method_not_allowed, unsupported_media_type, payload_too_large, unauthorized, "
-            "invalid_credentials, forbidden, rate_limited, locked, conflict, paused, canceled, "
-            "unavailable, internal, ...", false},
-           {"message", "string", "For people; bytes of client input that are not UTF-8 become ?", false},
-           {"field", "string", "The input field at fault", true})},
-    {"Error", "Every error answer", NULL, NULL, PROPS({"error", "ErrorBody", NULL, false})},
-    {"Healthz", NULL, NULL, NULL, PROPS({"ok", "boolean", NULL, false})},
-    {"Live", NULL, NULL, NULL, PROPS({"live", "boolean", NULL, false})},
-    {"Ready", NULL, NULL, NULL, PROPS({"ready", "boolean", NULL, false}, {"reason", "string", NULL, true})},
-    {"HealthDb", NULL, NULL, NULL,
-     PROPS({"database", "enum:connected,disconnected", NULL, false},
-           {"responseTime", "number", "Last ping, ms", true})},
-    {"HealthDatabase", NULL, NULL, NULL,
-     PROPS({"status", "enum:up,down", NULL, false}, {"responseTime", "number", "ms", false})},
-    {"HealthMemory", NULL, NULL, NULL,
-     PROPS({"status", "enum:up", NULL, false}, {"rssBytes", "integer", NULL, false})},
-    {"HealthLoop", NULL, NULL, NULL,
-     PROPS({"status", "enum:up,degraded", NULL, false}, {"lagMs", "number", NULL, false})},
-    {"HealthProbes", "The monitored checks' statuses; never changes opshub's own status", NULL, NULL,
-     PROPS({"status", "enum:up", NULL, false}, {"up", "integer", NULL, false},
-           {"degraded", "integer", NULL, false}, {"down", "integer", NULL, false},
-           {"unknown", "integer", NULL, false})},
-    {"HealthChecks", NULL, NULL, NULL,
-     PROPS({"database", "HealthDatabase", NULL, false}, {"memory", "HealthMemory", NULL, false},
-           {"loop", "HealthLoop", NULL, false}, {"probes", "HealthProbes", NULL, false})},
-    {"Health", NULL, NULL, NULL,
-     PROPS({"status", "enum:ok,degraded,down", NULL, false}, {"timestamp", "date-time", NULL, false},
-           {"uptime", "number", "Seconds", false}, {"version", "string", NULL, false},
-           {"checks", "HealthChecks", NULL, false})},
-    {"SampleTimings", "Phases in ms; null when not reached or not applicable", NULL, NULL,
-     PROPS({"dns_ms", "number?", NULL, false}, {"connect_ms", "number?", NULL, false},
-           {"tls_ms", "number?", NULL, false}, {"ttfb_ms", "number?", NULL, false})},
-    {"Sample", "One probe result", NULL, NULL,
-     PROPS({"ts", "date-time", "UTC with milliseconds", false}, {"ts_ms", "integer", "Unix ms", false},
-           {"result", "enum:up,degraded,down", NULL, false}, {"latency_ms", "number", NULL, false},
-           {"code", "integer", "HTTP status (0 when none)", false}, {"error", "string", NULL, false},
-           {"timings", "SampleTimings", NULL, false})},
-    {"Check", "A monitored check with its status", NULL, NULL,
-     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
-           {"project", "string?", NULL, false}, {"type", "enum:http,tcp", NULL, false},
-           {"target", "string", "URL (http) or address (tcp); any password is ***", false},
-           {"interval", "duration", NULL, false}, {"timeout", "duration", NULL, false},
-           {"confirm", "integer", "Consecutive down samples before status down", false},
-           {"enabled", "boolean", NULL, false}, {"labels", "map", NULL, false},
-           {"status", "enum:up,degraded,down,unknown,paused", NULL, false},
-           {"since", "date-time?", "When the status last changed", false},
-           {"consecutive_failures", "integer", NULL, false}, {"last_sample", "Sample?", NULL, false},
-           {"uptime_24h", "number?", "Percent of the last 24 h's samples up or degraded", false},
-           {"source", "enum:config,api", NULL, false},
-           {"version", "integer", "API checks only: for If-Match", true})},
-    {"CheckList", NULL, NULL, NULL,
-     PROPS({"checks", "[]Check", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
-    {"CheckDefinition", "A check as in the configuration file's checks: list (docs/api.md, DESIGN 3.2)",
-     NULL, NULL,
-     PROPS({"id", "string", "[a-z0-9][a-z0-9._-]{0,62}", false}, {"type", "enum:http,tcp", NULL, false},
-           {"name", "string", NULL, true}, {"project", "string", NULL, true},
-           {"url", "string", "http: the URL (sealed at rest)", true},
-           {"address", "string", "tcp: host:port", true}, {"interval", "string", "Duration, default 60s", true},
-           {"timeout", "string", "Duration, below interval", true}, {"confirm", "integer", NULL, true},
-           {"enabled", "boolean", NULL, true}, {"labels", "map", NULL, true},
-           {"method", "string", NULL, true}, {"headers", "map", "Sealed at rest", true},
-           {"body", "string", "Sealed at rest", true}, {"expect", "object", "status, max_latency, "
-           "body_contains, json (http); a banner substring (tcp)", true},
-           {"tls_verify", "boolean", NULL, true}, {"follow_redirects", "boolean", NULL, true},
-           {"max_body", "integer", NULL, true}, {"send", "string", "tcp: bytes to send (sealed at rest)", true})},
-    {"CheckPatch", "A JSON merge patch (RFC 7396) of a CheckDefinition: members given replace, null "
-     "removes; id, if given, must be the check's", "object", NULL, NULL},
-    {"Project", NULL, NULL, NULL,
-     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
-           {"environments", "[]string", NULL, false}, {"source", "enum:config,api", NULL, false},
-           {"version", "integer", "API projects only", true})},
-    {"ProjectList", NULL, NULL, NULL,
-     PROPS({"projects", "[]Project", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
-    {"ProjectDefinition", NULL, NULL, NULL,
-     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, true},
-           {"environments", "[]string", NULL, true})},
-    {"ProjectPatch", "A JSON merge patch (RFC 7396) of a ProjectDefinition", "object", NULL, NULL},
-    {"SampleList", NULL, NULL, NULL,
-     PROPS({"check", "string", NULL, false}, {"samples", "[]Sample", "Newest first", false})},
-    {"CheckRun", NULL, NULL, NULL,
-     PROPS({"check", "string", NULL, false}, {"sample", "Sample", NULL, false},
-           {"status", "enum:up,degraded,down,unknown,paused", NULL, false})},
-    {"Role", NULL, "enum:viewer,operator,admin", NULL, NULL},
-    {"User", NULL, NULL, NULL,
-     PROPS({"id", "string", NULL, false}, {"username", "string", NULL, false},
-           {"role", "Role", NULL, false}, {"disabled", "boolean", NULL, false},
-           {"created_at", "date-time", NULL, false}, {"updated_at", "date-time", NULL, false},
-           {"last_login_at", "date-time?", NULL, false})},
-    {"UserList", NULL, NULL, NULL,
-     PROPS({"users", "[]User", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
-    {"UserCreate", NULL, NULL, NULL,
-     PROPS({"username", "string", NULL, false}, {"password", "string", NULL, false},
-           {"role", "Role", NULL, false})},
-    {"UserPatch", "Only the fields given change", NULL, NULL,
-     PROPS({"role", "Role", NULL, true}, {"disabled", "boolean", NULL, true},
-           {"password", "string", NULL, true})},
-    {"LoginRequest", NULL, NULL, NULL,
-     PROPS({"username", "string", NULL, false}, {"password", "string", NULL, false})},
-    {"RefreshRequest", NULL, NULL, NULL, PROPS({"refresh_token", "string", NULL, false})},
-    {"TestLoginRequest", NULL, NULL, NULL, PROPS({"username", "string", NULL, false})},
-    {"AuthTokens", NULL, NULL, NULL,
-     PROPS({"access_token", "string", "JWT for Authorization: Bearer", false},
-           {"token_type", "enum:Bearer", NULL, false},
-           {"expires_in", "integer", "Seconds until the access token expires", false},
-           {"refresh_token", "string", NULL, false},
-           {"refresh_expires_in", "integer", "Seconds until the refresh token expires", false},
-           {"user", "User", NULL, false})},
-    {"Principal", "Who the request's credentials belong to", NULL, NULL,
-     PROPS({"kind", "enum:user,token", NULL, false}, {"id", "string", NULL, false},
-           {"name", "string", "Username or token name", false}, {"role", "Role", NULL, false})},
-    {"ApiToken", "An API token; its secret is never shown again after creation", NULL, NULL,
-     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
-           {"prefix", "string", "First characters of the secret, to recognise it", false},
-           {"role", "Role", NULL, false}, {"created_by", "string", NULL, false},
-           {"created_at", "date-time", NULL, false}, {"expires_at", "date-time?", NULL, false},
-           {"last_used_at", "date-time?", NULL, false}, {"revoked_at", "date-time?", NULL, false})},
-    {"ApiTokenCreated", "The new token with its secret, shown once", NULL, "ApiToken",
-     PROPS({"token", "string", "The secret: Authorization: Bearer <token>", false})},
-    {"TokenList", NULL, NULL, NULL,
-     PROPS({"tokens", "[]ApiToken", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
-    {"TokenCreate", NULL, NULL, NULL,
-     PROPS({"name", "string", NULL, false}, {"role", "Role", NULL, false},
-           {"expires", "duration", "Lifetime (\"90d\"); none when absent", true})},
-    {"AuditEntry", NULL, NULL, NULL,
-     PROPS({"id", "string", NULL, false}, {"ts", "date-time", NULL, false},
-           {"actor", "string", NULL, false}, {"actor_kind", "enum:user,token,cli,system", NULL, false},
-           {"role", "Role?", NULL, false}, {"action", "string", "\"user.create\", ...", false},
-           {"target", "string?", NULL, false}, {"result", "enum:ok,denied,error", NULL, false},
-           {"status", "integer?", "HTTP status (null outside HTTP)", false},
-           {"ip", "string?", NULL, false}, {"request_id", "string?", NULL, false})},
-    {"AuditList", NULL, NULL, NULL,
-     PROPS({"entries", "[]AuditEntry", "Newest first", false},
-           {"next_cursor", "string?", "null on the last page", false})},
-    {"OpenApiDocument", "An OpenAPI 3.1 document (this one)", "object", NULL, NULL},
-};
-#define N_DOC_SCHEMAS (sizeof(doc_schemas) / sizeof(doc_schemas[0]))
-
-static const struct { const char *name, *description; } doc_tags[] = {
-    {"health", "opshub's own health, for load balancers and runbooks"},
-    {"metrics", "Prometheus metrics"},
-    {"checks", "Monitored checks, their status and samples"},
-    {"auth", "Sign-in, token refresh and the current principal"},
-    {"users", "User accounts"},
-    {"tokens", "API tokens"},
-    {"audit", "Who changed what, and denied requests"},
-    {"meta", "This document and its HTML rendering"},
-};
-
-const char *http_openapi_doc_key(size_t i)
-{
-    return i < N_DOC_ROUTES ? doc_routes[i].key : NULL;
-}
-
 /* ---- building ---- */
 
 struct build {
     char *err;
     size_t errlen;
     bool failed;
+    const struct http_openapi_src *src;
+    char path[512];            /* the current route's pattern as an OpenAPI path */
 };
 
 static json_t *fail(struct build *b, const char *fmt, ...) BASE_PRINTF(2, 3);
@@ -413,7 +72,7 @@ static json_t *nullable(json_t *s, const char *type)
     return s;
 }
 
-/* The JSON Schema for a type spec (see struct doc_param). */
+/* The JSON Schema for a type spec (see struct http_route_param). */
 static json_t *type_schema(struct build *b, const char *spec)
 {
     char t[256];
@@ -446,6 +105,9 @@ static json_t *type_schema(struct build *b, const char *spec)
     } else if (!strcmp(t, "map")) {
         s = json_pack("{s:s, s:{s:s}}", "type", "object", "additionalProperties", "type", "string");
         json_type = "object";
+    } else if (!strcmp(t, "numbers")) {
+        s = json_pack("{s:s, s:{s:s}}", "type", "object", "additionalProperties", "type", "number");
+        json_type = "object";
     } else if (strncmp(t, "enum:", 5) == 0) {
         json_t *values = json_array();
         for (char *v = t + 5, *comma; values && v; v = comma ? comma + 1 : NULL) {
@@ -470,7 +132,7 @@ static json_t *type_schema(struct build *b, const char *spec)
     return s ? s : fail(b, "out of memory");
 }
 
-static json_t *schema_object(struct build *b, const struct doc_schema *d, json_t *schemas)
+static json_t *schema_object(struct build *b, const struct http_schema *d, json_t *schemas)
 {
     if (!d->props) {
         json_t *s = d->type ? type_schema(b, d->type) : NULL;
@@ -491,7 +153,7 @@ static json_t *schema_object(struct build *b, const struct doc_schema *d, json_t
         json_object_update(props, json_object_get(base, "properties"));
         json_array_extend(req, json_object_get(base, "required"));
     }
-    for (const struct doc_prop *p = d->props; !b->failed && p->name; p++) {
+    for (const struct http_schema_prop *p = d->props; !b->failed && p->name; p++) {
         json_t *ps = type_schema(b, p->type);
         if (ps && p->description)
             put(b, ps, "description", json_string(p->description));
@@ -517,11 +179,12 @@ static json_t *components(struct build *b)
     if (!c)
         return fail(b, "out of memory");
     json_t *schemas = json_object_get(c, "schemas");
-    for (size_t i = 0; !b->failed && i < N_DOC_SCHEMAS; i++) {
-        if (json_object_get(schemas, doc_schemas[i].name))
-            fail(b, "schema %s is defined twice", doc_schemas[i].name);
+    for (size_t i = 0; !b->failed && i < b->src->n_schemas; i++) {
+        const struct http_schema *d = &b->src->schemas[i];
+        if (json_object_get(schemas, d->name))
+            fail(b, "schema %s is defined twice", d->name);
         else
-            put(b, schemas, doc_schemas[i].name, schema_object(b, &doc_schemas[i], schemas));
+            put(b, schemas, d->name, schema_object(b, d, schemas));
     }
     if (b->failed) {
         json_decref(c);
@@ -530,21 +193,10 @@ static json_t *components(struct build *b)
     return c;
 }
 
-static const struct doc_route *doc_find(const char *method, const char *pattern)
+static const struct http_route_param *doc_param_find(const struct http_route_doc *d, const char *in,
+                                                     const char *name, size_t len)
 {
-    size_t ml = strlen(method);
-    for (size_t i = 0; i < N_DOC_ROUTES; i++) {
-        const char *k = doc_routes[i].key;
-        if (strncmp(k, method, ml) == 0 && k[ml] == ' ' && strcmp(k + ml + 1, pattern) == 0)
-            return &doc_routes[i];
-    }
-    return NULL;
-}
-
-static const struct doc_param *doc_param_find(const struct doc_route *d, const char *in,
-                                              const char *name, size_t len)
-{
-    for (const struct doc_param *p = d->params; p && p->name; p++)
+    for (const struct http_route_param *p = d->params; p && p->name; p++)
         if (!strcmp(p->in, in) && strlen(p->name) == len && !strncmp(p->name, name, len))
             return p;
     return NULL;
@@ -564,33 +216,35 @@ static json_t *param_object(struct build *b, const char *name, size_t len, const
 
 /* Path parameters from the pattern's {x} captures (refined by the doc's
  * "path" entries), then the doc's query parameters. */
-static json_t *parameters(struct build *b, const struct http_route *r, const struct doc_route *d)
+static json_t *parameters(struct build *b, const struct http_route *r)
 {
+    const struct http_route_doc *d = &r->doc;
     json_t *list = json_array();
     if (!list)
         return fail(b, "out of memory");
-    for (const char *s = strchr(r->pattern, '{'); !b->failed && s; s = strchr(s + 1, '{')) {
+    for (const char *s = strchr(b->path, '{'); !b->failed && s; s = strchr(s + 1, '{')) {
         const char *end = strchr(s, '}');
         if (!end)
             break;
-        const struct doc_param *p = doc_param_find(d, "path", s + 1, (size_t)(end - s - 1));
+        const struct http_route_param *p = doc_param_find(d, "path", s + 1, (size_t)(end - s - 1));
         if (json_array_append_new(list, param_object(b, s + 1, (size_t)(end - s - 1), "path",
                                                      p ? p->type : "string", p ? p->description : NULL,
                                                      true)) != 0)
             fail(b, "out of memory");
     }
-    for (const struct doc_param *p = d->params; !b->failed && p && p->name; p++) {
+    for (const struct http_route_param *p = d->params; !b->failed && p && p->name; p++) {
         if (!strcmp(p->in, "path")) {
             char capture[140];
             snprintf(capture, sizeof(capture), "{%s}", p->name);
-            if (!strstr(r->pattern, capture))
-                fail(b, "%s documents path parameter '%s' that the pattern lacks", d->key, p->name);
+            if (!strstr(b->path, capture))
+                fail(b, "%s %s documents path parameter '%s' that the pattern lacks", r->method, r->pattern,
+                     p->name);
         } else if (!strcmp(p->in, "query")) {
             if (json_array_append_new(list, param_object(b, p->name, strlen(p->name), "query",
                                                          p->type, p->description, p->required)) != 0)
                 fail(b, "out of memory");
         } else {
-            fail(b, "%s: parameter '%s' has unknown location '%s'", d->key, p->name, p->in);
+            fail(b, "%s %s: parameter '%s' has unknown location '%s'", r->method, r->pattern, p->name, p->in);
         }
     }
     if (b->failed) {
@@ -605,7 +259,7 @@ static json_t *response_object(struct build *b, const char *schema, const char *
     json_t *o = json_pack("{s:s}", "description", description ? description : "");
     if (!o || !schema)
         return o ? o : fail(b, "out of memory");
-    if (!strncmp(schema, "text/", 5))
+    if (strchr(schema, '/'))  /* a media type: the body is a string of that type */
         put(b, o, "content", json_pack("{s:{s:{s:s}}}", schema, "schema", "type", "string"));
     else
         put(b, o, "content", json_pack("{s:{s:o}}", "application/json", "schema", ref_to(schema)));
@@ -620,29 +274,30 @@ static int cmp_int(const void *a, const void *b)
 /* The doc's responses plus 400/415 (routes with a body), 401/403
  * (protected routes) and 429 (/api/v1), in status order; the doc's own
  * description wins. */
-static json_t *responses(struct build *b, const struct http_route *r, const struct doc_route *d)
+static json_t *responses(struct build *b, const struct http_route *r)
 {
-    static const struct doc_response common[] = {
+    const struct http_route_doc *d = &r->doc;
+    static const struct http_route_response common[] = {
         {400, "Error", "Malformed JSON or an invalid field (field names it)"},
         {415, "Error", "The body is not application/json"},
         {401, "Error", "Missing, malformed, expired or revoked credentials (code unauthorized)"},
         {403, "Error", "Authenticated, but the role is below x-min-role (code forbidden)"},
         {429, "Error", "Rate limited (code rate_limited); Retry-After says when to retry"},
     };
-    const struct doc_response *all[32];
+    const struct http_route_response *all[32];
     size_t n = 0;
-    for (const struct doc_response *x = d->responses; x && x->status; x++) {
+    for (const struct http_route_response *x = d->responses; x && x->status; x++) {
         if (n == 27)
-            return fail(b, "%s documents too many responses", d->key);
+            return fail(b, "%s %s documents too many responses", r->method, r->pattern);
         all[n++] = x;
     }
     if (n == 0)
-        return fail(b, "%s documents no response", d->key);
-    bool api = strncmp(r->pattern, "/api/v1/", 8) == 0;
+        return fail(b, "%s %s documents no response", r->method, r->pattern);
+    bool api = strncmp(b->path, "/api/v1/", 8) == 0;
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
         bool wanted = common[i].status == 429 ? api
                     : common[i].status < 401 || common[i].status > 403 ? d->body != NULL
-                    : r->access != AUTH_ROLE_PUBLIC;
+                    : r->min_role != AUTH_ROLE_PUBLIC;
         bool have = false;
         for (size_t j = 0; j < n; j++)
             have = have || all[j]->status == common[i].status;
@@ -655,11 +310,11 @@ static json_t *responses(struct build *b, const struct http_route *r, const stru
     qsort(order, n, sizeof(order[0]), cmp_int);
     json_t *o = json_object();
     for (size_t i = 0; o && !b->failed && i < n; i++) {
-        const struct doc_response *x = all[order[i] % 64];
+        const struct http_route_response *x = all[order[i] % 64];
         char status[8];
         snprintf(status, sizeof(status), "%d", x->status);
         if (x->status < 100 || x->status > 599 || json_object_get(o, status)) {
-            fail(b, "%s: response status %d is invalid or listed twice", d->key, x->status);
+            fail(b, "%s %s: response status %d is invalid or listed twice", r->method, r->pattern, x->status);
             break;
         }
         json_t *resp = response_object(b, x->schema, x->description);
@@ -692,25 +347,25 @@ static void operation_id(const char *method, const char *pattern, char *out, siz
     out[o] = '\0';
 }
 
-static json_t *operation(struct build *b, const struct http_route *r, const struct doc_route *d,
-                         json_t *op_ids)
+static json_t *operation(struct build *b, const struct http_route *r, json_t *op_ids)
 {
+    const struct http_route_doc *d = &r->doc;
     char op_id[200];
-    operation_id(r->method, r->pattern, op_id, sizeof(op_id));
+    operation_id(r->method, b->path, op_id, sizeof(op_id));
     if (json_object_get(op_ids, op_id))
         return fail(b, "route %s %s: operationId %s is taken by another route", r->method, r->pattern, op_id);
     put(b, op_ids, op_id, json_true());
-    json_t *op = json_pack("{s:[s], s:s, s:s, s:s}", "tags", d->tag, "summary", r->summary,
-                           "operationId", op_id, "x-min-role", auth_role_name(r->access));
+    json_t *op = json_pack("{s:[s], s:s, s:s, s:s}", "tags", d->tag, "summary", d->summary,
+                           "operationId", op_id, "x-min-role", auth_role_name(r->min_role));
     if (!op)
         return fail(b, "out of memory");
     if (d->description)
         put(b, op, "description", json_string(d->description));
-    if (r->access != AUTH_ROLE_PUBLIC)
+    if (r->min_role != AUTH_ROLE_PUBLIC)
         put(b, op, "security", json_pack("[{s:[]}]", "bearerAuth"));
-    if (r->rate_limit)
-        put(b, op, "x-rate-limit", json_string(r->rate_limit));
-    json_t *params = parameters(b, r, d);
+    if (r->rate_class)
+        put(b, op, "x-rate-limit", json_string(r->rate_class));
+    json_t *params = parameters(b, r);
     if (params && json_array_size(params) > 0)
         put(b, op, "parameters", params);
     else
@@ -718,7 +373,7 @@ static json_t *operation(struct build *b, const struct http_route *r, const stru
     if (d->body)
         put(b, op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required", !d->body_optional,
                                             "content", "application/json", "schema", ref_to(d->body)));
-    put(b, op, "responses", responses(b, r, d));
+    put(b, op, "responses", responses(b, r));
     if (b->failed) {
         json_decref(op);
         return NULL;
@@ -754,7 +409,8 @@ static void check_refs(struct build *b, json_t *v, json_t *schemas, const char *
 static json_t *tags(struct build *b, json_t *paths)
 {
     json_t *list = json_array();
-    for (size_t i = 0; list && !b->failed && i < sizeof(doc_tags) / sizeof(doc_tags[0]); i++) {
+    for (size_t i = 0; list && !b->failed && i < b->src->n_tags; i++) {
+        const struct http_route_tag *t = &b->src->tags[i];
         const char *path;
         json_t *item, *op;
         bool used = false;
@@ -762,13 +418,39 @@ static json_t *tags(struct build *b, json_t *paths)
             const char *method;
             json_object_foreach(item, method, op)
                 used = used || !strcmp(json_string_value(json_array_get(json_object_get(op, "tags"), 0)),
-                                       doc_tags[i].name);
+                                       t->name);
         }
-        if (used && json_array_append_new(list, json_pack("{s:s, s:s}", "name", doc_tags[i].name,
-                                                          "description", doc_tags[i].description)) != 0)
+        if (used && json_array_append_new(list, json_pack("{s:s, s:s}", "name", t->name,
+                                                          "description", t->description)) != 0)
             fail(b, "out of memory");
     }
     return list ? list : fail(b, "out of memory");
+}
+
+/* The pattern as an OpenAPI path: a prefix route's "{path*}" is the path
+ * parameter "{path}" (its description says it spans segments). */
+static int openapi_path(const char *pattern, char *out, size_t n)
+{
+    size_t o = 0;
+    if (!pattern || pattern[0] != '/')
+        return -1;
+    for (const char *p = pattern; *p; p++) {
+        if (p[0] == '*' && p[1] == '}')
+            continue;
+        if (o + 1 >= n)
+            return -1;
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static bool tag_known(const struct http_openapi_src *src, const char *tag)
+{
+    for (size_t i = 0; i < src->n_tags; i++)
+        if (strcmp(src->tags[i].name, tag) == 0)
+            return true;
+    return false;
 }
 
 static const char info_description[] =
@@ -778,10 +460,10 @@ static const char info_description[] =
     "need Authorization: Bearer <token> unless their x-min-role is public; x-min-role is the "
     "lowest role (viewer < operator < admin) allowed. Every answer carries X-Request-Id.";
 
-json_t *http_openapi_build(const struct http_route *routes, size_t n, const char *version,
-                           char *errbuf, size_t errlen)
+json_t *http_openapi_build(const struct http_openapi_src *src, const char *version, char *errbuf,
+                           size_t errlen)
 {
-    struct build b = {errbuf, errlen, false};
+    struct build b = {.err = errbuf, .errlen = errlen, .src = src};
     if (errbuf && errlen)
         errbuf[0] = '\0';
     json_t *op_ids = json_object();
@@ -797,27 +479,31 @@ json_t *http_openapi_build(const struct http_route *routes, size_t n, const char
         goto fail;
     json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
     check_refs(&b, schemas, schemas, "components.schemas");
-    for (size_t i = 0; i < n && !b.failed; i++) {
-        const struct http_route *r = &routes[i];
-        const struct doc_route *d = doc_find(r->method, r->pattern);
-        if (!d) {
-            fail(&b, "route %s %s has no documentation entry in src/http/openapi.c", r->method, r->pattern);
-            break;
-        }
-        if (!r->summary || !r->summary[0] || !d->tag) {
+    for (size_t i = 0; i < src->n_routes && !b.failed; i++) {
+        const struct http_route *r = &src->routes[i];
+        const struct http_route_doc *d = &r->doc;
+        if (!d->summary || !d->summary[0] || !d->tag || !d->tag[0]) {
             fail(&b, "route %s %s has no summary or tag", r->method, r->pattern);
             break;
         }
-        if (!json_object_get(paths, r->pattern) && !put(&b, paths, r->pattern, json_object()))
+        if (!tag_known(src, d->tag)) {
+            fail(&b, "route %s %s: tag %.40s is not in the tag list", r->method, r->pattern, d->tag);
             break;
-        json_t *item = json_object_get(paths, r->pattern);
+        }
+        if (openapi_path(r->pattern, b.path, sizeof(b.path)) != 0) {
+            fail(&b, "route %s %s: the pattern is not a path", r->method, r->pattern);
+            break;
+        }
+        if (!json_object_get(paths, b.path) && !put(&b, paths, b.path, json_object()))
+            break;
+        json_t *item = json_object_get(paths, b.path);
         char method[16];
         operation_id(r->method, "", method, sizeof(method));
         if (json_object_get(item, method)) {
             fail(&b, "route %s %s is listed twice", r->method, r->pattern);
             break;
         }
-        json_t *op = operation(&b, r, d, op_ids);
+        json_t *op = operation(&b, r, op_ids);
         char where[300];
         snprintf(where, sizeof(where), "route %s %s", r->method, r->pattern);
         check_refs(&b, op, schemas, where);
@@ -1072,61 +758,4 @@ char *http_openapi_render_html(const json_t *doc, size_t *len)
         return NULL;
     }
     return base_buf_take(&o, len);
-}
-
-/* ---- serving ---- */
-
-/* Built on first use from api_routes; only the two renderings are kept. */
-static struct {
-    char *json;   /* from json_dumps: free() */
-    size_t json_len;
-    char *html;   /* base_free */
-    size_t html_len;
-} cache;
-
-void http_openapi_free_cache(void)
-{
-    free(cache.json);
-    base_free(cache.html);
-    memset(&cache, 0, sizeof(cache));
-}
-
-static int cache_fill(void)
-{
-    if (cache.json && cache.html)
-        return 0;
-    char err[256];
-    json_t *doc = http_openapi_build(api_routes, api_n_routes, base_version(), err, sizeof(err));
-    if (!doc) {
-        base_log_error("openapi document could not be built", BASE_LOG_STR("error", err));
-        return -1;
-    }
-    if (!cache.json) {
-        cache.json = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
-        cache.json_len = cache.json ? strlen(cache.json) : 0;
-    }
-    if (!cache.html)
-        cache.html = http_openapi_render_html(doc, &cache.html_len);
-    json_decref(doc);
-    return cache.json && cache.html ? 0 : -1;
-}
-
-void api_openapi_json(void *data, struct http_request *req, const struct http_params *p)
-{
-    struct http_api *api = data;
-    if (cache_fill() != 0 && !cache.json) {
-        api_send_error(api, req, 500, "internal", "the API document could not be built", NULL);
-        return;
-    }
-    api_send(api, req, 200, "application/json", NULL, cache.json, cache.json_len);
-}
-
-void api_docs_html(void *data, struct http_request *req, const struct http_params *p)
-{
-    struct http_api *api = data;
-    if (cache_fill() != 0 && !cache.html) {
-        api_send_error(api, req, 500, "internal", "the API document could not be built", NULL);
-        return;
-    }
-    api_send(api, req, 200, "text/html; charset=utf-8", NULL, cache.html, cache.html_len);
 }

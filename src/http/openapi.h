@@ -1,28 +1,37 @@
 /*
- * http/openapi: the OpenAPI 3.1 document of the HTTP API, generated from the
- * route table (method, pattern, summary, minimum role, rate limit) plus a
- * documentation table in openapi.c (tag, description, parameters, request
- * and response schemas). A route without a documentation entry makes the
- * build fail, naming the route, so an undocumented route cannot ship.
- * Serves GET /api/v1/openapi.json and GET /api-docs (plain server-side
- * HTML: no script, no style, CSP default-src 'none' holds). Loop-only.
+ * http/openapi: renders a route table (struct http_route, each entry with
+ * its documentation) and a list of component schemas as an OpenAPI 3.1
+ * document, and that document as a self-contained HTML page (no script, no
+ * style: the CSP default-src 'none' holds). Knows no route itself: what it
+ * renders comes in as data. Pure functions; the caller owns the results.
  */
 #ifndef HTTP_OPENAPI_H
 #define HTTP_OPENAPI_H
 
-#include "http/router.h"
+#include "http/route.h"
+#include "http/schemas.h"
 
 #include <jansson.h>
 #include <stddef.h>
 
-/* Builds the OpenAPI 3.1.0 document for routes[0..n) with info.version =
- * version. Returns a new reference (caller json_decref's it), or NULL with
- * a message in errbuf (NUL-terminated, truncated to errlen) naming the
- * first route that has no documentation entry, no summary, a documented
- * path parameter its pattern lacks, or a schema that is not defined; or
- * "out of memory". */
-json_t *http_openapi_build(const struct http_route *routes, size_t n, const char *version,
-                           char *errbuf, size_t errlen);
+/* What a document is built from; every array is borrowed for the call. */
+struct http_openapi_src {
+    const struct http_route *routes;
+    size_t n_routes;
+    const struct http_route_tag *tags;   /* listed when an operation uses them */
+    size_t n_tags;
+    const struct http_schema *schemas;   /* components.schemas, in this order */
+    size_t n_schemas;
+};
+
+/* Builds the OpenAPI 3.1.0 document with info.version = version. Returns a
+ * new reference (caller json_decref's it), or NULL with a message in errbuf
+ * (NUL-terminated, truncated to errlen) naming the first route without a
+ * summary, tag or response, with a tag not in src->tags, a route listed twice, a documented path
+ * parameter its pattern lacks, a bad type spec, or a schema that is not
+ * defined; or "out of memory". */
+json_t *http_openapi_build(const struct http_openapi_src *src, const char *version, char *errbuf,
+                           size_t errlen);
 
 /* Renders doc (as built above) as a self-contained HTML page: a table of
  * operations with method, path, minimum role, summary, parameters and
@@ -32,18 +41,5 @@ json_t *http_openapi_build(const struct http_route *routes, size_t n, const char
  * page would exceed HTTP_OPENAPI_HTML_MAX. */
 #define HTTP_OPENAPI_HTML_MAX (4u * 1024 * 1024)
 char *http_openapi_render_html(const json_t *doc, size_t *len);
-
-/* The i-th documentation key ("GET /api/v1/checks/{id}"), NULL past the
- * end: lets tests list entries that no route uses (yet). */
-const char *http_openapi_doc_key(size_t i);
-
-/* Route handlers (api is the struct http_api). The document is built from
- * api_routes on first use and cached; a build failure answers 500. */
-void api_openapi_json(void *api, struct http_request *req, const struct http_params *p);
-void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
-
-/* Frees the cached document and renderings (http_api_destroy calls it);
- * the next request rebuilds them. */
-void http_openapi_free_cache(void);
 
 #endif

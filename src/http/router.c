@@ -1,17 +1,21 @@
 /*
  * http/router: method + path-pattern matching over an immutable route table.
- * Patterns are split into segments once at http_router_new (literal or
- * "{name}"); a lookup splits the path in place on a stack copy and compares
- * segment by segment, so matching allocates nothing. The router owns its
- * pre-split segments and parameter names; it never owns the handlers or the
- * route array, and it never decodes: the server has already percent-decoded
- * the path it hands over (decoding again would turn "%2525" into "%").
+ * Patterns are split into segments once at http_router_new (literal,
+ * "{name}", or a last "{name*}" taking the rest of the path); a lookup
+ * splits the path into (pointer, length) pairs and compares segment by
+ * segment, so matching allocates nothing. Routes with a rest capture are
+ * kept after the others (longest prefix first), so an exact route always
+ * wins over a prefix. The router owns its pre-split segments and parameter
+ * names; it never owns the handlers or the route array, and it never
+ * decodes: the server has already percent-decoded the path it hands over
+ * (decoding again would turn "%2525" into "%").
  */
 #include "http/router.h"
 
 #include "base/alloc.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_SEGMENTS 32
@@ -27,6 +31,7 @@ struct compiled_route {
     const struct http_route *route;
     struct segment *segs;
     size_t n_segs;
+    bool has_rest;  /* the last segment is a "{name*}" capture */
 };
 
 struct http_router {
@@ -40,7 +45,8 @@ static bool is_name_char(char ch)
 }
 
 /* Splits "/a/{b}/c" into segments; "/" has none. Rejects empty segments
- * (and so trailing slashes), bad parameter names and repeated names. */
+ * (and so trailing slashes), bad parameter names, repeated names and a
+ * "{name*}" that is not the last segment. */
 static int compile_pattern(const char *pattern, struct compiled_route *out)
 {
     size_t n_params = 0;
@@ -65,20 +71,23 @@ static int compile_pattern(const char *pattern, struct compiled_route *out)
             return -1;
         struct segment *s = &out->segs[out->n_segs++];
         if (p[0] == '{') {
-            if (len < 3 || p[len - 1] != '}' || ++n_params > HTTP_ROUTER_MAX_PARAMS)
+            bool rest = len >= 4 && p[len - 2] == '*';
+            size_t name_len = len - 2 - rest;
+            if (len < 3 || p[len - 1] != '}' || ++n_params > HTTP_ROUTER_MAX_PARAMS || (rest && end))
                 return -1;
-            for (size_t i = 1; i + 1 < len; i++)
+            for (size_t i = 1; i < 1 + name_len; i++)
                 if (!is_name_char(p[i]))
                     return -1;
             s->is_param = true;
-            s->text = base_strndup(p + 1, len - 2);
-            s->len = len - 2;
+            out->has_rest = rest;
+            s->text = base_strndup(p + 1, name_len);
+            s->len = name_len;
             for (size_t i = 0; s->text && i + 1 < out->n_segs; i++)
                 if (out->segs[i].is_param && strcmp(out->segs[i].text, s->text) == 0)
                     return -1;
         } else {
-            if (memchr(p, '{', len) || memchr(p, '}', len))
-                return -1;
+            if (memchr(p, '{', len) || memchr(p, '}', len) || memchr(p, '*', len))
+                return -1;  /* '*' only in "{name*}": a literal one would read as a wildcard */
             s->text = base_strndup(p, len);
             s->len = len;
         }
@@ -97,6 +106,17 @@ static void free_compiled(struct compiled_route *c)
     base_free(c->segs);
 }
 
+/* Exact routes in table order, then prefix routes, the longest first. */
+static int route_order(const void *pa, const void *pb)
+{
+    const struct compiled_route *a = pa, *b = pb;
+    if (a->has_rest != b->has_rest)
+        return a->has_rest ? 1 : -1;
+    if (a->has_rest && a->n_segs != b->n_segs)
+        return a->n_segs > b->n_segs ? -1 : 1;
+    return a->route < b->route ? -1 : a->route > b->route;
+}
+
 struct http_router *http_router_new(const struct http_route *routes, size_t n)
 {
     struct http_router *r = base_calloc(1, sizeof(*r));
@@ -113,6 +133,7 @@ struct http_router *http_router_new(const struct http_route *routes, size_t n)
         if (compile_pattern(routes[i].pattern, &r->routes[i]) != 0)
             goto fail;
     }
+    qsort(r->routes, r->n, sizeof(*r->routes), route_order);
     return r;
 fail:
     http_router_destroy(r);
@@ -158,14 +179,32 @@ static bool split_path(const char *path, struct path_segs *out)
     }
 }
 
+/* A rest capture takes the last segment and everything after it, every
+ * segment non-empty; its value is the tail of the path itself. */
+static bool rest_matches(const struct compiled_route *c, const struct path_segs *ps,
+                         struct http_params *params)
+{
+    for (size_t i = c->n_segs - 1; i < ps->n; i++)
+        if (ps->len[i] == 0)
+            return false;
+    if (params) {
+        params->rest_name = c->segs[c->n_segs - 1].text;
+        params->rest = ps->p[c->n_segs - 1];
+    }
+    return true;
+}
+
 static bool route_matches(const struct compiled_route *c, const struct path_segs *ps,
                           struct http_params *params)
 {
-    if (c->n_segs != ps->n)
+    if (c->has_rest ? ps->n < c->n_segs : c->n_segs != ps->n)
         return false;
-    if (params)
+    if (params) {
         params->n = 0;
-    for (size_t i = 0; i < ps->n; i++) {
+        params->rest_name = params->rest = NULL;
+    }
+    size_t fixed = c->n_segs - c->has_rest;
+    for (size_t i = 0; i < fixed; i++) {
         const struct segment *s = &c->segs[i];
         if (!s->is_param) {
             if (s->len != ps->len[i] || memcmp(s->text, ps->p[i], s->len) != 0)
@@ -183,7 +222,7 @@ static bool route_matches(const struct compiled_route *c, const struct path_segs
             params->n++;
         }
     }
-    return true;
+    return !c->has_rest || rest_matches(c, ps, params);
 }
 
 static void allow_add(char *allow, size_t allow_len, const char *method)
@@ -213,8 +252,10 @@ enum http_router_match http_router_match(const struct http_router *r, const char
     struct path_segs ps;
     if (route)
         *route = NULL;
-    if (params)
+    if (params) {
         params->n = 0;
+        params->rest_name = params->rest = NULL;
+    }
     if (allow && allow_len)
         allow[0] = '\0';
     if (!r || !method || !split_path(path, &ps))
@@ -254,8 +295,10 @@ enum http_router_match http_router_match(const struct http_router *r, const char
         return HTTP_ROUTER_NOT_FOUND;
     if (get_allowed && !head_allowed)
         allow_add(allow, allow_len, "HEAD");
-    if (params)
+    if (params) {
         params->n = 0;
+        params->rest_name = params->rest = NULL;
+    }
     return HTTP_ROUTER_BAD_METHOD;
 }
 
@@ -264,5 +307,7 @@ const char *http_params_get(const struct http_params *p, const char *name)
     for (size_t i = 0; p && name && i < p->n; i++)
         if (strcmp(p->items[i].name, name) == 0)
             return p->items[i].value;
+    if (p && name && p->rest_name && strcmp(p->rest_name, name) == 0)
+        return p->rest;
     return NULL;
 }

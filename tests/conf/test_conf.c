@@ -779,6 +779,29 @@ static void test_conf_validates_server_storage_and_log(void **state)
     expect_one_error("log: {format: yaml}\n", 1, 15, "unknown log format 'yaml'");
 }
 
+static void test_conf_reads_server_static_dir(void **state)
+{
+    struct loaded l;
+    expect_ok(&l, "server: {listen: '127.0.0.1:1'}\n");
+    assert_null(l.c->server.static_dir);
+    unload(&l);
+    expect_ok(&l, "server: {static_dir: ~}\n");
+    assert_null(l.c->server.static_dir);
+    unload(&l);
+    expect_ok(&l, "server: {static_dir: /srv/opshub/dashboard}\n");
+    assert_string_equal(l.c->server.static_dir, "/srv/opshub/dashboard");
+    /* Merging API objects copies it with the other server settings. */
+    struct conf *merged = NULL;
+    assert_int_equal(conf_merge_checks(l.c, NULL, 0, &merged), 0);
+    assert_string_equal(merged->server.static_dir, "/srv/opshub/dashboard");
+    assert_ptr_not_equal(merged->server.static_dir, l.c->server.static_dir);
+    conf_destroy(merged);
+    unload(&l);
+    expect_one_error("server: {static_dir: ''}\n", 1, 22, "static_dir must name a directory");
+    expect_one_error("server: {static_dir: [a, b]}\n", 1, 22, "a string");
+    expect_one_error("server: {static_dri: /x}\n", 1, 10, "static_dir");
+}
+
 static void test_conf_resolves_project_references(void **state)
 {
     struct loaded l;
@@ -1057,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_conf_max_body_sizes),
         cmocka_unit_test(test_conf_validates_addresses),
         cmocka_unit_test(test_conf_validates_server_storage_and_log),
+        cmocka_unit_test(test_conf_reads_server_static_dir),
         cmocka_unit_test(test_conf_resolves_project_references),
         cmocka_unit_test(test_conf_hash_tracks_every_field),
         cmocka_unit_test(test_conf_survives_allocation_failure_at_every_step),

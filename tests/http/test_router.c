@@ -1,7 +1,9 @@
 /*
  * tests/http/test_router: pattern compilation, segment matching, {param}
  * capture, 404 vs 405 with Allow, HEAD fallback, trailing slashes, paths
- * that arrive already decoded, bad patterns, and a table of many routes.
+ * that arrive already decoded, bad patterns, a table of many routes, and
+ * prefix routes ({name*}): what they capture, what they refuse, and that
+ * exact routes and longer prefixes win whatever the table order.
  */
 #include "http/router.h"
 
@@ -16,16 +18,19 @@
 static void h_a(void *app, struct http_request *req, const struct http_params *p) {}
 static void h_b(void *app, struct http_request *req, const struct http_params *p) {}
 
+/* The router reads only method, pattern and handler of an entry. */
+#define ROUTE(m, pat, h) {.method = (m), .pattern = (pat), .handler = (h)}
+
 static const struct http_route routes[] = {
-    {"GET", "/", h_a, "root", 0, NULL},
-    {"GET", "/healthz", h_a, "health", 0, NULL},
-    {"GET", "/api/v1/checks", h_a, "list", 0, NULL},
-    {"POST", "/api/v1/checks", h_b, "create", 0, NULL},
-    {"GET", "/api/v1/checks/{id}", h_a, "one", 0, NULL},
-    {"DELETE", "/api/v1/checks/{id}", h_b, "delete", 0, NULL},
-    {"GET", "/api/v1/checks/{id}/samples", h_b, "samples", 0, NULL},
-    {"POST", "/api/v1/checks/{id}/run", h_a, "run", 0, NULL},
-    {"GET", "/api/v1/a/{x}/b/{y}", h_a, "two params", 0, NULL},
+    ROUTE("GET", "/", h_a),
+    ROUTE("GET", "/healthz", h_a),
+    ROUTE("GET", "/api/v1/checks", h_a),
+    ROUTE("POST", "/api/v1/checks", h_b),
+    ROUTE("GET", "/api/v1/checks/{id}", h_a),
+    ROUTE("DELETE", "/api/v1/checks/{id}", h_b),
+    ROUTE("GET", "/api/v1/checks/{id}/samples", h_b),
+    ROUTE("POST", "/api/v1/checks/{id}/run", h_a),
+    ROUTE("GET", "/api/v1/a/{x}/b/{y}", h_a),
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -140,16 +145,18 @@ static void test_router_takes_decoded_segments_verbatim(void **state)
 static void test_router_rejects_bad_patterns(void **state)
 {
     const char *bad[] = {"", "x", "/a/", "//", "/a//b", "/{}", "/{a", "/a}", "/{a}{b}", "/{a-b}",
-                         "/{id}/{id}", "/x{id}", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}"};
+                         "/{id}/{id}", "/x{id}", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}",
+                         "/{*}", "/{a**}", "/{a*}/b", "/{a*}/", "/x/{a*}/{b*}", "/{id}/{id*}", "/{*a}",
+                         "/a*", "/{a*b}", "/assets/{path*}x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct http_route one = {"GET", bad[i], h_a, NULL, 0, NULL};
+        struct http_route one = ROUTE("GET", bad[i], h_a);
         struct http_router *r = http_router_new(&one, 1);
         if (r)
             fail_msg("pattern '%s' accepted", bad[i]);
     }
-    struct http_route nomethod = {"", "/a", h_a, NULL, 0, NULL};
+    struct http_route nomethod = ROUTE("", "/a", h_a);
     assert_null(http_router_new(&nomethod, 1));
-    struct http_route nohandler = {"GET", "/a", NULL, NULL, 0, NULL};
+    struct http_route nohandler = ROUTE("GET", "/a", NULL);
     assert_null(http_router_new(&nohandler, 1));
     struct http_router *empty = http_router_new(NULL, 0);
     assert_non_null(empty);
@@ -164,7 +171,7 @@ static void test_router_handles_many_routes(void **state)
     static struct http_route many[N];
     for (int i = 0; i < N; i++) {
         snprintf(patterns[i], sizeof(patterns[i]), "/r%d/{id}/leaf%d", i / 3, i % 3);
-        many[i] = (struct http_route){i % 2 ? "POST" : "GET", patterns[i], h_a, NULL, 0, NULL};
+        many[i] = (struct http_route)ROUTE(i % 2 ? "POST" : "GET", patterns[i], h_a);
     }
     struct http_router *r = http_router_new(many, N);
     assert_non_null(r);
@@ -183,6 +190,93 @@ static void test_router_handles_many_routes(void **state)
     http_router_destroy(r);
 }
 
+static const struct http_route prefixed[] = {
+    ROUTE("GET", "/{path*}", h_a),                 /* listed first: must still lose to the rest */
+    ROUTE("GET", "/assets/{path*}", h_b),
+    ROUTE("GET", "/healthz", h_a),
+    ROUTE("GET", "/files/{kind}/{path*}", h_a),
+    ROUTE("POST", "/upload/{path*}", h_b),
+    ROUTE("GET", "/assets/manifest.json", h_a),
+};
+
+static void test_router_prefix_route_captures_the_rest_of_the_path(void **state)
+{
+    struct http_router *r = http_router_new(&prefixed[1], 1);
+    assert_non_null(r);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    const char *path = "/assets/js/vendor/app.3f9a1c2b.js";
+    assert_int_equal(m(r, "GET", path, &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[1]);
+    assert_string_equal(http_params_get(&p, "path"), "js/vendor/app.3f9a1c2b.js");
+    assert_ptr_equal(http_params_get(&p, "path"), path + 8);  /* borrowed from the path, not copied */
+    assert_int_equal(p.n, 0);
+    assert_int_equal(m(r, "GET", "/assets/a", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_params_get(&p, "path"), "a");
+    /* Longer than a {name} slot, and as deep as the router goes (32 segments). */
+    char longpath[1024] = "/assets";
+    for (int i = 0; i < 31; i++)
+        strcat(longpath, "/abcdefghijklmnopqrstuvwxyz");
+    assert_int_equal(m(r, "GET", longpath, &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_int_equal(strlen(http_params_get(&p, "path")), strlen(longpath) - 8);
+    strcat(longpath, "/one-too-many");
+    assert_int_equal(m(r, "GET", longpath, &route, &p, allow), HTTP_ROUTER_NOT_FOUND);
+    /* HEAD is served by the GET prefix route; other methods are 405. */
+    assert_int_equal(m(r, "HEAD", "/assets/x.css", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_params_get(&p, "path"), "x.css");
+    assert_int_equal(m(r, "POST", "/assets/x.css", &route, &p, allow), HTTP_ROUTER_BAD_METHOD);
+    assert_string_equal(allow, "GET, HEAD");
+    assert_null(http_params_get(&p, "path"));
+    /* The prefix alone, empty segments and other prefixes are no match. */
+    const char *unknown[] = {"/assets", "/assets/", "/assets//x", "/assets/x/", "/assets/x//y",
+                             "/assetsx/y", "/asset/x", "/", "/x/assets/y"};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        if (m(r, "GET", unknown[i], &route, &p, allow) != HTTP_ROUTER_NOT_FOUND)
+            fail_msg("'%s' matched the prefix route", unknown[i]);
+        assert_null(route);
+        assert_null(http_params_get(&p, "path"));
+    }
+    /* Segments are taken verbatim: the static file module judges ".." etc. */
+    assert_int_equal(m(r, "GET", "/assets/../etc/passwd", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_string_equal(http_params_get(&p, "path"), "../etc/passwd");
+    http_router_destroy(r);
+}
+
+static void test_router_exact_routes_and_longer_prefixes_win(void **state)
+{
+    struct http_router *r = http_router_new(prefixed, sizeof(prefixed) / sizeof(prefixed[0]));
+    assert_non_null(r);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    assert_int_equal(m(r, "GET", "/healthz", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[2]);
+    assert_null(http_params_get(&p, "path"));
+    assert_int_equal(m(r, "GET", "/assets/manifest.json", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[5]);
+    assert_int_equal(m(r, "GET", "/assets/app.js", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[1]);
+    assert_string_equal(http_params_get(&p, "path"), "app.js");
+    assert_int_equal(m(r, "GET", "/index.html", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[0]);
+    assert_string_equal(http_params_get(&p, "path"), "index.html");
+    assert_int_equal(m(r, "GET", "/healthz/x", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[0]);
+    /* {name} and {name*} in one pattern. */
+    assert_int_equal(m(r, "GET", "/files/logs/2024/a.txt", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[3]);
+    assert_string_equal(http_params_get(&p, "kind"), "logs");
+    assert_string_equal(http_params_get(&p, "path"), "2024/a.txt");
+    /* A path only a POST prefix knows, asked with GET: the GET catch-all
+     * takes it; asked with DELETE: 405 naming both. */
+    assert_int_equal(m(r, "GET", "/upload/a", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &prefixed[0]);
+    assert_int_equal(m(r, "DELETE", "/upload/a", &route, &p, allow), HTTP_ROUTER_BAD_METHOD);
+    assert_string_equal(allow, "POST, GET, HEAD");
+    http_router_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_router_takes_decoded_segments_verbatim),
         cmocka_unit_test(test_router_rejects_bad_patterns),
         cmocka_unit_test(test_router_handles_many_routes),
+        cmocka_unit_test(test_router_prefix_route_captures_the_rest_of_the_path),
+        cmocka_unit_test(test_router_exact_routes_and_longer_prefixes_win),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

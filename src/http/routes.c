@@ -1,0 +1,249 @@
+/*
+ * http/routes: every HTTP route of opshub, declared once. An entry holds
+ * the method and pattern the router matches, the minimum role and rate
+ * class the access middleware (http/api) enforces, the handler, the audit
+ * action of a mutation, and the route's OpenAPI description (rendered by
+ * http/openapi with the components of http/schemas). Adding a route is one
+ * entry here plus its handler; tests/http/test_routes.c walks the table
+ * (docs, role, audit action) and tests/integration/test_auth.py walks every
+ * route's role through the served document. Pure data.
+ */
+#include "http/routes.h"
+
+#include "http/api_int.h"
+
+#define PARAMS(...) HTTP_ROUTE_PARAMS(__VA_ARGS__)
+#define RESP(...) HTTP_ROUTE_RESPONSES(__VA_ARGS__)
+#define PAGE_PARAMS                                                                  \
+    {"limit", "query", "integer", "Page size, 1..1000 (default 100)", false},        \
+    {"cursor", "query", "string", "Opaque: the next_cursor of the previous page", false}
+#define LOGIN HTTP_ROUTE_RATE_LOGIN
+
+/* Columns: method, pattern, minimum role, rate class, handler, audit action,
+ * then the document: {tag, summary, description, parameters, request body,
+ * body optional, responses}. */
+const struct http_route http_routes[] = {
+    {"GET", "/healthz", AUTH_ROLE_PUBLIC, NULL, api_health_healthz, NULL,
+     {"health", "Liveness in one line",
+      "Answers from static bytes; for load balancers.", NULL, NULL, false,
+      RESP({200, "Healthz", "The loop is running"})}},
+    {"GET", "/health", AUTH_ROLE_PUBLIC, NULL, api_health_full, NULL,
+     {"health", "Health of opshub and its dependencies",
+      "status is down when the database is unreachable, degraded when the "
+      "sample buffer is over 90% full or the loop lag is over 1 s.", NULL, NULL, false,
+      RESP({200, "Health", "ok or degraded"}, {503, "Health", "down"})}},
+    {"GET", "/health/live", AUTH_ROLE_PUBLIC, NULL, api_health_live, NULL,
+     {"health", "Liveness",
+      NULL, NULL, NULL, false, RESP({200, "Live", "The loop is running"})}},
+    {"GET", "/health/ready", AUTH_ROLE_PUBLIC, NULL, api_health_ready, NULL,
+     {"health", "Readiness: config loaded and storage reachable",
+      NULL, NULL, NULL, false,
+      RESP({200, "Ready", "Ready"}, {503, "Ready", "Configuration not loaded or database unavailable"})}},
+    {"GET", "/health/db", AUTH_ROLE_PUBLIC, NULL, api_health_db, NULL,
+     {"health", "Database connectivity",
+      NULL, NULL, NULL, false,
+      RESP({200, "HealthDb", "Connected"}, {503, "HealthDb", "Disconnected"})}},
+    {"GET", "/metrics", AUTH_ROLE_PUBLIC, NULL, api_metrics_get, NULL,
+     {"metrics", "Prometheus metrics",
+      "Prometheus text format 0.0.4: per-check probe_* (blackbox_exporter "
+      "names) and opshub_* metrics, see docs/api.md.", NULL, NULL, false,
+      RESP({200, "text/plain", "Prometheus exposition text"})}},
+    {"POST", "/api/v1/auth/login", AUTH_ROLE_PUBLIC, LOGIN, api_auth_login, "auth.login",
+     {"auth", "Log in with username and password",
+      "Exchanges a username and password for an access token "
+      "(JWT) and a refresh token.", NULL, "LoginRequest", false,
+      RESP({200, "AuthTokens", "Signed in"},
+           {401, "Error", "Invalid credentials (code invalid_credentials)"},
+           {429, "Error", "Locked out after failed logins (code locked) or rate limited (code "
+            "rate_limited); Retry-After says when to retry"})}},
+    {"POST", "/api/v1/auth/test-login", AUTH_ROLE_PUBLIC, LOGIN, api_auth_test_login, "auth.test_login",
+     {"auth", "Log in without a password (ALLOW_TEST_LOGIN=1 only)",
+      "Signs in as an existing user without a password, for "
+      "tests and demos; answers 404 like an unknown route unless opshub runs with "
+      "ALLOW_TEST_LOGIN=1.", NULL, "TestLoginRequest", false,
+      RESP({200, "AuthTokens", "Signed in"}, {401, "Error", "Unknown or disabled user"},
+           {404, "Error", "Test login is not enabled"})}},
+    {"POST", "/api/v1/auth/refresh", AUTH_ROLE_PUBLIC, LOGIN, api_auth_refresh, "auth.refresh",
+     {"auth", "Exchange a refresh token for new tokens",
+      "Exchanges a refresh token for new tokens; the old "
+      "refresh token is spent.", NULL, "RefreshRequest", false,
+      RESP({200, "AuthTokens", "New tokens"},
+           {401, "Error", "Invalid, expired or spent refresh token (code invalid_credentials)"})}},
+    {"POST", "/api/v1/auth/logout", AUTH_ROLE_VIEWER, NULL, api_auth_logout, "auth.logout",
+     {"auth", "End the caller's session",
+      "Ends the caller's session: its access and refresh "
+      "tokens stop working.", NULL, NULL, false, RESP({204, NULL, "Signed out"})}},
+    {"GET", "/api/v1/auth/me", AUTH_ROLE_VIEWER, NULL, api_auth_me, NULL,
+     {"auth", "Who the caller is",
+      NULL, NULL, NULL, false,
+      RESP({200, "Principal", "Who the credentials belong to"})}},
+    {"GET", "/api/v1/checks", AUTH_ROLE_VIEWER, NULL, api_checks_list, NULL,
+     {"checks", "List checks with status",
+      "In the order they run: the configuration file's checks, then "
+      "those created through the API.",
+      PARAMS({"limit", "query", "integer", "Page size, 1..10000 (default 1000)", false},
+             {"cursor", "query", "string", "Opaque: the next_cursor of the previous page", false},
+             {"project", "query", "string", "Only checks of this project", false},
+             {"type", "query", "string", "Only checks of this type (http, tcp)", false},
+             {"status", "query", "string", "Only checks with this status", false},
+             {"source", "query", "string", "config or api", false}),
+      NULL, false, RESP({200, "CheckList", "The checks"}, {400, "Error", "A malformed parameter"})}},
+    {"GET", "/api/v1/checks/{id}", AUTH_ROLE_VIEWER, NULL, api_checks_get, NULL,
+     {"checks", "One check with status",
+      NULL, PARAMS({"id", "path", "string", "Check id", true}),
+      NULL, false, RESP({200, "Check", "The check"}, {404, "Error", "Unknown check"})}},
+    {"GET", "/api/v1/checks/{id}/samples", AUTH_ROLE_VIEWER, NULL, api_checks_samples, NULL,
+     {"checks", "Samples of a check, newest first",
+      "Read from the store, newest first. Bad values "
+      "are rejected (400 invalid_parameter with field), never replaced by the default.",
+      PARAMS({"id", "path", "string", "Check id", true},
+             {"from", "query", "string", "Oldest sample time, inclusive: unix seconds or ISO 8601", false},
+             {"to", "query", "string", "Newest sample time, inclusive: unix seconds or ISO 8601", false},
+             {"limit", "query", "integer", "1..10000, default 100", false}),
+      NULL, false,
+      RESP({200, "SampleList", "The samples"}, {400, "Error", "A malformed parameter (field names it)"},
+           {404, "Error", "Unknown check"}, {503, "Error", "Database unavailable"})}},
+    {"POST", "/api/v1/checks/{id}/run", AUTH_ROLE_OPERATOR, NULL, api_checks_run, "check.run",
+     {"checks", "Run a check now",
+      "Runs the check outside its schedule and answers "
+      "when the run ends; the sample counts like any other.",
+      PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
+      RESP({200, "CheckRun", "The run's sample and the resulting status"},
+           {404, "Error", "Unknown check"},
+           {409, "Error", "paused (check disabled) or canceled (reload or shutdown during the run)"})}},
+    {"POST", "/api/v1/checks", AUTH_ROLE_ADMIN, NULL, api_checks_create, "check.create",
+     {"checks", "Create a check",
+      "Validated by the configuration loader's own rules (the error's "
+      "field is the JSON path of the bad value); stored with url, headers, body and send sealed "
+      "(AES-256-GCM); running from the moment of the answer.",
+      NULL, "CheckDefinition", false,
+      RESP({201, "Check", "Created and scheduled"},
+           {409, "Error", "The id is taken by the configuration file or the API (code conflict)"})}},
+    {"PATCH", "/api/v1/checks/{id}", AUTH_ROLE_ADMIN, NULL, api_checks_patch, "check.update",
+     {"checks", "Change a check created through the API",
+      "A JSON merge patch (RFC 7396) of the check's definition; "
+      "null removes a member. If-Match: \"<version>\" makes it conditional.",
+      PARAMS({"id", "path", "string", "Check id", true}), "CheckPatch", false,
+      RESP({200, "Check", "Changed (the check restarts with fresh state)"}, {404, "Error", "Unknown check"},
+           {409, "Error", "The check comes from the configuration file (code read_only)"},
+           {412, "Error", "If-Match does not match the current version"})}},
+    {"DELETE", "/api/v1/checks/{id}", AUTH_ROLE_ADMIN, NULL, api_checks_delete, "check.delete",
+     {"checks", "Delete a check created through the API",
+      "Stops and deletes a check created through the API.",
+      PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
+      RESP({204, NULL, "Deleted"}, {404, "Error", "Unknown check"},
+           {409, "Error", "The check comes from the configuration file (code read_only)"},
+           {412, "Error", "If-Match does not match the current version"})}},
+    {"GET", "/api/v1/projects", AUTH_ROLE_VIEWER, NULL, api_projects_list, NULL,
+     {"projects", "List projects",
+      "The configuration file's projects, then the API's.",
+      PARAMS(PAGE_PARAMS, {"source", "query", "string", "config or api", false}), NULL, false,
+      RESP({200, "ProjectList", "One page of projects"}, {400, "Error", "A malformed parameter"})}},
+    {"POST", "/api/v1/projects", AUTH_ROLE_ADMIN, NULL, api_projects_create, "project.create",
+     {"projects", "Create a project",
+      "Validated like a projects: entry of the file.", NULL,
+      "ProjectDefinition", false,
+      RESP({201, "Project", "Created"}, {409, "Error", "The id is taken (code conflict)"})}},
+    {"GET", "/api/v1/projects/{id}", AUTH_ROLE_VIEWER, NULL, api_projects_get, NULL,
+     {"projects", "One project",
+      NULL, PARAMS({"id", "path", "string", "Project id", true}),
+      NULL, false, RESP({200, "Project", "The project"}, {404, "Error", "Unknown project"})}},
+    {"PATCH", "/api/v1/projects/{id}", AUTH_ROLE_ADMIN, NULL, api_projects_patch, "project.update",
+     {"projects", "Change a project created through the API",
+      "A JSON merge patch (RFC 7396) of the project.",
+      PARAMS({"id", "path", "string", "Project id", true}), "ProjectPatch", false,
+      RESP({200, "Project", "Changed"}, {404, "Error", "Unknown project"},
+           {409, "Error", "The project comes from the configuration file (code read_only)"},
+           {412, "Error", "If-Match does not match the current version"})}},
+    {"DELETE", "/api/v1/projects/{id}", AUTH_ROLE_ADMIN, NULL, api_projects_delete, "project.delete",
+     {"projects", "Delete a project created through the API",
+      "Only a project created through the API and without "
+      "checks.", PARAMS({"id", "path", "string", "Project id", true}), NULL, false,
+      RESP({204, NULL, "Deleted"}, {404, "Error", "Unknown project"},
+           {409, "Error", "From the configuration file (read_only) or still has checks (conflict)"},
+           {412, "Error", "If-Match does not match the current version"})}},
+    {"GET", "/api/v1/users", AUTH_ROLE_ADMIN, NULL, api_users_list, NULL,
+     {"users", "List users",
+      NULL,
+      PARAMS(PAGE_PARAMS, {"role", "query", "Role", "Only users with this role", false},
+             {"disabled", "query", "boolean", "Only disabled (true) or enabled (false) users", false}),
+      NULL, false, RESP({200, "UserList", "One page of users"}, {400, "Error", "A malformed parameter"})}},
+    {"POST", "/api/v1/users", AUTH_ROLE_ADMIN, NULL, api_users_create, "user.create",
+     {"users", "Create a user",
+      NULL, NULL, "UserCreate", false,
+      RESP({201, "User", "Created"}, {409, "Error", "The username exists (code conflict)"})}},
+    {"GET", "/api/v1/users/{id}", AUTH_ROLE_ADMIN, NULL, api_users_get, NULL,
+     {"users", "One user",
+      NULL, PARAMS({"id", "path", "string", "User id", true}),
+      NULL, false, RESP({200, "User", "The user"}, {404, "Error", "Unknown user"})}},
+    {"PATCH", "/api/v1/users/{id}", AUTH_ROLE_ADMIN, NULL, api_users_patch, "user.update",
+     {"users", "Change a user's role, password or status",
+      "Changes only the fields given.",
+      PARAMS({"id", "path", "string", "User id", true}), "UserPatch", false,
+      RESP({200, "User", "The updated user"}, {404, "Error", "Unknown user"},
+           {409, "Error", "The change conflicts with the current state (code conflict)"})}},
+    {"GET", "/api/v1/tokens", AUTH_ROLE_ADMIN, NULL, api_tokens_list, NULL,
+     {"tokens", "List API tokens",
+      NULL,
+      PARAMS(PAGE_PARAMS, {"role", "query", "Role", "Only tokens with this role", false},
+             {"revoked", "query", "boolean", "Only revoked (true) or live (false) tokens", false}),
+      NULL, false, RESP({200, "TokenList", "One page of tokens"}, {400, "Error", "A malformed parameter"})}},
+    {"POST", "/api/v1/tokens", AUTH_ROLE_ADMIN, NULL, api_tokens_create, "token.create",
+     {"tokens", "Create an API token (shown once)",
+      "The secret is in the answer's token field, shown this once.",
+      NULL, "TokenCreate", false,
+      RESP({201, "ApiTokenCreated", "Created"})}},
+    {"GET", "/api/v1/tokens/{id}", AUTH_ROLE_ADMIN, NULL, api_tokens_get, NULL,
+     {"tokens", "One API token",
+      NULL, PARAMS({"id", "path", "string", "Token id", true}),
+      NULL, false, RESP({200, "ApiToken", "The token (never its secret)"}, {404, "Error", "Unknown token"})}},
+    {"DELETE", "/api/v1/tokens/{id}", AUTH_ROLE_ADMIN, NULL, api_tokens_revoke, "token.revoke",
+     {"tokens", "Revoke an API token",
+      "Revokes the token; it is refused from then on.",
+      PARAMS({"id", "path", "string", "Token id", true}), NULL, false,
+      RESP({204, NULL, "Revoked"}, {404, "Error", "Unknown token"})}},
+    {"GET", "/api/v1/audit", AUTH_ROLE_ADMIN, NULL, api_audit_list, NULL,
+     {"audit", "Audit log, newest first",
+      "Newest first.",
+      PARAMS({"from", "query", "string", "Oldest entry time, inclusive: unix seconds or ISO 8601", false},
+             {"to", "query", "string", "Newest entry time, inclusive: unix seconds or ISO 8601", false},
+             {"actor", "query", "string", "Only entries by this actor", false},
+             {"action", "query", "string", "Only this action (\"user.create\")", false}, PAGE_PARAMS),
+      NULL, false, RESP({200, "AuditList", "One page of entries"}, {400, "Error", "A malformed parameter"})}},
+    {"GET", "/api/v1/openapi.json", AUTH_ROLE_PUBLIC, NULL, api_openapi_json, NULL,
+     {"meta", "This API as an OpenAPI 3.1 document",
+      "Generated from the route table.", NULL, NULL, false,
+      RESP({200, "OpenApiDocument", "The OpenAPI 3.1 document"})}},
+    {"GET", "/api-docs", AUTH_ROLE_PUBLIC, NULL, api_docs_html, NULL,
+     {"meta", "API documentation",
+      "Rendered server-side from this document; no script.", NULL, NULL, false,
+      RESP({200, "text/html", "The API reference page"})}},
+    {"GET", "/assets/{path*}", AUTH_ROLE_PUBLIC, NULL, api_static_get, NULL,
+     {"static", "A file of the web interface (server.static_dir)",
+      "The file at this path under server.static_dir (/assets/app.3f9a1c2b.js is "
+      "<static_dir>/assets/app.3f9a1c2b.js), served from memory: the directory is read at start and "
+      "on SIGHUP. A strong ETag with each file (If-None-Match answers 304). A name with 8 or more hex "
+      "digits between dots before its extension is cached for a year (Cache-Control: public, "
+      "max-age=31536000, immutable); other files are revalidated (no-cache). Hidden names, '.' and "
+      "'..' never resolve. Without server.static_dir every path answers 404.",
+      PARAMS({"path", "path", "string", "The rest of the path: one or more segments, slashes included", true}),
+      NULL, false,
+      RESP({200, "*/*", "The file, typed by its extension"}, {304, NULL, "Not modified: If-None-Match matched"},
+           {400, "Error", "A refused path: '.', '..' or empty segments, '%', a backslash or control bytes"},
+           {404, "Error", "No such file (or a hidden or skipped one), or no server.static_dir"})}},
+};
+const size_t http_routes_n = sizeof(http_routes) / sizeof(http_routes[0]);
+
+const struct http_route_tag http_routes_tags[] = {
+    {"health", "opshub's own health, for load balancers and runbooks"},
+    {"metrics", "Prometheus metrics"},
+    {"checks", "Monitored checks, their status and samples"},
+    {"projects", "Projects that group checks"},
+    {"auth", "Sign-in, token refresh and the current principal"},
+    {"users", "User accounts"},
+    {"tokens", "API tokens"},
+    {"audit", "Who changed what, and denied requests"},
+    {"meta", "This document and its HTML rendering"},
+    {"static", "Files of the web interface"},
+};
+const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

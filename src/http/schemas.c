@@ -1,0 +1,262 @@
+/*
+ * http/schemas: the JSON Schema components of the OpenAPI document (what
+ * request and response bodies look like), as data. Routes name them in
+ * http/routes.c; http/openapi renders them and fails to build when a route
+ * names one that is not here. Pure data: no state, no I/O.
+ */
+#include "http/schemas.h"
+
+#include <stdio.h>
+
+#define PROPS(...) HTTP_SCHEMA_PROPS(__VA_ARGS__)
+
+const struct http_schema http_schemas[] = {
+    {"ErrorBody", NULL, NULL, NULL,
+     PROPS({"code", "string", "bad_request, invalid_parameter, invalid_field, not_found, "
+            "method_not_allowed, unsupported_media_type, payload_too_large, unauthorized, "
+            "invalid_credentials, forbidden, rate_limited, locked, conflict, paused, canceled, "
+            "unavailable, internal, ...", false},
+           {"message", "string", "For people; bytes of client input that are not UTF-8 become ?", false},
+           {"field", "string", "The input field at fault", true})},
+    {"Error", "Every error answer", NULL, NULL, PROPS({"error", "ErrorBody", NULL, false})},
+    {"Healthz", NULL, NULL, NULL, PROPS({"ok", "boolean", NULL, false})},
+    {"Live", NULL, NULL, NULL, PROPS({"live", "boolean", NULL, false})},
+    {"Ready", NULL, NULL, NULL, PROPS({"ready", "boolean", NULL, false}, {"reason", "string", NULL, true})},
+    {"HealthDb", NULL, NULL, NULL,
+     PROPS({"database", "enum:connected,disconnected", NULL, false},
+           {"responseTime", "number", "Last ping, ms", true})},
+    {"HealthDatabase", NULL, NULL, NULL,
+     PROPS({"status", "enum:up,down", NULL, false}, {"responseTime", "number", "ms", false})},
+    {"HealthMemory", NULL, NULL, NULL,
+     PROPS({"status", "enum:up", NULL, false}, {"rssBytes", "integer", NULL, false})},
+    {"HealthLoop", NULL, NULL, NULL,
+     PROPS({"status", "enum:up,degraded", NULL, false}, {"lagMs", "number", NULL, false})},
+    {"HealthProbes", "The monitored checks' statuses; never changes opshub's own status", NULL, NULL,
+     PROPS({"status", "enum:up", NULL, false}, {"up", "integer", NULL, false},
+           {"degraded", "integer", NULL, false}, {"down", "integer", NULL, false},
+           {"unknown", "integer", NULL, false})},
+    {"HealthChecks", NULL, NULL, NULL,
+     PROPS({"database", "HealthDatabase", NULL, false}, {"memory", "HealthMemory", NULL, false},
+           {"loop", "HealthLoop", NULL, false}, {"probes", "HealthProbes", NULL, false})},
+    {"Health", NULL, NULL, NULL,
+     PROPS({"status", "enum:ok,degraded,down", NULL, false}, {"timestamp", "date-time", NULL, false},
+           {"uptime", "number", "Seconds", false}, {"version", "string", NULL, false},
+           {"checks", "HealthChecks", NULL, false})},
+    {"SampleTimings", "Phases in ms; null when not reached or not applicable", NULL, NULL,
+     PROPS({"dns_ms", "number?", NULL, false}, {"connect_ms", "number?", NULL, false},
+           {"tls_ms", "number?", NULL, false}, {"ttfb_ms", "number?", NULL, false})},
+    {"Sample", "One probe result", NULL, NULL,
+     PROPS({"ts", "date-time", "UTC with milliseconds", false}, {"ts_ms", "integer", "Unix ms", false},
+           {"result", "enum:up,degraded,down", NULL, false}, {"latency_ms", "number", NULL, false},
+           {"code", "integer", "HTTP status (0 when none)", false}, {"error", "string", NULL, false},
+           {"values", "numbers", "Named values of the check's type (docs/checks.md): phase durations, "
+            "status codes, ratios...", false},
+           {"timings", "SampleTimings", "The phase values as cumulative ms (kept for older clients)", false})},
+    {"Check", "A monitored check with its status", NULL, NULL,
+     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
+           {"project", "string?", NULL, false}, {"type", "string", "A check type (docs/checks.md)", false},
+           {"target", "string", "What the check probes (a URL, an address); any password is ***", false},
+           {"interval", "duration", NULL, false}, {"timeout", "duration", NULL, false},
+           {"confirm", "integer", "Consecutive down samples before status down", false},
+           {"enabled", "boolean", NULL, false}, {"labels", "map", NULL, false},
+           {"status", "enum:up,degraded,down,unknown,paused", NULL, false},
+           {"since", "date-time?", "When the status last changed", false},
+           {"consecutive_failures", "integer", NULL, false}, {"last_sample", "Sample?", NULL, false},
+           {"uptime_24h", "number?", "Percent of the last 24 h's samples up or degraded", false},
+           {"source", "enum:config,api", NULL, false},
+           {"version", "integer", "API checks only: for If-Match", true})},
+    {"CheckList", NULL, NULL, NULL,
+     PROPS({"checks", "[]Check", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
+    {"CheckDefinition", "A check as in the configuration file's checks: list (docs/checks.md); the served "
+     "document lists the fields of every check type of this opshub",
+     NULL, NULL,
+     PROPS({"id", "string", "[a-z0-9][a-z0-9._-]{0,62}", false}, {"type", "enum:http,tcp", NULL, false},
+           {"name", "string", NULL, true}, {"project", "string", NULL, true},
+           {"url", "string", "http: the URL (sealed at rest)", true},
+           {"address", "string", "tcp: host:port", true}, {"interval", "string", "Duration, default 60s", true},
+           {"timeout", "string", "Duration, below interval", true}, {"confirm", "integer", NULL, true},
+           {"enabled", "boolean", NULL, true}, {"labels", "map", NULL, true},
+           {"method", "string", NULL, true}, {"headers", "map", "Sealed at rest", true},
+           {"body", "string", "Sealed at rest", true}, {"expect", "object", "status, max_latency, "
+           "body_contains, json (http); a banner substring (tcp)", true},
+           {"tls_verify", "boolean", NULL, true}, {"follow_redirects", "boolean", NULL, true},
+           {"max_body", "integer", NULL, true}, {"send", "string", "tcp: bytes to send (sealed at rest)", true})},
+    {"CheckPatch", "A JSON merge patch (RFC 7396) of a CheckDefinition: members given replace, null "
+     "removes; id, if given, must be the check's", "object", NULL, NULL},
+    {"Project", NULL, NULL, NULL,
+     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
+           {"environments", "[]string", NULL, false}, {"source", "enum:config,api", NULL, false},
+           {"version", "integer", "API projects only", true})},
+    {"ProjectList", NULL, NULL, NULL,
+     PROPS({"projects", "[]Project", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
+    {"ProjectDefinition", NULL, NULL, NULL,
+     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, true},
+           {"environments", "[]string", NULL, true})},
+    {"ProjectPatch", "A JSON merge patch (RFC 7396) of a ProjectDefinition", "object", NULL, NULL},
+    {"SampleList", NULL, NULL, NULL,
+     PROPS({"check", "string", NULL, false}, {"samples", "[]Sample", "Newest first", false})},
+    {"CheckRun", NULL, NULL, NULL,
+     PROPS({"check", "string", NULL, false}, {"sample", "Sample", NULL, false},
+           {"status", "enum:up,degraded,down,unknown,paused", NULL, false})},
+    {"Role", NULL, "enum:viewer,operator,admin", NULL, NULL},
+    {"User", NULL, NULL, NULL,
+     PROPS({"id", "string", NULL, false}, {"username", "string", NULL, false},
+           {"role", "Role", NULL, false}, {"disabled", "boolean", NULL, false},
+           {"created_at", "date-time", NULL, false}, {"updated_at", "date-time", NULL, false},
+           {"last_login_at", "date-time?", NULL, false})},
+    {"UserList", NULL, NULL, NULL,
+     PROPS({"users", "[]User", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
+    {"UserCreate", NULL, NULL, NULL,
+     PROPS({"username", "string", NULL, false}, {"password", "string", NULL, false},
+           {"role", "Role", NULL, false})},
+    {"UserPatch", "Only the fields given change", NULL, NULL,
+     PROPS({"role", "Role", NULL, true}, {"disabled", "boolean", NULL, true},
+           {"password", "string", NULL, true})},
+    {"LoginRequest", NULL, NULL, NULL,
+     PROPS({"username", "string", NULL, false}, {"password", "string", NULL, false})},
+    {"RefreshRequest", NULL, NULL, NULL, PROPS({"refresh_token", "string", NULL, false})},
+    {"TestLoginRequest", NULL, NULL, NULL, PROPS({"username", "string", NULL, false})},
+    {"AuthTokens", NULL, NULL, NULL,
+     PROPS({"access_token", "string", "JWT for Authorization: Bearer", false},
+           {"token_type", "enum:Bearer", NULL, false},
+           {"expires_in", "integer", "Seconds until the access token expires", false},
+           {"refresh_token", "string", NULL, false},
+           {"refresh_expires_in", "integer", "Seconds until the refresh token expires", false},
+           {"user", "User", NULL, false})},
+    {"Principal", "Who the request's credentials belong to", NULL, NULL,
+     PROPS({"kind", "enum:user,token", NULL, false}, {"id", "string", NULL, false},
+           {"name", "string", "Username or token name", false}, {"role", "Role", NULL, false})},
+    {"ApiToken", "An API token; its secret is never shown again after creation", NULL, NULL,
+     PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
+           {"prefix", "string", "First characters of the secret, to recognise it", false},
+           {"role", "Role", NULL, false}, {"created_by", "string", NULL, false},
+           {"created_at", "date-time", NULL, false}, {"expires_at", "date-time?", NULL, false},
+           {"last_used_at", "date-time?", NULL, false}, {"revoked_at", "date-time?", NULL, false})},
+    {"ApiTokenCreated", "The new token with its secret, shown once", NULL, "ApiToken",
+     PROPS({"token", "string", "The secret: Authorization: Bearer <token>", false})},
+    {"TokenList", NULL, NULL, NULL,
+     PROPS({"tokens", "[]ApiToken", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
+    {"TokenCreate", NULL, NULL, NULL,
+     PROPS({"name", "string", NULL, false}, {"role", "Role", NULL, false},
+           {"expires", "duration", "Lifetime (\"90d\"); none when absent", true})},
+    {"AuditEntry", NULL, NULL, NULL,
+     PROPS({"id", "string", NULL, false}, {"ts", "date-time", NULL, false},
+           {"actor", "string", NULL, false}, {"actor_kind", "enum:user,token,cli,system", NULL, false},
+           {"role", "Role?", NULL, false}, {"action", "string", "\"user.create\", ...", false},
+           {"target", "string?", NULL, false}, {"result", "enum:ok,denied,error", NULL, false},
+           {"status", "integer?", "HTTP status (null outside HTTP)", false},
+           {"ip", "string?", NULL, false}, {"request_id", "string?", NULL, false})},
+    {"AuditList", NULL, NULL, NULL,
+     PROPS({"entries", "[]AuditEntry", "Newest first", false},
+           {"next_cursor", "string?", "null on the last page", false})},
+    {"OpenApiDocument", "An OpenAPI 3.1 document (this one)", "object", NULL, NULL},
+};
+const size_t http_schemas_n = sizeof(http_schemas) / sizeof(http_schemas[0]);
+
+/* ---- the check schemas from the check type registry ---- */
+
+static json_t *field_schema(const struct conf_field *f);
+
+static json_t *fields_object(const struct conf_field *fields)
+{
+    json_t *o = json_pack("{s:s, s:{}, s:b}", "type", "object", "properties", "additionalProperties", 0);
+    json_t *props = o ? json_object_get(o, "properties") : NULL;
+    for (const struct conf_field *f = fields; o && f && f->name; f++)
+        if (json_object_set_new(props, f->name, field_schema(f)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    return o;
+}
+
+/* The JSON Schema of one field, as the loader reads it from JSON. */
+static json_t *field_schema(const struct conf_field *f)
+{
+    json_t *s = NULL;
+    switch (f->kind) {
+    case CONF_FIELD_BOOL:
+        s = json_pack("{s:s}", "type", "boolean");
+        break;
+    case CONF_FIELD_INT:
+        s = json_pack("{s:s, s:I, s:I}", "type", "integer", "minimum", (json_int_t)f->min, "maximum", (json_int_t)f->max);
+        break;
+    case CONF_FIELD_SIZE:
+        s = json_pack("{s:[s, s]}", "type", "integer", "string");
+        break;
+    case CONF_FIELD_KV:
+        s = json_pack("{s:s, s:{s:s}}", "type", "object", "additionalProperties", "type", "string");
+        break;
+    case CONF_FIELD_OBJECT:
+        s = fields_object(f->fields);
+        break;
+    case CONF_FIELD_ENUM: {
+        json_t *e = json_array();
+        for (size_t i = 0; e && f->choices[i]; i++)
+            json_array_append_new(e, json_string(f->choices[i]));
+        s = e ? json_pack("{s:s, s:o}", "type", "string", "enum", e) : NULL;
+        break;
+    }
+    case CONF_FIELD_CUSTOM:
+        s = json_object(); /* its own shape: the description says it */
+        break;
+    default:
+        s = json_pack("{s:s}", "type", "string");
+        break;
+    }
+    if (s && f->doc)
+        json_object_set_new(s, "description", json_string(f->doc));
+    return s;
+}
+
+/* A field several types share under one name (tcp's expect is a string,
+ * http's an object): any shape, each type's meaning in the description. */
+static int add_field(json_t *props, const struct conf_field *f, const char *type)
+{
+    json_t *have = json_object_get(props, f->name);
+    if (!have) {
+        json_t *s = field_schema(f);
+        if (s) {
+            char d[512];
+            snprintf(d, sizeof(d), "%s: %s", type, f->doc ? f->doc : "");
+            json_object_set_new(s, "description", json_string(d));
+        }
+        return s ? json_object_set_new(props, f->name, s) : BASE_ERR_NOMEM;
+    }
+    char d[2048];
+    snprintf(d, sizeof(d), "%s; %s: %s", json_string_value(json_object_get(have, "description")), type,
+             f->doc ? f->doc : "");
+    json_t *any = json_pack("{s:s}", "description", d);
+    return any ? json_object_set_new(props, f->name, any) : BASE_ERR_NOMEM;
+}
+
+int http_schemas_for_types(json_t *doc, const struct conf_check_types *types)
+{
+    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    json_t *check = json_object_get(schemas, "Check");
+    json_t *def = json_object_get(schemas, "CheckDefinition");
+    if (!schemas || !check || !def || !types)
+        return BASE_ERR_INVALID;
+    json_t *names = json_array();
+    json_t *props = json_object();
+    int rc = names && props ? 0 : BASE_ERR_NOMEM;
+    for (size_t i = 0; rc == 0 && i < types->n; i++)
+        rc = json_array_append_new(names, json_string(types->items[i]->name)) ? BASE_ERR_NOMEM : 0;
+    for (const struct conf_field *f = conf_check_common_fields; rc == 0 && f->name; f++)
+        rc = json_object_set_new(props, f->name, field_schema(f)) ? BASE_ERR_NOMEM : 0;
+    if (rc == 0)
+        rc = json_object_set_new(props, "type", json_pack("{s:s, s:O, s:s}", "type", "string", "enum", names,
+                                                          "description", "The check type")) ? BASE_ERR_NOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < types->n; i++)
+        for (const struct conf_field *f = types->items[i]->fields; rc == 0 && f && f->name; f++)
+            rc = add_field(props, f, types->items[i]->name);
+    if (rc == 0) {
+        json_object_set(json_object_get(check, "properties"), "type",
+                        json_pack("{s:s, s:O, s:s}", "type", "string", "enum", names, "description", "The check type"));
+        json_object_set_new(def, "properties", props);
+        json_object_set_new(def, "required", json_pack("[s, s]", "id", "type"));
+        props = NULL;
+    }
+    json_decref(props);
+    json_decref(names);
+    return rc;
+}
