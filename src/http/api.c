@@ -163,8 +163,8 @@ static void write_audit(struct http_api *api, struct http_request *req, struct a
     auth_audit(api->deps.auth, &e);
 }
 
-void api_send(struct http_api *api, struct http_request *req, int status, const char *content_type,
-              const char *extra_headers, const char *body, size_t len)
+static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
+                     const char *extra_headers, const char *body, size_t len, const struct http_body_parts *parts)
 {
     struct api_ctx *ctx = api_ctx(req);
     double secs = (double)(uv_hrtime() - req->start_ns) / 1e9;
@@ -192,7 +192,22 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
                  extra_headers ? extra_headers : "");
         extra_headers = headers;
     }
-    http_response_send(req, status, content_type, extra_headers, body, len);
+    if (parts)
+        http_response_send_parts(req, status, content_type, extra_headers, parts);
+    else
+        http_response_send(req, status, content_type, extra_headers, body, len);
+}
+
+void api_send(struct http_api *api, struct http_request *req, int status, const char *content_type,
+              const char *extra_headers, const char *body, size_t len)
+{
+    send_any(api, req, status, content_type, extra_headers, body, len, NULL);
+}
+
+void api_send_parts(struct http_api *api, struct http_request *req, int status, const char *content_type,
+                    const char *extra_headers, const struct http_body_parts *parts)
+{
+    send_any(api, req, status, content_type, extra_headers, NULL, 0, parts);
 }
 
 void api_send_json(struct http_api *api, struct http_request *req, int status, json_t *body)

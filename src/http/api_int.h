@@ -37,6 +37,8 @@ struct http_api {
     struct http_static *statics;      /* server.static_dir in memory (owned); NULL: none */
     uint64_t denied_401, denied_403, limited_429;
     uint64_t (*probes_by_type)[3];    /* [type index][result]: samples seen on the bus */
+    int metrics_jobs;                 /* /metrics scrapes being formatted */
+    uint64_t metrics_slices;          /* times one yielded the loop */
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
 };
 
@@ -63,6 +65,9 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
               const char *extra_headers, const char *body, size_t len);
 /* The 404 of a path no route serves ("no route for GET /x"). */
 void api_send_no_route(struct http_api *api, struct http_request *req);
+/* api_send with a borrowed body in pieces (http_response_send_parts). */
+void api_send_parts(struct http_api *api, struct http_request *req, int status, const char *content_type,
+                    const char *extra_headers, const struct http_body_parts *parts);
 /* Sends {"error":{"code":..,"message":..[,"field":..]}} with `status`. */
 void api_send_error(struct http_api *api, struct http_request *req, int status, const char *code,
                     const char *message, const char *field);

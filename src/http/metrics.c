@@ -3,43 +3,51 @@
  * series with blackbox_exporter names (probe_success, probe_duration_seconds
  * and the metrics each check type declares for its values), then opshub's
  * own counters and the standard process_* metrics. Reads module stats and
- * owns only the per-type sample counters it keeps from the event bus.
+ * owns only the per-type sample counters it keeps from the event bus and
+ * the scrapes in progress. A scrape at 100,000 checks is ~35 MB of text:
+ * it is formatted in slices across loop turns into a chain of pieces and
+ * handed to the server without a copy, so the loop never stalls for long.
  */
 #include "http/api_int.h"
 
 #include "base/alloc.h"
+#include "base/chain.h"
 #include "base/proc.h"
 #include "base/version.h"
 
 #include <string.h>
 
 #define METRICS_MAX_BYTES (512u * 1024 * 1024)
+#define METRICS_PIECE (256u * 1024)          /* chain piece: appends never move more */
+#define METRICS_LINE_MAX (64u * 1024)         /* one check's lines, before they join the chain */
+#define METRICS_SLICE_NS (4u * 1000000u)      /* formatting per loop turn: the loop never stalls long */
+#define METRICS_JOBS_MAX 4                    /* scrapes in progress at once; more get 503 */
 
 /* Label sets: check, project, type, and one optional extra pair. */
 #define CHECK_LABELS(cc) \
     {"check", (cc)->id, "project", (cc)->project ? (cc)->project : "", "type", (cc)->type->name, NULL, NULL, NULL}
 
 /* The metric families the check types declare (probe_http_status_code,
- * probe_http_duration_seconds, ...), each with its lines collected in one
- * pass over the checks, so a family's lines stay together as the text
- * format requires. */
+ * probe_http_duration_seconds, ...), each collecting its lines in its own
+ * chain during one pass over the checks; the chains are then spliced in
+ * turn, so a family's lines stay together as the text format requires. */
 #define FAMILIES_MAX 64
 
 struct family {
     const char *metric, *help;
-    struct base_buf lines;
+    struct base_chain lines;
 };
 
 struct families {
     struct family f[FAMILIES_MAX];
     size_t n;
-    struct base_buf other;   /* opshub_check_value: values no type declares */
+    struct base_chain other;   /* opshub_check_value: values no type declares */
 };
 
 static int families_init(struct families *fs, const struct conf_check_types *types)
 {
     fs->n = 0;
-    base_buf_init(&fs->other, METRICS_MAX_BYTES);
+    base_chain_init(&fs->other, METRICS_PIECE, METRICS_MAX_BYTES);
     for (size_t t = 0; types && t < types->n; t++) {
         for (const struct conf_check_value *v = types->items[t]->values; v && v->name; v++) {
             size_t i = 0;
@@ -51,7 +59,7 @@ static int families_init(struct families *fs, const struct conf_check_types *typ
                 return BASE_ERR_TOO_BIG;
             fs->f[fs->n].metric = v->metric;
             fs->f[fs->n].help = v->help;
-            base_buf_init(&fs->f[fs->n].lines, METRICS_MAX_BYTES);
+            base_chain_init(&fs->f[fs->n].lines, METRICS_PIECE, METRICS_MAX_BYTES);
             fs->n++;
         }
     }
@@ -61,8 +69,9 @@ static int families_init(struct families *fs, const struct conf_check_types *typ
 static void families_free(struct families *fs)
 {
     for (size_t i = 0; i < fs->n; i++)
-        base_buf_free(&fs->f[i].lines);
-    base_buf_free(&fs->other);
+        base_chain_free(&fs->f[i].lines);
+    base_chain_free(&fs->other);
+    fs->n = 0;
 }
 
 static struct family *family_of(struct families *fs, const char *metric)
@@ -82,7 +91,24 @@ static const struct conf_check_value *declared(const struct conf_check *c, const
     return NULL;
 }
 
-static int write_values(struct families *fs, const struct sched_check *c)
+/* Formats into the scratch line buffer, then appends it to a chain. */
+static int chain_line(struct base_buf *scratch, struct base_chain *to, const char *name, const char *const *labels,
+                      double v)
+{
+    base_buf_reset(scratch);
+    int rc = base_metrics_sample(scratch, name, labels, v);
+    return rc ? rc : base_chain_append(to, scratch->data, scratch->len);
+}
+
+static int chain_header(struct base_buf *scratch, struct base_chain *to, const char *name, const char *type,
+                        const char *help)
+{
+    base_buf_reset(scratch);
+    int rc = base_metrics_header(scratch, name, type, help);
+    return rc ? rc : base_chain_append(to, scratch->data, scratch->len);
+}
+
+static int write_values(struct families *fs, struct base_buf *scratch, const struct sched_check *c)
 {
     int rc = 0;
     const struct sample *smp = &c->last;
@@ -94,59 +120,173 @@ static int write_values(struct families *fs, const struct sched_check *c)
         if (f) {
             labels[6] = v->label_name;
             labels[7] = v->label_value;
-            rc = base_metrics_sample(&f->lines, v->metric, labels, sv->value);
+            rc = chain_line(scratch, &f->lines, v->metric, labels, sv->value);
         } else {
             labels[6] = "name";
             labels[7] = sv->name;
-            rc = base_metrics_sample(&fs->other, "opshub_check_value", labels, sv->value);
+            rc = chain_line(scratch, &fs->other, "opshub_check_value", labels, sv->value);
         }
     }
     return rc;
 }
 
-static int write_checks(struct base_buf *b, struct sched *s, const struct conf_check_types *types)
+/* ---- the per-check series, a slice per loop turn ----
+ * Formatting 100,000 checks takes over a second: done at once it would
+ * stall every other request and probe for that long. A scrape is a job
+ * that formats checks for at most METRICS_SLICE_NS, then yields to the
+ * loop and goes on where it stopped (an idle handle: it runs once per loop
+ * turn, after the turn's I/O; a 0 ms timer would not yield, libuv runs a
+ * timer re-armed for "now" in the same pass). Checks are re-read by index
+ * every turn, so a reload in between only means the scrape sees the checks
+ * as they are when each line is written. */
+
+enum phase { P_SUCCESS, P_DURATION, P_VALUES, P_STATUS, P_DONE };
+
+struct metrics_job {
+    struct http_api *api;
+    struct http_request *req;
+    uv_idle_t idle;
+    struct base_chain out;
+    struct base_buf scratch;   /* one check's lines */
+    struct families fs;
+    enum phase phase;
+    size_t next;               /* check index within the phase */
+    int rc;
+};
+
+/* One check's line(s) of the current phase. */
+static int write_check(struct metrics_job *j, const struct sched_check *c)
+{
+    const char *labels[] = CHECK_LABELS(c->conf);
+    switch (j->phase) {
+    case P_SUCCESS:
+        return c->has_last ? chain_line(&j->scratch, &j->out, "probe_success", labels, c->last.result != SAMPLE_DOWN)
+                           : 0;
+    case P_DURATION:
+        return c->has_last ? chain_line(&j->scratch, &j->out, "probe_duration_seconds", labels,
+                                        c->last.latency_ms / 1000.0) : 0;
+    case P_VALUES:
+        return c->has_last ? write_values(&j->fs, &j->scratch, c) : 0;
+    case P_STATUS:
+        return chain_line(&j->scratch, &j->out, "opshub_check_status", labels, c->state.status);
+    case P_DONE:
+        break;
+    }
+    return 0;
+}
+
+/* What ends a phase and starts the next: headers, and after the values
+ * every family's chain spliced in (no bytes copied). */
+static int next_phase(struct metrics_job *j)
 {
     int rc = 0;
-    size_t n = sched_count(s);
-    rc |= base_metrics_header(b, "probe_success", "gauge", "1 when the last probe was up or degraded");
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct sched_check *c = sched_check_at(s, i);
-        if (!c->has_last)
-            continue;
-        const char *labels[] = CHECK_LABELS(c->conf);
-        rc |= base_metrics_sample(b, "probe_success", labels, c->last.result != SAMPLE_DOWN);
+    if (j->phase == P_VALUES) {
+        for (size_t i = 0; i < j->fs.n && !rc; i++) {
+            if (!j->fs.f[i].lines.total)
+                continue;
+            rc = chain_header(&j->scratch, &j->out, j->fs.f[i].metric, "gauge", j->fs.f[i].help);
+            if (!rc)
+                rc = base_chain_splice(&j->out, &j->fs.f[i].lines);
+        }
+        if (!rc && j->fs.other.total) {
+            rc = chain_header(&j->scratch, &j->out, "opshub_check_value", "gauge",
+                              "Values of the last sample that no check type declares");
+            if (!rc)
+                rc = base_chain_splice(&j->out, &j->fs.other);
+        }
+        families_free(&j->fs);
     }
-    rc |= base_metrics_header(b, "probe_duration_seconds", "gauge", "Duration of the last probe");
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct sched_check *c = sched_check_at(s, i);
-        if (!c->has_last)
-            continue;
-        const char *labels[] = CHECK_LABELS(c->conf);
-        rc |= base_metrics_sample(b, "probe_duration_seconds", labels, c->last.latency_ms / 1000.0);
-    }
-    struct families fs;
-    rc |= families_init(&fs, types);
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct sched_check *c = sched_check_at(s, i);
-        if (c->has_last)
-            rc |= write_values(&fs, c);
-    }
-    for (size_t i = 0; i < fs.n && !rc; i++) {
-        rc |= base_metrics_header(b, fs.f[i].metric, "gauge", fs.f[i].help);
-        rc |= base_buf_append(b, fs.f[i].lines.data ? fs.f[i].lines.data : "", fs.f[i].lines.len);
-    }
-    if (!rc && fs.other.len) {
-        rc |= base_metrics_header(b, "opshub_check_value", "gauge", "Values of the last sample that no check type declares");
-        rc |= base_buf_append(b, fs.other.data, fs.other.len);
-    }
-    families_free(&fs);
-    rc |= base_metrics_header(b, "opshub_check_status", "gauge", "0 up, 1 degraded, 2 down, 3 unknown, 4 paused");
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct sched_check *c = sched_check_at(s, i);
-        const char *labels[] = CHECK_LABELS(c->conf);
-        rc |= base_metrics_sample(b, "opshub_check_status", labels, c->state.status);
-    }
+    j->phase++;
+    j->next = 0;
+    if (j->phase == P_DURATION)
+        rc |= chain_header(&j->scratch, &j->out, "probe_duration_seconds", "gauge", "Duration of the last probe");
+    else if (j->phase == P_VALUES)
+        rc |= families_init(&j->fs, j->api->deps.types);
+    else if (j->phase == P_STATUS)
+        rc |= chain_header(&j->scratch, &j->out, "opshub_check_status", "gauge",
+                           "0 up, 1 degraded, 2 down, 3 unknown, 4 paused");
     return rc;
+}
+
+/* The sent page: the chain and its iovec, freed when the server is done. */
+struct page {
+    struct base_chain chain;
+    struct http_body_parts body;
+    uv_buf_t bufs[];
+};
+
+static void page_release(void *data)
+{
+    struct page *p = data;
+    base_chain_free(&p->chain);
+    base_free(p);
+}
+
+static void job_closed(uv_handle_t *h)
+{
+    struct metrics_job *j = h->data;
+    j->api->metrics_jobs--;
+    base_chain_free(&j->out);
+    base_buf_free(&j->scratch);
+    base_free(j);
+}
+
+static int write_own(struct base_buf *b, struct http_api *api);
+
+/* Sends the answer (the chain moves to the page) and frees the job once
+ * its handle is closed. */
+static void job_finish(struct metrics_job *j)
+{
+    struct http_api *api = j->api;
+    struct page *p = NULL;
+    if (!j->rc && !api->closing) {
+        struct base_buf own;
+        base_buf_init(&own, METRICS_MAX_BYTES);
+        j->rc = write_own(&own, api);
+        if (!j->rc)
+            j->rc = base_chain_append(&j->out, own.data, own.len);
+        base_buf_free(&own);
+        if (!j->rc && !(p = base_malloc(sizeof(*p) + (j->out.n ? j->out.n : 1) * sizeof(uv_buf_t))))
+            j->rc = BASE_ERR_NOMEM;
+    }
+    if (api->closing) {
+        api_send_error(api, j->req, 503, "unavailable", "opshub is stopping", NULL);
+    } else if (j->rc) {
+        api_send_error(api, j->req, 500, "internal", "metrics output too large or out of memory", NULL);
+    } else {
+        p->chain = j->out;
+        base_chain_init(&j->out, METRICS_PIECE, METRICS_MAX_BYTES);
+        for (size_t i = 0; i < p->chain.n; i++)
+            p->bufs[i] = uv_buf_init(p->chain.pieces[i].data, (unsigned)p->chain.pieces[i].len);
+        p->body = (struct http_body_parts){p->bufs, (unsigned)p->chain.n, p->chain.total, page_release, p};
+        api_send_parts(api, j->req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, &p->body);
+    }
+    http_request_unref(j->req);
+    if (j->phase == P_VALUES)
+        families_free(&j->fs);
+    uv_close((uv_handle_t *)&j->idle, job_closed);
+}
+
+static void on_slice(uv_idle_t *t)
+{
+    struct metrics_job *j = t->data;
+    struct http_api *api = j->api;
+    uint64_t t0 = uv_hrtime();
+    while (j->phase < P_DONE && !j->rc && !api->closing) {
+        size_t n = sched_count(api->deps.sched);
+        if (j->next >= n) {
+            j->rc = next_phase(j);
+            continue;
+        }
+        j->rc = write_check(j, sched_check_at(api->deps.sched, j->next++));
+        if ((j->next & 127) == 0 && uv_hrtime() - t0 > METRICS_SLICE_NS) {
+            api->metrics_slices++;
+            uv_idle_start(&j->idle, on_slice);
+            return;
+        }
+    }
+    uv_idle_stop(&j->idle);
+    job_finish(j);
 }
 
 /* ---- counters fed by the event bus ---- */
@@ -248,6 +388,8 @@ static int write_own(struct base_buf *b, struct http_api *api)
     rc |= base_metrics_sample(b, "opshub_config_reloads_total", ok, (double)app->reloads_ok);
     rc |= base_metrics_sample(b, "opshub_config_reloads_total", bad, (double)app->reloads_failed);
     rc |= write_one(b, "opshub_loop_lag_seconds", "gauge", "Event loop lag measured by a periodic timer", app->loop_lag_ms / 1000.0);
+    rc |= write_one(b, "opshub_metrics_slices_total", "counter",
+                    "Times a /metrics scrape yielded the loop before it was done", (double)api->metrics_slices);
 
     if (api->deps.auth) {
         struct auth_stats as;
@@ -290,14 +432,25 @@ static int write_own(struct base_buf *b, struct http_api *api)
 void api_metrics_get(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
-    struct base_buf b;
-    base_buf_init(&b, METRICS_MAX_BYTES);
-    int rc = write_checks(&b, api->deps.sched, api->deps.types);
-    if (!rc)
-        rc = write_own(&b, api);
-    if (rc)
-        api_send_error(api, req, 500, "internal", "metrics output too large or out of memory", NULL);
-    else
-        api_send(api, req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data, b.len);
-    base_buf_free(&b);
+    if (api->metrics_jobs >= METRICS_JOBS_MAX) {
+        /* Each scrape holds its text (~8 MB at 100,000 checks) until sent. */
+        static const char busy[] = "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many scrapes at once\"}}";
+        api_send(api, req, 503, "application/json", "Retry-After: 1\r\n", busy, sizeof(busy) - 1);
+        return;
+    }
+    struct metrics_job *j = base_calloc(1, sizeof(*j));
+    if (!j) {
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    j->api = api;
+    j->req = req;
+    http_request_ref(req);
+    base_chain_init(&j->out, METRICS_PIECE, METRICS_MAX_BYTES);
+    base_buf_init(&j->scratch, METRICS_LINE_MAX);
+    j->rc = chain_header(&j->scratch, &j->out, "probe_success", "gauge", "1 when the last probe was up or degraded");
+    uv_idle_init(api->deps.loop, &j->idle);
+    j->idle.data = j;
+    api->metrics_jobs++;
+    on_slice(&j->idle);
 }

@@ -73,6 +73,27 @@ struct write_req {
     char data[];
 };
 
+/* A write of borrowed parts, in batches of at most WRITE_BATCH_BYTES: the
+ * next batch is queued from the previous one's callback (a later loop
+ * turn), so a 35 MB body never makes one turn copy megabytes into the
+ * kernel, and a client that stops reading holds at most one batch in
+ * flight. The head is copied (head[]); the parts are released at the end. */
+#define WRITE_BATCH_BYTES (512u * 1024)
+#define WRITE_BATCH_BUFS 16
+struct write_parts {
+    uv_write_t req;
+    struct http_conn *conn;
+    const uv_buf_t *parts;    /* borrowed until release */
+    unsigned n, next;         /* parts and the first one not fully written */
+    size_t off;               /* bytes of parts[next] already written */
+    size_t head_len, head_off;
+    size_t batch;             /* bytes in the write in flight */
+    void (*release)(void *data);
+    void *data;
+    uv_buf_t cur[WRITE_BATCH_BUFS];
+    char head[];
+};
+
 struct http_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
@@ -194,11 +215,18 @@ static void conn_timer_cb(uv_timer_t *t)
 static void conn_linger(struct http_conn *c);
 static void conn_response_done(struct http_conn *c);
 
+static void write_finished(struct http_conn *c, int status);
+
 static void write_cb(uv_write_t *w, int status)
 {
     struct write_req *wr = (struct write_req *)w;
     struct http_conn *c = wr->conn;
     base_free(wr);
+    write_finished(c, status);
+}
+
+static void write_finished(struct http_conn *c, int status)
+{
     c->writes_pending--;
     if (c->state == CONN_CLOSING)
         return;
@@ -287,8 +315,108 @@ static bool conn_write(struct http_conn *c, const uv_buf_t *bufs, unsigned n)
 struct response {
     struct http_response_head head;
     const char *body;
+    const struct http_body_parts *parts; /* instead of body: borrowed, released once */
     bool head_only;
 };
+
+static void write_parts_cb(uv_write_t *w, int status);
+
+/* Queues the next batch; false when nothing is left. */
+static bool parts_pump(struct write_parts *wp)
+{
+    unsigned k = 0;
+    size_t bytes = 0;
+    if (wp->head_off < wp->head_len) {
+        wp->cur[k++] = uv_buf_init(wp->head + wp->head_off, (unsigned)(wp->head_len - wp->head_off));
+        bytes += wp->head_len - wp->head_off;
+    }
+    size_t off = wp->off;
+    for (unsigned i = wp->next; i < wp->n && k < WRITE_BATCH_BUFS && bytes < WRITE_BATCH_BYTES; i++) {
+        size_t len = wp->parts[i].len - off;
+        if (len > WRITE_BATCH_BYTES - bytes)
+            len = WRITE_BATCH_BYTES - bytes;
+        if (len)
+            wp->cur[k++] = uv_buf_init(wp->parts[i].base + off, (unsigned)len);
+        bytes += len;
+        off = 0;
+    }
+    if (!bytes)
+        return false;
+    wp->batch = bytes;
+    if (uv_write(&wp->req, (uv_stream_t *)&wp->conn->tcp, wp->cur, k, write_parts_cb) != 0)
+        return false;
+    return true;
+}
+
+/* Moves the cursor past `bytes` written. */
+static void parts_advance(struct write_parts *wp, size_t bytes)
+{
+    size_t h = wp->head_len - wp->head_off < bytes ? wp->head_len - wp->head_off : bytes;
+    wp->head_off += h;
+    bytes -= h;
+    while (bytes && wp->next < wp->n) {
+        size_t left = wp->parts[wp->next].len - wp->off;
+        size_t k = left < bytes ? left : bytes;
+        wp->off += k;
+        bytes -= k;
+        if (wp->off == wp->parts[wp->next].len) {
+            wp->next++;
+            wp->off = 0;
+        }
+    }
+    while (wp->next < wp->n && wp->parts[wp->next].len == 0)
+        wp->next++;
+}
+
+static void write_parts_cb(uv_write_t *w, int status)
+{
+    struct write_parts *wp = (struct write_parts *)w;
+    struct http_conn *c = wp->conn;
+    if (status == 0 && c->state == CONN_OPEN) {
+        parts_advance(wp, wp->batch);
+        if (c->busy)
+            conn_deadline(c, DL_WRITE, c->srv->read_ms); /* progress: a new deadline for the next batch */
+        if (parts_pump(wp))
+            return;
+        if (wp->head_off < wp->head_len || wp->next < wp->n)
+            status = UV_EIO; /* the next batch could not be queued */
+    }
+    wp->release(wp->data);
+    base_free(wp);
+    write_finished(c, status);
+}
+
+/* Writes the head (copied) and the borrowed parts on plain TCP, batch by
+ * batch. Same result as conn_write_raw (false: queued or failed); every
+ * path releases the parts exactly once. */
+static bool conn_write_parts(struct http_conn *c, const uv_buf_t *head, const struct http_body_parts *p)
+{
+    struct write_parts *wp = base_malloc(sizeof(*wp) + head->len);
+    if (!wp) {
+        p->release(p->data);
+        conn_close(c);
+        return false;
+    }
+    memset(wp, 0, sizeof(*wp));
+    wp->conn = c;
+    wp->parts = p->parts;
+    wp->n = p->n;
+    wp->release = p->release;
+    wp->data = p->data;
+    memcpy(wp->head, head->base, head->len);
+    wp->head_len = head->len;
+    parts_advance(wp, 0);
+    if (!parts_pump(wp)) {
+        p->release(p->data);
+        base_free(wp);
+        conn_close(c);
+        return false;
+    }
+    c->writes_pending++;
+    if (c->busy)
+        conn_deadline(c, DL_WRITE, c->srv->read_ms);
+    return false;
+}
 
 /* Formats and writes one final response; then either keeps the connection
  * for the next request or closes it gracefully. */
@@ -304,6 +432,8 @@ static void conn_send(struct http_conn *c, struct response *resp)
         /* Long extra headers: format again into a buffer sized for them. */
         head = base_malloc(hlen + 1);
         if (!head) {
+            if (resp->parts)
+                resp->parts->release(resp->parts->data);
             conn_close(c);
             return;
         }
@@ -314,11 +444,24 @@ static void conn_send(struct http_conn *c, struct response *resp)
     uv_buf_t bufs[2];
     unsigned n = 0;
     bufs[n++] = uv_buf_init(head, (unsigned)hlen);
-    if (resp->head.body_len && !no_body)
+    if (resp->head.body_len && !no_body && !resp->parts)
         bufs[n++] = uv_buf_init((char *)resp->body, (unsigned)resp->head.body_len);
     if (resp->head.close)
         c->close_after = true;
-    if (conn_write(c, bufs, n))
+    bool sent;
+    if (resp->parts && !no_body && !c->ssl) {
+        sent = conn_write_parts(c, &bufs[0], resp->parts);
+    } else if (resp->parts) {
+        /* TLS (or no body): encrypting copies the parts; queued writes
+         * stay in order (uv_try_write refuses while one is pending). */
+        sent = conn_write(c, bufs, n);
+        for (unsigned i = 0; !no_body && c->state == CONN_OPEN && i < resp->parts->n; i++)
+            sent = conn_write(c, &resp->parts->parts[i], 1) && sent;
+        resp->parts->release(resp->parts->data);
+    } else {
+        sent = conn_write(c, bufs, n);
+    }
+    if (sent)
         conn_response_done(c);
     else if (c->state == CONN_OPEN)
         c->resp_queued = true;
@@ -1128,12 +1271,16 @@ bool http_request_is_abandoned(const struct http_request *req)
     return ((const struct http_request_priv *)req)->abandoned;
 }
 
-void http_response_send(struct http_request *req, int status, const char *content_type,
-                        const char *extra_headers, const char *body, size_t len)
+static void send_response(struct http_request *req, int status, const char *content_type,
+                          const char *extra_headers, const char *body, size_t len,
+                          const struct http_body_parts *parts)
 {
     struct http_request_priv *r = http_request_priv_of(req);
-    if (r->responded)
+    if (r->responded) {
+        if (parts)
+            parts->release(parts->data);
         return;
+    }
     r->responded = true;
     struct http_conn *c = req->conn;
     if (c && !r->abandoned && c->state == CONN_OPEN && c->busy) {
@@ -1142,15 +1289,30 @@ void http_response_send(struct http_request *req, int status, const char *conten
                 .status = status,
                 .content_type = content_type,
                 .extra_headers = extra_headers,
-                .body_len = len,
+                .body_len = parts ? parts->len : len,
                 .request_id = req->request_id,
                 .close = !r->keep_alive,
                 .keep_alive_header = r->keep_alive && r->http10,
             },
             .body = body,
+            .parts = parts,
             .head_only = r->is_head,
         };
         conn_send(c, &resp);
+    } else if (parts) {
+        parts->release(parts->data);
     }
     http_request_unref(req);
+}
+
+void http_response_send(struct http_request *req, int status, const char *content_type,
+                        const char *extra_headers, const char *body, size_t len)
+{
+    send_response(req, status, content_type, extra_headers, body, len, NULL);
+}
+
+void http_response_send_parts(struct http_request *req, int status, const char *content_type,
+                              const char *extra_headers, const struct http_body_parts *body)
+{
+    send_response(req, status, content_type, extra_headers, NULL, 0, body);
 }

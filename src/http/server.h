@@ -118,6 +118,24 @@ bool http_request_is_abandoned(const struct http_request *req);
 void http_response_send(struct http_request *req, int status, const char *content_type,
                         const char *extra_headers, const char *body, size_t len);
 
+/* A response body the server borrows instead of copying: parts[0..n) in
+ * order (len bytes in all). `release(data)` runs exactly once, on the loop,
+ * when the server no longer needs the parts: after they are written, when
+ * the write fails or the client went away, possibly before
+ * http_response_send_parts returns. Over TLS the parts are encrypted (a
+ * copy) and released at once. */
+struct http_body_parts {
+    const uv_buf_t *parts;
+    unsigned n;
+    size_t len;
+    void (*release)(void *data);
+    void *data;
+};
+/* http_response_send with a borrowed, many-piece body (a big /metrics page
+ * is not copied on the loop). */
+void http_response_send_parts(struct http_request *req, int status, const char *content_type,
+                              const char *extra_headers, const struct http_body_parts *body);
+
 /* Stops accepting, lets in-flight responses finish (bounded), closes every
  * connection; cb runs on the loop when all handles are closed and the server
  * has been freed. */

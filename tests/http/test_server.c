@@ -59,6 +59,7 @@ struct fixture {
     /* filled by the handler */
     int deferred_abandoned;
     int deferred_fired;
+    int parts_released;     /* release callbacks of /parts bodies (loop thread) */
 };
 
 static struct fixture *F;
@@ -105,9 +106,43 @@ static void deferred_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)t, deferred_closed);
 }
 
+/* /parts: a 3 MB body given as borrowed pieces (http_response_send_parts)
+ * of awkward sizes around the server's write batches, one of them empty. */
+#define PARTS_TOTAL (1 + 700000 + 1300000 + 1048575)
+static unsigned char parts_data[PARTS_TOTAL];
+
+static unsigned char parts_byte(size_t i)
+{
+    return (unsigned char)((i * 7 + 3) & 0xff);
+}
+
+static void parts_release(void *data)
+{
+    ((struct fixture *)data)->parts_released++;
+}
+
+static void send_parts(struct fixture *f, struct http_request *req)
+{
+    static uv_buf_t bufs[5];
+    static struct http_body_parts body;
+    for (size_t i = 0; i < PARTS_TOTAL; i++)
+        parts_data[i] = parts_byte(i);
+    size_t sizes[5] = {1, 700000, 0, 1300000, 1048575}, off = 0;
+    for (int i = 0; i < 5; i++) {
+        bufs[i] = uv_buf_init((char *)parts_data + off, (unsigned)sizes[i]);
+        off += sizes[i];
+    }
+    body = (struct http_body_parts){bufs, 5, PARTS_TOTAL, parts_release, f};
+    http_response_send_parts(req, 200, "application/octet-stream", NULL, &body);
+}
+
 static void handler(void *data, struct http_request *req)
 {
     struct fixture *f = data;
+    if (strcmp(req->path, "/parts") == 0) {
+        send_parts(f, req);
+        return;
+    }
     if (strncmp(req->path, "/defer", 6) == 0) {
         struct deferred *d = calloc(1, sizeof(*d));
         d->req = req;
@@ -647,6 +682,66 @@ static void c_head(struct fixture *f)
     cl_close(c);
 }
 
+/* Reads a /parts body of Content-Length bytes, checking every byte;
+ * returns the number of bytes that were right. */
+static size_t cl_read_parts(struct conn *c)
+{
+    char *end;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+        if (cl_fill(c) != 0)
+            return 0;
+    size_t hlen = (size_t)(end - c->buf) + 4;
+    const char *cl = strcasestr(c->buf, "\r\nContent-Length: ");
+    size_t want = cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0, got = 0;
+    memmove(c->buf, c->buf + hlen, c->len - hlen);
+    c->len -= hlen;
+    while (got < want) {
+        if (!c->len && cl_fill(c) != 0)
+            break;
+        size_t k = c->len < want - got ? c->len : want - got;
+        for (size_t i = 0; i < k; i++)
+            if ((unsigned char)c->buf[i] != parts_byte(got + i))
+                return got + i;
+        got += k;
+        memmove(c->buf, c->buf + k, c->len - k);
+        c->len -= k;
+    }
+    return got;
+}
+
+static void c_parts(struct fixture *f)
+{
+    struct conn *c = cl_connect(f);
+    cl_sends(c, "GET /parts HTTP/1.1\r\nHost: x\r\n\r\n");
+    f->ints[0] = (int)cl_read_parts(c);
+    /* the connection goes on: the body was framed exactly */
+    cl_sends(c, "HEAD /parts HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_read(f, c, true) != 0 || cl_read(f, c, false) != 0)
+        f->errors++;
+    cl_close(c);
+    /* a client that leaves in the middle of the body */
+    c = cl_connect(f);
+    cl_sends(c, "GET /parts HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (cl_fill(c) != 0)
+        f->errors++;
+    cl_close(c);
+}
+
+static void test_server_sends_borrowed_parts_without_copy_and_releases_once(void **state)
+{
+    run(F, c_parts);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->ints[0], PARTS_TOTAL);
+    assert_int_equal(F->n_resp, 2);
+    assert_int_equal(F->r[0].status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "\r\nContent-Length: %d\r\n", PARTS_TOTAL);
+    assert_non_null(strstr(F->r[0].head, want)); /* HEAD: the length, no body */
+    assert_string_equal(J(1, "path"), "/after");
+    /* every body released exactly once: sent, HEAD, and the abandoned one */
+    assert_int_equal(F->parts_released, 3);
+}
+
 static void test_server_head_gets_headers_only(void **state)
 {
     run(F, c_head);
@@ -829,6 +924,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_rejects_connections_beyond_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_close_drains_in_flight_and_closes_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_listen_parses_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_sends_borrowed_parts_without_copy_and_releases_once, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
