@@ -7,6 +7,7 @@
 #include "app/app.h"
 
 #include "app/env.h"
+#include "app/restore.h"
 #include "auth/service.h"
 #include "objects/confs.h"
 #include "objects/service.h"
@@ -46,6 +47,7 @@ struct app {
     struct objects_confs *confs;   /* conf + the API objects: what runs */
     struct objects_svc *objects;
     struct event_bus bus;          /* samples and status changes: store, metrics, status log */
+    struct app_restore restore;    /* the last day's uptime, paged in from the store */
     struct store *store;
     struct probe_engine *probes;
     struct sched *sched;
@@ -434,6 +436,7 @@ static int start(struct app *a)
         .url = a->storage_url,
         .buffer_max = a->conf->storage.buffer_max,
         .retention_ms = a->conf->storage.retention_samples_ms,
+        .rollup_retention_ms = a->conf->storage.retention_rollups_ms,
     };
     a->store = store_new(&a->loop, &so, err, sizeof(err));
     if (!a->store) {
@@ -460,6 +463,8 @@ static int start(struct app *a)
     a->stats.config_loaded = true;
     if (store_latest_query(a->store, on_latest, a) != 0)
         base_log_warn("could not queue the restore of the last samples", BASE_LOG_STR("where", "store"));
+    if (app_restore_uptime(&a->restore, a->store, (struct sched *const *)&a->sched, a->stats.start_ms) != 0)
+        base_log_warn("could not queue the restore of the uptime", BASE_LOG_STR("where", "store"));
     struct auth_opts ao = {
         .jwt_secret = a->env.jwt_secret,
         .access_ttl_ms = a->conf->server.access_ttl_ms,

@@ -48,6 +48,14 @@ struct sample_record {
     struct sample s;
 };
 
+/* How many samples of a check in one hour were up (or degraded), of how
+ * many: the store keeps these rollups so uptime survives a restart. */
+struct sample_hours_row {
+    char check_id[SAMPLE_CHECK_ID_MAX];
+    int64_t hour;              /* unix ms / 3600000 */
+    uint32_t up, total;
+};
+
 /* "up", "degraded", "down"; "unknown" for out-of-range values. */
 const char *sample_result_name(enum sample_result r);
 /* Inverse of sample_result_name; -1 when unknown. */

@@ -490,6 +490,28 @@ void sched_restore(struct sched *s, const struct sample_record *recs, size_t n)
     }
 }
 
+void sched_restore_uptime(struct sched *s, const struct sample_hours_row *rows, size_t n)
+{
+    int64_t now_hour = base_clock_wall_ms(s->clock) / 3600000;
+    for (size_t i = 0; i < n; i++) {
+        const struct sample_hours_row *r = &rows[i];
+        if (r->hour <= now_hour - SCHED_UPTIME_BUCKETS || r->hour > now_hour || !r->total)
+            continue;
+        struct sched_check *c = base_map_get(&s->by_id, r->check_id);
+        if (!c || !c->conf->enabled)
+            continue;
+        size_t idx = (size_t)(r->hour % SCHED_UPTIME_BUCKETS);
+        if (c->bucket_hour[idx] > r->hour)
+            continue; /* the bucket already holds a later hour */
+        if (c->bucket_hour[idx] != r->hour) {
+            c->bucket_hour[idx] = r->hour;
+            c->up_count[idx] = c->total_count[idx] = 0;
+        }
+        c->up_count[idx] += r->up <= r->total ? r->up : r->total;
+        c->total_count[idx] += r->total;
+    }
+}
+
 /* ---- run now ---- */
 
 static void on_run_now_done(void *data, const struct sample *smp)

@@ -104,6 +104,13 @@ double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms);
  * to the sample callback (the sample is already stored) and no counters move. */
 void sched_restore(struct sched *s, const struct sample_record *recs, size_t n);
 
+/* Adds stored hourly counts (the store's rollups) to the checks' 24 h
+ * uptime: rows of hours within the last day by the clock; unknown or
+ * paused checks and older hours are ignored. Counts are added to what a
+ * bucket of the same hour already holds, so the caller passes only samples
+ * taken before this process started (they are not counted twice). */
+void sched_restore_uptime(struct sched *s, const struct sample_hours_row *rows, size_t n);
+
 /* Runs a check now, outside its schedule. cb fires exactly once: with
  * status 0 and the sample, or with BASE_ERR_NOT_FOUND (unknown id),
  * BASE_ERR_INVALID (paused), BASE_ERR_BUSY (passive type: it has no runs),

@@ -88,6 +88,18 @@ struct migration {
 
 #define M4_VALUES "ALTER TABLE samples ADD COLUMN values_json TEXT;"
 
+#define M5_HOURS \
+     "CREATE TABLE sample_hours (" \
+     " check_id TEXT NOT NULL," \
+     " hour BIGINT NOT NULL," \
+     " up BIGINT NOT NULL," \
+     " total BIGINT NOT NULL," \
+     " PRIMARY KEY (check_id, hour));" \
+     "CREATE INDEX sample_hours_hour ON sample_hours (hour);" \
+     "INSERT INTO sample_hours (check_id, hour, up, total)" \
+     " SELECT check_id, ts / 3600000, SUM(CASE WHEN result <> 2 THEN 1 ELSE 0 END), COUNT(*)" \
+     " FROM samples GROUP BY check_id, ts / 3600000;"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -147,6 +159,12 @@ static const struct migration migrations[] = {
      * leave the four timing columns NULL: rows written before keep them and
      * are read back as the equivalent values (store/values.c). */
     {4, M4_VALUES, M4_VALUES},
+    /* 5: hourly rollups of every check's samples (up or degraded, total),
+     * kept up to date by every batch in the same transaction, so uptime
+     * over a day survives a restart without scanning a day of samples
+     * (and longer reports read hours, not samples). Filled from the
+     * samples already stored. */
+    {5, M5_HOURS, M5_HOURS},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -235,6 +235,55 @@ static int insert_chunk(struct store_db *db, const struct sample_record *recs, s
     return pg_command(db, res, PGRES_COMMAND_OK, "insert", errbuf, errlen);
 }
 
+/* Adds rows[0..n) to sample_hours in one multi-row upsert (keys unique:
+ * store_hours_aggregate merged them). */
+static int hours_chunk(struct store_db *db, const struct sample_hours_row *rows, size_t n, const char **params,
+                       char (*nums)[PG_NUM_MAX], char *errbuf, size_t errlen)
+{
+    struct base_buf sql;
+    base_buf_init(&sql, PG_SQL_MAX);
+    int rc = base_buf_append_str(&sql, "INSERT INTO sample_hours (check_id, hour, up, total) VALUES ");
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t b = i * 4;
+        rc = base_buf_appendf(&sql, "%s($%zu,$%zu,$%zu,$%zu)", i ? "," : "", b + 1, b + 2, b + 3, b + 4);
+        params[b] = rows[i].check_id;
+        snprintf(nums[b + 1], PG_NUM_MAX, "%" PRId64, rows[i].hour);
+        snprintf(nums[b + 2], PG_NUM_MAX, "%u", rows[i].up);
+        snprintf(nums[b + 3], PG_NUM_MAX, "%u", rows[i].total);
+        params[b + 1] = nums[b + 1];
+        params[b + 2] = nums[b + 2];
+        params[b + 3] = nums[b + 3];
+    }
+    if (!rc)
+        rc = base_buf_append_str(&sql, " ON CONFLICT (check_id, hour) DO UPDATE SET"
+                                       " up = sample_hours.up + excluded.up, total = sample_hours.total + excluded.total");
+    if (rc) {
+        base_buf_free(&sql);
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "postgres insert hours: %s", base_strerror(rc));
+        return rc;
+    }
+    PGresult *res = PQexecParams(db->conn, sql.data, (int)(n * 4), NULL, params, NULL, NULL, 0);
+    base_buf_free(&sql);
+    return pg_command(db, res, PGRES_COMMAND_OK, "insert hours", errbuf, errlen);
+}
+
+static int add_hours(struct store_db *db, const struct sample_record *recs, size_t n, const char **params,
+                     char (*nums)[PG_NUM_MAX], size_t per, char *errbuf, size_t errlen)
+{
+    struct sample_hours_row *rows = base_malloc((n ? n : 1) * sizeof(*rows));
+    if (!rows)
+        return BASE_ERR_NOMEM;
+    size_t nr = store_hours_aggregate(recs, n, rows);
+    int rc = 0;
+    /* params and nums hold per * PG_COLS entries: 4 per row here */
+    size_t step = per * PG_COLS / 4;
+    for (size_t off = 0; off < nr && !rc; off += step)
+        rc = hours_chunk(db, rows + off, nr - off < step ? nr - off : step, params, nums, errbuf, errlen);
+    base_free(rows);
+    return rc;
+}
+
 static int pg_insert_batch(struct store_db *db, const struct sample_record *recs, size_t n,
                            char *errbuf, size_t errlen)
 {
@@ -254,6 +303,8 @@ static int pg_insert_batch(struct store_db *db, const struct sample_record *recs
         if (rc)
             break;
     }
+    if (!rc)
+        rc = add_hours(db, recs, n, params, nums, per, errbuf, errlen);
     if (!rc)
         rc = pg_exec(db, "COMMIT", errbuf, errlen);
     if (rc && PQstatus(db->conn) == CONNECTION_OK)

@@ -23,7 +23,7 @@
 #define SQLITE_PATH_MAX 4096
 #define SQLITE_CACHE_SIZE 16 /* prepared store/sql statements kept per connection */
 
-enum stmt_id { ST_INSERT, ST_QUERY, ST_LATEST, ST_PURGE, ST_PING, ST_COUNT };
+enum stmt_id { ST_INSERT, ST_QUERY, ST_LATEST, ST_PURGE, ST_PING, ST_HOURS, ST_COUNT };
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, values_json)"
@@ -37,6 +37,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE] = "DELETE FROM samples WHERE rowid IN"
                  " (SELECT rowid FROM samples WHERE ts < ? LIMIT ?)",
     [ST_PING] = "SELECT 1",
+    [ST_HOURS] = "INSERT INTO sample_hours (check_id, hour, up, total) VALUES (?,?,?,?)"
+                 " ON CONFLICT (check_id, hour) DO UPDATE SET up = up + excluded.up, total = total + excluded.total",
 };
 
 struct cached_stmt {
@@ -206,6 +208,27 @@ static int insert_one(sqlite3_stmt *st, const struct sample_record *r)
     return rc;
 }
 
+/* Adds the batch's hourly counts to sample_hours (inside its transaction). */
+static int add_hours(struct store_db *db, const struct sample_record *recs, size_t n, char *errbuf, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    struct sample_hours_row *rows = base_malloc((n ? n : 1) * sizeof(*rows));
+    int rc = rows ? stmt_get(db, ST_HOURS, &st, errbuf, errlen) : BASE_ERR_NOMEM;
+    size_t nr = rc ? 0 : store_hours_aggregate(recs, n, rows);
+    for (size_t i = 0; rc == 0 && i < nr; i++) {
+        sqlite3_bind_text(st, 1, rows[i].check_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, rows[i].hour);
+        sqlite3_bind_int64(st, 3, rows[i].up);
+        sqlite3_bind_int64(st, 4, rows[i].total);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE)
+            rc = fail_msg(db, src, "insert hours", errbuf, errlen);
+    }
+    base_free(rows);
+    return rc;
+}
+
 static int sqlite_insert_batch(struct store_db *db, const struct sample_record *recs, size_t n,
                                char *errbuf, size_t errlen)
 {
@@ -223,6 +246,9 @@ static int sqlite_insert_batch(struct store_db *db, const struct sample_record *
             goto fail;
         }
     }
+    rc = add_hours(db, recs, n, errbuf, errlen);
+    if (rc)
+        goto fail;
     rc = sqlite_exec(db, "COMMIT", errbuf, errlen);
     if (rc)
         goto fail;

@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "store/hours.h"
 #include "store/sql.h"
 #include "store/store_int.h"
 
@@ -62,7 +63,7 @@ struct store {
     char *url;
     char url_redacted[STORE_ERR_MAX];
     size_t buffer_max, batch_max;
-    int64_t flush_interval_ms, retention_ms, reconnect_ms;
+    int64_t flush_interval_ms, retention_ms, rollup_retention_ms, reconnect_ms;
 
     /* Guarded by mu. */
     struct sample_record *ring;
@@ -385,8 +386,17 @@ static void run_purge(struct store *st)
 {
     char err[STORE_ERR_MAX] = "";
     uint64_t deleted = 0;
-    int64_t cutoff = base_time_now_ms() - st->retention_ms;
-    int rc = st->ops->purge_before(st->db, cutoff, STORE_PURGE_CHUNK, &deleted, err, sizeof(err));
+    bool more = false; /* a full chunk of rollups: go on soon */
+    int64_t now = base_time_now_ms();
+    int rc = st->retention_ms ? st->ops->purge_before(st->db, now - st->retention_ms, STORE_PURGE_CHUNK, &deleted,
+                                                      err, sizeof(err)) : 0;
+    if (rc == 0 && st->rollup_retention_ms) {
+        struct store_conn conn = {st->ops, st->db};
+        uint64_t hours = 0;
+        rc = store_hours_purge(&conn, (now - st->rollup_retention_ms) / 3600000, STORE_PURGE_CHUNK, &hours, err,
+                               sizeof(err));
+        more = hours >= STORE_PURGE_CHUNK;
+    }
     uv_mutex_lock(&st->mu);
     st->stats.purged += deleted;
     uv_mutex_unlock(&st->mu);
@@ -397,7 +407,7 @@ static void run_purge(struct store *st)
             db_lost(st, err);
         return;
     }
-    if (deleted < STORE_PURGE_CHUNK)
+    if (deleted < STORE_PURGE_CHUNK && !more)
         st->next_purge_ms = mono_ms() + STORE_PURGE_EVERY_MS;
 }
 
@@ -454,7 +464,7 @@ static bool thread_step(struct store *st, int64_t now, int64_t *wake)
     }
     if (now >= st->next_flush_ms)
         st->next_flush_ms = now + st->flush_interval_ms;
-    if (st->db && !st->closing && st->retention_ms > 0 && now >= st->next_purge_ms) {
+    if (st->db && !st->closing && (st->retention_ms > 0 || st->rollup_retention_ms > 0) && now >= st->next_purge_ms) {
         uv_mutex_unlock(&st->mu);
         run_purge(st);
         uv_mutex_lock(&st->mu);
@@ -467,7 +477,7 @@ static bool thread_step(struct store *st, int64_t now, int64_t *wake)
         return true;
     }
     int64_t w = min64(st->next_flush_ms, st->db ? st->next_ping_ms : st->next_reconnect_ms);
-    if (st->db && st->retention_ms > 0)
+    if (st->db && (st->retention_ms > 0 || st->rollup_retention_ms > 0))
         w = min64(w, st->next_purge_ms);
     if (st->closing)
         w = min64(w, st->close_deadline_ms);
@@ -590,6 +600,7 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts, char *er
         st->batch_max = st->buffer_max;
     st->flush_interval_ms = opts->flush_interval_ms > 0 ? opts->flush_interval_ms : STORE_FLUSH_DEFAULT_MS;
     st->retention_ms = opts->retention_ms > 0 ? opts->retention_ms : 0;
+    st->rollup_retention_ms = opts->rollup_retention_ms > 0 ? opts->rollup_retention_ms : 0;
     st->reconnect_ms = opts->reconnect_ms > 0 ? opts->reconnect_ms : STORE_RECONNECT_DEFAULT_MS;
     base_log_redact_url(url, st->url_redacted, sizeof(st->url_redacted));
     st->url = base_strdup(url);

@@ -40,7 +40,8 @@ struct store_backend_ops {
     int (*open)(const char *url, struct store_db **out, char *errbuf, size_t errlen);
     /* Applies missing migrations (store_migrate_apply with this dialect). */
     int (*migrate)(struct store_db *db, char *errbuf, size_t errlen);
-    /* Inserts all n records in one transaction: all or nothing. */
+    /* Inserts all n records and adds them to their hourly rollups
+     * (sample_hours), in one transaction: all or nothing. */
     int (*insert_batch)(struct store_db *db, const struct sample_record *recs, size_t n,
                         char *errbuf, size_t errlen);
     /* Samples of one check with from <= ts <= to, newest first, at most limit. */
@@ -124,6 +125,10 @@ void store_values_decode(const char *text, struct sample *s);
  * reached) of rows written before migration 4. */
 void store_values_from_legacy(struct sample *s, double dns_ms, double connect_ms, double tls_ms,
                               double ttfb_ms);
+
+/* Sums a batch into hourly rows (out has room for n), one per (check,
+ * hour), sorted; returns how many. */
+size_t store_hours_aggregate(const struct sample_record *recs, size_t n, struct sample_hours_row *out);
 
 /* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
 int store_sqlite_path_from_url(const char *url, char *out, size_t n);

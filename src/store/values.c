@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int store_values_encode(const struct sample *s, char *out, size_t n)
@@ -70,4 +71,39 @@ void store_values_from_legacy(struct sample *s, double dns_ms, double connect_ms
     double ready = tls_ms >= 0 ? tls_ms : connect_ms;
     if (ttfb_ms >= 0 && ready >= 0)
         sample_value_set(s, "phase_processing_seconds", (ttfb_ms - ready) / 1000.0);
+}
+
+/* ---- hourly rollups ---- */
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct sample_hours_row *x = a, *y = b;
+    int c = strcmp(x->check_id, y->check_id);
+    return c ? c : (x->hour > y->hour) - (x->hour < y->hour);
+}
+
+size_t store_hours_aggregate(const struct sample_record *recs, size_t n, struct sample_hours_row *out)
+{
+    /* One row per record, sorted, equal (check, hour) merged: exact, so a
+     * multi-row upsert never names one key twice (PostgreSQL refuses that). */
+    for (size_t i = 0; i < n; i++) {
+        const struct sample_record *r = &recs[i];
+        memset(&out[i], 0, sizeof(out[i]));
+        memcpy(out[i].check_id, r->check_id, sizeof(out[i].check_id));
+        out[i].check_id[sizeof(out[i].check_id) - 1] = '\0';
+        out[i].hour = r->s.ts_ms >= 0 ? r->s.ts_ms / 3600000 : (r->s.ts_ms - 3599999) / 3600000;
+        out[i].total = 1;
+        out[i].up = r->s.result != SAMPLE_DOWN;
+    }
+    qsort(out, n, sizeof(*out), cmp_row);
+    size_t rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows && out[rows - 1].hour == out[i].hour && strcmp(out[rows - 1].check_id, out[i].check_id) == 0) {
+            out[rows - 1].total += out[i].total;
+            out[rows - 1].up += out[i].up;
+        } else {
+            out[rows++] = out[i];
+        }
+    }
+    return rows;
 }

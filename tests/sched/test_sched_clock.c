@@ -279,12 +279,43 @@ static void test_clock_confirm_needs_consecutive_failures(void **state)
     assert_int_equal(f->samples, 7);
 }
 
+static void test_clock_uptime_restored_from_hourly_rows(void **state)
+{
+    struct fx *f = *state;
+    apply(f, "checks:\n  - {id: web, type: script, interval: 1h}\n"
+             "  - {id: off, type: script, interval: 1h, enabled: false}\n");
+    int64_t now_hour = base_clock_wall_ms(&f->clock.clock) / 3600000;
+    struct sample_hours_row rows[] = {
+        {"web", now_hour - 1, 3, 4},
+        {"web", now_hour - 23, 1, 4},   /* the oldest hour of the day */
+        {"web", now_hour - 24, 0, 100}, /* older than a day: ignored */
+        {"web", now_hour + 1, 0, 100},  /* the future: ignored */
+        {"off", now_hour - 1, 0, 5},    /* paused: ignored */
+        {"gone", now_hour - 1, 0, 5},   /* unknown: ignored */
+    };
+    const struct sched_check *web = sched_check_get(f->sched, "web");
+    assert_true(sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock)) < 0); /* nothing yet */
+    sched_restore_uptime(f->sched, rows, sizeof(rows) / sizeof(rows[0]));
+    double u = sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock));
+    assert_true(u > 49.99 && u < 50.01); /* 4 of 8 */
+    assert_true(sched_check_uptime_24h(sched_check_get(f->sched, "off"), base_clock_wall_ms(&f->clock.clock)) < 0);
+    /* live samples of the current hour add to restored ones of the same hour */
+    struct sample_hours_row same[] = {{"web", now_hour, 0, 2}};
+    sched_restore_uptime(f->sched, same, 1);
+    u = sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock));
+    assert_true(u > 39.99 && u < 40.01); /* 4 of 10 */
+    /* a day later the restored hours have aged out */
+    base_clock_manual_advance(&f->clock, 25LL * 3600000);
+    assert_true(sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock)) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clock_passive_deadline_expires_and_signals_push_it_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clock_confirm_needs_consecutive_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_uptime_restored_from_hourly_rows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

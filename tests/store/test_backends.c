@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "store/hours.h"
 #include "store/store_int.h"
 #include "store/store_test_pg.h"
 
@@ -205,6 +206,84 @@ static void test_old_rows_and_bad_values_stay_readable(void **state)
     assert_int_equal(out[1].s.n_values, 1);
     assert_true(sample_value_get(&out[1].s, "ok_value", &v) && v == 1);
     base_free(out);
+}
+
+#define H 3600000LL
+
+/* Every batch adds to the hourly rollups in its own transaction; the
+ * rollups page in (check, hour) order; the samples of part of an hour are
+ * counted from the samples themselves; purging is bounded. */
+static void test_batches_keep_hourly_rollups(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn conn = {f->ops, f->db};
+    struct sample_record in[] = {
+        rec("api", 100 * H + 1, SAMPLE_UP, 1), rec("api", 100 * H + 2, SAMPLE_DOWN, 1),
+        rec("web", 100 * H + 3, SAMPLE_DEGRADED, 1), rec("api", 101 * H, SAMPLE_UP, 1),
+        rec("api", 100 * H + 4, SAMPLE_UP, 1), /* out of order: same (check, hour) as the first */
+    };
+    assert_int_equal(f->ops->insert_batch(f->db, in, 5, NULL, 0), 0);
+    assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0); /* adds, not replaces */
+    struct sample_hours_row *rows = NULL;
+    size_t n = 0;
+    char err[256];
+    assert_int_equal(store_hours_page(&conn, 0, 1000, "", 0, 100, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(rows[0].check_id, "api");
+    assert_int_equal(rows[0].hour, 100);
+    assert_int_equal(rows[0].total, 5); /* 3 + 2 */
+    assert_int_equal(rows[0].up, 3);    /* degraded counts as up; the down does not */
+    assert_int_equal(rows[1].hour, 101);
+    assert_int_equal(rows[1].total, 1);
+    assert_string_equal(rows[2].check_id, "web");
+    assert_int_equal(rows[2].up, 1);
+    base_free(rows);
+    /* keyset pages: after (api, 100), one at a time; and the hour window */
+    assert_int_equal(store_hours_page(&conn, 0, 1000, "api", 100, 1, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].hour, 101);
+    base_free(rows);
+    assert_int_equal(store_hours_page(&conn, 101, 102, "", 0, 10, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    base_free(rows);
+    /* the part of hour 100 before its 3rd ms, from the samples */
+    assert_int_equal(store_hours_raw_page(&conn, 100 * H, 100 * H + 3, "", 10, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].check_id, "api");
+    assert_int_equal(rows[0].hour, 100);
+    assert_int_equal(rows[0].total, 4); /* ts +1 and +2, inserted twice */
+    assert_int_equal(rows[0].up, 2);
+    base_free(rows);
+    uint64_t deleted = 0;
+    assert_int_equal(store_hours_purge(&conn, 101, 1, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_hours_purge(&conn, 101, 100, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_hours_page(&conn, 0, 1000, "", 0, 100, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1); /* hour 101 is left */
+    base_free(rows);
+}
+
+/* Migration 5 fills the rollups from the samples already stored. */
+static void test_rollups_migration_fills_from_stored_samples(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record in[] = {rec("a", 7 * H, SAMPLE_UP, 1), rec("a", 7 * H + 5, SAMPLE_DOWN, 1)};
+    assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0);
+    /* back to schema 4: no rollups table */
+    assert_int_equal(f->ops->exec(f->db, "DROP TABLE sample_hours; DELETE FROM schema_migrations WHERE version = 5",
+                                  NULL, 0), 0);
+    char err[256] = "";
+    assert_int_equal(f->ops->migrate(f->db, err, sizeof(err)), 0);
+    struct store_conn conn = {f->ops, f->db};
+    struct sample_hours_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(store_hours_page(&conn, 0, 100, "", 0, 10, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].hour, 7);
+    assert_int_equal(rows[0].total, 2);
+    assert_int_equal(rows[0].up, 1);
+    base_free(rows);
 }
 
 static void test_query_is_newest_first_within_range_and_limit(void **state)
@@ -474,6 +553,8 @@ int main(void)
         BOTH(test_insert_batch_round_trips_every_field),
         BOTH(test_query_is_newest_first_within_range_and_limit),
         BOTH(test_old_rows_and_bad_values_stay_readable),
+        BOTH(test_batches_keep_hourly_rollups),
+        BOTH(test_rollups_migration_fills_from_stored_samples),
         BOTH(test_failed_batch_inserts_nothing),
         BOTH(test_latest_returns_newest_sample_per_check),
         BOTH(test_latest_on_empty_table_is_empty),

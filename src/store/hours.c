@@ -1,0 +1,85 @@
+/*
+ * store/hours: the rollup queries, dialect-neutral through store/sql.
+ */
+#include "store/hours.h"
+
+#include "base/alloc.h"
+#include "base/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int to_rows(const struct store_result *r, bool with_hour, int64_t hour, struct sample_hours_row **rows,
+                   size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    if (!r->rows)
+        return 0;
+    struct sample_hours_row *out = base_calloc(r->rows, sizeof(*out));
+    if (!out)
+        return BASE_ERR_NOMEM;
+    for (size_t i = 0; i < r->rows; i++) {
+        size_t col = 0;
+        snprintf(out[i].check_id, sizeof(out[i].check_id), "%s", store_result_text(r, i, col++));
+        out[i].hour = with_hour ? store_result_int(r, i, col++) : hour;
+        int64_t up = store_result_int(r, i, col++), total = store_result_int(r, i, col++);
+        out[i].up = up < 0 ? 0 : up > UINT32_MAX ? UINT32_MAX : (uint32_t)up;
+        out[i].total = total < 0 ? 0 : total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    }
+    *rows = out;
+    *n = r->rows;
+    return 0;
+}
+
+static size_t clamp_limit(size_t limit)
+{
+    return limit < 1 ? 1 : limit > STORE_HOURS_PAGE_MAX ? STORE_HOURS_PAGE_MAX : limit;
+}
+
+int store_hours_page(struct store_conn *c, int64_t from_hour, int64_t to_hour, const char *after_check,
+                     int64_t after_hour, size_t limit, struct sample_hours_row **rows, size_t *n, char *err,
+                     size_t errlen)
+{
+    const char *after = after_check ? after_check : "";
+    struct store_param p[] = {STORE_P_INT(from_hour), STORE_P_INT(to_hour), STORE_P_TEXT(after), STORE_P_TEXT(after),
+                              STORE_P_INT(after_hour), STORE_P_INT(clamp_limit(limit))};
+    struct store_result r = {0};
+    int rc = store_sql_exec(c, "SELECT check_id, hour, up, total FROM sample_hours"
+                               " WHERE hour >= ? AND hour < ? AND (check_id > ? OR (check_id = ? AND hour > ?))"
+                               " ORDER BY check_id, hour LIMIT ?", p, 6, &r, err, errlen);
+    if (rc == 0)
+        rc = to_rows(&r, true, 0, rows, n);
+    store_result_free(&r);
+    return rc;
+}
+
+int store_hours_raw_page(struct store_conn *c, int64_t from_ms, int64_t to_ms, const char *after_check,
+                         size_t limit, struct sample_hours_row **rows, size_t *n, char *err, size_t errlen)
+{
+    struct store_param p[] = {STORE_P_TEXT(after_check ? after_check : ""), STORE_P_INT(from_ms), STORE_P_INT(to_ms),
+                              STORE_P_INT(clamp_limit(limit))};
+    struct store_result r = {0};
+    int rc = store_sql_exec(c, "SELECT check_id, SUM(CASE WHEN result <> 2 THEN 1 ELSE 0 END), COUNT(*)"
+                               " FROM samples WHERE check_id > ? AND ts >= ? AND ts < ?"
+                               " GROUP BY check_id ORDER BY check_id LIMIT ?", p, 4, &r, err, errlen);
+    int64_t hour = from_ms >= 0 ? from_ms / 3600000 : (from_ms - 3599999) / 3600000;
+    if (rc == 0)
+        rc = to_rows(&r, false, hour, rows, n);
+    store_result_free(&r);
+    return rc;
+}
+
+int store_hours_purge(struct store_conn *c, int64_t before_hour, size_t max_rows, uint64_t *deleted, char *err,
+                      size_t errlen)
+{
+    struct store_param p[] = {STORE_P_INT(before_hour), STORE_P_INT(max_rows)};
+    struct store_result r = {0};
+    const char *sql = store_sql_dialect(c) == STORE_SQL_POSTGRES
+                          ? "DELETE FROM sample_hours WHERE ctid IN (SELECT ctid FROM sample_hours WHERE hour < ? LIMIT ?)"
+                          : "DELETE FROM sample_hours WHERE rowid IN (SELECT rowid FROM sample_hours WHERE hour < ? LIMIT ?)";
+    int rc = store_sql_exec(c, sql, p, 2, &r, err, errlen);
+    *deleted = rc == 0 && r.changes > 0 ? (uint64_t)r.changes : 0;
+    store_result_free(&r);
+    return rc;
+}
