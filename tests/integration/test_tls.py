@@ -106,19 +106,23 @@ def test_bad_certificate_refuses_to_start_naming_the_file():
     cfg = h.make_config([], extra={"server": {"tls": {"cert": bad, "key": ENV["a"][1]}}})
     with h.Opshub(cfg, auth=False) as o:
         o.start(wait=False)
-        code = o.proc.wait(15)
-        h.eq(code, 1, "exit code with an unreadable certificate")
+        h.eq(o.wait_exit(15), 1, "exit code with an unreadable certificate")
         h.contains(o.log_text(), "bad.crt", "the message names the file")
     cfg = "server:\n  tls: {cert: /nonexistent.crt}\n"
     with h.Opshub(cfg, auth=False) as o:
         o.start(wait=False)
-        h.eq(o.proc.wait(15), 2, "cert without key is a configuration error")
+        h.eq(o.wait_exit(15), 2, "cert without key is a configuration error")
         h.contains(o.log_text(), "tls needs both cert and key", "config message")
+
+
+def test_zz_tls_daemon_stops_cleanly():
+    # exit 0 after SIGTERM, no sanitizer report (TLS contexts and SSLs all freed), no secret
+    h.eq(ENV["o"].stop(), 0, "exit code of the TLS daemon after SIGTERM")
 
 
 def teardown():
     if "o" in ENV:
-        ENV["o"].stop()
+        ENV["o"].close()   # only does something when a test failed before the stop above
 
 
 if __name__ == "__main__":
