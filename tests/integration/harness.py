@@ -1067,7 +1067,7 @@ class _TargetHandler(BaseHTTPRequestHandler):
         t._record(path)
         stop = t.stopping
         try:
-            if path == "/ok":
+            if path in ("/ok", "/redirected"):
                 self._send(200, '{"status":"ok"}')
             elif path.startswith("/status/"):
                 code = int(path.split("/")[2])
@@ -1110,7 +1110,7 @@ class _TargetHandler(BaseHTTPRequestHandler):
                 code = t.flip_status
                 self._send(code, json.dumps({"status": "ok" if code < 400 else "failing"}))
             elif path == "/redirect":
-                self._send(302, "", extra={"Location": "/ok"})
+                self._send(302, "", extra={"Location": "/redirected"})
             else:
                 self._send(404, '{"error":"no such path"}')
         except (BrokenPipeError, ConnectionResetError):
@@ -1137,7 +1137,7 @@ class _Server(ThreadingHTTPServer):
 class Target:
     """HTTP server in a thread on 127.0.0.1:port. Paths: /ok, /status/NNN, /slow?ms=N,
     /json/degraded, /invalid-json, /close, /huge (50 MB), /hang, /flip (flip_status),
-    /redirect -> /ok. Records (monotonic time, path) of every request in .requests."""
+    /redirect -> /redirected (200 like /ok, requested by nothing else). Records (monotonic time, path) of every request in .requests."""
 
     def __init__(self):
         self.flip_status = 200
