@@ -8,6 +8,8 @@ import datetime
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 
@@ -179,6 +181,23 @@ def test_metrics_content_type_and_documented_names():
     for hist in ("opshub_probe_start_lateness_seconds", "opshub_http_request_duration_seconds"):
         h.check(m.find(hist + "_bucket", le="+Inf"), f"{hist}_bucket{{le=\"+Inf\"}} missing")
         h.check(m.find(hist + "_count") and m.find(hist + "_sum"), f"{hist}_count/_sum missing")
+
+
+def promtool_check(text):
+    """`promtool check metrics` (Debian package prometheus) on an exposition: (exit code, output)."""
+    h.require(shutil.which("promtool"), "promtool (Debian package prometheus)")
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def test_metrics_pass_promtool_check_metrics():
+    # The exposition of a daemon with up, down, TCP, labelled and password-carrying checks:
+    # parsable by Prometheus' own parser and clean for its linter (names, units, HELP).
+    code, out = promtool_check(O().get("/metrics").text)
+    h.eq((code, out), (0, ""), "promtool check metrics on /metrics")
+    # and promtool is no rubber stamp: a counter without _total and without HELP is reported
+    code, out = promtool_check("# TYPE opshub_broken counter\nopshub_broken 1\n")
+    h.check(code != 0 and "opshub_broken" in out, f"promtool accepted a broken exposition ({code}): {out}")
 
 
 def test_metrics_values():
