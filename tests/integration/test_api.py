@@ -4,6 +4,9 @@ Integration tests of opshub's HTTP surface against docs/api.md: health endpoints
 limit/from/to, run), error shapes (404, 405, 400 with field, 413), X-Request-Id and
 security headers. One real opshub probing a real nginx and a TCP banner server.
 """
+# ctest: RUN_SERIAL
+# (CMakeLists.txt reads the line above: nothing else of the suite runs meanwhile)
+# because probe_duration_seconds and run-now timestamps are asserted against wall time.
 import datetime
 import json
 import os

@@ -5,6 +5,9 @@ JSON, closed connection, huge body, hang, redirect, refused port, wrong banner) 
 give the documented status and error text; a hanging target must not delay other
 checks; a huge body must not blow up memory; confirm: 2 must delay DOWN by one sample.
 """
+# ctest: RUN_SERIAL
+# (CMakeLists.txt reads the line above: nothing else of the suite runs meanwhile)
+# because probe latencies and the 1 s schedule's gaps are asserted in milliseconds, peak RSS in kB.
 import os
 import sys
 import time
