@@ -658,25 +658,21 @@ class Opshub:
             raise AssertionError(f"opshub was not running at stop (exit code {code})\n"
                                  f"{self.log_text()[-2000:]}")
         self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"opshub did not exit within {timeout}s of SIGTERM")
-        _unregister(self)
-        self._check_exit(code, expect_code, "after SIGTERM")
-        return code
+        return self._wait_and_check(timeout, expect_code, "after SIGTERM")
 
     def wait_exit(self, timeout=15, expect_code=None):
         """Waits for a run that ends by itself (a refused configuration, say) and returns
         its exit code, after the same log checks as stop(); expect_code asserts it."""
+        return self._wait_and_check(timeout, expect_code, "by itself")
+
+    def _wait_and_check(self, timeout, expect_code, how):
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"opshub did not exit by itself within {timeout}s")
+            raise AssertionError(f"opshub did not exit {how} within {timeout}s")
         _unregister(self)
-        self._check_exit(code, expect_code, "by itself")
+        self._check_exit(code, expect_code, how)
         return code
 
     def _check_exit(self, code, expect_code, how):
