@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (tests/fuzz/fuzz_*.c) with clang and runs each
-# for FUZZ_SECONDS over its seed corpus. A crash fails the run and leaves the
-# input in build-fuzz/; add it to tests/fuzz/corpus/<target>/ with a unit test.
+# for FUZZ_SECONDS over its seed corpus. A crash, a leak or undefined behaviour
+# (UBSan does not recover in this build, and a "runtime error:" in a log fails
+# the run all the same) leaves the input in build-fuzz/; add it to
+# tests/fuzz/corpus/<target>/ with a unit test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
@@ -10,6 +12,7 @@ CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPSHUB_FUZ
   -DOPSHUB_TESTS=OFF -DOPSHUB_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j "$JOBS"
 export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 for src in tests/fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)
@@ -23,6 +26,9 @@ for src in tests/fuzz/fuzz_*.c; do
   echo "fuzz: $name for ${FUZZ_SECONDS}s"
   if ! (cd build-fuzz && ./"$name" "${args[@]}" "${dirs[@]}" >"fuzz-$name.log" 2>&1); then
     echo "fuzz: $name FAILED — see build-fuzz/fuzz-$name.log"; tail -30 "build-fuzz/fuzz-$name.log"; status=1
+  elif grep -q "runtime error:" "build-fuzz/fuzz-$name.log"; then
+    echo "fuzz: $name FAILED — undefined behaviour reported in build-fuzz/fuzz-$name.log"
+    grep -m 5 -A 10 "runtime error:" "build-fuzz/fuzz-$name.log"; status=1
   else
     grep -E "^#[0-9]+.*(DONE|pulse)" "build-fuzz/fuzz-$name.log" | tail -1 || true
   fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian package opshub needs to build, run, test and benchmark.
+# Installs every Debian package opshub needs to build, run, test and benchmark, and the
+# npm packages of the integration tests' validators (tests/integration/package-lock.json).
 # Idempotent: does nothing when everything is present. Needs root (or sudo).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PKGS=(
   # toolchain
@@ -9,17 +11,34 @@ PKGS=(
   # libraries opshub links
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libyaml-dev
   libjansson-dev libhttp-parser-dev libssl-dev libsodium-dev
-  # tests
-  libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server
+  # tests (prometheus brings promtool, which checks /metrics)
+  libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server prometheus
   # benchmarks
   wrk prometheus-blackbox-exporter procps
 )
+# node and npm run the OpenAPI validator; a node that is already there (with its own npm)
+# is used as it is, so Debian's packages are only asked for what is missing.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+
+# npm ci when node_modules is missing or older than the lock file.
+npm_packages() {
+  local dir=tests/integration
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_packages
+  exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -29,6 +48,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; opshub's tests start their own
 # instances on private loopback ports, so stop the system ones.
-for s in nginx postgresql redis-server prometheus-blackbox-exporter; do
+for s in nginx postgresql redis-server prometheus prometheus-blackbox-exporter; do
   $SUDO systemctl disable --now "$s" >/dev/null 2>&1 || $SUDO service "$s" stop >/dev/null 2>&1 || true
 done
+npm_packages

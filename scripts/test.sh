@@ -16,10 +16,20 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$JOBS"
 
 count_ctest() { grep -oE '[0-9]+ tests failed out of [0-9]+' "$1" | awk '{print $NF}' | tail -1; }
+# One ctest test per tests/<module>/test_*.c and tests/integration/test_*.py: a build
+# directory that runs fewer (a group dropped by a stale cache or a broken glob) fails here.
+expected_tests=$(ls tests/*/test_*.c tests/integration/test_*.py | wc -l)
+expect_all() {
+  if [ "$1" != "$expected_tests" ]; then
+    echo "test.sh: $2 ran $1 tests, expected $expected_tests (one per tests/*/test_*.c and tests/integration/test_*.py)"
+    exit 1
+  fi
+}
 
 step "tests (release build)"
 (cd build && ctest --output-on-failure -j "$JOBS") 2>&1 | tee build/ctest.log
 release_tests=$(count_ctest build/ctest.log)
+expect_all "$release_tests" "the release build"
 
 step "ASan+UBSan build"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DOPSHUB_SANITIZE=ON -DOPSHUB_BENCH=OFF >/dev/null
@@ -30,6 +40,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j "$JOBS") 2>&1 | tee build-asan/ctest.log
 asan_tests=$(count_ctest build-asan/ctest.log)
+expect_all "$asan_tests" "the ASan+UBSan build"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "fuzz smoke (${FUZZ_SECONDS}s per target)"

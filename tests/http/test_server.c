@@ -3,15 +3,19 @@
  * loop in the test's main thread, with an echo handler; a helper thread
  * plays the client over plain blocking sockets and records what it saw;
  * the main thread asserts after joining it. Covers keep-alive, pipelining,
- * bodies, limits, timeouts, deferred and abandoned responses, close.
+ * bodies, limits, timeouts, deferred and abandoned responses, close. The
+ * client never sleeps to order itself after the server: it waits for the
+ * server's counters or loop turns (tests/http/server_watch.h).
  */
 #include "http/http_int.h"
 #include "http/server.h"
+#include "http/server_watch.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,9 +60,11 @@ struct fixture {
     int errors;
     long elapsed_ms;
     int ints[8];
-    /* filled by the handler */
-    int deferred_abandoned;
-    int deferred_fired;
+    /* filled by the handler (loop thread), read by the client too */
+    atomic_uint_fast64_t deferred_started;
+    atomic_uint_fast64_t deferred_fired;
+    atomic_uint_fast64_t deferred_abandoned;
+    struct server_watch watch;
     int parts_released;     /* release callbacks of /parts bodies (loop thread) */
 };
 
@@ -70,6 +76,7 @@ struct deferred {
     uv_timer_t timer;
     struct http_request *req;
     struct fixture *f;
+    uint64_t give_up;       /* until_gone: answer anyway after this loop time */
 };
 
 static void send_echo(struct http_request *req)
@@ -98,9 +105,12 @@ static void deferred_closed(uv_handle_t *h)
 static void deferred_fire(uv_timer_t *t)
 {
     struct deferred *d = t->data;
-    d->f->deferred_fired++;
-    if (http_request_is_abandoned(d->req))
-        d->f->deferred_abandoned++;
+    bool gone = http_request_is_abandoned(d->req);
+    if (d->give_up && !gone && uv_now(t->loop) < d->give_up)
+        return;  /* /defer/until-gone: not yet */
+    atomic_fetch_add(&d->f->deferred_fired, 1);
+    if (gone)
+        atomic_fetch_add(&d->f->deferred_abandoned, 1);
     send_echo(d->req);
     http_request_unref(d->req);
     uv_close((uv_handle_t *)t, deferred_closed);
@@ -136,6 +146,9 @@ static void send_parts(struct fixture *f, struct http_request *req)
     http_response_send_parts(req, 200, "application/octet-stream", NULL, &body);
 }
 
+/* /defer/...: answers from a timer 50 ms later. /defer/until-gone: answers
+ * as soon as the server has marked the request abandoned (its client left),
+ * or after 5 s, checking every 5 ms. */
 static void handler(void *data, struct http_request *req)
 {
     struct fixture *f = data;
@@ -150,7 +163,13 @@ static void handler(void *data, struct http_request *req)
         http_request_ref(req);
         uv_timer_init(&f->loop, &d->timer);
         d->timer.data = d;
-        uv_timer_start(&d->timer, deferred_fire, 50, 0);
+        if (strcmp(req->path, "/defer/until-gone") == 0) {
+            d->give_up = uv_now(&f->loop) + 5000;
+            uv_timer_start(&d->timer, deferred_fire, 5, 5);
+        } else {
+            uv_timer_start(&d->timer, deferred_fire, 50, 0);
+        }
+        atomic_fetch_add(&f->deferred_started, 1);
         return;
     }
     if (strcmp(req->path, "/nocontent") == 0) {
@@ -174,6 +193,7 @@ static void close_server(struct fixture *f)
         return;
     http_server_stats_get(f->srv, &f->stats);
     f->server_closed = true;
+    server_watch_detach(&f->watch);
     http_server_close(f->srv, on_server_closed, f);
 }
 
@@ -188,6 +208,7 @@ static void on_done(uv_async_t *a)
     close_server(f);
     uv_close((uv_handle_t *)&f->done, NULL);
     uv_close((uv_handle_t *)&f->close_now, NULL);
+    server_watch_close(&f->watch);
 }
 
 static void *client_main(void *arg)
@@ -210,6 +231,7 @@ static void run(struct fixture *f, client_fn fn)
     uv_async_init(&f->loop, &f->done, on_done);
     uv_async_init(&f->loop, &f->close_now, on_close_now);
     f->done.data = f->close_now.data = f;
+    server_watch_start(&f->watch, &f->loop, f->srv);
     f->client = fn;
     assert_int_equal(pthread_create(&f->th, NULL, client_main, f), 0);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -443,14 +465,16 @@ static void c_chunked(struct fixture *f)
 {
     struct conn *c = cl_connect(f);
     cl_sends(c, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
-    usleep(20000);
+    if (!server_watch_settled(&f->watch, 2000))  /* the server has read the first part alone */
+        f->errors++;
     /* Trailer fields after the last chunk are dropped, never kept. */
     cl_sends(c, "lo\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
     if (cl_read(f, c, false) != 0)
         f->errors++;
     /* A Content-Length body split across writes, on the same connection. */
     cl_sends(c, "PUT /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
-    usleep(20000);
+    if (!server_watch_settled(&f->watch, 2000))
+        f->errors++;
     cl_sends(c, "56789");
     if (cl_read(f, c, false) != 0)
         f->errors++;
@@ -570,13 +594,21 @@ static void test_server_enforces_header_url_and_syntax_limits(void **state)
     assert_int_equal(F->stats.requests, 0);
 }
 
+/* Trickles a header line every 50 ms, until the server answers or for 3 s:
+ * a deadline that every read pushed back would not expire meanwhile. */
 static void c_slow(struct fixture *f)
 {
     struct conn *c = cl_connect(f);
     long t0 = now_ms();
     cl_sends(c, "GET /slow HTTP/1.1\r\nHost: x\r\n");
-    usleep(100000);
-    cl_sends(c, "X-More: 1\r\n");  /* trickling does not extend the deadline */
+    for (int i = 0; now_ms() - t0 < 3000; i++) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) != 0)
+            break;  /* the answer (or the close) is there */
+        char line[32];
+        snprintf(line, sizeof(line), "X-More-%d: 1\r\n", i);
+        cl_sends(c, line);
+    }
     if (cl_read(f, c, false) != 0)
         f->errors++;
     f->elapsed_ms = now_ms() - t0;
@@ -653,15 +685,21 @@ static void test_server_sends_deferred_response_from_timer(void **state)
 static void c_abandon(struct fixture *f)
 {
     struct conn *c = cl_connect(f);
-    cl_sends(c, "GET /defer/gone HTTP/1.1\r\nHost: x\r\n\r\n");
-    usleep(10000);
+    cl_sends(c, "GET /defer/until-gone HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (!server_watch_until(&f->watch, &f->deferred_started, 1, 1, 5000))
+        f->errors++;
     cl_close(c);
-    usleep(150000);  /* the deferred response fires meanwhile */
+    /* It answers once the server has marked it abandoned, or after 5 s. */
+    if (!server_watch_until(&f->watch, &f->deferred_fired, 1, 1, 8000))
+        f->errors++;
+    if (!server_watch_until(&f->watch, &f->watch.open, 0, 0, 5000))
+        f->errors++;
 }
 
 static void test_server_abandons_request_when_client_leaves(void **state)
 {
     run(F, c_abandon);
+    assert_int_equal(F->errors, 0);
     assert_int_equal(F->deferred_fired, 1);
     assert_int_equal(F->deferred_abandoned, 1);
     assert_int_equal(F->stats.connections_open, 0);
@@ -812,7 +850,8 @@ static void c_maxconn(struct fixture *f)
     f->eof_after = cl_expect_eof(c);
     cl_close(c);
     cl_close(a);
-    usleep(50000);
+    if (!server_watch_until(&f->watch, &f->watch.open, 0, 1, 5000))  /* only b is left */
+        f->errors++;
     c = cl_connect(f);  /* a slot is free again */
     cl_sends(c, "GET /4 HTTP/1.1\r\nHost: x\r\n\r\n");
     if (cl_read(f, c, false) != 0)
@@ -839,7 +878,8 @@ static void c_close_server(struct fixture *f)
     cl_sends(idle, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
     cl_read(f, idle, false);
     cl_sends(busy, "GET /defer/x HTTP/1.1\r\nHost: x\r\n\r\n");
-    usleep(10000);
+    if (!server_watch_until(&f->watch, &f->deferred_started, 1, 1, 5000))  /* in flight */
+        f->errors++;
     uv_async_send(&f->close_now);
     f->ints[0] = cl_expect_eof(idle);
     if (cl_read(f, busy, false) != 0)

@@ -5,10 +5,12 @@
  * thread is the client: libcurl (easy API, CAINFO = the test certificate)
  * or a raw OpenSSL/socket client for pipelining, ALPN, garbage and
  * half-finished handshakes. Covers HSTS, keep-alive, big bodies, reload,
- * bad files and the handshake error counter.
+ * bad files and the handshake error counter. The client waits for the
+ * server's counters (tests/http/server_watch.h), never sleeps.
  */
 #include "http/http_int.h"
 #include "http/server.h"
+#include "http/server_watch.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,6 +156,7 @@ struct fixture {
     int ints[8];
     long ms[4];
     char text[256];
+    struct server_watch watch;
 };
 
 static struct fixture *F;
@@ -231,6 +235,7 @@ static void close_server(struct fixture *f)
         return;
     http_server_stats_get(f->srv, &f->stats);
     f->server_closed = true;
+    server_watch_detach(&f->watch);
     http_server_close(f->srv, on_server_closed, f);
 }
 
@@ -262,6 +267,7 @@ static void on_done(uv_async_t *a)
     struct fixture *f = a->data;
     uv_close((uv_handle_t *)&f->done, NULL);
     uv_close((uv_handle_t *)&f->close_now, NULL);
+    server_watch_close(&f->watch);
     uv_timer_init(&f->loop, &f->settle);
     f->settle.data = f;
     uv_timer_start(&f->settle, settle_cb, 0, 5);
@@ -296,6 +302,7 @@ static void run(struct fixture *f, client_fn fn)
     uv_async_init(&f->loop, &f->done, on_done);
     uv_async_init(&f->loop, &f->close_now, on_close_now);
     f->done.data = f->close_now.data = f;
+    server_watch_start(&f->watch, &f->loop, f->srv);
     f->client = fn;
     assert_int_equal(pthread_create(&f->th, NULL, client_main, f), 0);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -630,6 +637,15 @@ static void test_tls_plain_http_on_tls_port_fails_and_server_stays_up(void **sta
     assert_int_equal(F->stats.requests, 1);
 }
 
+/* Waits until the server has no connection left and has counted `errors`
+ * failed handshakes in all; a miss is an error of the client. */
+static void gone_and_counted(struct fixture *f, uint64_t errors)
+{
+    if (!server_watch_until(&f->watch, &f->watch.open, 0, 0, 5000) ||
+        !server_watch_until(&f->watch, &f->watch.tls_errors, errors, errors, 5000))
+        f->errors++;
+}
+
 static void c_garbage(struct fixture *f)
 {
     /* Random bytes. */
@@ -641,6 +657,7 @@ static void c_garbage(struct fixture *f)
     send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
     f->ints[0] = drain_until_closed(fd);
     close(fd);
+    gone_and_counted(f, 1);
     /* Half a ClientHello, then gone. */
     unsigned char hello[4096];
     size_t hl = client_hello(hello, sizeof(hello));
@@ -648,17 +665,24 @@ static void c_garbage(struct fixture *f)
         f->errors++;
     fd = tcp_connect(f);
     send(fd, hello, hl / 2, MSG_NOSIGNAL);
-    usleep(20000);
+    if (!server_watch_settled(&f->watch, 2000))  /* the server has read the half */
+        f->errors++;
     close(fd);
+    gone_and_counted(f, 2);
     /* A whole ClientHello, the ServerHello unread, then gone. */
     fd = tcp_connect(f);
     send(fd, hello, hl, MSG_NOSIGNAL);
-    usleep(20000);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 5000) != 1)  /* the ServerHello has come */
+        f->errors++;
     close(fd);
+    gone_and_counted(f, 3);
     /* Connect and leave without a byte: a port check, not an error. */
     fd = tcp_connect(f);
-    usleep(20000);
+    if (!server_watch_until(&f->watch, &f->watch.accepted, 4, 4, 5000))
+        f->errors++;
     close(fd);
+    gone_and_counted(f, 3);
     /* Half a ClientHello, then silence: the handshake deadline. */
     fd = tcp_connect(f);
     long t0 = now_ms();
@@ -666,7 +690,7 @@ static void c_garbage(struct fixture *f)
     f->ints[1] = drain_until_closed(fd);
     f->ms[0] = now_ms() - t0;
     close(fd);
-    usleep(20000);
+    gone_and_counted(f, 4);
     CURL *h = easy_new(CERT_A);
     fetch(f, h, "/ok", NULL, 0);
     curl_easy_cleanup(h);

@@ -53,19 +53,31 @@ def _unregister(obj):
 
 
 def cleanup_all():
-    """Closes every live resource, newest first. Never raises."""
+    """Closes every live resource, newest first, and returns the list of what went
+    wrong ("ClassName: error"): an opshub that exits non-zero, leaves a sanitizer report
+    or logs a secret when it is closed is a failure, not a note. Never raises."""
+    errors = []
     while True:
         with _resources_lock:
             if not _resources:
-                return
+                return errors
             obj = _resources.pop()
         try:
             obj.close()
-        except Exception:  # noqa: BLE001 - cleanup must go on
-            traceback.print_exc()
+        except Exception as e:  # noqa: BLE001 - cleanup must go on, the error is counted
+            traceback.print_exc(file=sys.stdout)
+            errors.append(f"{type(obj).__name__}: {e}")
 
 
-atexit.register(cleanup_all)
+def _cleanup_at_exit():
+    """Last resort (run() has normally emptied the list): an error here still fails."""
+    errors = cleanup_all()
+    if errors:
+        print(f"FAIL cleanup at exit: {errors}", flush=True)
+        os._exit(1)
+
+
+atexit.register(_cleanup_at_exit)
 
 
 class TempDir:
@@ -90,9 +102,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+class _ClosedPort:
+    """A TCP socket bound to 127.0.0.1 that never listens: connections to its port are
+    refused, and nobody else can bind the port while it is held (no SO_REUSEADDR)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        _register(self)
+
+    def close(self):
+        _unregister(self)
+        self.sock.close()
+
+
 def closed_port():
-    """A port on 127.0.0.1 on which nothing listens (connections get refused)."""
-    return free_port()
+    """A port on 127.0.0.1 on which nothing listens (connections get refused) and on
+    which nothing can start listening until the end of the test file: it is held by a
+    bound socket without listen(), released by cleanup_all()."""
+    return _ClosedPort().port
 
 
 def port_open(port, host="127.0.0.1", timeout=0.2):
@@ -490,6 +519,9 @@ class Opshub:
         self.log_path = None
         self.stdout_path = self.tmp.join("stdout.log")
         self.starts = 0
+        # True once the way the current run ended has been asserted (stop, wait_exit)
+        # or made deliberate (kill); close() fails a run that ended unchecked.
+        self.exit_checked = True
         if config_text is not None:
             self.write_config(config_text)
 
@@ -538,6 +570,10 @@ class Opshub:
     def start(self, wait=True, timeout=15):
         if self.proc is not None and self.proc.poll() is None:
             raise AssertionError("opshub already running")
+        if not self.exit_checked:
+            self.exit_checked = True
+            raise AssertionError(f"the previous opshub run ended with {self.proc.returncode} and nobody "
+                                 f"checked it (use stop(), wait_exit() or kill())\n{self.log_text()[-2000:]}")
         if self.auth and self.token is None and os.path.exists(self.config_path):
             try:
                 self.token = self.create_token()
@@ -560,6 +596,7 @@ class Opshub:
                 err.close()
                 out.close()
             self.cur_port = port
+            self.exit_checked = False
             _register(self)
             if not wait:
                 return self
@@ -575,6 +612,7 @@ class Opshub:
             except AssertionError:
                 log = self.log_text()
                 if self.proc.poll() is not None and "listen" in log and attempt + 1 < attempts:
+                    self.exit_checked = True
                     continue  # lost a race for the port: try another one
                 self.kill()
                 raise AssertionError(f"opshub did not become live: exit={self.proc.returncode}\n"
@@ -611,31 +649,46 @@ class Opshub:
         self.signal(signal.SIGHUP)
 
     def stop(self, timeout=20, expect_code=0):
-        """SIGTERM, wait, assert the exit code."""
+        """SIGTERM, wait, assert the exit code (expect_code; None: any), that the log holds
+        no sanitizer report and no registered secret. Returns the exit code."""
         if not self.running():
             code = self.proc.returncode if self.proc else None
+            self.exit_checked = True
             _unregister(self)
             raise AssertionError(f"opshub was not running at stop (exit code {code})\n"
                                  f"{self.log_text()[-2000:]}")
         self.proc.send_signal(signal.SIGTERM)
+        return self._wait_and_check(timeout, expect_code, "after SIGTERM")
+
+    def wait_exit(self, timeout=15, expect_code=None):
+        """Waits for a run that ends by itself (a refused configuration, say) and returns
+        its exit code, after the same log checks as stop(); expect_code asserts it."""
+        return self._wait_and_check(timeout, expect_code, "by itself")
+
+    def _wait_and_check(self, timeout, expect_code, how):
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"opshub did not exit within {timeout}s of SIGTERM")
+            raise AssertionError(f"opshub did not exit {how} within {timeout}s")
         _unregister(self)
+        self._check_exit(code, expect_code, how)
+        return code
+
+    def _check_exit(self, code, expect_code, how):
+        self.exit_checked = True
         log = self.log_text()
         assert_no_secret_in(log, "opshub's log")
+        assert_no_secret_in(self.stdout_text(), "opshub's stdout")
         for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
             if marker in log:
                 i = log.index(marker)
                 raise AssertionError(f"sanitizer report in opshub's log:\n{log[max(0, i - 200):i + 3000]}")
         if expect_code is not None and code != expect_code:
-            raise AssertionError(f"opshub exited with {code} after SIGTERM, expected {expect_code}\n"
-                                 f"{self.log_text()[-2000:]}")
-        return code
+            raise AssertionError(f"opshub exited with {code} {how}, expected {expect_code}\n{log[-2000:]}")
 
     def kill(self):
+        """SIGKILL to the whole process group: a deliberate end, not checked."""
         if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -645,16 +698,27 @@ class Opshub:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 pass
+        self.exit_checked = True
         _unregister(self)
 
     def close(self):
+        """Ends the run like stop() when it is still going (so its exit code, sanitizer
+        report and secrets are checked too), and fails when it ended by itself without
+        anybody checking how. Raises AssertionError; the process is gone either way."""
+        if self.proc is None or self.exit_checked:
+            self.kill()
+            return
         if self.running():
-            self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill()
+                self.stop()
+            finally:
+                self.kill()
+            return
+        code = self.proc.returncode
+        _unregister(self)
+        self._check_exit(code, None, "")
+        raise AssertionError(f"opshub exited with {code} by itself and nobody checked it\n"
+                             f"{self.log_text()[-2000:]}")
 
     def __enter__(self):
         """`with Opshub(cfg) as o: o.start() ...` - the block only guarantees the
@@ -726,6 +790,13 @@ class Opshub:
             with open(self.log_path, "r", errors="replace") as f:
                 return f.read()
         except (OSError, TypeError):
+            return ""
+
+    def stdout_text(self):
+        try:
+            with open(self.stdout_path, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
             return ""
 
     def logs(self):
@@ -849,65 +920,54 @@ http {{
 
 
 # ---------------------------------------------------------------------------------
-# PostgreSQL (own equivalent of scripts/pg-test.sh that can also restart a cluster)
+# PostgreSQL: a throw-away cluster through scripts/pg-test.sh (the C tests use it too)
+
+PG_TEST_SH = os.path.join(SRCDIR, "scripts", "pg-test.sh")
+
 
 class Postgres:
-    """A throw-away cluster: initdb -A trust -U opshub, postgres on 127.0.0.1:port only
-    (socket in its dir), database `opshub`. Runs as user postgres when we are root."""
+    """A throw-away cluster made by scripts/pg-test.sh: superuser opshub (trust), postgres
+    on 127.0.0.1:port only, database `opshub_test`. stop() then start() restarts it with
+    its data on the same port; close() stops it at once and removes it."""
 
     def __init__(self):
+        require(postgres_available(), f"PostgreSQL ({PGBIN}/postgres)")
         self.dir = tempfile.mkdtemp(prefix="opshub-pg-")
-        self.data = os.path.join(self.dir, "data")
+        os.chmod(self.dir, 0o755)
         self.port = None
-        self.as_root = os.getuid() == 0
         _register(self)
 
-    def _as_owner(self, args):
-        return (["runuser", "-u", "postgres", "--"] + args) if self.as_root else args
-
-    def _run(self, args, timeout=60, check_rc=True):
-        r = subprocess.run(self._as_owner(args), capture_output=True, text=True, timeout=timeout,
-                           cwd=self.dir)
-        if check_rc and r.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({r.returncode}): {r.stdout}{r.stderr}"
-                                 f"\n{self.server_log()[-2000:]}")
+    def _script(self, *args, timeout=90):
+        r = subprocess.run(["sh", PG_TEST_SH] + list(args), capture_output=True, text=True, timeout=timeout,
+                           cwd="/", env=dict(os.environ, PGBIN=PGBIN))
         return r
 
-    def init(self):
-        os.chmod(self.dir, 0o755)
-        if self.as_root:
-            shutil.chown(self.dir, "postgres")
-        self._run([f"{PGBIN}/initdb", "-A", "trust", "-U", "opshub", "-E", "UTF8",
-                   "--locale=C.UTF-8", "-D", self.data])
-        return self
-
     def start(self, port=None):
-        """Starts the cluster (initialising it first if needed) on `port` (default: a
-        free one, or the previous one on a restart)."""
-        if not os.path.isdir(self.data):
-            self.init()
-        self.port = port or self.port or free_port()
-        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} "
-                f"-c fsync=off -c full_page_writes=off")
-        self._run([f"{PGBIN}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "postgres.log"),
-                   "-w", "-t", "30", "-o", opts, "start"])
-        wait_for(lambda: subprocess.run([f"{PGBIN}/pg_isready", "-q", "-h", "127.0.0.1", "-p",
-                                         str(self.port), "-U", "opshub"]).returncode == 0,
-                 20, "postgres to accept connections", interval=0.1)
-        r = self.psql("SELECT 1 FROM pg_database WHERE datname='opshub'", db="postgres")
-        if r != "1":
-            subprocess.run([f"{PGBIN}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "opshub",
-                            "opshub"], check=True, capture_output=True, timeout=30)
+        """Starts the cluster (made on the first start) on `port`: by default a free port
+        the first time (another one if that is taken meanwhile), the same one after that."""
+        if port or self.port:
+            ports = [port or self.port]
+        else:
+            ports = [free_port() for _ in range(3)]
+        for i, p in enumerate(ports):
+            r = self._script("start", self.dir, str(p))
+            if r.returncode == 0:
+                self.port = p
+                return self
+            if i + 1 == len(ports) or "could not bind" not in (r.stderr + self.server_log()):
+                raise AssertionError(f"pg-test.sh start failed ({r.returncode}): {r.stdout}{r.stderr}"
+                                     f"\n{self.server_log()[-2000:]}")
         return self
 
     def stop(self, mode="fast"):
-        if os.path.isdir(self.data) and self.running():
-            self._run([f"{PGBIN}/pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "30", "stop"])
+        r = self._script("stop", self.dir, mode)
+        if r.returncode != 0:
+            raise AssertionError(f"pg-test.sh stop failed ({r.returncode}): {r.stderr}")
 
     def running(self):
-        return os.path.exists(os.path.join(self.data, "postmaster.pid"))
+        return os.path.exists(os.path.join(self.dir, "data", "postmaster.pid"))
 
-    def psql(self, sql, db="opshub"):
+    def psql(self, sql, db="opshub_test"):
         r = subprocess.run([f"{PGBIN}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
                             "-p", str(self.port), "-U", "opshub", "-d", db, "-c", sql],
                            capture_output=True, text=True, timeout=30)
@@ -917,7 +977,7 @@ class Postgres:
 
     def url(self, password=None):
         auth = f"opshub:{password}" if password else "opshub"
-        return f"postgres://{auth}@127.0.0.1:{self.port}/opshub"
+        return f"postgres://{auth}@127.0.0.1:{self.port}/opshub_test"
 
     def server_log(self):
         try:
@@ -929,16 +989,22 @@ class Postgres:
     def close(self):
         _unregister(self)
         try:
-            if os.path.isdir(self.data) and self.running():
-                subprocess.run(self._as_owner([f"{PGBIN}/pg_ctl", "-D", self.data, "-m", "immediate", "-w",
-                                               "-t", "30", "stop"]), capture_output=True, timeout=40,
-                               cwd="/")
+            r = self._script("stop", self.dir, "immediate")
+            if r.returncode != 0:
+                raise AssertionError(f"pg-test.sh stop immediate failed ({r.returncode}): {r.stderr}")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def postgres_available():
     return os.path.exists(f"{PGBIN}/postgres")
+
+
+def require(present, what):
+    """A missing dependency fails the test that needs it, never skips it: scripts/setup.sh
+    installs every one, so an absent one is a broken machine, not a reason to pass."""
+    if not present:
+        raise AssertionError(f"missing dependency: {what}; run scripts/setup.sh")
 
 
 # ---------------------------------------------------------------------------------
@@ -997,7 +1063,7 @@ class _TargetHandler(BaseHTTPRequestHandler):
         t._record(path)
         stop = t.stopping
         try:
-            if path == "/ok":
+            if path in ("/ok", "/redirected"):
                 self._send(200, '{"status":"ok"}')
             elif path.startswith("/status/"):
                 code = int(path.split("/")[2])
@@ -1040,7 +1106,7 @@ class _TargetHandler(BaseHTTPRequestHandler):
                 code = t.flip_status
                 self._send(code, json.dumps({"status": "ok" if code < 400 else "failing"}))
             elif path == "/redirect":
-                self._send(302, "", extra={"Location": "/ok"})
+                self._send(302, "", extra={"Location": "/redirected"})
             else:
                 self._send(404, '{"error":"no such path"}')
         except (BrokenPipeError, ConnectionResetError):
@@ -1067,7 +1133,7 @@ class _Server(ThreadingHTTPServer):
 class Target:
     """HTTP server in a thread on 127.0.0.1:port. Paths: /ok, /status/NNN, /slow?ms=N,
     /json/degraded, /invalid-json, /close, /huge (50 MB), /hang, /flip (flip_status),
-    /redirect -> /ok. Records (monotonic time, path) of every request in .requests."""
+    /redirect -> /redirected (200 like /ok, requested by nothing else). Records (monotonic time, path) of every request in .requests."""
 
     def __init__(self):
         self.flip_status = 200
@@ -1176,56 +1242,67 @@ def track(o):
     return o
 
 
+def _report_failure(what, t0, e):
+    print(f"FAIL {what} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
+    traceback.print_exception(type(e), e, e.__traceback__, file=sys.stdout)
+    for o in _live_opshubs_for_report:
+        tail = o.log_text().splitlines()[-25:]
+        if tail:
+            print(f"--- last log lines of opshub (port {getattr(o, 'cur_port', '?')}) ---")
+            print("\n".join(tail))
+    sys.stdout.flush()
+
+
+def _call(fn, timeout):
+    """Runs fn under the per-test alarm; returns the exception it raised, or None."""
+    try:
+        signal.alarm(timeout)
+        fn()
+        return None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001 - every failure is counted by the caller
+        return e
+    finally:
+        signal.alarm(0)
+
+
 def run(tests, setup=None, teardown=None, test_timeout=120):
     """Runs [(name, fn)] in order. setup() runs first (its failure fails every test);
-    teardown() and cleanup_all() always run. Prints `N passed, M failed` last and
-    exits non-zero when anything failed."""
+    teardown() and cleanup_all() always run, and each failure of theirs (an opshub that
+    exits non-zero, a sanitizer report, a secret in a log) counts as one more failed
+    test. Prints `N passed, M failed` last and exits non-zero when anything failed."""
     signal.signal(signal.SIGALRM, _on_alarm)
     passed = failed = 0
     t_all = time.monotonic()
     if not os.path.exists(OPSHUB_BIN):
-        print(f"opshub binary not found: {OPSHUB_BIN} (set OPSHUB_BIN)", flush=True)
-    setup_error = None
-    if setup:
-        try:
-            signal.alarm(test_timeout)
-            setup()
-        except BaseException as e:  # noqa: BLE001
-            setup_error = e
-            traceback.print_exc()
-        finally:
-            signal.alarm(0)
+        print(f"FAIL opshub binary not found: {OPSHUB_BIN} (set OPSHUB_BIN)", flush=True)
+        failed += 1
+    setup_error = _call(setup, test_timeout) if setup else None
+    if setup_error is not None:
+        _report_failure("setup", t_all, setup_error)
     for name, fn in tests:
         t0 = time.monotonic()
         if setup_error is not None:
             failed += 1
             print(f"FAIL {name}: setup failed: {setup_error!r}", flush=True)
             continue
-        try:
-            signal.alarm(test_timeout)
-            fn()
-            signal.alarm(0)
+        e = _call(fn, test_timeout)
+        if e is None:
             passed += 1
             print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-        except BaseException as e:  # noqa: BLE001
-            signal.alarm(0)
-            if isinstance(e, KeyboardInterrupt):
-                raise
+        else:
             failed += 1
-            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
-            traceback.print_exc(file=sys.stdout)
-            for o in _live_opshubs_for_report:
-                tail = o.log_text().splitlines()[-25:]
-                if tail:
-                    print(f"--- last log lines of opshub (port {getattr(o, 'cur_port', '?')}) ---")
-                    print("\n".join(tail))
-            sys.stdout.flush()
+            _report_failure(name, t0, e)
     if teardown:
-        try:
-            teardown()
-        except BaseException:  # noqa: BLE001
-            traceback.print_exc(file=sys.stdout)
-    cleanup_all()
+        t0 = time.monotonic()
+        e = _call(teardown, test_timeout)
+        if e is not None:
+            failed += 1
+            _report_failure("teardown", t0, e)
+    for err in cleanup_all():
+        failed += 1
+        print(f"FAIL cleanup: {err}", flush=True)
     print(f"# total time {time.monotonic() - t_all:.1f}s", flush=True)
     print(f"{passed} passed, {failed} failed", flush=True)
     sys.exit(0 if failed == 0 else 1)

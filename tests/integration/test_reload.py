@@ -4,6 +4,9 @@ samples, gone from the API and /metrics), an unchanged one keeps its status, sin
 sample history, a changed one restarts; a broken file is rejected with a FILE:LINE:COL
 `config error` log line, the old checks keep running and the failure is counted.
 """
+# ctest: RUN_SERIAL
+# (CMakeLists.txt reads the line above: nothing else of the suite runs meanwhile)
+# because the 1 s schedule's gaps across a reload are asserted in milliseconds.
 import os
 import sys
 import time

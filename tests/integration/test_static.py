@@ -196,12 +196,12 @@ def test_unreadable_static_dir_stops_the_start():
     missing = ENV["tmp"].join("missing-dist")
     with h.Opshub(config(missing), auth=False) as o:
         o.start(wait=False)
-        h.eq(o.proc.wait(15), 1, "exit code with a static_dir that does not exist")
+        o.wait_exit(15, expect_code=1)
         h.contains(o.log_text(), "missing-dist': No such file or directory", "the message names the directory")
     cfg = config(None).replace("server:\n", "server:\n  static_dir: ''\n", 1)
     with h.Opshub(cfg, auth=False) as o:
         o.start(wait=False)
-        h.eq(o.proc.wait(15), 2, "an empty static_dir is a configuration error")
+        o.wait_exit(15, expect_code=2)
         h.contains(o.log_text(), "static_dir must name a directory", "config message")
 
 

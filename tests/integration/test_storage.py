@@ -83,8 +83,7 @@ def test_kill_9_during_heavy_sqlite_writes():
         h.wait_for(lambda: (o.metrics().get("opshub_store_samples_written_total") or 0) >= 400, 15,
                    "400 samples written")
         written = o.metrics().get("opshub_store_samples_written_total")
-        o.proc.kill()
-        o.proc.wait(10)
+        o.kill()
         h.check(o.proc.returncode == -9, f"opshub exit after SIGKILL: {o.proc.returncode}")
         n = int(o.sqlite("SELECT count(*) FROM samples"))
         print(f"# samples_written_total before kill -9: {written:.0f}; rows on disk after it: {n}")

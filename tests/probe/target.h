@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "test_port.h"
+
 enum target_mode { TARGET_HTTP, TARGET_PONG, TARGET_WRONG, TARGET_SILENT, TARGET_FLOOD };
 
 #define TARGET_CONNS_MAX 64
@@ -288,16 +290,5 @@ static inline void target_stop(struct target *t)
     pthread_mutex_destroy(&t->mu);
 }
 
-/* A port nobody listens on (bound, then closed). */
-static inline int target_dead_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    bind(fd, (struct sockaddr *)&a, sizeof(a));
-    getsockname(fd, (struct sockaddr *)&a, &alen);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 #endif

@@ -252,10 +252,12 @@ static void test_http_refused_port_is_down(void **state)
 {
     struct fx *f = *state;
     struct conf_check c = check_defaults(f, &probe_http_type);
-    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/health", target_dead_port());
+    int held;
+    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/health", test_port_closed(&held));
     H(c)->url = f->url;
     struct result r;
     run_check(f, &c, &r, 5000);
+    close(held);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
     assert_int_equal(r.s.code, 0);
     assert_string_equal(r.s.error, "connection refused");

@@ -111,9 +111,11 @@ static void test_tcp_refused_port_is_down(void **state)
 {
     struct fx *f = *state;
     char addr[64];
-    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", target_dead_port());
+    int held;
+    struct conf_check c = tcp_check(f, addr, sizeof(addr), "127.0.0.1", test_port_closed(&held));
     struct result r;
     run_check(f, &c, &r, 5000);
+    close(held);
     assert_int_equal(r.s.result, SAMPLE_DOWN);
     assert_string_equal(r.s.error, "connection refused");
     assert_true(sample_v(&r.s, "phase_connect_seconds") == -1);
@@ -157,7 +159,7 @@ static void test_tcp_ipv6_literal_refused_or_up(void **state)
 {
     struct fx *f = *state;
     char addr[64];
-    snprintf(addr, sizeof(addr), "[::1]:%d", target_dead_port());
+    snprintf(addr, sizeof(addr), "[::1]:%d", test_port_free());
     struct conf_check c = check_defaults(f, &probe_tcp_type);
     TC(c)->address = addr;
     struct result r;

@@ -1,8 +1,9 @@
 /*
- * tests/store/store_test_pg: helpers shared by the store tests: a free
- * loopback port, a throw-away PostgreSQL server started and stopped through
- * scripts/pg-test.sh in a temp directory, and temp directories. Test code
- * only; static inline so each test executable gets its own copy.
+ * tests/store/store_test_pg: helpers shared by the store tests: a throw-away
+ * PostgreSQL server started and stopped through scripts/pg-test.sh (the one
+ * implementation, which the integration harness uses too) in a temp
+ * directory, and temp directories. Ports come from tests/test_port.h. Test
+ * code only; static inline so each test executable gets its own copy.
  */
 #ifndef TESTS_STORE_TEST_PG_H
 #define TESTS_STORE_TEST_PG_H
@@ -16,31 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "test_port.h"
+
 struct pg_test {
     char dir[256];
     int port;
     char url[256];
     bool running;
 };
-
-/* A loopback TCP port nothing listens on right now (0 on failure). */
-static inline int pg_test_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return 0;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    int port = 0;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 static inline int test_mkdtemp(char *out, size_t n)
 {
@@ -70,14 +54,19 @@ static inline int pg_test_script(const char *args)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+static inline void pg_test_set_port(struct pg_test *pg, int port)
+{
+    pg->port = port;
+    snprintf(pg->url, sizeof(pg->url), "postgres://opshub@127.0.0.1:%d/opshub_test", pg->port);
+}
+
 /* Prepares pg->dir, pg->port (free) and pg->url without starting anything. */
 static inline int pg_test_prepare(struct pg_test *pg)
 {
     memset(pg, 0, sizeof(*pg));
-    pg->port = pg_test_free_port();
+    pg_test_set_port(pg, test_port_free());
     if (!pg->port || test_mkdtemp(pg->dir, sizeof(pg->dir)) != 0)
         return -1;
-    snprintf(pg->url, sizeof(pg->url), "postgres://opshub@127.0.0.1:%d/opshub_test", pg->port);
     return 0;
 }
 
@@ -90,6 +79,22 @@ static inline int pg_test_start(struct pg_test *pg)
         return -1;
     pg->running = true;
     return 0;
+}
+
+/* pg_test_prepare + pg_test_start, for callers that do not care about the
+ * port: when the free port was taken meanwhile by another process, twice
+ * more on new ports (the cluster made in pg->dir is kept). 0 or -1. */
+static inline int pg_test_start_anywhere(struct pg_test *pg)
+{
+    if (pg_test_prepare(pg) != 0)
+        return -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (attempt > 0)
+            pg_test_set_port(pg, test_port_free());
+        if (pg_test_start(pg) == 0)
+            return 0;
+    }
+    return -1;
 }
 
 /* Stops the server (if running) and removes its directory. */

@@ -45,7 +45,7 @@ static int group_setup(void **state)
         snprintf(pg_url, sizeof(pg_url), "%s", env);
         return 0;
     }
-    if (pg_test_prepare(&pg) != 0 || pg_test_start(&pg) != 0) {
+    if (pg_test_start_anywhere(&pg) != 0) {
         fprintf(stderr, "test_sql: cannot start PostgreSQL (scripts/pg-test.sh)\n");
         pg_test_stop(&pg);
         return -1; /* both backends are required */
@@ -570,8 +570,11 @@ static void test_store_conn_open_rejects_bad_urls_and_unreachable_servers(void *
     assert_int_equal(store_conn_open(NULL, &c, err, sizeof(err)), BASE_ERR_INVALID);
     assert_int_equal(store_conn_open("sqlite://", &c, err, sizeof(err)), BASE_ERR_INVALID);
     assert_int_equal(store_conn_open("sqlite:///tmp/x.db", NULL, err, sizeof(err)), BASE_ERR_INVALID);
-    snprintf(url, sizeof(url), "postgres://opshub:pw-%s@127.0.0.1:%d/x", "zz9", pg_test_free_port());
-    assert_int_equal(store_conn_open(url, &c, err, sizeof(err)), BASE_ERR_UNAVAILABLE);
+    int held;
+    snprintf(url, sizeof(url), "postgres://opshub:pw-%s@127.0.0.1:%d/x", "zz9", test_port_closed(&held));
+    int rc = store_conn_open(url, &c, err, sizeof(err));
+    close(held);
+    assert_int_equal(rc, BASE_ERR_UNAVAILABLE);
     assert_null(c);
     assert_null(strstr(err, "pw-zz9"));
 }
@@ -788,10 +791,12 @@ static void test_store_call_unavailable_when_database_down(void **state)
 {
     struct loop_env *e = *state;
     char url[256];
-    snprintf(url, sizeof(url), "postgres://opshub@127.0.0.1:%d/opshub_test", pg_test_free_port());
+    int held;
+    snprintf(url, sizeof(url), "postgres://opshub@127.0.0.1:%d/opshub_test", test_port_closed(&held));
     start_store(e, url, false);
     struct call k = {0};
     run_call(e, &k);
+    close(held);
     assert_false(k.work_ran);
     assert_int_equal(k.status, BASE_ERR_UNAVAILABLE);
     assert_non_null(strstr(k.msg, "not connected"));

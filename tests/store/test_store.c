@@ -476,14 +476,16 @@ static void test_store_logs_never_contain_the_password(void **state)
     assert_non_null(log);
     base_log_setup(BASE_LOG_DEBUG, BASE_LOG_FORMAT_JSON, log);
     char url[256];
+    int held;
     snprintf(url, sizeof(url), "postgres://opshub:s3cr3tpw@127.0.0.1:%d/opshub_test?sslmode=disable",
-             pg_test_free_port());
+             test_port_closed(&held));
     struct store_opts o = {.url = url, .reconnect_ms = 10};
     struct store *st = store_new(&e->loop, &o, NULL, 0);
     assert_non_null(st);
     struct log_goal g = {log, "store cannot open database"};
     assert_true(run_until(&e->loop, log_has, &g, 15000));
     close_store(&e->loop, st);
+    close(held);
     base_log_setup(BASE_LOG_OFF, BASE_LOG_FORMAT_TEXT, stderr);
     assert_int_equal(count_occurrences(log, "s3cr3tpw"), 0);
     assert_true(count_occurrences(log, "127.0.0.1") > 0);
