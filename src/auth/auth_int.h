@@ -63,6 +63,7 @@ struct auth {
     struct auth_opts opts;             /* store_url and jwt_secret not kept */
     uv_timer_t timer;                  /* poll, touch flush, audit purge */
     uv_timer_t fresh_timer;            /* deadline of the read in flight */
+    uv_check_t sync_check;             /* starts the read waiters need, at the end of a loop turn */
     int refs;                          /* the service itself, its handles, every async operation */
     bool closing;
     auth_close_cb close_cb;
@@ -108,10 +109,11 @@ int auth_read_call(struct auth *a, store_work_fn work, store_done_fn done, void 
 /* mirror.c */
 void auth_mirror_init(struct auth *a);
 void auth_mirror_free(struct auth *a);
-/* Queues w to resume after a read of meta.auth_gen that starts after now
- * (reads are single-flight: waiters arriving while one is in flight share
- * the next one). May resume w before returning (a read cannot start, or
- * the one in flight is late). */
+/* Queues w to resume after a read of meta.auth_gen that starts after now.
+ * Reads are single-flight and start at the end of a loop turn, so every
+ * waiter of that turn (and those that arrived while the previous read was
+ * in flight) shares one. May resume w before returning (the read in
+ * flight is late, or the service is closing). */
 void auth_mirror_wait(struct auth *a, struct auth_wait *w);
 /* Starts a read in the background unless one is in flight. */
 void auth_mirror_sync(struct auth *a);

@@ -167,6 +167,7 @@ static void waiters_resume(struct auth *a, struct auth_wait *list, int status)
 }
 
 static void sync_done(void *data, int status, const char *errmsg);
+static void on_sync_check(uv_check_t *h);
 
 static void on_fresh_deadline(uv_timer_t *t)
 {
@@ -239,40 +240,46 @@ static void sync_done(void *data, int status, const char *errmsg)
     struct auth_wait *ready = waiters_take(a, j->seq);
     base_free(j);
     /* Whoever arrived during this read needs the next one. */
-    if (a->wait_head) {
-        int rc = sync_start(a);
-        if (rc)
-            waiters_resume(a, waiters_take(a, UINT64_MAX), rc);
-    }
+    if (a->wait_head && !a->closing)
+        uv_check_start(&a->sync_check, on_sync_check);
     waiters_resume(a, ready, status);
     auth_release(a);
 }
 
+/* End of a loop turn: start the read the waiters need unless one is in
+ * flight (then sync_done comes back here). Starting here rather than at
+ * the first waiter lets every request parsed in this turn share the read;
+ * on one core the read's thread could not run before the turn ends
+ * anyway. */
+static void on_sync_check(uv_check_t *h)
+{
+    struct auth *a = h->data;
+    uv_check_stop(h);
+    if (a->sync_busy || !a->wait_head || a->closing)
+        return;
+    int rc = sync_start(a);
+    if (rc)
+        waiters_resume(a, waiters_take(a, UINT64_MAX), rc);
+}
+
 void auth_mirror_wait(struct auth *a, struct auth_wait *w)
 {
-    if (a->sync_late) {
-        w->resume(a, w, BASE_ERR_TIMEOUT);
+    if (a->sync_late || a->closing) {
+        w->resume(a, w, a->closing ? BASE_ERR_CANCELED : BASE_ERR_TIMEOUT);
         return;
     }
-    /* A read in flight may have started before w arrived: w waits for the
-     * next one, which sync_done starts. */
-    uint64_t need = a->sync_started + 1;
-    if (!a->sync_busy) {
-        int rc = sync_start(a);
-        if (rc) {
-            w->resume(a, w, rc);
-            return;
-        }
-        need = a->sync_started;
-    }
+    /* No read starts before the end of this turn: the next one to start
+     * (at the earliest then) began after w arrived. */
     a->stats.fresh_waits++;
-    w->need = need;
+    w->need = a->sync_started + 1;
     w->next = NULL;
     if (a->wait_tail)
         a->wait_tail->next = w;
     else
         a->wait_head = w;
     a->wait_tail = w;
+    if (!a->sync_busy)
+        uv_check_start(&a->sync_check, on_sync_check);
 }
 
 void auth_mirror_sync(struct auth *a)

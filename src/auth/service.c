@@ -1,7 +1,8 @@
 /*
  * auth/service: the identity service's lifetime (see service.h). Creates
  * and frees the service, owns its two timers (the poll/flush/purge tick
- * and the deadline of the read in flight) and its reader, and counts the
+ * and the deadline of the read in flight), the check handle that starts
+ * reads, and its reader, and counts the
  * references every asynchronous operation holds so that closing waits for
  * them. The work itself is in mirror.c, verify.c, login.c and audit.c.
  */
@@ -104,7 +105,9 @@ struct auth *auth_new(uv_loop_t *loop, struct store *st, const struct auth_opts 
     a->timer.data = a;
     uv_timer_init(loop, &a->fresh_timer);
     a->fresh_timer.data = a;
-    a->refs += 2; /* the timer handles */
+    uv_check_init(loop, &a->sync_check);
+    a->sync_check.data = a;
+    a->refs += 3; /* the handles */
     reader_open(a, o->store_url);
     return a;
 }
@@ -145,6 +148,7 @@ void auth_close(struct auth *a, auth_close_cb cb, void *data)
     uv_timer_stop(&a->fresh_timer);
     uv_close((uv_handle_t *)&a->timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->fresh_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&a->sync_check, on_handle_closed);
     if (a->reader)
         auth_reader_close(a->reader, on_reader_closed, a);
     a->reader = NULL; /* freed by its close */
