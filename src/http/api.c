@@ -557,7 +557,7 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
 }
 
 /* Rate limit, access and the route's handler, once the caller is known
- * (rc, why: as from auth_authenticate_start). params NULL: match again. */
+ * (rc, why: as from auth_authenticate_start). */
 static void dispatch(struct http_api *api, struct http_request *req, const struct http_params *params, int rc,
                      const char *why)
 {
@@ -566,22 +566,14 @@ static void dispatch(struct http_api *api, struct http_request *req, const struc
         memset(&ctx->who, 0, sizeof(ctx->who));
     if (!rate_allow(api, req, ctx) || !access_allow(api, req, ctx, rc, why))
         return;
-    struct http_params again;
-    if (!params) {
-        const struct http_route *route = NULL;
-        if (http_router_match(api->router, req->method, req->path, &route, &again, NULL, 0) != HTTP_ROUTER_FOUND ||
-            route != ctx->route) {
-            api_send_error(api, req, 500, "internal", "route changed while authenticating", NULL);
-            return;
-        }
-        params = &again;
-    }
     ctx->route->handler(api, req, params);
 }
 
+/* A request waiting for auth_authenticate_start's answer. */
 struct authn_wait {
     struct http_api *api;
     struct http_request *req;
+    struct http_params params;
 };
 
 static void on_authenticated(void *data, int status, const struct auth_principal *p, const char *why)
@@ -589,15 +581,15 @@ static void on_authenticated(void *data, int status, const struct auth_principal
     struct authn_wait *w = data;
     struct http_api *api = w->api;
     struct http_request *req = w->req;
-    base_free(w);
     if (api->closing || status == BASE_ERR_CANCELED) {
         api_ctx(req)->audit = false;
         api_send_error(api, req, 503, "unavailable", "opshub is stopping", NULL);
     } else {
         if (status == 0)
             api_ctx(req)->who = *p;
-        dispatch(api, req, NULL, status, why);
+        dispatch(api, req, &w->params, status, why);
     }
+    base_free(w);
     http_request_unref(req);
 }
 
@@ -619,6 +611,7 @@ static void authenticate(struct http_api *api, struct http_request *req, const s
     }
     w->api = api;
     w->req = req;
+    w->params = *params;
     http_request_ref(req);
     if (auth_authenticate_start(api->deps.auth, authorization, on_authenticated, w) != 0) {
         base_free(w);
