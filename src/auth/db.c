@@ -1,7 +1,8 @@
 /*
  * auth/db: SQL for users, API tokens, sessions and the audit log, written
- * once with `?` placeholders for both dialects (store/sql). Blocking: runs
- * on the store thread or in a CLI process, never on the loop. Values are
+ * once with `?` placeholders for both dialects (store/sql); the only SQL of
+ * src/auth. Blocking: runs on the store thread, on the identity service's
+ * reader thread (auth/reader) or in a CLI process, never on the loop. Values are
  * always bound; secrets never reach an error message (store/sql names only
  * the statement).
  */
