@@ -471,6 +471,7 @@ static int start(struct app *a)
         .refresh_ttl_ms = a->conf->server.refresh_ttl_ms,
         .audit_retention_ms = a->conf->storage.retention_audit_ms,
         .allow_test_login = a->env.allow_test_login,
+        .store_url = a->storage_url,
     };
     a->auth = auth_new(&a->loop, a->store, &ao, err, sizeof(err));
     if (!a->auth) {

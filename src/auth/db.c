@@ -1,7 +1,8 @@
 /*
  * auth/db: SQL for users, API tokens, sessions and the audit log, written
- * once with `?` placeholders for both dialects (store/sql). Blocking: runs
- * on the store thread or in a CLI process, never on the loop. Values are
+ * once with `?` placeholders for both dialects (store/sql); the only SQL of
+ * src/auth. Blocking: runs on the store thread, on the identity service's
+ * reader thread (auth/reader) or in a CLI process, never on the loop. Values are
  * always bound; secrets never reach an error message (store/sql names only
  * the statement).
  */
@@ -137,19 +138,25 @@ static void user_read(const struct store_result *r, size_t i, struct auth_user *
     u->last_login_at = store_result_int(r, i, 7);
 }
 
-static void token_read(const struct store_result *r, size_t i, struct auth_token *t)
+/* The TOKEN_COLS of row i, starting at column `col`. */
+static void token_read_at(const struct store_result *r, size_t i, size_t col, struct auth_token *t)
 {
     memset(t, 0, sizeof(*t));
-    copy_text(t->id, sizeof(t->id), store_result_text(r, i, 0));
-    copy_text(t->name, sizeof(t->name), store_result_text(r, i, 1));
-    copy_text(t->prefix, sizeof(t->prefix), store_result_text(r, i, 2));
-    copy_text(t->hash, sizeof(t->hash), store_result_text(r, i, 3));
-    role_read(store_result_text(r, i, 4), &t->role);
-    copy_text(t->created_by, sizeof(t->created_by), store_result_text(r, i, 5));
-    t->created_at = store_result_int(r, i, 6);
-    t->expires_at = store_result_int(r, i, 7);
-    t->last_used_at = store_result_int(r, i, 8);
-    t->revoked_at = store_result_int(r, i, 9);
+    copy_text(t->id, sizeof(t->id), store_result_text(r, i, col));
+    copy_text(t->name, sizeof(t->name), store_result_text(r, i, col + 1));
+    copy_text(t->prefix, sizeof(t->prefix), store_result_text(r, i, col + 2));
+    copy_text(t->hash, sizeof(t->hash), store_result_text(r, i, col + 3));
+    role_read(store_result_text(r, i, col + 4), &t->role);
+    copy_text(t->created_by, sizeof(t->created_by), store_result_text(r, i, col + 5));
+    t->created_at = store_result_int(r, i, col + 6);
+    t->expires_at = store_result_int(r, i, col + 7);
+    t->last_used_at = store_result_int(r, i, col + 8);
+    t->revoked_at = store_result_int(r, i, col + 9);
+}
+
+static void token_read(const struct store_result *r, size_t i, struct auth_token *t)
+{
+    token_read_at(r, i, 0, t);
 }
 
 static void session_read(const struct store_result *r, size_t i, struct auth_session *s)
@@ -240,6 +247,9 @@ int auth_db_load(struct store_conn *c, int64_t now_ms, struct auth_snapshot *out
     return rc;
 }
 
+static int update_one(struct store_conn *c, const char *sql, const struct store_param *p, size_t np,
+                      bool bump, char *err, size_t errlen);
+
 /* ---- users ---- */
 
 int auth_db_user_insert(struct store_conn *c, const struct auth_user *u, char *err, size_t errlen)
@@ -306,6 +316,28 @@ int auth_db_user_count_admins(struct store_conn *c, int64_t *n, char *err, size_
     *n = rc == 0 ? store_result_int(&r, 0, 0) : 0;
     store_result_free(&r);
     return rc;
+}
+
+int auth_db_user_lock_password(struct store_conn *c, const char *id, const char *password_hash, char *err,
+                               size_t errlen)
+{
+    struct store_param p = STORE_P_TEXT(id);
+    struct store_result r = {0};
+    int rc = store_sql_exec(c, store_sql_dialect(c) == STORE_SQL_POSTGRES
+                               ? "SELECT password_hash, disabled FROM users WHERE id = ? FOR UPDATE"
+                               : "SELECT password_hash, disabled FROM users WHERE id = ?",
+                            &p, 1, &r, err, errlen);
+    const char *cur = rc == 0 && r.rows ? store_result_text(&r, 0, 0) : NULL;
+    if (rc == 0 && (!cur || !password_hash || store_result_int(&r, 0, 1) != 0 || strcmp(cur, password_hash) != 0))
+        rc = BASE_ERR_NOT_FOUND;
+    store_result_free(&r);
+    return rc;
+}
+
+int auth_db_user_logged_in(struct store_conn *c, const char *id, int64_t now_ms, char *err, size_t errlen)
+{
+    struct store_param p[] = {STORE_P_INT(now_ms), STORE_P_TEXT(id)};
+    return update_one(c, "UPDATE users SET last_login_at = ? WHERE id = ?", p, 2, false, err, errlen);
 }
 
 static int clamp_limit(int limit)
@@ -386,6 +418,39 @@ int auth_db_token_touch(struct store_conn *c, const char *id, int64_t used_ms, c
     int rc = update_one(c, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?"
                         " AND (last_used_at IS NULL OR last_used_at < ?)", p, 3, false, err, errlen);
     return rc == BASE_ERR_NOT_FOUND ? 0 : rc; /* not newer: nothing to do */
+}
+
+int auth_db_token_lookup(struct store_conn *c, const char *hash, struct auth_token_lookup *out, char *err,
+                         size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_param p = STORE_P_TEXT(hash);
+    struct store_result r = {0};
+    /* One statement, so gen, token and owner come from one snapshot on both
+     * backends. The owner join compares username with the name cut out of
+     * created_by, so the username index serves it. */
+    int rc = store_sql_exec(c, "SELECT m.value, t.id, t.name, t.prefix, t.token_hash, t.role, t.created_by,"
+                            " t.created_at, t.expires_at, t.last_used_at, t.revoked_at, u.role, u.disabled"
+                            " FROM meta m LEFT JOIN api_tokens t ON t.token_hash = ?"
+                            " LEFT JOIN users u ON substr(t.created_by, 1, 5) = 'user:'"
+                            " AND u.username = substr(t.created_by, 6)"
+                            " WHERE m.key = 'auth_gen'", &p, 1, &r, err, errlen);
+    if (rc == 0 && r.rows == 0)
+        rc = BASE_ERR_NOT_FOUND; /* no meta row: not a migrated database */
+    if (rc == 0) {
+        out->gen = store_result_int(&r, 0, 0);
+        out->found = !store_result_is_null(&r, 0, 1);
+    }
+    if (rc == 0 && out->found) {
+        token_read_at(&r, 0, 1, &out->token);
+        out->owner_found = !store_result_is_null(&r, 0, 11);
+        if (out->owner_found) {
+            role_read(store_result_text(&r, 0, 11), &out->owner_role);
+            out->owner_disabled = store_result_int(&r, 0, 12) != 0;
+        }
+    }
+    store_result_free(&r);
+    return rc;
 }
 
 int auth_db_token_list(struct store_conn *c, const struct auth_list_opts *o, struct auth_token **out,

@@ -111,6 +111,15 @@ int auth_db_user_get(struct store_conn *c, const char *id, struct auth_user *u, 
 int auth_db_user_by_name(struct store_conn *c, const char *username, struct auth_user *u,
                          char *err, size_t errlen);
 int auth_db_user_count_admins(struct store_conn *c, int64_t *n, char *err, size_t errlen);
+/* Inside a transaction: holds the user's row against concurrent changes
+ * (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+ * writers) and checks that the user is enabled and its password hash is
+ * still `password_hash`: 0, else BASE_ERR_NOT_FOUND (also when the user is
+ * gone). For a login whose password was verified off the database. */
+int auth_db_user_lock_password(struct store_conn *c, const char *id, const char *password_hash, char *err,
+                               size_t errlen);
+/* Sets last_login_at (no meta.auth_gen bump: nothing the mirror decides on). */
+int auth_db_user_logged_in(struct store_conn *c, const char *id, int64_t now_ms, char *err, size_t errlen);
 
 /* Tokens. revoke sets revoked_at (BASE_ERR_NOT_FOUND when no such id or
  * already revoked). touch updates last_used_at when it is newer. */
@@ -118,6 +127,23 @@ int auth_db_token_insert(struct store_conn *c, const struct auth_token *t, char 
 int auth_db_token_get(struct store_conn *c, const char *id, struct auth_token *t, char *err, size_t errlen);
 int auth_db_token_revoke(struct store_conn *c, const char *id, int64_t now_ms, char *err, size_t errlen);
 int auth_db_token_touch(struct store_conn *c, const char *id, int64_t used_ms, char *err, size_t errlen);
+
+/* One API token by its hex SHA-256, read in one statement together with
+ * meta.auth_gen and, for a token made by a user ("user:<name>"), that
+ * user's role and status: a consistent, current answer for one credential
+ * (the daemon's lookup when its mirror does not hold the token). found is
+ * false when no row has this hash; a revoked or expired row is found (the
+ * caller decides). 0 or a store error. */
+struct auth_token_lookup {
+    int64_t gen;
+    bool found;
+    struct auth_token token;
+    bool owner_found;            /* created_by "user:<name>" and that user exists */
+    bool owner_disabled;
+    enum auth_role owner_role;
+};
+int auth_db_token_lookup(struct store_conn *c, const char *hash, struct auth_token_lookup *out, char *err,
+                         size_t errlen);
 
 /* Sessions. rotate replaces the refresh hash (the old one becomes prev_hash)
  * only if the session still has `old_hash` and is active: BASE_ERR_NOT_FOUND

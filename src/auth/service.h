@@ -1,12 +1,18 @@
 /*
  * auth/service: identity on the daemon's loop. Keeps an in-memory mirror of
- * users, active API tokens and active sessions (loaded from the store and
- * reloaded whenever meta.auth_gen changes, polled every second, or at once
- * after a change made through the API), so authenticating a request is a
- * hash lookup or an HMAC check and never waits for the database. Logins
- * verify Argon2id on the libuv thread pool and are throttled per account
- * and per client address. Writes (sessions, audit rows, last-used times)
- * go to the store thread through store_call. Never logs a secret.
+ * users, active API tokens and active sessions, loaded from the store and
+ * reloaded whenever meta.auth_gen moves. Every authenticated request is
+ * decided on a mirror that reflects a read of meta.auth_gen started after
+ * the request arrived (one coalesced read serves every request waiting),
+ * so a token or session revoked by another process (the CLI) is refused at
+ * the next request; an API token the mirror does not hold is looked up by
+ * its hash, within the bounds of auth/miss, so a token made a moment ago
+ * works at once. These reads use a connection of the service's own
+ * (auth/reader) when opts.store_url is set. Logins verify Argon2id on the
+ * libuv thread pool and are throttled per account and per client address.
+ * Writes (sessions, audit rows, last-used times) go to the store thread
+ * through store_call. Never logs a secret. The functions live in
+ * service.c (lifetime, timers), mirror.c, verify.c, login.c and audit.c.
  */
 #ifndef AUTH_SERVICE_H
 #define AUTH_SERVICE_H
@@ -20,6 +26,9 @@
 #include <uv.h>
 
 #define AUTH_ACCESS_TOKEN_MAX 1024
+/* How long a request waits for the read of meta.auth_gen that decides it
+ * before the mirror as last loaded decides (the database hangs or is away). */
+#define AUTH_FRESH_DEADLINE_MS 1000
 
 enum auth_kind { AUTH_KIND_NONE = 0, AUTH_KIND_USER, AUTH_KIND_TOKEN };
 
@@ -40,6 +49,11 @@ struct auth_opts {
     int64_t poll_ms;               /* auth_gen poll; 0 = 1000 */
     int64_t audit_retention_ms;    /* 0 = keep */
     bool allow_test_login;         /* ALLOW_TEST_LOGIN=1 (refused in production by the app) */
+    /* The database URL (as for store_new; copied): reads that decide
+     * authentication use a connection of their own on a thread of their
+     * own, so they never queue behind sample batches. NULL: they go to the
+     * store thread through store_call. */
+    const char *store_url;
 };
 
 /* Counters for /metrics. */
@@ -48,6 +62,19 @@ struct auth_stats {
     uint64_t token_auth_ok, token_auth_fail;
     uint64_t reloads, reload_errors;
     uint64_t audit_written, audit_errors;
+    /* API tokens the mirror did not hold, looked up in the store (auth/miss
+     * bounds them): found and active (hit), absent, revoked or expired
+     * (miss), failed; refused: not looked up (too many at once or the
+     * budget spent) and decided on a freshly read mirror instead, or 503
+     * before a body is read; negative_hits: answered 401 from the cache of
+     * recent misses. */
+    uint64_t lookup_hits, lookup_misses, lookup_errors, lookup_refused, negative_hits;
+    /* Reads of meta.auth_gen (with the reload when it moved), ok or failed:
+     * each request with credentials waits for one (fresh_waits counts the
+     * waits; one read serves every request waiting), and the poll makes one
+     * a second. stale: requests decided on the mirror as last loaded
+     * because the read failed or took longer than AUTH_FRESH_DEADLINE_MS. */
+    uint64_t fresh_reads, fresh_errors, fresh_waits, stale_decisions;
     bool failure_burst;            /* self-alert: many failed logins in the last minute */
     bool loaded;                   /* the mirror has been loaded at least once */
     size_t users, tokens, sessions;
@@ -63,18 +90,43 @@ typedef void (*auth_close_cb)(void *data);
 void auth_close(struct auth *a, auth_close_cb cb, void *data);
 void auth_stats_get(const struct auth *a, struct auth_stats *out);
 
-/* Authenticates an Authorization header value (may be NULL). Returns 0 and
- * fills *p, or BASE_ERR_NOT_FOUND (no credentials: 401), BASE_ERR_INVALID
- * (bad, expired or revoked credentials: 401; *why says which, without
- * token text), BASE_ERR_UNAVAILABLE (the mirror is not loaded yet: 503). */
+/* Authenticates an Authorization header value (may be NULL) for a
+ * request that arrived now. cb gets 0 and the caller (p, valid during the
+ * call), or BASE_ERR_NOT_FOUND (no credentials: 401), BASE_ERR_INVALID
+ * (bad, expired, revoked or unknown credentials: 401; why says which,
+ * without token text), BASE_ERR_UNAVAILABLE (the mirror is not loaded
+ * yet: 503), BASE_ERR_CANCELED (the service is closing), BASE_ERR_NOMEM.
+ * The decision reflects the database as read after this call: it waits
+ * for the next read of meta.auth_gen (usually well under a millisecond;
+ * at most AUTH_FRESH_DEADLINE_MS, after which the mirror as last loaded
+ * decides and stale_decisions counts it). cb may run before this returns
+ * (answers that need no read: no or malformed credentials, a bad
+ * signature, a token in the cache of recent misses). Counts the result
+ * and records an API token's use. Returns 0 (cb will run or has run) or
+ * BASE_ERR_NOMEM (cb never runs). */
+typedef void (*auth_authn_cb)(void *data, int status, const struct auth_principal *p, const char *why);
+int auth_authenticate_start(struct auth *a, const char *authorization, auth_authn_cb cb, void *data);
+
+/* The same decision on the mirror as it is, without waiting (it may miss
+ * a change another process made in the last poll interval). Counts the
+ * result and records an API token's use. */
 int auth_authenticate(struct auth *a, const char *authorization, struct auth_principal *p,
                       const char **why);
 
-/* The same decision without counting it or recording the token's use (for
- * an early look at a request whose full handling will authenticate again). */
+/* An early look at a request whose full handling authenticates again with
+ * auth_authenticate_start (the HTTP head check, before a body is read).
+ * Refuses only what no fresher read can change: 0 with *p when the mirror
+ * accepts the credentials; BASE_ERR_NOT_FOUND / BASE_ERR_INVALID for no,
+ * malformed or badly signed credentials, an expired API token or one in
+ * the cache of recent misses; BASE_ERR_BUSY for an API token the mirror
+ * does not hold when no lookup may start now (503, retry); else
+ * BASE_ERR_UNAVAILABLE: undecided, go on (an unknown token's lookup has
+ * started meanwhile). Counts nothing. */
 int auth_check(struct auth *a, const char *authorization, struct auth_principal *p, const char **why);
 
-/* Reloads the mirror from the store now; cb (may be NULL) runs after. */
+/* Brings the mirror up to date with a read of meta.auth_gen started after
+ * this call (reloading it when the generation moved); cb (may be NULL)
+ * runs after, with 0 or the read's error. */
 typedef void (*auth_done_cb)(void *data, int status);
 int auth_reload(struct auth *a, auth_done_cb cb, void *data);
 

@@ -517,7 +517,77 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
         *msg = "your role does not allow this (the body was not read)";
         return 403;
     }
-    return 0; /* authenticated (or the identity store is not loaded: the full path answers 503) */
+    if (rc == BASE_ERR_BUSY) {
+        api->requests_by_code[503]++;
+        *msg = "too many unknown API tokens are being checked; retry (the body was not read)";
+        *headers = "Retry-After: 1\r\n";
+        return 503;
+    }
+    return 0; /* authenticated, or undecided: the full path decides after a fresh read (or answers 503) */
+}
+
+/* Rate limit, access and the route's handler, once the caller is known
+ * (rc, why: as from auth_authenticate_start). */
+static void dispatch(struct http_api *api, struct http_request *req, const struct http_params *params, int rc,
+                     const char *why)
+{
+    struct api_ctx *ctx = api_ctx(req);
+    if (rc)
+        memset(&ctx->who, 0, sizeof(ctx->who));
+    if (!rate_allow(api, req, ctx) || !access_allow(api, req, ctx, rc, why))
+        return;
+    ctx->route->handler(api, req, params);
+}
+
+/* A request waiting for auth_authenticate_start's answer. */
+struct authn_wait {
+    struct http_api *api;
+    struct http_request *req;
+    struct http_params params;
+};
+
+static void on_authenticated(void *data, int status, const struct auth_principal *p, const char *why)
+{
+    struct authn_wait *w = data;
+    struct http_api *api = w->api;
+    struct http_request *req = w->req;
+    if (api->closing || status == BASE_ERR_CANCELED) {
+        api_ctx(req)->audit = false;
+        api_send_error(api, req, 503, "unavailable", "opshub is stopping", NULL);
+    } else {
+        if (status == 0)
+            api_ctx(req)->who = *p;
+        dispatch(api, req, &w->params, status, why);
+    }
+    base_free(w);
+    http_request_unref(req);
+}
+
+/* Finds the caller, then dispatches. A request with credentials is decided
+ * after a read of the identity store that starts now, so a token made or
+ * revoked by another process a moment ago counts. */
+static void authenticate(struct http_api *api, struct http_request *req, const struct http_params *params)
+{
+    const char *authorization = http_request_header(req, "Authorization");
+    if (!api->deps.auth || !authorization) {
+        dispatch(api, req, params, BASE_ERR_NOT_FOUND,
+                 api->deps.auth ? "missing bearer token" : "authentication is not configured");
+        return;
+    }
+    struct authn_wait *w = base_malloc(sizeof(*w));
+    if (!w) {
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    w->api = api;
+    w->req = req;
+    w->params = *params;
+    http_request_ref(req);
+    if (auth_authenticate_start(api->deps.auth, authorization, on_authenticated, w) != 0) {
+        base_free(w);
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+        http_request_unref(req);
+    }
 }
 
 void http_api_handle(void *data, struct http_request *req)
@@ -565,15 +635,5 @@ void http_api_handle(void *data, struct http_request *req)
     const char *id = http_params_get(&params, "id");
     if (id)
         snprintf(ctx->target, sizeof(ctx->target), "%s", id);
-    const char *why = NULL;
-    int rc = BASE_ERR_NOT_FOUND;
-    if (api->deps.auth)
-        rc = auth_authenticate(api->deps.auth, http_request_header(req, "Authorization"), &ctx->who, &why);
-    else
-        why = "authentication is not configured";
-    if (rc)
-        memset(&ctx->who, 0, sizeof(ctx->who));
-    if (!rate_allow(api, req, ctx) || !access_allow(api, req, ctx, rc, why))
-        return;
-    route->handler(api, req, &params);
+    authenticate(api, req, &params);
 }

@@ -323,6 +323,37 @@ static int write_one(struct base_buf *b, const char *name, const char *type, con
     return rc ? rc : base_metrics_sample(b, name, NULL, v);
 }
 
+/* How requests were decided on a current identity mirror (auth/service):
+ * the reads that made it current, and the lookups of API tokens it did not
+ * hold, which auth/miss bounds. */
+static int write_auth_freshness(struct base_buf *b, const struct auth_stats *as)
+{
+    int rc = base_metrics_header(b, "opshub_auth_token_lookups_total", "counter",
+                                 "Store lookups of API tokens the mirror did not hold, by result");
+    const char *res[] = {"hit", "miss", "error"};
+    const uint64_t vals[] = {as->lookup_hits, as->lookup_misses, as->lookup_errors};
+    for (int i = 0; i < 3; i++) {
+        const char *labels[] = {"result", res[i], NULL};
+        rc |= base_metrics_sample(b, "opshub_auth_token_lookups_total", labels, (double)vals[i]);
+    }
+    rc |= write_one(b, "opshub_auth_token_lookups_refused_total", "counter",
+                    "Unknown API tokens not looked up (too many at once or the budget spent)",
+                    (double)as->lookup_refused);
+    rc |= write_one(b, "opshub_auth_token_negative_hits_total", "counter",
+                    "Requests refused from the cache of recently unknown API tokens", (double)as->negative_hits);
+    rc |= base_metrics_header(b, "opshub_auth_fresh_reads_total", "counter",
+                              "Reads of meta.auth_gen deciding requests (and the 1 s poll), by result");
+    const char *ok[] = {"result", "ok", NULL}, *bad[] = {"result", "error", NULL};
+    rc |= base_metrics_sample(b, "opshub_auth_fresh_reads_total", ok, (double)as->fresh_reads);
+    rc |= base_metrics_sample(b, "opshub_auth_fresh_reads_total", bad, (double)as->fresh_errors);
+    rc |= write_one(b, "opshub_auth_fresh_waits_total", "counter",
+                    "Requests that waited for a read of meta.auth_gen", (double)as->fresh_waits);
+    rc |= write_one(b, "opshub_auth_stale_decisions_total", "counter",
+                    "Requests decided on the mirror as last loaded (the read failed or was late)",
+                    (double)as->stale_decisions);
+    return rc;
+}
+
 static int write_own(struct base_buf *b, struct http_api *api)
 {
     int rc = 0;
@@ -417,6 +448,7 @@ static int write_own(struct base_buf *b, struct http_api *api)
         rc |= write_one(b, "opshub_auth_sessions", "gauge", "Active login sessions", (double)as.sessions);
         rc |= write_one(b, "opshub_audit_entries_written_total", "counter", "Audit log entries written", (double)as.audit_written);
         rc |= write_one(b, "opshub_audit_write_errors_total", "counter", "Audit log entries that could not be written", (double)as.audit_errors);
+        rc |= write_auth_freshness(b, &as);
         rc |= base_metrics_header(b, "opshub_self_alert", "gauge", "1 while one of opshub's own alerts is firing");
         const char *burst[] = {"alert", "AuthFailureBurst", NULL};
         rc |= base_metrics_sample(b, "opshub_self_alert", burst, as.failure_burst);

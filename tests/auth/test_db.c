@@ -4,7 +4,9 @@
  * once, snapshot excludes revoked and expired), sessions (rotation only
  * from the current refresh hash, revoke per user), meta.auth_gen bumps,
  * and the audit log (filters, prefix match with LIKE wildcards escaped,
- * pages, append-only trigger, retention purge in chunks).
+ * pages, append-only trigger, retention purge in chunks); the daemon's
+ * token lookup by hash (with meta.auth_gen and the owner in one read) and
+ * the rows a login writes or checks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,11 +183,123 @@ static void test_db_audit_filters_pages_trigger_and_purge(void **state)
     base_free(rows);
 }
 
+static void token(struct store_conn *c, const char *id, const char *created_by, char *hash_out)
+{
+    struct auth_token t;
+    char secret[AUTH_TOKEN_MAX];
+    memset(&t, 0, sizeof(t));
+    assert_int_equal(auth_db_token_generate(AUTH_TOKEN_PREFIX, secret, sizeof(secret), t.prefix, sizeof(t.prefix),
+                                            t.hash), 0);
+    snprintf(t.id, sizeof(t.id), "%s", id);
+    snprintf(t.name, sizeof(t.name), "n-%s", id);
+    snprintf(t.created_by, sizeof(t.created_by), "%s", created_by);
+    t.role = AUTH_ROLE_OPERATOR;
+    t.created_at = 7;
+    t.expires_at = 99;
+    assert_int_equal(auth_db_token_insert(c, &t, NULL, 0), 0);
+    snprintf(hash_out, AUTH_HASH_HEX, "%s", t.hash);
+}
+
+static void test_db_token_lookup_reads_gen_token_and_owner(void **state)
+{
+    struct fx *f = *state;
+    struct auth_token_lookup l;
+    int64_t gen = 0;
+    char absent[AUTH_HASH_HEX];
+    auth_db_sha256_hex("opshub_nobody", 13, absent);
+    assert_int_equal(auth_db_token_lookup(f->c, absent, &l, NULL, 0), 0);
+    assert_false(l.found);
+    assert_int_equal(auth_db_gen(f->c, &gen, NULL, 0), 0);
+    assert_int_equal(l.gen, gen);
+
+    char h_cli[AUTH_HASH_HEX], h_alice[AUTH_HASH_HEX], h_ghost[AUTH_HASH_HEX];
+    user(f->c, "u_1", "alice", AUTH_ROLE_VIEWER);
+    token(f->c, "t_cli", "cli:root", h_cli);
+    token(f->c, "t_alice", "user:alice", h_alice);
+    token(f->c, "t_ghost", "user:ghost", h_ghost);
+    assert_int_equal(auth_db_gen(f->c, &gen, NULL, 0), 0);
+
+    assert_int_equal(auth_db_token_lookup(f->c, h_cli, &l, NULL, 0), 0);
+    assert_true(l.found);
+    assert_int_equal(l.gen, gen); /* the insert's bump is visible in the same read */
+    assert_string_equal(l.token.id, "t_cli");
+    assert_string_equal(l.token.name, "n-t_cli");
+    assert_string_equal(l.token.hash, h_cli);
+    assert_int_equal(l.token.role, AUTH_ROLE_OPERATOR);
+    assert_int_equal(l.token.created_at, 7);
+    assert_int_equal(l.token.expires_at, 99);
+    assert_int_equal(l.token.revoked_at, 0);
+    assert_false(l.owner_found); /* not made by a user */
+
+    assert_int_equal(auth_db_token_lookup(f->c, h_alice, &l, NULL, 0), 0);
+    assert_true(l.found && l.owner_found);
+    assert_false(l.owner_disabled);
+    assert_int_equal(l.owner_role, AUTH_ROLE_VIEWER);
+    struct auth_user u;
+    assert_int_equal(auth_db_user_get(f->c, "u_1", &u, NULL, 0), 0);
+    u.disabled = true;
+    assert_int_equal(auth_db_user_update(f->c, &u, NULL, 0), 0);
+    assert_int_equal(auth_db_token_lookup(f->c, h_alice, &l, NULL, 0), 0);
+    assert_true(l.owner_found && l.owner_disabled);
+    assert_true(l.gen > gen);
+
+    assert_int_equal(auth_db_token_lookup(f->c, h_ghost, &l, NULL, 0), 0);
+    assert_true(l.found);
+    assert_false(l.owner_found); /* "user:ghost" names nobody */
+
+    assert_int_equal(auth_db_token_revoke(f->c, "t_cli", 50, NULL, 0), 0);
+    assert_int_equal(auth_db_token_lookup(f->c, h_cli, &l, NULL, 0), 0);
+    assert_true(l.found); /* revoked rows are found: the caller refuses them */
+    assert_int_equal(l.token.revoked_at, 50);
+
+    /* only an exact hash matches: no pattern, no prefix */
+    char partial[AUTH_HASH_HEX];
+    snprintf(partial, sizeof(partial), "%.10s%%", h_alice);
+    assert_int_equal(auth_db_token_lookup(f->c, partial, &l, NULL, 0), 0);
+    assert_false(l.found);
+    assert_int_equal(auth_db_token_lookup(f->c, "", &l, NULL, 0), 0);
+    assert_false(l.found);
+}
+
+static void test_db_login_rows(void **state)
+{
+    struct fx *f = *state;
+    user(f->c, "u_1", "alice", AUTH_ROLE_ADMIN);
+    char err[256] = "";
+    assert_int_equal(store_sql_begin(f->c, err, sizeof(err)), 0);
+    assert_int_equal(auth_db_user_lock_password(f->c, "u_1", "$argon2id$fake", err, sizeof(err)), 0);
+    assert_int_equal(auth_db_user_lock_password(f->c, "u_1", "$argon2id$other", err, sizeof(err)),
+                     BASE_ERR_NOT_FOUND);
+    assert_int_equal(auth_db_user_lock_password(f->c, "u_1", NULL, err, sizeof(err)), BASE_ERR_NOT_FOUND);
+    assert_int_equal(auth_db_user_lock_password(f->c, "u_9", "$argon2id$fake", err, sizeof(err)),
+                     BASE_ERR_NOT_FOUND);
+    assert_int_equal(store_sql_end(f->c, 0, err, sizeof(err)), 0);
+
+    int64_t g0 = 0, g1 = 0;
+    assert_int_equal(auth_db_gen(f->c, &g0, NULL, 0), 0);
+    assert_int_equal(auth_db_user_logged_in(f->c, "u_1", 1234, NULL, 0), 0);
+    assert_int_equal(auth_db_user_logged_in(f->c, "u_9", 1234, NULL, 0), BASE_ERR_NOT_FOUND);
+    assert_int_equal(auth_db_gen(f->c, &g1, NULL, 0), 0);
+    assert_int_equal(g1, g0); /* nothing the mirror decides on */
+    struct auth_user u;
+    assert_int_equal(auth_db_user_get(f->c, "u_1", &u, NULL, 0), 0);
+    assert_int_equal(u.last_login_at, 1234);
+
+    u.disabled = true; /* a disabled user's password no longer opens a session */
+    assert_int_equal(auth_db_user_update(f->c, &u, NULL, 0), 0);
+    assert_int_equal(store_sql_begin(f->c, err, sizeof(err)), 0);
+    assert_int_equal(auth_db_user_lock_password(f->c, "u_1", "$argon2id$fake", err, sizeof(err)),
+                     BASE_ERR_NOT_FOUND);
+    store_sql_rollback(f->c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_db_users_tokens_sessions_and_gen, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_db_audit_filters_pages_trigger_and_purge, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_db_token_lookup_reads_gen_token_and_owner, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_db_login_rows, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
