@@ -250,7 +250,7 @@ int http_schemas_for_types(json_t *doc, const struct conf_check_types *types)
         for (const struct conf_field *f = types->items[i]->fields; rc == 0 && f && f->name; f++)
             rc = add_field(props, f, types->items[i]->name);
     if (rc == 0) {
-        json_object_set(json_object_get(check, "properties"), "type",
+        json_object_set_new(json_object_get(check, "properties"), "type",
                         json_pack("{s:s, s:O, s:s}", "type", "string", "enum", names, "description", "The check type"));
         json_object_set_new(def, "properties", props);
         json_object_set_new(def, "required", json_pack("[s, s]", "id", "type"));
