@@ -1,12 +1,12 @@
 /*
  * conf/conf: the public face of the config loader: reading the file, the
  * top-level keys (server, storage, log, projects, checks), the built-in
- * default configuration, merging API-created definitions into a copy of the
- * file's (conf_merge_checks) and conf_destroy. Owns each struct conf and its
- * arena until handed to the caller; on any failure frees everything and
- * returns every error found, sorted by position. YAML parsing is in yaml.c,
- * typed values in value.c, checks in check.c, ${VAR} expansion in interp.c,
- * JSON input in json.c.
+ * default configuration, the id indices and conf_destroy. Owns each struct
+ * conf and its arena until handed to the caller; on any failure frees
+ * everything and returns every error found, sorted by position. YAML
+ * parsing is in yaml.c, typed values in value.c, checks in check.c, ${VAR}
+ * expansion in interp.c, JSON input in json.c, merging API-created
+ * definitions in merge.c.
  */
 #include "conf/conf_int.h"
 
@@ -51,9 +51,7 @@ const struct conf_project *conf_project_find(const struct conf *c, const char *i
     return NULL;
 }
 
-/* Builds the id indices of a complete conf; without memory for them the
- * lookups stay linear (slower, still right). */
-static void conf_index(struct conf *c)
+void conf_index(struct conf *c)
 {
     base_map_init(&c->check_index);
     base_map_init(&c->project_index);
@@ -544,136 +542,4 @@ struct conf *conf_new_default(const struct conf_check_types *types, const char *
         c = NULL;
     base_buf_free(&yaml);
     return c;
-}
-
-/* ---- merging API-created definitions into the file's ---- */
-
-static int copy_str(struct base_arena *a, const char **s)
-{
-    if (!*s)
-        return 0;
-    *s = base_arena_strdup(a, *s);
-    return *s ? 0 : BASE_ERR_NOMEM;
-}
-
-/* Server, storage and log sections of src, strings copied into dst. */
-static int copy_settings(struct conf *dst, const struct conf *src)
-{
-    struct base_arena *a = &dst->arena;
-    dst->server = src->server;
-    dst->storage = src->storage;
-    dst->log = src->log;
-    struct conf_server *s = &dst->server;
-    if (copy_str(a, &s->listen) || copy_str(a, &s->base_url) || copy_str(a, &s->rate_limit) ||
-        copy_str(a, &s->global_rate_limit) || copy_str(a, &s->login_rate_limit) ||
-        copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
-        copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url))
-        return BASE_ERR_NOMEM;
-    return 0;
-}
-
-static int add_project(struct conf *c, struct base_map *by_id, const struct conf_project *src, bool from_api)
-{
-    struct conf_project *p = &c->projects[c->n_projects];
-    if (base_map_get(by_id, src->id))
-        return BASE_ERR_EXISTS;
-    *p = *src;
-    p->environments = NULL;
-    if (copy_str(&c->arena, &p->id))
-        return BASE_ERR_NOMEM;
-    if (src->name == src->id)
-        p->name = p->id;
-    else if (copy_str(&c->arena, &p->name))
-        return BASE_ERR_NOMEM;
-    if (src->n_environments) {
-        p->environments = base_arena_alloc(&c->arena, src->n_environments * sizeof(*p->environments));
-        if (!p->environments)
-            return BASE_ERR_NOMEM;
-        for (size_t i = 0; i < src->n_environments; i++) {
-            p->environments[i] = src->environments[i];
-            if (copy_str(&c->arena, &p->environments[i]))
-                return BASE_ERR_NOMEM;
-        }
-    }
-    if (base_map_put(by_id, p->id, p) != 0)
-        return BASE_ERR_NOMEM;
-    if (from_api)
-        p->source = CONF_SOURCE_API;
-    c->n_projects++;
-    return 0;
-}
-
-static int add_check(struct conf *c, struct base_map *projects, struct base_map *ids,
-                     const struct conf_check *src, bool from_api)
-{
-    struct conf_check *cc = &c->checks[c->n_checks];
-    const char *project = NULL;
-    if (!src->id)
-        return BASE_ERR_INVALID;
-    if (base_map_get(ids, src->id))
-        return BASE_ERR_EXISTS;
-    if (src->project) {
-        const struct conf_project *p = base_map_get(projects, src->project);
-        if (!p)
-            return BASE_ERR_INVALID;
-        project = p->id;
-    }
-    if (conf_check_copy(cc, src, &c->arena, project) || base_map_put(ids, cc->id, cc) != 0)
-        return BASE_ERR_NOMEM;
-    if (from_api)
-        cc->source = CONF_SOURCE_API;
-    c->n_checks++;
-    return 0;
-}
-
-int conf_merge_checks(const struct conf *base, const struct conf *const *extra, size_t n,
-                      struct conf **out)
-{
-    struct base_map projects, ids;
-    struct conf *c = NULL;
-    size_t n_projects = base ? base->n_projects : 0, n_checks = base ? base->n_checks : 0;
-    int rc = BASE_ERR_NOMEM;
-    *out = NULL;
-    base_map_init(&projects);
-    base_map_init(&ids);
-    for (size_t i = 0; i < n; i++) {
-        if (extra[i]) {
-            n_projects += extra[i]->n_projects;
-            n_checks += extra[i]->n_checks;
-        }
-    }
-    if (!(c = conf_alloc(base ? base->path : "<api>")))
-        goto fail;
-    c->types = base ? base->types : NULL;
-    for (size_t i = 0; !c->types && i < n; i++)
-        c->types = extra[i] ? extra[i]->types : NULL;
-    if (base && copy_settings(c, base))
-        goto fail;
-    if (n_projects && !(c->projects = base_arena_alloc(&c->arena, n_projects * sizeof(*c->projects))))
-        goto fail;
-    if (n_checks && !(c->checks = base_arena_alloc(&c->arena, n_checks * sizeof(*c->checks))))
-        goto fail;
-    /* Source 0 is base, then extra[0..n). Projects first: checks refer to them. */
-    for (size_t i = 0; i <= n; i++) {
-        const struct conf *src = i == 0 ? base : extra[i - 1];
-        for (size_t j = 0; src && j < src->n_projects; j++)
-            if ((rc = add_project(c, &projects, &src->projects[j], i > 0)) != 0)
-                goto fail;
-    }
-    for (size_t i = 0; i <= n; i++) {
-        const struct conf *src = i == 0 ? base : extra[i - 1];
-        for (size_t j = 0; src && j < src->n_checks; j++)
-            if ((rc = add_check(c, &projects, &ids, &src->checks[j], i > 0)) != 0)
-                goto fail;
-    }
-    base_map_free(&projects);
-    base_map_free(&ids);
-    conf_index(c);
-    *out = c;
-    return 0;
-fail:
-    base_map_free(&projects);
-    base_map_free(&ids);
-    conf_destroy(c);
-    return rc;
 }

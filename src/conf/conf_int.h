@@ -3,9 +3,10 @@
  * yaml.c (libyaml events -> a node tree with positions), json.c (jansson
  * values -> the same tree with JSON paths), value.c (typed reading of nodes,
  * error reporting, unknown-key suggestions), schema.c (field tables),
- * check.c (checks[] and the check types' fields) and conf.c
- * (public API, top-level sections, merging). No other folder includes this
- * header. Everything here runs inside one load, one thread.
+ * check.c (checks[] and the check types' fields), conf.c (public API,
+ * top-level sections, id indices) and merge.c (conf_merge_checks). No
+ * other folder includes this header. Everything here runs inside one load,
+ * one thread.
  */
 #ifndef CONF_CONF_INT_H
 #define CONF_CONF_INT_H
@@ -80,6 +81,9 @@ int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct
 
 /* An empty conf with every default; NULL on OOM. */
 struct conf *conf_alloc(const char *path);
+/* Builds the id indices of a complete conf; without memory for them the
+ * lookups stay linear (slower, still right). */
+void conf_index(struct conf *c);
 /* Parses one project mapping into *p (id, name, environments); 0 or -1. */
 int conf_project_parse_one(struct conf_ctx *ctx, const struct conf_node *item, struct conf_project *p,
                            struct base_map *seen);
