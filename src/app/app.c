@@ -409,6 +409,7 @@ static void setup_log(const struct conf *c)
     if (format < 0)
         format = isatty(STDERR_FILENO) ? BASE_LOG_FORMAT_TEXT : BASE_LOG_FORMAT_JSON;
     base_log_setup((enum base_log_level)level, (enum base_log_format)format, stderr);
+    base_log_set_keys((enum base_log_keys)c->log.keys, c->log.service);
 }
 
 static const char *resolve_config_path(const struct app_opts *o)

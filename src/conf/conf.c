@@ -303,35 +303,47 @@ static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
 
 /* ---- log ---- */
 
+/* A service name for log lines: printable, at most BASE_LOG_SERVICE_MAX - 1 bytes. */
+static void parse_log_service(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    const char *t;
+    size_t len;
+    if (conf_value_text(ctx, n, "a service name", &t, &len))
+        return;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
+            conf_value_error(ctx, n, "a service name must not contain control characters");
+            return;
+        }
+    }
+    if (len == 0 || len >= BASE_LOG_SERVICE_MAX) {
+        conf_value_error(ctx, n, "a service name has 1 to %d bytes", BASE_LOG_SERVICE_MAX - 1);
+        return;
+    }
+    ctx->conf->log.service = base_arena_strndup(&ctx->conf->arena, t, len);
+    if (!ctx->conf->log.service)
+        ctx->nomem = true;
+}
+
 static void parse_log(struct conf_ctx *ctx, const struct conf_node *n)
 {
-    static const char *const names[] = {"level", "format"};
+    static const char *const names[] = {"level", "format", "keys", "service"};
     static const char *const levels[] = {"debug", "info", "warn", "error"};
-    const struct conf_node *f[2];
-    const char *t;
-    char shown[80];
+    static const char *const formats[] = {"json", "text"};   /* enum base_log_format order */
+    static const char *const keys[] = {"opshub", "service"}; /* enum base_log_keys order */
+    const struct conf_node *f[4];
+    size_t i;
     if (!section_map(ctx, n))
         return;
-    conf_value_fields(ctx, n, names, 2, f);
-    if (f[0] && conf_value_text(ctx, f[0], "a log level", &t, NULL) == 0) {
-        size_t i;
-        for (i = 0; i < 4 && strcmp(t, levels[i]) != 0; i++)
-            ;
-        if (i < 4)
-            ctx->conf->log.level = base_log_level_parse(levels[i]);
-        else
-            conf_value_error(ctx, f[0], "unknown log level '%s' (expected debug, info, warn or error)",
-                             conf_value_show(f[0], t, false, shown, sizeof(shown)));
-    }
-    if (f[1] && conf_value_text(ctx, f[1], "a log format", &t, NULL) == 0) {
-        if (strcmp(t, "json") == 0)
-            ctx->conf->log.format = BASE_LOG_FORMAT_JSON;
-        else if (strcmp(t, "text") == 0)
-            ctx->conf->log.format = BASE_LOG_FORMAT_TEXT;
-        else
-            conf_value_error(ctx, f[1], "unknown log format '%s' (expected json or text)",
-                             conf_value_show(f[1], t, false, shown, sizeof(shown)));
-    }
+    conf_value_fields(ctx, n, names, 4, f);
+    if (f[0] && conf_value_choice(ctx, f[0], "log level", levels, 4, &i) == 0)
+        ctx->conf->log.level = base_log_level_parse(levels[i]);
+    if (f[1] && conf_value_choice(ctx, f[1], "log format", formats, 2, &i) == 0)
+        ctx->conf->log.format = (int)i;
+    if (f[2] && conf_value_choice(ctx, f[2], "log keys", keys, 2, &i) == 0)
+        ctx->conf->log.keys = (int)i;
+    if (f[3])
+        parse_log_service(ctx, f[3]);
 }
 
 /* ---- projects ---- */

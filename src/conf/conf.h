@@ -62,6 +62,8 @@ struct conf_storage {
 struct conf_log {
     int level;                    /* enum base_log_level */
     int format;                   /* enum base_log_format; -1 = auto (text on a terminal) */
+    int keys;                     /* enum base_log_keys: the keys of JSON lines; default opshub's own */
+    const char *service;          /* the `service` of JSON lines with keys: service; NULL = "opshub" */
 };
 
 struct conf {

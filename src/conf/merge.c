@@ -29,7 +29,7 @@ static int copy_settings(struct conf *dst, const struct conf *src)
     if (copy_str(a, &s->listen) || copy_str(a, &s->base_url) || copy_str(a, &s->rate_limit) ||
         copy_str(a, &s->global_rate_limit) || copy_str(a, &s->login_rate_limit) ||
         copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
-        copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url))
+        copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url) || copy_str(a, &dst->log.service))
         return BASE_ERR_NOMEM;
     return 0;
 }

@@ -323,6 +323,32 @@ int conf_value_int(struct conf_ctx *ctx, const struct conf_node *n, long long lo
     return 0;
 }
 
+int conf_value_choice(struct conf_ctx *ctx, const struct conf_node *n, const char *what,
+                      const char *const *names, size_t count, size_t *out)
+{
+    const char *text;
+    char shown[SHOW_MAX + 8], expected[256] = "";
+    if (conf_value_text(ctx, n, what, &text, NULL))
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    for (size_t i = 0, used = 0; i < count && used < sizeof(expected); i++)
+        used += (size_t)snprintf(expected + used, sizeof(expected) - used, "%s%s",
+                                 i == 0 ? "" : i + 1 == count ? " or " : ", ", names[i]);
+    const char *hint = conf_value_suggest(text, names, count);
+    conf_value_show(n, text, false, shown, sizeof(shown));
+    if (hint)
+        conf_value_error(ctx, n, "unknown %s '%s' (did you mean '%s'? expected %s)", what, shown, hint,
+                         expected);
+    else
+        conf_value_error(ctx, n, "unknown %s '%s' (expected %s)", what, shown, expected);
+    return -1;
+}
+
 int conf_value_bool(struct conf_ctx *ctx, const struct conf_node *n, bool *out)
 {
     const char *text;

@@ -87,6 +87,10 @@ const char *conf_value_keep(struct conf_ctx *ctx, const char *text, size_t len);
 int conf_value_int(struct conf_ctx *ctx, const struct conf_node *n, long long lo, long long hi,
                    long long *out);
 int conf_value_bool(struct conf_ctx *ctx, const struct conf_node *n, bool *out);
+/* One of names[0..count) exactly, its index in *out; otherwise "unknown
+ * <what> 'x' (did you mean 'y'? expected a, b or c)". */
+int conf_value_choice(struct conf_ctx *ctx, const struct conf_node *n, const char *what,
+                      const char *const *names, size_t count, size_t *out);
 /* A duration > 0. */
 int conf_value_duration(struct conf_ctx *ctx, const struct conf_node *n, int64_t *ms);
 /* Bytes ("65536", "64KiB", "1MiB", "1MB"), 1..max. */
