@@ -286,7 +286,8 @@ static void reload(struct app *a)
             reload_static(a);
             a->stats.reloads_ok++;
             base_log_info("config reloaded", BASE_LOG_INT("added", st.added), BASE_LOG_INT("removed", st.removed),
-                          BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged));
+                          BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged),
+                          BASE_LOG_INT("files", (long long)a->conf->n_files));
             base_errors_free(&errs);
             return;
         }
@@ -515,7 +516,8 @@ static int start(struct app *a)
                   BASE_LOG_STR("commit", base_version_commit()), BASE_LOG_STR("listen", a->listen),
                   BASE_LOG_STR("config", a->config_path ? a->config_path : "<default>"),
                   BASE_LOG_STR("storage", base_log_redact_url(a->storage_url, redacted, sizeof(redacted))),
-                  BASE_LOG_INT("checks", (long long)a->conf->n_checks));
+                  BASE_LOG_INT("checks", (long long)a->conf->n_checks),
+                  BASE_LOG_INT("config_files", (long long)a->conf->n_files));
     return 0;
 }
 

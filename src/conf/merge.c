@@ -1,10 +1,10 @@
 /*
  * conf/merge: a new conf from the file's and the API-created definitions
- * (conf_merge_checks): a deep copy of the base conf (settings, projects,
- * checks) followed by the extra projects and checks, every string copied
- * into the new conf's arena so each conf can be destroyed alone. Checks
- * keep their hash and position, so a reload can diff them; extra ones are
- * marked as from the API.
+ * (conf_merge_checks): a deep copy of the base conf (settings, file list,
+ * projects, checks) followed by the extra projects and checks, every string
+ * copied into the new conf's arena so each conf can be destroyed alone.
+ * Checks keep their hash, file and position, so a reload can diff them;
+ * extra ones are marked as from the API.
  */
 #include "conf/conf_int.h"
 
@@ -18,8 +18,9 @@ static int copy_str(struct base_arena *a, const char **s)
     return *s ? 0 : BASE_ERR_NOMEM;
 }
 
-/* Server, storage and log sections of src, strings copied into dst. */
-static int copy_settings(struct conf *dst, const struct conf *src)
+/* Server, storage and log sections and the file list of src, strings
+ * copied into dst; `files` maps each file name to dst's copy. */
+static int copy_settings(struct conf *dst, const struct conf *src, struct base_map *files)
 {
     struct base_arena *a = &dst->arena;
     dst->server = src->server;
@@ -31,6 +32,14 @@ static int copy_settings(struct conf *dst, const struct conf *src)
         copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
         copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url) || copy_str(a, &dst->log.service))
         return BASE_ERR_NOMEM;
+    if (src->n_files && !(dst->files = base_arena_alloc(a, src->n_files * sizeof(*dst->files))))
+        return BASE_ERR_NOMEM;
+    for (size_t i = 0; i < src->n_files; i++) {
+        dst->files[i] = src->files[i];
+        if (copy_str(a, &dst->files[i]) || base_map_put(files, dst->files[i], (void *)dst->files[i]))
+            return BASE_ERR_NOMEM;
+    }
+    dst->n_files = src->n_files;
     return 0;
 }
 
@@ -65,8 +74,21 @@ static int add_project(struct conf *c, struct base_map *by_id, const struct conf
     return 0;
 }
 
+/* The check's file name in c: one copy per file, shared by its checks. */
+static int set_check_file(struct conf *c, struct base_map *files, struct conf_check *cc)
+{
+    if (!cc->file)
+        return 0;
+    const char *copy = base_map_get(files, cc->file);
+    if (!copy && (!(copy = base_arena_strdup(&c->arena, cc->file)) ||
+                  base_map_put(files, copy, (void *)copy) != 0))
+        return BASE_ERR_NOMEM;
+    cc->file = copy;
+    return 0;
+}
+
 static int add_check(struct conf *c, struct base_map *projects, struct base_map *ids,
-                     const struct conf_check *src, bool from_api)
+                     struct base_map *files, const struct conf_check *src, bool from_api)
 {
     struct conf_check *cc = &c->checks[c->n_checks];
     const char *project = NULL;
@@ -80,7 +102,8 @@ static int add_check(struct conf *c, struct base_map *projects, struct base_map 
             return BASE_ERR_INVALID;
         project = p->id;
     }
-    if (conf_check_copy(cc, src, &c->arena, project) || base_map_put(ids, cc->id, cc) != 0)
+    if (conf_check_copy(cc, src, &c->arena, project) || set_check_file(c, files, cc) ||
+        base_map_put(ids, cc->id, cc) != 0)
         return BASE_ERR_NOMEM;
     if (from_api)
         cc->source = CONF_SOURCE_API;
@@ -91,13 +114,14 @@ static int add_check(struct conf *c, struct base_map *projects, struct base_map 
 int conf_merge_checks(const struct conf *base, const struct conf *const *extra, size_t n,
                       struct conf **out)
 {
-    struct base_map projects, ids;
+    struct base_map projects, ids, files;
     struct conf *c = NULL;
     size_t n_projects = base ? base->n_projects : 0, n_checks = base ? base->n_checks : 0;
     int rc = BASE_ERR_NOMEM;
     *out = NULL;
     base_map_init(&projects);
     base_map_init(&ids);
+    base_map_init(&files);
     for (size_t i = 0; i < n; i++) {
         if (extra[i]) {
             n_projects += extra[i]->n_projects;
@@ -109,7 +133,7 @@ int conf_merge_checks(const struct conf *base, const struct conf *const *extra, 
     c->types = base ? base->types : NULL;
     for (size_t i = 0; !c->types && i < n; i++)
         c->types = extra[i] ? extra[i]->types : NULL;
-    if (base && copy_settings(c, base))
+    if (base && copy_settings(c, base, &files))
         goto fail;
     if (n_projects && !(c->projects = base_arena_alloc(&c->arena, n_projects * sizeof(*c->projects))))
         goto fail;
@@ -125,17 +149,19 @@ int conf_merge_checks(const struct conf *base, const struct conf *const *extra, 
     for (size_t i = 0; i <= n; i++) {
         const struct conf *src = i == 0 ? base : extra[i - 1];
         for (size_t j = 0; src && j < src->n_checks; j++)
-            if ((rc = add_check(c, &projects, &ids, &src->checks[j], i > 0)) != 0)
+            if ((rc = add_check(c, &projects, &ids, &files, &src->checks[j], i > 0)) != 0)
                 goto fail;
     }
     base_map_free(&projects);
     base_map_free(&ids);
+    base_map_free(&files);
     conf_index(c);
     *out = c;
     return 0;
 fail:
     base_map_free(&projects);
     base_map_free(&ids);
+    base_map_free(&files);
     conf_destroy(c);
     return rc;
 }
