@@ -288,7 +288,8 @@ static void reload(struct app *a)
             reload_static(a);
             a->stats.reloads_ok++;
             base_log_info("config reloaded", BASE_LOG_INT("added", st.added), BASE_LOG_INT("removed", st.removed),
-                          BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged));
+                          BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged),
+                          BASE_LOG_INT("files", (long long)a->conf->n_files));
             base_errors_free(&errs);
             return;
         }
@@ -411,6 +412,7 @@ static void setup_log(const struct conf *c)
     if (format < 0)
         format = isatty(STDERR_FILENO) ? BASE_LOG_FORMAT_TEXT : BASE_LOG_FORMAT_JSON;
     base_log_setup((enum base_log_level)level, (enum base_log_format)format, stderr);
+    base_log_set_keys((enum base_log_keys)c->log.keys, c->log.service);
 }
 
 static const char *resolve_config_path(const struct app_opts *o)
@@ -520,7 +522,8 @@ static int start(struct app *a)
                   BASE_LOG_STR("commit", base_version_commit()), BASE_LOG_STR("listen", a->listen),
                   BASE_LOG_STR("config", a->config_path ? a->config_path : "<default>"),
                   BASE_LOG_STR("storage", base_log_redact_url(a->storage_url, redacted, sizeof(redacted))),
-                  BASE_LOG_INT("checks", (long long)a->conf->n_checks));
+                  BASE_LOG_INT("checks", (long long)a->conf->n_checks),
+                  BASE_LOG_INT("config_files", (long long)a->conf->n_files));
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
- * base/log: JSON or text log lines. Builds each line in a bounded stack
- * buffer (long lines are truncated, never split) and writes it at once.
+ * base/log: JSON (in either key shape) or text log lines. Builds each line
+ * in a bounded stack buffer (long lines are truncated, never split, and stay
+ * valid JSON) and writes it at once.
  * In batch mode (the daemon turns it on and flushes once per loop turn)
  * debug and info lines collect in a bounded buffer, so a busy loop turn
  * serving many requests costs one write(2) instead of one per access-log
@@ -30,6 +31,9 @@ static size_t log_pending_len;
 static enum base_log_level log_level = BASE_LOG_INFO;
 static enum base_log_format log_format = BASE_LOG_FORMAT_JSON;
 static FILE *log_out;
+/* Read by writers under log_mu (a line copies them before it is built). */
+static enum base_log_keys log_keys = BASE_LOG_KEYS_OPSHUB;
+static char log_service[BASE_LOG_SERVICE_MAX] = "opshub";
 
 static void flush_locked(FILE *out);
 
@@ -42,6 +46,50 @@ void base_log_setup(enum base_log_level level, enum base_log_format format, FILE
     log_format = format;
     log_out = out;
     pthread_mutex_unlock(&log_mu);
+}
+
+void base_log_set_keys(enum base_log_keys keys, const char *service)
+{
+    if (!service || !*service)
+        service = "opshub";
+    size_t len = strlen(service);
+    if (len >= BASE_LOG_SERVICE_MAX) {
+        len = BASE_LOG_SERVICE_MAX - 1;
+        while (len > 0 && ((unsigned char)service[len] & 0xC0) == 0x80)
+            len--; /* never cut a UTF-8 sequence */
+    }
+    pthread_mutex_lock(&log_mu);
+    log_keys = keys == BASE_LOG_KEYS_SERVICE ? BASE_LOG_KEYS_SERVICE : BASE_LOG_KEYS_OPSHUB;
+    memcpy(log_service, service, len);
+    log_service[len] = '\0';
+    pthread_mutex_unlock(&log_mu);
+}
+
+const char *base_log_context_of(const char *file, char *buf, size_t n)
+{
+    if (!n)
+        return buf;
+    buf[0] = '\0';
+    if (!file)
+        return buf;
+    const char *base = strrchr(file, '/');
+    const char *name = base ? base + 1 : file, *dir = NULL;
+    size_t len = 0;
+    if (base) {
+        dir = base;
+        while (dir > file && dir[-1] != '/')
+            dir--;
+        len = (size_t)(base - dir);
+    }
+    if (!dir || (len == 3 && strncmp(dir, "src", 3) == 0)) {
+        dir = name; /* src/main.c: the file's own name */
+        len = strcspn(name, ".");
+    }
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, dir, len);
+    buf[len] = '\0';
+    return buf;
 }
 
 /* With log_mu held. */
@@ -107,48 +155,98 @@ static int append_value(struct base_buf *b, const struct base_log_field *f, int 
     return base_buf_append_str(b, s);
 }
 
-#define LOG_TRUNCATED_JSON ",\"truncated\":true}"
+#define LOG_TRUNCATED_JSON ",\"truncated\":true}}"
 #define LOG_TRUNCATED_TEXT " truncated=true"
+#define LOG_CONTEXT_MAX 64
 
-void base_log_write(enum base_log_level level, const char *msg,
-                    const struct base_log_field *fields, size_t n)
+/* The line's start: timestamp, level, message and, in the SERVICE shape,
+ * service, context and the opening of metadata. The message gives way
+ * (is cut) so that what follows it always fits. */
+static int append_head(struct base_buf *b, enum base_log_level level, const char *msg, int json,
+                       const char *service, const char *src_file)
+{
+    char ts[40];
+    base_time_format_iso8601(base_time_now_ms(), ts, sizeof(ts));
+    if (!json)
+        return base_buf_appendf(b, "%s %-5s %s", ts, base_log_level_name(level), msg);
+    char tail_storage[3 * BASE_LOG_SERVICE_MAX + 3 * LOG_CONTEXT_MAX + 64], context[LOG_CONTEXT_MAX];
+    struct base_buf tail = {tail_storage, 0, sizeof(tail_storage), sizeof(tail_storage) - 1};
+    tail_storage[0] = '\0';
+    if (service) {
+        base_log_context_of(src_file ? src_file : "opshub", context, sizeof(context));
+        if (base_buf_append_str(&tail, ",\"service\":") ||
+            base_buf_append_json_str(&tail, service, strlen(service)) ||
+            base_buf_append_str(&tail, ",\"context\":") ||
+            base_buf_append_json_str(&tail, context, strlen(context)) ||
+            base_buf_append_str(&tail, ",\"metadata\":{"))
+            return BASE_ERR_TOO_BIG; /* cannot happen: both are bounded */
+    }
+    int rc = base_buf_appendf(b, service ? "{\"timestamp\":\"%s\",\"level\":\"%s\",\"message\":"
+                                         : "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":",
+                              ts, base_log_level_name(level));
+    size_t keep = tail.len + 64, mark = b->len, len = strlen(msg);
+    if (!rc && len > b->max - b->len)
+        len = b->max - b->len;
+    /* A message too long for the line is cut (at a UTF-8 boundary) until it
+     * fits with room for what follows it. */
+    while (!rc && (base_buf_append_json_str(b, msg, len) != 0 || b->max - b->len < keep)) {
+        b->len = mark;
+        b->data[mark] = '\0';
+        if (len == 0)
+            return BASE_ERR_TOO_BIG; /* cannot happen: the line has room for keep */
+        len /= 2;
+        while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80)
+            len--;
+    }
+    return rc ? rc : base_buf_append(b, tail.data, tail.len);
+}
+
+void base_log_write_at(const char *src_file, enum base_log_level level, const char *msg,
+                       const struct base_log_field *fields, size_t n)
 {
     if (level < log_level || level == BASE_LOG_OFF)
         return;
-    char ts[40];
-    base_time_format_iso8601(base_time_now_ms(), ts, sizeof(ts));
+    char service[BASE_LOG_SERVICE_MAX];
+    int json = log_format == BASE_LOG_FORMAT_JSON, shaped = 0;
+    if (json) {
+        pthread_mutex_lock(&log_mu);
+        shaped = log_keys == BASE_LOG_KEYS_SERVICE;
+        memcpy(service, log_service, sizeof(service));
+        pthread_mutex_unlock(&log_mu);
+    }
     char storage[LOG_LINE_MAX];
-    int json = log_format == BASE_LOG_FORMAT_JSON;
     /* Keep room for the truncation marker and the newline: a line that does
      * not fit loses its last fields whole, never half of one. */
     struct base_buf b = {storage, 0, sizeof(storage), sizeof(storage) - sizeof(LOG_TRUNCATED_JSON) - 2};
-    int rc;
-    if (json) {
-        rc = base_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, base_log_level_name(level));
-        if (!rc && base_buf_append_json_str(&b, msg, strlen(msg)) != 0)
-            rc = base_buf_append_json_str(&b, msg, b.max - b.len > 64 ? b.max - b.len - 64 : 0);
-    } else {
-        rc = base_buf_appendf(&b, "%s %-5s %s", ts, base_log_level_name(level), msg);
-    }
+    int rc = append_head(&b, level, msg ? msg : "", json, shaped ? service : NULL, src_file);
+    size_t written = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         size_t mark = b.len;
+        const char *sep = shaped && written == 0 ? "" : ",";
         if (json)
-            rc = base_buf_append(&b, ",", 1) || base_buf_append_json_str(&b, fields[i].key, strlen(fields[i].key)) ||
+            rc = base_buf_append_str(&b, sep) ||
+                 base_buf_append_json_str(&b, fields[i].key, strlen(fields[i].key)) ||
                  base_buf_append(&b, ":", 1) || append_value(&b, &fields[i], 1);
         else
             rc = base_buf_appendf(&b, " %s=", fields[i].key) || append_value(&b, &fields[i], 0);
         if (rc) {
             b.len = mark;
             b.data[mark] = '\0';
+        } else {
+            written++;
         }
     }
     b.max = sizeof(storage) - 2;
     /* Room for these was kept above, so they cannot fail. */
     int tail_rc = 0;
-    if (rc)
-        tail_rc = base_buf_append_str(&b, json ? LOG_TRUNCATED_JSON : LOG_TRUNCATED_TEXT);
-    else if (json)
-        tail_rc = base_buf_append(&b, "}", 1);
+    if (!json)
+        tail_rc = rc ? base_buf_append_str(&b, LOG_TRUNCATED_TEXT) : 0;
+    else if (rc)
+        tail_rc = base_buf_append_str(&b, shaped && written == 0 ? "\"truncated\":true}}"
+                                          : shaped ? LOG_TRUNCATED_JSON
+                                                   : ",\"truncated\":true}");
+    else
+        tail_rc = base_buf_append_str(&b, shaped ? "}}" : "}");
     (void)tail_rc;
     b.data[b.len++] = '\n';
     pthread_mutex_lock(&log_mu);
@@ -166,6 +264,12 @@ void base_log_write(enum base_log_level level, const char *msg,
         fflush(out);
     }
     pthread_mutex_unlock(&log_mu);
+}
+
+void base_log_write(enum base_log_level level, const char *msg,
+                    const struct base_log_field *fields, size_t n)
+{
+    base_log_write_at(NULL, level, msg, fields, n);
 }
 
 static int is_secret_name(const char *k, size_t n)

@@ -1,6 +1,7 @@
 /*
  * cli/cmd_config: `opshub config check` — validates a configuration file and
- * prints every error as FILE:LINE:COL: message.
+ * the files it includes and prints every error of every file as
+ * FILE:LINE:COL: message.
  */
 #include "cli/cli.h"
 
@@ -15,7 +16,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: opshub config check [--config FILE]\n\n"
-            "Validates the configuration and prints every error found as FILE:LINE:COL: message.\n"
+            "Validates the configuration (and the files it includes) and prints every error\n"
+            "found as FILE:LINE:COL: message.\n"
             "Exit 0 when valid, 2 when not.\n\n"
             "  -c, --config FILE   configuration file (default ./opshub.yaml)\n"
             "  -h, --help          this help\n");
@@ -61,7 +63,10 @@ int cli_cmd_config(int argc, char **argv)
         base_errors_free(&errs);
         return 2;
     }
-    printf("%s: ok (%zu checks, %zu projects)\n", path, c->n_checks, c->n_projects);
+    if (c->n_files > 1)
+        printf("%s: ok (%zu checks, %zu projects, %zu files)\n", path, c->n_checks, c->n_projects, c->n_files);
+    else
+        printf("%s: ok (%zu checks, %zu projects)\n", path, c->n_checks, c->n_projects);
     conf_destroy(c);
     base_errors_free(&errs);
     return 0;

@@ -215,8 +215,17 @@ static void resolve_project(struct conf_ctx *ctx, const struct conf_node *n, str
             cc->project = p->id;
         return;
     }
+    if (ctx->late_projects) { /* a file read later may declare it */
+        conf_project_ref_later(ctx, n, cc->project);
+        return;
+    }
     const char *pid = cc->project;
     cc->project = NULL;
+    conf_check_unknown_project(ctx, n, pid);
+}
+
+void conf_check_unknown_project(struct conf_ctx *ctx, const struct conf_node *n, const char *pid)
+{
     if (!ctx->n_projects) {
         conf_value_error(ctx, n, "unknown project '%s' (no projects are declared)", pid);
         return;
@@ -334,27 +343,6 @@ void conf_check_parse_one(struct conf_ctx *ctx, const struct conf_node *node, st
         return;
     parse_settings(ctx, node, vals, cc);
     cc->hash = conf_check_compute_hash(cc);
-}
-
-void conf_check_parse_list(struct conf_ctx *ctx, const struct conf_node *list,
-                           const struct base_map *projects)
-{
-    struct base_map ids;
-    if (conf_value_is_null(list) || conf_value_expect(ctx, list, CONF_NODE_SEQ))
-        return;
-    struct conf_check *checks = conf_value_alloc(ctx, list->n * sizeof(*checks));
-    if (!checks)
-        return;
-    base_map_init(&ids);
-    size_t n = 0;
-    for (const struct conf_node *item = list->child; item && !ctx->nomem; item = item->next) {
-        if (conf_value_expect(ctx, item, CONF_NODE_MAP))
-            continue;
-        conf_check_parse_one(ctx, item, &checks[n++], &ids, projects);
-    }
-    base_map_free(&ids);
-    ctx->conf->checks = checks;
-    ctx->conf->n_checks = n;
 }
 
 /* ---- hash, copy, JSON: all from the tables ---- */

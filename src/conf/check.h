@@ -88,7 +88,8 @@ struct conf_check {
     size_t n_labels;
     void *settings;          /* the type's settings (type->fields), in the conf arena */
     enum conf_source source;
-    int line, col;           /* where the check starts in the file; 0 from the API */
+    const char *file;        /* the file it is defined in (the main file or an included one); NULL from the API */
+    int line, col;           /* where the check starts in that file; 0 from the API */
     /* Hash of the type and every field of the common and the type's tables
      * (not line/col/source): equal hashes mean an unchanged definition
      * across a reload. */

@@ -1,12 +1,14 @@
 /*
- * conf/conf: the public face of the config loader: reading the file, the
- * top-level keys (server, storage, log, projects, checks), the built-in
- * default configuration, merging API-created definitions into a copy of the
- * file's (conf_merge_checks) and conf_destroy. Owns each struct conf and its
- * arena until handed to the caller; on any failure frees everything and
- * returns every error found, sorted by position. YAML parsing is in yaml.c,
- * typed values in value.c, checks in check.c, ${VAR} expansion in interp.c,
- * JSON input in json.c.
+ * conf/conf: the public face of the config loader: one load of the main
+ * file and the files it includes, the top-level keys (server, storage, log,
+ * include, and the lists projects and checks gathered across every file),
+ * the built-in default configuration, the id indices and conf_destroy. Owns
+ * each struct conf and its arena until handed to the caller; on any failure
+ * frees everything and returns every error found, sorted by file and
+ * position. Files and include patterns are in files.c, YAML parsing in
+ * yaml.c, typed values in value.c, checks in check.c, ${VAR} expansion in
+ * interp.c, JSON input in json.c, merging API-created definitions in
+ * merge.c.
  */
 #include "conf/conf_int.h"
 
@@ -15,21 +17,19 @@
 #include "base/log.h"
 
 #include <ctype.h>
-#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum top {
-    T_SERVER, T_STORAGE, T_LOG, T_PROJECTS, T_CHECKS, T_SUPPORTED,
+    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_SUPPORTED,
     T_ALERTS = T_SUPPORTED, T_RULE_FILES, T_NOTIFY, T_MAINTENANCE, T_INCIDENTS, T_STATUS_PAGE,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
-    "server", "storage", "log", "projects", "checks", "alerts", "rule_files", "notify",
+    "server", "storage", "log", "include", "projects", "checks", "alerts", "rule_files", "notify",
     "maintenance", "incidents", "status_page", "deploys", "backups", "runbooks",
 };
 
@@ -51,9 +51,7 @@ const struct conf_project *conf_project_find(const struct conf *c, const char *i
     return NULL;
 }
 
-/* Builds the id indices of a complete conf; without memory for them the
- * lookups stay linear (slower, still right). */
-static void conf_index(struct conf *c)
+void conf_index(struct conf *c)
 {
     base_map_init(&c->check_index);
     base_map_init(&c->project_index);
@@ -305,35 +303,47 @@ static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
 
 /* ---- log ---- */
 
+/* A service name for log lines: printable, at most BASE_LOG_SERVICE_MAX - 1 bytes. */
+static void parse_log_service(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    const char *t;
+    size_t len;
+    if (conf_value_text(ctx, n, "a service name", &t, &len))
+        return;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
+            conf_value_error(ctx, n, "a service name must not contain control characters");
+            return;
+        }
+    }
+    if (len == 0 || len >= BASE_LOG_SERVICE_MAX) {
+        conf_value_error(ctx, n, "a service name has 1 to %d bytes", BASE_LOG_SERVICE_MAX - 1);
+        return;
+    }
+    ctx->conf->log.service = base_arena_strndup(&ctx->conf->arena, t, len);
+    if (!ctx->conf->log.service)
+        ctx->nomem = true;
+}
+
 static void parse_log(struct conf_ctx *ctx, const struct conf_node *n)
 {
-    static const char *const names[] = {"level", "format"};
+    static const char *const names[] = {"level", "format", "keys", "service"};
     static const char *const levels[] = {"debug", "info", "warn", "error"};
-    const struct conf_node *f[2];
-    const char *t;
-    char shown[80];
+    static const char *const formats[] = {"json", "text"};   /* enum base_log_format order */
+    static const char *const keys[] = {"opshub", "service"}; /* enum base_log_keys order */
+    const struct conf_node *f[4];
+    size_t i;
     if (!section_map(ctx, n))
         return;
-    conf_value_fields(ctx, n, names, 2, f);
-    if (f[0] && conf_value_text(ctx, f[0], "a log level", &t, NULL) == 0) {
-        size_t i;
-        for (i = 0; i < 4 && strcmp(t, levels[i]) != 0; i++)
-            ;
-        if (i < 4)
-            ctx->conf->log.level = base_log_level_parse(levels[i]);
-        else
-            conf_value_error(ctx, f[0], "unknown log level '%s' (expected debug, info, warn or error)",
-                             conf_value_show(f[0], t, false, shown, sizeof(shown)));
-    }
-    if (f[1] && conf_value_text(ctx, f[1], "a log format", &t, NULL) == 0) {
-        if (strcmp(t, "json") == 0)
-            ctx->conf->log.format = BASE_LOG_FORMAT_JSON;
-        else if (strcmp(t, "text") == 0)
-            ctx->conf->log.format = BASE_LOG_FORMAT_TEXT;
-        else
-            conf_value_error(ctx, f[1], "unknown log format '%s' (expected json or text)",
-                             conf_value_show(f[1], t, false, shown, sizeof(shown)));
-    }
+    conf_value_fields(ctx, n, names, 4, f);
+    if (f[0] && conf_value_choice(ctx, f[0], "log level", levels, 4, &i) == 0)
+        ctx->conf->log.level = base_log_level_parse(levels[i]);
+    if (f[1] && conf_value_choice(ctx, f[1], "log format", formats, 2, &i) == 0)
+        ctx->conf->log.format = (int)i;
+    if (f[2] && conf_value_choice(ctx, f[2], "log keys", keys, 2, &i) == 0)
+        ctx->conf->log.keys = (int)i;
+    if (f[3])
+        parse_log_service(ctx, f[3]);
 }
 
 /* ---- projects ---- */
@@ -381,102 +391,379 @@ int conf_project_parse_one(struct conf_ctx *ctx, const struct conf_node *item, s
     return 0;
 }
 
-static void parse_projects(struct conf_ctx *ctx, const struct conf_node *n, struct base_map *by_id)
+/* ---- one load: the main file and the files it includes ---- */
+
+/* The items one file gave one top-level list (in the load's keep arena). */
+struct chunk {
+    void *items;
+    size_t n;
+    struct chunk *next;
+};
+
+/* A load reads one file at a time and frees its tree before the next, so
+ * what must outlive a tree is copied out: items into chunks, the positions
+ * of ids into pinned nodes (when another file follows), and references to
+ * projects not declared yet. */
+struct load {
+    struct conf_ctx *ctx;
+    struct base_arena keep;             /* ctx->keep */
+    struct base_map projects;           /* id -> struct conf_project (in a chunk) */
+    struct base_map project_ids;        /* id -> pinned node of the id: duplicates in any file */
+    struct base_map check_ids;          /* the same for checks */
+    struct chunk *head[T_COUNT], *tail[T_COUNT]; /* per list key, in file order */
+    struct chunk *cur[T_COUNT];         /* the file being read's chunk of each list, or NULL */
+    const char **included;              /* every file named by `include`, read or not */
+    size_t n_included;
+    const char **files;                 /* the files read: conf->files on success */
+    size_t n_files;
+    bool from_text;                     /* conf_load_string: no directory, no includes */
+};
+
+void conf_project_ref_later(struct conf_ctx *ctx, const struct conf_node *at, const char *pid)
 {
-    struct conf *c = ctx->conf;
-    struct base_map seen; /* id -> first node, for "first defined at line N" */
-    if (conf_value_is_null(n) || conf_value_expect(ctx, n, CONF_NODE_SEQ))
+    struct conf_late_ref *r = base_arena_alloc(ctx->keep, sizeof(*r));
+    const struct conf_node *pin = conf_value_pin(ctx, at);
+    if (!r || !pin) {
+        ctx->nomem = true;
         return;
-    c->projects = conf_value_alloc(ctx, n->n * sizeof(*c->projects));
-    if (!c->projects)
-        return;
-    base_map_init(&seen);
-    for (const struct conf_node *item = n->child; item && !ctx->nomem; item = item->next) {
-        struct conf_project *p = &c->projects[c->n_projects];
-        if (conf_project_parse_one(ctx, item, p, &seen))
-            continue;
-        if (base_map_put(by_id, p->id, p) != 0) {
-            ctx->nomem = true;
-            break;
-        }
-        c->n_projects++;
     }
-    base_map_free(&seen);
+    r->id = pid;
+    r->at = pin;
+    r->next = ctx->late_refs;
+    ctx->late_refs = r;
 }
 
-/* ---- the document ---- */
-
-static void parse_root(struct conf_ctx *ctx, const struct conf_node *root)
+/* The first node of id in m moves out of its file's tree, for "first
+ * defined at" in a later file. */
+static void pin_entry(struct load *ld, struct base_map *m, const char *id)
 {
-    const struct conf_node *f[T_COUNT];
-    struct base_map projects;
+    const struct conf_node *n = base_map_get(m, id);
+    if (!n || n->pinned)
+        return;
+    const struct conf_node *pin = conf_value_pin(ld->ctx, n);
+    if (!pin || base_map_put(m, id, (void *)pin) != 0)
+        ld->ctx->nomem = true;
+}
+
+static bool item_project(struct load *ld, const struct conf_node *item, void *out)
+{
+    struct conf_project *p = out;
+    if (conf_project_parse_one(ld->ctx, item, p, &ld->project_ids))
+        return false;
+    if (base_map_put(&ld->projects, p->id, p) != 0) {
+        ld->ctx->nomem = true;
+        return false;
+    }
+    return true;
+}
+
+static void pin_project(struct load *ld, const void *item)
+{
+    pin_entry(ld, &ld->project_ids, ((const struct conf_project *)item)->id);
+}
+
+static void done_projects(struct conf *c, void *items, size_t n)
+{
+    c->projects = items;
+    c->n_projects = n;
+}
+
+static bool item_check(struct load *ld, const struct conf_node *item, void *out)
+{
+    struct conf_check *cc = out;
+    if (conf_value_expect(ld->ctx, item, CONF_NODE_MAP))
+        return false;
+    conf_check_parse_one(ld->ctx, item, cc, &ld->check_ids, &ld->projects);
+    cc->file = item->file;
+    return true;
+}
+
+static void pin_check(struct load *ld, const void *item)
+{
+    const struct conf_check *cc = item;
+    if (cc->id)
+        pin_entry(ld, &ld->check_ids, cc->id);
+}
+
+static void done_checks(struct conf *c, void *items, size_t n)
+{
+    c->checks = items;
+    c->n_checks = n;
+}
+
+/* The top-level lists gathered from the main file and every included file,
+ * in file order; ids are unique across all files and a check may name a
+ * project of any file. Within a file, lists are read in table order.
+ * Only these keys may appear in an included file: adding a list that
+ * included files may hold is one line here. */
+static const struct list_key {
+    enum top key;
+    size_t size;                                  /* of one item */
+    bool (*item)(struct load *ld, const struct conf_node *item, void *out); /* true: *out is one */
+    void (*pin)(struct load *ld, const void *item); /* its id's node out of the tree */
+    void (*done)(struct conf *c, void *items, size_t n); /* every file's items, in order */
+} list_keys[] = {
+    {T_PROJECTS, sizeof(struct conf_project), item_project, pin_project, done_projects},
+    {T_CHECKS, sizeof(struct conf_check), item_check, pin_check, done_checks},
+};
+#define N_LIST_KEYS (sizeof(list_keys) / sizeof(list_keys[0]))
+
+static bool is_list_key(int key)
+{
+    for (size_t i = 0; i < N_LIST_KEYS; i++)
+        if (list_keys[i].key == (enum top)key)
+            return true;
+    return false;
+}
+
+/* The lists of one file, copied out of its tree into chunks. */
+static void read_lists(struct load *ld, const struct conf_node *const *top)
+{
+    struct conf_ctx *ctx = ld->ctx;
+    for (size_t k = 0; k < N_LIST_KEYS && !ctx->nomem; k++) {
+        const struct list_key *lk = &list_keys[k];
+        const struct conf_node *n = top[lk->key];
+        ld->cur[lk->key] = NULL;
+        if (!n || conf_value_is_null(n) || conf_value_expect(ctx, n, CONF_NODE_SEQ) || !n->n)
+            continue;
+        struct chunk *ch = base_arena_calloc(&ld->keep, sizeof(*ch));
+        if (!ch || !(ch->items = base_arena_calloc(&ld->keep, n->n * lk->size))) {
+            ctx->nomem = true;
+            return;
+        }
+        for (const struct conf_node *it = n->child; it && !ctx->nomem; it = it->next)
+            if (lk->item(ld, it, (char *)ch->items + ch->n * lk->size))
+                ch->n++;
+        if (ld->tail[lk->key])
+            ld->tail[lk->key]->next = ch;
+        else
+            ld->head[lk->key] = ch;
+        ld->tail[lk->key] = ch;
+        ld->cur[lk->key] = ch;
+    }
+}
+
+/* Before a file's tree goes while another file follows: the positions of
+ * its ids, for duplicates found later. (After the last file, none.) */
+static void pin_ids(struct load *ld)
+{
+    for (size_t k = 0; k < N_LIST_KEYS && !ld->ctx->nomem; k++) {
+        const struct list_key *lk = &list_keys[k];
+        const struct chunk *ch = ld->cur[lk->key];
+        for (size_t i = 0; ch && i < ch->n; i++)
+            lk->pin(ld, (const char *)ch->items + i * lk->size);
+    }
+}
+
+/* Every list into one array in the conf, then the project references that
+ * no file declared. */
+static void finish_lists(struct load *ld)
+{
+    struct conf_ctx *ctx = ld->ctx;
+    for (size_t k = 0; k < N_LIST_KEYS && !ctx->nomem; k++) {
+        const struct list_key *lk = &list_keys[k];
+        size_t total = 0;
+        for (const struct chunk *ch = ld->head[lk->key]; ch; ch = ch->next)
+            total += ch->n;
+        char *items = total ? conf_value_alloc(ctx, total * lk->size) : NULL;
+        if (total && !items)
+            return;
+        size_t at = 0;
+        for (const struct chunk *ch = ld->head[lk->key]; ch; ch = ch->next) {
+            if (ch->n)
+                memcpy(items + at * lk->size, ch->items, ch->n * lk->size);
+            at += ch->n;
+        }
+        lk->done(ctx->conf, items, total);
+    }
+    ctx->projects = ctx->conf->projects; /* for "did you mean" */
+    ctx->n_projects = ctx->conf->n_projects;
+    for (const struct conf_late_ref *r = ctx->late_refs; r && !ctx->nomem; r = r->next)
+        if (!base_map_get(&ld->projects, r->id))
+            conf_check_unknown_project(ctx, r->at, r->id);
+}
+
+/* The top-level keys of one file into top[]; false when it is unusable. */
+static bool read_top(struct conf_ctx *ctx, const struct conf_node *root, const struct conf_node **top)
+{
+    memset(top, 0, T_COUNT * sizeof(*top));
     if (conf_value_is_null(root))
-        return; /* an empty document: every default */
+        return true; /* an empty document: every default */
     if (root->kind != CONF_NODE_MAP) {
         conf_value_error(ctx, root, "expected a mapping at the top level, got %s",
                          conf_value_kind_name(root));
+        return false;
+    }
+    conf_value_fields(ctx, root, top_names, T_COUNT, top);
+    for (int i = T_SUPPORTED; i < T_COUNT; i++)
+        if (top[i])
+            conf_value_error(ctx, top[i]->key, "'%s' is not supported by this version of opshub yet",
+                             top_names[i]);
+    return true;
+}
+
+/* An included file holds only list keys; anything else is reported. */
+static void check_included_top(struct conf_ctx *ctx, const struct conf_node *const *top,
+                               const char *main_path)
+{
+    for (int i = 0; i < T_SUPPORTED; i++) {
+        const struct conf_node *n = top[i];
+        if (!n || is_list_key(i))
+            continue;
+        if (i == T_INCLUDE)
+            conf_value_error(ctx, n->key, "'include' is not allowed in an included file (no nested "
+                             "includes: list every pattern in %s)", main_path);
+        else
+            conf_value_error(ctx, n->key, "'%s' is not allowed in an included file (only projects "
+                             "and checks; '%s' belongs in %s)", top_names[i], top_names[i], main_path);
+    }
+}
+
+/* ctx->tmp holds one file's tree and what was built beside it (check.c's
+ * key names): emptied between files. */
+static void next_tree(struct conf_ctx *ctx)
+{
+    base_arena_free(&ctx->tmp);
+    base_arena_init(&ctx->tmp, 64 * 1024);
+    ctx->check_names = NULL;
+    ctx->n_check_names = 0;
+}
+
+/* Reads every file the main file includes, one tree at a time. */
+static void read_includes(struct load *ld, const char *main_path, const struct conf_node *const *from)
+{
+    struct conf_ctx *ctx = ld->ctx;
+    const struct conf_node *top[T_COUNT];
+    for (size_t i = 0; i < ld->n_included && !ctx->nomem; i++) {
+        struct conf_node *root;
+        if (conf_files_parse(ctx, ld->included[i], from[i], &root) == 0) {
+            ld->files[ld->n_files++] = ld->included[i];
+            if (read_top(ctx, root, top)) {
+                check_included_top(ctx, top, main_path);
+                read_lists(ld, top);
+                if (i + 1 < ld->n_included)
+                    pin_ids(ld);
+            }
+        } /* else reported, or a file read before */
+        next_tree(ctx);
+    }
+}
+
+static void parse_document(struct load *ld, const struct conf_node *root)
+{
+    struct conf_ctx *ctx = ld->ctx;
+    struct conf *c = ctx->conf;
+    const struct conf_node *top[T_COUNT];
+    const struct conf_node **from = NULL;
+    if (!read_top(ctx, root, top))
+        return;
+    parse_server(ctx, top[T_SERVER]);
+    parse_storage(ctx, top[T_STORAGE]);
+    parse_log(ctx, top[T_LOG]);
+    if (top[T_INCLUDE] && ld->from_text) /* text (API, tests, fuzzing) must not read files */
+        conf_value_error(ctx, top[T_INCLUDE]->key, "'include' works only in a configuration file "
+                         "(this configuration was given as text)");
+    else if (top[T_INCLUDE])
+        conf_files_expand(ctx, top[T_INCLUDE], c->path, &ld->included, &from, &ld->n_included);
+    ld->files = base_arena_alloc(&ld->keep, (ld->n_included + 1) * sizeof(*ld->files));
+    if (!ld->files) {
+        ctx->nomem = true;
         return;
     }
-    conf_value_fields(ctx, root, top_names, T_COUNT, f);
-    for (int i = T_SUPPORTED; i < T_COUNT; i++)
-        if (f[i])
-            conf_value_error(ctx, f[i]->key, "'%s' is not supported by this version of opshub yet",
-                             top_names[i]);
-    parse_server(ctx, f[T_SERVER]);
-    parse_storage(ctx, f[T_STORAGE]);
-    parse_log(ctx, f[T_LOG]);
-    /* Projects before checks whatever the file order: checks refer to them. */
-    base_map_init(&projects);
-    if (f[T_PROJECTS])
-        parse_projects(ctx, f[T_PROJECTS], &projects);
-    ctx->projects = ctx->conf->projects;
-    ctx->n_projects = ctx->conf->n_projects;
-    if (f[T_CHECKS] && !ctx->nomem)
-        conf_check_parse_list(ctx, f[T_CHECKS], &projects);
-    base_map_free(&projects);
-}
-
-/* Sections are parsed in a fixed order; report errors in file order (stable). */
-static void sort_errors(struct base_errors *errs, size_t from)
-{
-    for (size_t i = from + 1; i < errs->len; i++) {
-        struct base_error e = errs->items[i];
-        size_t j = i;
-        while (j > from && (errs->items[j - 1].line > e.line ||
-                            (errs->items[j - 1].line == e.line && errs->items[j - 1].col > e.col))) {
-            errs->items[j] = errs->items[j - 1];
-            j--;
-        }
-        errs->items[j] = e;
+    ld->files[ld->n_files++] = c->path;
+    read_lists(ld, top);
+    if (ld->n_included)
+        pin_ids(ld);
+    next_tree(ctx);
+    read_includes(ld, c->path, from);
+    finish_lists(ld);
+    if (ctx->nomem || ctx->n_errors)
+        return;
+    if ((c->files = conf_value_alloc(ctx, ld->n_files * sizeof(*c->files))) != NULL) {
+        memcpy(c->files, ld->files, ld->n_files * sizeof(*c->files));
+        c->n_files = ld->n_files;
     }
 }
 
-int conf_load_string(const struct conf_check_types *types, const char *name, const char *text,
-                     size_t len, struct conf **out, struct base_errors *errs)
+/* Errors in load order: by file (the main file first), then line and column
+ * (sections are parsed in a fixed order, not in file order). Stable. */
+static void sort_errors(struct base_errors *errs, size_t from, const struct load *ld)
 {
-    struct conf_ctx ctx = {.errs = errs, .file = name ? name : "<string>"};
+    size_t n = errs->len - from;
+    size_t *rank = n > 1 ? base_calloc(n, sizeof(*rank)) : NULL;
+    struct base_map by_name;
+    base_map_init(&by_name);
+    bool ok = rank != NULL; /* without memory: sorted by position alone */
+    for (size_t i = ld->n_included; ok && i-- > 0;) /* the first of equal names wins */
+        ok = base_map_put(&by_name, ld->included[i], (void *)(uintptr_t)(i + 2)) == 0;
+    if (ok) /* the main file may match its own pattern: it stays first */
+        ok = base_map_put(&by_name, ld->ctx->conf->path, (void *)(uintptr_t)1) == 0;
+    for (size_t i = 0; rank && i < n; i++) {
+        const char *file = errs->items[from + i].file;
+        rank[i] = file ? (size_t)(uintptr_t)base_map_get(&by_name, file) : 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct base_error e = errs->items[from + i];
+        size_t r = rank ? rank[i] : 0, j = i;
+        while (j > 0) {
+            const struct base_error *p = &errs->items[from + j - 1];
+            size_t pr = rank ? rank[j - 1] : 0;
+            if (pr < r || (pr == r && (p->line < e.line || (p->line == e.line && p->col <= e.col))))
+                break;
+            errs->items[from + j] = *p;
+            if (rank)
+                rank[j] = pr;
+            j--;
+        }
+        errs->items[from + j] = e;
+        if (rank)
+            rank[j] = r;
+    }
+    base_map_free(&by_name);
+    base_free(rank);
+}
+
+/* One load. text/len is the main file's content, or NULL to read `name`.
+ * Include patterns are relative to name's directory. */
+static int load(const struct conf_check_types *types, const char *name, const char *text, size_t len,
+                struct conf **out, struct base_errors *errs)
+{
+    struct conf_ctx ctx = {.errs = errs, .late_projects = true};
+    struct load ld = {.ctx = &ctx, .from_text = text != NULL};
     struct conf_node *root = NULL;
     size_t first_error = errs ? errs->len : 0;
     int rc = 0;
     *out = NULL;
-    if (len > CONF_MAX_FILE) {
-        conf_value_error(&ctx, NULL, "file is too large (%zu bytes; at most %u)", len, CONF_MAX_FILE);
-        return BASE_ERR_INVALID;
-    }
-    ctx.conf = conf_alloc(ctx.file);
+    ctx.conf = conf_alloc(name);
     if (!ctx.conf)
         return BASE_ERR_NOMEM;
     ctx.conf->types = types;
+    ctx.file = ctx.conf->path;
+    ctx.keep = &ld.keep;
+    base_arena_init(&ld.keep, 64 * 1024);
     base_arena_init(&ctx.tmp, 64 * 1024);
-    if (conf_yaml_parse(&ctx, text, len, &root) == 0)
-        parse_root(&ctx, root);
-    base_arena_free(&ctx.tmp);
+    base_map_init(&ctx.files_seen);
+    base_map_init(&ld.projects);
+    base_map_init(&ld.project_ids);
+    base_map_init(&ld.check_ids);
+    if (text && len > CONF_MAX_FILE)
+        conf_value_error(&ctx, NULL, "file is too large (%zu bytes; at most %u)", len, CONF_MAX_FILE);
+    else if (text)
+        rc = conf_yaml_parse(&ctx, text, len, &root);
+    else
+        rc = conf_files_parse(&ctx, ctx.file, NULL, &root);
+    if (rc == 0 && !ctx.n_errors)
+        parse_document(&ld, root);
     if (errs)
-        sort_errors(errs, first_error);
-    if (ctx.nomem)
-        rc = BASE_ERR_NOMEM;
-    else if (ctx.n_errors)
-        rc = BASE_ERR_INVALID;
+        sort_errors(errs, first_error, &ld);
+    base_map_free(&ld.projects);
+    base_map_free(&ld.project_ids);
+    base_map_free(&ld.check_ids);
+    base_map_free(&ctx.files_seen);
+    base_arena_free(&ctx.tmp);
+    base_arena_free(&ld.keep);
+    if (rc != BASE_ERR_IO)
+        rc = ctx.nomem ? BASE_ERR_NOMEM : ctx.n_errors ? BASE_ERR_INVALID : 0;
     if (rc) {
         conf_destroy(ctx.conf);
         return rc;
@@ -486,46 +773,16 @@ int conf_load_string(const struct conf_check_types *types, const char *name, con
     return 0;
 }
 
+int conf_load_string(const struct conf_check_types *types, const char *name, const char *text,
+                     size_t len, struct conf **out, struct base_errors *errs)
+{
+    return load(types, name ? name : "<string>", text, len, out, errs);
+}
+
 int conf_load_file(const struct conf_check_types *types, const char *path, struct conf **out,
                    struct base_errors *errs)
 {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = BASE_ERR_IO;
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto io_fail;
-    /* Read one byte past the limit so an oversized file is recognised. */
-    text = base_malloc(CONF_MAX_FILE + 2);
-    if (!text) {
-        rc = BASE_ERR_NOMEM;
-        goto fail;
-    }
-    while (len <= CONF_MAX_FILE) {
-        ssize_t r = read(fd, text + len, CONF_MAX_FILE + 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto io_fail;
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
-    fd = -1;
-    text[len] = '\0';
-    rc = conf_load_string(types, path, text, len, out, errs);
-    base_free(text);
-    return rc;
-io_fail:
-    if (errs && base_errors_add(errs, path, 0, 0, NULL, "cannot read: %s", strerror(errno)) != 0)
-        rc = BASE_ERR_NOMEM;
-fail:
-    if (fd >= 0)
-        close(fd);
-    base_free(text);
-    return rc;
+    return load(types, path, NULL, 0, out, errs);
 }
 
 struct conf *conf_new_default(const struct conf_check_types *types, const char *self_url)
@@ -544,136 +801,4 @@ struct conf *conf_new_default(const struct conf_check_types *types, const char *
         c = NULL;
     base_buf_free(&yaml);
     return c;
-}
-
-/* ---- merging API-created definitions into the file's ---- */
-
-static int copy_str(struct base_arena *a, const char **s)
-{
-    if (!*s)
-        return 0;
-    *s = base_arena_strdup(a, *s);
-    return *s ? 0 : BASE_ERR_NOMEM;
-}
-
-/* Server, storage and log sections of src, strings copied into dst. */
-static int copy_settings(struct conf *dst, const struct conf *src)
-{
-    struct base_arena *a = &dst->arena;
-    dst->server = src->server;
-    dst->storage = src->storage;
-    dst->log = src->log;
-    struct conf_server *s = &dst->server;
-    if (copy_str(a, &s->listen) || copy_str(a, &s->base_url) || copy_str(a, &s->rate_limit) ||
-        copy_str(a, &s->global_rate_limit) || copy_str(a, &s->login_rate_limit) ||
-        copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
-        copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url))
-        return BASE_ERR_NOMEM;
-    return 0;
-}
-
-static int add_project(struct conf *c, struct base_map *by_id, const struct conf_project *src, bool from_api)
-{
-    struct conf_project *p = &c->projects[c->n_projects];
-    if (base_map_get(by_id, src->id))
-        return BASE_ERR_EXISTS;
-    *p = *src;
-    p->environments = NULL;
-    if (copy_str(&c->arena, &p->id))
-        return BASE_ERR_NOMEM;
-    if (src->name == src->id)
-        p->name = p->id;
-    else if (copy_str(&c->arena, &p->name))
-        return BASE_ERR_NOMEM;
-    if (src->n_environments) {
-        p->environments = base_arena_alloc(&c->arena, src->n_environments * sizeof(*p->environments));
-        if (!p->environments)
-            return BASE_ERR_NOMEM;
-        for (size_t i = 0; i < src->n_environments; i++) {
-            p->environments[i] = src->environments[i];
-            if (copy_str(&c->arena, &p->environments[i]))
-                return BASE_ERR_NOMEM;
-        }
-    }
-    if (base_map_put(by_id, p->id, p) != 0)
-        return BASE_ERR_NOMEM;
-    if (from_api)
-        p->source = CONF_SOURCE_API;
-    c->n_projects++;
-    return 0;
-}
-
-static int add_check(struct conf *c, struct base_map *projects, struct base_map *ids,
-                     const struct conf_check *src, bool from_api)
-{
-    struct conf_check *cc = &c->checks[c->n_checks];
-    const char *project = NULL;
-    if (!src->id)
-        return BASE_ERR_INVALID;
-    if (base_map_get(ids, src->id))
-        return BASE_ERR_EXISTS;
-    if (src->project) {
-        const struct conf_project *p = base_map_get(projects, src->project);
-        if (!p)
-            return BASE_ERR_INVALID;
-        project = p->id;
-    }
-    if (conf_check_copy(cc, src, &c->arena, project) || base_map_put(ids, cc->id, cc) != 0)
-        return BASE_ERR_NOMEM;
-    if (from_api)
-        cc->source = CONF_SOURCE_API;
-    c->n_checks++;
-    return 0;
-}
-
-int conf_merge_checks(const struct conf *base, const struct conf *const *extra, size_t n,
-                      struct conf **out)
-{
-    struct base_map projects, ids;
-    struct conf *c = NULL;
-    size_t n_projects = base ? base->n_projects : 0, n_checks = base ? base->n_checks : 0;
-    int rc = BASE_ERR_NOMEM;
-    *out = NULL;
-    base_map_init(&projects);
-    base_map_init(&ids);
-    for (size_t i = 0; i < n; i++) {
-        if (extra[i]) {
-            n_projects += extra[i]->n_projects;
-            n_checks += extra[i]->n_checks;
-        }
-    }
-    if (!(c = conf_alloc(base ? base->path : "<api>")))
-        goto fail;
-    c->types = base ? base->types : NULL;
-    for (size_t i = 0; !c->types && i < n; i++)
-        c->types = extra[i] ? extra[i]->types : NULL;
-    if (base && copy_settings(c, base))
-        goto fail;
-    if (n_projects && !(c->projects = base_arena_alloc(&c->arena, n_projects * sizeof(*c->projects))))
-        goto fail;
-    if (n_checks && !(c->checks = base_arena_alloc(&c->arena, n_checks * sizeof(*c->checks))))
-        goto fail;
-    /* Source 0 is base, then extra[0..n). Projects first: checks refer to them. */
-    for (size_t i = 0; i <= n; i++) {
-        const struct conf *src = i == 0 ? base : extra[i - 1];
-        for (size_t j = 0; src && j < src->n_projects; j++)
-            if ((rc = add_project(c, &projects, &src->projects[j], i > 0)) != 0)
-                goto fail;
-    }
-    for (size_t i = 0; i <= n; i++) {
-        const struct conf *src = i == 0 ? base : extra[i - 1];
-        for (size_t j = 0; src && j < src->n_checks; j++)
-            if ((rc = add_check(c, &projects, &ids, &src->checks[j], i > 0)) != 0)
-                goto fail;
-    }
-    base_map_free(&projects);
-    base_map_free(&ids);
-    conf_index(c);
-    *out = c;
-    return 0;
-fail:
-    base_map_free(&projects);
-    base_map_free(&ids);
-    conf_destroy(c);
-    return rc;
 }

@@ -62,12 +62,16 @@ struct conf_storage {
 struct conf_log {
     int level;                    /* enum base_log_level */
     int format;                   /* enum base_log_format; -1 = auto (text on a terminal) */
+    int keys;                     /* enum base_log_keys: the keys of JSON lines; default opshub's own */
+    const char *service;          /* the `service` of JSON lines with keys: service; NULL = "opshub" */
 };
 
 struct conf {
     struct base_arena arena;      /* owns every string and array below */
     const char *path;             /* file it was loaded from, or "<default>" */
     const struct conf_check_types *types; /* the check types it was loaded with (borrowed, static) */
+    const char **files;           /* every file read: path, then the included ones in load order */
+    size_t n_files;               /* 0 for the built-in default and API definitions */
     struct conf_server server;
     struct conf_storage storage;
     struct conf_log log;
@@ -81,16 +85,26 @@ struct conf {
     bool indexed;
 };
 
-/* Loads and validates a YAML file; checks may be of the given types (a
- * static registry, borrowed: probe_registry_types() in the daemon). On
- * success *out is a new conf (caller destroys it) and 0 is returned. On
- * failure returns BASE_ERR_INVALID (or BASE_ERR_IO / BASE_ERR_NOMEM), *out
- * is NULL and errs holds every error as FILE:LINE:COL. ${VAR} and
+/* Loads and validates a YAML file and the files it includes; checks may
+ * be of the given types (a static registry, borrowed: probe_registry_types()
+ * in the daemon). On success *out is a new conf (caller destroys it) and 0
+ * is returned. On failure returns BASE_ERR_INVALID (BASE_ERR_IO when the
+ * main file cannot be read, BASE_ERR_NOMEM), *out is NULL and errs holds
+ * every error of every file as FILE:LINE:COL, file by file. ${VAR} and
  * ${VAR:-default} are expanded in every scalar using getenv; an unset
- * variable without default is an error. */
+ * variable without default is an error.
+ * `include:` names more files by a list of glob(3) patterns (with `*`,
+ * `?`, `[...]`), relative to the main file's directory unless absolute:
+ * each pattern's matches in sorted order, patterns in the order given, no
+ * file twice, directories skipped; a pattern that matches nothing is fine
+ * (logged), a path without glob characters must exist. Included files hold
+ * only `projects` and `checks` (no nesting); their lists follow the main
+ * file's, ids are unique across all files and checks may name projects of
+ * any file. At most 8 MiB a file, 10,000 files and 64 MiB in all. */
 int conf_load_file(const struct conf_check_types *types, const char *path, struct conf **out,
                    struct base_errors *errs);
-/* Same, from memory; `name` is used as FILE in messages. */
+/* Same, from memory; `name` is used as FILE in messages. Text reads no
+ * other file: `include` is an error here. */
 int conf_load_string(const struct conf_check_types *types, const char *name, const char *text,
                      size_t len, struct conf **out, struct base_errors *errs);
 /* The built-in configuration used when no file exists: defaults and an

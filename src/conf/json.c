@@ -285,7 +285,7 @@ int conf_check_from_json(const struct conf_check_types *types, const json_t *obj
                 exists = true;
                 if (old->line > 0)
                     conf_value_error(&ctx, member(root, "id"), "duplicate check id '%s' (first defined "
-                                     "at line %d of %s)", cc->id, old->line, base->path);
+                                     "at line %d of %s)", cc->id, old->line, old->file ? old->file : base->path);
                 else
                     conf_value_error(&ctx, member(root, "id"), "check id '%s' already exists", cc->id);
             }

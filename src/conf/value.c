@@ -30,7 +30,8 @@ static void report(struct conf_ctx *ctx, const struct conf_node *at, const char 
 {
     ctx->n_errors++;
     if (!ctx->json) {
-        if (ctx->errs && base_errors_add(ctx->errs, ctx->file, at ? at->line : 0, at ? at->col : 0,
+        const char *file = at && at->file ? at->file : ctx->file;
+        if (ctx->errs && base_errors_add(ctx->errs, file, at ? at->line : 0, at ? at->col : 0,
                                          NULL, "%s", msg) == BASE_ERR_NOMEM)
             ctx->nomem = true;
         return;
@@ -68,10 +69,13 @@ void conf_value_error_member(struct conf_ctx *ctx, const struct conf_node *map, 
     report(ctx, map, path, map ? map->ord : 0, msg);
 }
 
-const char *conf_value_where(const struct conf_node *n, char *buf, size_t size)
+const char *conf_value_where(const struct conf_node *n, const struct conf_node *at, char *buf,
+                             size_t size)
 {
     if (n && n->path)
         snprintf(buf, size, "%s", *n->path ? n->path : "the top");
+    else if (n && n->file && at && at->file && strcmp(n->file, at->file) != 0)
+        snprintf(buf, size, "%s:%d:%d", n->file, n->line, n->col);
     else
         snprintf(buf, size, "line %d", n ? n->line : 0);
     return buf;
@@ -166,7 +170,7 @@ void conf_value_fields(struct conf_ctx *ctx, const struct conf_node *map,
         if (i < n && vals[i]) {
             char where[CONF_JSON_FIELD_MAX];
             conf_value_error(ctx, k, "duplicate key '%s' (first at %s)", names[i],
-                             conf_value_where(vals[i]->key, where, sizeof(where)));
+                             conf_value_where(vals[i]->key, k, where, sizeof(where)));
         } else if (i < n) {
             vals[i] = v;
         } else {
@@ -321,6 +325,32 @@ int conf_value_int(struct conf_ctx *ctx, const struct conf_node *n, long long lo
     }
     *out = s;
     return 0;
+}
+
+int conf_value_choice(struct conf_ctx *ctx, const struct conf_node *n, const char *what,
+                      const char *const *names, size_t count, size_t *out)
+{
+    const char *text;
+    char shown[SHOW_MAX + 8], expected[256] = "";
+    if (conf_value_text(ctx, n, what, &text, NULL))
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    for (size_t i = 0, used = 0; i < count && used < sizeof(expected); i++)
+        used += (size_t)snprintf(expected + used, sizeof(expected) - used, "%s%s",
+                                 i == 0 ? "" : i + 1 == count ? " or " : ", ", names[i]);
+    const char *hint = conf_value_suggest(text, names, count);
+    conf_value_show(n, text, false, shown, sizeof(shown));
+    if (hint)
+        conf_value_error(ctx, n, "unknown %s '%s' (did you mean '%s'? expected %s)", what, shown, hint,
+                         expected);
+    else
+        conf_value_error(ctx, n, "unknown %s '%s' (expected %s)", what, shown, expected);
+    return -1;
 }
 
 int conf_value_bool(struct conf_ctx *ctx, const struct conf_node *n, bool *out)
@@ -525,14 +555,34 @@ int conf_value_hostport(struct conf_ctx *ctx, const struct conf_node *n, bool al
     return keep(ctx, text, len, out);
 }
 
+const struct conf_node *conf_value_pin(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    if (!ctx->keep || !n || n->pinned)
+        return n;
+    struct conf_node *copy = base_arena_calloc(ctx->keep, sizeof(*copy));
+    if (!copy) {
+        ctx->nomem = true;
+        return NULL;
+    }
+    copy->kind = n->kind;
+    copy->file = n->file;
+    copy->line = n->line;
+    copy->col = n->col;
+    copy->path = n->path;
+    copy->ord = n->ord;
+    copy->text = "";
+    copy->pinned = true;
+    return copy;
+}
+
 int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *id,
                       const struct conf_node *at, const char *kind)
 {
     const struct conf_node *first = base_map_get(seen, id);
     if (first) {
-        char where[CONF_JSON_FIELD_MAX];
+        char where[CONF_JSON_FIELD_MAX + 320];
         conf_value_error(ctx, at, "duplicate %s '%s' (first defined at %s)", kind, id,
-                         conf_value_where(first, where, sizeof(where)));
+                         conf_value_where(first, at, where, sizeof(where)));
         return -1;
     }
     if (base_map_put(seen, id, (void *)at) != 0) {

@@ -28,16 +28,19 @@ struct conf_kv {
 
 enum conf_node_kind { CONF_NODE_SCALAR, CONF_NODE_MAP, CONF_NODE_SEQ };
 
-/* One YAML (or JSON) node. Lives as long as the load. */
+/* One YAML (or JSON) node. Lives while its file is read (a load reads one
+ * file at a time): keep nothing that points into it. */
 struct conf_node {
     enum conf_node_kind kind;
     int line, col;            /* 1-based position of the node's first character; 0 from JSON */
+    const char *file;         /* the file it was read from (conf arena); NULL from JSON */
     const char *path;         /* from JSON: "expect.status[1]" ("" = the top); NULL from YAML */
     size_t ord;               /* from JSON: document order, for "the first error" */
     const char *text;         /* scalar as parsed (escapes resolved), NUL-terminated */
     size_t len;
     bool quoted;              /* quoted or block scalar: never null, never a JSON literal */
     bool has_nul;             /* text contains a NUL byte ("\0" escape) */
+    bool pinned;              /* a copy of a position that outlives its tree (the loader's) */
     struct conf_node *key;    /* set on the values of a mapping: their key */
     struct conf_node *child;  /* mapping: its values in order (each with ->key); list: items */
     struct conf_node *last;
@@ -51,8 +54,10 @@ void conf_value_error(struct conf_ctx *ctx, const struct conf_node *at, const ch
  * member's would-be path ("expect.url") in JSON. */
 void conf_value_error_member(struct conf_ctx *ctx, const struct conf_node *map, const char *member,
                              const char *fmt, ...) BASE_PRINTF(4, 5);
-/* Where a node is, for "first defined at ...": "line N" or its JSON path. */
-const char *conf_value_where(const struct conf_node *n, char *buf, size_t size);
+/* Where n is, for "first defined at ..." in an error reported at `at`:
+ * "line N" in the same file, "FILE:LINE:COL" in another one, or n's JSON path. */
+const char *conf_value_where(const struct conf_node *n, const struct conf_node *at, char *buf,
+                             size_t size);
 /* Calloc in the arena of the configuration being built; records OOM in ctx. */
 void *conf_value_alloc(struct conf_ctx *ctx, size_t n);
 /* Records that an allocation failed (the load then fails with BASE_ERR_NOMEM). */
@@ -76,7 +81,8 @@ void conf_value_fields(struct conf_ctx *ctx, const struct conf_node *map,
  * redacts credentials. Returns buf. */
 const char *conf_value_show(const struct conf_node *n, const char *expanded, bool url,
                             char *buf, size_t size);
-/* The scalar after interpolation, valid during the load. */
+/* The scalar after interpolation, valid while the node's file is read
+ * (conf_value_keep copies it into the conf). */
 int conf_value_text(struct conf_ctx *ctx, const struct conf_node *n, const char *what,
                     const char **out, size_t *len);
 /* The scalar after interpolation, copied into the conf arena. */
@@ -87,6 +93,10 @@ const char *conf_value_keep(struct conf_ctx *ctx, const char *text, size_t len);
 int conf_value_int(struct conf_ctx *ctx, const struct conf_node *n, long long lo, long long hi,
                    long long *out);
 int conf_value_bool(struct conf_ctx *ctx, const struct conf_node *n, bool *out);
+/* One of names[0..count) exactly, its index in *out; otherwise "unknown
+ * <what> 'x' (did you mean 'y'? expected a, b or c)". */
+int conf_value_choice(struct conf_ctx *ctx, const struct conf_node *n, const char *what,
+                      const char *const *names, size_t count, size_t *out);
 /* A duration > 0. */
 int conf_value_duration(struct conf_ctx *ctx, const struct conf_node *n, int64_t *ms);
 /* Bytes ("65536", "64KiB", "1MiB", "1MB"), 1..max. */

@@ -68,6 +68,7 @@ static struct conf_node *new_node(struct builder *b, enum conf_node_kind kind, y
         return NULL;
     }
     node->kind = kind;
+    node->file = ctx->file;
     node->line = (int)mark.line + 1;
     node->col = (int)mark.column + 1;
     return node;

@@ -1,7 +1,9 @@
 /*
  * Unit tests for base/log: URL redaction (passwords, token-like query
- * parameters) and that every JSON line is valid JSON with the fields given,
- * checked by parsing it with jansson.
+ * parameters) and that every JSON line, in both key shapes (opshub's own and
+ * timestamp/level/message/service/context/metadata), is valid JSON with the
+ * keys and fields given, also when fields or the message are awkward or too
+ * long, checked by parsing it with jansson.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include "base/log.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +81,272 @@ static void test_log_json_line_is_valid_json(void **state)
     const char *ts = json_string_value(json_object_get(o, "ts"));
     assert_non_null(ts);
     assert_int_equal(strlen(ts), 24);
+    /* today's shape: no key of the other one */
+    assert_null(json_object_get(o, "timestamp"));
+    assert_null(json_object_get(o, "metadata"));
+    assert_null(json_object_get(o, "context"));
+    assert_int_equal(json_object_size(o), 7);
     json_decref(o);
+    free(text);
+}
+
+/* Parses one line (exactly one, newline-terminated) as a JSON object. */
+static json_t *parse_line(const char *text)
+{
+    size_t len = strlen(text);
+    assert_true(len > 0);
+    assert_int_equal(text[len - 1], '\n');
+    assert_null(memchr(text, '\n', len - 1));
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+    if (!o)
+        print_error("not JSON (%s at %d): %s\n", jerr.text, jerr.position, text);
+    assert_non_null(o);
+    assert_true(json_is_object(o));
+    return o;
+}
+
+/* Asserts the SERVICE shape: exactly these six keys, with these values. */
+static json_t *service_line(const char *text, const char *level, const char *service)
+{
+    json_t *o = parse_line(text);
+    static const char *const keys[] = {"timestamp", "level", "message", "service", "context", "metadata"};
+    for (size_t i = 0; i < 6; i++) {
+        if (!json_object_get(o, keys[i]))
+            print_error("missing key %s in %s\n", keys[i], text);
+        assert_non_null(json_object_get(o, keys[i]));
+    }
+    assert_int_equal(json_object_size(o), 6);
+    assert_int_equal(strlen(json_string_value(json_object_get(o, "timestamp"))), 24);
+    assert_string_equal(json_string_value(json_object_get(o, "level")), level);
+    assert_string_equal(json_string_value(json_object_get(o, "service")), service);
+    /* this file is tests/base/test_log.c: the context is its folder */
+    assert_string_equal(json_string_value(json_object_get(o, "context")), "base");
+    assert_true(json_is_object(json_object_get(o, "metadata")));
+    return o;
+}
+
+static void emit_huge(void);
+
+static char *capture_service(const char *service, void (*emit)(void))
+{
+    base_log_set_keys(BASE_LOG_KEYS_SERVICE, service);
+    char *text = capture(BASE_LOG_FORMAT_JSON, emit);
+    base_log_set_keys(BASE_LOG_KEYS_OPSHUB, NULL);
+    return text;
+}
+
+static void test_log_service_keys_line_is_valid_json(void **state)
+{
+    char *text = capture_service("shop-api", emit_tricky);
+    json_t *o = service_line(text, "warn", "shop-api");
+    assert_string_equal(json_string_value(json_object_get(o, "message")), "probe \"failed\"\n");
+    json_t *m = json_object_get(o, "metadata");
+    assert_int_equal(json_object_size(m), 4);
+    assert_string_equal(json_string_value(json_object_get(m, "check")), "a\tb\\c\x01");
+    assert_int_equal(json_integer_value(json_object_get(m, "code")), -42);
+    assert_true(json_number_value(json_object_get(m, "latency_ms")) == 1.5);
+    assert_string_equal(json_string_value(json_object_get(m, "empty")), "");
+    json_decref(o);
+    free(text);
+}
+
+static void emit_plain(void)
+{
+    base_log_info("started", BASE_LOG_INT("n", 1));
+}
+
+static void emit_no_fields(void)
+{
+    const struct base_log_field none[1] = {{0}};
+    base_log_write_at(__FILE__, BASE_LOG_INFO, "bare", none, 0);
+}
+
+static void test_log_service_keys_default_service_and_empty_metadata(void **state)
+{
+    char *text = capture_service(NULL, emit_no_fields);
+    json_t *o = service_line(text, "info", "opshub");
+    assert_string_equal(json_string_value(json_object_get(o, "message")), "bare");
+    assert_int_equal(json_object_size(json_object_get(o, "metadata")), 0);
+    json_decref(o);
+    free(text);
+    /* back to the default: today's keys again */
+    text = capture(BASE_LOG_FORMAT_JSON, emit_plain);
+    o = parse_line(text);
+    assert_non_null(json_object_get(o, "msg"));
+    assert_non_null(json_object_get(o, "ts"));
+    assert_int_equal(json_integer_value(json_object_get(o, "n")), 1);
+    assert_null(json_object_get(o, "metadata"));
+    json_decref(o);
+    free(text);
+}
+
+static void test_log_service_names_with_awkward_bytes_stay_valid(void **state)
+{
+    /* quotes, backslashes, UTF-8 and a control byte; then one longer than the limit */
+    char *text = capture_service("sh\"op\\api \xc3\xa9\x02", emit_plain);
+    json_t *o = service_line(text, "info", "sh\"op\\api \xc3\xa9\x02");
+    json_decref(o);
+    free(text);
+    char longer[200];
+    memset(longer, 'a', sizeof(longer));
+    memcpy(longer + 62, "\xc3\xa9", 2); /* a two-byte character across the 63-byte cut */
+    longer[sizeof(longer) - 1] = '\0';
+    text = capture_service(longer, emit_plain);
+    o = parse_line(text);
+    const char *svc = json_string_value(json_object_get(o, "service"));
+    assert_non_null(svc);
+    assert_int_equal(strlen(svc), 62); /* cut before the character, never inside it */
+    assert_int_equal(strspn(svc, "a"), 62);
+    json_decref(o);
+    free(text);
+}
+
+static void emit_huge_message(void)
+{
+    static char msg[12000];
+    for (size_t i = 0; i + 1 < sizeof(msg); i++)
+        msg[i] = i % 3 == 0 ? '"' : i % 3 == 1 ? '\x01' : 'x'; /* every byte escapes long */
+    msg[sizeof(msg) - 1] = '\0';
+    base_log_error(msg, BASE_LOG_STR("after", "kept?"));
+}
+
+static void test_log_huge_messages_are_cut_and_stay_valid(void **state)
+{
+    char *text = capture(BASE_LOG_FORMAT_JSON, emit_huge_message);
+    assert_true(strlen(text) <= 8192);
+    json_t *o = parse_line(text);
+    const char *msg = json_string_value(json_object_get(o, "msg"));
+    assert_non_null(msg);
+    assert_true(strlen(msg) > 100);
+    assert_true(strlen(msg) < 12000);
+    json_decref(o);
+    free(text);
+    text = capture_service("svc", emit_huge_message);
+    assert_true(strlen(text) <= 8192);
+    o = service_line(text, "error", "svc");
+    assert_true(strlen(json_string_value(json_object_get(o, "message"))) > 100);
+    json_decref(o);
+    free(text);
+}
+
+static void test_log_service_keys_truncated_line_stays_valid(void **state)
+{
+    char *text = capture_service("svc", emit_huge);
+    assert_true(strlen(text) <= 8192);
+    json_t *o = service_line(text, "error", "svc");
+    json_t *m = json_object_get(o, "metadata");
+    assert_true(json_is_true(json_object_get(m, "truncated")));
+    assert_null(json_object_get(m, "body")); /* dropped whole */
+    assert_null(json_object_get(m, "after"));
+    json_decref(o);
+    free(text);
+}
+
+static void emit_first_field_too_big(void)
+{
+    static char big[9000];
+    memset(big, 'y', sizeof(big) - 1);
+    base_log_info("x", BASE_LOG_STR("body", big));
+}
+
+static void test_log_truncation_with_no_field_kept_stays_valid(void **state)
+{
+    char *text = capture_service("svc", emit_first_field_too_big);
+    json_t *o = service_line(text, "info", "svc");
+    json_t *m = json_object_get(o, "metadata");
+    assert_int_equal(json_object_size(m), 1);
+    assert_true(json_is_true(json_object_get(m, "truncated")));
+    json_decref(o);
+    free(text);
+    text = capture(BASE_LOG_FORMAT_JSON, emit_first_field_too_big);
+    o = parse_line(text);
+    assert_true(json_is_true(json_object_get(o, "truncated")));
+    json_decref(o);
+    free(text);
+}
+
+static void test_log_text_lines_ignore_the_keys_setting(void **state)
+{
+    base_log_set_keys(BASE_LOG_KEYS_SERVICE, "svc");
+    char *text = capture(BASE_LOG_FORMAT_TEXT, emit_plain);
+    base_log_set_keys(BASE_LOG_KEYS_OPSHUB, NULL);
+    assert_non_null(strstr(text, " info  started n=1\n"));
+    assert_null(strstr(text, "svc"));
+    assert_null(strstr(text, "metadata"));
+    assert_int_equal(text[4], '-'); /* starts with the timestamp */
+    free(text);
+}
+
+static void test_log_context_is_the_source_folder(void **state)
+{
+    char buf[64];
+    assert_string_equal(base_log_context_of("/work/opshub/src/http/api.c", buf, sizeof(buf)), "http");
+    assert_string_equal(base_log_context_of("src/store/store.c", buf, sizeof(buf)), "store");
+    assert_string_equal(base_log_context_of("/work/opshub/src/main.c", buf, sizeof(buf)), "main");
+    assert_string_equal(base_log_context_of("main.c", buf, sizeof(buf)), "main");
+    assert_string_equal(base_log_context_of(NULL, buf, sizeof(buf)), "");
+    assert_string_equal(base_log_context_of("/a/src/conf/conf.c", buf, 3), "co");
+    /* without a source file (base_log_write): "opshub" */
+    base_log_set_keys(BASE_LOG_KEYS_SERVICE, "svc");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    base_log_setup(BASE_LOG_DEBUG, BASE_LOG_FORMAT_JSON, f);
+    base_log_write(BASE_LOG_INFO, "m", NULL, 0);
+    base_log_setup(BASE_LOG_INFO, BASE_LOG_FORMAT_JSON, NULL);
+    base_log_set_keys(BASE_LOG_KEYS_OPSHUB, NULL);
+    fclose(f);
+    json_t *o = parse_line(text);
+    assert_string_equal(json_string_value(json_object_get(o, "context")), "opshub");
+    json_decref(o);
+    free(text);
+}
+
+/* Lines written while another thread switches the keys: each is whole,
+ * valid JSON, and in one shape or the other, never a mix. */
+static void *write_lines(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++)
+        base_log_info("from a thread", BASE_LOG_INT("i", i), BASE_LOG_STR("s", "\"x\""));
+    return NULL;
+}
+
+static void test_log_keys_switch_safely_under_concurrent_writes(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    base_log_setup(BASE_LOG_DEBUG, BASE_LOG_FORMAT_JSON, f);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, write_lines, NULL), 0);
+    for (int i = 0; i < 2000; i++)
+        base_log_set_keys(i % 2 ? BASE_LOG_KEYS_SERVICE : BASE_LOG_KEYS_OPSHUB, i % 3 ? "one" : "another-service");
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    base_log_setup(BASE_LOG_INFO, BASE_LOG_FORMAT_JSON, NULL);
+    base_log_set_keys(BASE_LOG_KEYS_OPSHUB, NULL);
+    fclose(f);
+    size_t lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        json_error_t jerr;
+        json_t *o = json_loads(line, 0, &jerr);
+        if (!o)
+            print_error("not JSON: %s\n", line);
+        assert_non_null(o);
+        if (json_object_get(o, "metadata")) {
+            const char *svc = json_string_value(json_object_get(o, "service"));
+            assert_true(strcmp(svc, "one") == 0 || strcmp(svc, "another-service") == 0);
+            assert_null(json_object_get(o, "msg"));
+        } else {
+            assert_non_null(json_object_get(o, "msg"));
+            assert_null(json_object_get(o, "service"));
+        }
+        json_decref(o);
+    }
+    assert_int_equal(lines, 4000);
     free(text);
 }
 
@@ -168,6 +436,15 @@ int main(void)
         cmocka_unit_test(test_log_truncated_json_line_stays_valid),
         cmocka_unit_test(test_log_levels_filter_and_parse),
         cmocka_unit_test(test_log_batch_mode_holds_info_until_flush_and_keeps_order),
+        cmocka_unit_test(test_log_service_keys_line_is_valid_json),
+        cmocka_unit_test(test_log_service_keys_default_service_and_empty_metadata),
+        cmocka_unit_test(test_log_service_names_with_awkward_bytes_stay_valid),
+        cmocka_unit_test(test_log_huge_messages_are_cut_and_stay_valid),
+        cmocka_unit_test(test_log_service_keys_truncated_line_stays_valid),
+        cmocka_unit_test(test_log_truncation_with_no_field_kept_stays_valid),
+        cmocka_unit_test(test_log_text_lines_ignore_the_keys_setting),
+        cmocka_unit_test(test_log_context_is_the_source_folder),
+        cmocka_unit_test(test_log_keys_switch_safely_under_concurrent_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

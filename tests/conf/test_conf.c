@@ -802,6 +802,37 @@ static void test_conf_reads_server_static_dir(void **state)
     expect_one_error("server: {static_dri: /x}\n", 1, 10, "static_dir");
 }
 
+static void test_conf_log_keys_and_service(void **state)
+{
+    struct loaded l;
+    expect_ok(&l, "checks: []\n");
+    assert_int_equal(l.c->log.keys, BASE_LOG_KEYS_OPSHUB); /* today's shape by default */
+    assert_null(l.c->log.service);
+    unload(&l);
+    expect_ok(&l, "log: {format: json, keys: service, service: shop-api}\n");
+    assert_int_equal(l.c->log.format, BASE_LOG_FORMAT_JSON);
+    assert_int_equal(l.c->log.keys, BASE_LOG_KEYS_SERVICE);
+    assert_string_equal(l.c->log.service, "shop-api");
+    unload(&l);
+    expect_ok(&l, "log: {keys: opshub, format: text, service: 'Shop API \"eu\"'}\n");
+    assert_int_equal(l.c->log.keys, BASE_LOG_KEYS_OPSHUB);
+    assert_int_equal(l.c->log.format, BASE_LOG_FORMAT_TEXT);
+    assert_string_equal(l.c->log.service, "Shop API \"eu\"");
+    unload(&l);
+    expect_one_error("log: {keys: srvice}\n", 1, 13,
+                     "unknown log keys 'srvice' (did you mean 'service'? expected opshub or service)");
+    expect_one_error("log: {keys: teams}\n", 1, 13, "unknown log keys 'teams' (expected opshub or service)");
+    expect_one_error("log: {format: jsn}\n", 1, 15, "unknown log format 'jsn' (did you mean 'json'? expected json or text)");
+    expect_one_error("log: {level: inf}\n", 1, 14, "unknown log level 'inf' (did you mean 'info'?");
+    expect_one_error("log: {servce: x}\n", 1, 7, "unknown key 'servce' (did you mean 'service'?)");
+    expect_one_error("log: {keys: [service]}\n", 1, 13, "expected log keys, got a list");
+    expect_one_error("log: {service: ''}\n", 1, 16, "a service name has 1 to 63 bytes");
+    expect_one_error("log: {service: \"a\\tb\"}\n", 1, 16, "must not contain control characters");
+    char yaml[200];
+    snprintf(yaml, sizeof(yaml), "log: {service: %064d}\n", 7);
+    expect_one_error(yaml, 1, 16, "a service name has 1 to 63 bytes");
+}
+
 static void test_conf_resolves_project_references(void **state)
 {
     struct loaded l;
@@ -1081,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_conf_validates_addresses),
         cmocka_unit_test(test_conf_validates_server_storage_and_log),
         cmocka_unit_test(test_conf_reads_server_static_dir),
+        cmocka_unit_test(test_conf_log_keys_and_service),
         cmocka_unit_test(test_conf_resolves_project_references),
         cmocka_unit_test(test_conf_hash_tracks_every_field),
         cmocka_unit_test(test_conf_survives_allocation_failure_at_every_step),

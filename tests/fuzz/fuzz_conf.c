@@ -13,6 +13,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A loaded check has a type, its settings and, unless passive, something
+ * to probe (the URL, the address). */
+static bool usable(const struct conf_check *cc)
+{
+    char target[512] = "";
+    if (!cc->type || !cc->settings)
+        return false;
+    if (cc->type->target)
+        cc->type->target(cc, target, sizeof(target));
+    return cc->type->passive || target[0] != '\0';
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int env_ready;
@@ -34,9 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct conf_check *cc = &c->checks[i];
             if (!cc->id || cc->timeout_ms <= 0 || cc->timeout_ms >= cc->interval_ms)
                 abort();
-            if (cc->type == CONF_CHECK_HTTP && !cc->url)
-                abort();
-            if (cc->type == CONF_CHECK_TCP && !cc->address)
+            if (!usable(cc))
                 abort();
             if (conf_check_find(c, cc->id) != cc)
                 abort();

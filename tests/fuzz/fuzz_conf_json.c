@@ -68,6 +68,18 @@ static void round_trip(const struct conf *base, const struct conf_check *cc)
     json_decref(j);
 }
 
+/* A loaded check has a type, its settings and, unless passive, something
+ * to probe (the URL, the address). */
+static bool usable(const struct conf_check *cc)
+{
+    char target[512] = "";
+    if (!cc->type || !cc->settings)
+        return false;
+    if (cc->type->target)
+        cc->type->target(cc, target, sizeof(target));
+    return cc->type->passive || target[0] != '\0';
+}
+
 static void one(const json_t *obj)
 {
     struct conf *base = base_conf(), *c = NULL, *merged = NULL;
@@ -76,7 +88,7 @@ static void one(const json_t *obj)
     if (rc == 0) {
         const struct conf_check *cc = &c->checks[0];
         if (!c || c->n_checks != 1 || !cc->id || cc->timeout_ms <= 0 || cc->timeout_ms >= cc->interval_ms ||
-            (cc->type == CONF_CHECK_HTTP && !cc->url) || (cc->type == CONF_CHECK_TCP && !cc->address))
+            !usable(cc))
             abort();
         round_trip(base, cc);
         const struct conf *extra[] = {c};
