@@ -35,5 +35,11 @@ for f in src/*/*.[ch] src/main.c; do
   head -1 "$f" | grep -q '^/\*' || report "$f: missing the file header comment"
 done
 
+# 5. The repository stands alone: no pointer to documents it does not hold.
+while IFS= read -r hit; do report "reference to a document outside the repository: $hit"; done < <(
+  grep -rnE 'DESIGN(\.md)? ?§|MEASURED\.md|STYLE\.md|\.\./shared|/work/shared' \
+    src tests scripts bench docs examples README.md CMakeLists.txt Makefile 2>/dev/null \
+    | grep -v '^scripts/lint.sh:' | grep -v node_modules || true)
+
 [ $fail -eq 0 ] && echo "lint: ok"
 exit $fail

@@ -1,6 +1,6 @@
 /*
- * app/env: the security settings that come from the environment (DESIGN
- * §3.1 names): JWT_SECRET, ENCRYPTION_KEY_BASE64, CORS_ORIGINS,
+ * app/env: the security settings that come from the environment (the
+ * names docs/api.md lists): JWT_SECRET, ENCRYPTION_KEY_BASE64, CORS_ORIGINS,
  * ENCRYPTION_KEY_OLD_BASE64, ALLOW_TEST_LOGIN and the production switch (OPSHUB_ENV or NODE_ENV =
  * production). Validates them once at start-up, before anything listens,
  * and refuses unsafe combinations. Outside production a missing JWT secret

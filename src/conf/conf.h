@@ -1,5 +1,5 @@
 /*
- * conf/conf: the configuration model (DESIGN §3.2) and its YAML loader. A
+ * conf/conf: the configuration model (docs/api.md, docs/checks.md) and its YAML loader. A
  * struct conf is immutable once loaded and owns all its memory in one arena;
  * reload builds a new one and swaps it in. The loader reports every error it
  * finds as FILE:LINE:COL into a struct base_errors, never only the first.

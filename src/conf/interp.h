@@ -1,6 +1,6 @@
 /*
- * conf/interp: environment interpolation in configuration values (DESIGN
- * §3.1): ${VAR}, ${VAR:-default} and $$ for a literal '$'. Pure text in, text
+ * conf/interp: environment interpolation in configuration values
+ * (docs/api.md, Configuration files): ${VAR}, ${VAR:-default} and $$ for a literal '$'. Pure text in, text
  * out; reads the environment with getenv and nothing else. Error messages
  * name variables but never contain their values (they may be secrets).
  */

@@ -1,5 +1,5 @@
 /*
- * http/api_health: opshub's own health endpoints (DESIGN §3.4). /healthz and
+ * http/api_health: opshub's own health endpoints (docs/api.md). /healthz and
  * /health/live answer from static bytes with no allocation: they are what
  * load balancers hammer.
  */

@@ -1,5 +1,5 @@
 /*
- * sched/status: the check status state machine of DESIGN §3.3, as pure
+ * sched/status: the check status state machine (docs/api.md, Checks), as pure
  * functions over a small state struct (no loop, no I/O), so every rule is
  * unit-tested directly. `unknown` before the first sample; `down` after
  * `confirm` consecutive down samples; an up or degraded sample sets the

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the config loader (src/conf): the DESIGN §3.2 example,
+ * Unit tests for the config loader (src/conf): the documented example,
  * defaults, every error kind with its exact LINE:COL, several errors in one
  * run, suggestions, ${VAR} interpolation (and that values never leak into
  * messages), ids, hashes, and allocation failure at every step.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for sched/status: the DESIGN §3.3 status rules.
+ * Unit tests for sched/status: the status rules of docs/api.md (Checks).
  */
 #include <stdarg.h>
 #include <stddef.h>
