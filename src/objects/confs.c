@@ -10,11 +10,21 @@
 
 struct objects_confs {
     const struct conf *file;
-    struct conf *stage[STAGES_MAX];
+    struct conf *stage[STAGES_MAX]; /* NULL: the kind added nothing, the stage before it stands */
     size_t n;
 };
 
-/* stage = prev + the valid items of kind k. */
+/* Stage i, or the one it stands for. */
+static const struct conf *resolve(const struct objects_confs *c, size_t i)
+{
+    for (size_t k = i + 1; k > 0; k--)
+        if (c->stage[k - 1])
+            return c->stage[k - 1];
+    return c->file;
+}
+
+/* stage = prev + the valid items of kind k; NULL (no copy of prev) when
+ * there are none. */
 static int build_stage(const struct objects_svc *objects, const struct objects_kind *k, const struct conf *prev,
                        const struct conf_check_types *types, struct conf **stage)
 {
@@ -34,7 +44,8 @@ static int build_stage(const struct objects_svc *objects, const struct objects_k
         else
             ne++;
     }
-    if (rc == 0)
+    *stage = NULL;
+    if (rc == 0 && ne)
         rc = conf_merge_checks(prev, (const struct conf *const *)extra, ne, stage);
     for (size_t i = 0; i < ne; i++)
         conf_destroy(extra[i]);
@@ -55,7 +66,7 @@ int objects_confs_build(const struct objects_svc *objects, const struct conf *fi
     }
     c->file = file;
     for (size_t i = 0; i < nk; i++) {
-        int rc = build_stage(objects, kinds[i], i ? c->stage[i - 1] : file, types, &c->stage[i]);
+        int rc = build_stage(objects, kinds[i], i ? resolve(c, i - 1) : file, types, &c->stage[i]);
         if (rc) {
             objects_confs_destroy(c);
             return rc;
@@ -68,13 +79,13 @@ int objects_confs_build(const struct objects_svc *objects, const struct conf *fi
 
 const struct conf *objects_confs_run(const struct objects_confs *c)
 {
-    return c->stage[c->n - 1];
+    return resolve(c, c->n - 1);
 }
 
 const struct conf *objects_confs_before(const struct objects_confs *c, const struct objects_kind *k)
 {
     int i = objects_kind_index(k);
-    return i > 0 ? c->stage[i - 1] : c->file;
+    return i > 0 ? resolve(c, (size_t)i - 1) : c->file;
 }
 
 const struct conf *objects_confs_file(const struct objects_confs *c)
@@ -87,6 +98,7 @@ void objects_confs_destroy(struct objects_confs *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->n; i++)
-        conf_destroy(c->stage[i]);
+        if (c->stage[i])
+            conf_destroy(c->stage[i]);
     base_free(c);
 }

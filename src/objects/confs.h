@@ -6,7 +6,9 @@
  * file and every project, not against the API checks it would collide
  * with), and the last stage is what runs. An API object that no longer
  * validates (the file now defines its id: the file wins; its secret cannot
- * be opened) is skipped with an error in the log. Owns its stages; borrows
+ * be opened) is skipped with an error in the log. A kind without objects
+ * adds no stage of its own (no copy of the configuration: with no API
+ * objects what runs is the file's conf itself). Owns its stages; borrows
  * the file's conf and the objects' items for the build only.
  */
 #ifndef OBJECTS_CONFS_H
