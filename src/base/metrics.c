@@ -3,6 +3,8 @@
  */
 #include "base/metrics.h"
 
+#include "base/num.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,13 +80,11 @@ static int append_labels(struct base_buf *b, const char *const *labels, const ch
 
 static int append_value(struct base_buf *b, double v)
 {
-    if (isnan(v))
-        return base_buf_append_str(b, " NaN\n");
-    if (isinf(v))
-        return base_buf_append_str(b, v > 0 ? " +Inf\n" : " -Inf\n");
-    if (v == floor(v) && fabs(v) < 1e15)
-        return base_buf_appendf(b, " %.0f\n", v);
-    return base_buf_appendf(b, " %.15g\n", v);
+    char num[BASE_NUM_MAX + 2];
+    num[0] = ' ';
+    size_t n = base_num_format(v, num + 1);
+    num[n + 1] = '\n';
+    return base_buf_append(b, num, n + 2);
 }
 
 int base_metrics_sample(struct base_buf *b, const char *name, const char *const *labels, double value)
