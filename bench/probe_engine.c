@@ -75,7 +75,7 @@ static void run_engine(const char *url, long n, long conc)
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct bench b = {.check = &c, .n = n};
-    b.e = probe_engine_new(&loop);
+    b.e = probe_engine_new(&loop, NULL);
     if (!b.e) {
         fprintf(stderr, "probe_engine_new failed\n");
         exit(1);

@@ -456,7 +456,7 @@ static int start(struct app *a)
         return 1;
     }
     objects_svc_start(a->objects);
-    a->probes = probe_engine_new(&a->loop);
+    a->probes = probe_engine_new(&a->loop, NULL);
     a->sched = a->probes ? sched_new(&a->loop, a->probes, &a->bus, NULL) : NULL;
     if (!a->sched || rebuild(a, a->conf, NULL) != 0) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "scheduler"));

@@ -36,7 +36,7 @@ void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct co
     r->type = c->type;
     r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : CONF_DEFAULT_TIMEOUT_MS;
     r->t0_ns = uv_hrtime();
-    sample_init(&r->s, base_time_now_ms());
+    sample_init(&r->s, base_clock_wall_ms(e->clock));
 }
 
 double probe_run_elapsed_ms(const struct probe_run *r)
@@ -111,7 +111,7 @@ static void on_curl_done(void *priv, CURL *easy, CURLcode rc)
     owner->done(owner, rc);
 }
 
-struct probe_engine *probe_engine_new(uv_loop_t *loop)
+struct probe_engine *probe_engine_new(uv_loop_t *loop, const struct base_clock *clock)
 {
     struct probe_engine *e = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -119,6 +119,7 @@ struct probe_engine *probe_engine_new(uv_loop_t *loop)
     if (!(e = base_calloc(1, sizeof(*e))))
         goto fail;
     e->loop = loop;
+    e->clock = clock ? clock : &base_clock_system;
     if (!(e->share = curl_share_init()))
         goto fail;
     curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);

@@ -11,6 +11,7 @@
 #ifndef PROBE_PROBE_H
 #define PROBE_PROBE_H
 
+#include "base/clock.h"
 #include "conf/conf.h"
 #include "model/sample.h"
 
@@ -70,8 +71,11 @@ struct probe_stats {
  * Never called from inside probe_start. */
 typedef void (*probe_done_cb)(void *data, const struct sample *s);
 
-/* NULL on OOM or when libcurl fails to initialise. */
-struct probe_engine *probe_engine_new(uv_loop_t *loop);
+/* Samples are stamped with clock's wall time (NULL = base_clock_system;
+ * borrowed, outlives the engine): the scheduler's clock, so a test's
+ * manual clock dates the samples too. NULL on OOM or when libcurl fails
+ * to initialise. */
+struct probe_engine *probe_engine_new(uv_loop_t *loop, const struct base_clock *clock);
 void probe_stats_get(const struct probe_engine *e, struct probe_stats *out);
 
 /* Starts a run of `check` (borrowed for this call only). Returns the run

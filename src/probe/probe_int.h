@@ -30,6 +30,7 @@ struct probe_run {
 
 struct probe_engine {
     uv_loop_t *loop;
+    const struct base_clock *clock; /* dates the samples */
     struct probe_curlm *curlm;
     CURLSH *share;                  /* DNS cache and TLS sessions across runs */
     struct probe_run *runs;         /* active runs, doubly linked */

@@ -128,28 +128,40 @@ static void heap_remove(struct sched *s, struct sched_check *c)
 
 /* ---- samples ---- */
 
+/* Adds counts to an hour's bucket. A later hour than the newest clears the
+ * buckets of the hours in between; an hour 24 or more before the newest is
+ * out of the window and ignored. */
+static void uptime_add(struct sched_check *c, int64_t hour, uint32_t up, uint32_t total)
+{
+    if (hour < 0 || hour > INT32_MAX || hour <= (int64_t)c->newest_hour - SCHED_UPTIME_BUCKETS)
+        return;
+    if (hour > c->newest_hour) {
+        int64_t gap = hour - c->newest_hour;
+        for (int64_t h = hour; h > hour - (gap < SCHED_UPTIME_BUCKETS ? gap : SCHED_UPTIME_BUCKETS); h--) {
+            size_t i = (size_t)(h % SCHED_UPTIME_BUCKETS);
+            c->up_count[i] = c->total_count[i] = 0;
+        }
+        c->newest_hour = (int32_t)hour;
+    }
+    size_t idx = (size_t)(hour % SCHED_UPTIME_BUCKETS);
+    c->up_count[idx] += up;
+    c->total_count[idx] += total;
+}
+
 static void uptime_count(struct sched_check *c, const struct sample *smp)
 {
-    int64_t hour = smp->ts_ms / 3600000;
-    size_t idx = (size_t)(hour % SCHED_UPTIME_BUCKETS);
-    if (c->bucket_hour[idx] != hour) {
-        c->bucket_hour[idx] = hour;
-        c->up_count[idx] = c->total_count[idx] = 0;
-    }
-    c->total_count[idx]++;
-    if (smp->result != SAMPLE_DOWN)
-        c->up_count[idx]++;
+    uptime_add(c, smp->ts_ms / 3600000, smp->result != SAMPLE_DOWN, 1);
 }
 
 double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms)
 {
     int64_t hour = now_ms / 3600000;
     uint64_t up = 0, total = 0;
-    for (size_t i = 0; i < SCHED_UPTIME_BUCKETS; i++) {
-        if (c->total_count[i] && c->bucket_hour[i] > hour - SCHED_UPTIME_BUCKETS) {
-            up += c->up_count[i];
-            total += c->total_count[i];
-        }
+    for (int64_t h = c->newest_hour; h > c->newest_hour - SCHED_UPTIME_BUCKETS && h >= 0; h--) {
+        if (h > hour || h <= hour - SCHED_UPTIME_BUCKETS)
+            continue;
+        up += c->up_count[h % SCHED_UPTIME_BUCKETS];
+        total += c->total_count[h % SCHED_UPTIME_BUCKETS];
     }
     return total ? 100.0 * (double)up / (double)total : -1;
 }
@@ -500,15 +512,7 @@ void sched_restore_uptime(struct sched *s, const struct sample_hours_row *rows, 
         struct sched_check *c = base_map_get(&s->by_id, r->check_id);
         if (!c || !c->conf->enabled)
             continue;
-        size_t idx = (size_t)(r->hour % SCHED_UPTIME_BUCKETS);
-        if (c->bucket_hour[idx] > r->hour)
-            continue; /* the bucket already holds a later hour */
-        if (c->bucket_hour[idx] != r->hour) {
-            c->bucket_hour[idx] = r->hour;
-            c->up_count[idx] = c->total_count[idx] = 0;
-        }
-        c->up_count[idx] += r->up <= r->total ? r->up : r->total;
-        c->total_count[idx] += r->total;
+        uptime_add(c, r->hour, r->up <= r->total ? r->up : r->total, r->total);
     }
 }
 

@@ -51,9 +51,11 @@ struct sched_check {
     uint64_t signal_ns;              /* passive: last signal (or start), for "silent for" */
     size_t heap_index;
     struct probe_run *run;           /* scheduled run in flight, or NULL */
+    /* samples up (or degraded) and in all per hour, for the hours
+     * newest_hour - 23 .. newest_hour at index hour % SCHED_UPTIME_BUCKETS */
     uint32_t up_count[SCHED_UPTIME_BUCKETS];
     uint32_t total_count[SCHED_UPTIME_BUCKETS];
-    int64_t bucket_hour[SCHED_UPTIME_BUCKETS];
+    int32_t newest_hour;             /* unix ms / 3600000 */
 };
 
 struct sched_stats {

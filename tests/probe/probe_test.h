@@ -153,7 +153,7 @@ static inline int fx_setup(void **state)
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     base_arena_init(&f->arena, 4096);
-    f->e = probe_engine_new(&f->loop);
+    f->e = probe_engine_new(&f->loop, NULL);
     assert_non_null(f->e);
     assert_int_equal(target_start(&f->http, TARGET_HTTP), 0);
     f->http_started = true;

@@ -537,7 +537,7 @@ static void test_engine_new_survives_allocation_failures(void **state)
     struct fx *f = *state;
     for (long n = 0; n < 4; n++) {
         base_alloc_fail_after(n);
-        struct probe_engine *e = probe_engine_new(&f->loop);
+        struct probe_engine *e = probe_engine_new(&f->loop, NULL);
         base_alloc_fail_after(-1);
         if (!e)
             continue;

@@ -72,7 +72,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     uv_loop_init(&f->loop);
     uv_timer_init(&f->loop, &f->tick);
-    f->probes = probe_engine_new(&f->loop);
+    f->probes = probe_engine_new(&f->loop, NULL);
     event_bus_init(&f->bus);
     assert_int_equal(event_subscribe(&f->bus, "test", EVENT_MASK(EVENT_SAMPLE) | EVENT_MASK(EVENT_STATUS), on_event, f), 0);
     f->sched = sched_new(&f->loop, f->probes, &f->bus, NULL);

@@ -144,7 +144,7 @@ static int setup(void **state)
     base_clock_manual_init(&f->clock, 1700000000000LL);
     event_bus_init(&f->bus);
     event_subscribe(&f->bus, "test", EVENT_MASK(EVENT_SAMPLE) | EVENT_MASK(EVENT_STATUS), on_event, f);
-    f->probes = probe_engine_new(&f->loop);
+    f->probes = probe_engine_new(&f->loop, &f->clock.clock);
     f->sched = sched_new(&f->loop, f->probes, &f->bus, &f->clock.clock);
     script_len = script_next = script_started = 0;
     *state = f;
@@ -309,6 +309,36 @@ static void test_clock_uptime_restored_from_hourly_rows(void **state)
     assert_true(sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock)) < 0);
 }
 
+/* The day's window slides an hour at a time: 10 down runs then 20 up, one
+ * an hour, leave the last 24 (4 down, 20 up); read 12 hours later only
+ * the last 12 hours count, a day later nothing. Samples are dated by the
+ * scheduler's clock through the probe engine. */
+static void test_clock_uptime_window_slides_by_the_hour(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 30; i++)
+        script[i] = i < 10 ? SAMPLE_DOWN : SAMPLE_UP;
+    script_len = 30;
+    apply(f, "checks:\n  - {id: web, type: script, interval: 1h}\n");
+    const struct sched_check *web = sched_check_get(f->sched, "web");
+    for (int i = 0; i < 30; i++)
+        advance(f, 3600000);
+    assert_int_equal(script_started, 30);
+    double u = sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock));
+    assert_true(u > 83.33 && u < 83.34); /* 20 of 24 */
+    /* a restored count for an hour inside the window adds to it */
+    int64_t now_hour = base_clock_wall_ms(&f->clock.clock) / 3600000;
+    struct sample_hours_row add[] = {{"web", now_hour - 2, 0, 6}};
+    sched_restore_uptime(f->sched, add, 1);
+    u = sched_check_uptime_24h(web, base_clock_wall_ms(&f->clock.clock));
+    assert_true(u > 66.66 && u < 66.67); /* 20 of 30 */
+    /* read later, without runs: the window moves with the time asked */
+    int64_t now = base_clock_wall_ms(&f->clock.clock);
+    u = sched_check_uptime_24h(web, now + 12LL * 3600000);
+    assert_true(u > 66.66 && u < 66.67); /* the last 12 hours' runs, all up, and the 6 restored: 12 of 18 */
+    assert_true(sched_check_uptime_24h(web, now + 24LL * 3600000) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +346,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clock_confirm_needs_consecutive_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_uptime_restored_from_hourly_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_uptime_window_slides_by_the_hour, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
