@@ -15,11 +15,20 @@ static int page_work(struct store_conn *c, void *data, char *err, size_t errlen)
 {
     struct app_restore *r = data;
     int64_t start_hour = r->start_ms / 3600000;
-    if (r->phase == 0)
-        return store_hours_page(c, start_hour - (DAY_HOURS - 1), start_hour, r->after_check, r->after_hour,
-                                STORE_HOURS_PAGE_MAX, &r->page, &r->n, err, errlen);
-    return store_hours_raw_page(c, start_hour * 3600000, r->start_ms, r->after_check, STORE_HOURS_PAGE_MAX, &r->page,
-                                &r->n, err, errlen);
+    if (r->phase == 0) {
+        int rc = r->pages ? 0 : store_hours_through(c, &r->through_ms, err, errlen);
+        return rc ? rc : store_hours_page(c, start_hour - (DAY_HOURS - 1), start_hour + 1, r->after_check,
+                                          r->after_hour, STORE_HOURS_PAGE_MAX, &r->page, &r->n, err, errlen);
+    }
+    /* what the rollups do not hold yet, within the day */
+    if (r->through_ms < 0)
+        return 0;
+    int64_t from = r->through_ms > (start_hour - (DAY_HOURS - 1)) * 3600000 ? r->through_ms
+                                                                          : (start_hour - (DAY_HOURS - 1)) * 3600000;
+    if (from >= r->start_ms)
+        return 0;
+    return store_hours_raw_page(c, from, r->start_ms, r->after_check, r->after_hour, STORE_HOURS_PAGE_MAX,
+                                &r->page, &r->n, err, errlen);
 }
 
 static void page_done(void *data, int status, const char *errmsg);

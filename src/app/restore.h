@@ -1,10 +1,11 @@
 /*
  * app/restore: a restarted daemon gets each check's uptime over the last
  * day back from the store instead of starting from nothing: the hourly
- * rollups for the full hours before the start, and the samples themselves
- * for the part of the start hour before the start (rollups cannot split an
- * hour, and samples taken after the start are counted live). Pages of at
- * most STORE_HOURS_PAGE_MAX rows, each read on the store thread and
+ * rollups of the day (they hold every sample written before
+ * meta.hours_through), then the samples themselves from hours_through to
+ * the start (a few minutes at most: rollups are added every five minutes
+ * and at shutdown); samples taken after the start are counted live. Pages
+ * of at most STORE_HOURS_PAGE_MAX rows, each read on the store thread and
  * applied on the loop before the next is asked for, so memory stays
  * bounded at 100,000 checks. Stops when the scheduler is gone.
  */
@@ -24,7 +25,8 @@ struct app_restore {
     struct sched *const *sched;     /* the app's pointer: NULL once the scheduler closed */
     int64_t start_ms;
     /* private: */
-    int phase;                      /* 0 rollups, 1 samples of the start hour, 2 done */
+    int phase;                      /* 0 rollups, 1 samples since hours_through, 2 done */
+    int64_t through_ms;             /* meta.hours_through, read with the first page */
     char after_check[SAMPLE_CHECK_ID_MAX];
     int64_t after_hour;
     struct sample_hours_row *page;  /* filled on the store thread */

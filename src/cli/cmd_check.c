@@ -72,7 +72,7 @@ static void print_table(const struct check_run *cr)
             double x = r->sample.values[v].value;
             /* fixed decimals for small durations (0.000058, not 5.8e-05) */
             printf(x != 0 && x > -0.001 && x < 0.001 ? "%s%s=%.6f%s" : "%s%s=%.6g%s", v ? " " : "    ",
-                   r->sample.values[v].name, x, v + 1 == r->sample.n_values ? "\n" : "");
+                   sample_value_name(&r->sample.values[v]), x, v + 1 == r->sample.n_values ? "\n" : "");
         }
     }
 }
@@ -81,7 +81,7 @@ static json_t *values_json(const struct sample *s)
 {
     json_t *o = json_object();
     for (uint32_t i = 0; o && i < s->n_values && i < SAMPLE_VALUES_MAX; i++)
-        json_object_set_new(o, s->values[i].name, json_real(s->values[i].value));
+        json_object_set_new(o, sample_value_name(&s->values[i]), json_real(s->values[i].value));
     return o;
 }
 
@@ -116,7 +116,7 @@ static int run_checks(struct check_run *cr)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct probe_engine *e = probe_engine_new(&loop);
+    struct probe_engine *e = probe_engine_new(&loop, NULL);
     if (!e) {
         uv_loop_close(&loop);
         return -1;

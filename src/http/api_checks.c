@@ -50,7 +50,7 @@ static json_t *values_json(const struct sample *s)
 {
     json_t *o = json_object();
     for (uint32_t i = 0; o && i < s->n_values && i < SAMPLE_VALUES_MAX; i++) {
-        if (json_object_set_new(o, s->values[i].name, json_real(s->values[i].value)) != 0) {
+        if (json_object_set_new(o, sample_value_name(&s->values[i]), json_real(s->values[i].value)) != 0) {
             json_decref(o);
             return NULL;
         }

@@ -114,7 +114,8 @@ static int write_values(struct families *fs, struct base_buf *scratch, const str
     const struct sample *smp = &c->last;
     for (uint32_t i = 0; i < smp->n_values && i < SAMPLE_VALUES_MAX && !rc; i++) {
         const struct sample_value *sv = &smp->values[i];
-        const struct conf_check_value *v = declared(c->conf, sv->name);
+        const char *name = sample_value_name(sv);
+        const struct conf_check_value *v = declared(c->conf, name);
         struct family *f = v ? family_of(fs, v->metric) : NULL;
         const char *labels[] = CHECK_LABELS(c->conf);
         if (f) {
@@ -123,7 +124,7 @@ static int write_values(struct families *fs, struct base_buf *scratch, const str
             rc = chain_line(scratch, &f->lines, v->metric, labels, sv->value);
         } else {
             labels[6] = "name";
-            labels[7] = sv->name;
+            labels[7] = name;
             rc = chain_line(scratch, &fs->other, "opshub_check_value", labels, sv->value);
         }
     }
@@ -383,6 +384,14 @@ static int write_own(struct base_buf *b, struct http_api *api)
             rc |= base_metrics_sample(b, "opshub_events_published_total", labels, (double)api->deps.bus->published[k]);
         }
     }
+    uint32_t names_known;
+    uint64_t names_refused;
+    sample_names_stats(&names_known, &names_refused);
+    rc |= write_one(b, "opshub_sample_value_names", "gauge", "Distinct names of sample values this process knows",
+                    (double)names_known);
+    rc |= write_one(b, "opshub_sample_values_refused_total", "counter",
+                    "Sample values dropped because the process already knew the most names it keeps",
+                    (double)names_refused);
     rc |= write_one(b, "opshub_probes_in_flight", "gauge", "Probe runs in flight", (double)ps.in_flight);
     rc |= base_metrics_header(b, "opshub_probe_start_lateness_seconds", "histogram", "Delay between a run's due time and its start");
     rc |= base_metrics_histogram(b, "opshub_probe_start_lateness_seconds", NULL, &ss->lateness);

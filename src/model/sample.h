@@ -17,9 +17,13 @@
 #define SAMPLE_CHECK_ID_MAX 64 /* ids are [a-z0-9][a-z0-9._-]{0,62} */
 /* Named values per sample, and the longest name + NUL. Names follow the
  * Prometheus conventions: [a-z_][a-z0-9_]*, base units as suffixes
- * (_seconds, _bytes, _ratio, _total). */
+ * (_seconds, _bytes, _ratio, _total). A value holds its name as a number:
+ * the process keeps each distinct name once (at most SAMPLE_NAMES_MAX of
+ * them, which every type's declared names and any plugin's own fit in many
+ * times over), so a sample stays small and still has no pointers. */
 #define SAMPLE_VALUES_MAX 12
 #define SAMPLE_VALUE_NAME_MAX 32
+#define SAMPLE_NAMES_MAX 1024
 
 enum sample_result {
     SAMPLE_UP = 0,
@@ -28,8 +32,8 @@ enum sample_result {
 };
 
 struct sample_value {
-    char name[SAMPLE_VALUE_NAME_MAX];
     double value;              /* always finite */
+    uint16_t name;             /* sample_value_name() gives the text */
 };
 
 struct sample {
@@ -69,10 +73,15 @@ void sample_set_error(struct sample *s, const char *fmt, ...) __attribute__((for
  * SAMPLE_VALUE_NAME_MAX. */
 bool sample_value_name_ok(const char *name);
 /* Sets value `name` (replacing an earlier one of that name). Returns 0, or
- * -1 when the name is invalid, the value not finite or the list full (the
- * sample is then unchanged). */
+ * -1 when the name is invalid, the value not finite, the list full or the
+ * process already knows SAMPLE_NAMES_MAX other names (the sample is then
+ * unchanged; sample_names_stats counts these). Any thread. */
 int sample_value_set(struct sample *s, const char *name, double v);
 /* The value named `name`: true and *v set, or false. */
 bool sample_value_get(const struct sample *s, const char *name, double *v);
+/* The text of a value's name; valid for the life of the process. */
+const char *sample_value_name(const struct sample_value *v);
+/* Distinct names known, and values refused because the table was full. */
+void sample_names_stats(uint32_t *known, uint64_t *refused);
 
 #endif

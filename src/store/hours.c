@@ -55,17 +55,32 @@ int store_hours_page(struct store_conn *c, int64_t from_hour, int64_t to_hour, c
 }
 
 int store_hours_raw_page(struct store_conn *c, int64_t from_ms, int64_t to_ms, const char *after_check,
-                         size_t limit, struct sample_hours_row **rows, size_t *n, char *err, size_t errlen)
+                         int64_t after_hour, size_t limit, struct sample_hours_row **rows, size_t *n, char *err,
+                         size_t errlen)
 {
-    struct store_param p[] = {STORE_P_TEXT(after_check ? after_check : ""), STORE_P_INT(from_ms), STORE_P_INT(to_ms),
-                              STORE_P_INT(clamp_limit(limit))};
+    const char *after = after_check ? after_check : "";
+    /* keyset on (check, hour): later hours of after_check start at (after_hour + 1) * 1h */
+    int64_t next_ms = (after_hour + 1) * 3600000;
+    struct store_param p[] = {STORE_P_INT(from_ms), STORE_P_INT(to_ms), STORE_P_TEXT(after), STORE_P_TEXT(after),
+                              STORE_P_INT(next_ms), STORE_P_INT(clamp_limit(limit))};
     struct store_result r = {0};
-    int rc = store_sql_exec(c, "SELECT check_id, SUM(CASE WHEN result <> 2 THEN 1 ELSE 0 END), COUNT(*)"
-                               " FROM samples WHERE check_id > ? AND ts >= ? AND ts < ?"
-                               " GROUP BY check_id ORDER BY check_id LIMIT ?", p, 4, &r, err, errlen);
-    int64_t hour = from_ms >= 0 ? from_ms / 3600000 : (from_ms - 3599999) / 3600000;
+    int rc = store_sql_exec(c, "SELECT check_id, ts / 3600000 AS h, SUM(CASE WHEN result <> 2 THEN 1 ELSE 0 END),"
+                               " COUNT(*) FROM samples WHERE ts >= ? AND ts < ?"
+                               " AND (check_id > ? OR (check_id = ? AND ts >= ?))"
+                               " GROUP BY check_id, ts / 3600000 ORDER BY check_id, h LIMIT ?", p, 6, &r, err, errlen);
     if (rc == 0)
-        rc = to_rows(&r, false, hour, rows, n);
+        rc = to_rows(&r, true, 0, rows, n);
+    store_result_free(&r);
+    return rc;
+}
+
+int store_hours_through(struct store_conn *c, int64_t *through_ms, char *err, size_t errlen)
+{
+    struct store_result r = {0};
+    *through_ms = -1;
+    int rc = store_sql_exec(c, "SELECT value FROM meta WHERE key = 'hours_through'", NULL, 0, &r, err, errlen);
+    if (rc == 0 && r.rows)
+        *through_ms = store_result_int(&r, 0, 0);
     store_result_free(&r);
     return rc;
 }

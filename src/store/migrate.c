@@ -99,6 +99,12 @@ struct migration {
      "INSERT INTO sample_hours (check_id, hour, up, total)" \
      " SELECT check_id, ts / 3600000, SUM(CASE WHEN result <> 2 THEN 1 ELSE 0 END), COUNT(*)" \
      " FROM samples GROUP BY check_id, ts / 3600000;"
+/* meta.hours_through: the rollups hold every sample stored before it. */
+#define M5_SQLITE M5_HOURS \
+     "INSERT INTO meta (key, value) VALUES ('hours_through'," \
+     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"
+#define M5_POSTGRES M5_HOURS \
+     "INSERT INTO meta (key, value) VALUES ('hours_through', (extract(epoch from now()) * 1000)::bigint);"
 
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
@@ -160,11 +166,12 @@ static const struct migration migrations[] = {
      * are read back as the equivalent values (store/values.c). */
     {4, M4_VALUES, M4_VALUES},
     /* 5: hourly rollups of every check's samples (up or degraded, total),
-     * kept up to date by every batch in the same transaction, so uptime
-     * over a day survives a restart without scanning a day of samples
-     * (and longer reports read hours, not samples). Filled from the
-     * samples already stored. */
-    {5, M5_HOURS, M5_HOURS},
+     * so uptime over a day survives a restart without scanning a day of
+     * samples (and longer reports read hours, not samples). The store
+     * thread adds what it wrote every few minutes and at shutdown, with
+     * meta.hours_through saying up to when; filled here from the samples
+     * already stored. */
+    {5, M5_SQLITE, M5_POSTGRES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

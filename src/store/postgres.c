@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/num.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -25,7 +26,7 @@
 
 #define PG_COLS 7
 #define PG_ROWS_PER_STMT 500 /* 3,500 parameters per statement; the limit is 65,535 */
-#define PG_NUM_MAX 32        /* "%.17g" of a double, or an int64, with room to spare */
+#define PG_NUM_MAX BASE_NUM_MAX /* a double (base_num_format, %.17g), or an int64 */
 #define PG_SQL_MAX (1024 * 1024)
 
 struct store_db {
@@ -216,7 +217,7 @@ static int insert_chunk(struct store_db *db, const struct sample_record *recs, s
         p[1] = num[1];
         snprintf(num[2], PG_NUM_MAX, "%d", (int)s->result);
         p[2] = num[2];
-        snprintf(num[3], PG_NUM_MAX, "%.17g", s->latency_ms);
+        base_num_format(s->latency_ms, num[3]); /* finite: the store keeps no other */
         p[3] = num[3];
         snprintf(num[4], PG_NUM_MAX, "%d", s->code);
         p[4] = num[4];
@@ -268,19 +269,34 @@ static int hours_chunk(struct store_db *db, const struct sample_hours_row *rows,
     return pg_command(db, res, PGRES_COMMAND_OK, "insert hours", errbuf, errlen);
 }
 
-static int add_hours(struct store_db *db, const struct sample_record *recs, size_t n, const char **params,
-                     char (*nums)[PG_NUM_MAX], size_t per, char *errbuf, size_t errlen)
+#define PG_HOURS_PER_STMT 1000
+
+/* Adds rows to sample_hours and sets meta.hours_through, in one
+ * transaction. */
+static int pg_add_hours(struct store_db *db, const struct sample_hours_row *rows, size_t nr, int64_t through_ms,
+                        char *errbuf, size_t errlen)
 {
-    struct sample_hours_row *rows = base_malloc((n ? n : 1) * sizeof(*rows));
-    if (!rows)
-        return BASE_ERR_NOMEM;
-    size_t nr = store_hours_aggregate(recs, n, rows);
-    int rc = 0;
-    /* params and nums hold per * PG_COLS entries: 4 per row here */
-    size_t step = per * PG_COLS / 4;
-    for (size_t off = 0; off < nr && !rc; off += step)
-        rc = hours_chunk(db, rows + off, nr - off < step ? nr - off : step, params, nums, errbuf, errlen);
-    base_free(rows);
+    const char **params = base_calloc(PG_HOURS_PER_STMT * 4, sizeof(*params));
+    char (*nums)[PG_NUM_MAX] = base_calloc(PG_HOURS_PER_STMT * 4, sizeof(*nums));
+    int rc = params && nums ? pg_exec(db, "BEGIN", errbuf, errlen) : BASE_ERR_NOMEM;
+    bool began = rc == 0;
+    for (size_t off = 0; off < nr && !rc; off += PG_HOURS_PER_STMT)
+        rc = hours_chunk(db, rows + off, nr - off < PG_HOURS_PER_STMT ? nr - off : PG_HOURS_PER_STMT, params, nums,
+                         errbuf, errlen);
+    if (rc == 0) {
+        char sql[160];
+        snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value) VALUES ('hours_through', %" PRId64 ")"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", through_ms);
+        rc = pg_exec(db, sql, errbuf, errlen);
+    }
+    if (rc == 0)
+        rc = pg_exec(db, "COMMIT", errbuf, errlen);
+    if (rc && began && PQstatus(db->conn) == CONNECTION_OK)
+        pg_exec(db, "ROLLBACK", NULL, 0);
+    if (rc && PQstatus(db->conn) != CONNECTION_OK)
+        rc = BASE_ERR_UNAVAILABLE;
+    base_free(params);
+    base_free(nums);
     return rc;
 }
 
@@ -303,8 +319,6 @@ static int pg_insert_batch(struct store_db *db, const struct sample_record *recs
         if (rc)
             break;
     }
-    if (!rc)
-        rc = add_hours(db, recs, n, params, nums, per, errbuf, errlen);
     if (!rc)
         rc = pg_exec(db, "COMMIT", errbuf, errlen);
     if (rc && PQstatus(db->conn) == CONNECTION_OK)
@@ -684,6 +698,7 @@ const struct store_backend_ops store_postgres_ops = {
     .open = pg_open,
     .migrate = pg_migrate,
     .insert_batch = pg_insert_batch,
+    .add_hours = pg_add_hours,
     .query_samples = pg_query_samples,
     .query_latest = pg_query_latest,
     .purge_before = pg_purge_before,

@@ -208,13 +208,15 @@ static int insert_one(sqlite3_stmt *st, const struct sample_record *r)
     return rc;
 }
 
-/* Adds the batch's hourly counts to sample_hours (inside its transaction). */
-static int add_hours(struct store_db *db, const struct sample_record *recs, size_t n, char *errbuf, size_t errlen)
+/* Adds rows to sample_hours and sets meta.hours_through, in one
+ * transaction. */
+static int sqlite_add_hours(struct store_db *db, const struct sample_hours_row *rows, size_t nr, int64_t through_ms,
+                            char *errbuf, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    struct sample_hours_row *rows = base_malloc((n ? n : 1) * sizeof(*rows));
-    int rc = rows ? stmt_get(db, ST_HOURS, &st, errbuf, errlen) : BASE_ERR_NOMEM;
-    size_t nr = rc ? 0 : store_hours_aggregate(recs, n, rows);
+    int rc = stmt_get(db, ST_HOURS, &st, errbuf, errlen);
+    if (rc || (rc = sqlite_exec(db, "BEGIN IMMEDIATE", errbuf, errlen)))
+        return rc;
     for (size_t i = 0; rc == 0 && i < nr; i++) {
         sqlite3_bind_text(st, 1, rows[i].check_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, rows[i].hour);
@@ -225,7 +227,15 @@ static int add_hours(struct store_db *db, const struct sample_record *recs, size
         if (src != SQLITE_DONE)
             rc = fail_msg(db, src, "insert hours", errbuf, errlen);
     }
-    base_free(rows);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value) VALUES ('hours_through', %" PRId64 ")"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", through_ms);
+    if (rc == 0)
+        rc = sqlite_exec(db, sql, errbuf, errlen);
+    if (rc == 0)
+        rc = sqlite_exec(db, "COMMIT", errbuf, errlen);
+    if (rc)
+        sqlite_exec(db, "ROLLBACK", NULL, 0);
     return rc;
 }
 
@@ -246,9 +256,6 @@ static int sqlite_insert_batch(struct store_db *db, const struct sample_record *
             goto fail;
         }
     }
-    rc = add_hours(db, recs, n, errbuf, errlen);
-    if (rc)
-        goto fail;
     rc = sqlite_exec(db, "COMMIT", errbuf, errlen);
     if (rc)
         goto fail;
@@ -617,6 +624,7 @@ const struct store_backend_ops store_sqlite_ops = {
     .open = sqlite_open,
     .migrate = sqlite_migrate,
     .insert_batch = sqlite_insert_batch,
+    .add_hours = sqlite_add_hours,
     .query_samples = sqlite_query_samples,
     .query_latest = sqlite_query_latest,
     .purge_before = sqlite_purge_before,

@@ -29,6 +29,11 @@
 #define STORE_RING_MIN 1024            /* first ring allocation; it doubles up to buffer_max */
 #define STORE_PING_MS 2000
 #define STORE_PURGE_EVERY_MS (3600 * 1000)
+/* Hourly rollups are summed in memory and added every few minutes, at
+ * shutdown, or sooner when this many rows wait: one upsert per check and
+ * hour per period instead of one per sample. */
+#define STORE_HOURS_EVERY_MS (5 * 60 * 1000)
+#define STORE_HOURS_ACC_MAX 200000
 #define STORE_CLOSE_DEADLINE_MS 5000
 #define STORE_DROP_LOG_MS 10000
 #define STORE_CONNECT_LOG_MS 60000
@@ -64,6 +69,11 @@ struct store {
     char url_redacted[STORE_ERR_MAX];
     size_t buffer_max, batch_max;
     int64_t flush_interval_ms, retention_ms, rollup_retention_ms, reconnect_ms;
+    /* store thread only: rollup rows of samples written, not yet added */
+    struct sample_hours_row *acc;
+    size_t acc_n, acc_cap;
+    int64_t next_hours_ms;
+    bool hours_urgent;
 
     /* Guarded by mu. */
     struct sample_record *ring;
@@ -143,21 +153,26 @@ static void record_fill(struct sample_record *r, const char *check_id, const str
     memcpy(r->check_id, check_id, idlen);
     r->check_id[idlen] = '\0';
     utf8_sanitize(r->check_id);
-    r->s = *s;
-    r->s.error[sizeof(r->s.error) - 1] = '\0';
+    /* field by field: the unused tails of values and error are not copied */
+    r->s.ts_ms = s->ts_ms;
+    r->s.result = (unsigned)s->result > SAMPLE_DOWN ? SAMPLE_DOWN : s->result;
+    r->s.latency_ms = finite_or(s->latency_ms, 0);
+    r->s.code = s->code;
+    size_t elen = strnlen(s->error, sizeof(r->s.error) - 1);
+    memcpy(r->s.error, s->error, elen);
+    r->s.error[elen] = '\0';
     utf8_sanitize(r->s.error);
-    if ((unsigned)r->s.result > SAMPLE_DOWN)
-        r->s.result = SAMPLE_DOWN;
-    r->s.latency_ms = finite_or(r->s.latency_ms, 0);
-    /* Only well-formed values survive (sample_value_set checks names and
-     * numbers): what the probe made is data, not trusted. */
-    struct sample_value in[SAMPLE_VALUES_MAX];
+    /* Only well-formed values survive (known names, finite numbers, each
+     * name once): what the probe made is data, not trusted. */
     uint32_t n = s->n_values < SAMPLE_VALUES_MAX ? s->n_values : SAMPLE_VALUES_MAX;
-    memcpy(in, s->values, n * sizeof(in[0]));
     r->s.n_values = 0;
     for (uint32_t i = 0; i < n; i++) {
-        in[i].name[sizeof(in[i].name) - 1] = '\0';
-        sample_value_set(&r->s, in[i].name, in[i].value);
+        const struct sample_value *v = &s->values[i];
+        bool keep = isfinite(v->value) && sample_value_name(v)[0];
+        for (uint32_t k = 0; keep && k < r->s.n_values; k++)
+            keep = r->s.values[k].name != v->name;
+        if (keep)
+            r->s.values[r->s.n_values++] = *v;
     }
 }
 
@@ -292,12 +307,56 @@ static void ring_put_back(struct store *st, const struct sample_record *recs, si
     st->stats.samples_dropped += skip;
 }
 
+/* Sums a written batch into the rollup rows waiting to be added. Without
+ * memory for them the rows are lost (counted in the log): the samples are
+ * stored and a restart reads them instead. */
+static void hours_note(struct store *st, size_t n)
+{
+    if (st->acc_n + n > st->acc_cap) {
+        size_t cap = st->acc_cap ? st->acc_cap : 4096;
+        while (cap < st->acc_n + n)
+            cap *= 2;
+        struct sample_hours_row *a = base_realloc(st->acc, cap * sizeof(*a));
+        if (!a) {
+            base_log_warn("no memory for hourly rollups; uptime after a restart reads the samples",
+                          BASE_LOG_INT("rows", (long long)st->acc_n));
+            return;
+        }
+        st->acc = a;
+        st->acc_cap = cap;
+    }
+    st->acc_n += store_hours_aggregate(st->batch, n, st->acc + st->acc_n);
+    if (st->acc_n > STORE_HOURS_ACC_MAX) {
+        st->acc_n = store_hours_merge(st->acc, st->acc_n);
+        st->hours_urgent = st->acc_n > STORE_HOURS_ACC_MAX / 2;
+    }
+}
+
+/* Adds the waiting rollup rows in one transaction with the time they cover. */
+static void run_hours(struct store *st)
+{
+    char err[STORE_ERR_MAX] = "";
+    st->acc_n = store_hours_merge(st->acc, st->acc_n);
+    int rc = st->ops->add_hours(st->db, st->acc, st->acc_n, base_time_now_ms(), err, sizeof(err));
+    st->next_hours_ms = mono_ms() + (rc ? st->reconnect_ms : STORE_HOURS_EVERY_MS);
+    if (rc) {
+        base_log_warn("store could not add hourly rollups, will retry", BASE_LOG_STR("error", err));
+        if (rc == BASE_ERR_UNAVAILABLE)
+            db_lost(st, err);
+        return;
+    }
+    st->acc_n = 0;
+    st->hours_urgent = false;
+}
+
 static void write_batch(struct store *st, size_t n)
 {
     char err[STORE_ERR_MAX] = "";
     uint64_t t0 = base_time_mono_ns();
     int rc = st->ops->insert_batch(st->db, st->batch, n, err, sizeof(err));
     double ms = (double)(base_time_mono_ns() - t0) / 1e6;
+    if (rc == 0)
+        hours_note(st, n);
     bool drop = false;
     if (rc && rc != BASE_ERR_UNAVAILABLE && ++st->batch_failures >= STORE_POISON_TRIES)
         drop = true;
@@ -462,6 +521,12 @@ static bool thread_step(struct store *st, int64_t now, int64_t *wake)
         uv_mutex_lock(&st->mu);
         return true;
     }
+    if (st->db && st->acc_n && (now >= st->next_hours_ms || st->hours_urgent || (st->closing && st->count == 0))) {
+        uv_mutex_unlock(&st->mu);
+        run_hours(st);
+        uv_mutex_lock(&st->mu);
+        return true;
+    }
     if (now >= st->next_flush_ms)
         st->next_flush_ms = now + st->flush_interval_ms;
     if (st->db && !st->closing && (st->retention_ms > 0 || st->rollup_retention_ms > 0) && now >= st->next_purge_ms) {
@@ -491,11 +556,13 @@ static void store_thread(void *arg)
     int64_t now = mono_ms();
     st->next_reconnect_ms = now;
     st->next_flush_ms = now + st->flush_interval_ms;
+    st->next_hours_ms = now + STORE_HOURS_EVERY_MS;
     st->next_purge_ms = now;
     uv_mutex_lock(&st->mu);
     for (;;) {
         now = mono_ms();
-        if (st->closing && !st->jobs && (st->count == 0 || now >= st->close_deadline_ms))
+        if (st->closing && !st->jobs && ((st->count == 0 && (st->acc_n == 0 || !st->db)) ||
+                                         now >= st->close_deadline_ms))
             break;
         int64_t wake = 0;
         if (thread_step(st, now, &wake))
@@ -527,6 +594,7 @@ static void store_free(struct store *st)
     uv_cond_destroy(&st->cond);
     base_free(st->ring);
     base_free(st->batch);
+    base_free(st->acc);
     base_free(st->url);
     base_free(st);
 }

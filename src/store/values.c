@@ -9,6 +9,7 @@
 #include "store/store_int.h"
 
 #include "base/buf.h"
+#include "base/num.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -26,12 +27,17 @@ int store_values_encode(const struct sample *s, char *out, size_t n)
     rc = base_buf_append(&b, "{", 1);
     for (uint32_t i = 0; rc == 0 && i < s->n_values && i < SAMPLE_VALUES_MAX; i++) {
         const struct sample_value *v = &s->values[i];
+        const char *name = sample_value_name(v);
         if (i)
             rc = base_buf_append(&b, ",", 1);
         if (rc == 0)
-            rc = base_buf_append_json_str(&b, v->name, strnlen(v->name, sizeof(v->name)));
+            rc = base_buf_append_json_str(&b, name, strlen(name));
+        char num[BASE_NUM_MAX];
+        size_t len = base_num_format(v->value, num);
         if (rc == 0)
-            rc = base_buf_appendf(&b, ":%.17g", v->value);
+            rc = base_buf_append(&b, ":", 1);
+        if (rc == 0)
+            rc = base_buf_append(&b, num, len);
     }
     if (rc == 0)
         rc = base_buf_append(&b, "}", 1);
@@ -95,15 +101,20 @@ size_t store_hours_aggregate(const struct sample_record *recs, size_t n, struct 
         out[i].total = 1;
         out[i].up = r->s.result != SAMPLE_DOWN;
     }
-    qsort(out, n, sizeof(*out), cmp_row);
-    size_t rows = 0;
+    return store_hours_merge(out, n);
+}
+
+size_t store_hours_merge(struct sample_hours_row *rows, size_t n)
+{
+    qsort(rows, n, sizeof(*rows), cmp_row);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rows && out[rows - 1].hour == out[i].hour && strcmp(out[rows - 1].check_id, out[i].check_id) == 0) {
-            out[rows - 1].total += out[i].total;
-            out[rows - 1].up += out[i].up;
+        if (k && rows[k - 1].hour == rows[i].hour && strcmp(rows[k - 1].check_id, rows[i].check_id) == 0) {
+            rows[k - 1].total += rows[i].total;
+            rows[k - 1].up += rows[i].up;
         } else {
-            out[rows++] = out[i];
+            rows[k++] = rows[i];
         }
     }
-    return rows;
+    return k;
 }

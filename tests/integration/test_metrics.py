@@ -59,6 +59,9 @@ def test_values_reach_the_api_the_store_and_metrics():
         h.check(m.sum("opshub_probes_total", type="tcp", result="up") >= 2, "opshub_probes_total tcp up")
         h.check(m.get("opshub_events_published_total", kind="sample") >= 4, "sample events published")
         h.check(m.get("opshub_events_published_total", kind="status") >= 2, "status events published")
+        seen = set(v) | set(pv)
+        h.check(m.get("opshub_sample_value_names") >= len(seen), f"the names of the values seen are known: {seen}")
+        h.eq(m.get("opshub_sample_values_refused_total"), 0.0, "no value refused")
         # read back from the store after a restart: the same values
         o.stop()
         cfg_slow = h.make_config([h.http_check("web", ng.url("/health"), interval="1h", timeout="1s"),

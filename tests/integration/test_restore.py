@@ -51,5 +51,29 @@ def test_uptime_survives_a_restart():
         t.close()
 
 
+def test_uptime_after_a_crash_reads_the_samples():
+    """Rollups are added every few minutes; a SIGKILL before that leaves
+    only the stored samples, and the restart reads those instead."""
+    t = h.Target()
+    try:
+        o = h.track(h.Opshub(config(t, "/ok")))
+        o.start()
+        run(o, "flip", 3, "up")
+        o.reload(config(t, "/status/500"))
+        h.wait_for(lambda: o.check_json("flip")["status"] == "unknown", 10, "the changed check to restart")
+        run(o, "flip", 1, "down")
+        # every sample is in the store (the samples API reads it) before the kill
+        h.wait_for(lambda: len(o.get_json("/api/v1/checks/flip/samples")["samples"]) == 4, 10,
+                   "the four samples to be stored")
+        o.kill()
+        o.start()
+        o.wait_log("restored the uptime of the last day", timeout=15)
+        h.eq(o.check_json("flip")["uptime_24h"], 75.0, "flip: 3 up of 4, from the samples")
+        h.eq(o.check_json("web")["uptime_24h"], None, "web never ran")
+        o.stop()
+    finally:
+        t.close()
+
+
 if __name__ == "__main__":
     h.run(h.collect(globals()))

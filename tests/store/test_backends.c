@@ -120,7 +120,7 @@ static void assert_record_equal(const struct sample_record *a, const struct samp
     assert_int_equal(a->s.n_values, b->s.n_values);
     for (uint32_t i = 0; i < a->s.n_values; i++) {
         double v;
-        assert_true(sample_value_get(&a->s, b->s.values[i].name, &v));
+        assert_true(sample_value_get(&a->s, sample_value_name(&b->s.values[i]), &v));
         assert_true(v == b->s.values[i].value); /* exact: %.17g round-trips a double */
     }
 }
@@ -210,10 +210,11 @@ static void test_old_rows_and_bad_values_stay_readable(void **state)
 
 #define H 3600000LL
 
-/* Every batch adds to the hourly rollups in its own transaction; the
- * rollups page in (check, hour) order; the samples of part of an hour are
- * counted from the samples themselves; purging is bounded. */
-static void test_batches_keep_hourly_rollups(void **state)
+/* The store thread sums written batches into hourly rows and adds them
+ * with the time they cover (add_hours); the rollups page in (check, hour)
+ * order; samples not in the rollups yet are counted per (check, hour) from
+ * the samples themselves; purging is bounded. */
+static void test_hourly_rollups_add_page_and_purge(void **state)
 {
     struct fixture *f = *state;
     struct store_conn conn = {f->ops, f->db};
@@ -223,10 +224,26 @@ static void test_batches_keep_hourly_rollups(void **state)
         rec("api", 100 * H + 4, SAMPLE_UP, 1), /* out of order: same (check, hour) as the first */
     };
     assert_int_equal(f->ops->insert_batch(f->db, in, 5, NULL, 0), 0);
-    assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0); /* adds, not replaces */
+    struct sample_hours_row agg[5];
+    size_t na = store_hours_aggregate(in, 5, agg);
+    assert_int_equal(na, 3);
+    char err[256];
+    assert_int_equal(f->ops->add_hours(f->db, agg, na, 100 * H + 500, err, sizeof(err)), 0);
+    na = store_hours_aggregate(in, 2, agg);
+    assert_int_equal(f->ops->add_hours(f->db, agg, na, 101 * H + 5, err, sizeof(err)), 0); /* adds, not replaces */
+    int64_t through = 0;
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_int_equal(through, 101 * H + 5);
+    /* without the row (a database of a build that kept the rollups in each
+     * batch's transaction): -1, and the next add writes it again */
+    assert_int_equal(f->ops->exec(f->db, "DELETE FROM meta WHERE key = 'hours_through'", NULL, 0), 0);
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_int_equal(through, -1);
+    assert_int_equal(f->ops->add_hours(f->db, agg, 0, 101 * H + 5, err, sizeof(err)), 0);
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_int_equal(through, 101 * H + 5);
     struct sample_hours_row *rows = NULL;
     size_t n = 0;
-    char err[256];
     assert_int_equal(store_hours_page(&conn, 0, 1000, "", 0, 100, &rows, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 3);
     assert_string_equal(rows[0].check_id, "api");
@@ -246,13 +263,19 @@ static void test_batches_keep_hourly_rollups(void **state)
     assert_int_equal(store_hours_page(&conn, 101, 102, "", 0, 10, &rows, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 1);
     base_free(rows);
-    /* the part of hour 100 before its 3rd ms, from the samples */
-    assert_int_equal(store_hours_raw_page(&conn, 100 * H, 100 * H + 3, "", 10, &rows, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 1);
+    /* from the samples: ts in [100h + 2, 101h + 1), per (check, hour), keyset */
+    assert_int_equal(store_hours_raw_page(&conn, 100 * H + 2, 101 * H + 1, "", 0, 10, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 3);
     assert_string_equal(rows[0].check_id, "api");
     assert_int_equal(rows[0].hour, 100);
-    assert_int_equal(rows[0].total, 4); /* ts +1 and +2, inserted twice */
-    assert_int_equal(rows[0].up, 2);
+    assert_int_equal(rows[0].total, 2); /* +2 (down) and +4 */
+    assert_int_equal(rows[0].up, 1);
+    assert_int_equal(rows[1].hour, 101);
+    assert_string_equal(rows[2].check_id, "web");
+    base_free(rows);
+    assert_int_equal(store_hours_raw_page(&conn, 0, 200 * H, "api", 100, 10, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 2); /* (api, 101) and web */
+    assert_int_equal(rows[0].hour, 101);
     base_free(rows);
     uint64_t deleted = 0;
     assert_int_equal(store_hours_purge(&conn, 101, 1, &deleted, err, sizeof(err)), 0);
@@ -270,9 +293,9 @@ static void test_rollups_migration_fills_from_stored_samples(void **state)
     struct fixture *f = *state;
     struct sample_record in[] = {rec("a", 7 * H, SAMPLE_UP, 1), rec("a", 7 * H + 5, SAMPLE_DOWN, 1)};
     assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0);
-    /* back to schema 4: no rollups table */
-    assert_int_equal(f->ops->exec(f->db, "DROP TABLE sample_hours; DELETE FROM schema_migrations WHERE version = 5",
-                                  NULL, 0), 0);
+    /* back to schema 4: no rollups table, no hours_through */
+    assert_int_equal(f->ops->exec(f->db, "DROP TABLE sample_hours; DELETE FROM schema_migrations WHERE version = 5;"
+                                         " DELETE FROM meta WHERE key = 'hours_through'", NULL, 0), 0);
     char err[256] = "";
     assert_int_equal(f->ops->migrate(f->db, err, sizeof(err)), 0);
     struct store_conn conn = {f->ops, f->db};
@@ -284,6 +307,9 @@ static void test_rollups_migration_fills_from_stored_samples(void **state)
     assert_int_equal(rows[0].total, 2);
     assert_int_equal(rows[0].up, 1);
     base_free(rows);
+    int64_t through = 0; /* the rollups hold everything stored before the migration */
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_true(through > 1700000000000LL);
 }
 
 static void test_query_is_newest_first_within_range_and_limit(void **state)
@@ -556,7 +582,7 @@ int main(void)
         BOTH(test_insert_batch_round_trips_every_field),
         BOTH(test_query_is_newest_first_within_range_and_limit),
         BOTH(test_old_rows_and_bad_values_stay_readable),
-        BOTH(test_batches_keep_hourly_rollups),
+        BOTH(test_hourly_rollups_add_page_and_purge),
         BOTH(test_rollups_migration_fills_from_stored_samples),
         BOTH(test_failed_batch_inserts_nothing),
         BOTH(test_latest_returns_newest_sample_per_check),
