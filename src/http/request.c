@@ -449,6 +449,7 @@ const char *http_request_status_code(int status)
     case 413: return "payload_too_large";
     case 414: return "uri_too_long";
     case 431: return "header_fields_too_large";
+    case 501: return "not_implemented";
     case 503: return "unavailable";
     default: return "internal";
     }

@@ -12,6 +12,8 @@
  */
 #include "http/http_int.h"
 
+#include "http/frame.h"
+
 #include "base/alloc.h"
 
 #include <stdio.h>
@@ -42,6 +44,8 @@ struct http_conn {
     struct http_server *srv;
     struct http_conn *prev, *next;
     http_parser parser;
+    struct http_frame frame;     /* strict framing, checked ahead of the parser */
+    size_t frame_ahead;          /* bytes past the parser's position the check passed */
     struct http_request_priv *req;  /* being parsed or in flight; reused */
     struct base_buf backlog;     /* bytes read but not yet parsed */
     size_t backlog_off;
@@ -642,13 +646,19 @@ static int errno_status(enum http_errno e, const char **msg)
 }
 
 /* Parses as much of data as the connection may: stops when a request is in
- * flight or the connection is closing. Returns the bytes consumed. */
+ * flight or the connection is closing. data starts at the parser's
+ * position; the parser only sees bytes the framing check passed, and once
+ * it has had all of them a framing error is answered (400 or 501, then
+ * close). Returns the bytes consumed. */
 static size_t conn_parse(struct http_conn *c, const char *data, size_t len)
 {
     size_t off = 0;
+    if (!c->frame.error && c->frame_ahead < len)
+        c->frame_ahead += http_frame_feed(&c->frame, data + c->frame_ahead, len - c->frame_ahead);
+    size_t limit = c->frame_ahead < len ? c->frame_ahead : len;
     c->in_parse = true;
-    while (off < len && c->state == CONN_OPEN && !c->busy) {
-        size_t n = http_parser_execute(&c->parser, &parser_settings, data + off, len - off);
+    while (off < limit && c->state == CONN_OPEN && !c->busy) {
+        size_t n = http_parser_execute(&c->parser, &parser_settings, data + off, limit - off);
         off += n;
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         if (e == HPE_PAUSED) {
@@ -670,6 +680,9 @@ static size_t conn_parse(struct http_conn *c, const char *data, size_t len)
             conn_fail(c, 400, "protocol upgrade not supported");
         }
     }
+    c->frame_ahead -= off;
+    if (c->frame.error && off == limit && c->state == CONN_OPEN && !c->busy)
+        conn_fail(c, c->frame.status, c->frame.error);
     c->in_parse = false;
     return off;
 }
@@ -953,6 +966,7 @@ static struct http_conn *conn_new(struct http_server *s)
     base_buf_init(&c->backlog, BACKLOG_MAX);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
+    http_frame_init(&c->frame);
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;

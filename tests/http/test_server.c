@@ -60,6 +60,7 @@ struct fixture {
     int errors;
     long elapsed_ms;
     int ints[8];
+    int statuses[32];       /* every response's status, in order (first 32) */
     /* filled by the handler (loop thread), read by the client too */
     atomic_uint_fast64_t deferred_started;
     atomic_uint_fast64_t deferred_fired;
@@ -322,6 +323,8 @@ static int cl_read(struct fixture *f, struct conn *c, bool head_only)
         if (cl_fill(c) != 0)
             return -1;
     struct resp *r = &f->r[f->n_resp < MAX_RESP ? f->n_resp : MAX_RESP - 1];
+    if (f->n_resp < 32)
+        f->statuses[f->n_resp] = atoi(c->buf + 9);
     f->n_resp++;
     size_t hlen = (size_t)(end - c->buf) + 4;
     memset(r, 0, sizeof(*r));
@@ -592,6 +595,60 @@ static void test_server_enforces_header_url_and_syntax_limits(void **state)
     assert_non_null(strstr(F->r[1].body, "\"code\":\"uri_too_long\""));
     assert_int_equal(F->stats.parse_errors, 7);
     assert_int_equal(F->stats.requests, 0);
+}
+
+/* Request smuggling shapes (RFC 9112): each is followed on the same
+ * connection by a well-formed request that must never be served. */
+static const struct {
+    const char *req;
+    int status;
+} smuggles[] = {
+    {"POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400},
+    {"POST /s HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello", 400},
+    {"POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400},
+    {"POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\x01\r\nhello\r\n0\r\n\r\n", 400},
+    {"POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a\nb\r\nhello\r\n0\r\n\r\n", 400},
+    {"GET /s HTTP/1.1\nHost: x\n\n", 400},
+    {"GET /s HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400},
+    {"GET /s HTTP/1.1\r\n\r\n", 400},
+    {"GET /s HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
+    {"GET /s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n", 400},
+    {"POST /s HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400},
+    {"POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+    {"GET /s\r\n", 400},  /* HTTP/0.9: answered now, not at the read timeout */
+};
+#define N_SMUGGLES (sizeof(smuggles) / sizeof(smuggles[0]))
+
+static void c_smuggle(struct fixture *f)
+{
+    for (size_t i = 0; i < N_SMUGGLES; i++) {
+        char req[512];
+        int n = snprintf(req, sizeof(req), "%sGET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+                         smuggles[i].req);
+        struct conn *c = cl_connect(f);
+        /* HTTP/0.9 is sent alone: nothing may follow it for the server to wait on. */
+        if (strncmp(smuggles[i].req, "GET /s\r\n", 8) == 0)
+            n = (int)strlen(smuggles[i].req);
+        cl_send(c, req, (size_t)n);
+        if (cl_read(f, c, false) != 0)
+            f->errors++;
+        f->ints[0] += cl_expect_eof(c);
+        cl_close(c);
+    }
+}
+
+static void test_server_refuses_smuggling_shapes_and_closes(void **state)
+{
+    F->opts.read_timeout_ms = 10000;  /* a 408 would take this long: the answer is 400 at once */
+    run(F, c_smuggle);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, (int)N_SMUGGLES);
+    for (size_t i = 0; i < N_SMUGGLES; i++)
+        assert_int_equal(F->statuses[i], smuggles[i].status);
+    assert_int_equal(F->ints[0], (int)N_SMUGGLES);  /* every connection closed after its answer */
+    assert_int_equal(F->stats.requests, 0);          /* neither the bad one nor /next was served */
+    assert_int_equal(F->stats.parse_errors, N_SMUGGLES);
 }
 
 /* Trickles a header line every 50 ms, until the server answers or for 3 s:
@@ -955,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_reassembles_chunked_and_length_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_refuses_oversized_body_with_413_and_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_enforces_header_url_and_syntax_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_refuses_smuggling_shapes_and_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_times_out_slow_client_with_408, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes_idle_connections_silently, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_sends_deferred_response_from_timer, setup, teardown),

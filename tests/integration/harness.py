@@ -843,9 +843,17 @@ def sqlite_query(db_path, sql, timeout=20):
 # nginx
 
 class Nginx:
-    """nginx on 127.0.0.1:port: /health → 200 {"status":"ok"}, /down → 503."""
+    """nginx on 127.0.0.1:port: /health → 200 {"status":"ok"}, /down → 503; or the
+    `locations` given (the text of the server block after its listen line)."""
 
-    def __init__(self):
+    DEFAULT_LOCATIONS = """
+        location /health { default_type application/json; return 200 '{"status":"ok"}'; }
+        location /down { default_type application/json; return 503 '{"status":"down"}'; }
+        location / { return 404; }
+"""
+
+    def __init__(self, locations=None):
+        self.locations = locations or self.DEFAULT_LOCATIONS
         self.tmp = TempDir("opshub-nginx-")
         self.port = None
         self.proc = None
@@ -869,9 +877,7 @@ http {{
     scgi_temp_path {p}/scgi;
     server {{
         listen 127.0.0.1:{self.port} backlog=4096;
-        location /health {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}
-        location /down {{ default_type application/json; return 503 '{{"status":"down"}}'; }}
-        location / {{ return 404; }}
+{self.locations}
     }}
 }}
 """
