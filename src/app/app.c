@@ -7,6 +7,7 @@
 #include "app/app.h"
 
 #include "app/env.h"
+#include "app/fds.h"
 #include "app/restore.h"
 #include "auth/service.h"
 #include "objects/confs.h"
@@ -64,6 +65,8 @@ struct app {
     bool static_loading;           /* server.static_dir is being read on the thread pool */
     bool static_again;             /* a SIGHUP came meanwhile: read it again after */
     int exit_code;
+    long fd_limit;                 /* RLIMIT_NOFILE in force (raised to the hard limit) */
+    size_t http_max_conns;         /* the HTTP connection cap last applied */
 };
 
 char *app_storage_url(const char *conf_url, const char *data_dir, char *buf, size_t n)
@@ -140,6 +143,24 @@ static bool same_str(const char *x, const char *y)
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
+/* Sizes the HTTP connection cap from the open-file limit and the checks
+ * that run now (app/fds); logs when it moves or when the limit is short. */
+static void plan_fds(struct app *a, const struct conf *run)
+{
+    struct app_fd_plan p;
+    app_fd_plan(a->fd_limit, run ? run->n_checks : 0, SCHED_MAX_IN_FLIGHT, 4096, &p);
+    if (p.max_connections != a->http_max_conns) {
+        enum base_log_level level = p.short_of_fds ? BASE_LOG_WARN : BASE_LOG_INFO;
+        BASE_LOG_(level, p.short_of_fds ? "the open-file limit is too low for the checks: raise ulimit -n"
+                                        : "connection cap sized from the open-file limit",
+                  BASE_LOG_INT("fd_limit", p.limit), BASE_LOG_INT("reserved", (long long)p.reserve),
+                  BASE_LOG_INT("max_connections", (long long)p.max_connections));
+        a->http_max_conns = p.max_connections;
+        if (a->http)
+            http_server_set_max_connections(a->http, p.max_connections);
+    }
+}
+
 /* Builds the running configuration from `file` and the API objects
  * (objects/confs: kind by kind, skipping what no longer validates) and
  * hands it to the scheduler. 0 or BASE_ERR_NOMEM (nothing changed then). */
@@ -155,6 +176,7 @@ static int rebuild(struct app *a, const struct conf *file, struct sched_reload_s
     }
     objects_confs_destroy(a->confs);
     a->confs = fresh;
+    plan_fds(a, objects_confs_run(fresh));
     return 0;
 }
 
@@ -505,6 +527,7 @@ static int start(struct app *a)
         .tls_cert_file = a->conf->server.tls_cert,
         .tls_key_file = a->conf->server.tls_key,
         .head_check = http_api_head_check,
+        .max_connections = a->http_max_conns,
     };
     a->http = http_server_new(&a->loop, &ho, http_api_handle, a->api);
     if (!a->http) {
@@ -575,7 +598,7 @@ int app_run(const struct app_opts *opts)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    base_proc_raise_fd_limit();
+    a->fd_limit = base_proc_raise_fd_limit();
 
     /* libuv's pool runs getaddrinfo for probes and Argon2id for logins: give
      * it more than the default 4 threads unless the operator chose. */

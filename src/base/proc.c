@@ -3,6 +3,8 @@
  */
 #include "base/proc.h"
 
+#include <malloc.h>
+
 #include <dirent.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -54,4 +56,19 @@ long base_proc_raise_fd_limit(void)
             return -1;
     }
     return (long)rl.rlim_cur;
+}
+
+void base_proc_release_free_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+long base_proc_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
 }

@@ -13,5 +13,11 @@ double base_proc_cpu_seconds(void);  /* user + system */
 int base_proc_open_fds(void);
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
 long base_proc_raise_fd_limit(void);
+/* RLIMIT_NOFILE's soft limit in force, or -1. */
+long base_proc_fd_limit(void);
+/* Gives freed heap memory back to the system (glibc malloc_trim): after a
+ * burst of many small allocations freed, they would otherwise stay in the
+ * process's RSS. Takes a few ms on a large heap: call it now and then. */
+void base_proc_release_free_memory(void);
 
 #endif

@@ -174,7 +174,10 @@ static void send_any(struct http_api *api, struct http_request *req, int status,
     api->denied_403 += status == 403;
     api->limited_429 += status == 429;
     base_histogram_observe(&api->duration, secs);
-    int quiet = strncmp(req->path, "/health", 7) == 0 || strcmp(req->path, "/metrics") == 0;
+    /* Scrapes and probes of the real health and metrics routes are routine;
+     * any other path (/healthXYZ too) is an ordinary request. */
+    const char *tag = ctx->route ? ctx->route->doc.tag : "";
+    int quiet = status < 400 && (strcmp(tag, "health") == 0 || strcmp(tag, "metrics") == 0);
     enum base_log_level level = quiet ? BASE_LOG_DEBUG : (status >= 500 ? BASE_LOG_WARN : BASE_LOG_INFO);
     BASE_LOG_(level, "request", BASE_LOG_STR("method", req->method), BASE_LOG_STR("path", req->path),
               BASE_LOG_INT("status", status), BASE_LOG_NUM("duration_ms", secs * 1000.0),

@@ -420,6 +420,27 @@ static int write_own(struct base_buf *b, struct http_api *api)
         struct http_server_stats hs;
         http_server_stats_get(api->deps.server, &hs);
         rc |= write_one(b, "opshub_http_connections_open", "gauge", "Open HTTP connections", (double)hs.connections_open);
+        rc |= base_metrics_header(b, "opshub_http_connections", "gauge", "Open HTTP connections by state");
+        for (int k = 0; k < HTTP_CONN_STATE_MAX; k++) {
+            const char *labels[] = {"state", http_conn_state_name((enum http_conn_state_kind)k), NULL};
+            rc |= base_metrics_sample(b, "opshub_http_connections", labels, (double)hs.connections[k]);
+        }
+        rc |= write_one(b, "opshub_http_connections_max", "gauge",
+                        "Connection cap in force (sized from the open-file limit)", (double)hs.max_connections);
+        rc |= write_one(b, "opshub_http_connections_accepted_total", "counter", "HTTP connections accepted",
+                        (double)hs.connections_accepted);
+        rc |= write_one(b, "opshub_http_connections_rejected_total", "counter",
+                        "HTTP connections closed at accept because the cap was reached", (double)hs.connections_rejected);
+        rc |= base_metrics_header(b, "opshub_http_rejected_total", "counter",
+                                  "Requests and connections the server refused before any handler, by reason");
+        for (int r = 0; r < HTTP_REJECT_MAX; r++) {
+            const char *labels[] = {"reason", http_reject_name((enum http_reject)r), NULL};
+            rc |= base_metrics_sample(b, "opshub_http_rejected_total", labels, (double)hs.rejected[r]);
+        }
+        rc |= write_one(b, "opshub_http_output_buffered_bytes", "gauge",
+                        "Response bytes copied and waiting for slow clients' sockets", (double)hs.output_bytes);
+        rc |= write_one(b, "opshub_http_output_budget_bytes", "gauge",
+                        "Limit of those bytes across all connections", (double)hs.output_budget);
         rc |= write_one(b, "opshub_http_tls_handshake_errors_total", "counter", "Failed TLS handshakes on the listener",
                         (double)hs.tls_handshake_errors);
     }
@@ -467,6 +488,7 @@ static int write_own(struct base_buf *b, struct http_api *api)
     rc |= write_one(b, "process_resident_memory_bytes", "gauge", "Resident memory", (double)base_proc_rss_bytes());
     rc |= write_one(b, "process_start_time_seconds", "gauge", "Start time since the epoch", (double)app->start_ms / 1000.0);
     rc |= write_one(b, "process_open_fds", "gauge", "Open file descriptors", base_proc_open_fds());
+    rc |= write_one(b, "process_max_fds", "gauge", "Maximum number of open file descriptors", (double)base_proc_fd_limit());
     return rc;
 }
 

@@ -15,6 +15,8 @@
 #include "http/frame.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
+#include "base/proc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,14 +25,28 @@
 #include <unistd.h>
 
 #define READ_BUF_SIZE (64 * 1024)
+/* A plain-HTTP read takes at most this much: what a connection can make the
+ * server hold for it beyond its fixed state (see BACKLOG_MAX). */
+#define READ_CHUNK (8 * 1024)
 #define LISTEN_BACKLOG 511
 #define LINGER_MS 2000
 #define DRAIN_MS 2000
 #define DEFAULT_IDLE_MS 30000
 #define DEFAULT_READ_MS 10000
 #define DEFAULT_MAX_CONNS 4096
-/* Pipelined bytes kept while a request is in flight: at most one read. */
-#define BACKLOG_MAX (2 * READ_BUF_SIZE)
+/* Pipelined bytes kept while a request is in flight: at most one read. A
+ * connection whose response is not yet written reads only into what is
+ * left of this, then stops reading (backpressure): a client that pipelines
+ * and never reads costs the server its fixed state and these 8 KiB. */
+#define BACKLOG_MAX READ_CHUNK
+/* Ciphertext kept undecrypted in a TLS connection's input: one whole
+ * record (16 KiB + overhead) always fits, so decryption can go on. */
+#define TLS_IN_MAX (18 * 1024)
+/* Closed connections between two returns of freed heap to the system. */
+#define TRIM_AFTER_CLOSES 512
+/* At most one log line per refusal reason per this many ms (the count of
+ * the ones left out goes with the next). */
+#define REJECT_LOG_MS 10000
 /* Decrypted bytes per SSL_read: one TLS record's plaintext at most. */
 #define TLS_PLAIN_BUF (16 * 1024)
 
@@ -73,7 +89,7 @@ struct http_conn {
 struct write_req {
     uv_write_t req;
     struct http_conn *conn;
-    size_t len;
+    size_t len;               /* counted in the server's out_bytes until written */
     char data[];
 };
 
@@ -108,6 +124,12 @@ struct http_server {
     struct http_request_limits limits;
     uint64_t idle_ms, read_ms;
     size_t max_conns;
+    size_t out_bytes, out_budget;  /* copied response bytes waiting for sockets */
+    size_t closed_since_trim;
+    struct {
+        uint64_t next_ms;            /* no line for this reason before */
+        uint64_t left_out;           /* refusals not logged since the last line */
+    } reject_log[HTTP_REJECT_MAX];
     struct http_server_stats stats;
     struct http_conn *conns;
     int handles_open;            /* listener, drain timer, rejected sockets */
@@ -127,6 +149,72 @@ static void conn_close(struct http_conn *c);
 static void conn_resume(struct http_conn *c);
 static void conn_fail(struct http_conn *c, int status, const char *msg);
 static void server_maybe_finish(struct http_server *s);
+
+/* ---- refusals ----------------------------------------------------------- */
+
+static const char *const reject_names[HTTP_REJECT_MAX] = {
+    [HTTP_REJECT_BAD_REQUEST] = "bad_request",
+    [HTTP_REJECT_UNAUTHENTICATED] = "unauthenticated_body",
+    [HTTP_REJECT_TIMEOUT] = "timeout",
+    [HTTP_REJECT_BODY_TOO_LARGE] = "body_too_large",
+    [HTTP_REJECT_URI_TOO_LONG] = "uri_too_long",
+    [HTTP_REJECT_HEADER_TOO_LARGE] = "header_too_large",
+    [HTTP_REJECT_NOT_IMPLEMENTED] = "not_implemented",
+    [HTTP_REJECT_UNAVAILABLE] = "unavailable",
+    [HTTP_REJECT_CONNECTION_CAP] = "connection_cap",
+    [HTTP_REJECT_OUTPUT_BUDGET] = "output_budget",
+    [HTTP_REJECT_WRITE_TIMEOUT] = "write_timeout",
+};
+
+const char *http_reject_name(enum http_reject r)
+{
+    return (unsigned)r < HTTP_REJECT_MAX ? reject_names[r] : "unknown";
+}
+
+const char *http_conn_state_name(enum http_conn_state_kind k)
+{
+    static const char *const names[HTTP_CONN_STATE_MAX] = {"idle", "reading", "writing", "closing"};
+    return (unsigned)k < HTTP_CONN_STATE_MAX ? names[k] : "unknown";
+}
+
+static enum http_reject reject_of_status(int status)
+{
+    switch (status) {
+    case 401:
+    case 403: return HTTP_REJECT_UNAUTHENTICATED;
+    case 408: return HTTP_REJECT_TIMEOUT;
+    case 413: return HTTP_REJECT_BODY_TOO_LARGE;
+    case 414: return HTTP_REJECT_URI_TOO_LONG;
+    case 431: return HTTP_REJECT_HEADER_TOO_LARGE;
+    case 501: return HTTP_REJECT_NOT_IMPLEMENTED;
+    case 503: return HTTP_REJECT_UNAVAILABLE;
+    default: return HTTP_REJECT_BAD_REQUEST;
+    }
+}
+
+/* Counts a refusal and logs it, at most one line per reason per
+ * REJECT_LOG_MS: a flood of bad requests costs a counter, not a log line
+ * each. Refusals of connections (cap, budget, stalled writes) are warnings:
+ * they say the server is under pressure. */
+static void reject_note(struct http_server *s, enum http_reject r, int status, const char *msg,
+                        const char *remote)
+{
+    s->stats.rejected[r]++;
+    uint64_t now = uv_now(s->loop);
+    if (now < s->reject_log[r].next_ms) {
+        s->reject_log[r].left_out++;
+        return;
+    }
+    enum base_log_level level = r >= HTTP_REJECT_CONNECTION_CAP ? BASE_LOG_WARN : BASE_LOG_INFO;
+    BASE_LOG_(level, r >= HTTP_REJECT_CONNECTION_CAP ? "connection refused" : "request refused",
+              BASE_LOG_STR("reason", reject_names[r]), BASE_LOG_INT("status", status),
+              BASE_LOG_STR("error", msg), BASE_LOG_STR("remote", remote),
+              BASE_LOG_INT("connections_open", (long long)s->stats.connections_open),
+              BASE_LOG_INT("max_connections", (long long)s->max_conns),
+              BASE_LOG_INT("not_logged_before", (long long)s->reject_log[r].left_out));
+    s->reject_log[r].left_out = 0;
+    s->reject_log[r].next_ms = now + REJECT_LOG_MS;
+}
 
 /* ---- time, ids ---------------------------------------------------------- */
 
@@ -201,6 +289,7 @@ static void conn_timer_cb(uv_timer_t *t)
         break;
     case DL_WRITE:
         c->srv->stats.timeouts++;
+        reject_note(c->srv, HTTP_REJECT_WRITE_TIMEOUT, 0, "response not taken by the client in time", c->remote);
         conn_close(c);
         break;
     case DL_HANDSHAKE:
@@ -225,6 +314,7 @@ static void write_cb(uv_write_t *w, int status)
 {
     struct write_req *wr = (struct write_req *)w;
     struct http_conn *c = wr->conn;
+    c->srv->out_bytes -= wr->len;
     base_free(wr);
     write_finished(c, status);
 }
@@ -260,6 +350,15 @@ static bool conn_write_raw(struct http_conn *c, const uv_buf_t *bufs, unsigned n
     size_t done = w > 0 ? (size_t)w : 0;
     if (done == total)
         return true;
+    /* The socket is full: what is left is copied and waits. A client that
+     * does not read makes this pile up, so all of it together is bounded;
+     * past the budget the connection whose output does not fit is closed. */
+    struct http_server *s = c->srv;
+    if (s->out_bytes > 0 && s->out_bytes + (total - done) > s->out_budget) {
+        reject_note(s, HTTP_REJECT_OUTPUT_BUDGET, 0, "unsent output over the server's budget", c->remote);
+        conn_close(c);
+        return false;
+    }
     struct write_req *wr = base_malloc(sizeof(*wr) + (total - done));
     if (!wr) {
         conn_close(c);
@@ -279,6 +378,7 @@ static bool conn_write_raw(struct http_conn *c, const uv_buf_t *bufs, unsigned n
         conn_close(c);
         return false;
     }
+    s->out_bytes += wr->len;
     c->writes_pending++;
     /* A response must leave in time; TLS records written while idle or
      * during the handshake keep the deadline they have. */
@@ -492,6 +592,7 @@ static void conn_fail(struct http_conn *c, int status, const char *msg)
         return;
     if (status != 408)
         c->srv->stats.parse_errors++;
+    reject_note(c->srv, reject_of_status(status), status, msg, c->remote);
     char body[256];
     int blen = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
                         http_request_status_code(status), msg);
@@ -687,11 +788,22 @@ static size_t conn_parse(struct http_conn *c, const char *data, size_t len)
     return off;
 }
 
+static size_t backlog_pending(const struct http_conn *c);
+
+/* Plain HTTP: READ_CHUNK at most, and while a request is in flight only
+ * what the backlog still has room for. TLS: one read buffer (records are
+ * up to 16 KiB; the input BIO is bounded by TLS_IN_MAX). */
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct http_conn *c = h->data;
+    (void)hint;
+    size_t n = READ_CHUNK;
+    if (c->ssl)
+        n = sizeof(c->srv->rbuf);
+    else if (c->busy || backlog_pending(c))
+        n = BACKLOG_MAX - backlog_pending(c);
     buf->base = c->srv->rbuf;
-    buf->len = sizeof(c->srv->rbuf);
+    buf->len = n ? n : 1;  /* 0 would read nothing; reading stops at a full backlog */
 }
 
 static void conn_read_stop(struct http_conn *c)
@@ -786,7 +898,7 @@ static void conn_tls_input(struct http_conn *c, const char *data, size_t len)
         conn_deadline(c, DL_IDLE, c->srv->idle_ms);
     }
     conn_tls_pump(c);
-    if (c->state == CONN_OPEN && http_tls_pending_in(c->ssl) >= READ_BUF_SIZE)
+    if (c->state == CONN_OPEN && http_tls_pending_in(c->ssl) >= TLS_IN_MAX)
         conn_read_stop(c);
 }
 
@@ -813,9 +925,9 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     /* While a request is in flight reading goes on (so a client that goes
-     * away is noticed), but bytes only queue, up to one read buffer. */
+     * away is noticed), but bytes only queue, up to BACKLOG_MAX. */
     conn_input(c, buf->base, (size_t)nread);
-    if (c->state == CONN_OPEN && backlog_pending(c) >= READ_BUF_SIZE)
+    if (c->state == CONN_OPEN && backlog_pending(c) >= BACKLOG_MAX)
         conn_read_stop(c);
 }
 
@@ -828,9 +940,7 @@ static void conn_resume(struct http_conn *c)
         c->backlog_off += conn_parse(c, c->backlog.data + c->backlog_off, backlog_pending(c));
     if (c->state != CONN_OPEN || c->busy)
         return;
-    if (c->backlog.cap > READ_BUF_SIZE)
-        base_buf_free(&c->backlog);
-    base_buf_reset(&c->backlog);
+    base_buf_free(&c->backlog);  /* an idle connection holds no buffer */
     c->backlog_off = 0;
     if (c->ssl) {
         conn_tls_pump(c);  /* pipelined records that waited undecrypted */
@@ -897,6 +1007,12 @@ static void conn_closed_cb(uv_handle_t *h)
     http_tls_conn_free(c->ssl);
     base_buf_free(&c->backlog);
     base_free(c);
+    /* After a flood the freed connections' memory would stay with the
+     * process (small blocks, scattered): hand it back now and then. */
+    if (++s->closed_since_trim >= TRIM_AFTER_CLOSES || (s->stats.connections_open == 0 && s->closed_since_trim >= 64)) {
+        s->closed_since_trim = 0;
+        base_proc_release_free_memory();
+    }
     server_maybe_finish(s);
 }
 
@@ -1021,6 +1137,7 @@ static void on_connection(uv_stream_t *listener, int status)
         uv_accept(listener, (uv_stream_t *)t);
         s->handles_open++;
         s->stats.connections_rejected++;
+        reject_note(s, HTTP_REJECT_CONNECTION_CAP, 0, "at the connection cap", "");
         uv_close((uv_handle_t *)t, reject_closed_cb);
         return;
     }
@@ -1087,6 +1204,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
     s->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : DEFAULT_IDLE_MS;
     s->read_ms = o.read_timeout_ms ? o.read_timeout_ms : DEFAULT_READ_MS;
     s->max_conns = o.max_connections ? o.max_connections : DEFAULT_MAX_CONNS;
+    s->out_budget = o.output_budget ? o.output_budget : HTTP_DEFAULT_OUTPUT_BUDGET;
     /* One of the two alone is kept too: listening then says what is missing. */
     if ((o.tls_cert_file && !(s->tls_cert = base_strdup(o.tls_cert_file))) ||
         (o.tls_key_file && !(s->tls_key = base_strdup(o.tls_key_file)))) {
@@ -1186,6 +1304,25 @@ int http_server_port(const struct http_server *s)
 void http_server_stats_get(const struct http_server *s, struct http_server_stats *out)
 {
     *out = s->stats;
+    out->max_connections = s->max_conns;
+    out->output_bytes = s->out_bytes;
+    out->output_budget = s->out_budget;
+    memset(out->connections, 0, sizeof(out->connections));
+    for (const struct http_conn *c = s->conns; c; c = c->next) {
+        enum http_conn_state_kind k = HTTP_CONN_IDLE;
+        if (c->state != CONN_OPEN)
+            k = HTTP_CONN_CLOSING;
+        else if (c->busy)
+            k = HTTP_CONN_WRITING;
+        else if (c->in_request || backlog_pending(c))
+            k = HTTP_CONN_READING;
+        out->connections[k]++;
+    }
+}
+
+void http_server_set_max_connections(struct http_server *s, size_t n)
+{
+    s->max_conns = n ? n : 1;
 }
 
 int http_server_tls_reload(struct http_server *s, char *errbuf, size_t errlen)

@@ -19,6 +19,7 @@
 #define HTTP_APP_CTX_MAX 1536
 #define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 #define HTTP_DEFAULT_MAX_HEADER_BYTES (16 * 1024)
+#define HTTP_DEFAULT_OUTPUT_BUDGET (32u * 1024 * 1024)
 
 struct http_server;
 struct http_conn;
@@ -55,6 +56,8 @@ struct http_server_opts {
     uint64_t idle_timeout_ms;  /* keep-alive idle; 0 = 30000 */
     uint64_t read_timeout_ms;  /* a started request must complete within; 0 = 10000 */
     size_t max_connections;    /* 0 = 4096; beyond, new connections are closed */
+    size_t output_budget;      /* 0 = HTTP_DEFAULT_OUTPUT_BUDGET: response bytes copied
+                                * and waiting for slow sockets, all connections together */
     /* TLS: both PEM files or neither (plain HTTP). Paths are copied; the
      * files are read at http_server_listen (errors name the file) and again
      * by http_server_tls_reload. With TLS every accepted connection speaks
@@ -71,10 +74,43 @@ struct http_server_opts {
     int (*head_check)(void *data, const struct http_request *req, const char **msg, const char **headers);
 };
 
+/* Why the server itself refused a request or a connection (before any
+ * handler): exported as opshub_http_rejected_total{reason}. */
+enum http_reject {
+    HTTP_REJECT_BAD_REQUEST,      /* 400: malformed or smuggling-shaped framing */
+    HTTP_REJECT_UNAUTHENTICATED,  /* 401/403: a body refused unread (head_check) */
+    HTTP_REJECT_TIMEOUT,          /* 408: a request not received in time */
+    HTTP_REJECT_BODY_TOO_LARGE,   /* 413 */
+    HTTP_REJECT_URI_TOO_LONG,     /* 414 */
+    HTTP_REJECT_HEADER_TOO_LARGE, /* 431 */
+    HTTP_REJECT_NOT_IMPLEMENTED,  /* 501: a transfer coding other than chunked */
+    HTTP_REJECT_UNAVAILABLE,      /* 503: out of memory */
+    HTTP_REJECT_CONNECTION_CAP,   /* a connection closed at accept: the cap was reached */
+    HTTP_REJECT_OUTPUT_BUDGET,    /* closed: its unsent output would pass the server's budget */
+    HTTP_REJECT_WRITE_TIMEOUT,    /* closed: a response made no progress for read_timeout_ms */
+    HTTP_REJECT_MAX
+};
+const char *http_reject_name(enum http_reject r);
+
+/* Connections by what they are doing, counted when stats are read. */
+enum http_conn_state_kind {
+    HTTP_CONN_IDLE,       /* keep-alive, waiting for a request */
+    HTTP_CONN_READING,    /* a request has begun */
+    HTTP_CONN_WRITING,    /* a request is being handled or its response written */
+    HTTP_CONN_CLOSING,    /* lingering or closing */
+    HTTP_CONN_STATE_MAX
+};
+const char *http_conn_state_name(enum http_conn_state_kind k);
+
 struct http_server_stats {
     uint64_t connections_accepted, connections_open, connections_rejected;
     uint64_t requests;
     uint64_t parse_errors, timeouts;
+    uint64_t rejected[HTTP_REJECT_MAX];
+    uint64_t connections[HTTP_CONN_STATE_MAX];
+    size_t max_connections;       /* the cap in force */
+    size_t output_bytes;          /* response bytes copied and waiting for the socket */
+    size_t output_budget;         /* their limit across all connections */
     /* Failed TLS handshakes: bad records, no shared protocol/cipher, the
      * handshake deadline (read_timeout_ms; also counted in timeouts), or
      * a peer that left mid-handshake after sending something. */
@@ -92,6 +128,10 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
  * 0 or a negative libuv error; errbuf gets a readable message. */
 int http_server_listen(struct http_server *s, const char *addr, char *errbuf, size_t errlen);
 void http_server_stats_get(const struct http_server *s, struct http_server_stats *out);
+/* Changes the connection cap (n >= 1); open connections beyond it stay
+ * until they close. For the cap sized from the open-file limit, which
+ * moves with the number of checks. */
+void http_server_set_max_connections(struct http_server *s, size_t n);
 /* Re-reads the certificate and key files named in the options into a new
  * TLS context (for SIGHUP). On success new connections use it while open
  * ones keep the context they started with. On error (unreadable file, bad

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -474,6 +475,28 @@ def run_cli(args, timeout=30, env=None, cwd=None, input=None):
                           stdin=None if input is not None else subprocess.DEVNULL)
 
 
+def sanitized():
+    """True when OPSHUB_BIN is the AddressSanitizer build (memory figures then include
+    ASan's shadow, redzones and quarantine)."""
+    try:
+        with open(OPSHUB_BIN, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+def read_hwm_kb(pid):
+    """VmHWM (peak resident set) of pid in kB, or 0."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def read_rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for ln in f:
@@ -522,6 +545,7 @@ class Opshub:
         # True once the way the current run ended has been asserted (stop, wait_exit)
         # or made deliberate (kill); close() fails a run that ended unchecked.
         self.exit_checked = True
+        self.nofile = None        # RLIMIT_NOFILE (soft and hard) to start it under, like `ulimit -n`
         if config_text is not None:
             self.write_config(config_text)
 
@@ -591,7 +615,7 @@ class Opshub:
                     [OPSHUB_BIN, "serve", "--config", self.config_path, "--data", self.data_dir,
                      "--listen", f"127.0.0.1:{port}"],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=opshub_env(self.env),
-                    cwd=self.tmp.path, start_new_session=True)
+                    cwd=self.tmp.path, start_new_session=True, preexec_fn=self._limits if self.nofile else None)
             finally:
                 err.close()
                 out.close()
@@ -618,6 +642,9 @@ class Opshub:
                 raise AssertionError(f"opshub did not become live: exit={self.proc.returncode}\n"
                                      f"--- log ---\n{log[-3000:]}")
         return self
+
+    def _limits(self):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     @property
     def pid(self):

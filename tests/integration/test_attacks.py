@@ -5,9 +5,16 @@ binary, bounded in time and count, on loopback only. Each test prints the figure
 - Request smuggling: byte streams that RFC 9112 says to reject, sent to opshub and to a real
   nginx. Where nginx rejects a stream, opshub must reject it too (400 or 501, then close),
   and no request after the bad one is ever served.
+- An idle-connection flood under `ulimit -n 1024`: opshub's own HTTP check of a healthy
+  nginx stays up all along; the flood meets the connection cap sized from the limit, and
+  the refusals are counted and logged.
+- Non-reading pipeliners: 4,000 connections pipeline requests for a large response and
+  never read; opshub's RSS stays under a ceiling and comes back down after they leave.
+- Slowloris: connections that trickle a header byte by byte while /healthz stays quick.
 """
 import os
 import re
+import resource
 import socket
 import sys
 import time
@@ -137,6 +144,169 @@ def test_http09_gets_400_at_once():
     print(f"# HTTP/0.9 request line: {statuses} closed={closed} after {ms:.0f} ms")
     h.eq(statuses, [400], "HTTP/0.9 answered with 400")
     h.check(closed, "closed after the 400")
+
+
+def raise_own_fd_limit(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_idle(port, n):
+    """n TCP connections to port that send nothing; those the server refuses are closed."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect_ex(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+    return socks
+
+
+FLOOD_LIMIT = 1024      # ulimit -n of the flooded opshub
+FLOOD_CONNS = 1100      # more idle connections than that limit allows
+FLOOD_SECONDS = 5
+
+
+def test_idle_flood_under_a_low_fd_limit_leaves_the_checks_up():
+    nginx = ENV["nginx"]
+    own = raise_own_fd_limit(FLOOD_CONNS + 256)
+    h.check(own >= FLOOD_CONNS + 64, f"the test process cannot open {FLOOD_CONNS} sockets (limit {own})")
+    cfg = h.make_config([h.http_check("web", nginx.url("/health"), interval="1s", timeout="800ms")])
+    o = h.track(h.Opshub(cfg))
+    o.nofile = FLOOD_LIMIT
+    o.start()
+    try:
+        m = o.metrics()
+        cap = m.get("opshub_http_connections_max")
+        print(f"# ulimit -n {FLOOD_LIMIT}: connection cap {cap:.0f}")
+        h.check(cap is not None and cap < FLOOD_LIMIT - 64, f"connection cap {cap} not sized from the fd limit")
+        o.wait_samples("web", 1)
+        t0 = int(time.time() * 1000)
+        socks = open_idle(o.cur_port, FLOOD_CONNS)
+        time.sleep(FLOOD_SECONDS)
+        t1 = int(time.time() * 1000)
+        for s in socks:
+            s.close()
+        h.wait_for(lambda: o.metrics().get("opshub_http_connections_open") < 50, 15, "the flood to close")
+        samples = [x for x in o.samples("web", "limit=100")["samples"] if t0 <= x["ts_ms"] <= t1]
+        results = [x["result"] for x in samples]
+        m = o.metrics()
+        refused = m.get("opshub_http_rejected_total", reason="connection_cap") or 0
+        print(f"# {FLOOD_CONNS} idle connections for {FLOOD_SECONDS}s: check results {results}, "
+              f"refused at the cap {refused:.0f}, max fds {m.get('process_max_fds')}")
+        h.check(len(samples) >= FLOOD_SECONDS - 2, f"too few samples during the flood: {results}")
+        h.check(all(r == "up" for r in results), f"the check went down during the flood: "
+                f"{[(x['result'], x.get('error')) for x in samples]}")
+        h.check(refused >= FLOOD_CONNS - cap - 5, f"refusals at the cap not counted: {refused}")
+        h.check(m.get("opshub_http_connections_rejected_total") >= refused, "connections_rejected_total")
+        h.contains(o.log_text(), '"reason":"connection_cap"', "a refusal at the cap is logged")
+        h.eq(o.stop(), 0, "exit code of the flooded opshub")
+    finally:
+        o.close()
+
+
+PIPE_CONNS = 4000
+PIPE_REQUESTS = 64
+PIPE_SECONDS = 6
+# Above idle while 4,000 non-reading pipeliners are connected (docs/security.md). The
+# AddressSanitizer build keeps freed memory in quarantine and adds redzones: its own ceiling.
+PIPE_CEILING_MB = 192 if h.sanitized() else 64
+
+
+def test_non_reading_pipeliners_stay_within_the_memory_ceiling():
+    own = raise_own_fd_limit(PIPE_CONNS + 256)
+    h.check(own >= PIPE_CONNS + 64, f"the test process cannot open {PIPE_CONNS} sockets (limit {own})")
+    o = ENV["o"]
+    pid = o.pid
+    size = len(o.get("/api/v1/openapi.json").body)
+    idle_kb = h.read_rss_kb(pid)
+    one = b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * PIPE_REQUESTS
+    socks = []
+    peak_kb = idle_kb
+    t_connect = time.monotonic()
+    for _ in range(PIPE_CONNS):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # read nothing, take little
+        try:
+            s.connect(("127.0.0.1", o.cur_port))
+            s.setblocking(False)
+            s.send(one)
+        except OSError:
+            pass
+        socks.append(s)
+        if len(socks) % 500 == 0:
+            peak_kb = max(peak_kb, h.read_rss_kb(pid))
+    connect_s = time.monotonic() - t_connect
+    peak_kb = max(peak_kb, h.read_rss_kb(pid))
+    health_ms = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < PIPE_SECONDS:
+        peak_kb = max(peak_kb, h.read_rss_kb(pid))
+        t = time.monotonic()
+        try:
+            r = o.get("/healthz", timeout=5)
+            if r.status == 200:
+                health_ms.append((time.monotonic() - t) * 1000)
+        except OSError:
+            pass
+        time.sleep(0.1)
+    m = o.metrics()
+    peak_kb = max(peak_kb, h.read_hwm_kb(pid))  # the peak between two reads too
+    for s in socks:
+        s.close()
+    h.wait_for(lambda: o.metrics().get("opshub_http_connections_open") < 50, 20, "the pipeliners to be closed")
+    time.sleep(0.5)
+    after_kb = h.read_rss_kb(pid)
+    budget = m.get("opshub_http_rejected_total", reason="output_budget") or 0
+    health_ms.sort()
+    p50 = health_ms[len(health_ms) // 2] if health_ms else None
+    print(f"# {PIPE_CONNS} connections (opened in {connect_s:.1f} s) x {PIPE_REQUESTS} pipelined GETs "
+          f"of {size} bytes, never read: "
+          f"RSS idle {idle_kb / 1024:.1f} MiB, peak {peak_kb / 1024:.1f} MiB "
+          f"(+{(peak_kb - idle_kb) / 1024:.1f}), after {after_kb / 1024:.1f} MiB; "
+          f"closed over the output budget {budget:.0f}; /healthz during it: {len(health_ms)} answers, "
+          f"p50 {p50 if p50 is None else round(p50, 1)} ms")
+    h.check((peak_kb - idle_kb) / 1024 < PIPE_CEILING_MB,
+            f"RSS grew {(peak_kb - idle_kb) / 1024:.1f} MiB (ceiling {PIPE_CEILING_MB})")
+    h.check(health_ms, "/healthz never answered during the flood")
+    h.check(budget > 0, "no connection met the output budget: the flood did not fill it")
+    h.check((after_kb - idle_kb) / 1024 < PIPE_CEILING_MB / 2,
+            f"memory not returned after the flood: {after_kb / 1024:.1f} MiB vs idle {idle_kb / 1024:.1f}")
+
+
+def test_slowloris_does_not_slow_healthz():
+    o = ENV["o"]
+    socks = []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", o.cur_port), timeout=5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    times = []
+    t0 = time.monotonic()
+    i = 0
+    while time.monotonic() - t0 < 3:
+        for s in socks:
+            try:
+                s.send(b"X-%d: 1\r\n" % i)
+            except OSError:
+                pass
+        i += 1
+        t = time.monotonic()
+        r = o.get("/healthz", timeout=5)
+        h.eq(r.status, 200, "/healthz during slowloris")
+        times.append((time.monotonic() - t) * 1000)
+        time.sleep(0.1)
+    for s in socks:
+        s.close()
+    times.sort()
+    print(f"# 200 slowloris connections for 3 s: /healthz p50 {times[len(times) // 2]:.1f} ms, "
+          f"max {times[-1]:.1f} ms over {len(times)} requests")
 
 
 def test_zz_stops_cleanly():
