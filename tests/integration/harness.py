@@ -842,10 +842,17 @@ def sqlite_query(db_path, sql, timeout=20):
 # ---------------------------------------------------------------------------------
 # nginx
 
-class Nginx:
-    """nginx on 127.0.0.1:port: /health → 200 {"status":"ok"}, /down → 503."""
+_NGINX_LOCATIONS = """location /health { default_type application/json; return 200 '{"status":"ok"}'; }
+        location /down { default_type application/json; return 503 '{"status":"down"}'; }
+        location / { return 404; }"""
 
-    def __init__(self):
+
+class Nginx:
+    """nginx on 127.0.0.1:port: /health → 200 {"status":"ok"}, /down → 503; or, with
+    `locations` (nginx text for the server block), whatever they say (e.g. a reverse proxy)."""
+
+    def __init__(self, locations=None):
+        self.locations = locations
         self.tmp = TempDir("opshub-nginx-")
         self.port = None
         self.proc = None
@@ -869,9 +876,7 @@ http {{
     scgi_temp_path {p}/scgi;
     server {{
         listen 127.0.0.1:{self.port} backlog=4096;
-        location /health {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}
-        location /down {{ default_type application/json; return 503 '{{"status":"down"}}'; }}
-        location / {{ return 404; }}
+        {self.locations or _NGINX_LOCATIONS}
     }}
 }}
 """
