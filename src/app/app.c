@@ -308,6 +308,8 @@ static void reload(struct app *a)
             conf_destroy(a->conf);
             a->conf = fresh;
             reload_static(a);
+            if (http_api_set_trusted_proxies(a->api, fresh->server.trusted_proxies, fresh->server.n_trusted_proxies))
+                base_log_error("server.trusted_proxies not applied", BASE_LOG_STR("error", "too many"));
             a->stats.reloads_ok++;
             base_log_info("config reloaded", BASE_LOG_INT("added", st.added), BASE_LOG_INT("removed", st.removed),
                           BASE_LOG_INT("changed", st.changed), BASE_LOG_INT("unchanged", st.unchanged),
@@ -516,6 +518,10 @@ static int start(struct app *a)
     a->api = http_api_new(&deps, err, sizeof(err));
     if (!a->api) {
         base_log_error("api cannot start", BASE_LOG_STR("error", err));
+        return 1;
+    }
+    if (http_api_set_trusted_proxies(a->api, a->conf->server.trusted_proxies, a->conf->server.n_trusted_proxies)) {
+        base_log_error("api cannot start", BASE_LOG_STR("error", "too many trusted proxies"));
         return 1;
     }
     if (start_static(a, err, sizeof(err)) != 0) {

@@ -211,14 +211,14 @@ static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
 {
     static const char *const names[] = {"listen", "base_url", "rate_limit", "global_rate_limit",
                                         "cors_origins", "tls", "max_body", "auth", "login_rate_limit",
-                                        "static_dir"};
+                                        "static_dir", "trusted_proxies"};
     static const char *const tls_names[] = {"cert", "key"};
     static const char *const auth_names[] = {"access_ttl", "refresh_ttl"};
-    const struct conf_node *f[10], *t[2];
+    const struct conf_node *f[11], *t[2];
     struct conf_server *s = &ctx->conf->server;
     if (!section_map(ctx, n))
         return;
-    conf_value_fields(ctx, n, names, 10, f);
+    conf_value_fields(ctx, n, names, 11, f);
     if (f[8])
         parse_rate_limit(ctx, f[8], &s->login_rate_limit);
     if (f[0])
@@ -244,6 +244,8 @@ static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
         conf_value_size(ctx, f[6], CONF_MAX_BODY_LIMIT, &s->max_body);
     if (f[9] && !conf_value_is_null(f[9]) && conf_value_string(ctx, f[9], &s->static_dir) == 0 && !s->static_dir[0])
         conf_value_error(ctx, f[9], "static_dir must name a directory (leave it out to serve no files)");
+    if (f[10] && !conf_value_is_null(f[10]))
+        conf_value_cidr_list(ctx, f[10], CONF_TRUSTED_PROXIES_MAX, &s->trusted_proxies, &s->n_trusted_proxies);
     if (f[7] && section_map(ctx, f[7])) {
         conf_value_fields(ctx, f[7], auth_names, 2, t);
         if (t[0] && conf_value_duration(ctx, t[0], &s->access_ttl_ms) == 0 &&

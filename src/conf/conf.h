@@ -10,6 +10,7 @@
 #define CONF_CONF_H
 
 #include "base/arena.h"
+#include "base/cidr.h"
 #include "base/err.h"
 #include "base/map.h"
 #include "conf/check.h"
@@ -27,6 +28,7 @@
 #define CONF_DEFAULT_REQUEST_BODY (1024 * 1024)
 #define CONF_DEFAULT_ACCESS_TTL_MS (15LL * 60000)
 #define CONF_DEFAULT_REFRESH_TTL_MS (30LL * 86400000)
+#define CONF_TRUSTED_PROXIES_MAX 64
 
 struct conf_project {
     const char *id;
@@ -49,6 +51,10 @@ struct conf_server {
     const char *static_dir;  /* files served under /assets/ (http/static); NULL = none */
     int64_t access_ttl_ms;   /* auth.access_ttl: access JWT lifetime; default 15m */
     int64_t refresh_ttl_ms;  /* auth.refresh_ttl: refresh token lifetime; default 30d */
+    /* trusted_proxies: networks whose Forwarded / X-Forwarded-For headers
+     * name the client (http/proxy); NULL, 0 = none: the peer is the client. */
+    const struct base_cidr *trusted_proxies;
+    size_t n_trusted_proxies; /* at most CONF_TRUSTED_PROXIES_MAX */
 };
 
 struct conf_storage {

@@ -555,6 +555,61 @@ int conf_value_hostport(struct conf_ctx *ctx, const struct conf_node *n, bool al
     return keep(ctx, text, len, out);
 }
 
+static int cidr_one(struct conf_ctx *ctx, const struct conf_node *it, struct base_cidr *list, size_t n)
+{
+    const char *text, *why;
+    size_t len;
+    char shown[SHOW_MAX + 8];
+    if (conf_value_text(ctx, it, "an address or CIDR", &text, &len))
+        return -1;
+    if (base_cidr_parse(text, len, &list[n], &why) != 0) {
+        conf_value_error(ctx, it, "bad network '%s': %s (expected an address or CIDR such as 10.0.0.0/8 or "
+                         "2001:db8::/32)", conf_value_show(it, text, false, shown, sizeof(shown)), why);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (list[i].bits == list[n].bits && memcmp(&list[i].net, &list[n].net, sizeof(list[n].net)) == 0) {
+            conf_value_error(ctx, it, "duplicate network '%s'", conf_value_show(it, text, false, shown, sizeof(shown)));
+            return -1;
+        }
+    return 0;
+}
+
+int conf_value_cidr_list(struct conf_ctx *ctx, const struct conf_node *n, size_t max,
+                         const struct base_cidr **out, size_t *n_out)
+{
+    bool seq = n->kind == CONF_NODE_SEQ;
+    *out = NULL;
+    *n_out = 0;
+    if (!seq && n->kind != CONF_NODE_SCALAR) {
+        conf_value_error(ctx, n, "expected a list of addresses or CIDRs, got %s", conf_value_kind_name(n));
+        return -1;
+    }
+    size_t count = seq ? n->n : 1;
+    if (count > max) {
+        conf_value_error(ctx, n, "too many networks (%zu, at most %zu)", count, max);
+        return -1;
+    }
+    if (count == 0)
+        return 0;
+    struct base_cidr *list = conf_value_alloc(ctx, count * sizeof(*list));
+    if (!list)
+        return -1;
+    size_t got = 0;
+    int rc = 0;
+    for (const struct conf_node *it = seq ? n->child : n; it; it = seq ? it->next : NULL) {
+        if (cidr_one(ctx, it, list, got) == 0)
+            got++;
+        else
+            rc = -1;
+    }
+    if (rc == 0) {
+        *out = list;
+        *n_out = got;
+    }
+    return rc;
+}
+
 const struct conf_node *conf_value_pin(struct conf_ctx *ctx, const struct conf_node *n)
 {
     if (!ctx->keep || !n || n->pinned)

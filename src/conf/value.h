@@ -11,6 +11,7 @@
 #ifndef CONF_VALUE_H
 #define CONF_VALUE_H
 
+#include "base/cidr.h"
 #include "base/err.h"
 #include "base/map.h"
 
@@ -109,6 +110,11 @@ int conf_value_url(struct conf_ctx *ctx, const struct conf_node *n, const char *
  * only when allow_empty_host. */
 int conf_value_hostport(struct conf_ctx *ctx, const struct conf_node *n, bool allow_empty_host,
                         const char **out);
+/* A list of IP networks ("10.0.0.0/8", "2001:db8::/32"; a plain address
+ * is /32 or /128), or one such string; at most max entries, duplicates
+ * refused. *out is an array in the conf arena (NULL when empty). */
+int conf_value_cidr_list(struct conf_ctx *ctx, const struct conf_node *n, size_t max,
+                         const struct base_cidr **out, size_t *n_out);
 /* A mapping of string keys to string values. key_bad/value_bad return a
  * reason when an entry is unacceptable (NULL when fine). */
 int conf_value_kv(struct conf_ctx *ctx, const struct conf_node *map,

@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "http/proxy.h"
 #include "http/routes.h"
 #include "http/static.h"
 
@@ -114,6 +115,16 @@ void http_api_set_static(struct http_api *api, struct http_static *s)
     api->statics = s;
 }
 
+int http_api_set_trusted_proxies(struct http_api *api, const struct base_cidr *list, size_t n)
+{
+    if (n > CONF_TRUSTED_PROXIES_MAX)
+        return BASE_ERR_TOO_BIG;
+    if (n)
+        memcpy(api->trusted, list, n * sizeof(*list));
+    api->n_trusted = n;
+    return 0;
+}
+
 void http_api_shutdown(struct http_api *api)
 {
     if (api)
@@ -182,7 +193,7 @@ static void send_any(struct http_api *api, struct http_request *req, int status,
     BASE_LOG_(level, "request", BASE_LOG_STR("method", req->method), BASE_LOG_STR("path", req->path),
               BASE_LOG_INT("status", status), BASE_LOG_NUM("duration_ms", secs * 1000.0),
               BASE_LOG_STR("request_id", req->request_id), BASE_LOG_STR("remote", req->remote_addr),
-              BASE_LOG_STR("actor", ctx->who.kind ? ctx->who.name : ""));
+              BASE_LOG_STR("peer", req->peer_addr), BASE_LOG_STR("actor", ctx->who.kind ? ctx->who.name : ""));
     if (ctx->audit) {
         ctx->audit = false;
         write_audit(api, req, ctx, status);
@@ -598,6 +609,9 @@ void http_api_handle(void *data, struct http_request *req)
     struct http_api *api = data;
     struct api_ctx *ctx = api_ctx(req);
     memset(ctx, 0, sizeof(*ctx));
+    /* From here on the client is who rate limits, lockout, audit and logs see. */
+    http_proxy_client(api->trusted, api->n_trusted, req->peer_addr, req->headers, req->n_headers,
+                      req->remote_addr, sizeof(req->remote_addr));
     bool is_api = strncmp(req->path, "/api/", 5) == 0;
     if (is_api && api->cors) {
         char hdr[HTTP_CORS_HEADERS_MAX];

@@ -62,7 +62,15 @@ void http_api_set_server(struct http_api *api, struct http_server *server);
  * previous snapshot is destroyed: responses already sent copied their
  * bytes). NULL: /assets/ answers 404 like an unknown path. Loop only. */
 void http_api_set_static(struct http_api *api, struct http_static *s);
-/* The http_handler_cb to give http_server_new, with the api as data. */
+/* The proxies whose Forwarded / X-Forwarded-For headers name the client
+ * (server.trusted_proxies): list[0..n) is copied; n 0 trusts none. Takes
+ * effect for the next request (SIGHUP applies it). BASE_ERR_TOO_BIG, and
+ * nothing changes, past CONF_TRUSTED_PROXIES_MAX. Loop only. */
+int http_api_set_trusted_proxies(struct http_api *api, const struct base_cidr *list, size_t n);
+/* The http_handler_cb to give http_server_new, with the api as data.
+ * It first sets req->remote_addr to the client behind trusted proxies
+ * (http/proxy), which rate limits, login lockout, audit rows and the
+ * access log then use. */
 void http_api_handle(void *api, struct http_request *req);
 /* The server's head_check: refuses a request to a non-public /api/v1
  * route that announces a body with 401/403 before the body is read, so

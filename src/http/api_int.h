@@ -40,6 +40,8 @@ struct http_api {
     int metrics_jobs;                 /* /metrics scrapes being formatted */
     uint64_t metrics_slices;          /* times one yielded the loop */
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
+    struct base_cidr trusted[CONF_TRUSTED_PROXIES_MAX]; /* server.trusted_proxies */
+    size_t n_trusted;
 };
 
 /* Per-request state kept in req->app_ctx (set up by http_api_handle). */

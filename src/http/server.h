@@ -39,7 +39,10 @@ struct http_request {
     size_t body_len;
     char request_id[72];       /* X-Request-Id from the client if 1-64 chars of
                                 * [A-Za-z0-9._-], else 16 generated hex chars */
-    char remote_addr[64];      /* peer IP address, no port */
+    char remote_addr[64];      /* client IP address, no port: the peer's, unless the
+                                * handler layer resolved a client behind a trusted
+                                * proxy (http/proxy) */
+    char peer_addr[64];        /* the TCP peer's IP address, no port */
     uint64_t start_ns;         /* monotonic, for the access log and histogram */
     /* Scratch space owned by the handler layer for this request (http/api
      * keeps its per-request context here: route, caller, response headers).

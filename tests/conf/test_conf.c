@@ -802,6 +802,61 @@ static void test_conf_reads_server_static_dir(void **state)
     expect_one_error("server: {static_dri: /x}\n", 1, 10, "static_dir");
 }
 
+static void test_conf_reads_server_trusted_proxies(void **state)
+{
+    struct loaded l;
+    char buf[64];
+    expect_ok(&l, "server: {listen: '127.0.0.1:1'}\n");
+    assert_null(l.c->server.trusted_proxies);
+    assert_int_equal(l.c->server.n_trusted_proxies, 0);
+    unload(&l);
+    expect_ok(&l, "server: {trusted_proxies: ~}\n");
+    assert_int_equal(l.c->server.n_trusted_proxies, 0);
+    unload(&l);
+    expect_ok(&l, "server: {trusted_proxies: []}\n");
+    assert_int_equal(l.c->server.n_trusted_proxies, 0);
+    unload(&l);
+    expect_ok(&l, "server:\n  trusted_proxies: [127.0.0.1, 10.0.0.0/8, '::1', '2001:db8::/32', '::ffff:192.168.0.0/112']\n");
+    assert_int_equal(l.c->server.n_trusted_proxies, 5);
+    const struct base_cidr *t = l.c->server.trusted_proxies;
+    assert_string_equal(base_cidr_format(&t[0], buf, sizeof(buf)), "127.0.0.1/32");
+    assert_string_equal(base_cidr_format(&t[1], buf, sizeof(buf)), "10.0.0.0/8");
+    assert_string_equal(base_cidr_format(&t[2], buf, sizeof(buf)), "::1/128");
+    assert_string_equal(base_cidr_format(&t[3], buf, sizeof(buf)), "2001:db8::/32");
+    assert_string_equal(base_cidr_format(&t[4], buf, sizeof(buf)), "192.168.0.0/16");
+    /* Merging API objects copies them with the other server settings. */
+    struct conf *merged = NULL;
+    assert_int_equal(conf_merge_checks(l.c, NULL, 0, &merged), 0);
+    assert_int_equal(merged->server.n_trusted_proxies, 5);
+    assert_ptr_not_equal(merged->server.trusted_proxies, l.c->server.trusted_proxies);
+    assert_memory_equal(merged->server.trusted_proxies, t, 5 * sizeof(*t));
+    conf_destroy(merged);
+    unload(&l);
+    expect_ok(&l, "server: {trusted_proxies: 192.168.0.0/16}\n");
+    assert_int_equal(l.c->server.n_trusted_proxies, 1);
+    unload(&l);
+    expect_one_error("server: {trusted_proxies: [10.0.0.0/8, 10.0.0.1/8]}\n", 1, 40,
+                     "bad network '10.0.0.1/8': address has bits set past the prefix length");
+    expect_one_error("server:\n  trusted_proxies:\n    - 10.0.0.0/33\n", 3, 7, "bad prefix length (expected /0 to /32)");
+    expect_one_error("server: {trusted_proxies: [proxy.internal]}\n", 1, 28,
+                     "bad network 'proxy.internal': not an IPv4 or IPv6 address");
+    expect_one_error("server: {trusted_proxies: ['[::1]']}\n", 1, 28, "not an IPv4 or IPv6 address");
+    expect_one_error("server: {trusted_proxies: [10.0.0.0/8, 10.0.0.0/8]}\n", 1, 40, "duplicate network '10.0.0.0/8'");
+    expect_one_error("server: {trusted_proxies: {a: 1}}\n", 1, 27, "expected a list of addresses or CIDRs");
+    expect_one_error("server: {trusted_proxies: [[10.0.0.1]]}\n", 1, 28, "an address or CIDR");
+    expect_one_error("server: {trusted_proxie: [10.0.0.1]}\n", 1, 10, "did you mean 'trusted_proxies'?");
+    char yaml[1024] = "server: {trusted_proxies: [";
+    for (int i = 0; i <= CONF_TRUSTED_PROXIES_MAX; i++)
+        snprintf(yaml + strlen(yaml), sizeof(yaml) - strlen(yaml), "%s10.0.0.%d", i ? ", " : "", i);
+    snprintf(yaml + strlen(yaml), sizeof(yaml) - strlen(yaml), "]}\n");
+    expect_one_error(yaml, 1, 27, "too many networks (65, at most 64)");
+    /* Two errors in one list are both reported. */
+    load(&l, "server: {trusted_proxies: [x, 10.0.0.0/8, y]}\n");
+    assert_int_equal(l.rc, BASE_ERR_INVALID);
+    assert_int_equal(l.e.len, 2);
+    unload(&l);
+}
+
 static void test_conf_log_keys_and_service(void **state)
 {
     struct loaded l;
@@ -1112,6 +1167,7 @@ int main(void)
         cmocka_unit_test(test_conf_validates_addresses),
         cmocka_unit_test(test_conf_validates_server_storage_and_log),
         cmocka_unit_test(test_conf_reads_server_static_dir),
+        cmocka_unit_test(test_conf_reads_server_trusted_proxies),
         cmocka_unit_test(test_conf_log_keys_and_service),
         cmocka_unit_test(test_conf_resolves_project_references),
         cmocka_unit_test(test_conf_hash_tracks_every_field),
