@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #define MAX_RESP 8
+#define BIG_BODY (32u * 1024 * 1024)  /* /big: more than loopback sockets hold unread */
 #define RESP_BODY 8192
 
 struct resp {
@@ -173,6 +174,15 @@ static void handler(void *data, struct http_request *req)
         atomic_fetch_add(&f->deferred_started, 1);
         return;
     }
+    if (strcmp(req->path, "/big") == 0) {
+        /* 32 MB copied: more than a loopback socket takes while unread. */
+        size_t n = BIG_BODY;
+        char *body = malloc(n);
+        memset(body, 'b', n);
+        http_response_send(req, 200, "application/octet-stream", NULL, body, n);
+        free(body);
+        return;
+    }
     if (strcmp(req->path, "/nocontent") == 0) {
         http_response_send(req, 204, NULL, NULL, NULL, 0);
         return;
@@ -269,10 +279,14 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static struct conn *cl_connect(struct fixture *f)
+/* rcvbuf > 0: that receive buffer, set before connecting (no autotuning:
+ * the kernel then holds little of what the client does not read). */
+static struct conn *cl_connect_rcvbuf(struct fixture *f, int rcvbuf)
 {
     struct conn *c = calloc(1, sizeof(*c));
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0)
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {.tv_sec = 5};
@@ -280,6 +294,11 @@ static struct conn *cl_connect(struct fixture *f)
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
         f->errors++;
     return c;
+}
+
+static struct conn *cl_connect(struct fixture *f)
+{
+    return cl_connect_rcvbuf(f, 0);
 }
 
 static void cl_close(struct conn *c)
@@ -594,6 +613,10 @@ static void test_server_enforces_header_url_and_syntax_limits(void **state)
     assert_non_null(strstr(F->r[3].body, "\"code\":\"bad_request\""));
     assert_non_null(strstr(F->r[1].body, "\"code\":\"uri_too_long\""));
     assert_int_equal(F->stats.parse_errors, 7);
+    /* Each refusal is counted by its reason (opshub_http_rejected_total). */
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_HEADER_TOO_LARGE], 2);
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_URI_TOO_LONG], 1);
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_BAD_REQUEST], 4);
     assert_int_equal(F->stats.requests, 0);
 }
 
@@ -649,6 +672,57 @@ static void test_server_refuses_smuggling_shapes_and_closes(void **state)
     assert_int_equal(F->ints[0], (int)N_SMUGGLES);  /* every connection closed after its answer */
     assert_int_equal(F->stats.requests, 0);          /* neither the bad one nor /next was served */
     assert_int_equal(F->stats.parse_errors, N_SMUGGLES);
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_BAD_REQUEST], N_SMUGGLES - 1);
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_NOT_IMPLEMENTED], 1);
+}
+
+
+
+/* Two clients ask for 32 MB and do not read. The first one's unsent output
+ * is copied and waits; the second's would pass the budget: it is closed.
+ * The first then reads its whole answer. */
+static void c_budget(struct fixture *f)
+{
+    struct conn *a = cl_connect_rcvbuf(f, 16384);
+    cl_sends(a, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (!server_watch_until(&f->watch, &f->watch.requests, 1, UINT64_MAX, 2000) ||
+        !server_watch_settled(&f->watch, 2000))
+        f->errors++;
+    struct conn *b = cl_connect_rcvbuf(f, 16384);
+    cl_sends(b, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* b: what the kernel took before the close, then EOF */
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = recv(b->fd, b->buf, sizeof(b->buf), 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    f->ints[0] = got < BIG_BODY;
+    cl_close(b);
+    got = 0;
+    for (;;) {
+        ssize_t n = recv(a->fd, a->buf, sizeof(a->buf), 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got > BIG_BODY + 100)  /* the body and a head of more than 100 bytes */
+            break;
+    }
+    f->ints[1] = got > BIG_BODY;
+    cl_close(a);
+}
+
+static void test_server_closes_what_passes_the_output_budget(void **state)
+{
+    F->opts.output_budget = 1;  /* one connection's output may wait, no second one */
+    run(F, c_budget);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->ints[0], 1);   /* b never got its answer */
+    assert_int_equal(F->ints[1], 1);   /* a got all of its */
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_OUTPUT_BUDGET], 1);
+    assert_int_equal(F->stats.output_bytes, 0);
+    assert_int_equal(F->stats.output_budget, 1);
 }
 
 /* Trickles a header line every 50 ms, until the server answers or for 3 s:
@@ -683,6 +757,7 @@ static void test_server_times_out_slow_client_with_408(void **state)
     assert_int_equal(F->eof_after, 1);
     assert_in_range(F->elapsed_ms, 150, 2000);
     assert_int_equal(F->stats.timeouts, 1);
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_TIMEOUT], 1);
 }
 
 static void c_idle(struct fixture *f)
@@ -926,6 +1001,8 @@ static void test_server_rejects_connections_beyond_max(void **state)
     assert_int_equal(F->n_resp, 3);
     assert_string_equal(J(2, "path"), "/4");
     assert_int_equal(F->stats.connections_rejected, 1);
+    assert_int_equal(F->stats.rejected[HTTP_REJECT_CONNECTION_CAP], 1);
+    assert_int_equal(F->stats.max_connections, 2);
     assert_int_equal(F->stats.connections_accepted, 3);
 }
 
@@ -1013,6 +1090,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_refuses_oversized_body_with_413_and_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_enforces_header_url_and_syntax_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_refuses_smuggling_shapes_and_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_closes_what_passes_the_output_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_times_out_slow_client_with_408, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes_idle_connections_silently, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_sends_deferred_response_from_timer, setup, teardown),
