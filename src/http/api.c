@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "http/routes.h"
 #include "http/static.h"
 
@@ -224,26 +225,26 @@ void api_send_json(struct http_api *api, struct http_request *req, int status, j
     free(text); /* allocated by jansson */
 }
 
-/* Copies s into out (size n), replacing every byte that is not part of a
- * well-formed UTF-8 sequence with '?': messages echo client input (paths,
- * ids), and JSON strings must be valid UTF-8. */
+/* Copies s into out (size n), replacing every byte that is not part of
+ * a well-formed UTF-8 sequence (base/utf8: no overlongs, no surrogates)
+ * with '?': messages echo client input (paths, ids), and JSON strings must
+ * be valid UTF-8. A character that does not fit whole is left out. */
 static void utf8_sanitize(const char *s, char *out, size_t n)
 {
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p && o + 1 < n) {
-        size_t len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-        bool ok = len > 0 && !(len == 2 && *p < 0xc2) && !(len == 4 && *p > 0xf4);
-        for (size_t i = 1; ok && i < len; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (ok && len > 1 && o + len < n) {
-            memcpy(out + o, p, len);
+    size_t o = 0, left = strlen(s);
+    while (left && o + 1 < n) {
+        size_t len = base_utf8_decode(s, left, NULL);
+        if (len == 0) {
+            out[o++] = '?';
+            len = 1;
+        } else if (o + len < n) {
+            memcpy(out + o, s, len);
             o += len;
-            p += len;
         } else {
-            out[o++] = len == 1 && ok ? (char)*p : '?';
-            p++;
+            break;
         }
+        s += len;
+        left -= len;
     }
     out[o] = '\0';
 }
