@@ -260,6 +260,37 @@ void api_send_error(struct http_api *api, struct http_request *req, int status, 
     api_send_json(api, req, status, err ? json_pack("{s:o}", "error", err) : NULL);
 }
 
+/* True when path names a top-level field of the table, i.e. holds no text
+ * of the caller's. */
+static bool is_table_field(const char *path, const struct http_body_field *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(path, fields[i].name) == 0)
+            return true;
+    return false;
+}
+
+/* An unauthenticated caller is told nothing it sent back: a problem at a
+ * path made of its own keys (an unknown member, a nested key) is reported
+ * by the route's field names alone. */
+static void anonymous_field_error(struct http_body_error *e, const struct http_body_field *fields, size_t n)
+{
+    if (strcmp(e->code, "invalid_field") != 0) {
+        /* invalid_json at a member (too deep, too long): the limit, not the keys */
+        if (strstr(e->message, e->field))
+            snprintf(e->message, sizeof(e->message), "request body breaks a limit of the JSON it may hold");
+        e->field[0] = '\0';
+        return;
+    }
+    size_t len = (size_t)snprintf(e->message, sizeof(e->message), "request body has a member that is not "
+                                  "expected (expected:");
+    for (size_t i = 0; i < n && len < sizeof(e->message); i++)
+        len += (size_t)snprintf(e->message + len, sizeof(e->message) - len, "%s %s", i ? "," : "", fields[i].name);
+    if (len < sizeof(e->message))
+        snprintf(e->message + len, sizeof(e->message) - len, ")");
+    e->field[0] = '\0';
+}
+
 json_t *api_body(struct http_api *api, struct http_request *req, const struct http_body_field *fields,
                  size_t n)
 {
@@ -271,6 +302,8 @@ json_t *api_body(struct http_api *api, struct http_request *req, const struct ht
         return NULL;
     }
     if (http_body_load(req->body, req->body_len, fields, n, true, &o, &e) != 0) {
+        if (api_ctx(req)->who.kind == AUTH_KIND_NONE && e.field[0] && !is_table_field(e.field, fields, n))
+            anonymous_field_error(&e, fields, n);
         api_send_error(api, req, e.status ? e.status : 400, e.code, e.message, e.field[0] ? e.field : NULL);
         return NULL;
     }
