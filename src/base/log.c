@@ -11,9 +11,11 @@
 
 #include "base/buf.h"
 #include "base/time.h"
+#include "base/utf8.h"
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -142,7 +144,50 @@ const char *base_log_level_name(enum base_log_level level)
     return (unsigned)level < 5 ? names[level] : "info";
 }
 
-static int append_value(struct base_buf *b, const struct base_log_field *f, int json)
+#define LOG_TRUNCATED_JSON ",\"truncated\":true}}"
+#define LOG_TRUNCATED_TEXT " truncated=true"
+#define LOG_CONTEXT_MAX 64
+#define LOG_MESSAGE_MAX 2048 /* bytes of the message as written, quotes included */
+#define LOG_FIELDS_SHARED 32 /* fields that share the line's room fairly; later ones get what is left */
+#define LOG_VALUE_MIN 16     /* a cut string value keeps at least this much, quotes and marker included */
+#define LOG_CUT_MARKER "..."
+
+/* True when a text line can show s as it is: nothing a reader could take
+ * for a separator (space, '"', '=') and nothing a terminal acts on or
+ * cannot show (control characters, bytes that are not UTF-8). Anything
+ * else is written as a JSON string literal, which escapes them all. */
+static bool text_is_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = base_utf8_decode(s + i, n - i, &cp);
+        if (!len || cp <= ' ' || cp == '"' || cp == '=' || base_utf8_is_control(cp))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Bytes a value takes as written, or something above max when it is
+ * longer than max. */
+static size_t value_size(const struct base_log_field *f, int json, size_t max)
+{
+    char num[48];
+    switch (f->type) {
+    case 'i': return (size_t)snprintf(num, sizeof(num), "%lld", f->i);
+    case 'n': return (size_t)snprintf(num, sizeof(num), "%.6g", f->n);
+    default: break;
+    }
+    const char *s = f->s ? f->s : "";
+    size_t n = strlen(s);
+    if (!json && n <= max && text_is_plain(s, n))
+        return n;
+    return base_buf_json_str_len(s, n, max);
+}
+
+/* Appends a value; a string longer than limit bytes as written is cut to
+ * limit with LOG_CUT_MARKER (and sets *cut). */
+static int append_value(struct base_buf *b, const struct base_log_field *f, int json, size_t limit, bool *cut)
 {
     switch (f->type) {
     case 'i': return base_buf_appendf(b, "%lld", f->i);
@@ -150,14 +195,30 @@ static int append_value(struct base_buf *b, const struct base_log_field *f, int 
     default: break;
     }
     const char *s = f->s ? f->s : "";
-    if (json || strpbrk(s, " \t\r\n\"="))
-        return base_buf_append_json_str(b, s, strlen(s));
-    return base_buf_append_str(b, s);
+    size_t n = strlen(s);
+    bool was_cut = false;
+    if (!json && n <= limit && text_is_plain(s, n))
+        return base_buf_append(b, s, n);
+    if (limit == SIZE_MAX)
+        return base_buf_append_json_str(b, s, n);
+    if (limit < LOG_VALUE_MIN)
+        limit = LOG_VALUE_MIN;
+    int rc = base_buf_append_json_str_max(b, s, n, limit, LOG_CUT_MARKER, &was_cut);
+    *cut = *cut || was_cut;
+    return rc;
 }
 
-#define LOG_TRUNCATED_JSON ",\"truncated\":true}}"
-#define LOG_TRUNCATED_TEXT " truncated=true"
-#define LOG_CONTEXT_MAX 64
+/* The message, cut to fit room (and LOG_MESSAGE_MAX) with LOG_CUT_MARKER;
+ * in text lines shown as it is when plain. */
+static int append_message(struct base_buf *b, const char *msg, int json, size_t room)
+{
+    size_t n = strlen(msg), limit = room < LOG_MESSAGE_MAX ? room : LOG_MESSAGE_MAX;
+    if (!json && n <= limit && text_is_plain(msg, n))
+        return base_buf_append(b, msg, n);
+    if (limit < LOG_VALUE_MIN)
+        limit = LOG_VALUE_MIN;
+    return base_buf_append_json_str_max(b, msg, n, limit, LOG_CUT_MARKER, NULL);
+}
 
 /* The line's start: timestamp, level, message and, in the SERVICE shape,
  * service, context and the opening of metadata. The message gives way
@@ -167,8 +228,10 @@ static int append_head(struct base_buf *b, enum base_log_level level, const char
 {
     char ts[40];
     base_time_format_iso8601(base_time_now_ms(), ts, sizeof(ts));
-    if (!json)
-        return base_buf_appendf(b, "%s %-5s %s", ts, base_log_level_name(level), msg);
+    if (!json) {
+        int rc = base_buf_appendf(b, "%s %-5s ", ts, base_log_level_name(level));
+        return rc ? rc : append_message(b, msg, json, b->max - b->len - 64);
+    }
     char tail_storage[3 * BASE_LOG_SERVICE_MAX + 3 * LOG_CONTEXT_MAX + 64], context[LOG_CONTEXT_MAX];
     struct base_buf tail = {tail_storage, 0, sizeof(tail_storage), sizeof(tail_storage) - 1};
     tail_storage[0] = '\0';
@@ -184,21 +247,77 @@ static int append_head(struct base_buf *b, enum base_log_level level, const char
     int rc = base_buf_appendf(b, service ? "{\"timestamp\":\"%s\",\"level\":\"%s\",\"message\":"
                                          : "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":",
                               ts, base_log_level_name(level));
-    size_t keep = tail.len + 64, mark = b->len, len = strlen(msg);
-    if (!rc && len > b->max - b->len)
-        len = b->max - b->len;
-    /* A message too long for the line is cut (at a UTF-8 boundary) until it
-     * fits with room for what follows it. */
-    while (!rc && (base_buf_append_json_str(b, msg, len) != 0 || b->max - b->len < keep)) {
-        b->len = mark;
-        b->data[mark] = '\0';
-        if (len == 0)
-            return BASE_ERR_TOO_BIG; /* cannot happen: the line has room for keep */
-        len /= 2;
-        while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80)
-            len--;
-    }
+    if (!rc)
+        rc = append_message(b, msg, json, b->max - b->len - tail.len - 64);
     return rc ? rc : base_buf_append(b, tail.data, tail.len);
+}
+
+/* The largest cap such that the string values, each cut to at most cap
+ * bytes, take no more than budget in all (water filling: short values stay
+ * whole and the long ones share what is left). */
+static size_t fair_cap(const size_t *sizes, const struct base_log_field *fields, size_t n, size_t budget)
+{
+    size_t lo = 0, hi = budget;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2, sum = 0;
+        for (size_t i = 0; i < n && sum <= budget; i++)
+            if (fields[i].type == 's')
+                sum += sizes[i] < mid ? sizes[i] : mid;
+        if (sum <= budget)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* The cap on each string value so that every field fits the line: none
+ * when they all fit whole. Fields past LOG_FIELDS_SHARED are counted at
+ * LOG_VALUE_MIN. */
+static size_t value_cap(const struct base_log_field *fields, size_t n, int json, size_t room)
+{
+    size_t sizes[LOG_FIELDS_SHARED], fixed = 0, total = 0, m = n < LOG_FIELDS_SHARED ? n : LOG_FIELDS_SHARED;
+    for (size_t i = 0; i < n; i++) {
+        size_t key = (json ? base_buf_json_str_len(fields[i].key, strlen(fields[i].key), room) : strlen(fields[i].key)) + 2;
+        size_t v = i < m ? value_size(&fields[i], json, room) : LOG_VALUE_MIN;
+        if (i < m)
+            sizes[i] = v;
+        fixed += key + (fields[i].type == 's' && i < m ? 0 : v);
+        total += key + v;
+        if (fixed > room)
+            return LOG_VALUE_MIN; /* too many fields: the last ones give way */
+    }
+    if (total <= room)
+        return SIZE_MAX;
+    size_t cap = fair_cap(sizes, fields, m, room - fixed);
+    return cap < LOG_VALUE_MIN ? LOG_VALUE_MIN : cap;
+}
+
+/* Appends the fields, each string value cut to cap bytes; a field that
+ * still does not fit is left out whole. False when one was. */
+static bool append_fields(struct base_buf *b, const struct base_log_field *fields, size_t n, int json, int shaped,
+                          size_t cap, size_t *written, bool *cut)
+{
+    bool all = true;
+    for (size_t i = 0; i < n; i++) {
+        size_t mark = b->len;
+        const char *sep = shaped && *written == 0 ? "" : ",";
+        int rc;
+        if (json)
+            rc = base_buf_append_str(b, sep) ||
+                 base_buf_append_json_str(b, fields[i].key, strlen(fields[i].key)) ||
+                 base_buf_append(b, ":", 1) || append_value(b, &fields[i], 1, cap, cut);
+        else
+            rc = base_buf_appendf(b, " %s=", fields[i].key) || append_value(b, &fields[i], 0, cap, cut);
+        if (rc) {
+            b->len = mark;
+            b->data[mark] = '\0';
+            all = false;
+        } else {
+            (*written)++;
+        }
+    }
+    return all;
 }
 
 void base_log_write_at(const char *src_file, enum base_log_level level, const char *msg,
@@ -215,33 +334,29 @@ void base_log_write_at(const char *src_file, enum base_log_level level, const ch
         pthread_mutex_unlock(&log_mu);
     }
     char storage[LOG_LINE_MAX];
-    /* Keep room for the truncation marker and the newline: a line that does
-     * not fit loses its last fields whole, never half of one. */
+    /* Keep room for the truncation marker and the newline: a line too long
+     * for it has its longest string values cut (each keeps a share of the
+     * room), and only when even that is not enough do its last fields give
+     * way, whole. */
     struct base_buf b = {storage, 0, sizeof(storage), sizeof(storage) - sizeof(LOG_TRUNCATED_JSON) - 2};
     int rc = append_head(&b, level, msg ? msg : "", json, shaped ? service : NULL, src_file);
-    size_t written = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        size_t mark = b.len;
-        const char *sep = shaped && written == 0 ? "" : ",";
-        if (json)
-            rc = base_buf_append_str(&b, sep) ||
-                 base_buf_append_json_str(&b, fields[i].key, strlen(fields[i].key)) ||
-                 base_buf_append(&b, ":", 1) || append_value(&b, &fields[i], 1);
-        else
-            rc = base_buf_appendf(&b, " %s=", fields[i].key) || append_value(&b, &fields[i], 0);
-        if (rc) {
-            b.len = mark;
-            b.data[mark] = '\0';
-        } else {
-            written++;
-        }
+    size_t written = 0, head = b.len;
+    bool cut = false, dropped = rc != 0;
+    if (!rc && !append_fields(&b, fields, n, json, shaped, SIZE_MAX, &written, &cut)) {
+        /* Too long whole: again from the head, with the long values cut. */
+        b.len = head;
+        b.data[head] = '\0';
+        written = 0;
+        size_t cap = value_cap(fields, n, json, b.max - b.len);
+        dropped = !append_fields(&b, fields, n, json, shaped, cap, &written, &cut);
     }
     b.max = sizeof(storage) - 2;
     /* Room for these was kept above, so they cannot fail. */
     int tail_rc = 0;
+    bool truncated = dropped || cut;
     if (!json)
-        tail_rc = rc ? base_buf_append_str(&b, LOG_TRUNCATED_TEXT) : 0;
-    else if (rc)
+        tail_rc = truncated ? base_buf_append_str(&b, LOG_TRUNCATED_TEXT) : 0;
+    else if (truncated)
         tail_rc = base_buf_append_str(&b, shaped && written == 0 ? "\"truncated\":true}}"
                                           : shaped ? LOG_TRUNCATED_JSON
                                                    : ",\"truncated\":true}");

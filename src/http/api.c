@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "http/proxy.h"
 #include "http/routes.h"
 #include "http/static.h"
@@ -238,26 +239,26 @@ void api_send_json(struct http_api *api, struct http_request *req, int status, j
     free(text); /* allocated by jansson */
 }
 
-/* Copies s into out (size n), replacing every byte that is not part of a
- * well-formed UTF-8 sequence with '?': messages echo client input (paths,
- * ids), and JSON strings must be valid UTF-8. */
+/* Copies s into out (size n), replacing every byte that is not part of
+ * a well-formed UTF-8 sequence (base/utf8: no overlongs, no surrogates)
+ * with '?': messages echo client input (paths, ids), and JSON strings must
+ * be valid UTF-8. A character that does not fit whole is left out. */
 static void utf8_sanitize(const char *s, char *out, size_t n)
 {
-    size_t o = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p && o + 1 < n) {
-        size_t len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-        bool ok = len > 0 && !(len == 2 && *p < 0xc2) && !(len == 4 && *p > 0xf4);
-        for (size_t i = 1; ok && i < len; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (ok && len > 1 && o + len < n) {
-            memcpy(out + o, p, len);
+    size_t o = 0, left = strlen(s);
+    while (left && o + 1 < n) {
+        size_t len = base_utf8_decode(s, left, NULL);
+        if (len == 0) {
+            out[o++] = '?';
+            len = 1;
+        } else if (o + len < n) {
+            memcpy(out + o, s, len);
             o += len;
-            p += len;
         } else {
-            out[o++] = len == 1 && ok ? (char)*p : '?';
-            p++;
+            break;
         }
+        s += len;
+        left -= len;
     }
     out[o] = '\0';
 }
@@ -273,6 +274,37 @@ void api_send_error(struct http_api *api, struct http_request *req, int status, 
     api_send_json(api, req, status, err ? json_pack("{s:o}", "error", err) : NULL);
 }
 
+/* True when path names a top-level field of the table, i.e. holds no text
+ * of the caller's. */
+static bool is_table_field(const char *path, const struct http_body_field *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(path, fields[i].name) == 0)
+            return true;
+    return false;
+}
+
+/* An unauthenticated caller is told nothing it sent back: a problem at a
+ * path made of its own keys (an unknown member, a nested key) is reported
+ * by the route's field names alone. */
+static void anonymous_field_error(struct http_body_error *e, const struct http_body_field *fields, size_t n)
+{
+    if (strcmp(e->code, "invalid_field") != 0) {
+        /* invalid_json at a member (too deep, too long): the limit, not the keys */
+        if (strstr(e->message, e->field))
+            snprintf(e->message, sizeof(e->message), "request body breaks a limit of the JSON it may hold");
+        e->field[0] = '\0';
+        return;
+    }
+    size_t len = (size_t)snprintf(e->message, sizeof(e->message), "request body has a member that is not "
+                                  "expected (expected:");
+    for (size_t i = 0; i < n && len < sizeof(e->message); i++)
+        len += (size_t)snprintf(e->message + len, sizeof(e->message) - len, "%s %s", i ? "," : "", fields[i].name);
+    if (len < sizeof(e->message))
+        snprintf(e->message + len, sizeof(e->message) - len, ")");
+    e->field[0] = '\0';
+}
+
 json_t *api_body(struct http_api *api, struct http_request *req, const struct http_body_field *fields,
                  size_t n)
 {
@@ -284,6 +316,8 @@ json_t *api_body(struct http_api *api, struct http_request *req, const struct ht
         return NULL;
     }
     if (http_body_load(req->body, req->body_len, fields, n, true, &o, &e) != 0) {
+        if (api_ctx(req)->who.kind == AUTH_KIND_NONE && e.field[0] && !is_table_field(e.field, fields, n))
+            anonymous_field_error(&e, fields, n);
         api_send_error(api, req, e.status ? e.status : 400, e.code, e.message, e.field[0] ? e.field : NULL);
         return NULL;
     }

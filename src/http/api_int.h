@@ -76,7 +76,9 @@ void api_send_error(struct http_api *api, struct http_request *req, int status, 
 /* Serialises and sends `body` (stolen: decref'd here). 500 on OOM. */
 void api_send_json(struct http_api *api, struct http_request *req, int status, json_t *body);
 /* Parses and validates the JSON body against fields; on failure sends the
- * 400/413/500 itself and returns NULL. */
+ * 400/413/500 itself and returns NULL. To an unauthenticated caller the
+ * answer holds no text of its own: an error at a path of its keys (an
+ * unknown member) names only the table's fields, without `field`. */
 json_t *api_body(struct http_api *api, struct http_request *req, const struct http_body_field *fields,
                  size_t n);
 /* Maps a BASE_ERR_* from the store to a response (503 unavailable, 404,

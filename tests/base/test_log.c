@@ -3,7 +3,10 @@
  * parameters) and that every JSON line, in both key shapes (opshub's own and
  * timestamp/level/message/service/context/metadata), is valid JSON with the
  * keys and fields given, also when fields or the message are awkward or too
- * long, checked by parsing it with jansson.
+ * long, checked by parsing it with jansson: invalid UTF-8 is replaced, a
+ * long value is cut so the fields after it stay (the access line keeps
+ * path, status, remote, request_id and actor), and text lines carry no
+ * raw control character.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,8 +240,11 @@ static void test_log_service_keys_truncated_line_stays_valid(void **state)
     json_t *o = service_line(text, "error", "svc");
     json_t *m = json_object_get(o, "metadata");
     assert_true(json_is_true(json_object_get(m, "truncated")));
-    assert_null(json_object_get(m, "body")); /* dropped whole */
-    assert_null(json_object_get(m, "after"));
+    const char *body = json_string_value(json_object_get(m, "body")); /* cut, not dropped */
+    assert_non_null(body);
+    assert_true(strlen(body) > 7000);
+    assert_string_equal(body + strlen(body) - 3, "...");
+    assert_int_equal(json_integer_value(json_object_get(m, "after")), 1); /* kept */
     json_decref(o);
     free(text);
 }
@@ -250,20 +256,173 @@ static void emit_first_field_too_big(void)
     base_log_info("x", BASE_LOG_STR("body", big));
 }
 
-static void test_log_truncation_with_no_field_kept_stays_valid(void **state)
+static void test_log_a_field_too_long_alone_is_cut(void **state)
 {
     char *text = capture_service("svc", emit_first_field_too_big);
     json_t *o = service_line(text, "info", "svc");
     json_t *m = json_object_get(o, "metadata");
-    assert_int_equal(json_object_size(m), 1);
+    assert_int_equal(json_object_size(m), 2);
     assert_true(json_is_true(json_object_get(m, "truncated")));
+    assert_int_equal(strspn(json_string_value(json_object_get(m, "body")), "y"), strlen(json_string_value(json_object_get(m, "body"))) - 3);
     json_decref(o);
     free(text);
     text = capture(BASE_LOG_FORMAT_JSON, emit_first_field_too_big);
     o = parse_line(text);
     assert_true(json_is_true(json_object_get(o, "truncated")));
+    assert_non_null(json_object_get(o, "body"));
     json_decref(o);
     free(text);
+}
+
+/* More fields than any cut can fit: the last ones give way whole. */
+static void emit_too_many_fields(void)
+{
+    static char keys[1500][8];
+    static struct base_log_field f[1500];
+    for (size_t i = 0; i < 1500; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+        f[i] = BASE_LOG_STR(keys[i], "value");
+    }
+    base_log_write_at(__FILE__, BASE_LOG_INFO, "many", f, 1500);
+}
+
+static void test_log_truncation_with_too_many_fields_drops_the_last(void **state)
+{
+    char *text = capture_service("svc", emit_too_many_fields);
+    assert_true(strlen(text) <= 8192);
+    json_t *o = service_line(text, "info", "svc");
+    json_t *m = json_object_get(o, "metadata");
+    assert_true(json_is_true(json_object_get(m, "truncated")));
+    assert_string_equal(json_string_value(json_object_get(m, "k0")), "value");
+    assert_null(json_object_get(m, "k1499"));
+    json_decref(o);
+    free(text);
+}
+
+/* The access log line of http/api.c, with a path a client chose. */
+static const char *request_path;
+
+static void emit_request(void)
+{
+    base_log_info("request", BASE_LOG_STR("method", "GET"), BASE_LOG_STR("path", request_path),
+                  BASE_LOG_INT("status", 404), BASE_LOG_NUM("duration_ms", 0.25),
+                  BASE_LOG_STR("request_id", "req-0001"), BASE_LOG_STR("remote", "127.0.0.1"),
+                  BASE_LOG_STR("actor", ""));
+}
+
+/* Asserts a request line keeps every field, path possibly cut; returns the path. */
+static const char *request_fields(json_t *f)
+{
+    assert_string_equal(json_string_value(json_object_get(f, "method")), "GET");
+    assert_int_equal(json_integer_value(json_object_get(f, "status")), 404);
+    assert_string_equal(json_string_value(json_object_get(f, "request_id")), "req-0001");
+    assert_string_equal(json_string_value(json_object_get(f, "remote")), "127.0.0.1");
+    assert_string_equal(json_string_value(json_object_get(f, "actor")), "");
+    assert_non_null(json_object_get(f, "duration_ms"));
+    const char *path = json_string_value(json_object_get(f, "path"));
+    assert_non_null(path);
+    return path;
+}
+
+static void test_log_invalid_utf8_in_a_value_is_replaced(void **state)
+{
+    request_path = "/nosuch\xff\xfe\xc0\xaf\xed\xa0\x80";
+    char *text = capture(BASE_LOG_FORMAT_JSON, emit_request);
+    json_t *o = parse_line(text); /* jansson refuses invalid UTF-8 */
+    assert_string_equal(request_fields(o), "/nosuch\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_null(json_object_get(o, "truncated"));
+    json_decref(o);
+    free(text);
+    text = capture_service("svc", emit_request);
+    o = service_line(text, "info", "svc");
+    assert_memory_equal(request_fields(json_object_get(o, "metadata")), "/nosuch\xef\xbf\xbd", 10);
+    json_decref(o);
+    free(text);
+}
+
+/* No byte a terminal acts on: C0 (but the final newline), DEL, C1 as
+ * UTF-8, and the line is valid UTF-8. */
+static void assert_no_raw_controls(const char *text)
+{
+    size_t len = strlen(text);
+    for (size_t i = 0; i + 1 < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)text[i + 1] >= 0x80 &&
+                                      (unsigned char)text[i + 1] <= 0x9f))
+            print_error("raw control byte 0x%02x at %zu: %s\n", c, i, text);
+        assert_false(c < 0x20 || c == 0x7f);
+        assert_false(c == 0xc2 && (unsigned char)text[i + 1] >= 0x80 && (unsigned char)text[i + 1] <= 0x9f);
+    }
+    json_t *probe = json_stringn(text, len); /* NULL for invalid UTF-8 */
+    assert_non_null(probe);
+    json_decref(probe);
+}
+
+static void emit_controls_in_message(void)
+{
+    base_log_info("msg\x1b]0;title\x07", BASE_LOG_STR("ok", "plain"));
+}
+
+static void test_log_text_values_escape_control_characters(void **state)
+{
+    request_path = "/a\x1b[2J\x0b\x0c\x7f\xc2\x9b" "31m\xff";
+    char *text = capture(BASE_LOG_FORMAT_TEXT, emit_request);
+    assert_no_raw_controls(text);
+    assert_non_null(strstr(text, " path=\"/a\\u001b[2J\\u000b\\u000c\\u007f\\u009b31m\xef\xbf\xbd\" "));
+    assert_non_null(strstr(text, " info  request method=GET path=\"/a"));
+    assert_non_null(strstr(text, "\" status=404 duration_ms=0.25 request_id=req-0001 remote=127.0.0.1 actor=\n"));
+    assert_null(strstr(text, "truncated"));
+    free(text);
+    text = capture(BASE_LOG_FORMAT_TEXT, emit_controls_in_message);
+    assert_no_raw_controls(text);
+    assert_non_null(strstr(text, "\"msg\\u001b]0;title\\u0007\" ok=plain\n"));
+    free(text);
+    /* the JSON shapes escape them too */
+    text = capture(BASE_LOG_FORMAT_JSON, emit_request);
+    assert_no_raw_controls(text);
+    json_decref(parse_line(text));
+    free(text);
+}
+
+static void test_log_long_path_is_cut_and_key_fields_kept(void **state)
+{
+    static char ones[1402], plain[8102];
+    ones[0] = plain[0] = '/';
+    memset(ones + 1, 1, sizeof(ones) - 2); /* GET /%01%01... : 6 bytes each once escaped */
+    memset(plain + 1, 'a', sizeof(plain) - 2);
+    const char *paths[] = {ones, plain};
+    for (size_t i = 0; i < 2; i++) {
+        request_path = paths[i];
+        char *text = capture(BASE_LOG_FORMAT_JSON, emit_request);
+        assert_true(strlen(text) <= 8192);
+        json_t *o = parse_line(text);
+        const char *path = request_fields(o);
+        assert_true(strlen(path) > 1000);
+        assert_string_equal(path + strlen(path) - 3, "...");
+        assert_memory_equal(path, paths[i], 100);
+        assert_true(json_is_true(json_object_get(o, "truncated")));
+        json_decref(o);
+        free(text);
+
+        text = capture_service("svc", emit_request);
+        assert_true(strlen(text) <= 8192);
+        o = service_line(text, "info", "svc");
+        json_t *m = json_object_get(o, "metadata");
+        path = request_fields(m);
+        assert_string_equal(path + strlen(path) - 3, "...");
+        assert_true(json_is_true(json_object_get(m, "truncated")));
+        json_decref(o);
+        free(text);
+
+        text = capture(BASE_LOG_FORMAT_TEXT, emit_request);
+        assert_true(strlen(text) <= 8192);
+        assert_no_raw_controls(text);
+        assert_non_null(strstr(text, " path=\"/"));
+        assert_non_null(strstr(text, "...\" status=404 duration_ms=0.25 request_id=req-0001 remote=127.0.0.1 "
+                                     "actor= truncated=true\n"));
+        free(text);
+    }
 }
 
 static void test_log_text_lines_ignore_the_keys_setting(void **state)
@@ -441,7 +600,11 @@ int main(void)
         cmocka_unit_test(test_log_service_names_with_awkward_bytes_stay_valid),
         cmocka_unit_test(test_log_huge_messages_are_cut_and_stay_valid),
         cmocka_unit_test(test_log_service_keys_truncated_line_stays_valid),
-        cmocka_unit_test(test_log_truncation_with_no_field_kept_stays_valid),
+        cmocka_unit_test(test_log_a_field_too_long_alone_is_cut),
+        cmocka_unit_test(test_log_truncation_with_too_many_fields_drops_the_last),
+        cmocka_unit_test(test_log_invalid_utf8_in_a_value_is_replaced),
+        cmocka_unit_test(test_log_text_values_escape_control_characters),
+        cmocka_unit_test(test_log_long_path_is_cut_and_key_fields_kept),
         cmocka_unit_test(test_log_text_lines_ignore_the_keys_setting),
         cmocka_unit_test(test_log_context_is_the_source_folder),
         cmocka_unit_test(test_log_keys_switch_safely_under_concurrent_writes),

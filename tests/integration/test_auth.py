@@ -553,6 +553,33 @@ def test_body_limits():
     h.check(data.startswith(b"HTTP/1.1 413 "), f"a public route refuses a big body unread: {data[:100]!r}")
 
 
+def test_error_messages_echo_nothing_to_anonymous_callers():
+    o = O()
+    typed = "it-typed-secret-3141"
+    # unknown members, and a nested one, on the two public routes that take a body
+    for url, body in (("/api/v1/auth/login", {"username": "u", "password": "p", typed: 1}),
+                      ("/api/v1/auth/refresh", {"refresh_token": "x", typed: {"k": 1}}),
+                      ("/api/v1/auth/login", {"username": "u", "password": "p", "x": {typed: [1]}})):
+        r = o.post(url, body=body, auth=False)
+        h.eq(r.status, 400, f"status of {url} with an unknown member")
+        err = r.json()["error"]
+        h.eq(err["code"], "invalid_field", "code")
+        h.check(typed not in r.text, f"{url} echoes the caller's text to an anonymous caller: {r.text}")
+        h.check("field" not in err, f"no field naming the caller's key: {err}")
+        h.contains(err["message"], "expected: ", "the message names the route's own fields")
+    # a problem at one of the route's fields still names it (its name is the route's)
+    r = o.post("/api/v1/auth/login", body={"username": "u", "password": 5}, auth=False)
+    h.eq(r.json()["error"].get("field"), "password", "field of a known member")
+    # an authenticated caller keeps the member's name and a definition's value (URL password masked)
+    r = o.post("/api/v1/users", body={"username": "u1", "password": "long-enough-pass", "role": "viewer",
+                                      typed: 1})
+    h.eq(r.json()["error"].get("field"), typed, "an authenticated caller sees the unknown member")
+    r = o.post("/api/v1/checks", body={"id": "it-echo", "type": "http", "url": "ftp://bob:pw-3141@h/x"})
+    h.eq(r.status, 400, "a bad URL")
+    msg = r.json()["error"]["message"]
+    h.check("bob:***@h" in msg and "pw-3141" not in msg, f"the value is echoed with the password masked: {msg}")
+
+
 # ---- CORS and headers ----
 
 def test_cors_only_for_configured_origins():
