@@ -146,8 +146,9 @@ typedef void (*auth_login_cb)(void *data, int status, const struct auth_login_re
 /* `test_login` skips the password (only when allow_test_login). */
 int auth_login(struct auth *a, const char *username, const char *password, size_t pwlen,
                const char *ip, bool test_login, auth_login_cb cb, void *data);
-/* Rotates a refresh token. Reusing a replaced refresh token revokes the
- * whole session (it was stolen or replayed): BASE_ERR_INVALID. */
+/* Rotates a refresh token. Reusing any refresh token a rotation replaced
+ * (the last one from the mirror, earlier ones from one indexed read)
+ * revokes the whole session (it was stolen or replayed): BASE_ERR_INVALID. */
 int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth_login_cb cb, void *data);
 /* Revokes the caller's session (users) — access and refresh tokens stop
  * working at once. For API tokens it is a no-op. */

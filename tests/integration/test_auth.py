@@ -225,6 +225,31 @@ def test_login_refresh_rotation_and_reuse_detection():
     h.eq(r.status, 401, "the newer refresh token of the revoked session is refused too")
 
 
+def test_reuse_of_any_earlier_refresh_token_revokes_the_session():
+    t = login("alice", PASSWORD)
+    first = t["refresh_token"]
+    tokens = [t]
+    for i in range(3):
+        r = O().post("/api/v1/auth/refresh", body={"refresh_token": tokens[-1]["refresh_token"]}, auth=False)
+        h.eq(r.status, 200, f"rotation {i + 1}: {r.body[:200]!r}")
+        tokens.append(r.json())
+    ENV["leaked"] += [x for t in tokens for x in (t["access_token"], t["refresh_token"])]
+    cur = tokens[-1]
+    h.eq(me(cur["access_token"]).status, 200, "the current access token works before the reuse")
+    # The token of the login, three rotations old, comes back: the whole session ends.
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": first}, auth=False)
+    h.eq(r.status, 401, "a refresh token three rotations old is refused")
+    h.eq(me(cur["access_token"]).status, 401, "the current access token is refused after the reuse")
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": cur["refresh_token"]}, auth=False)
+    h.eq(r.status, 401, "the current refresh token is refused after the reuse")
+    # A token that was never issued revokes nothing: another session of alice keeps working.
+    other = login("alice", PASSWORD)
+    ENV["leaked"] += [other["access_token"], other["refresh_token"]]
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": "ohr_" + "A" * 43}, auth=False)
+    h.eq(r.status, 401, "an unknown refresh token is refused")
+    h.eq(me(other["access_token"]).status, 200, "an unknown refresh token ends no session")
+
+
 def test_logout_ends_the_session_immediately():
     t = login("alice", PASSWORD)
     ENV["leaked"] += [t["access_token"], t["refresh_token"]]
