@@ -162,6 +162,9 @@ int auth_hash_password(struct auth *a, const char *pw, size_t len, auth_hash_cb 
 /* Appends an audit row asynchronously (copied; fire and forget: a failure
  * is counted and logged). */
 void auth_audit(struct auth *a, const struct auth_audit *entry);
+/* Counts an audit row a caller wrote itself with auth_db_audit_append in
+ * the transaction of its change (committed: ok). */
+void auth_audit_count(struct auth *a, bool ok);
 /* Fills who/role fields of an audit entry from a principal (NULL:
  * anonymous). */
 void auth_audit_actor(struct auth_audit *e, const struct auth_principal *p);

@@ -142,10 +142,8 @@ static const char *audit_result(int status)
     return status < 400 ? "ok" : status == 401 || status == 403 || status == 429 ? "denied" : "error";
 }
 
-static void write_audit(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int status)
+static void audit_fill(struct http_request *req, struct api_ctx *ctx, int status, struct auth_audit *out)
 {
-    if (!api->deps.auth || api->closing)
-        return;
     struct auth_audit e;
     memset(&e, 0, sizeof(e));
     auth_audit_actor(&e, &ctx->who);
@@ -160,7 +158,33 @@ static void write_audit(struct http_api *api, struct http_request *req, struct a
     snprintf(e.ip, sizeof(e.ip), "%s", req->remote_addr);
     snprintf(e.request_id, sizeof(e.request_id), "%s", req->request_id);
     utf8_sanitize(ctx->detail, e.detail, sizeof(e.detail));
+    *out = e;
+}
+
+static void write_audit(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int status)
+{
+    if (!api->deps.auth || api->closing)
+        return;
+    struct auth_audit e;
+    audit_fill(req, ctx, status, &e);
     auth_audit(api->deps.auth, &e);
+}
+
+bool api_audit_prepare(struct http_request *req, int status, struct auth_audit *out)
+{
+    struct api_ctx *ctx = api_ctx(req);
+    if (!ctx->audit)
+        return false;
+    audit_fill(req, ctx, status, out);
+    out->ts = base_time_now_ms();
+    return true;
+}
+
+void api_audit_committed(struct http_api *api, struct http_request *req)
+{
+    api_ctx(req)->audit = false;
+    if (api->deps.auth)
+        auth_audit_count(api->deps.auth, true);
 }
 
 static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,

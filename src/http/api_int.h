@@ -80,6 +80,17 @@ json_t *api_body(struct http_api *api, struct http_request *req, const struct ht
 /* Maps a BASE_ERR_* from the store to a response (503 unavailable, 404,
  * 409, 500). */
 void api_send_store_error(struct http_api *api, struct http_request *req, int status, const char *what);
+/* The audit row of a mutation, written in the transaction of its change
+ * (a change is never committed without its row, nor a row without its
+ * change). prepare fills *out as the row of an answer with `status` (the
+ * handler's answer on success; target and detail must be set before) and
+ * returns false when this request writes none; the handler appends it
+ * with auth_db_audit_append before committing, and calls committed once
+ * the transaction did, so no second row is written when it answers. If
+ * the transaction fails, the answer's row (an error) is written as for
+ * any other refusal. */
+bool api_audit_prepare(struct http_request *req, int status, struct auth_audit *out);
+void api_audit_committed(struct http_api *api, struct http_request *req);
 /* Sets the audit target ("user alice", "token t_..."). */
 void api_set_target(struct http_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Query parameters. Each returns 1 when present and valid, 0 when absent,

@@ -64,6 +64,19 @@ def test_reuse_of_an_older_refresh_token_on_postgres():
          "the current refresh token is refused too")
 
 
+def test_mutations_and_their_audit_rows_commit_together_on_postgres():
+    from test_auth import audit_is_atomic_with_the_change
+    pg = ENV["pg"]
+    audit_is_atomic_with_the_change(
+        ENV["o"],
+        lambda: pg.psql("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                        " $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+                        " CREATE TRIGGER test_refuse BEFORE INSERT ON audit_log"
+                        " FOR EACH ROW EXECUTE FUNCTION test_refuse()"),
+        lambda: pg.psql("DROP TRIGGER test_refuse ON audit_log; DROP FUNCTION test_refuse()"),
+        pg.psql)
+
+
 def test_users_tokens_audit_lists_on_postgres():
     o = ENV["o"]
     r = o.post("/api/v1/users", body={"username": "pgviewer", "password": h.secret("pg-viewer-pass-1"),
