@@ -490,6 +490,9 @@ static int start(struct app *a)
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
         .login_rate_limit = a->conf->server.login_rate_limit,
         .cors_origins = a->env.cors_origins, .allow_test_login = a->env.allow_test_login,
+        .metrics_bearer_token = a->conf->server.metrics_bearer_token,
+        .metrics_username = a->conf->server.metrics_username,
+        .metrics_password = a->conf->server.metrics_password,
     };
     a->api = http_api_new(&deps, err, sizeof(err));
     if (!a->api) {

@@ -32,6 +32,9 @@ static int copy_settings(struct conf *dst, const struct conf *src, struct base_m
         copy_str(a, &s->cors_origins) || copy_str(a, &s->tls_cert) || copy_str(a, &s->tls_key) ||
         copy_str(a, &s->static_dir) || copy_str(a, &dst->storage.url) || copy_str(a, &dst->log.service))
         return BASE_ERR_NOMEM;
+    if (copy_str(a, &s->metrics_bearer_token) || copy_str(a, &s->metrics_username) ||
+        copy_str(a, &s->metrics_password))
+        return BASE_ERR_NOMEM;
     if (src->n_files && !(dst->files = base_arena_alloc(a, src->n_files * sizeof(*dst->files))))
         return BASE_ERR_NOMEM;
     for (size_t i = 0; i < src->n_files; i++) {

@@ -40,6 +40,10 @@ struct http_api {
     int metrics_jobs;                 /* /metrics scrapes being formatted */
     uint64_t metrics_slices;          /* times one yielded the loop */
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
+    /* /metrics credentials: the scheme and the SHA-256 (hex) of what follows
+     * it in the Authorization header; scheme "" = public. */
+    char metrics_scheme[8];
+    char metrics_digest[AUTH_HASH_HEX];
 };
 
 /* Per-request state kept in req->app_ctx (set up by http_api_handle). */
@@ -155,6 +159,13 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c);
 
 /* The sample as documented (SAMPLE in docs/api.md). NULL on OOM. */
 json_t *api_sample_json(const struct sample *s);
+
+/* The gate of GET /metrics: with server.metrics_auth, the configured
+ * credentials (compared in constant time) or 401 with WWW-Authenticate;
+ * a request without them, and every request when /metrics is public,
+ * takes a token from its address's bucket (429 when empty). False when an
+ * answer was sent. */
+bool api_metrics_allow(struct http_api *api, struct http_request *req);
 
 /* metrics.c: subscribes the counters of /metrics to the bus (samples per
  * type and result); 0 or BASE_ERR_NOMEM / BASE_ERR_TOO_BIG. */
