@@ -300,7 +300,9 @@ static void reload(struct app *a)
                 !same_str(o->login_rate_limit, f->login_rate_limit) || !same_str(o->cors_origins, f->cors_origins) ||
                 !same_str(o->tls_cert, f->tls_cert) || !same_str(o->tls_key, f->tls_key) ||
                 o->max_body != f->max_body || o->access_ttl_ms != f->access_ttl_ms ||
-                o->refresh_ttl_ms != f->refresh_ttl_ms)
+                o->refresh_ttl_ms != f->refresh_ttl_ms || !same_str(o->metrics_bearer_token, f->metrics_bearer_token) ||
+                !same_str(o->metrics_username, f->metrics_username) ||
+                !same_str(o->metrics_password, f->metrics_password))
                 base_log_warn("server settings changed: restart opshub to apply them "
                               "(certificate files at the same paths are re-read now)", BASE_LOG_STR("section", "server"));
             reload_tls(a);
@@ -514,6 +516,9 @@ static int start(struct app *a)
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
         .login_rate_limit = a->conf->server.login_rate_limit,
         .cors_origins = a->env.cors_origins, .allow_test_login = a->env.allow_test_login,
+        .metrics_bearer_token = a->conf->server.metrics_bearer_token,
+        .metrics_username = a->conf->server.metrics_username,
+        .metrics_password = a->conf->server.metrics_password,
     };
     a->api = http_api_new(&deps, err, sizeof(err));
     if (!a->api) {

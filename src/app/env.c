@@ -28,17 +28,24 @@ static bool env_is(const char *name, const char *value)
     return v && strcmp(v, value) == 0;
 }
 
-/* The secret file DATA/name: read it, or (first start) create it with
- * `raw_len` random bytes, base64url or standard base64, mode 0600 and
- * O_EXCL. `var` names the environment variable in messages. The text, one
- * line, goes to out; the caller wipes it. */
+/* The secret file DATA/name: read it, or (first start, when `create`)
+ * create it with `raw_len` random bytes, base64url or standard base64,
+ * mode 0600 and O_EXCL. Without `create` an absent file is an error
+ * (BASE_ERR_NOT_FOUND) and nothing is made, not even the directory. `var`
+ * names the environment variable in messages. The text, one line, goes to
+ * out; the caller wipes it. */
 static int secret_file(const char *data_dir, const char *name, const char *var, size_t raw_len, bool urlsafe,
-                       char *out, size_t outlen, char *err, size_t errlen)
+                       bool create, char *out, size_t outlen, char *err, size_t errlen)
 {
     char path[4096];
     const char *dir = data_dir ? data_dir : "data";
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT && !create) {
+        snprintf(err, errlen, "%s is not set and %s does not exist: no key was generated in this data directory"
+                 " (is --data right?)", var, path);
+        return BASE_ERR_NOT_FOUND;
+    }
     if (fd < 0 && errno == ENOENT) {
         unsigned char raw[64];
         if (raw_len > sizeof(raw) || outlen < 4 * ((raw_len + 2) / 3) + 1)
@@ -90,7 +97,7 @@ static int secret_file(const char *data_dir, const char *name, const char *var, 
 
 static int jwt_from_file(struct app_env *e, const char *data_dir, char *err, size_t errlen)
 {
-    int rc = secret_file(data_dir, JWT_FILE, "JWT_SECRET", 48, true, e->jwt_secret, sizeof(e->jwt_secret),
+    int rc = secret_file(data_dir, JWT_FILE, "JWT_SECRET", 48, true, true, e->jwt_secret, sizeof(e->jwt_secret),
                          err, errlen);
     if (rc)
         return rc;
@@ -104,11 +111,12 @@ static int jwt_from_file(struct app_env *e, const char *data_dir, char *err, siz
     return 0;
 }
 
-static int key_from_file(struct auth_secret_keyring *kr, const char *data_dir, char *err, size_t errlen)
+static int key_from_file(struct auth_secret_keyring *kr, const char *data_dir, bool create, char *err,
+                         size_t errlen)
 {
     char text[128], why[200];
-    int rc = secret_file(data_dir, KEY_FILE, "ENCRYPTION_KEY_BASE64", AUTH_SECRET_KEY_LEN, false, text, sizeof(text),
-                         err, errlen);
+    int rc = secret_file(data_dir, KEY_FILE, "ENCRYPTION_KEY_BASE64", AUTH_SECRET_KEY_LEN, false, create, text,
+                         sizeof(text), err, errlen);
     if (rc == 0 && auth_secret_keyring_init(kr, text, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/%s: %s", data_dir ? data_dir : "data", KEY_FILE, why);
         rc = BASE_ERR_INVALID;
@@ -117,8 +125,8 @@ static int key_from_file(struct auth_secret_keyring *kr, const char *data_dir, c
     return rc;
 }
 
-int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, char *err,
-                    size_t errlen)
+int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, bool create,
+                    char *err, size_t errlen)
 {
     memset(kr, 0, sizeof(*kr));
     const char *key = getenv("ENCRYPTION_KEY_BASE64");
@@ -132,7 +140,7 @@ int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char 
         snprintf(err, errlen, "ENCRYPTION_KEY_BASE64 (32 bytes, base64) is required when OPSHUB_ENV/NODE_ENV is production");
         return BASE_ERR_INVALID;
     } else {
-        int rc = key_from_file(kr, data_dir, err, errlen);
+        int rc = key_from_file(kr, data_dir, create, err, errlen);
         if (rc)
             return rc;
     }
@@ -193,7 +201,7 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
             return rc;
     }
 
-    int krc = app_env_keyring(&e->keyring, e->production, data_dir, err, errlen);
+    int krc = app_env_keyring(&e->keyring, e->production, data_dir, true, err, errlen);
     if (krc)
         return krc;
     e->have_key = true;

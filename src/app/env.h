@@ -31,13 +31,15 @@ struct app_env {
  * (never its value). */
 int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, char *err, size_t errlen);
 /* The keyring for stored secrets: ENCRYPTION_KEY_BASE64 as the current key
- * (outside production, when unset, a key generated once into
- * DATA/encryption-key, mode 0600), plus every comma-separated key of
- * ENCRYPTION_KEY_OLD_BASE64 for decrypting during a rotation. Shared by
- * serve and `opshub secrets`. 0 or BASE_ERR_INVALID / BASE_ERR_IO with a
- * message that names the variable or file, never a key. */
-int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, char *err,
-                    size_t errlen);
+ * (outside production, when unset, DATA/encryption-key: generated once,
+ * mode 0600, when `create`; read-only commands pass false and get
+ * BASE_ERR_NOT_FOUND when the file is absent, creating nothing), plus
+ * every comma-separated key of ENCRYPTION_KEY_OLD_BASE64 for decrypting
+ * during a rotation. Shared by serve and `opshub secrets`. 0 or
+ * BASE_ERR_INVALID / BASE_ERR_IO / BASE_ERR_NOT_FOUND with a message that
+ * names the variable or file, never a key. */
+int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, bool create,
+                    char *err, size_t errlen);
 /* Wipes the secrets. Safe on a zeroed or failed env. */
 void app_env_free(struct app_env *e);
 

@@ -1,7 +1,9 @@
 /*
  * auth/audit: audit rows (see service.h) and their retention. An entry is
  * copied into a job, appended on the store thread and counted; a failure is
- * counted and logged, never retried (fire and forget). Rows older than
+ * counted and logged, never retried (fire and forget): for what changed
+ * nothing (refusals, failures). A change's own row is written by its
+ * handler in the change's transaction (auth_audit_count). Rows older than
  * opts.audit_retention_ms are deleted hourly in chunks of PURGE_CHUNK, the
  * next chunk on the next tick while there is more. Owns nothing beyond
  * its jobs.
@@ -63,6 +65,14 @@ void auth_audit(struct auth *a, const struct auth_audit *entry)
         return;
     }
     auth_ref(a);
+}
+
+void auth_audit_count(struct auth *a, bool ok)
+{
+    if (ok)
+        a->stats.audit_written++;
+    else
+        a->stats.audit_errors++;
 }
 
 void auth_audit_actor(struct auth_audit *e, const struct auth_principal *p)

@@ -510,9 +510,29 @@ int auth_db_session_rotate(struct store_conn *c, const char *id, const char *old
         STORE_P_TEXT(new_hash), STORE_P_TEXT(old_hash), STORE_P_INT(now_ms), STORE_P_INT(expires_at),
         STORE_P_TEXT(id), STORE_P_TEXT(old_hash), STORE_P_INT(now_ms),
     };
-    return update_one(c, "UPDATE sessions SET refresh_hash = ?, prev_refresh_hash = ?, refreshed_at = ?,"
-                      " expires_at = ? WHERE id = ? AND refresh_hash = ? AND revoked_at IS NULL"
-                      " AND expires_at > ?", p, sizeof(p) / sizeof(p[0]), true, err, errlen);
+    int rc = update_one(c, "UPDATE sessions SET refresh_hash = ?, prev_refresh_hash = ?, refreshed_at = ?,"
+                        " expires_at = ? WHERE id = ? AND refresh_hash = ? AND revoked_at IS NULL"
+                        " AND expires_at > ?", p, sizeof(p) / sizeof(p[0]), true, err, errlen);
+    if (rc)
+        return rc;
+    struct store_param u[] = {STORE_P_TEXT(old_hash), STORE_P_TEXT(id), STORE_P_INT(now_ms)};
+    return store_sql_exec(c, "INSERT INTO session_refresh_used (refresh_hash, session_id, used_at)"
+                          " VALUES (?, ?, ?)", u, 3, NULL, err, errlen);
+}
+
+int auth_db_session_by_used_refresh(struct store_conn *c, const char *hash, char *session_id, size_t n,
+                                    char *err, size_t errlen)
+{
+    struct store_param p = STORE_P_TEXT(hash);
+    struct store_result r = {0};
+    int rc = store_sql_exec(c, "SELECT session_id FROM session_refresh_used WHERE refresh_hash = ?", &p, 1, &r,
+                            err, errlen);
+    if (!rc && r.rows == 0)
+        rc = BASE_ERR_NOT_FOUND;
+    if (!rc)
+        snprintf(session_id, n, "%s", store_result_text(&r, 0, 0));
+    store_result_free(&r);
+    return rc;
 }
 
 int auth_db_session_revoke(struct store_conn *c, const char *id, int64_t now_ms, char *err, size_t errlen)

@@ -145,15 +145,21 @@ struct auth_token_lookup {
 int auth_db_token_lookup(struct store_conn *c, const char *hash, struct auth_token_lookup *out, char *err,
                          size_t errlen);
 
-/* Sessions. rotate replaces the refresh hash (the old one becomes prev_hash)
- * only if the session still has `old_hash` and is active: BASE_ERR_NOT_FOUND
- * otherwise (a concurrent refresh won). revoke_user revokes every active
- * session of a user (password change, disable). */
+/* Sessions. rotate replaces the refresh hash (the old one becomes prev_hash
+ * and is remembered in session_refresh_used) only if the session still has
+ * `old_hash` and is active: BASE_ERR_NOT_FOUND otherwise (a concurrent
+ * refresh won). revoke_user revokes every active session of a user
+ * (password change, disable). */
 int auth_db_session_insert(struct store_conn *c, const struct auth_session *s, char *err, size_t errlen);
 int auth_db_session_rotate(struct store_conn *c, const char *id, const char *old_hash,
                            const char *new_hash, int64_t now_ms, int64_t expires_at,
                            char *err, size_t errlen);
 int auth_db_session_revoke(struct store_conn *c, const char *id, int64_t now_ms, char *err, size_t errlen);
+/* The session whose rotation replaced the refresh token with this hash, at
+ * any depth, into session_id (n bytes): 0, or BASE_ERR_NOT_FOUND for a hash
+ * no rotation replaced (never issued, or still current). */
+int auth_db_session_by_used_refresh(struct store_conn *c, const char *hash, char *session_id, size_t n,
+                                    char *err, size_t errlen);
 int auth_db_session_revoke_user(struct store_conn *c, const char *user_id, int64_t now_ms,
                                 char *err, size_t errlen);
 /* Revokes the user's oldest active sessions beyond the newest `keep`. */

@@ -220,7 +220,10 @@ static int issue_access(struct auth *a, const struct auth_user *u, const char *s
 
 /* ---- login, refresh, logout ---- */
 
-enum login_kind { LOGIN_PASSWORD, LOGIN_REFRESH, LOGIN_REUSE };
+/* LOGIN_REUSE: the token the last rotation replaced (the mirror knows it);
+ * LOGIN_LOOKUP: a token the mirror does not know, looked up among every
+ * token a rotation replaced, its session revoked when found. */
+enum login_kind { LOGIN_PASSWORD, LOGIN_REFRESH, LOGIN_REUSE, LOGIN_LOOKUP };
 
 struct login_job {
     struct auth_wait wait;    /* first: a password login waits for a current mirror */
@@ -239,6 +242,7 @@ struct login_job {
     struct auth_session session;
     char old_hash[AUTH_HASH_HEX];
     char user_id[AUTH_ID_MAX];
+    bool revoked;             /* LOGIN_LOOKUP: an active session was revoked */
     int64_t now;
     struct auth_login_result result;
     auth_login_cb cb;
@@ -265,7 +269,7 @@ static void after_reload(void *data, int status)
 {
     struct login_job *j = data;
     struct auth *a = j->a;
-    if (j->kind == LOGIN_REUSE) {
+    if (j->kind == LOGIN_REUSE || j->kind == LOGIN_LOOKUP) {
         login_finish(j, BASE_ERR_INVALID);
         return;
     }
@@ -279,9 +283,29 @@ static void after_reload(void *data, int status)
     login_finish(j, rc ? BASE_ERR_NOMEM : 0);
 }
 
+/* An unknown refresh token: if a rotation replaced it (at any depth), it
+ * was copied, so the session ends for every holder. The lookup runs
+ * outside a transaction so that random tokens never take the write lock. */
+static int lookup_work(struct store_conn *c, struct login_job *j, char *err, size_t errlen)
+{
+    int rc = auth_db_session_by_used_refresh(c, j->old_hash, j->session.id, sizeof(j->session.id), err, errlen);
+    if (rc)
+        return rc;
+    rc = store_sql_begin(c, err, errlen);
+    if (rc)
+        return rc;
+    rc = auth_db_session_revoke(c, j->session.id, j->now, err, errlen);
+    j->revoked = rc == 0;
+    if (rc == BASE_ERR_NOT_FOUND)
+        rc = 0; /* already revoked or expired */
+    return store_sql_end(c, rc, err, errlen);
+}
+
 static int session_work(struct store_conn *c, void *data, char *err, size_t errlen)
 {
     struct login_job *j = data;
+    if (j->kind == LOGIN_LOOKUP)
+        return lookup_work(c, j, err, errlen);
     int rc = store_sql_begin(c, err, errlen);
     if (rc)
         return rc;
@@ -315,6 +339,14 @@ static void session_done(void *data, int status, const char *errmsg)
         login_finish(j, status == BASE_ERR_NOT_FOUND ? BASE_ERR_INVALID
                       : status == BASE_ERR_UNAVAILABLE ? BASE_ERR_UNAVAILABLE : BASE_ERR_IO);
         return;
+    }
+    if (j->kind == LOGIN_LOOKUP) {
+        if (!j->revoked) {
+            login_finish(j, BASE_ERR_INVALID);
+            return;
+        }
+        base_log_warn("auth: refresh token reuse, session revoked", BASE_LOG_STR("session", j->session.id),
+                      BASE_LOG_STR("remote", j->ip));
     }
     if (auth_reload(j->a, after_reload, j) != 0)
         after_reload(j, BASE_ERR_NOMEM);
@@ -499,8 +531,17 @@ int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth
     bool replaced = false;
     const struct auth_session *s = auth_mirror_session_by_refresh(a, hash, &replaced);
     enum login_kind kind = LOGIN_REFRESH;
-    if (!s)
-        return BASE_ERR_INVALID;
+    if (!s) {
+        /* Unknown to the mirror: never issued, of an ended session, or
+         * replaced more than one rotation ago. One indexed read tells. */
+        struct login_job *j = login_job_new(a, LOGIN_LOOKUP, ip, cb, data);
+        if (!j)
+            return BASE_ERR_NOMEM;
+        snprintf(j->old_hash, sizeof(j->old_hash), "%s", hash);
+        j->now = now;
+        session_submit(j);
+        return 0;
+    }
     if (replaced) {
         /* A replaced refresh token came back: someone holds a copy. End the
          * session for both holders (RFC 9700 §4.14.2). */

@@ -146,8 +146,9 @@ typedef void (*auth_login_cb)(void *data, int status, const struct auth_login_re
 /* `test_login` skips the password (only when allow_test_login). */
 int auth_login(struct auth *a, const char *username, const char *password, size_t pwlen,
                const char *ip, bool test_login, auth_login_cb cb, void *data);
-/* Rotates a refresh token. Reusing a replaced refresh token revokes the
- * whole session (it was stolen or replayed): BASE_ERR_INVALID. */
+/* Rotates a refresh token. Reusing any refresh token a rotation replaced
+ * (the last one from the mirror, earlier ones from one indexed read)
+ * revokes the whole session (it was stolen or replayed): BASE_ERR_INVALID. */
 int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth_login_cb cb, void *data);
 /* Revokes the caller's session (users) — access and refresh tokens stop
  * working at once. For API tokens it is a no-op. */
@@ -161,6 +162,9 @@ int auth_hash_password(struct auth *a, const char *pw, size_t len, auth_hash_cb 
 /* Appends an audit row asynchronously (copied; fire and forget: a failure
  * is counted and logged). */
 void auth_audit(struct auth *a, const struct auth_audit *entry);
+/* Counts an audit row a caller wrote itself with auth_db_audit_append in
+ * the transaction of its change (committed: ok). */
+void auth_audit_count(struct auth *a, bool ok);
 /* Fills who/role fields of an audit entry from a principal (NULL:
  * anonymous). */
 void auth_audit_actor(struct auth_audit *e, const struct auth_principal *p);

@@ -100,7 +100,8 @@ static bool file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-int cli_store_open(const char *who, const char *config_path, const char *data_dir, struct store_conn **out)
+static int store_open(const char *who, const char *config_path, const char *data_dir, bool existing,
+                      struct store_conn **out)
 {
     *out = NULL;
     const char *path = config_path ? config_path : (file_exists("opshub.yaml") ? "opshub.yaml" : NULL);
@@ -121,7 +122,13 @@ int cli_store_open(const char *who, const char *config_path, const char *data_di
     char url[2048], redacted[2048], err[512] = "";
     app_storage_url(conf_url, data_dir, url, sizeof(url));
     const char *env = getenv("DATABASE_URL");
-    if (strncmp(url, "sqlite://", 9) == 0 && !(conf_url && *conf_url) && !(env && *env)) {
+    if (existing && strncmp(url, "sqlite://", 9) == 0 && !file_exists(url + 9)) {
+        /* A read-only command must leave a mistyped --data as it found it. */
+        fprintf(stderr, "%s: no database at %s (is --data right?)\n", who, url + 9);
+        conf_destroy(conf);
+        return 1;
+    }
+    if (!existing && strncmp(url, "sqlite://", 9) == 0 && !(conf_url && *conf_url) && !(env && *env)) {
         const char *dir = data_dir ? data_dir : "data";
         if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
             fprintf(stderr, "%s: cannot create the data directory %s: %s\n", who, dir, strerror(errno));
@@ -139,6 +146,17 @@ int cli_store_open(const char *who, const char *config_path, const char *data_di
         return 1;
     }
     return 0;
+}
+
+int cli_store_open(const char *who, const char *config_path, const char *data_dir, struct store_conn **out)
+{
+    return store_open(who, config_path, data_dir, false, out);
+}
+
+int cli_store_open_existing(const char *who, const char *config_path, const char *data_dir,
+                            struct store_conn **out)
+{
+    return store_open(who, config_path, data_dir, true, out);
 }
 
 char *cli_printable(const char *s, char *out, size_t n)

@@ -41,6 +41,11 @@ int cli_main(int argc, char **argv);
  */
 int cli_store_open(const char *who, const char *config_path, const char *data_dir,
                    struct store_conn **out);
+/* cli_store_open for read-only commands: a SQLite database that does not
+ * exist is an error (1, naming the file), and nothing is created — not
+ * the data directory, not the file. */
+int cli_store_open_existing(const char *who, const char *config_path, const char *data_dir,
+                            struct store_conn **out);
 
 /* Copies s into out (at most n - 1 bytes) with every byte outside printable
  * ASCII replaced by '?', for echoing a bad argument safely. Returns out. */

@@ -79,12 +79,14 @@ int cli_cmd_secrets(int argc, char **argv)
     const char *who = rotate ? "opshub secrets rotate-key" : "opshub secrets status";
     struct auth_secret_keyring kr;
     char err[512];
-    if (app_env_keyring(&kr, production(), data, err, sizeof(err)) != 0) {
+    /* status only reads: it must not generate a key (or a database) in a
+     * mistyped data directory; rotate-key writes, like serve. */
+    if (app_env_keyring(&kr, production(), data, rotate, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", who, err);
         return 2;
     }
     struct store_conn *c = NULL;
-    int code = cli_store_open(who, config, data, &c);
+    int code = rotate ? cli_store_open(who, config, data, &c) : cli_store_open_existing(who, config, data, &c);
     if (code) {
         auth_secret_keyring_free(&kr);
         return code;

@@ -349,7 +349,7 @@ static int run_list(const struct opts *o)
     struct auth_token *all = NULL;
     size_t n = 0;
     char err[512] = "";
-    int code = cli_store_open(o->who, o->config, o->data, &c);
+    int code = cli_store_open_existing(o->who, o->config, o->data, &c);
     if (code)
         return code;
     int rc = load_tokens(c, o->all ? -1 : 0, false, &all, &n, err, sizeof(err));

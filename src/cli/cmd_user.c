@@ -409,7 +409,7 @@ static int run_list(const struct opts *o)
     size_t n_all = 0, cap = 0;
     char err[512] = "", cursor[AUTH_NAME_MAX];
     struct auth_list_opts lo = {.cursor = NULL, .limit = 1000, .role = NULL, .flag = -1};
-    int code = cli_store_open(o->who, o->config, o->data, &c);
+    int code = cli_store_open_existing(o->who, o->config, o->data, &c);
     if (code)
         return code;
     for (;;) {

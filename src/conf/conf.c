@@ -207,18 +207,70 @@ static void parse_cors(struct conf_ctx *ctx, const struct conf_node *n, struct c
     base_buf_free(&joined);
 }
 
+/* A credential of server.metrics_auth: printable ASCII without spaces (it
+ * travels in a header), from `min` to CONF_METRICS_SECRET_MAX bytes, never
+ * quoted back (it comes from ${VAR}); a username has no ':' (Basic auth). */
+static void parse_metrics_credential(struct conf_ctx *ctx, const struct conf_node *n, const char *what,
+                                     size_t min, size_t max, const char **out)
+{
+    const char *t;
+    size_t len;
+    if (conf_value_text(ctx, n, what, &t, &len))
+        return;
+    bool ok = len >= min && len <= max;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = t[i] > 0x20 && t[i] < 0x7f && !(min == 1 && t[i] == ':');
+    if (!ok) {
+        conf_value_error(ctx, n, "%s must be %zu to %zu printable characters without spaces%s (the value is not shown)",
+                         what, min, max, min == 1 ? " or ':'" : "");
+        return;
+    }
+    *out = base_arena_strndup(&ctx->conf->arena, t, len);
+    if (!*out)
+        ctx->nomem = true;
+}
+
+/* metrics_auth: {bearer_token: ${VAR}} or {username: U, password: ${VAR}}. */
+static void parse_metrics_auth(struct conf_ctx *ctx, const struct conf_node *n, struct conf_server *s)
+{
+    static const char *const names[] = {"bearer_token", "username", "password"};
+    const struct conf_node *f[3];
+    if (conf_value_is_null(n) || !section_map(ctx, n))
+        return;
+    conf_value_fields(ctx, n, names, 3, f);
+    if (f[0])
+        parse_metrics_credential(ctx, f[0], "metrics_auth.bearer_token", CONF_METRICS_SECRET_MIN,
+                                 CONF_METRICS_SECRET_MAX, &s->metrics_bearer_token);
+    if (f[1])
+        parse_metrics_credential(ctx, f[1], "metrics_auth.username", 1, 64, &s->metrics_username);
+    if (f[2])
+        parse_metrics_credential(ctx, f[2], "metrics_auth.password", CONF_METRICS_SECRET_MIN,
+                                 CONF_METRICS_SECRET_MAX, &s->metrics_password);
+    if (!f[0] && !f[1] && !f[2]) {
+        if (!n->child) /* else an unknown key is reported already */
+            conf_value_error(ctx, n, "metrics_auth needs bearer_token, or username and password "
+                             "(leave it out to keep /metrics public)");
+    } else if (f[0] && (f[1] || f[2]))
+        conf_value_error(ctx, n, "metrics_auth takes bearer_token, or username and password, not both");
+    else if (!f[0] && (!f[1] || !f[2]))
+        conf_value_error_member(ctx, n, f[1] ? "password" : "username",
+                                "metrics_auth needs both username and password");
+}
+
 static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
 {
     static const char *const names[] = {"listen", "base_url", "rate_limit", "global_rate_limit",
                                         "cors_origins", "tls", "max_body", "auth", "login_rate_limit",
-                                        "static_dir", "trusted_proxies"};
+                                        "static_dir", "trusted_proxies", "metrics_auth"};
     static const char *const tls_names[] = {"cert", "key"};
     static const char *const auth_names[] = {"access_ttl", "refresh_ttl"};
-    const struct conf_node *f[11], *t[2];
+    const struct conf_node *f[12], *t[2];
     struct conf_server *s = &ctx->conf->server;
     if (!section_map(ctx, n))
         return;
-    conf_value_fields(ctx, n, names, 11, f);
+    conf_value_fields(ctx, n, names, 12, f);
+    if (f[11])
+        parse_metrics_auth(ctx, f[11], &ctx->conf->server);
     if (f[8])
         parse_rate_limit(ctx, f[8], &s->login_rate_limit);
     if (f[0])

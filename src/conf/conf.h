@@ -55,7 +55,19 @@ struct conf_server {
      * name the client (http/proxy); NULL, 0 = none: the peer is the client. */
     const struct base_cidr *trusted_proxies;
     size_t n_trusted_proxies; /* at most CONF_TRUSTED_PROXIES_MAX */
+    /* metrics_auth: what GET /metrics requires (as Prometheus' scrape
+     * config sends it): a bearer token, or a username and password (HTTP
+     * Basic); all NULL = public (rate limited per address). Secrets: never
+     * logged or quoted in errors. */
+    const char *metrics_bearer_token;
+    const char *metrics_username;
+    const char *metrics_password;
 };
+
+/* server.metrics_auth: secrets of at least this many characters (a scrape
+ * credential is machine-made; a short one could be guessed), at most MAX. */
+#define CONF_METRICS_SECRET_MIN 16
+#define CONF_METRICS_SECRET_MAX 1024
 
 struct conf_storage {
     const char *url;              /* sqlite://PATH or postgres://...; NULL when not in the file (the app then uses DATABASE_URL or sqlite://<data>/opshub.db) */

@@ -39,6 +39,9 @@ static int copy_settings(struct conf *dst, const struct conf *src, struct base_m
         memcpy(nets, s->trusted_proxies, s->n_trusted_proxies * sizeof(*nets));
         s->trusted_proxies = nets;
     }
+    if (copy_str(a, &s->metrics_bearer_token) || copy_str(a, &s->metrics_username) ||
+        copy_str(a, &s->metrics_password))
+        return BASE_ERR_NOMEM;
     if (src->n_files && !(dst->files = base_arena_alloc(a, src->n_files * sizeof(*dst->files))))
         return BASE_ERR_NOMEM;
     for (size_t i = 0; i < src->n_files; i++) {

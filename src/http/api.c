@@ -17,6 +17,8 @@
 #include "http/routes.h"
 #include "http/static.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,6 +58,33 @@ static struct api_rate *rate_for(struct http_api *api, const struct http_route *
     return &api->rates[0];
 }
 
+/* Keeps only the scheme and a digest of the /metrics credential: the
+ * secret itself is not held (nor logged) by the API. */
+static int metrics_auth_init(struct http_api *api, const struct http_api_deps *deps, char *err, size_t errlen)
+{
+    if (deps->metrics_bearer_token) {
+        snprintf(api->metrics_scheme, sizeof(api->metrics_scheme), "Bearer");
+        auth_db_sha256_hex(deps->metrics_bearer_token, strlen(deps->metrics_bearer_token), api->metrics_digest);
+        return 0;
+    }
+    if (!deps->metrics_username || !deps->metrics_password)
+        return 0;
+    char pair[1200], b64[1700];
+    int n = snprintf(pair, sizeof(pair), "%s:%s", deps->metrics_username, deps->metrics_password);
+    int rc = 0;
+    if (n < 0 || (size_t)n >= sizeof(pair) || (size_t)n / 3 * 4 + 5 > sizeof(b64)) {
+        snprintf(err, errlen, "server.metrics_auth: username and password too long");
+        rc = BASE_ERR_TOO_BIG;
+    } else {
+        int len = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, n);
+        snprintf(api->metrics_scheme, sizeof(api->metrics_scheme), "Basic");
+        auth_db_sha256_hex(b64, (size_t)len, api->metrics_digest);
+    }
+    OPENSSL_cleanse(pair, sizeof(pair));
+    OPENSSL_cleanse(b64, sizeof(b64));
+    return rc;
+}
+
 struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_t errlen)
 {
     struct http_api *api = base_calloc(1, sizeof(*api));
@@ -92,7 +121,10 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
     if (deps->cors_origins && deps->cors_origins[0] &&
         http_cors_new(deps->cors_origins, &api->cors, err, errlen) != 0)
         goto fail;
+    if (metrics_auth_init(api, deps, err, errlen) != 0)
+        goto fail;
     api->deps.rate_limit = api->deps.global_rate_limit = api->deps.login_rate_limit = NULL;
+    api->deps.metrics_bearer_token = api->deps.metrics_username = api->deps.metrics_password = NULL;
     api->deps.cors_origins = NULL;
     base_histogram_init(&api->duration, base_metrics_latency_bounds, base_metrics_latency_n);
     if (api_metrics_start(api) != 0) {
@@ -154,10 +186,8 @@ static const char *audit_result(int status)
     return status < 400 ? "ok" : status == 401 || status == 403 || status == 429 ? "denied" : "error";
 }
 
-static void write_audit(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int status)
+static void audit_fill(struct http_request *req, struct api_ctx *ctx, int status, struct auth_audit *out)
 {
-    if (!api->deps.auth || api->closing)
-        return;
     struct auth_audit e;
     memset(&e, 0, sizeof(e));
     auth_audit_actor(&e, &ctx->who);
@@ -172,7 +202,33 @@ static void write_audit(struct http_api *api, struct http_request *req, struct a
     snprintf(e.ip, sizeof(e.ip), "%s", req->remote_addr);
     snprintf(e.request_id, sizeof(e.request_id), "%s", req->request_id);
     utf8_sanitize(ctx->detail, e.detail, sizeof(e.detail));
+    *out = e;
+}
+
+static void write_audit(struct http_api *api, struct http_request *req, struct api_ctx *ctx, int status)
+{
+    if (!api->deps.auth || api->closing)
+        return;
+    struct auth_audit e;
+    audit_fill(req, ctx, status, &e);
     auth_audit(api->deps.auth, &e);
+}
+
+bool api_audit_prepare(struct http_request *req, int status, struct auth_audit *out)
+{
+    struct api_ctx *ctx = api_ctx(req);
+    if (!ctx->audit)
+        return false;
+    audit_fill(req, ctx, status, out);
+    out->ts = base_time_now_ms();
+    return true;
+}
+
+void api_audit_committed(struct http_api *api, struct http_request *req)
+{
+    api_ctx(req)->audit = false;
+    if (api->deps.auth)
+        auth_audit_count(api->deps.auth, true);
 }
 
 static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
@@ -489,6 +545,53 @@ static bool rate_allow(struct http_api *api, struct http_request *req, struct ap
              (long long)(r.retry_after_s > 0 ? r.retry_after_s : 1));
     ctx->audit = false; /* counted in opshub_http_denied_total; an audit row each would be a flood */
     api_send_error(api, req, 429, "rate_limited", msg, NULL);
+    return false;
+}
+
+/* True when `authorization` is the configured /metrics credential. The
+ * scheme is case-insensitive (RFC 9110); the credential is compared as a
+ * SHA-256 digest with CRYPTO_memcmp, so neither its bytes nor its length
+ * show in the time taken. */
+static bool metrics_credential_ok(const struct http_api *api, const char *authorization)
+{
+    size_t n = strlen(api->metrics_scheme);
+    if (!authorization || strncasecmp(authorization, api->metrics_scheme, n) != 0 || authorization[n] != ' ')
+        return false;
+    const char *cred = authorization + n;
+    while (*cred == ' ')
+        cred++;
+    char digest[AUTH_HASH_HEX];
+    auth_db_sha256_hex(cred, strlen(cred), digest);
+    return CRYPTO_memcmp(digest, api->metrics_digest, sizeof(digest)) == 0;
+}
+
+bool api_metrics_allow(struct http_api *api, struct http_request *req)
+{
+    struct api_ctx *ctx = api_ctx(req);
+    bool guarded = api->metrics_scheme[0] != '\0';
+    if (guarded && metrics_credential_ok(api, http_request_header(req, "Authorization")))
+        return true;
+    /* Its own bucket per address, at server.rate_limit: a scraper's calls
+     * do not spend the address's API budget, nor the other way round. */
+    int64_t now = (int64_t)(uv_hrtime() / 1000000u);
+    struct auth_ratelimit_result r;
+    char key[AUTH_RATELIMIT_KEY_MAX], hdr[200];
+    snprintf(key, sizeof(key), "metrics:%s", req->remote_addr);
+    int rc = auth_ratelimit_take(api->rates[0].rl, key, now, &r);
+    if (rc != 0 || !r.allowed) {
+        char msg[160];
+        if (auth_ratelimit_headers(&r, &api->rates[0].rate, hdr, sizeof(hdr)) == 0)
+            append_headers(ctx, hdr);
+        snprintf(msg, sizeof(msg), "rate limit of %s exceeded; retry in %lld s", api->rates[0].value,
+                 (long long)(r.retry_after_s > 0 ? r.retry_after_s : 1));
+        api_send_error(api, req, 429, "rate_limited", msg, NULL);
+        return false;
+    }
+    if (!guarded)
+        return true;
+    snprintf(hdr, sizeof(hdr), "WWW-Authenticate: %s realm=\"opshub metrics\"\r\n", api->metrics_scheme);
+    append_headers(ctx, hdr);
+    api_send_error(api, req, 401, "unauthorized", "/metrics needs the credentials of server.metrics_auth", NULL);
     return false;
 }
 

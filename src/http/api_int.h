@@ -42,6 +42,10 @@ struct http_api {
     bool closing;                     /* shutdown began: deps.sched/auth/objects may be freed */
     struct base_cidr trusted[CONF_TRUSTED_PROXIES_MAX]; /* server.trusted_proxies */
     size_t n_trusted;
+    /* /metrics credentials: the scheme and the SHA-256 (hex) of what follows
+     * it in the Authorization header; scheme "" = public. */
+    char metrics_scheme[8];
+    char metrics_digest[AUTH_HASH_HEX];
 };
 
 /* Per-request state kept in req->app_ctx (set up by http_api_handle). */
@@ -84,6 +88,17 @@ json_t *api_body(struct http_api *api, struct http_request *req, const struct ht
 /* Maps a BASE_ERR_* from the store to a response (503 unavailable, 404,
  * 409, 500). */
 void api_send_store_error(struct http_api *api, struct http_request *req, int status, const char *what);
+/* The audit row of a mutation, written in the transaction of its change
+ * (a change is never committed without its row, nor a row without its
+ * change). prepare fills *out as the row of an answer with `status` (the
+ * handler's answer on success; target and detail must be set before) and
+ * returns false when this request writes none; the handler appends it
+ * with auth_db_audit_append before committing, and calls committed once
+ * the transaction did, so no second row is written when it answers. If
+ * the transaction fails, the answer's row (an error) is written as for
+ * any other refusal. */
+bool api_audit_prepare(struct http_request *req, int status, struct auth_audit *out);
+void api_audit_committed(struct http_api *api, struct http_request *req);
 /* Sets the audit target ("user alice", "token t_..."). */
 void api_set_target(struct http_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Query parameters. Each returns 1 when present and valid, 0 when absent,
@@ -148,6 +163,13 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c);
 
 /* The sample as documented (SAMPLE in docs/api.md). NULL on OOM. */
 json_t *api_sample_json(const struct sample *s);
+
+/* The gate of GET /metrics: with server.metrics_auth, the configured
+ * credentials (compared in constant time) or 401 with WWW-Authenticate;
+ * a request without them, and every request when /metrics is public,
+ * takes a token from its address's bucket (429 when empty). False when an
+ * answer was sent. */
+bool api_metrics_allow(struct http_api *api, struct http_request *req);
 
 /* metrics.c: subscribes the counters of /metrics to the bus (samples per
  * type and result); 0 or BASE_ERR_NOMEM / BASE_ERR_TOO_BIG. */

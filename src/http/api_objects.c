@@ -38,6 +38,8 @@ struct write_job {
     struct objects_row row;
     int64_t expected_version;
     const char *secrets[SECRETS_MAX + 1]; /* top-level fields sealed at rest (static names) */
+    struct auth_audit audit;              /* written in the change's transaction when `audited` */
+    bool audited;
 };
 
 static void job_free(struct write_job *j)
@@ -110,6 +112,8 @@ static int write_work(struct store_conn *c, void *data, char *err, size_t errlen
         rc = objects_db_update(c, &j->row, j->expected_version, err, errlen);
     else
         rc = objects_db_delete(c, j->row.kind, j->row.id, j->expected_version, err, errlen);
+    if (!rc && j->audited)
+        rc = auth_db_audit_append(c, &j->audit, err, errlen);
     return store_sql_end(c, rc, err, errlen);
 }
 
@@ -118,6 +122,8 @@ static void write_done(void *data, int status, const char *errmsg)
     struct write_job *j = data;
     (void)errmsg;
     char msg[200];
+    if (status == 0 && j->audited)
+        api_audit_committed(j->api, j->req);
     if (status == BASE_ERR_EXISTS) {
         snprintf(msg, sizeof(msg), "%s '%s' already exists", j->kind->name, j->row.id);
         api_send_error(j->api, j->req, 409, "conflict", msg, "id");
@@ -138,6 +144,7 @@ static void write_done(void *data, int status, const char *errmsg)
 
 static void submit(struct write_job *j)
 {
+    j->audited = api_audit_prepare(j->req, j->op == OP_CREATE ? 201 : j->op == OP_UPDATE ? 200 : 204, &j->audit);
     int rc = store_call(objects_svc_store(j->api->deps.objects), write_work, write_done, j);
     if (rc) {
         api_send_store_error(j->api, j->req, rc, j->kind->name);

@@ -58,6 +58,8 @@ struct job {
     struct auth_audit *entries;
     size_t n;
     bool more;
+    struct auth_audit audit;     /* create, revoke: written in the change's transaction */
+    bool audited;
 };
 
 static void job_free(struct job *j)
@@ -94,13 +96,21 @@ static int work(struct store_conn *c, void *data, char *err, size_t errlen)
     case JOB_GET:
         return auth_db_token_get(c, j->token.id, &j->token, err, errlen);
     case JOB_CREATE:
-        j->token.created_at = now;
-        return auth_db_token_insert(c, &j->token, err, errlen);
     case JOB_REVOKE:
-        rc = auth_db_token_get(c, j->token.id, &j->token, err, errlen);
-        if (rc == 0 && j->token.revoked_at)
-            return 0; /* idempotent: already revoked */
-        return rc ? rc : auth_db_token_revoke(c, j->token.id, now, err, errlen);
+        rc = store_sql_begin(c, err, errlen);
+        if (rc)
+            return rc;
+        if (j->kind == JOB_CREATE) {
+            j->token.created_at = now;
+            rc = auth_db_token_insert(c, &j->token, err, errlen);
+        } else {
+            rc = auth_db_token_get(c, j->token.id, &j->token, err, errlen);
+            if (rc == 0 && !j->token.revoked_at) /* idempotent: already revoked is fine */
+                rc = auth_db_token_revoke(c, j->token.id, now, err, errlen);
+        }
+        if (!rc && j->audited)
+            rc = auth_db_audit_append(c, &j->audit, err, errlen);
+        return store_sql_end(c, rc, err, errlen);
     case JOB_AUDIT:
         return auth_db_audit_query(c, &j->aq, &j->entries, &j->n, &j->more, err, errlen);
     }
@@ -160,6 +170,8 @@ static void after_reload(void *data, int status)
 static void done(void *data, int status, const char *errmsg)
 {
     struct job *j = data;
+    if (status == 0 && j->audited)
+        api_audit_committed(j->api, j->req);
     if (status && status != BASE_ERR_NOT_FOUND && status != BASE_ERR_UNAVAILABLE && status != BASE_ERR_TOO_BIG &&
         !(status == BASE_ERR_INVALID && j->kind == JOB_LIST && j->list.cursor))
         base_log_error("token/audit query failed", BASE_LOG_STR("error", errmsg ? errmsg : ""));
@@ -187,6 +199,8 @@ static void done(void *data, int status, const char *errmsg)
 
 static void submit(struct job *j)
 {
+    if (j->kind == JOB_CREATE || j->kind == JOB_REVOKE)
+        j->audited = api_audit_prepare(j->req, j->kind == JOB_CREATE ? 201 : 204, &j->audit);
     int rc = store_call(auth_store(j->api->deps.auth), work, done, j);
     if (rc) {
         api_send_store_error(j->api, j->req, rc, "token");

@@ -129,6 +129,8 @@ struct user_job {
     size_t pwlen;
     int status;
     char conflict[160];
+    struct auth_audit audit;     /* written in the change's transaction when `audited` */
+    bool audited;
 };
 
 static void job_free(struct user_job *j)
@@ -201,6 +203,8 @@ static int write_work(struct store_conn *c, void *data, char *err, size_t errlen
             j->user = u;
         }
     }
+    if (!rc && j->audited)
+        rc = auth_db_audit_append(c, &j->audit, err, errlen);
     return store_sql_end(c, rc, err, errlen);
 }
 
@@ -208,6 +212,8 @@ static void write_done(void *data, int status, const char *errmsg)
 {
     struct user_job *j = data;
     (void)errmsg;
+    if (status == 0 && j->audited)
+        api_audit_committed(j->api, j->req);
     if (status == BASE_ERR_BUSY) {
         api_send_error(j->api, j->req, 409, "conflict", j->conflict, NULL);
     } else if (status == BASE_ERR_EXISTS) {
@@ -226,6 +232,7 @@ static void write_done(void *data, int status, const char *errmsg)
 
 static void submit(struct user_job *j)
 {
+    j->audited = api_audit_prepare(j->req, j->create ? 201 : 200, &j->audit);
     int rc = store_call(auth_store(j->api->deps.auth), write_work, write_done, j);
     if (rc) {
         api_send_store_error(j->api, j->req, rc, "user");

@@ -495,6 +495,8 @@ static int write_own(struct base_buf *b, struct http_api *api)
 void api_metrics_get(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
+    if (!api_metrics_allow(api, req))
+        return;
     if (api->metrics_jobs >= METRICS_JOBS_MAX) {
         /* Each scrape holds its text (~8 MB at 100,000 checks) until sent. */
         static const char busy[] = "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many scrapes at once\"}}";

@@ -106,6 +106,17 @@ struct migration {
 #define M5_POSTGRES M5_HOURS \
      "INSERT INTO meta (key, value) VALUES ('hours_through', (extract(epoch from now()) * 1000)::bigint);"
 
+/* Every refresh token a rotation replaced, with its session: presenting any
+ * of them again (not only the last one) is reuse and revokes the session.
+ * Rows go with their session, which is never deleted. */
+#define M6_REFRESH_USED \
+     "CREATE TABLE session_refresh_used (" \
+     " refresh_hash TEXT PRIMARY KEY," \
+     " session_id TEXT NOT NULL REFERENCES sessions (id)," \
+     " used_at BIGINT NOT NULL);" \
+     "INSERT INTO session_refresh_used (refresh_hash, session_id, used_at)" \
+     " SELECT prev_refresh_hash, id, refreshed_at FROM sessions WHERE prev_refresh_hash IS NOT NULL;"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -172,6 +183,9 @@ static const struct migration migrations[] = {
      * meta.hours_through saying up to when; filled here from the samples
      * already stored. */
     {5, M5_SQLITE, M5_POSTGRES},
+    /* 6: the refresh tokens each session's rotations replaced, so reuse of
+     * any earlier one is detected, not only of the last. */
+    {6, M6_REFRESH_USED, M6_REFRESH_USED},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

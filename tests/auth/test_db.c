@@ -86,6 +86,15 @@ static void test_db_users_tokens_sessions_and_gen(void **state)
     assert_int_equal(auth_db_session_rotate(f->c, "s_1", "wrong", "h2", 10, 2000, NULL, 0), BASE_ERR_NOT_FOUND);
     assert_int_equal(auth_db_session_rotate(f->c, "s_1", "h1", "h2", 10, 2000, NULL, 0), 0);
     assert_int_equal(auth_db_session_rotate(f->c, "s_1", "h1", "h3", 10, 2000, NULL, 0), BASE_ERR_NOT_FOUND);
+    /* Every replaced hash stays known with its session, not only the last. */
+    assert_int_equal(auth_db_session_rotate(f->c, "s_1", "h2", "h3", 11, 2000, NULL, 0), 0);
+    assert_int_equal(auth_db_session_rotate(f->c, "s_1", "h3", "h4", 12, 2000, NULL, 0), 0);
+    char sid[AUTH_ID_MAX] = "";
+    assert_int_equal(auth_db_session_by_used_refresh(f->c, "h1", sid, sizeof(sid), NULL, 0), 0);
+    assert_string_equal(sid, "s_1");
+    assert_int_equal(auth_db_session_by_used_refresh(f->c, "h3", sid, sizeof(sid), NULL, 0), 0);
+    assert_int_equal(auth_db_session_by_used_refresh(f->c, "h4", sid, sizeof(sid), NULL, 0), BASE_ERR_NOT_FOUND);
+    assert_int_equal(auth_db_session_by_used_refresh(f->c, "never", sid, sizeof(sid), NULL, 0), BASE_ERR_NOT_FOUND);
 
     struct auth_snapshot snap;
     assert_int_equal(auth_db_load(f->c, 10, &snap, NULL, 0), 0);
@@ -93,8 +102,8 @@ static void test_db_users_tokens_sessions_and_gen(void **state)
     assert_string_equal(snap.users[0].username, "alice"); /* by username */
     assert_int_equal(snap.n_tokens, 0);                   /* one revoked, one expired */
     assert_int_equal(snap.n_sessions, 1);
-    assert_string_equal(snap.sessions[0].refresh_hash, "h2");
-    assert_string_equal(snap.sessions[0].prev_hash, "h1");
+    assert_string_equal(snap.sessions[0].refresh_hash, "h4");
+    assert_string_equal(snap.sessions[0].prev_hash, "h3");
     auth_snapshot_free(&snap);
     for (int i = 2; i <= 5; i++) { /* five active sessions of u_2 in all, s_1 the oldest */
         memset(&s, 0, sizeof(s));

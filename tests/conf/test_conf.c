@@ -779,6 +779,49 @@ static void test_conf_validates_server_storage_and_log(void **state)
     expect_one_error("log: {format: yaml}\n", 1, 15, "unknown log format 'yaml'");
 }
 
+static void test_conf_reads_server_metrics_auth(void **state)
+{
+    struct loaded l;
+    expect_ok(&l, "server: {listen: '127.0.0.1:1'}\n");
+    assert_null(l.c->server.metrics_bearer_token);
+    assert_null(l.c->server.metrics_username);
+    unload(&l);
+    setenv("OPSHUB_TEST_SCRAPE", "scrape-token-0123456789", 1);
+    expect_ok(&l, "server: {metrics_auth: {bearer_token: '${OPSHUB_TEST_SCRAPE}'}}\n");
+    assert_string_equal(l.c->server.metrics_bearer_token, "scrape-token-0123456789");
+    struct conf *merged = NULL;
+    assert_int_equal(conf_merge_checks(l.c, NULL, 0, &merged), 0);
+    assert_string_equal(merged->server.metrics_bearer_token, "scrape-token-0123456789");
+    assert_ptr_not_equal(merged->server.metrics_bearer_token, l.c->server.metrics_bearer_token);
+    conf_destroy(merged);
+    unload(&l);
+    expect_ok(&l, "server:\n  metrics_auth:\n    username: prom\n    password: ${OPSHUB_TEST_SCRAPE}\n");
+    assert_string_equal(l.c->server.metrics_username, "prom");
+    assert_string_equal(l.c->server.metrics_password, "scrape-token-0123456789");
+    assert_null(l.c->server.metrics_bearer_token);
+    unload(&l);
+    /* Errors name the place and never the value. */
+    expect_one_error("server: {metrics_auth: {bearer_token: short-secret}}\n", 1, 39,
+                     "metrics_auth.bearer_token must be 16 to 1024 printable characters without spaces");
+    load(&l, "server: {metrics_auth: {bearer_token: short-secret}}\n");
+    assert_int_equal(l.e.len, 1);
+    assert_null(strstr(l.e.items[0].msg, "short-secret"));
+    unload(&l);
+    expect_one_error("server: {metrics_auth: {bearer_token: 'has a space in it, long'}}\n", 1, 39,
+                     "(the value is not shown)");
+    expect_one_error("server: {metrics_auth: {username: 'a:b', password: scrape-token-0123456789}}\n", 1, 35,
+                     "metrics_auth.username must be 1 to 64 printable characters without spaces or ':'");
+    expect_one_error("server: {metrics_auth: {username: prom}}\n", 1, 24, "needs both username and password");
+    expect_one_error("server: {metrics_auth: {password: scrape-token-0123456789}}\n", 1, 24,
+                     "needs both username and password");
+    expect_one_error("server: {metrics_auth: {bearer_token: scrape-token-0123456789, username: prom,"
+                     " password: scrape-token-0123456789}}\n", 1, 24, "not both");
+    expect_one_error("server: {metrics_auth: {}}\n", 1, 24, "metrics_auth needs bearer_token");
+    expect_one_error("server: {metrics_auth: {bearer: scrape-token-0123456789}}\n", 1, 25, "bearer_token");
+    expect_one_error("server: {metrics_auth: token}\n", 1, 24, "");
+    unsetenv("OPSHUB_TEST_SCRAPE");
+}
+
 static void test_conf_reads_server_static_dir(void **state)
 {
     struct loaded l;
@@ -1168,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_conf_validates_server_storage_and_log),
         cmocka_unit_test(test_conf_reads_server_static_dir),
         cmocka_unit_test(test_conf_reads_server_trusted_proxies),
+        cmocka_unit_test(test_conf_reads_server_metrics_auth),
         cmocka_unit_test(test_conf_log_keys_and_service),
         cmocka_unit_test(test_conf_resolves_project_references),
         cmocka_unit_test(test_conf_hash_tracks_every_field),

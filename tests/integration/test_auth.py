@@ -86,6 +86,38 @@ def setup():
         h.secret(t)
 
 
+def audit_is_atomic_with_the_change(o, refuse, allow, rows):
+    """refuse(): makes every INSERT into audit_log fail; allow() undoes it; rows(sql) runs a query.
+    A user, a token and a project created while audit rows cannot be written are not created
+    (the change and its row are one transaction); once they can, each is created with exactly
+    one row. On the code that wrote the row after the commit, the creates answered 201."""
+    pw = h.secret("atomic-user-password-1")
+    creates = [("/api/v1/users", {"username": "atomic-u", "password": pw, "role": "viewer"}, "user atomic-u"),
+               ("/api/v1/tokens", {"name": "atomic-t", "role": "viewer"}, "token"),
+               ("/api/v1/projects", {"id": "atomic-p", "name": "Atomic"}, "project atomic-p")]
+    refuse()
+    try:
+        for path, body, _ in creates:
+            r = o.post(path, body=body)
+            h.check(r.status >= 400, f"POST {path} while its audit row cannot be written: {r.status} {r.body[:200]!r}")
+            h.check(b"atomic-user-password-1" not in r.body, "the password is echoed")
+    finally:
+        allow()
+    h.eq(o.get("/api/v1/users/atomic-u").status, 404, "the user whose audit row failed does not exist")
+    h.eq(rows("SELECT COUNT(*) FROM api_tokens WHERE name = 'atomic-t'"), "0", "the token was not created")
+    h.eq(o.get("/api/v1/projects/atomic-p").status, 404, "the project whose audit row failed does not exist")
+    for path, body, _ in creates:
+        r = o.post(path, body=body)
+        h.eq(r.status, 201, f"POST {path} once audit rows can be written: {r.body[:200]!r}")
+        if path.endswith("tokens"):
+            h.secret(r.json()["token"])
+    for path, body, target in creates:
+        action = {"users": "user.create", "tokens": "token.create", "projects": "project.create"}[path.split("/")[-1]]
+        got = rows(f"SELECT result || ' ' || status FROM audit_log WHERE action = '{action}'"
+                   f" AND target LIKE '{target}%' AND status = 201")
+        h.eq(got, "ok 201", f"exactly one committed {action} row")
+
+
 def O():
     return ENV["o"]
 
@@ -223,6 +255,40 @@ def test_login_refresh_rotation_and_reuse_detection():
     h.eq(me(t2["access_token"]).status, 401, "session revoked after reuse: access token refused at once")
     r = O().post("/api/v1/auth/refresh", body={"refresh_token": t2["refresh_token"]}, auth=False)
     h.eq(r.status, 401, "the newer refresh token of the revoked session is refused too")
+
+
+def test_reuse_of_any_earlier_refresh_token_revokes_the_session():
+    t = login("alice", PASSWORD)
+    first = t["refresh_token"]
+    tokens = [t]
+    for i in range(3):
+        r = O().post("/api/v1/auth/refresh", body={"refresh_token": tokens[-1]["refresh_token"]}, auth=False)
+        h.eq(r.status, 200, f"rotation {i + 1}: {r.body[:200]!r}")
+        tokens.append(r.json())
+    ENV["leaked"] += [x for t in tokens for x in (t["access_token"], t["refresh_token"])]
+    cur = tokens[-1]
+    h.eq(me(cur["access_token"]).status, 200, "the current access token works before the reuse")
+    # The token of the login, three rotations old, comes back: the whole session ends.
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": first}, auth=False)
+    h.eq(r.status, 401, "a refresh token three rotations old is refused")
+    h.eq(me(cur["access_token"]).status, 401, "the current access token is refused after the reuse")
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": cur["refresh_token"]}, auth=False)
+    h.eq(r.status, 401, "the current refresh token is refused after the reuse")
+    # A token that was never issued revokes nothing: another session of alice keeps working.
+    other = login("alice", PASSWORD)
+    ENV["leaked"] += [other["access_token"], other["refresh_token"]]
+    r = O().post("/api/v1/auth/refresh", body={"refresh_token": "ohr_" + "A" * 43}, auth=False)
+    h.eq(r.status, 401, "an unknown refresh token is refused")
+    h.eq(me(other["access_token"]).status, 200, "an unknown refresh token ends no session")
+
+
+def test_mutations_and_their_audit_rows_commit_together():
+    o = O()
+    audit_is_atomic_with_the_change(
+        o, lambda: h.sqlite_query(o.db_path, "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_log"
+                                             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"),
+        lambda: h.sqlite_query(o.db_path, "DROP TRIGGER test_refuse"),
+        lambda sql: h.sqlite_query(o.db_path, sql))
 
 
 def test_logout_ends_the_session_immediately():

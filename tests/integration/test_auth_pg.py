@@ -45,6 +45,38 @@ def test_login_refresh_logout_on_postgres():
                 auth=False).status, 401, "wrong password")
 
 
+def test_reuse_of_an_older_refresh_token_on_postgres():
+    o = ENV["o"]
+    r = o.post("/api/v1/auth/login", body={"username": "pgadmin", "password": USER_PW}, auth=False)
+    h.eq(r.status, 200, f"login: {r.body[:200]!r}")
+    ts = [r.json()]
+    for i in range(3):
+        r = o.post("/api/v1/auth/refresh", body={"refresh_token": ts[-1]["refresh_token"]}, auth=False)
+        h.eq(r.status, 200, f"rotation {i + 1}")
+        ts.append(r.json())
+    for t in ts:
+        h.secret(t["access_token"])
+        h.secret(t["refresh_token"])
+    h.eq(o.post("/api/v1/auth/refresh", body={"refresh_token": ts[1]["refresh_token"]}, auth=False).status, 401,
+         "a token two rotations old is refused")
+    h.eq(o.get("/api/v1/auth/me", auth=ts[-1]["access_token"]).status, 401, "the session is revoked")
+    h.eq(o.post("/api/v1/auth/refresh", body={"refresh_token": ts[-1]["refresh_token"]}, auth=False).status, 401,
+         "the current refresh token is refused too")
+
+
+def test_mutations_and_their_audit_rows_commit_together_on_postgres():
+    from test_auth import audit_is_atomic_with_the_change
+    pg = ENV["pg"]
+    audit_is_atomic_with_the_change(
+        ENV["o"],
+        lambda: pg.psql("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                        " $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+                        " CREATE TRIGGER test_refuse BEFORE INSERT ON audit_log"
+                        " FOR EACH ROW EXECUTE FUNCTION test_refuse()"),
+        lambda: pg.psql("DROP TRIGGER test_refuse ON audit_log; DROP FUNCTION test_refuse()"),
+        pg.psql)
+
+
 def test_users_tokens_audit_lists_on_postgres():
     o = ENV["o"]
     r = o.post("/api/v1/users", body={"username": "pgviewer", "password": h.secret("pg-viewer-pass-1"),

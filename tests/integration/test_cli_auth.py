@@ -474,7 +474,7 @@ def insert_token(d, tid, prefix, revoked=None, expires=None):
 
 def test_token_revoke_ambiguous_whole_token_and_expired():
     d = new_data()
-    ok(cli(["user", "list"], d), "create the database")
+    add_user(d, "owner", "admin")  # creates the database (a list only reads an existing one)
     insert_token(d, "t_aaaaaaaaaaaaaaaaaaaaaaa1", "opshub_AAAAAA1")
     insert_token(d, "t_aaaaaaaaaaaaaaaaaaaaaaa2", "opshub_AAAAAA2")
     insert_token(d, "t_aaaaaaaaaaaaaaaaaaaaaaa3", "opshub_BBBBBBB", expires=h.now_ms() - 1000)
@@ -598,9 +598,35 @@ KEY_A = base64.b64encode(bytes(range(32))).decode()
 KEY_B = base64.b64encode(bytes(range(32, 64))).decode()
 
 
+def test_read_only_commands_create_nothing_in_a_wrong_data_dir():
+    # `secrets status`, `user list` and `token list` only read: pointed at a data directory
+    # that holds nothing, they say so and leave it as it was (no key file, no database).
+    data = new_data()
+    os.mkdir(data)
+    r = fails(cli(["secrets", "status"], data), 2, "secrets status in an empty dir",
+              "encryption-key does not exist", "is --data right?")
+    h.eq(os.listdir(data), [], "the data dir after secrets status")
+    for cmd in (["user", "list"], ["token", "list"]):
+        fails(cli(cmd, data), 1, " ".join(cmd) + " in an empty dir", "no database at", "is --data right?")
+        h.eq(os.listdir(data), [], "the data dir after " + " ".join(cmd))
+    missing = new_data()
+    fails(cli(["secrets", "status"], missing), 2, "secrets status, no dir", "does not exist")
+    fails(cli(["user", "list"], missing), 1, "user list, no dir", "no database at")
+    h.check(not os.path.exists(missing), "a missing data dir is not created")
+    # With the key from the environment the database is still not created.
+    r = fails(cli(["secrets", "status"], data, env={"ENCRYPTION_KEY_BASE64": KEY_A}), 1, "status, key in env",
+              "no database at")
+    h.eq(os.listdir(data), [], "the data dir after secrets status with a key in the environment")
+    h.check(KEY_A not in r.stdout + r.stderr, "the key appears in the output")
+
+
 def test_secrets_status_and_rotate_key():
     data = new_data()
-    # Outside production, without ENCRYPTION_KEY_BASE64, a key is generated once (mode 0600).
+    # Outside production, without ENCRYPTION_KEY_BASE64, the daemon or rotate-key generates a key
+    # once (mode 0600); status never does.
+    fails(cli(["secrets", "status", "--json"], data), 2, "status before any key", "does not exist")
+    r = ok(cli(["secrets", "rotate-key", "--json"], data), "rotate-key generates the key")
+    h.eq(json.loads(r.stdout)["resealed"], 0, "nothing to re-seal yet")
     r = ok(cli(["secrets", "status", "--json"], data), "secrets status")
     doc = json.loads(r.stdout)
     h.eq(doc["keys"], [], "no stored secrets yet")
