@@ -11,7 +11,10 @@ binary, bounded in time and count, on loopback only. Each test prints the figure
 - Non-reading pipeliners: 4,000 connections pipeline requests for a large response and
   never read; opshub's RSS stays under a ceiling and comes back down after they leave.
 - Slowloris: connections that trickle a header byte by byte while /healthz stays quick.
+- Hostile paths (invalid UTF-8, terminal escapes, 1,400 x %01, 8 KB, traversal, NUL): after
+  them and every attack above, each log line is strict UTF-8 JSON with its key fields.
 """
+import json
 import os
 import re
 import resource
@@ -307,6 +310,48 @@ def test_slowloris_does_not_slow_healthz():
     times.sort()
     print(f"# 200 slowloris connections for 3 s: /healthz p50 {times[len(times) // 2]:.1f} ms, "
           f"max {times[-1]:.1f} ms over {len(times)} requests")
+
+
+HOSTILE_PATHS = [
+    "/nosuch%ff%fe", "/esc%1b[2J%0b%0c%07", "/" + "%01" * 1400, "/" + "a" * 8000,
+    "/healthXYZ", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/api/v1/checks/%00",
+    "/api/v1/checks/" + "%c0%af" * 50, "/\u2603/%e2%98%83", "//double//slash", "/a?q=%ff&b=\x7f",
+]
+
+
+def test_zy_hostile_paths_and_every_attack_leave_the_log_valid():
+    """After every attack above and these paths, each log line is strict UTF-8 JSON, and each
+    request line keeps path, status, remote, request_id and actor."""
+    o = ENV["o"]
+    routed = set()
+    for i, path in enumerate(HOSTILE_PATHS):
+        raw = f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Request-Id: hostile-{i}\r\nConnection: close\r\n\r\n"
+        statuses, _ = exchange(o.cur_port, raw.encode("utf-8", "surrogateescape"))
+        h.check(statuses and statuses[0] in (400, 401, 404, 414), f"GET {path[:40]!r}: {statuses}")
+        if statuses[0] in (401, 404):
+            routed.add(f"hostile-{i}")  # reached the API: a request line is due
+    time.sleep(0.3)
+    with open(o.log_path, "rb") as f:
+        lines = [ln for ln in f.read().split(b"\n") if ln]
+    seen, refusals = set(), 0
+    for raw in lines:
+        text = raw.decode("utf-8")  # strict: raises on invalid UTF-8
+        try:
+            line = json.loads(text)
+        except ValueError:
+            raise AssertionError(f"a log line is not JSON: {raw[:300]!r}")
+        h.check("msg" in line and "level" in line, f"msg/level missing: {text[:200]}")
+        refusals += line["msg"] in ("request refused", "connection refused")
+        if line["msg"] == "request":
+            for key in ("path", "status", "remote", "request_id", "actor"):
+                h.check(key in line, f"{key} missing from a request line: {text[:300]}")
+            if line["request_id"].startswith("hostile-"):
+                seen.add(line["request_id"])
+    print(f"# log after the attack suite: {len(lines)} lines, all JSON; {refusals} refusal lines "
+          f"(at most one per reason per 10 s); {len(routed)} hostile paths answered by the API (401/404), "
+          f"{len(HOSTILE_PATHS) - len(routed)} refused by the server (400/414)")
+    h.eq(seen, routed, "every routed hostile path has its request line")
+    h.check(refusals >= 1, "no refusal was logged")
 
 
 def test_zz_stops_cleanly():
