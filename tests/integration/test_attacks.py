@@ -279,7 +279,10 @@ def test_non_reading_pipeliners_stay_within_the_memory_ceiling():
             f"RSS grew {(peak_kb - idle_kb) / 1024:.1f} MiB (ceiling {PIPE_CEILING_MB})")
     h.check(health_ms, "/healthz never answered during the flood")
     h.check(budget > 0, "no connection met the output budget: the flood did not fill it")
-    h.check((after_kb - idle_kb) / 1024 < PIPE_CEILING_MB / 2,
+    # Freed memory goes back to the system (malloc_trim) in the release build; ASan's allocator
+    # keeps it in quarantine, so there it must only not have grown past the flood's ceiling.
+    after_ceiling = PIPE_CEILING_MB if h.sanitized() else PIPE_CEILING_MB / 2
+    h.check((after_kb - idle_kb) / 1024 < after_ceiling,
             f"memory not returned after the flood: {after_kb / 1024:.1f} MiB vs idle {idle_kb / 1024:.1f}")
 
 
