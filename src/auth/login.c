@@ -4,8 +4,9 @@
  * per address, with lockouts that grow), the failure-burst self-alert, and
  * Argon2id hashing on the libuv thread pool (at most HASHES_IN_FLIGHT_MAX
  * at once). Owns the throttle table and the burst ring. Sessions are
- * written on the store thread (auth/db); the mirror is brought up to date
- * before an access token for a new session is handed out.
+ * written on the store thread (auth/db), each change in one transaction
+ * with the caller's audit row; the mirror is brought up to date before an
+ * access token for a new session is handed out.
  */
 #include "auth/auth_int.h"
 
@@ -244,6 +245,8 @@ struct login_job {
     char user_id[AUTH_ID_MAX];
     bool revoked;             /* LOGIN_LOOKUP: an active session was revoked */
     int64_t now;
+    struct auth_audit audit;  /* appended in the session's transaction when audit_out */
+    struct auth_audit *audit_out; /* the caller's, borrowed until cb: gets the row's id */
     struct auth_login_result result;
     auth_login_cb cb;
     void *data;
@@ -301,6 +304,30 @@ static int lookup_work(struct store_conn *c, struct login_job *j, char *err, siz
     return store_sql_end(c, rc, err, errlen);
 }
 
+/* Appends the caller's audit row in the current transaction. Whatever made
+ * it fail (a constraint or trigger included), the request fails as a
+ * server error, not as a conflict or bad credentials. */
+static int audit_append(struct store_conn *c, struct auth_audit *e, char *err, size_t errlen)
+{
+    int rc = auth_db_audit_append(c, e, err, errlen);
+    return rc == 0 || rc == BASE_ERR_UNAVAILABLE || rc == BASE_ERR_NOMEM ? rc : BASE_ERR_IO;
+}
+
+/* "user <username>": the target of a session's audit row. */
+static void audit_target(struct auth_audit *e, const char *username)
+{
+    snprintf(e->target, sizeof(e->target), "user %s", username);
+}
+
+/* Keeps a copy of the caller's row for the transaction. */
+static void audit_take(struct login_job *j, struct auth_audit *audit)
+{
+    if (!audit)
+        return;
+    j->audit = *audit;
+    j->audit_out = audit;
+}
+
 static int session_work(struct store_conn *c, void *data, char *err, size_t errlen)
 {
     struct login_job *j = data;
@@ -327,6 +354,8 @@ static int session_work(struct store_conn *c, void *data, char *err, size_t errl
         if (rc == BASE_ERR_NOT_FOUND)
             rc = 0;
     }
+    if (rc == 0 && j->audit_out && (j->kind == LOGIN_PASSWORD || j->kind == LOGIN_REFRESH))
+        rc = audit_append(c, &j->audit, err, errlen);
     return store_sql_end(c, rc, err, errlen);
 }
 
@@ -340,6 +369,8 @@ static void session_done(void *data, int status, const char *errmsg)
                       : status == BASE_ERR_UNAVAILABLE ? BASE_ERR_UNAVAILABLE : BASE_ERR_IO);
         return;
     }
+    if (j->audit_out && (j->kind == LOGIN_PASSWORD || j->kind == LOGIN_REFRESH))
+        j->audit_out->id = j->audit.id; /* committed with the session */
     if (j->kind == LOGIN_LOOKUP) {
         if (!j->revoked) {
             login_finish(j, BASE_ERR_INVALID);
@@ -424,6 +455,8 @@ static void verify_after(uv_work_t *w, int status)
         return;
     }
     j->session.created_at = j->now;
+    if (j->audit_out)
+        audit_target(&j->audit, u->username);
     session_submit(j);
 }
 
@@ -469,8 +502,10 @@ static void login_resume(struct auth *a, struct auth_wait *w, int status)
 }
 
 int auth_login(struct auth *a, const char *username, const char *password, size_t pwlen,
-               const char *ip, bool test_login, auth_login_cb cb, void *data)
+               const char *ip, bool test_login, struct auth_audit *audit, auth_login_cb cb, void *data)
 {
+    if (audit)
+        audit->id = 0; /* set only when the row commits */
     if (a->closing)
         return BASE_ERR_CANCELED;
     if (!a->loaded)
@@ -501,6 +536,7 @@ int auth_login(struct auth *a, const char *username, const char *password, size_
     if (!j)
         return BASE_ERR_NOMEM;
     j->test_login = test_login;
+    audit_take(j, audit);
     snprintf(j->username, sizeof(j->username), "%s", username);
     if (!test_login) {
         memcpy(j->password, password, pwlen);
@@ -515,8 +551,11 @@ int auth_login(struct auth *a, const char *username, const char *password, size_
     return 0;
 }
 
-int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth_login_cb cb, void *data)
+int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, struct auth_audit *audit,
+                 auth_login_cb cb, void *data)
 {
+    if (audit)
+        audit->id = 0;
     if (a->closing)
         return BASE_ERR_CANCELED;
     if (!a->loaded)
@@ -559,6 +598,10 @@ int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth
         return BASE_ERR_NOMEM;
     j->session = *s;
     snprintf(j->user_id, sizeof(j->user_id), "%s", s->user_id);
+    if (kind == LOGIN_REFRESH && audit) {
+        audit_take(j, audit);
+        audit_target(&j->audit, u->username);
+    }
     snprintf(j->old_hash, sizeof(j->old_hash), "%s", hash);
     if (kind == LOGIN_REFRESH && new_refresh(a, j) != 0) {
         login_finish(j, BASE_ERR_UNAVAILABLE);
@@ -573,6 +616,8 @@ struct logout_job {
     struct auth *a;
     char session_id[AUTH_ID_MAX];
     int64_t now;
+    struct auth_audit audit;      /* appended with the revocation when audit_out */
+    struct auth_audit *audit_out; /* the caller's, borrowed until cb: gets the row's id */
     auth_done_cb cb;
     void *data;
     int status;
@@ -581,8 +626,15 @@ struct logout_job {
 static int logout_work(struct store_conn *c, void *data, char *err, size_t errlen)
 {
     struct logout_job *j = data;
-    int rc = auth_db_session_revoke(c, j->session_id, j->now, err, errlen);
-    return rc == BASE_ERR_NOT_FOUND ? 0 : rc;
+    int rc = store_sql_begin(c, err, errlen);
+    if (rc)
+        return rc;
+    rc = auth_db_session_revoke(c, j->session_id, j->now, err, errlen);
+    if (rc == BASE_ERR_NOT_FOUND)
+        rc = 0; /* already revoked or expired: the row still says who asked */
+    if (rc == 0 && j->audit_out)
+        rc = audit_append(c, &j->audit, err, errlen);
+    return store_sql_end(c, rc, err, errlen);
 }
 
 static void logout_reloaded(void *data, int status)
@@ -599,14 +651,20 @@ static void logout_reloaded(void *data, int status)
 static void logout_done(void *data, int status, const char *errmsg)
 {
     struct logout_job *j = data;
-    (void)errmsg;
+    if (status && status != BASE_ERR_UNAVAILABLE)
+        base_log_warn("auth: logout failed", BASE_LOG_STR("error", errmsg ? errmsg : ""));
+    if (status == 0 && j->audit_out)
+        j->audit_out->id = j->audit.id;
     j->status = status;
     if (status || auth_reload(j->a, logout_reloaded, j) != 0)
         logout_reloaded(j, status);
 }
 
-int auth_logout(struct auth *a, const struct auth_principal *p, auth_done_cb cb, void *data)
+int auth_logout(struct auth *a, const struct auth_principal *p, struct auth_audit *audit, auth_done_cb cb,
+                void *data)
 {
+    if (audit)
+        audit->id = 0;
     if (a->closing)
         return BASE_ERR_CANCELED;
     if (p->kind != AUTH_KIND_USER || !p->session_id[0]) {
@@ -621,6 +679,10 @@ int auth_logout(struct auth *a, const struct auth_principal *p, auth_done_cb cb,
     j->now = auth_now_ms();
     j->cb = cb;
     j->data = data;
+    if (audit) {
+        j->audit = *audit;
+        j->audit_out = audit;
+    }
     int rc = store_call(a->st, logout_work, logout_done, j);
     if (rc) {
         base_free(j);

@@ -143,16 +143,28 @@ struct auth_login_result {
     int64_t retry_after_s;
 };
 typedef void (*auth_login_cb)(void *data, int status, const struct auth_login_result *r);
-/* `test_login` skips the password (only when allow_test_login). */
+/* `audit` (NULL: none) is the audit row of the change, borrowed until cb
+ * runs (login, refresh, logout alike): it is appended in the transaction
+ * that makes, rotates or ends the session (login and refresh set its
+ * target to "user <username>"), so a session change is never committed
+ * without its row: if the row cannot be written, nothing changes and cb
+ * gets BASE_ERR_IO. Once that transaction committed, audit->id is set
+ * (non-zero) before cb runs; it stays 0 when nothing was written (a
+ * refusal, a failure, or nothing to change: the caller writes that row
+ * itself, with auth_audit). `test_login` skips the password (only when
+ * allow_test_login). */
 int auth_login(struct auth *a, const char *username, const char *password, size_t pwlen,
-               const char *ip, bool test_login, auth_login_cb cb, void *data);
+               const char *ip, bool test_login, struct auth_audit *audit, auth_login_cb cb, void *data);
 /* Rotates a refresh token. Reusing any refresh token a rotation replaced
  * (the last one from the mirror, earlier ones from one indexed read)
- * revokes the whole session (it was stolen or replayed): BASE_ERR_INVALID. */
-int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, auth_login_cb cb, void *data);
+ * revokes the whole session (it was stolen or replayed): BASE_ERR_INVALID,
+ * and that revocation never depends on `audit` (it is not written). */
+int auth_refresh(struct auth *a, const char *refresh_token, const char *ip, struct auth_audit *audit,
+                 auth_login_cb cb, void *data);
 /* Revokes the caller's session (users) — access and refresh tokens stop
- * working at once. For API tokens it is a no-op. */
-int auth_logout(struct auth *a, const struct auth_principal *p, auth_done_cb cb, void *data);
+ * working at once. For API tokens it is a no-op (`audit` is not written). */
+int auth_logout(struct auth *a, const struct auth_principal *p, struct auth_audit *audit, auth_done_cb cb,
+                void *data);
 
 /* Hashes a password on the thread pool (Argon2id). cb gets the hash
  * (valid during the call) or an error. The password is copied and wiped. */

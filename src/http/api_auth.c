@@ -3,7 +3,9 @@
  * and GET /api/v1/auth/me. The work is auth/service's (Argon2 on the thread
  * pool, sessions in the store); this file maps bodies to calls and results
  * to responses. A failed login gets the same 401 whatever was wrong, and a
- * locked-out one 429 with Retry-After. Never echoes a password or token.
+ * locked-out one 429 with Retry-After. The audit row of a session made,
+ * rotated or ended goes to the service, which writes it in the session's
+ * transaction. Never echoes a password or token.
  */
 #include "http/api_int.h"
 
@@ -31,7 +33,23 @@ static const struct http_body_field refresh_fields[] = {
 struct login_req {
     struct http_api *api;
     struct http_request *req;
+    struct auth_audit audit;     /* the row of the session change (api_audit_prepare) */
+    bool audited;
 };
+
+/* The row to write with the session change, or NULL when none. */
+static struct auth_audit *audit_prepare(struct login_req *l, int status)
+{
+    l->audited = api_audit_prepare(l->req, status, &l->audit);
+    return l->audited ? &l->audit : NULL;
+}
+
+/* The service wrote the row with the change: no second one at the answer. */
+static void audit_done(struct login_req *l, int status)
+{
+    if (status == 0 && l->audited && l->audit.id != 0)
+        api_audit_committed(l->api, l->req);
+}
 
 json_t *api_user_json(const struct auth_user *u)
 {
@@ -47,6 +65,7 @@ static void on_login(void *data, int status, const struct auth_login_result *r)
     struct login_req *l = data;
     struct http_api *api = l->api;
     struct http_request *req = l->req;
+    audit_done(l, status);
     base_free(l);
     if (status == 0) {
         api_set_target(req, "user %s", r->user.username);
@@ -91,7 +110,7 @@ static void start_login(struct http_api *api, struct http_request *req, bool tes
     l->req = req;
     http_request_ref(req);
     int rc = auth_login(api->deps.auth, username, password, strlen(password), req->remote_addr, test,
-                        on_login, l);
+                        audit_prepare(l, 200), on_login, l);
     json_decref(body); /* jansson frees the password copy; the service wiped its own */
     if (rc) {
         base_free(l);
@@ -143,7 +162,8 @@ void api_auth_refresh(void *data, struct http_request *req, const struct http_pa
     l->api = api;
     l->req = req;
     http_request_ref(req);
-    int rc = auth_refresh(api->deps.auth, http_body_str(body, "refresh_token"), req->remote_addr, on_login, l);
+    int rc = auth_refresh(api->deps.auth, http_body_str(body, "refresh_token"), req->remote_addr,
+                          audit_prepare(l, 200), on_login, l);
     json_decref(body);
     if (rc) {
         base_free(l);
@@ -158,6 +178,7 @@ void api_auth_refresh(void *data, struct http_request *req, const struct http_pa
 static void on_logout(void *data, int status)
 {
     struct login_req *l = data;
+    audit_done(l, status);
     if (status)
         api_send_store_error(l->api, l->req, status, "session");
     else
@@ -181,7 +202,7 @@ void api_auth_logout(void *data, struct http_request *req, const struct http_par
     l->api = api;
     l->req = req;
     http_request_ref(req);
-    int rc = auth_logout(api->deps.auth, &ctx->who, on_logout, l);
+    int rc = auth_logout(api->deps.auth, &ctx->who, audit_prepare(l, 204), on_logout, l);
     if (rc) {
         base_free(l);
         api_send_store_error(api, req, rc, "session");

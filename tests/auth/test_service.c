@@ -223,6 +223,7 @@ struct login_answer {
     bool done;
     int status;
     char access[AUTH_ACCESS_TOKEN_MAX];
+    char refresh[AUTH_TOKEN_MAX];
 };
 
 static void on_login(void *data, int status, const struct auth_login_result *r)
@@ -231,6 +232,7 @@ static void on_login(void *data, int status, const struct auth_login_result *r)
     l->done = true;
     l->status = status;
     snprintf(l->access, sizeof(l->access), "%s", status == 0 ? r->access_token : "");
+    snprintf(l->refresh, sizeof(l->refresh), "%s", status == 0 ? r->refresh_token : "");
 }
 
 static bool logged_in(struct env *e, void *arg)
@@ -243,7 +245,7 @@ static struct login_answer login(struct env *e, const char *username)
 {
     struct login_answer l;
     memset(&l, 0, sizeof(l));
-    assert_int_equal(auth_login(e->a, username, "", 0, "127.0.0.1", true, on_login, &l), 0);
+    assert_int_equal(auth_login(e->a, username, "", 0, "127.0.0.1", true, NULL, on_login, &l), 0);
     assert_true(run_until(e, logged_in, &l, 10000));
     return l;
 }
@@ -361,6 +363,132 @@ static void test_service_unknown_tokens_cost_bounded_lookups(void **state)
     assert_int_equal(s1.token_auth_fail - s0.token_auth_fail, N);
 }
 
+/* ---- session changes and their audit rows ---- */
+
+static int64_t count(struct env *e, const char *sql)
+{
+    struct store_result r = {0};
+    assert_int_equal(store_sql_exec(e->cli, sql, NULL, 0, &r, NULL, 0), 0);
+    int64_t n = store_result_int(&r, 0, 0);
+    store_result_free(&r);
+    return n;
+}
+
+static void refuse_audit_rows(struct env *e, bool refuse)
+{
+    const char *sql = refuse ? "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_log"
+                               " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                             : "DROP TRIGGER test_refuse";
+    assert_int_equal(store_sql_exec(e->cli, sql, NULL, 0, NULL, NULL, 0), 0);
+}
+
+static struct auth_audit audit_row(const char *action, const char *target)
+{
+    struct auth_audit row;
+    memset(&row, 0, sizeof(row));
+    row.ts = 1;
+    row.id = 42; /* the service clears it, and sets it only when the row commits */
+    auth_audit_actor(&row, NULL);
+    snprintf(row.action, sizeof(row.action), "%s", action);
+    snprintf(row.target, sizeof(row.target), "%s", target);
+    snprintf(row.result, sizeof(row.result), "ok");
+    row.status = 200;
+    return row;
+}
+
+static struct login_answer login_audited(struct env *e, const char *username, struct auth_audit *row)
+{
+    struct login_answer l;
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(auth_login(e->a, username, "", 0, "127.0.0.1", true, row, on_login, &l), 0);
+    assert_true(run_until(e, logged_in, &l, 10000));
+    return l;
+}
+
+static struct login_answer refresh_audited(struct env *e, const char *refresh, struct auth_audit *row)
+{
+    struct login_answer l;
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(auth_refresh(e->a, refresh, "127.0.0.1", row, on_login, &l), 0);
+    assert_true(run_until(e, logged_in, &l, 10000));
+    return l;
+}
+
+struct done_answer {
+    bool done;
+    int status;
+};
+
+static void on_done(void *data, int status)
+{
+    struct done_answer *d = data;
+    d->done = true;
+    d->status = status;
+}
+
+static bool done_set(struct env *e, void *arg)
+{
+    (void)e;
+    return ((struct done_answer *)arg)->done;
+}
+
+static int logout_audited(struct env *e, const struct auth_principal *p, struct auth_audit *row)
+{
+    struct done_answer d = {0};
+    assert_int_equal(auth_logout(e->a, p, row, on_done, &d), 0);
+    assert_true(run_until(e, done_set, &d, 10000));
+    return d.status;
+}
+
+static void test_service_session_changes_commit_with_their_audit_rows(void **state)
+{
+    struct env *e = *state;
+    struct auth_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "u_1");
+    snprintf(u.username, sizeof(u.username), "alice");
+    snprintf(u.password_hash, sizeof(u.password_hash), "$argon2id$unused");
+    u.role = AUTH_ROLE_OPERATOR;
+    assert_int_equal(auth_db_user_insert(e->cli, &u, NULL, 0), 0);
+    /* login: no row, no session */
+    struct auth_audit row = audit_row("auth.login", "user alice");
+    refuse_audit_rows(e, true);
+    assert_int_equal(login_audited(e, "alice", &row).status, BASE_ERR_IO);
+    assert_int_equal(row.id, 0);
+    assert_int_equal(count(e, "SELECT COUNT(*) FROM sessions"), 0);
+    refuse_audit_rows(e, false);
+    struct login_answer l = login_audited(e, "alice", &row);
+    assert_int_equal(l.status, 0);
+    assert_true(row.id > 0);
+    assert_int_equal(count(e, "SELECT COUNT(*) FROM sessions"), 1);
+    assert_int_equal(count(e, "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login'"
+                              " AND target = 'user alice'"), 1);
+    /* refresh: no row, no rotation */
+    row = audit_row("auth.refresh", "");
+    refuse_audit_rows(e, true);
+    assert_int_equal(refresh_audited(e, l.refresh, &row).status, BASE_ERR_IO);
+    assert_int_equal(row.id, 0);
+    refuse_audit_rows(e, false);
+    struct login_answer r = refresh_audited(e, l.refresh, &row); /* still the current one */
+    assert_int_equal(r.status, 0);
+    assert_true(row.id > 0);
+    assert_int_equal(count(e, "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.refresh'"
+                              " AND target = 'user alice'"), 1);
+    /* logout: no row, the session goes on */
+    struct answer who = authenticate(e, r.access);
+    assert_int_equal(who.status, 0);
+    row = audit_row("auth.logout", "session");
+    refuse_audit_rows(e, true);
+    assert_int_equal(logout_audited(e, &who.p, &row), BASE_ERR_IO);
+    assert_int_equal(row.id, 0);
+    refuse_audit_rows(e, false);
+    assert_int_equal(authenticate(e, r.access).status, 0);
+    assert_int_equal(logout_audited(e, &who.p, &row), 0);
+    assert_true(row.id > 0);
+    assert_int_equal(authenticate(e, r.access).status, BASE_ERR_INVALID);
+    assert_int_equal(count(e, "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.logout'"), 1);
+}
+
 #define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_own_reader, teardown), \
                 cmocka_unit_test_setup_teardown(t, setup_store_thread, teardown)
 
@@ -371,6 +499,7 @@ int main(void)
         BOTH(test_service_user_changed_elsewhere_counts_at_once),
         BOTH(test_service_requests_together_share_one_read),
         BOTH(test_service_unknown_tokens_cost_bounded_lookups),
+        BOTH(test_service_session_changes_commit_with_their_audit_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,6 +116,70 @@ def audit_is_atomic_with_the_change(o, refuse, allow, rows):
         got = rows(f"SELECT result || ' ' || status FROM audit_log WHERE action = '{action}'"
                    f" AND target LIKE '{target}%' AND status = 201")
         h.eq(got, "ok 201", f"exactly one committed {action} row")
+    sessions_are_atomic_with_their_audit_rows(o, refuse, allow, rows, "atomic-u", pw)
+
+
+def sessions_are_atomic_with_their_audit_rows(o, refuse, allow, rows, username, password):
+    """The same for the sessions of auth.login, auth.refresh and auth.logout: while audit rows
+    cannot be written each fails with a 5xx and changes nothing (no session is made, the old
+    refresh token stays the current one, the session goes on); once they can, each succeeds
+    with exactly one row. On the code that wrote these rows after the commit, all three
+    succeeded while the rows were refused."""
+    uid = rows(f"SELECT id FROM users WHERE username = '{username}'")
+    h.check(uid.startswith("u_"), f"user id of {username}: {uid!r}")
+
+    def refused(what, r):
+        h.check(r.status >= 500, f"{what} while its audit row cannot be written: {r.status} {r.body[:200]!r}")
+        h.check(password.encode() not in r.body, "the password is echoed")
+
+    def one_row(action, target, status):
+        got = rows(f"SELECT result || ' ' || status FROM audit_log WHERE action = '{action}'"
+                   f" AND target = '{target}' AND status = {status}")
+        h.eq(got, f"ok {status}", f"exactly one committed {action} row for {target}")
+
+    creds = {"username": username, "password": password}
+    refuse()
+    try:
+        refused("login", o.post("/api/v1/auth/login", body=creds, auth=False))
+    finally:
+        allow()
+    h.eq(rows(f"SELECT COUNT(*) FROM sessions WHERE user_id = '{uid}'"), "0",
+         "the login whose audit row failed made no session")
+    r = o.post("/api/v1/auth/login", body=creds, auth=False)
+    h.eq(r.status, 200, f"login once audit rows can be written: {r.body[:200]!r}")
+    t = r.json()
+    h.secret(t["access_token"])
+    h.secret(t["refresh_token"])
+    h.eq(rows(f"SELECT COUNT(*) FROM sessions WHERE user_id = '{uid}'"), "1", "the login made one session")
+    one_row("auth.login", f"user {username}", 200)
+
+    refresh = {"refresh_token": t["refresh_token"]}
+    refuse()
+    try:
+        refused("refresh", o.post("/api/v1/auth/refresh", body=refresh, auth=False))
+    finally:
+        allow()
+    # Had the rotation committed, this token would now be a replaced one: 401 and the session revoked.
+    r = o.post("/api/v1/auth/refresh", body=refresh, auth=False)
+    h.eq(r.status, 200, f"the refresh token whose rotation failed is still the current one: {r.body[:200]!r}")
+    t2 = r.json()
+    h.secret(t2["access_token"])
+    h.secret(t2["refresh_token"])
+    one_row("auth.refresh", f"user {username}", 200)
+
+    access = {"Authorization": f"Bearer {t2['access_token']}"}
+    sid = decode_part(t2["access_token"], 1)["jti"]
+    refuse()
+    try:
+        refused("logout", o.post("/api/v1/auth/logout", headers=access))
+        h.eq(o.get("/api/v1/auth/me", headers=access).status, 200, "the session goes on after a failed logout")
+    finally:
+        allow()
+    h.eq(o.get("/api/v1/auth/me", headers=access).status, 200, "the session still works once rows can be written")
+    r = o.post("/api/v1/auth/logout", headers=access)
+    h.eq(r.status, 204, f"logout once audit rows can be written: {r.body[:200]!r}")
+    h.eq(o.get("/api/v1/auth/me", headers=access).status, 401, "the session ended with the logout")
+    one_row("auth.logout", f"session {sid}", 204)
 
 
 def O():
