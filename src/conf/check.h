@@ -59,6 +59,13 @@ struct conf_check_type {
     struct probe_run *(*start)(struct probe_engine *e, const struct conf_check *c);
     /* Aborts a run started by start; it frees itself. */
     void (*cancel)(struct probe_run *r);
+    /* Passive types: the time expected between signals, instead of the
+     * check's interval (may be NULL: the interval). */
+    int64_t (*period_ms)(const struct conf_check *c);
+    /* Passive types: the sample reported when a run begun with
+     * sched_signal_start did not end within its limit, run_ms after it
+     * began (may be NULL: the expire sample). */
+    void (*expire_run)(const struct conf_check *c, int64_t run_ms, struct sample *s);
 };
 
 /* The types a loader accepts, in a fixed order (the registry). */

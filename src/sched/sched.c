@@ -126,6 +126,15 @@ static void heap_remove(struct sched *s, struct sched_check *c)
     heap_down(s, last->heap_index);
 }
 
+/* After c->due_ns changed: moves c to its place, if it is in the heap. */
+static void heap_fix(struct sched *s, struct sched_check *c)
+{
+    if (c->heap_index == NOT_IN_HEAP)
+        return;
+    heap_up(s, c->heap_index);
+    heap_down(s, c->heap_index);
+}
+
 /* ---- samples ---- */
 
 /* Adds counts to an hour's bucket. A later hour than the newest clears the
@@ -192,10 +201,43 @@ static uint64_t now_ns(const struct sched *s)
     return base_clock_mono_ns(s->clock);
 }
 
+static uint64_t passive_period_ns(const struct sched_check *c)
+{
+    int64_t period = c->conf->type->period_ms ? c->conf->type->period_ms(c->conf) : 0;
+    return (uint64_t)(period > 0 ? period : c->conf->interval_ms) * MS_NS;
+}
+
 static uint64_t passive_wait_ns(const struct sched_check *c)
 {
     int64_t grace = c->conf->type->grace_ms ? c->conf->type->grace_ms(c->conf) : 0;
-    return (uint64_t)(c->conf->interval_ms + (grace > 0 ? grace : 0)) * MS_NS;
+    return passive_period_ns(c) + (uint64_t)(grace > 0 ? grace : 0) * MS_NS;
+}
+
+/* How long a passive check has been silent: from its last signal by the
+ * wall clock when there was one (it may predate this process), else since
+ * it was set up. */
+static uint64_t silent_ns(const struct sched *s, const struct sched_check *c, uint64_t now)
+{
+    int64_t wall = base_clock_wall_ms(s->clock);
+    if (c->last_signal_ms > 0 && wall >= c->last_signal_ms)
+        return (uint64_t)(wall - c->last_signal_ms) * MS_NS;
+    return now - c->signal_ns;
+}
+
+/* A run begun by sched_signal_start outlived its limit. The run stays
+ * open (run_started_ms), so a late end is still measured. */
+static void expire_run(struct sched *s, struct sched_check *c)
+{
+    struct sample smp;
+    sample_init(&smp, base_clock_wall_ms(s->clock));
+    int64_t run_ms = base_clock_wall_ms(s->clock) - c->run_started_ms;
+    c->run_due_ns = 0;
+    if (c->conf->type->expire_run)
+        c->conf->type->expire_run(c->conf, run_ms, &smp);
+    smp.result = SAMPLE_DOWN;
+    if (!smp.error[0])
+        sample_set_error(&smp, "run did not end in time");
+    process_sample(s, c, &smp);
 }
 
 /* A passive check's deadline passed: the type's expiry sample. */
@@ -273,8 +315,11 @@ static bool run_due(struct sched *s)
         if (c->due_ns > now)
             return false;
         if (c->conf->type->passive) {
-            expire(s, c, now - c->signal_ns);
-            c->due_ns = now + (uint64_t)c->conf->interval_ms * MS_NS;
+            if (c->run_due_ns && c->run_due_ns <= now)
+                expire_run(s, c);
+            else
+                expire(s, c, silent_ns(s, c, now));
+            c->due_ns = now + passive_period_ns(c);
             heap_down(s, 0);
             continue;
         }
@@ -480,6 +525,11 @@ const struct sched_check *sched_check_at(const struct sched *s, size_t i)
     return i < s->n_checks ? s->checks[i] : NULL;
 }
 
+int64_t sched_now_ms(const struct sched *s)
+{
+    return base_clock_wall_ms(s->clock);
+}
+
 const struct sched_check *sched_check_get(const struct sched *s, const char *id)
 {
     return base_map_get(&s->by_id, id);
@@ -488,6 +538,20 @@ const struct sched_check *sched_check_get(const struct sched *s, const char *id)
 const struct sched_stats *sched_stats_get(const struct sched *s)
 {
     return &s->stats;
+}
+
+/* The deadline of a passive check counts from its last stored sample. */
+static void restore_deadline(struct sched *s, struct sched_check *c, int64_t ts_ms)
+{
+    int64_t ago_ms = base_clock_wall_ms(s->clock) - ts_ms;
+    uint64_t now = now_ns(s), ago = ago_ms > 0 ? (uint64_t)ago_ms * MS_NS : 0;
+    uint64_t wait = passive_wait_ns(c);
+    c->last_signal_ms = ts_ms;
+    /* The monotonic clock may have started after the sample (a reboot):
+     * clamp instead of wrapping; expiry messages count from last_signal_ms. */
+    c->signal_ns = ago < now ? now - ago : 0;
+    c->due_ns = ago < wait ? now + (wait - ago) : now;
+    heap_fix(s, c);
 }
 
 void sched_restore(struct sched *s, const struct sample_record *recs, size_t n)
@@ -499,7 +563,10 @@ void sched_restore(struct sched *s, const struct sample_record *recs, size_t n)
         c->last = recs[i].s;
         c->has_last = true;
         sched_status_apply(&c->state, c->conf->confirm, &recs[i].s, NULL);
+        if (c->conf->type->passive)
+            restore_deadline(s, c, recs[i].s.ts_ms);
     }
+    rearm(s);
 }
 
 void sched_restore_uptime(struct sched *s, const struct sample_hours_row *rows, size_t n)
@@ -586,12 +653,29 @@ int sched_signal(struct sched *s, const char *id, const struct sample *smp)
         copy.ts_ms = base_clock_wall_ms(s->clock);
     process_sample(s, c, &copy);
     c->signal_ns = now_ns(s);
+    c->last_signal_ms = copy.ts_ms;
+    c->run_started_ms = 0;
+    c->run_due_ns = 0;
     c->due_ns = c->signal_ns + passive_wait_ns(c);
-    if (c->heap_index != NOT_IN_HEAP) {
-        heap_up(s, c->heap_index);
-        heap_down(s, c->heap_index);
-    }
+    heap_fix(s, c);
     rearm(s);
+    return 0;
+}
+
+int sched_signal_start(struct sched *s, const char *id, int64_t max_ms)
+{
+    struct sched_check *c = base_map_get(&s->by_id, id);
+    if (!c)
+        return BASE_ERR_NOT_FOUND;
+    if (!c->conf->type->passive || !c->conf->enabled || s->closing)
+        return BASE_ERR_INVALID;
+    c->run_started_ms = base_clock_wall_ms(s->clock);
+    c->run_due_ns = max_ms > 0 ? now_ns(s) + (uint64_t)max_ms * MS_NS : 0;
+    if (c->run_due_ns && c->run_due_ns < c->due_ns) {
+        c->due_ns = c->run_due_ns;
+        heap_fix(s, c);
+        rearm(s);
+    }
     return 0;
 }
 

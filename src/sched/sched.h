@@ -45,10 +45,13 @@ struct sched_check {
     struct sched_status_state state;
     struct sample last;
     bool has_last;
+    int64_t last_signal_ms;          /* passive: unix ms of the last signal (or the restored sample); 0 = none */
+    int64_t run_started_ms;          /* passive: unix ms a run began (sched_signal_start); 0 = none open */
     /* private: */
     struct sched *sched;
     uint64_t due_ns;                 /* monotonic (the clock's): next run or deadline */
     uint64_t signal_ns;              /* passive: last signal (or start), for "silent for" */
+    uint64_t run_due_ns;             /* passive: an open run's limit; 0 = none */
     size_t heap_index;
     struct probe_run *run;           /* scheduled run in flight, or NULL */
     /* samples up (or degraded) and in all per hour, for the hours
@@ -82,6 +85,12 @@ void sched_poll(struct sched *s);
  * deadline to now + interval + grace. 0; BASE_ERR_NOT_FOUND (unknown id);
  * BASE_ERR_INVALID (not passive, or paused). */
 int sched_signal(struct sched *s, const char *id, const struct sample *smp);
+/* A passive check's run begins (a heartbeat's /start): records nothing,
+ * sets run_started_ms, and when max_ms > 0 brings the deadline forward to
+ * now + max_ms if that is sooner; passing it records the type's
+ * expire_run sample. The next sched_signal ends the run. Errors as
+ * sched_signal. */
+int sched_signal_start(struct sched *s, const char *id, int64_t max_ms);
 
 struct sched_reload_stats {
     size_t added, removed, changed, unchanged;
@@ -92,6 +101,8 @@ struct sched_reload_stats {
  * are canceled. 0 or BASE_ERR_NOMEM (then nothing changed). */
 int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_reload_stats *out);
 
+/* The wall time (unix ms) of the scheduler's clock: what samples are stamped with. */
+int64_t sched_now_ms(const struct sched *s);
 size_t sched_count(const struct sched *s);
 /* Checks in configuration order; NULL past the end. */
 const struct sched_check *sched_check_at(const struct sched *s, size_t i);
@@ -101,7 +112,10 @@ const struct sched_stats *sched_stats_get(const struct sched *s);
 double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms);
 
 /* Seeds checks that have no sample yet with the last stored one (after a
- * restart), applying the status rules to it as one sample. Records of
+ * restart), applying the status rules to it as one sample. A passive
+ * check's deadline then counts from that sample's time, as if it were the
+ * last signal, so a restart neither forgets a recent ping nor grants a
+ * silent job a fresh period. Records of
  * unknown, paused or already-sampled checks are ignored; nothing is passed
  * to the sample callback (the sample is already stored) and no counters move. */
 void sched_restore(struct sched *s, const struct sample_record *recs, size_t n);
