@@ -548,6 +548,11 @@ static bool rate_allow(struct http_api *api, struct http_request *req, struct ap
     return false;
 }
 
+bool api_rate_allow(struct http_api *api, struct http_request *req)
+{
+    return rate_allow(api, req, api_ctx(req));
+}
+
 /* True when `authorization` is the configured /metrics credential. The
  * scheme is case-insensitive (RFC 9110); the credential is compared as a
  * SHA-256 digest with CRYPTO_memcmp, so neither its bytes nor its length

@@ -149,6 +149,9 @@ void api_projects_delete(void *api, struct http_request *req, const struct http_
 void api_openapi_json(void *api, struct http_request *req, const struct http_params *p);
 void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
 void api_static_get(void *api, struct http_request *req, const struct http_params *p);
+void api_ping_success(void *api, struct http_request *req, const struct http_params *p);
+void api_ping_start(void *api, struct http_request *req, const struct http_params *p);
+void api_ping_fail(void *api, struct http_request *req, const struct http_params *p);
 
 /* Frees the OpenAPI document api_files.c renders on first use
  * (http_api_destroy calls it); the next request builds it again. */
@@ -170,6 +173,9 @@ json_t *api_sample_json(const struct sample *s);
  * takes a token from its address's bucket (429 when empty). False when an
  * answer was sent. */
 bool api_metrics_allow(struct http_api *api, struct http_request *req);
+/* The rate limit of a route outside /api (which skips the middleware):
+ * the caller's address against the route's rate. False when a 429 was sent. */
+bool api_rate_allow(struct http_api *api, struct http_request *req);
 
 /* metrics.c: subscribes the counters of /metrics to the bus (samples per
  * type and result); 0 or BASE_ERR_NOMEM / BASE_ERR_TOO_BIG. */

@@ -231,6 +231,36 @@ const struct http_route http_routes[] = {
       RESP({200, "*/*", "The file, typed by its extension"}, {304, NULL, "Not modified: If-None-Match matched"},
            {400, "Error", "A refused path: '.', '..' or empty segments, '%', a backslash or control bytes"},
            {404, "Error", "No such file (or a hidden or skipped one), or no server.static_dir"})}},
+#define PING_PARAMS                                                                                 \
+    PARAMS({"check_id", "path", "string", "The heartbeat check's id", true},                        \
+           {"token", "query", "string", "The check's token, when it has one (or Authorization: Bearer, " \
+            "or X-Opshub-Token)", false})
+#define PING_RESP(ok)                                                                                  \
+    RESP({200, "HeartbeatPing", ok},                                                                  \
+         {404, "Error", "No heartbeat check with this id, or a wrong or missing token (not told apart)"}, \
+         {409, "Error", "The check is paused"})
+#define PING_DOC(summary, desc, ok) {"heartbeat", summary, desc, PING_PARAMS, NULL, false, PING_RESP(ok)}
+#define PING_SUCCESS_DESC                                                                              \
+    "Records a success: the check is up and its deadline moves to now + period + grace. After a "     \
+    "/start, the run's duration is checked against max_runtime and min_runtime (down when outside). " \
+    "Not under /api: no session; the check's token authenticates, and the rate limit of "          \
+    "server.rate_limit applies per address."
+#define PING_START_DESC                                                                                \
+    "Begins a run whose duration the next success measures; with max_runtime, the check is down "   \
+    "when no success comes within it. Records no sample."
+#define PING_FAIL_DESC "Records a failure reported by the job: the check is down at once."
+    {"POST", "/ping/{check_id}", AUTH_ROLE_PUBLIC, NULL, api_ping_success, "heartbeat.ping",
+     PING_DOC("Heartbeat: the job succeeded", PING_SUCCESS_DESC, "Recorded")},
+    {"GET", "/ping/{check_id}", AUTH_ROLE_PUBLIC, NULL, api_ping_success, NULL,
+     PING_DOC("Heartbeat: the job succeeded (GET, for clients that only do GET)", PING_SUCCESS_DESC, "Recorded")},
+    {"POST", "/ping/{check_id}/start", AUTH_ROLE_PUBLIC, NULL, api_ping_start, "heartbeat.start",
+     PING_DOC("Heartbeat: a run begins", PING_START_DESC, "Run started")},
+    {"GET", "/ping/{check_id}/start", AUTH_ROLE_PUBLIC, NULL, api_ping_start, NULL,
+     PING_DOC("Heartbeat: a run begins (GET)", PING_START_DESC, "Run started")},
+    {"POST", "/ping/{check_id}/fail", AUTH_ROLE_PUBLIC, NULL, api_ping_fail, "heartbeat.fail",
+     PING_DOC("Heartbeat: the job failed", PING_FAIL_DESC, "Recorded")},
+    {"GET", "/ping/{check_id}/fail", AUTH_ROLE_PUBLIC, NULL, api_ping_fail, NULL,
+     PING_DOC("Heartbeat: the job failed (GET)", PING_FAIL_DESC, "Recorded")},
 };
 const size_t http_routes_n = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -245,5 +275,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"audit", "Who changed what, and denied requests"},
     {"meta", "This document and its HTML rendering"},
     {"static", "Files of the web interface"},
+    {"heartbeat", "Pings from cron jobs and backups to heartbeat checks"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

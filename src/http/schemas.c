@@ -150,6 +150,12 @@ const struct http_schema http_schemas[] = {
      PROPS({"entries", "[]AuditEntry", "Newest first", false},
            {"next_cursor", "string?", "null on the last page", false})},
     {"OpenApiDocument", "An OpenAPI 3.1 document (this one)", "object", NULL, NULL},
+    {"HeartbeatPing", "What a heartbeat ping did", NULL, NULL,
+     PROPS({"ok", "boolean", "true: the ping was recorded", false}, {"check", "string", "The check id", false},
+           {"event", "enum:success,start,fail", NULL, false},
+           {"status", "enum:unknown,up,degraded,down,paused", "The check's status after the ping", false},
+           {"run_seconds", "number?", "The run's duration, when /start began it", true},
+           {"error", "string", "Why the ping made the check down (ran too long or too short, /fail)", true})},
 };
 const size_t http_schemas_n = sizeof(http_schemas) / sizeof(http_schemas[0]);
 
