@@ -683,13 +683,16 @@ static void test_server_refuses_smuggling_shapes_and_closes(void **state)
  * The first then reads its whole answer. */
 static void c_budget(struct fixture *f)
 {
-    struct conn *a = cl_connect_rcvbuf(f, 16384);
+    struct conn *a = cl_connect_rcvbuf(f, 256 * 1024);  /* far below 32 MB, quick to drain */
+    struct timeval patient = {.tv_sec = 30};
+    setsockopt(a->fd, SOL_SOCKET, SO_RCVTIMEO, &patient, sizeof(patient));
     cl_sends(a, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     /* 32 MB made and copied: generous deadlines for a loaded machine */
     if (!server_watch_until(&f->watch, &f->watch.requests, 1, UINT64_MAX, 15000) ||
         !server_watch_settled(&f->watch, 15000))
         f->errors++;
     struct conn *b = cl_connect_rcvbuf(f, 16384);
+    setsockopt(b->fd, SOL_SOCKET, SO_RCVTIMEO, &patient, sizeof(patient));
     cl_sends(b, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     /* b: what the kernel took before the close, then EOF */
     size_t got = 0;
@@ -717,6 +720,8 @@ static void c_budget(struct fixture *f)
 static void test_server_closes_what_passes_the_output_budget(void **state)
 {
     F->opts.output_budget = 1;  /* one connection's output may wait, no second one */
+    /* a's 32 MB must not meet the write deadline while b is looked at, on a loaded machine */
+    F->opts.read_timeout_ms = 120000;
     run(F, c_budget);
     assert_int_equal(F->errors, 0);
     assert_int_equal(F->ints[0], 1);   /* b never got its answer */
