@@ -3,12 +3,14 @@
  */
 #include "probe/registry.h"
 
+#include "probe/host.h"
 #include "probe/http.h"
 #include "probe/tcp.h"
 
 static const struct conf_check_type *const types[] = {
     &probe_http_type,
     &probe_tcp_type,
+    &probe_disk_type, &probe_memory_type, &probe_cpu_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
