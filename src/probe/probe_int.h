@@ -8,6 +8,7 @@
 #ifndef PROBE_PROBE_INT_H
 #define PROBE_PROBE_INT_H
 
+#include "base/map.h"
 #include "probe/probe.h"
 
 #include <curl/curl.h>
@@ -39,6 +40,8 @@ struct probe_engine {
     bool closing, curlm_closed;
     probe_close_cb close_cb;
     void *close_data;
+    struct base_map host_cpu;       /* cpu check id -> its last counters (host.c) */
+    struct probe_host_hung *host_hung; /* statfs calls past their deadline (host.c) */
 };
 
 /* What a run that drives a curl easy handle on the engine's multi puts as
@@ -59,6 +62,10 @@ double probe_run_elapsed_ms(const struct probe_run *r);
  * the engine if it is closing and nothing else is left. Only from a libuv
  * callback (never synchronously from a public call). */
 void probe_engine_release(struct probe_engine *e);
+
+/* Frees what host.c keeps between runs (the cpu counters; its share of the
+ * record of hung statfs calls). */
+void probe_host_forget(struct probe_engine *e);
 
 /* Writes s[0..n) into out as a quoted-free, printable-escaped text (\n, \r,
  * \t, \xNN), truncated with "..." so that it fits in `size` bytes. */

@@ -4,6 +4,7 @@
 #include "probe/registry.h"
 
 #include "probe/heartbeat.h"
+#include "probe/host.h"
 #include "probe/http.h"
 #include "probe/tcp.h"
 
@@ -11,6 +12,7 @@ static const struct conf_check_type *const types[] = {
     &probe_http_type,
     &probe_tcp_type,
     &probe_heartbeat_type,
+    &probe_disk_type, &probe_memory_type, &probe_cpu_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
