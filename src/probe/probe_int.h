@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct probe_curlm;
+struct probe_tls_cache;
 
 struct probe_run {
     struct probe_engine *engine;
@@ -36,6 +37,7 @@ struct probe_engine {
     struct probe_run *runs;         /* active runs, doubly linked */
     struct probe_stats stats;
     size_t tearing_down;            /* runs still closing their libuv handles */
+    struct probe_tls_cache *tls_cache; /* tls.c's TLS contexts by ca_file; NULL until used */
     bool closing, curlm_closed;
     probe_close_cb close_cb;
     void *close_data;
@@ -59,6 +61,9 @@ double probe_run_elapsed_ms(const struct probe_run *r);
  * the engine if it is closing and nothing else is left. Only from a libuv
  * callback (never synchronously from a public call). */
 void probe_engine_release(struct probe_engine *e);
+
+/* Frees tls.c's context cache (NULL is fine); at engine free. */
+void probe_tls_cache_free(struct probe_tls_cache *c);
 
 /* Writes s[0..n) into out as a quoted-free, printable-escaped text (\n, \r,
  * \t, \xNN), truncated with "..." so that it fits in `size` bytes. */

@@ -5,10 +5,12 @@
 
 #include "probe/http.h"
 #include "probe/tcp.h"
+#include "probe/tls.h"
 
 static const struct conf_check_type *const types[] = {
     &probe_http_type,
     &probe_tcp_type,
+    &probe_tls_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
