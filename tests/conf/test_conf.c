@@ -317,12 +317,12 @@ static void test_conf_rejects_unsupported_top_level_keys(void **state)
 static void test_conf_rejects_unsupported_and_unknown_check_types(void **state)
 {
     expect_one_error("checks:\n  - {id: db, type: postgres}\n", 2, 20,
-                     "check type 'postgres' is not supported by this version yet (supported: http, tcp)");
+                     "check type 'postgres' is not supported by this version yet (supported: http, tcp, ");
     expect_one_error("checks:\n  - {id: db, type: heartbeat}\n", 2, 20, "'heartbeat' is not supported");
     expect_one_error("checks:\n  - {id: db, type: htp, url: 'http://h/'}\n", 2, 20,
                      "unknown check type 'htp' (did you mean 'http'?)");
     expect_one_error("checks:\n  - {id: db, type: banana}\n", 2, 20,
-                     "unknown check type 'banana' (supported: http, tcp)");
+                     "unknown check type 'banana' (supported: http, tcp, ");
     expect_one_error("checks:\n  - {id: db, url: 'http://h/'}\n", 2, 5, "check is missing 'type'");
 }
 
