@@ -62,6 +62,11 @@ double probe_run_elapsed_ms(const struct probe_run *r);
  * callback (never synchronously from a public call). */
 void probe_engine_release(struct probe_engine *e);
 
+/* The notAfter of the peer's leaf certificate of an OpenSSL connection
+ * (an SSL *), as unix seconds: true, or false without one. tls.c; http.c
+ * reports it for https. */
+struct ssl_st;
+bool probe_tls_peer_not_after(const struct ssl_st *ssl, int64_t *unix_s);
 /* Frees tls.c's context cache (NULL is fine); at engine free. */
 void probe_tls_cache_free(struct probe_tls_cache *c);
 

@@ -190,6 +190,11 @@ static bool not_after_unix(const X509 *x, int64_t *out)
     return true;
 }
 
+bool probe_tls_peer_not_after(const SSL *ssl, int64_t *unix_s)
+{
+    return ssl && not_after_unix(SSL_get0_peer_certificate(ssl), unix_s);
+}
+
 /* "subject /CN=a, issuer /CN=b, not_after 2026-12-05T10:00:00Z" */
 static void describe(X509 *leaf, int64_t not_after, char *buf, size_t n)
 {

@@ -9,6 +9,7 @@ expired"; wrong name -> down "IP address mismatch" (a server_name the certificat
 "hostname mismatch");
 nothing listening -> down "connection refused". Values reach the samples API and /metrics.
 Bad configuration (warn_days < crit_days, a bad address) gives FILE:LINE:COL from the CLI.
+An http check of an https URL reports tls_days_left of the same certificate.
 """
 import datetime
 import os
@@ -114,6 +115,9 @@ def setup():
         tls_check("expired", a["expired"], ca_file=ca),
         tls_check("wrongname", a["wrongname"], ca_file=ca),
         tls_check("refused", f"127.0.0.1:{dead}", ca_file=ca),
+        h.http_check("https-soon", f"https://127.0.0.1:{ports['soon']}/", interval="2s", timeout="1500ms",
+                     tls_verify=False),
+        h.http_check("http-plain", ENV["nginx"].url("/health"), interval="2s", timeout="1500ms"),
     ]
     ENV["ids"] = [c["id"] for c in checks]
     o = ENV["o"] = h.track(h.Opshub(h.make_config(checks)))
@@ -194,6 +198,18 @@ def test_metrics_export_days_left_and_earliest_expiry():
     exp = m.find("probe_ssl_earliest_cert_expiry", check="expired")
     h.check(exp and abs(exp[0][1] - ENV["certs"]["expired"][2].timestamp()) < 1, f"earliest expiry: {exp}")
     h.check(m.find("opshub_tls_handshake_seconds", check="valid"), "opshub_tls_handshake_seconds of valid")
+
+
+def test_https_http_check_reports_tls_days_left():
+    s = sample("https-soon")
+    h.eq(s["result"], "up", f"https-soon result ({s})")
+    v = s["values"]
+    h.check(2.9 < v.get("tls_days_left", -1) < 3.0, f"https-soon tls_days_left: {v}")
+    h.eq(v.get("http_ssl"), 1, "https-soon http_ssl")
+    h.check("tls_days_left" not in sample("http-plain")["values"], "plain http has no tls_days_left")
+    m = O().metrics()
+    got = m.find("opshub_tls_cert_days_left", check="https-soon")
+    h.check(got and 2.9 < got[0][1] < 3.0, f"opshub_tls_cert_days_left of https-soon: {got}")
 
 
 def test_bad_config_reports_file_line_col():
