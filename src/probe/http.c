@@ -45,6 +45,8 @@ struct probe_http {
     size_t n_json;
     /* Cumulative phase ends in ms from the start; -1 when not reached. */
     double dns_ms, connect_ms, tls_ms, ttfb_ms;
+    bool has_cert;                  /* the last request's connection had a peer certificate */
+    int64_t cert_not_after;         /* its notAfter, unix seconds */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -194,6 +196,19 @@ static CURLcode set_method(CURL *easy, const struct probe_http_conf *c)
     return rc;
 }
 
+/* Called once per request (redirects too) on its connection, TLS done:
+ * the only moment curl's SSL pointer is certainly alive, as the connection
+ * is closed when the transfer ends (FORBID_REUSE). */
+static int on_prereq(void *data, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    struct probe_http *h = data;
+    const struct curl_tlssessioninfo *ti = NULL;
+    h->has_cert = curl_easy_getinfo(h->easy, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+                  ti->backend == CURLSSLBACKEND_OPENSSL &&
+                  probe_tls_peer_not_after(ti->internals, &h->cert_not_after);
+    return CURL_PREREQFUNC_OK;
+}
+
 static int configure(struct probe_http *h, const struct probe_http_conf *c)
 {
     CURL *easy = h->easy;
@@ -220,6 +235,8 @@ static int configure(struct probe_http *h, const struct probe_http_conf *c)
     SET(CURLOPT_USERAGENT, "opshub/0.1");
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, h);
+    SET(CURLOPT_PREREQFUNCTION, on_prereq);
+    SET(CURLOPT_PREREQDATA, h);
 #undef SET
     if (!rc)
         rc = set_method(easy, c);
@@ -339,6 +356,8 @@ static void fill_response(struct probe_http *h)
     long redirects = 0, version = 0;
     curl_off_t length = -1;
     sample_value_set(s, "http_status_code", s->code);
+    if (h->has_cert)
+        sample_value_set(s, "tls_days_left", ((double)h->cert_not_after * 1000.0 - (double)s->ts_ms) / 86400000.0);
     if (s->code == 0)
         return;
     curl_easy_getinfo(h->easy, CURLINFO_REDIRECT_COUNT, &redirects);
@@ -1040,6 +1059,8 @@ static const struct conf_check_value http_values[] = {
     {"http_body_bytes", "Body bytes read (at most max_body)", "probe_http_uncompressed_body_length", NULL, NULL},
     {"http_version", "HTTP version of the response (1.0, 1.1, 2, 3)", "probe_http_version", NULL, NULL},
     {"http_ssl", "1 when the final request used TLS", "probe_http_ssl", NULL, NULL},
+    {"tls_days_left", "Days until the final request's server certificate expires (https)", "opshub_tls_cert_days_left",
+     NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

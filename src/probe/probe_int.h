@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct probe_curlm;
+struct probe_tls_cache;
 
 struct probe_run {
     struct probe_engine *engine;
@@ -37,6 +38,7 @@ struct probe_engine {
     struct probe_run *runs;         /* active runs, doubly linked */
     struct probe_stats stats;
     size_t tearing_down;            /* runs still closing their libuv handles */
+    struct probe_tls_cache *tls_cache; /* tls.c's TLS contexts by ca_file; NULL until used */
     bool closing, curlm_closed;
     probe_close_cb close_cb;
     void *close_data;
@@ -66,6 +68,14 @@ void probe_engine_release(struct probe_engine *e);
 /* Frees what host.c keeps between runs (the cpu counters; its share of the
  * record of hung statfs calls). */
 void probe_host_forget(struct probe_engine *e);
+
+/* The notAfter of the peer's leaf certificate of an OpenSSL connection
+ * (an SSL *), as unix seconds: true, or false without one. tls.c; http.c
+ * reports it for https. */
+struct ssl_st;
+bool probe_tls_peer_not_after(const struct ssl_st *ssl, int64_t *unix_s);
+/* Frees tls.c's context cache (NULL is fine); at engine free. */
+void probe_tls_cache_free(struct probe_tls_cache *c);
 
 /* Writes s[0..n) into out as a quoted-free, printable-escaped text (\n, \r,
  * \t, \xNN), truncated with "..." so that it fits in `size` bytes. */

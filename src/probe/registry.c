@@ -7,12 +7,14 @@
 #include "probe/host.h"
 #include "probe/http.h"
 #include "probe/tcp.h"
+#include "probe/tls.h"
 
 static const struct conf_check_type *const types[] = {
     &probe_http_type,
     &probe_tcp_type,
     &probe_heartbeat_type,
     &probe_disk_type, &probe_memory_type, &probe_cpu_type,
+    &probe_tls_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};

@@ -871,7 +871,8 @@ def sqlite_query(db_path, sql, timeout=20):
 
 class Nginx:
     """nginx on 127.0.0.1:port: /health → 200 {"status":"ok"}, /down → 503; or the
-    `locations` given (the text of the server block after its listen line)."""
+    `locations` given (the text of the server block after its listen line). `extra_servers`
+    is appended at the end of the http block as is (more server blocks, e.g. TLS ones)."""
 
     DEFAULT_LOCATIONS = """
         location /health { default_type application/json; return 200 '{"status":"ok"}'; }
@@ -879,8 +880,9 @@ class Nginx:
         location / { return 404; }
 """
 
-    def __init__(self, locations=None):
+    def __init__(self, locations=None, extra_servers=""):
         self.locations = locations or self.DEFAULT_LOCATIONS
+        self.extra_servers = extra_servers
         self.tmp = TempDir("opshub-nginx-")
         self.port = None
         self.proc = None
@@ -906,6 +908,7 @@ http {{
         listen 127.0.0.1:{self.port} backlog=4096;
 {self.locations}
     }}
+{self.extra_servers}
 }}
 """
             with open(self.tmp.join("nginx.conf"), "w") as f:
