@@ -50,6 +50,12 @@ static void on_done(void *data, const struct sample *s)
     r->done = true;
 }
 
+/* A whole number a double holds exactly (|x| < 2^53): printed as an integer. */
+static bool is_whole(double x)
+{
+    return x == x && x > -9007199254740992.0 && x < 9007199254740992.0 && x == (double)(int64_t)x;
+}
+
 /* One table line per check; its values on an indented line below. */
 static void print_table(const struct check_run *cr)
 {
@@ -70,9 +76,12 @@ static void print_table(const struct check_run *cr)
                sample_result_name(r->sample.result), latency, r->sample.code ? code : "-", r->sample.error);
         for (uint32_t v = 0; v < r->sample.n_values && v < SAMPLE_VALUES_MAX; v++) {
             double x = r->sample.values[v].value;
-            /* fixed decimals for small durations (0.000058, not 5.8e-05) */
-            printf(x != 0 && x > -0.001 && x < 0.001 ? "%s%s=%.6f%s" : "%s%s=%.6g%s", v ? " " : "    ",
-                   sample_value_name(&r->sample.values[v]), x, v + 1 == r->sample.n_values ? "\n" : "");
+            const char *name = sample_value_name(&r->sample.values[v]), *sep = v ? " " : "    ";
+            const char *end = v + 1 == r->sample.n_values ? "\n" : "";
+            if (is_whole(x))  /* byte counts and codes exactly (270553174016, not 2.70553e+11) */
+                printf("%s%s=%.0f%s", sep, name, x, end);
+            else  /* fixed decimals for small durations (0.000058, not 5.8e-05) */
+                printf(x != 0 && x > -0.001 && x < 0.001 ? "%s%s=%.6f%s" : "%s%s=%.6g%s", sep, name, x, end);
         }
     }
 }
@@ -81,7 +90,9 @@ static json_t *values_json(const struct sample *s)
 {
     json_t *o = json_object();
     for (uint32_t i = 0; o && i < s->n_values && i < SAMPLE_VALUES_MAX; i++)
-        json_object_set_new(o, sample_value_name(&s->values[i]), json_real(s->values[i].value));
+        json_object_set_new(o, sample_value_name(&s->values[i]),
+                            is_whole(s->values[i].value) ? json_integer((json_int_t)s->values[i].value)
+                                                         : json_real(s->values[i].value));
     return o;
 }
 
