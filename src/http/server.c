@@ -846,9 +846,17 @@ static void conn_input(struct http_conn *c, const char *data, size_t len)
     size_t used = 0;
     if (!c->busy && backlog_pending(c) == 0)
         used = conn_parse(c, data, len);
-    if (c->state != CONN_OPEN)
+    if (c->state != CONN_OPEN || used == len)
         return;
-    if (used < len && base_buf_append(&c->backlog, data + used, len - used) != 0)
+    /* What was parsed from the backlog's front does not count against its
+     * bound: move what waits to the front first (at most BACKLOG_MAX). */
+    if (c->backlog_off) {
+        size_t pending = backlog_pending(c);
+        memmove(c->backlog.data, c->backlog.data + c->backlog_off, pending);
+        c->backlog.len = pending;
+        c->backlog_off = 0;
+    }
+    if (base_buf_append(&c->backlog, data + used, len - used) != 0)
         conn_close(c);
 }
 

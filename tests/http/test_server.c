@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -731,6 +732,39 @@ static void test_server_closes_what_passes_the_output_budget(void **state)
     assert_int_equal(F->stats.output_budget, 1);
 }
 
+/* Pipelined requests behind slow (deferred) answers: the backlog is
+ * parsed from its front while more arrives at its end; what was parsed
+ * must not count against its bound (a client sending 1 KB requests in
+ * two bursts is served every one of them). */
+static void c_pipeline_refill(struct fixture *f)
+{
+    char req[1100];
+    char pad[1000];
+    memset(pad, 'p', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    snprintf(req, sizeof(req), "GET /defer HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n", pad);
+    struct conn *c = cl_connect(f);
+    for (int i = 0; i < 6; i++)  /* ~6.2 KB: all of it waits behind the first */
+        cl_sends(c, req);
+    for (int i = 0; i < 2; i++)  /* two answered: the backlog's front is parsed, not its end */
+        if (cl_read(f, c, false) != 0)
+            f->errors++;
+    for (int i = 0; i < 3; i++)  /* ~3.1 KB more: within the bound of what waits */
+        cl_sends(c, req);
+    for (int i = 0; i < 7; i++)
+        if (cl_read(f, c, false) != 0)
+            f->errors++;
+    cl_close(c);
+}
+
+static void test_server_refills_a_partly_parsed_backlog(void **state)
+{
+    run(F, c_pipeline_refill);
+    assert_int_equal(F->errors, 0);
+    assert_int_equal(F->n_resp, 9);
+    assert_int_equal(F->stats.requests, 9);
+}
+
 /* Trickles a header line every 50 ms, until the server answers or for 3 s:
  * a deadline that every read pushed back would not expire meanwhile. */
 static void c_slow(struct fixture *f)
@@ -1087,6 +1121,8 @@ static void test_server_listen_parses_addresses(void **state)
 
 int main(void)
 {
+    /* as opshub does (app.c): a write to a peer that left is EPIPE, not a signal */
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_server_keeps_alive_several_requests_on_one_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_answers_pipelined_requests_in_order, setup, teardown),
@@ -1097,6 +1133,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_enforces_header_url_and_syntax_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_refuses_smuggling_shapes_and_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes_what_passes_the_output_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_refills_a_partly_parsed_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_times_out_slow_client_with_408, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes_idle_connections_silently, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_sends_deferred_response_from_timer, setup, teardown),
