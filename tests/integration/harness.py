@@ -238,6 +238,30 @@ def http_request(port, method, path, body=None, headers=None, timeout=10.0, host
         conn.close()
 
 
+def http_request_from(port, source_ip, method, path, body=None, headers=None, timeout=10.0):
+    """One request to 127.0.0.1:port from another loopback address (127.0.0.0/8 is all ours),
+    so rate limits and lockouts see distinct clients. A header value may be a list: one line
+    each, in order."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source_ip, 0))
+    try:
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        c.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in hdrs.items():
+            for one in (v if isinstance(v, list) else [v]):
+                c.putheader(k, one)
+        if data is not None:
+            c.putheader("Content-Length", str(len(data)))
+        c.endheaders(data)
+        r = c.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        c.close()
+
+
 def http_raw(port, raw_head, body_len=0, chunk=65536, timeout=10.0):
     """Sends raw_head (bytes, a full request head) then body_len filler bytes, while a
     reader thread collects whatever the server answers (it may answer and close before

@@ -13,7 +13,6 @@ log, start-up refusals of unsafe settings, and no secret in any log or API outpu
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import re
@@ -824,20 +823,7 @@ def test_test_login_works_only_when_allowed():
 
 
 
-def request_from(port, source_ip, method, path, body=None, headers=None):
-    """One request from another loopback address (127.0.0.0/8 is all ours)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source_ip, 0))
-    try:
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            hdrs["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=hdrs)
-        r = c.getresponse()
-        return h.Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        c.close()
+request_from = h.http_request_from
 
 
 def test_anonymous_flood_neither_locks_out_tokens_nor_floods_the_audit_log():

@@ -7,8 +7,6 @@ and the login lockout all see the real client, and the lockout is per client, no
 client talking to opshub directly is not a trusted proxy: its X-Forwarded-For and Forwarded are
 ignored. SIGHUP applies a changed trusted_proxies.
 """
-import http.client
-import json
 import os
 import sys
 
@@ -42,26 +40,7 @@ def O():
     return ENV["o"]
 
 
-def request(port, source_ip, method, path, body=None, headers=None):
-    """One request to 127.0.0.1:port from the loopback address source_ip."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source_ip, 0))
-    try:
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            hdrs["Content-Type"] = "application/json"
-        c.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in hdrs.items():
-            for one in (v if isinstance(v, list) else [v]):
-                c.putheader(k, one)
-        if data is not None:
-            c.putheader("Content-Length", str(len(data)))
-        c.endheaders(data)
-        r = c.getresponse()
-        return h.Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        c.close()
+request = h.http_request_from
 
 
 def via_proxy(source_ip, method, path, **kw):
