@@ -11,8 +11,11 @@ PKGS=(
   # libraries opshub links
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libyaml-dev
   libjansson-dev libhttp-parser-dev libssl-dev libsodium-dev
+  libhiredis-dev libc-ares-dev libpcre2-dev
   # tests (prometheus brings promtool, which checks /metrics)
   libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server prometheus
+  # the command type's tests run Debian's Nagios plugins; the dns type's a local resolver
+  monitoring-plugins-basic monitoring-plugins-standard dnsmasq-base
   # benchmarks
   wrk prometheus-blackbox-exporter procps
 )
@@ -48,7 +51,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; opshub's tests start their own
 # instances on private loopback ports, so stop the system ones.
-for s in nginx postgresql redis-server prometheus prometheus-blackbox-exporter; do
+for s in nginx postgresql redis-server prometheus prometheus-blackbox-exporter dnsmasq; do
   $SUDO systemctl disable --now "$s" >/dev/null 2>&1 || $SUDO service "$s" stop >/dev/null 2>&1 || true
 done
 npm_packages
