@@ -465,6 +465,7 @@ static int start(struct app *a)
         .buffer_max = a->conf->storage.buffer_max,
         .retention_ms = a->conf->storage.retention_samples_ms,
         .rollup_retention_ms = a->conf->storage.retention_rollups_ms,
+        .minute_retention_ms = a->conf->storage.retention_minutes_ms,
     };
     a->store = store_new(&a->loop, &so, err, sizeof(err));
     if (!a->store) {

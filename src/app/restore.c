@@ -17,7 +17,10 @@ static int page_work(struct store_conn *c, void *data, char *err, size_t errlen)
     int64_t start_hour = r->start_ms / 3600000;
     if (r->phase == 0) {
         int rc = r->pages ? 0 : store_hours_through(c, &r->through_ms, err, errlen);
-        return rc ? rc : store_hours_page(c, start_hour - (DAY_HOURS - 1), start_hour + 1, r->after_check,
+        /* rows from the through hour on may be partial: the samples say it */
+        int64_t to_hour = r->through_ms >= 0 && r->through_ms / 3600000 < start_hour + 1 ? r->through_ms / 3600000
+                                                                                      : start_hour + 1;
+        return rc ? rc : store_hours_page(c, start_hour - (DAY_HOURS - 1), to_hour, r->after_check,
                                           r->after_hour, STORE_HOURS_PAGE_MAX, &r->page, &r->n, err, errlen);
     }
     /* what the rollups do not hold yet, within the day */

@@ -113,3 +113,20 @@ void *base_map_remove(struct base_map *m, const char *key)
     m->len--;
     return v;
 }
+
+bool base_map_next(const struct base_map *m, size_t *pos, const char **key, void **value)
+{
+    for (size_t i = *pos; i < m->cap; i++) {
+        const struct base_map_slot *s = &m->slots[i];
+        if (s->key && s->key != BASE_MAP_TOMBSTONE) {
+            *pos = i + 1;
+            if (key)
+                *key = s->key;
+            if (value)
+                *value = s->value;
+            return true;
+        }
+    }
+    *pos = m->cap;
+    return false;
+}

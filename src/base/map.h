@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,10 @@ void *base_map_get(const struct base_map *m, const char *key);
 /* Removes and returns the value, NULL when absent. */
 void *base_map_remove(struct base_map *m, const char *key);
 uint64_t base_map_hash(const char *s);
+/* Iteration in slot order: start with *pos = 0; true with the next live
+ * entry (and *pos past it), false at the end. Removing the entry just
+ * returned is allowed; any other change restarts nothing and may skip or
+ * repeat entries. */
+bool base_map_next(const struct base_map *m, size_t *pos, const char **key, void **value);
 
 #endif

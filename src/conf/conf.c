@@ -35,6 +35,7 @@ static const char *const top_names[T_COUNT] = {
 
 #define DEFAULT_RETENTION_SAMPLES_MS (7LL * 86400000)
 #define DEFAULT_RETENTION_ROLLUPS_MS (400LL * 86400000)
+#define DEFAULT_RETENTION_MINUTES_MS (30LL * 86400000)
 #define DEFAULT_RETENTION_AUDIT_MS (365LL * 86400000)
 #define ACCESS_TTL_MAX_MS (24LL * 3600000)
 #define REFRESH_TTL_MAX_MS (365LL * 86400000)
@@ -83,6 +84,7 @@ struct conf *conf_alloc(const char *path)
     }
     c->storage.retention_samples_ms = DEFAULT_RETENTION_SAMPLES_MS;
     c->storage.retention_rollups_ms = DEFAULT_RETENTION_ROLLUPS_MS;
+    c->storage.retention_minutes_ms = DEFAULT_RETENTION_MINUTES_MS;
     c->storage.retention_audit_ms = DEFAULT_RETENTION_AUDIT_MS;
     c->server.max_body = CONF_DEFAULT_REQUEST_BODY;
     c->server.access_ttl_ms = CONF_DEFAULT_ACCESS_TTL_MS;
@@ -333,8 +335,9 @@ static void parse_storage_url(struct conf_ctx *ctx, const struct conf_node *n, s
 static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
 {
     static const char *const names[] = {"url", "retention", "buffer_max"};
-    static const char *const retention_names[] = {"samples", "rollups", "audit"};
-    const struct conf_node *f[3], *r[3];
+    /* "rollups" is the older name of "hours" (before minute rollups) */
+    static const char *const retention_names[] = {"samples", "rollups", "audit", "minutes", "hours"};
+    const struct conf_node *f[3], *r[5];
     struct conf_storage *s = &ctx->conf->storage;
     long long v;
     if (!section_map(ctx, n))
@@ -343,13 +346,17 @@ static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
     if (f[0])
         parse_storage_url(ctx, f[0], s);
     if (f[1] && section_map(ctx, f[1])) {
-        conf_value_fields(ctx, f[1], retention_names, 3, r);
+        conf_value_fields(ctx, f[1], retention_names, 5, r);
         if (r[0])
             conf_value_duration(ctx, r[0], &s->retention_samples_ms);
-        if (r[1])
-            conf_value_duration(ctx, r[1], &s->retention_rollups_ms);
+        if (r[1] && r[4])
+            conf_value_error(ctx, r[1], "retention: give \"hours\" or its older name \"rollups\", not both");
+        else if (r[1] || r[4])
+            conf_value_duration(ctx, r[4] ? r[4] : r[1], &s->retention_rollups_ms);
         if (r[2])
             conf_value_duration(ctx, r[2], &s->retention_audit_ms);
+        if (r[3])
+            conf_value_duration(ctx, r[3], &s->retention_minutes_ms);
     }
     if (f[2] && conf_value_int(ctx, f[2], 1, BUFFER_MAX_LIMIT, &v) == 0)
         s->buffer_max = (size_t)v;

@@ -72,7 +72,8 @@ struct conf_server {
 struct conf_storage {
     const char *url;              /* sqlite://PATH or postgres://...; NULL when not in the file (the app then uses DATABASE_URL or sqlite://<data>/opshub.db) */
     int64_t retention_samples_ms; /* default 7d */
-    int64_t retention_rollups_ms; /* default 400d */
+    int64_t retention_rollups_ms; /* hourly rollups (`hours`, or its older name `rollups`); default 400d */
+    int64_t retention_minutes_ms; /* minute rollups; default 30d */
     int64_t retention_audit_ms;   /* default 365d */
     size_t buffer_max;            /* samples held while the database is away; default 100000 */
 };

@@ -164,8 +164,8 @@ void api_checks_list(void *data, struct http_request *req, const struct http_par
                                                   more && last ? json_string(last) : json_null()) : NULL);
 }
 
-static const struct sched_check *find_or_404(struct http_api *api, struct http_request *req,
-                                             const struct http_params *p)
+const struct sched_check *api_check_find_or_404(struct http_api *api, struct http_request *req,
+                                                const struct http_params *p)
 {
     const char *id = http_params_get(p, "id");
     const struct sched_check *c = id ? sched_check_get(api->deps.sched, id) : NULL;
@@ -180,7 +180,7 @@ static const struct sched_check *find_or_404(struct http_api *api, struct http_r
 void api_checks_get(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
-    const struct sched_check *c = find_or_404(api, req, p);
+    const struct sched_check *c = api_check_find_or_404(api, req, p);
     if (c)
         api_send_json(api, req, 200, api_check_json(api, c));
 }
@@ -220,7 +220,7 @@ static void on_samples(void *data, int status, const struct sample_record *recs,
 void api_checks_samples(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
-    const struct sched_check *c = find_or_404(api, req, p);
+    const struct sched_check *c = api_check_find_or_404(api, req, p);
     if (!c)
         return;
     struct store_query q = {.check_id = c->conf->id, .limit = SAMPLES_DEFAULT_LIMIT};
@@ -291,7 +291,7 @@ static void on_run(void *data, int status, const struct sched_check *c, const st
 void api_checks_run(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
-    const struct sched_check *c = find_or_404(api, req, p);
+    const struct sched_check *c = api_check_find_or_404(api, req, p);
     if (!c)
         return;
     struct run_ctx *ctx = base_calloc(1, sizeof(*ctx));

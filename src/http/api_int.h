@@ -113,6 +113,11 @@ int api_query_time(struct http_api *api, struct http_request *req, const char *n
 /* ISO 8601 string of unix ms, or JSON null for 0. */
 json_t *api_time_or_null(int64_t ms);
 
+/* The check named by the {id} path parameter, or NULL after a 404. */
+struct sched_check;
+const struct sched_check *api_check_find_or_404(struct http_api *api, struct http_request *req,
+                                                const struct http_params *p);
+
 /* Route handlers (the route table is http/routes.c). */
 void api_health_healthz(void *api, struct http_request *req, const struct http_params *p);
 void api_health_live(void *api, struct http_request *req, const struct http_params *p);
@@ -123,6 +128,8 @@ void api_checks_list(void *api, struct http_request *req, const struct http_para
 void api_checks_get(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_samples(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_run(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_uptime(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_latency(void *api, struct http_request *req, const struct http_params *p);
 void api_metrics_get(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_login(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_test_login(void *api, struct http_request *req, const struct http_params *p);

@@ -103,6 +103,32 @@ const struct http_route http_routes[] = {
       NULL, false,
       RESP({200, "SampleList", "The samples"}, {400, "Error", "A malformed parameter (field names it)"},
            {404, "Error", "Unknown check"}, {503, "Error", "Database unavailable"})}},
+    {"GET", "/api/v1/checks/{id}/uptime", AUTH_ROLE_VIEWER, NULL, api_checks_uptime, NULL,
+     {"checks", "Uptime of a check over a window",
+      "Counts of up, degraded and down samples and the latency of those not down (ms), from the "
+      "minute and hour rollups plus what the store has not written yet. uptime is (up + degraded) / "
+      "total, null without samples. partial is true while rollups of part of the window are being "
+      "rebuilt from the samples (after an upgrade or a crash).",
+      PARAMS({"id", "path", "string", "Check id", true},
+             {"window", "query", "string", "A duration from 1m to 400d ending now: 24h (default), 7d, 30d, 90d",
+              false}),
+      NULL, false,
+      RESP({200, "Uptime", "The counts"}, {400, "Error", "A malformed window"}, {404, "Error", "Unknown check"},
+           {503, "Error", "Database unavailable"})}},
+    {"GET", "/api/v1/checks/{id}/latency", AUTH_ROLE_VIEWER, NULL, api_checks_latency, NULL,
+     {"checks", "Latency percentiles of a check per step",
+      "One point per step from 'from' to 'to' (empty steps included, with counts of 0 and "
+      "latency_ms null): counts and latency min/avg/max/p50/p95/p99 in ms (percentiles within 1% of "
+      "a measured value). Steps of whole hours read the hour rollups, others the minute rollups "
+      "(kept 30 days by default).",
+      PARAMS({"id", "path", "string", "Check id", true},
+             {"from", "query", "string", "Start: unix seconds or ISO 8601 (default: 24 hours before 'to')", false},
+             {"to", "query", "string", "End, exclusive: unix seconds or ISO 8601 (default: now)", false},
+             {"step", "query", "string", "A whole number of minutes (1m, 5m, 1h; default: about 300 points); "
+              "at most 2000 points", false}),
+      NULL, false,
+      RESP({200, "LatencySeries", "The points"}, {400, "Error", "A malformed parameter (field names it)"},
+           {404, "Error", "Unknown check"}, {503, "Error", "Database unavailable"})}},
     {"POST", "/api/v1/checks/{id}/run", AUTH_ROLE_OPERATOR, NULL, api_checks_run, "check.run",
      {"checks", "Run a check now",
       "Runs the check outside its schedule and answers "

@@ -1,5 +1,6 @@
 /*
- * store/hours: the rollup queries, dialect-neutral through store/sql.
+ * store/hours: the hourly uptime pages a restart reads, dialect-neutral
+ * through store/sql.
  */
 #include "store/hours.h"
 
@@ -42,12 +43,16 @@ int store_hours_page(struct store_conn *c, int64_t from_hour, int64_t to_hour, c
                      size_t errlen)
 {
     const char *after = after_check ? after_check : "";
-    struct store_param p[] = {STORE_P_INT(from_hour), STORE_P_INT(to_hour), STORE_P_TEXT(after), STORE_P_TEXT(after),
-                              STORE_P_INT(after_hour), STORE_P_INT(clamp_limit(limit))};
     struct store_result r = {0};
-    int rc = store_sql_exec(c, "SELECT check_id, hour, up, total FROM sample_hours"
-                               " WHERE hour >= ? AND hour < ? AND (check_id > ? OR (check_id = ? AND hour > ?))"
-                               " ORDER BY check_id, hour LIMIT ?", p, 6, &r, err, errlen);
+    int64_t h = 3600000;
+    struct store_param q[] = {STORE_P_INT(from_hour * h), STORE_P_INT(to_hour * h), STORE_P_TEXT(after),
+                              STORE_P_TEXT(after), STORE_P_INT(after_hour * h), STORE_P_INT(clamp_limit(limit))};
+    /* partial rows of one hour are summed into one */
+    int rc = store_sql_exec(c, "SELECT check_id, bucket / 3600000 AS h, SUM(up + degraded), SUM(total)"
+                               " FROM rollup_hours WHERE bucket >= ? AND bucket < ?"
+                               " AND (check_id > ? OR (check_id = ? AND bucket > ?))"
+                               " GROUP BY check_id, bucket / 3600000 ORDER BY check_id, h LIMIT ?", q, 6, &r, err,
+                            errlen);
     if (rc == 0)
         rc = to_rows(&r, true, 0, rows, n);
     store_result_free(&r);
@@ -76,25 +81,29 @@ int store_hours_raw_page(struct store_conn *c, int64_t from_ms, int64_t to_ms, c
 
 int store_hours_through(struct store_conn *c, int64_t *through_ms, char *err, size_t errlen)
 {
+    /* the rollups are complete before rollup_through and, while a rebuild
+     * is pending, before its cursor; readers take the hour it falls in
+     * from the samples */
     struct store_result r = {0};
     *through_ms = -1;
-    int rc = store_sql_exec(c, "SELECT value FROM meta WHERE key = 'hours_through'", NULL, 0, &r, err, errlen);
-    if (rc == 0 && r.rows)
-        *through_ms = store_result_int(&r, 0, 0);
+    int rc = store_sql_exec(c, "SELECT key, value FROM meta WHERE key IN ('rollup_through', 'rollup_rebuild_from',"
+                               " 'rollup_rebuild_to')", NULL, 0, &r, err, errlen);
+    int64_t through = -1, from = 0, to = 0;
+    for (size_t i = 0; rc == 0 && i < r.rows; i++) {
+        const char *k = store_result_text(&r, i, 0);
+        int64_t v = store_result_int(&r, i, 1);
+        if (k && strcmp(k, "rollup_through") == 0)
+            through = v;
+        else if (k && strcmp(k, "rollup_rebuild_from") == 0)
+            from = v;
+        else if (k && strcmp(k, "rollup_rebuild_to") == 0)
+            to = v;
+    }
     store_result_free(&r);
-    return rc;
-}
-
-int store_hours_purge(struct store_conn *c, int64_t before_hour, size_t max_rows, uint64_t *deleted, char *err,
-                      size_t errlen)
-{
-    struct store_param p[] = {STORE_P_INT(before_hour), STORE_P_INT(max_rows)};
-    struct store_result r = {0};
-    const char *sql = store_sql_dialect(c) == STORE_SQL_POSTGRES
-                          ? "DELETE FROM sample_hours WHERE ctid IN (SELECT ctid FROM sample_hours WHERE hour < ? LIMIT ?)"
-                          : "DELETE FROM sample_hours WHERE rowid IN (SELECT rowid FROM sample_hours WHERE hour < ? LIMIT ?)";
-    int rc = store_sql_exec(c, sql, p, 2, &r, err, errlen);
-    *deleted = rc == 0 && r.changes > 0 ? (uint64_t)r.changes : 0;
-    store_result_free(&r);
+    if (rc == 0 && through >= 0) {
+        if (from < to && from < through)
+            through = from;
+        *through_ms = through / 3600000 * 3600000;
+    }
     return rc;
 }

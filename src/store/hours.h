@@ -1,9 +1,7 @@
 /*
- * store/hours: reading and trimming the hourly rollups of the samples
- * (table sample_hours: the store thread adds what it wrote every few
- * minutes and at shutdown, and meta.hours_through says up to when), so a
- * restarted daemon gets its checks' uptime over the last day back without
- * scanning a day of samples. Blocking functions over a store_conn: the
+ * store/hours: reading the hourly rollups (store/rollup.h) as (check,
+ * hour, up, total) pages, so a restarted daemon gets its checks' uptime
+ * over the last day back without scanning a day of samples. Blocking functions over a store_conn: the
  * daemon runs them on the store thread (store_call). Results are bounded
  * pages (keyset order), never the whole table at once.
  */
@@ -30,12 +28,8 @@ int store_hours_page(struct store_conn *c, int64_t from_hour, int64_t to_hour, c
 int store_hours_raw_page(struct store_conn *c, int64_t from_ms, int64_t to_ms, const char *after_check,
                          int64_t after_hour, size_t limit, struct sample_hours_row **rows, size_t *n, char *err,
                          size_t errlen);
-/* meta.hours_through: the rollups hold the samples written before it
- * (unix ms). -1 without one: a database of a build that added every
- * batch to its rollups in the batch's own transaction, so they hold all. */
+/* The hour from which on the rollups may miss samples (unix ms, a whole
+ * hour): before it they hold every sample stored; from it on read the
+ * samples (store_hours_raw_page). -1 when the database says nothing. */
 int store_hours_through(struct store_conn *c, int64_t *through_ms, char *err, size_t errlen);
-/* Deletes at most max_rows rollups with hour < before_hour; *deleted. */
-int store_hours_purge(struct store_conn *c, int64_t before_hour, size_t max_rows, uint64_t *deleted, char *err,
-                      size_t errlen);
-
 #endif

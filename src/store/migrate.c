@@ -117,6 +117,35 @@ struct migration {
      "INSERT INTO session_refresh_used (refresh_hash, session_id, used_at)" \
      " SELECT prev_refresh_hash, id, refreshed_at FROM sessions WHERE prev_refresh_hash IS NOT NULL;"
 
+/* Minute and hour rollups with latency (store/rollup.h). Rows are partial
+ * sums that readers merge, so there is no unique key. The hourly counts of
+ * migration 5 are kept where no raw samples are left to rebuild them from;
+ * from that hour on the store thread rebuilds both tables from the samples
+ * (meta.rollup_through is where that starts). */
+#define M7_TABLE(name, real) \
+     "CREATE TABLE " name " (" \
+     " check_id TEXT NOT NULL," \
+     " bucket BIGINT NOT NULL," \
+     " total BIGINT NOT NULL, up BIGINT NOT NULL, degraded BIGINT NOT NULL, down BIGINT NOT NULL," \
+     " lat_n BIGINT NOT NULL, lat_sum " real " NOT NULL, lat_min " real " NOT NULL, lat_max " real " NOT NULL," \
+     " sketch TEXT NOT NULL);" \
+     "CREATE INDEX " name "_check ON " name " (check_id, bucket);" \
+     "CREATE INDEX " name "_bucket ON " name " (bucket);"
+#define M7_KEEP_FROM(least) \
+     "INSERT INTO meta (key, value) VALUES ('rollup_through', " least "(" \
+     " COALESCE((SELECT MIN(ts) FROM samples) / 3600000 + 1, 1000000000)," \
+     " COALESCE((SELECT value FROM meta WHERE key = 'hours_through') / 3600000, 1000000000)) * 3600000);" \
+     "INSERT INTO rollup_hours (check_id, bucket, total, up, degraded, down, lat_n, lat_sum, lat_min, lat_max," \
+     " sketch) SELECT check_id, hour * 3600000, total, up, 0, total - up, 0, 0, 0, 0, 'v1;0;' FROM sample_hours" \
+     " WHERE hour * 3600000 < (SELECT value FROM meta WHERE key = 'rollup_through');" \
+     "DROP TABLE sample_hours;" \
+     "DELETE FROM meta WHERE key = 'hours_through';"
+/* With neither samples nor hours the cut is far in the future: nothing to
+ * rebuild, and the first write of rollups sets the real point. */
+#define M7_SQLITE M7_TABLE("rollup_minutes", "REAL") M7_TABLE("rollup_hours", "REAL") M7_KEEP_FROM("MIN")
+#define M7_POSTGRES M7_TABLE("rollup_minutes", "DOUBLE PRECISION") M7_TABLE("rollup_hours", "DOUBLE PRECISION") \
+     M7_KEEP_FROM("LEAST")
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -186,6 +215,9 @@ static const struct migration migrations[] = {
     /* 6: the refresh tokens each session's rotations replaced, so reuse of
      * any earlier one is detected, not only of the last. */
     {6, M6_REFRESH_USED, M6_REFRESH_USED},
+    /* 7: minute and hour rollups with latency percentiles, replacing
+     * sample_hours (store/rollup.h). */
+    {7, M7_SQLITE, M7_POSTGRES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -236,70 +236,6 @@ static int insert_chunk(struct store_db *db, const struct sample_record *recs, s
     return pg_command(db, res, PGRES_COMMAND_OK, "insert", errbuf, errlen);
 }
 
-/* Adds rows[0..n) to sample_hours in one multi-row upsert (keys unique:
- * store_hours_aggregate merged them). */
-static int hours_chunk(struct store_db *db, const struct sample_hours_row *rows, size_t n, const char **params,
-                       char (*nums)[PG_NUM_MAX], char *errbuf, size_t errlen)
-{
-    struct base_buf sql;
-    base_buf_init(&sql, PG_SQL_MAX);
-    int rc = base_buf_append_str(&sql, "INSERT INTO sample_hours (check_id, hour, up, total) VALUES ");
-    for (size_t i = 0; i < n && !rc; i++) {
-        size_t b = i * 4;
-        rc = base_buf_appendf(&sql, "%s($%zu,$%zu,$%zu,$%zu)", i ? "," : "", b + 1, b + 2, b + 3, b + 4);
-        params[b] = rows[i].check_id;
-        snprintf(nums[b + 1], PG_NUM_MAX, "%" PRId64, rows[i].hour);
-        snprintf(nums[b + 2], PG_NUM_MAX, "%u", rows[i].up);
-        snprintf(nums[b + 3], PG_NUM_MAX, "%u", rows[i].total);
-        params[b + 1] = nums[b + 1];
-        params[b + 2] = nums[b + 2];
-        params[b + 3] = nums[b + 3];
-    }
-    if (!rc)
-        rc = base_buf_append_str(&sql, " ON CONFLICT (check_id, hour) DO UPDATE SET"
-                                       " up = sample_hours.up + excluded.up, total = sample_hours.total + excluded.total");
-    if (rc) {
-        base_buf_free(&sql);
-        if (errbuf && errlen)
-            snprintf(errbuf, errlen, "postgres insert hours: %s", base_strerror(rc));
-        return rc;
-    }
-    PGresult *res = PQexecParams(db->conn, sql.data, (int)(n * 4), NULL, params, NULL, NULL, 0);
-    base_buf_free(&sql);
-    return pg_command(db, res, PGRES_COMMAND_OK, "insert hours", errbuf, errlen);
-}
-
-#define PG_HOURS_PER_STMT 1000
-
-/* Adds rows to sample_hours and sets meta.hours_through, in one
- * transaction. */
-static int pg_add_hours(struct store_db *db, const struct sample_hours_row *rows, size_t nr, int64_t through_ms,
-                        char *errbuf, size_t errlen)
-{
-    const char **params = base_calloc(PG_HOURS_PER_STMT * 4, sizeof(*params));
-    char (*nums)[PG_NUM_MAX] = base_calloc(PG_HOURS_PER_STMT * 4, sizeof(*nums));
-    int rc = params && nums ? pg_exec(db, "BEGIN", errbuf, errlen) : BASE_ERR_NOMEM;
-    bool began = rc == 0;
-    for (size_t off = 0; off < nr && !rc; off += PG_HOURS_PER_STMT)
-        rc = hours_chunk(db, rows + off, nr - off < PG_HOURS_PER_STMT ? nr - off : PG_HOURS_PER_STMT, params, nums,
-                         errbuf, errlen);
-    if (rc == 0) {
-        char sql[160];
-        snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value) VALUES ('hours_through', %" PRId64 ")"
-                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", through_ms);
-        rc = pg_exec(db, sql, errbuf, errlen);
-    }
-    if (rc == 0)
-        rc = pg_exec(db, "COMMIT", errbuf, errlen);
-    if (rc && began && PQstatus(db->conn) == CONNECTION_OK)
-        pg_exec(db, "ROLLBACK", NULL, 0);
-    if (rc && PQstatus(db->conn) != CONNECTION_OK)
-        rc = BASE_ERR_UNAVAILABLE;
-    base_free(params);
-    base_free(nums);
-    return rc;
-}
-
 static int pg_insert_batch(struct store_db *db, const struct sample_record *recs, size_t n,
                            char *errbuf, size_t errlen)
 {
@@ -698,7 +634,6 @@ const struct store_backend_ops store_postgres_ops = {
     .open = pg_open,
     .migrate = pg_migrate,
     .insert_batch = pg_insert_batch,
-    .add_hours = pg_add_hours,
     .query_samples = pg_query_samples,
     .query_latest = pg_query_latest,
     .purge_before = pg_purge_before,

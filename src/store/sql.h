@@ -21,7 +21,7 @@
  * that can grow paginates with LIMIT). */
 #define STORE_SQL_MAX_ROWS 100000
 /* Parameters per statement. */
-#define STORE_SQL_MAX_PARAMS 32
+#define STORE_SQL_MAX_PARAMS 512
 /* Bytes one result may hold (cells and text); more is BASE_ERR_TOO_BIG. */
 #define STORE_SQL_MAX_BYTES (64u * 1024 * 1024)
 

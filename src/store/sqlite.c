@@ -23,7 +23,7 @@
 #define SQLITE_PATH_MAX 4096
 #define SQLITE_CACHE_SIZE 16 /* prepared store/sql statements kept per connection */
 
-enum stmt_id { ST_INSERT, ST_QUERY, ST_LATEST, ST_PURGE, ST_PING, ST_HOURS, ST_COUNT };
+enum stmt_id { ST_INSERT, ST_QUERY, ST_LATEST, ST_PURGE, ST_PING, ST_COUNT };
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT INTO samples (check_id, ts, result, latency_ms, code, error, values_json)"
@@ -37,8 +37,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE] = "DELETE FROM samples WHERE rowid IN"
                  " (SELECT rowid FROM samples WHERE ts < ? LIMIT ?)",
     [ST_PING] = "SELECT 1",
-    [ST_HOURS] = "INSERT INTO sample_hours (check_id, hour, up, total) VALUES (?,?,?,?)"
-                 " ON CONFLICT (check_id, hour) DO UPDATE SET up = up + excluded.up, total = total + excluded.total",
 };
 
 struct cached_stmt {
@@ -205,37 +203,6 @@ static int insert_one(sqlite3_stmt *st, const struct sample_record *r)
         sqlite3_bind_null(st, 7);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc;
-}
-
-/* Adds rows to sample_hours and sets meta.hours_through, in one
- * transaction. */
-static int sqlite_add_hours(struct store_db *db, const struct sample_hours_row *rows, size_t nr, int64_t through_ms,
-                            char *errbuf, size_t errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = stmt_get(db, ST_HOURS, &st, errbuf, errlen);
-    if (rc || (rc = sqlite_exec(db, "BEGIN IMMEDIATE", errbuf, errlen)))
-        return rc;
-    for (size_t i = 0; rc == 0 && i < nr; i++) {
-        sqlite3_bind_text(st, 1, rows[i].check_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, rows[i].hour);
-        sqlite3_bind_int64(st, 3, rows[i].up);
-        sqlite3_bind_int64(st, 4, rows[i].total);
-        int src = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (src != SQLITE_DONE)
-            rc = fail_msg(db, src, "insert hours", errbuf, errlen);
-    }
-    char sql[160];
-    snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value) VALUES ('hours_through', %" PRId64 ")"
-                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", through_ms);
-    if (rc == 0)
-        rc = sqlite_exec(db, sql, errbuf, errlen);
-    if (rc == 0)
-        rc = sqlite_exec(db, "COMMIT", errbuf, errlen);
-    if (rc)
-        sqlite_exec(db, "ROLLBACK", NULL, 0);
     return rc;
 }
 
@@ -624,7 +591,6 @@ const struct store_backend_ops store_sqlite_ops = {
     .open = sqlite_open,
     .migrate = sqlite_migrate,
     .insert_batch = sqlite_insert_batch,
-    .add_hours = sqlite_add_hours,
     .query_samples = sqlite_query_samples,
     .query_latest = sqlite_query_latest,
     .purge_before = sqlite_purge_before,

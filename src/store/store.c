@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "store/hours.h"
+#include "store/rollup_int.h"
 #include "store/sql.h"
 #include "store/store_int.h"
 
@@ -29,11 +30,8 @@
 #define STORE_RING_MIN 1024            /* first ring allocation; it doubles up to buffer_max */
 #define STORE_PING_MS 2000
 #define STORE_PURGE_EVERY_MS (3600 * 1000)
-/* Hourly rollups are summed in memory and added every few minutes, at
- * shutdown, or sooner when this many rows wait: one upsert per check and
- * hour per period instead of one per sample. */
-#define STORE_HOURS_EVERY_MS (5 * 60 * 1000)
-#define STORE_HOURS_ACC_MAX 200000
+/* Closed rollup buckets are written this often (and at shutdown). */
+#define STORE_ROLLUP_EVERY_MS (30 * 1000)
 #define STORE_CLOSE_DEADLINE_MS 5000
 #define STORE_DROP_LOG_MS 10000
 #define STORE_CONNECT_LOG_MS 60000
@@ -68,12 +66,16 @@ struct store {
     char *url;
     char url_redacted[STORE_ERR_MAX];
     size_t buffer_max, batch_max;
-    int64_t flush_interval_ms, retention_ms, rollup_retention_ms, reconnect_ms;
-    /* store thread only: rollup rows of samples written, not yet added */
-    struct sample_hours_row *acc;
-    size_t acc_n, acc_cap;
-    int64_t next_hours_ms;
-    bool hours_urgent;
+    int64_t flush_interval_ms, retention_ms, rollup_retention_ms, minute_retention_ms, reconnect_ms;
+    int64_t start_ms;                 /* wall clock at store_new: samples of this process are dated after */
+    /* Store thread only: the rollups of samples written (store/rollup.h),
+     * the rebuild from raw samples, and whether the tables were
+     * reconciled at the first connection. Queries read them through
+     * store_rollup_env on this thread. */
+    struct rollup_acc rollups;
+    struct rollup_rebuild rebuild;
+    int64_t next_rollup_ms, next_rebuild_ms;
+    bool rollups_reconciled, rollups_final;
 
     /* Guarded by mu. */
     struct sample_record *ring;
@@ -283,6 +285,19 @@ static void try_connect(struct store *st)
         }
         return;
     }
+    if (!st->rollups_reconciled) {
+        struct store_conn conn = {st->ops, db};
+        rc = rollup_db_reconcile(&conn, st->start_ms, err, sizeof(err));
+        if (rc == 0)
+            rc = rollup_db_rebuild_load(&conn, &st->rebuild, err, sizeof(err));
+        if (rc) {
+            st->ops->close(db);
+            st->next_reconnect_ms = now + st->reconnect_ms;
+            base_log_error("store cannot reconcile the rollups", BASE_LOG_STR("error", err));
+            return;
+        }
+        st->rollups_reconciled = true;
+    }
     st->db = db;
     st->connect_logged_ms = 0;
     st->next_ping_ms = now + STORE_PING_MS;
@@ -307,46 +322,72 @@ static void ring_put_back(struct store *st, const struct sample_record *recs, si
     st->stats.samples_dropped += skip;
 }
 
-/* Sums a written batch into the rollup rows waiting to be added. Without
- * memory for them the rows are lost (counted in the log): the samples are
- * stored and a restart reads them instead. */
-static void hours_note(struct store *st, size_t n)
-{
-    if (st->acc_n + n > st->acc_cap) {
-        size_t cap = st->acc_cap ? st->acc_cap : 4096;
-        while (cap < st->acc_n + n)
-            cap *= 2;
-        struct sample_hours_row *a = base_realloc(st->acc, cap * sizeof(*a));
-        if (!a) {
-            base_log_warn("no memory for hourly rollups; uptime after a restart reads the samples",
-                          BASE_LOG_INT("rows", (long long)st->acc_n));
-            return;
-        }
-        st->acc = a;
-        st->acc_cap = cap;
-    }
-    st->acc_n += store_hours_aggregate(st->batch, n, st->acc + st->acc_n);
-    if (st->acc_n > STORE_HOURS_ACC_MAX) {
-        st->acc_n = store_hours_merge(st->acc, st->acc_n);
-        st->hours_urgent = st->acc_n > STORE_HOURS_ACC_MAX / 2;
-    }
-}
-
-/* Adds the waiting rollup rows in one transaction with the time they cover. */
-static void run_hours(struct store *st)
+/* Writes the rollup buckets that closed, with the point before which the
+ * tables hold every sample stored (store/rollup_db.c). At shutdown every
+ * bucket is closed and written, so the point is now. */
+static void run_rollups(struct store *st, bool final)
 {
     char err[STORE_ERR_MAX] = "";
-    st->acc_n = store_hours_merge(st->acc, st->acc_n);
-    int rc = st->ops->add_hours(st->db, st->acc, st->acc_n, base_time_now_ms(), err, sizeof(err));
-    st->next_hours_ms = mono_ms() + (rc ? st->reconnect_ms : STORE_HOURS_EVERY_MS);
+    int64_t now = base_time_now_ms();
+    rollup_acc_sweep(&st->rollups, now, final);
+    int64_t through = now;
+    if (!final) {
+        int64_t open = rollup_acc_earliest(&st->rollups);
+        through = open < now - ROLLUP_LATE_MS ? open : now - ROLLUP_LATE_MS;
+    }
+    struct store_conn conn = {st->ops, st->db};
+    int rc = rollup_db_write(&conn, &st->rollups, final ? ROLLUP_META_CLOSED : "rollup_through", through, err,
+                             sizeof(err));
+    st->next_rollup_ms = mono_ms() + (rc ? st->reconnect_ms : STORE_ROLLUP_EVERY_MS);
+    if (st->rollups.dropped) {
+        base_log_warn("rollup rows dropped (memory); a restart rebuilds them from the samples",
+                      BASE_LOG_INT("rows", (long long)st->rollups.dropped));
+        st->rollups.dropped = 0;
+    }
     if (rc) {
-        base_log_warn("store could not add hourly rollups, will retry", BASE_LOG_STR("error", err));
+        base_log_warn("store could not write rollups, will retry", BASE_LOG_STR("error", err));
         if (rc == BASE_ERR_UNAVAILABLE)
             db_lost(st, err);
         return;
     }
-    st->acc_n = 0;
-    st->hours_urgent = false;
+    if (final)
+        st->rollups_final = true;
+}
+
+/* One bounded step of rebuilding rollups from raw samples. */
+static void run_rebuild(struct store *st)
+{
+    char err[STORE_ERR_MAX] = "";
+    bool more = false;
+    struct store_conn conn = {st->ops, st->db};
+    int rc = rollup_db_rebuild_step(&conn, &st->rebuild, &more, err, sizeof(err));
+    if (rc) {
+        /* what it read stays in its accumulator and is written with the
+         * next step, so a retry neither skips nor repeats a sample */
+        base_log_warn("store could not rebuild rollups, will retry", BASE_LOG_STR("error", err));
+        if (rc == BASE_ERR_UNAVAILABLE)
+            db_lost(st, err);
+        st->next_rebuild_ms = mono_ms() + st->reconnect_ms;
+    }
+}
+
+static bool rebuild_pending(const struct store *st)
+{
+    return !st->rebuild.loaded || st->rebuild.active;
+}
+
+void store_rollup_env(struct store *st, struct rollup_query_env *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->live = &st->rollups;
+    if (!st->rebuild.loaded) { /* not known yet: anything before this start may be missing */
+        env->rebuild_from_ms = INT64_MIN;
+        env->rebuild_to_ms = st->start_ms;
+    } else if (st->rebuild.active) {
+        env->rebuild_from_ms = st->rebuild.cursor_ms;
+        env->rebuild_to_ms = st->rebuild.to_ms;
+    }
+    env->minutes_kept_ms = st->minute_retention_ms;
 }
 
 static void write_batch(struct store *st, size_t n)
@@ -355,8 +396,14 @@ static void write_batch(struct store *st, size_t n)
     uint64_t t0 = base_time_mono_ns();
     int rc = st->ops->insert_batch(st->db, st->batch, n, err, sizeof(err));
     double ms = (double)(base_time_mono_ns() - t0) / 1e6;
-    if (rc == 0)
-        hours_note(st, n);
+    /* A sample dated where a pending rebuild has not read yet is counted
+     * by the rebuild (it is stored now); any other by the live rollups. */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int64_t ts = st->batch[i].s.ts_ms;
+        if (st->rebuild.active && ts >= st->rebuild.cursor_ms && ts < st->rebuild.to_ms)
+            continue;
+        rollup_acc_add(&st->rollups, st->batch[i].check_id, ts, st->batch[i].s.result, st->batch[i].s.latency_ms);
+    }
     bool drop = false;
     if (rc && rc != BASE_ERR_UNAVAILABLE && ++st->batch_failures >= STORE_POISON_TRIES)
         drop = true;
@@ -449,12 +496,13 @@ static void run_purge(struct store *st)
     int64_t now = base_time_now_ms();
     int rc = st->retention_ms ? st->ops->purge_before(st->db, now - st->retention_ms, STORE_PURGE_CHUNK, &deleted,
                                                       err, sizeof(err)) : 0;
-    if (rc == 0 && st->rollup_retention_ms) {
+    if (rc == 0 && (st->rollup_retention_ms || st->minute_retention_ms)) {
         struct store_conn conn = {st->ops, st->db};
-        uint64_t hours = 0;
-        rc = store_hours_purge(&conn, (now - st->rollup_retention_ms) / 3600000, STORE_PURGE_CHUNK, &hours, err,
-                               sizeof(err));
-        more = hours >= STORE_PURGE_CHUNK;
+        uint64_t rows = 0;
+        rc = rollup_db_purge(&conn, st->minute_retention_ms ? now - st->minute_retention_ms : 0,
+                             st->rollup_retention_ms ? now - st->rollup_retention_ms : 0, STORE_PURGE_CHUNK, &rows,
+                             err, sizeof(err));
+        more = rows >= STORE_PURGE_CHUNK;
     }
     uv_mutex_lock(&st->mu);
     st->stats.purged += deleted;
@@ -479,6 +527,11 @@ static void job_complete(struct store *st, struct job *j)
         st->done = j;
     st->done_tail = j;
     uv_async_send(&st->async);
+}
+
+static bool purging(const struct store *st)
+{
+    return st->retention_ms > 0 || st->rollup_retention_ms > 0 || st->minute_retention_ms > 0;
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -521,15 +574,22 @@ static bool thread_step(struct store *st, int64_t now, int64_t *wake)
         uv_mutex_lock(&st->mu);
         return true;
     }
-    if (st->db && st->acc_n && (now >= st->next_hours_ms || st->hours_urgent || (st->closing && st->count == 0))) {
+    bool final = st->closing && st->count == 0;
+    if (st->db && !st->rollups_final && (now >= st->next_rollup_ms || final)) {
         uv_mutex_unlock(&st->mu);
-        run_hours(st);
+        run_rollups(st, final);
         uv_mutex_lock(&st->mu);
         return true;
     }
     if (now >= st->next_flush_ms)
         st->next_flush_ms = now + st->flush_interval_ms;
-    if (st->db && !st->closing && (st->retention_ms > 0 || st->rollup_retention_ms > 0) && now >= st->next_purge_ms) {
+    if (st->db && !st->closing && rebuild_pending(st) && now >= st->next_rebuild_ms) {
+        uv_mutex_unlock(&st->mu);
+        run_rebuild(st);
+        uv_mutex_lock(&st->mu);
+        return true;
+    }
+    if (st->db && !st->closing && purging(st) && now >= st->next_purge_ms) {
         uv_mutex_unlock(&st->mu);
         run_purge(st);
         uv_mutex_lock(&st->mu);
@@ -542,8 +602,10 @@ static bool thread_step(struct store *st, int64_t now, int64_t *wake)
         return true;
     }
     int64_t w = min64(st->next_flush_ms, st->db ? st->next_ping_ms : st->next_reconnect_ms);
-    if (st->db && (st->retention_ms > 0 || st->rollup_retention_ms > 0))
+    if (st->db && purging(st))
         w = min64(w, st->next_purge_ms);
+    if (st->db && !st->rollups_final)
+        w = min64(w, st->next_rollup_ms);
     if (st->closing)
         w = min64(w, st->close_deadline_ms);
     *wake = w;
@@ -556,12 +618,12 @@ static void store_thread(void *arg)
     int64_t now = mono_ms();
     st->next_reconnect_ms = now;
     st->next_flush_ms = now + st->flush_interval_ms;
-    st->next_hours_ms = now + STORE_HOURS_EVERY_MS;
+    st->next_rollup_ms = now + STORE_ROLLUP_EVERY_MS;
     st->next_purge_ms = now;
     uv_mutex_lock(&st->mu);
     for (;;) {
         now = mono_ms();
-        if (st->closing && !st->jobs && ((st->count == 0 && (st->acc_n == 0 || !st->db)) ||
+        if (st->closing && !st->jobs && ((st->count == 0 && (st->rollups_final || !st->db)) ||
                                          now >= st->close_deadline_ms))
             break;
         int64_t wake = 0;
@@ -594,7 +656,8 @@ static void store_free(struct store *st)
     uv_cond_destroy(&st->cond);
     base_free(st->ring);
     base_free(st->batch);
-    base_free(st->acc);
+    rollup_acc_free(&st->rollups);
+    rollup_rebuild_free(&st->rebuild);
     base_free(st->url);
     base_free(st);
 }
@@ -669,6 +732,10 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts, char *er
     st->flush_interval_ms = opts->flush_interval_ms > 0 ? opts->flush_interval_ms : STORE_FLUSH_DEFAULT_MS;
     st->retention_ms = opts->retention_ms > 0 ? opts->retention_ms : 0;
     st->rollup_retention_ms = opts->rollup_retention_ms > 0 ? opts->rollup_retention_ms : 0;
+    st->minute_retention_ms = opts->minute_retention_ms > 0 ? opts->minute_retention_ms : 0;
+    st->start_ms = base_time_now_ms();
+    rollup_acc_init(&st->rollups);
+    rollup_rebuild_init(&st->rebuild);
     st->reconnect_ms = opts->reconnect_ms > 0 ? opts->reconnect_ms : STORE_RECONNECT_DEFAULT_MS;
     base_log_redact_url(url, st->url_redacted, sizeof(st->url_redacted));
     st->url = base_strdup(url);

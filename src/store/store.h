@@ -26,7 +26,8 @@ struct store_opts {
     size_t batch_max;         /* samples per transaction; 0 = 5000 */
     int64_t flush_interval_ms;/* 0 = 1000 */
     int64_t retention_ms;     /* samples older than this are purged hourly; 0 = keep */
-    int64_t rollup_retention_ms; /* hourly rollups (sample_hours) older than this too; 0 = keep */
+    int64_t rollup_retention_ms; /* hourly rollups older than this too; 0 = keep */
+    int64_t minute_retention_ms; /* minute rollups older than this too; 0 = keep */
     int64_t reconnect_ms;     /* delay between reconnect attempts; 0 = 2000 */
 };
 

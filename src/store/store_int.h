@@ -43,10 +43,6 @@ struct store_backend_ops {
     /* Inserts all n records in one transaction: all or nothing. */
     int (*insert_batch)(struct store_db *db, const struct sample_record *recs, size_t n,
                         char *errbuf, size_t errlen);
-    /* Adds rows (unique (check, hour) keys) to the hourly rollups and sets
-     * meta.hours_through to through_ms, in one transaction. */
-    int (*add_hours)(struct store_db *db, const struct sample_hours_row *rows, size_t n, int64_t through_ms,
-                     char *errbuf, size_t errlen);
     /* Samples of one check with from <= ts <= to, newest first, at most limit. */
     int (*query_samples)(struct store_db *db, const char *check_id, int64_t from_ms, int64_t to_ms,
                          int limit, struct sample_record **out, size_t *n, char *errbuf, size_t errlen);
@@ -128,12 +124,6 @@ void store_values_decode(const char *text, struct sample *s);
  * reached) of rows written before migration 4. */
 void store_values_from_legacy(struct sample *s, double dns_ms, double connect_ms, double tls_ms,
                               double ttfb_ms);
-
-/* Sums a batch into hourly rows (out has room for n), one per (check,
- * hour), sorted; returns how many. */
-size_t store_hours_aggregate(const struct sample_record *recs, size_t n, struct sample_hours_row *out);
-/* Sorts rows[0..n) and merges equal (check, hour) in place; returns how many are left. */
-size_t store_hours_merge(struct sample_hours_row *rows, size_t n);
 
 /* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
 int store_sqlite_path_from_url(const char *url, char *out, size_t n);

@@ -524,7 +524,15 @@ static void test_conf_rejects_bad_durations_quoting_the_text(void **state)
     expect_ok(&l, "storage: {retention: {samples: 1h30m, rollups: 2w}}\n");
     assert_int_equal(l.c->storage.retention_samples_ms, 5400000);
     assert_int_equal(l.c->storage.retention_rollups_ms, 14LL * 86400000);
+    assert_int_equal(l.c->storage.retention_minutes_ms, 30LL * 86400000); /* the default */
     unload(&l);
+    expect_ok(&l, "storage: {retention: {minutes: 2d, hours: 90d}}\n");
+    assert_int_equal(l.c->storage.retention_minutes_ms, 2LL * 86400000);
+    assert_int_equal(l.c->storage.retention_rollups_ms, 90LL * 86400000);
+    unload(&l);
+    expect_one_error("storage: {retention: {hours: 9d, rollups: 2w}}\n", 1, 43,
+                     "give \"hours\" or its older name \"rollups\", not both");
+    expect_one_error("storage: {retention: {minutes: 1x}}\n", 1, 32, "bad duration '1x'");
 }
 
 static void test_conf_validates_urls(void **state)

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "store/hours.h"
+#include "store/rollup_int.h"
 #include "store/store_int.h"
 #include "store/store_test_pg.h"
 
@@ -210,38 +211,50 @@ static void test_old_rows_and_bad_values_stay_readable(void **state)
 
 #define H 3600000LL
 
-/* The store thread sums written batches into hourly rows and adds them
- * with the time they cover (add_hours); the rollups page in (check, hour)
- * order; samples not in the rollups yet are counted per (check, hour) from
- * the samples themselves; purging is bounded. */
-static void test_hourly_rollups_add_page_and_purge(void **state)
+/* Feeds records into an accumulator, closes everything and writes it with
+ * meta.rollup_through = through (what the store thread does). */
+static void write_rollups(struct store_conn *c, const struct sample_record *in, size_t n, int64_t through)
+{
+    struct rollup_acc acc;
+    rollup_acc_init(&acc);
+    for (size_t i = 0; i < n; i++)
+        rollup_acc_add(&acc, in[i].check_id, in[i].s.ts_ms, in[i].s.result, in[i].s.latency_ms);
+    rollup_acc_sweep(&acc, 0, true);
+    char err[256] = "";
+    if (rollup_db_write(c, &acc, "rollup_through", through, err, sizeof(err)) != 0)
+        fail_msg("rollup_db_write: %s", err);
+    assert_int_equal(acc.minutes.n + acc.hours.n, 0); /* cleared once committed */
+    rollup_acc_free(&acc);
+}
+
+static int64_t count_of(struct fixture *f, const char *sql)
+{
+    int64_t n = -1;
+    assert_int_equal(f->ops->query_int(f->db, sql, &n, NULL, 0), 0);
+    return n;
+}
+
+/* Rows written by the accumulator page in (check, hour) order with partial
+ * rows of one hour summed; samples not in the rollups yet are counted per
+ * (check, hour) from the samples themselves; the through point is the
+ * hour of the earlier of rollup_through and a pending rebuild; purging is
+ * bounded. */
+static void test_rollups_write_page_and_purge(void **state)
 {
     struct fixture *f = *state;
     struct store_conn conn = {f->ops, f->db};
     struct sample_record in[] = {
         rec("api", 100 * H + 1, SAMPLE_UP, 1), rec("api", 100 * H + 2, SAMPLE_DOWN, 1),
         rec("web", 100 * H + 3, SAMPLE_DEGRADED, 1), rec("api", 101 * H, SAMPLE_UP, 1),
-        rec("api", 100 * H + 4, SAMPLE_UP, 1), /* out of order: same (check, hour) as the first */
+        rec("api", 100 * H + 4, SAMPLE_UP, 1), /* out of order: a row of its own, same (check, hour) */
     };
     assert_int_equal(f->ops->insert_batch(f->db, in, 5, NULL, 0), 0);
-    struct sample_hours_row agg[5];
-    size_t na = store_hours_aggregate(in, 5, agg);
-    assert_int_equal(na, 3);
+    write_rollups(&conn, in, 5, 100 * H + 500);
+    write_rollups(&conn, in, 2, 101 * H + 5); /* partial rows of the same hour add up */
     char err[256];
-    assert_int_equal(f->ops->add_hours(f->db, agg, na, 100 * H + 500, err, sizeof(err)), 0);
-    na = store_hours_aggregate(in, 2, agg);
-    assert_int_equal(f->ops->add_hours(f->db, agg, na, 101 * H + 5, err, sizeof(err)), 0); /* adds, not replaces */
     int64_t through = 0;
     assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
-    assert_int_equal(through, 101 * H + 5);
-    /* without the row (a database of a build that kept the rollups in each
-     * batch's transaction): -1, and the next add writes it again */
-    assert_int_equal(f->ops->exec(f->db, "DELETE FROM meta WHERE key = 'hours_through'", NULL, 0), 0);
-    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
-    assert_int_equal(through, -1);
-    assert_int_equal(f->ops->add_hours(f->db, agg, 0, 101 * H + 5, err, sizeof(err)), 0);
-    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
-    assert_int_equal(through, 101 * H + 5);
+    assert_int_equal(through, 101 * H); /* its hour */
     struct sample_hours_row *rows = NULL;
     size_t n = 0;
     assert_int_equal(store_hours_page(&conn, 0, 1000, "", 0, 100, &rows, &n, err, sizeof(err)), 0);
@@ -277,40 +290,135 @@ static void test_hourly_rollups_add_page_and_purge(void **state)
     assert_int_equal(n, 2); /* (api, 101) and web */
     assert_int_equal(rows[0].hour, 101);
     base_free(rows);
+    /* a pending rebuild from an earlier point moves it back */
+    assert_int_equal(f->ops->exec(f->db, "INSERT INTO meta (key, value) VALUES ('rollup_rebuild_from', 360000123),"
+                                         " ('rollup_rebuild_to', 999999999999)", NULL, 0), 0);
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_int_equal(through, 100 * H);
+    /* minute rows: one per (check, minute) written, partial ones apart */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM rollup_minutes"), 5);
+    assert_int_equal(count_of(f, "SELECT SUM(total) FROM rollup_minutes"), 7);
+    assert_int_equal(count_of(f, "SELECT SUM(lat_n) FROM rollup_hours"), 5); /* the downs have no latency */
     uint64_t deleted = 0;
-    assert_int_equal(store_hours_purge(&conn, 101, 1, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(rollup_db_purge(&conn, 0, 101 * H, 1, &deleted, err, sizeof(err)), 0);
     assert_int_equal(deleted, 1);
-    assert_int_equal(store_hours_purge(&conn, 101, 100, &deleted, err, sizeof(err)), 0);
-    assert_int_equal(deleted, 1);
+    assert_int_equal(rollup_db_purge(&conn, 101 * H, 101 * H, 100, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(deleted, 4 + 2); /* the minutes and the other hours before 101h */
     assert_int_equal(store_hours_page(&conn, 0, 1000, "", 0, 100, &rows, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 1); /* hour 101 is left */
     base_free(rows);
 }
 
-/* Migration 5 fills the rollups from the samples already stored. */
-static void test_rollups_migration_fills_from_stored_samples(void **state)
+/* After a crash the rows from rollup_through's hour on are deleted and
+ * rolled up again from the samples, in bounded steps, to the same sums;
+ * the rebuild resumes from its committed point after another crash. */
+static void test_rollups_reconcile_and_rebuild_from_samples(void **state)
 {
     struct fixture *f = *state;
-    struct sample_record in[] = {rec("a", 7 * H, SAMPLE_UP, 1), rec("a", 7 * H + 5, SAMPLE_DOWN, 1)};
+    struct store_conn conn = {f->ops, f->db};
+    enum { N = 3000 };
+    struct sample_record *in = base_calloc(N, sizeof(*in));
+    assert_non_null(in);
+    for (int i = 0; i < N; i++) /* three checks, a sample every 7 s from 10h on */
+        in[i] = rec(i % 3 == 0 ? "api" : i % 3 == 1 ? "db" : "web", 10 * H + (i / 3) * 7000,
+                    i % 17 == 0 ? SAMPLE_DOWN : i % 5 == 0 ? SAMPLE_DEGRADED : SAMPLE_UP, 1 + i % 40);
+    assert_int_equal(f->ops->insert_batch(f->db, in, N, NULL, 0), 0);
+    /* what a run wrote before it died: everything up to 11h, rollup_through
+     * at 11h10m, plus a stray later row that must not survive */
+    size_t before = 0;
+    while (before < N && in[before].s.ts_ms < 11 * H)
+        before++;
+    write_rollups(&conn, in, before, 11 * H + 600000);
+    struct sample_record stray = rec("api", 11 * H + 700000, SAMPLE_DOWN, 1);
+    write_rollups(&conn, &stray, 1, 11 * H + 600000);
+    int64_t total_before = count_of(f, "SELECT SUM(total) FROM rollup_hours");
+    char err[256] = "";
+    int64_t start = 12 * H + 1;
+    assert_int_equal(rollup_db_reconcile(&conn, start, err, sizeof(err)), 0);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM rollup_hours WHERE bucket >= 39600000"), 0);
+    assert_int_equal(count_of(f, "SELECT SUM(total) FROM rollup_hours"), (int64_t)before);
+    assert_true(total_before > (int64_t)before);
+    int64_t through = 0;
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_int_equal(through, 11 * H);
+
+    struct rollup_rebuild rb;
+    rollup_rebuild_init(&rb);
+    rb.slice_ms = 60000;
+    bool more = true;
+    int steps = 0;
+    /* a few steps, then the process "dies": a new rebuild resumes */
+    for (int i = 0; i < 5 && more; i++, steps++)
+        assert_int_equal(rollup_db_rebuild_step(&conn, &rb, &more, err, sizeof(err)), 0);
+    assert_true(more);
+    rollup_rebuild_free(&rb);
+    assert_int_equal(rollup_db_reconcile(&conn, start, err, sizeof(err)), 0);
+    rollup_rebuild_init(&rb);
+    more = true;
+    while (more && steps < 10000) {
+        assert_int_equal(rollup_db_rebuild_step(&conn, &rb, &more, err, sizeof(err)), 0);
+        steps++;
+    }
+    assert_false(more);
+    assert_false(rb.active);
+    rollup_rebuild_free(&rb);
+    /* every sample counted once, in both tables, with the right split */
+    assert_int_equal(count_of(f, "SELECT SUM(total) FROM rollup_hours"), N);
+    assert_int_equal(count_of(f, "SELECT SUM(total) FROM rollup_minutes"), N);
+    int64_t downs = 0, degr = 0;
+    for (int i = 0; i < N; i++) {
+        downs += in[i].s.result == SAMPLE_DOWN;
+        degr += in[i].s.result == SAMPLE_DEGRADED;
+    }
+    assert_int_equal(count_of(f, "SELECT SUM(down) FROM rollup_hours"), downs);
+    assert_int_equal(count_of(f, "SELECT SUM(degraded) FROM rollup_hours"), degr);
+    assert_int_equal(count_of(f, "SELECT SUM(lat_n) FROM rollup_hours"), N - downs);
+    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
+    assert_int_equal(through, 12 * H); /* start's hour: nothing pending before it */
+    base_free(in);
+}
+
+/* Migration 7 keeps the hourly counts of migration 5 where no samples are
+ * left to rebuild them from, and marks the rest for a rebuild. */
+static void test_rollups_migration_keeps_old_hours(void **state)
+{
+    struct fixture *f = *state;
+    struct sample_record in[] = {rec("a", 7 * H + 10, SAMPLE_UP, 1), rec("a", 8 * H + 5, SAMPLE_DOWN, 1)};
     assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0);
-    /* back to schema 4: no rollups table, no hours_through (and none of the later tables) */
-    assert_int_equal(f->ops->exec(f->db, "DROP TABLE session_refresh_used; DROP TABLE sample_hours;"
-                                         " DELETE FROM schema_migrations WHERE version >= 5;"
-                                         " DELETE FROM meta WHERE key = 'hours_through'", NULL, 0), 0);
+    /* back to schema 6: sample_hours with counts for hours 5..7 */
+    assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
+                                         " DELETE FROM schema_migrations WHERE version >= 7;"
+                                         " DELETE FROM meta WHERE key LIKE 'rollup_%';"
+                                         " CREATE TABLE sample_hours (check_id TEXT NOT NULL, hour BIGINT NOT NULL,"
+                                         " up BIGINT NOT NULL, total BIGINT NOT NULL, PRIMARY KEY (check_id, hour));"
+                                         " INSERT INTO sample_hours VALUES ('a', 5, 4, 4), ('a', 6, 1, 2), ('a', 7, 1, 1);"
+                                         " INSERT INTO meta (key, value) VALUES ('hours_through', 36000000)",
+                                  NULL, 0), 0);
     char err[256] = "";
     assert_int_equal(f->ops->migrate(f->db, err, sizeof(err)), 0);
     struct store_conn conn = {f->ops, f->db};
+    /* the samples start in hour 7: hours before 8 are kept from sample_hours */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM rollup_hours"), 3);
+    assert_int_equal(count_of(f, "SELECT SUM(down) FROM rollup_hours"), 1);
+    assert_int_equal(count_of(f, "SELECT value FROM meta WHERE key = 'rollup_through'"), 8 * H);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM meta WHERE key = 'hours_through'"), 0);
+    assert_int_equal(rollup_db_reconcile(&conn, 9 * H, err, sizeof(err)), 0);
+    struct rollup_rebuild rb;
+    rollup_rebuild_init(&rb);
+    bool more = true;
+    for (int i = 0; more && i < 1000; i++)
+        assert_int_equal(rollup_db_rebuild_step(&conn, &rb, &more, err, sizeof(err)), 0);
+    rollup_rebuild_free(&rb);
     struct sample_hours_row *rows = NULL;
     size_t n = 0;
     assert_int_equal(store_hours_page(&conn, 0, 100, "", 0, 10, &rows, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 1);
-    assert_int_equal(rows[0].hour, 7);
-    assert_int_equal(rows[0].total, 2);
-    assert_int_equal(rows[0].up, 1);
+    assert_int_equal(n, 4);
+    assert_int_equal(rows[2].hour, 7);
+    assert_int_equal(rows[2].total, 1); /* from sample_hours, not again from the sample */
+    assert_int_equal(rows[3].hour, 8);  /* rebuilt from the sample */
+    assert_int_equal(rows[3].total, 1);
+    assert_int_equal(rows[3].up, 0);
     base_free(rows);
-    int64_t through = 0; /* the rollups hold everything stored before the migration */
-    assert_int_equal(store_hours_through(&conn, &through, err, sizeof(err)), 0);
-    assert_true(through > 1700000000000LL);
 }
 
 static void test_query_is_newest_first_within_range_and_limit(void **state)
@@ -583,8 +691,9 @@ int main(void)
         BOTH(test_insert_batch_round_trips_every_field),
         BOTH(test_query_is_newest_first_within_range_and_limit),
         BOTH(test_old_rows_and_bad_values_stay_readable),
-        BOTH(test_hourly_rollups_add_page_and_purge),
-        BOTH(test_rollups_migration_fills_from_stored_samples),
+        BOTH(test_rollups_write_page_and_purge),
+        BOTH(test_rollups_reconcile_and_rebuild_from_samples),
+        BOTH(test_rollups_migration_keeps_old_hours),
         BOTH(test_failed_batch_inserts_nothing),
         BOTH(test_latest_returns_newest_sample_per_check),
         BOTH(test_latest_on_empty_table_is_empty),

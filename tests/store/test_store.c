@@ -15,11 +15,13 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "store/rollup.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/store_test_pg.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -610,6 +612,229 @@ static void test_store_sqlite_survives_kill_9_of_a_writer(void **state)
     }
 }
 
+/* ---- rollups ---- */
+
+struct uptime_result {
+    bool done;
+    int status;
+    struct store_uptime_result r;
+};
+
+static void on_uptime(void *data, int status, const struct store_uptime_result *r)
+{
+    struct uptime_result *u = data;
+    u->done = true;
+    u->status = status;
+    if (r)
+        u->r = *r;
+}
+
+static struct store_uptime_result uptime(uv_loop_t *loop, struct store *st, const char *id, int64_t from, int64_t to)
+{
+    struct uptime_result u = {0};
+    assert_int_equal(store_uptime_query(st, id, from, to, on_uptime, &u), 0);
+    assert_true(run_until(loop, flag_is_set, &u.done, 15000));
+    assert_int_equal(u.status, 0);
+    return u.r;
+}
+
+struct latency_result {
+    bool done, partial;
+    int status;
+    size_t n;
+    struct store_latency_point pts[16];
+};
+
+static void on_latency(void *data, int status, const struct store_latency_point *pts, size_t n, bool partial)
+{
+    struct latency_result *l = data;
+    assert_non_null(pts);
+    l->done = true;
+    l->status = status;
+    l->n = n;
+    l->partial = partial;
+    memcpy(l->pts, pts, (n < 16 ? n : 16) * sizeof(*pts));
+}
+
+/* Samples of three minutes: what the store thread holds answers at once,
+ * the same figures come back from the tables after a restart, and bad
+ * queries are refused. */
+static void test_store_rollups_answer_before_and_after_a_restart(void **state)
+{
+    struct env *e = *state;
+    struct store_opts o = {.url = e->url, .flush_interval_ms = 20};
+    struct store *st = store_new(&e->loop, &o, NULL, 0);
+    assert_non_null(st);
+    int64_t now = base_time_now_ms();
+    int64_t m0 = (now - 10 * 60000) / 60000 * 60000;
+    for (int i = 0; i < 90; i++) { /* 30 per minute: 3 down, 6 degraded, latency 1..30 ms */
+        struct sample s = mk(m0 + (i / 30) * 60000 + (i % 30) * 1000, 1 + i % 30);
+        s.result = i % 10 == 0 ? SAMPLE_DOWN : i % 5 == 0 ? SAMPLE_DEGRADED : SAMPLE_UP;
+        store_sample_append(st, "api", &s);
+    }
+    struct written_goal g = {st, 90, true};
+    assert_true(run_until(&e->loop, written_reached, &g, 15000));
+    for (int round = 0; round < 2; round++) {
+        struct store_uptime_result u = uptime(&e->loop, st, "api", now - 3600000, now);
+        if (u.s.total != 90) {
+            struct store_db *db = NULL;
+            int64_t mn = 0, hr = 0, clean = -1, thr = 0, rf = -1;
+            store_sqlite_ops.open(e->url, &db, NULL, 0);
+            store_sqlite_ops.query_int(db, "SELECT SUM(total) FROM rollup_minutes", &mn, NULL, 0);
+            store_sqlite_ops.query_int(db, "SELECT SUM(total) FROM rollup_hours", &hr, NULL, 0);
+            store_sqlite_ops.query_int(db, "SELECT value FROM meta WHERE key='rollup_clean'", &clean, NULL, 0);
+            store_sqlite_ops.query_int(db, "SELECT value FROM meta WHERE key='rollup_through'", &thr, NULL, 0);
+            store_sqlite_ops.query_int(db, "SELECT value FROM meta WHERE key='rollup_rebuild_from'", &rf, NULL, 0);
+            store_sqlite_ops.close(db);
+            fail_msg("round %d: total %llu, minutes %lld hours %lld clean %lld through %lld rf %lld now %lld m0 %lld",
+                     round, (unsigned long long)u.s.total, (long long)mn, (long long)hr, (long long)clean,
+                     (long long)thr, (long long)rf, (long long)now, (long long)m0);
+        }
+        assert_int_equal(u.s.down, 9);
+        assert_int_equal(u.s.degraded, 9);
+        assert_int_equal(u.s.up, 72);
+        assert_int_equal(u.s.latency_count, 81);
+        assert_true(u.s.latency_min == 2 && u.s.latency_max == 30);
+        assert_false(u.partial);
+        struct store_uptime_result none = uptime(&e->loop, st, "web", now - 3600000, now);
+        assert_int_equal(none.s.total, 0);
+        struct latency_result l = {0};
+        assert_int_equal(store_latency_query(st, "api", m0 - 60000, m0 + 4 * 60000, 60000, on_latency, &l), 0);
+        assert_true(run_until(&e->loop, flag_is_set, &l.done, 15000));
+        assert_int_equal(l.status, 0);
+        assert_int_equal(l.n, 5);
+        assert_int_equal(l.pts[0].s.total, 0); /* an empty step is a point too */
+        assert_int_equal(l.pts[0].ts_ms, m0 - 60000);
+        for (int k = 1; k <= 3; k++) {
+            assert_int_equal(l.pts[k].ts_ms, m0 + (k - 1) * 60000);
+            assert_int_equal(l.pts[k].s.total, 30);
+            assert_true(fabs(l.pts[k].s.p50 - 16) <= 16 * 0.0101); /* 27 values of 2..30 without 1, 11, 21 */
+            assert_true(l.pts[k].s.p99 <= 30);
+        }
+        assert_int_equal(l.pts[4].s.total, 0);
+        if (round == 0) { /* restart: everything held is written at close */
+            close_store(&e->loop, st);
+            st = store_new(&e->loop, &o, NULL, 0);
+            assert_non_null(st);
+        }
+    }
+    /* bad queries */
+    struct latency_result l = {0};
+    assert_int_equal(store_latency_query(st, "api", 0, 60000 * 3000, 60000, on_latency, &l), BASE_ERR_INVALID);
+    assert_int_equal(store_latency_query(st, "api", 0, 600000, 30000, on_latency, &l), BASE_ERR_INVALID);
+    assert_int_equal(store_latency_query(st, "api", 600000, 600000, 60000, on_latency, &l), BASE_ERR_INVALID);
+    struct uptime_result u = {0};
+    assert_int_equal(store_uptime_query(st, "", 0, 1, on_uptime, &u), BASE_ERR_INVALID);
+    assert_int_equal(store_uptime_query(st, "api", 5, 5, on_uptime, &u), BASE_ERR_INVALID);
+    close_store(&e->loop, st);
+}
+
+struct crash_child {
+    struct store *st;
+    int fd;
+    int n;
+};
+
+static void crash_child_tick(uv_timer_t *t)
+{
+    struct crash_child *c = t->data;
+    struct store_stats s;
+    store_stats_get(c->st, &s);
+    if (s.samples_written >= (uint64_t)c->n) {
+        char b = 1;
+        if (write(c->fd, &b, 1) != 1)
+            _exit(3);
+        _exit(0); /* no store_close: the rollups held in memory are lost */
+    }
+}
+
+/* A writer dies with its rollups in memory: the next store rebuilds them
+ * from the samples, says "partial" meanwhile, and ends with every sample
+ * counted once. */
+static void test_store_rollups_rebuild_after_a_crash(void **state)
+{
+    struct env *e = *state;
+    enum { N = 500 };
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        struct store_opts o = {.url = e->url, .flush_interval_ms = 5};
+        struct crash_child c = {store_new(&loop, &o, NULL, 0), p[1], N};
+        if (!c.st)
+            _exit(2);
+        int64_t t0 = base_time_now_ms();
+        for (int i = 0; i < N; i++) {
+            struct sample s = mk(t0 - i % 50, 5); /* dated before the next store starts */
+            s.result = i % 4 == 0 ? SAMPLE_DOWN : SAMPLE_UP;
+            store_sample_append(c.st, i % 2 ? "a" : "b", &s);
+        }
+        uv_timer_t t;
+        uv_timer_init(&loop, &t);
+        t.data = &c;
+        uv_timer_start(&t, crash_child_tick, 0, 5);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        _exit(1);
+    }
+    close(p[1]);
+    struct pollfd pfd = {p[0], POLLIN, 0};
+    char b = 0;
+    bool wrote = poll(&pfd, 1, 15000) == 1 && read(p[0], &b, 1) == 1;
+    int wst = 0;
+    waitpid(pid, &wst, 0);
+    close(p[0]);
+    assert_true(wrote);
+    assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+    usleep(5000); /* this store starts after every sample's time */
+
+    struct store_opts o = {.url = e->url};
+    struct store *st = store_new(&e->loop, &o, NULL, 0);
+    assert_non_null(st);
+    int64_t now = base_time_now_ms();
+    struct store_uptime_result a = {0}, bb = {0};
+    bool saw_complete = false;
+    for (int i = 0; i < 200 && !saw_complete; i++) {
+        a = uptime(&e->loop, st, "a", now - 3600000, now);
+        bb = uptime(&e->loop, st, "b", now - 3600000, now);
+        saw_complete = !a.partial && !bb.partial && a.s.total + bb.s.total == N;
+        if (!saw_complete)
+            usleep(20000);
+    }
+    if (!saw_complete) {
+        struct store_db *db = NULL;
+        int64_t mn = 0, hr = 0, raw = 0, thr = 0;
+        store_sqlite_ops.open(e->url, &db, NULL, 0);
+        store_sqlite_ops.query_int(db, "SELECT SUM(total) FROM rollup_minutes", &mn, NULL, 0);
+        store_sqlite_ops.query_int(db, "SELECT SUM(total) FROM rollup_hours", &hr, NULL, 0);
+        store_sqlite_ops.query_int(db, "SELECT COUNT(*) FROM samples", &raw, NULL, 0);
+        store_sqlite_ops.query_int(db, "SELECT value FROM meta WHERE key='rollup_rebuild_from'", &thr, NULL, 0);
+        store_sqlite_ops.close(db);
+        fail_msg("a: total %llu partial %d; b: total %llu partial %d; minutes %lld hours %lld raw %lld rf %lld now %lld",
+                 (unsigned long long)a.s.total, a.partial, (unsigned long long)bb.s.total, bb.partial, (long long)mn,
+                 (long long)hr, (long long)raw, (long long)thr, (long long)now);
+    }
+    assert_int_equal(a.s.total, N / 2);
+    assert_int_equal(a.s.down, 0);   /* odd i: never a multiple of 4 */
+    assert_int_equal(bb.s.down, N / 4);
+    close_store(&e->loop, st);
+    /* and once more after a clean restart: nothing counted twice */
+    st = store_new(&e->loop, &o, NULL, 0);
+    assert_non_null(st);
+    for (int i = 0; i < 200; i++) {
+        a = uptime(&e->loop, st, "a", now - 3600000, now);
+        if (!a.partial)
+            break;
+        usleep(20000);
+    }
+    assert_false(a.partial);
+    assert_int_equal(a.s.total, N / 2);
+    close_store(&e->loop, st);
+}
+
 static int group_setup(void **state)
 {
     base_log_setup(BASE_LOG_OFF, BASE_LOG_FORMAT_TEXT, stderr);
@@ -638,6 +863,8 @@ int main(void)
         T(test_store_purges_samples_past_retention_on_start),
         T(test_store_logs_never_contain_the_password),
         T(test_store_sqlite_survives_kill_9_of_a_writer),
+        T(test_store_rollups_answer_before_and_after_a_restart),
+        T(test_store_rollups_rebuild_after_a_crash),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
