@@ -45,13 +45,23 @@ int store_hours_page(struct store_conn *c, int64_t from_hour, int64_t to_hour, c
     const char *after = after_check ? after_check : "";
     struct store_result r = {0};
     int64_t h = 3600000;
-    struct store_param q[] = {STORE_P_INT(from_hour * h), STORE_P_INT(to_hour * h), STORE_P_TEXT(after),
-                              STORE_P_TEXT(after), STORE_P_INT(after_hour * h), STORE_P_INT(clamp_limit(limit))};
-    /* partial rows of one hour are summed into one */
-    int rc = store_sql_exec(c, "SELECT check_id, bucket / 3600000 AS h, SUM(up + degraded), SUM(total)"
-                               " FROM rollup_hours WHERE bucket >= ? AND bucket < ?"
-                               " AND (check_id > ? OR (check_id = ? AND bucket > ?))"
-                               " GROUP BY check_id, bucket / 3600000 ORDER BY check_id, h LIMIT ?", q, 6, &r, err,
+    /* the keyset start: just before from_hour, or after the last row */
+    int64_t start = after_hour * h;
+    if (start < from_hour * h) {
+        start = from_hour * h - 1;
+        after = "";
+    }
+    struct store_param q[] = {STORE_P_INT(start), STORE_P_TEXT(after), STORE_P_INT(to_hour * h),
+                              STORE_P_INT(clamp_limit(limit))};
+    /* Partial rows of one hour are summed into one. Pages go hour by hour
+     * through the (bucket, check_id) index, starting where the last page
+     * ended (a row-value comparison, which both databases turn into an
+     * index seek), so each page reads its own rows whatever the table
+     * holds; hour rows start on the hour, so grouping by bucket is grouping
+     * by hour. */
+    int rc = store_sql_exec(c, "SELECT check_id, bucket / 3600000, SUM(up + degraded), SUM(total)"
+                               " FROM rollup_hours WHERE (bucket, check_id) > (?, ?) AND bucket < ?"
+                               " GROUP BY bucket, check_id ORDER BY bucket, check_id LIMIT ?", q, 4, &r, err,
                             errlen);
     if (rc == 0)
         rc = to_rows(&r, true, 0, rows, n);

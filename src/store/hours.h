@@ -16,9 +16,10 @@
 
 #define STORE_HOURS_PAGE_MAX 20000
 
-/* Rollup rows with from_hour <= hour < to_hour that come after
- * (after_check, after_hour) in (check, hour) order, at most limit (1 ..
- * STORE_HOURS_PAGE_MAX). *rows is base_malloc'd (caller frees), *n rows. */
+/* Hourly (check, up, total) with from_hour <= hour < to_hour that come
+ * after (after_hour, after_check) in (hour, check) order (start with
+ * after_hour = from_hour - 1), at most limit (1 .. STORE_HOURS_PAGE_MAX).
+ * *rows is base_malloc'd (caller frees), *n rows. */
 int store_hours_page(struct store_conn *c, int64_t from_hour, int64_t to_hour, const char *after_check,
                      int64_t after_hour, size_t limit, struct sample_hours_row **rows, size_t *n, char *err,
                      size_t errlen);

@@ -130,7 +130,7 @@ struct migration {
      " lat_n BIGINT NOT NULL, lat_sum " real " NOT NULL, lat_min " real " NOT NULL, lat_max " real " NOT NULL," \
      " sketch TEXT NOT NULL);" \
      "CREATE INDEX " name "_check ON " name " (check_id, bucket);" \
-     "CREATE INDEX " name "_bucket ON " name " (bucket);"
+     "CREATE INDEX " name "_bucket ON " name " (bucket, check_id);"
 #define M7_KEEP_FROM(least) \
      "INSERT INTO meta (key, value) VALUES ('rollup_through', " least "(" \
      " COALESCE((SELECT MIN(ts) FROM samples) / 3600000 + 1, 1000000000)," \

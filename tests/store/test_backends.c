@@ -258,18 +258,24 @@ static void test_rollups_write_page_and_purge(void **state)
     struct sample_hours_row *rows = NULL;
     size_t n = 0;
     assert_int_equal(store_hours_page(&conn, 0, 1000, "", 0, 100, &rows, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 3); /* in (hour, check) order */
     assert_string_equal(rows[0].check_id, "api");
     assert_int_equal(rows[0].hour, 100);
     assert_int_equal(rows[0].total, 5); /* 3 + 2 */
     assert_int_equal(rows[0].up, 3);    /* degraded counts as up; the down does not */
-    assert_int_equal(rows[1].hour, 101);
-    assert_int_equal(rows[1].total, 1);
-    assert_string_equal(rows[2].check_id, "web");
-    assert_int_equal(rows[2].up, 1);
+    assert_string_equal(rows[1].check_id, "web");
+    assert_int_equal(rows[1].hour, 100);
+    assert_int_equal(rows[1].up, 1);
+    assert_string_equal(rows[2].check_id, "api");
+    assert_int_equal(rows[2].hour, 101);
+    assert_int_equal(rows[2].total, 1);
     base_free(rows);
-    /* keyset pages: after (api, 100), one at a time; and the hour window */
+    /* keyset pages: after (100, api), one at a time; and the hour window */
     assert_int_equal(store_hours_page(&conn, 0, 1000, "api", 100, 1, &rows, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].check_id, "web");
+    base_free(rows);
+    assert_int_equal(store_hours_page(&conn, 0, 1000, "web", 100, 5, &rows, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 1);
     assert_int_equal(rows[0].hour, 101);
     base_free(rows);
