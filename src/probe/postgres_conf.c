@@ -171,14 +171,15 @@ int probe_postgres_conf_passwords(const char *url, char **raw, char **decoded)
     return 0;
 }
 
-/* Appends ",item" (or "item" first) to a list; false when it does not fit. */
-static bool list_add(char *list, size_t cap, const char *item, size_t len)
+/* Appends item number i to a list (",item" after the first; items may be
+ * empty); false when it does not fit. */
+static bool list_add(char *list, size_t cap, size_t i, const char *item, size_t len)
 {
     size_t at = strlen(list);
-    size_t need = (at ? 1 : 0) + len + 1;
+    size_t need = (i ? 1 : 0) + len + 1;
     if (at + need > cap)
         return false;
-    if (at)
+    if (i)
         list[at++] = ',';
     memcpy(list + at, item, len);
     list[at + len] = '\0';
@@ -223,7 +224,8 @@ int probe_postgres_conf_hosts_expand(const char *url, char *host, size_t hn, cha
         if (hl == 0 || hl >= sizeof(one) || name[0] == '/' || name[0] == '@') {
             /* a socket directory (or the default): nothing to resolve */
             if (total < PROBE_POSTGRES_ADDRS_MAX)
-                fits = list_add(host, hn, name, hl) && list_add(addr, an, "", 0) && list_add(port, pn, p, pl);
+                fits = list_add(host, hn, total, name, hl) && list_add(addr, an, total, "", 0) &&
+                       list_add(port, pn, total, p, pl);
             total++;
             continue;
         }
@@ -240,7 +242,8 @@ int probe_postgres_conf_hosts_expand(const char *url, char *host, size_t hn, cha
             char ip[NI_MAXHOST];
             if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), NULL, 0, NI_NUMERICHOST) != 0)
                 continue;
-            fits = list_add(host, hn, one, hl) && list_add(addr, an, ip, strlen(ip)) && list_add(port, pn, p, pl);
+            fits = list_add(host, hn, total, one, hl) && list_add(addr, an, total, ip, strlen(ip)) &&
+                   list_add(port, pn, total, p, pl);
             total++;
         }
         freeaddrinfo(res);
@@ -393,8 +396,13 @@ static void validate_url(struct conf_ctx *ctx, const struct conf_node *at, const
         return;
     }
     if (!has_scheme(url)) {
-        conf_value_error(ctx, at, "url must start with postgres:// or postgresql://, got '%s'",
-                         conf_value_show(at, url, true, shown, sizeof(shown)));
+        /* a key=value connection string would be quoted password and all */
+        if (strstr(url, "://"))
+            conf_value_error(ctx, at, "url must start with postgres:// or postgresql://, got '%s'",
+                             conf_value_show(at, url, true, shown, sizeof(shown)));
+        else
+            conf_value_error(ctx, at, "url must start with postgres:// or postgresql:// (a key=value "
+                             "connection string is not accepted)");
         return;
     }
     char *msg = NULL, *raw = NULL;
