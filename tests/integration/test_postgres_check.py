@@ -6,7 +6,7 @@ keeps trust). Expected: a healthy server -> up with every value on the samples A
 and `opshub check --json`, the target host:port/dbname; a role without pg_monitor still counts
 other roles' sessions; a wrong password -> down "password authentication failed", and neither
 password appears in the API, /metrics, `opshub check` or the log; expect_rows not met -> down
-naming both counts; an open transaction shows in longest_transaction_seconds; the server
+naming both counts; a check created through the API has its URL sealed; an open transaction shows in longest_transaction_seconds; the server
 stopped -> down "connection refused", up again when it returns; 14 of 17 connections ->
 degraded, 17 of 17 -> down, up once released; a streaming replica (pg_basebackup -R) reports
 in_recovery 1 and replication_lag_seconds, the primary has no lag value. Bad configuration
@@ -222,6 +222,20 @@ def test_server_stopped_is_down_and_returns():
     PG().start()
     O().wait_status("pg", "up", 20)
     O().wait_status("app", "up", 20)
+
+
+def test_api_created_check_seals_the_url():
+    o = O()
+    r = o.post("/api/v1/checks", body=pg_check("api-pg", url("app", ENV["pw"])))
+    h.eq(r.status, 201, f"create ({r.body[:300]!r})")
+    o.wait_status("api-pg", "up", 15)
+    row = h.sqlite_query(o.db_path, "SELECT definition || '|' || secret FROM api_objects WHERE id = 'api-pg'")
+    h.contains(row, "|v1:", "the URL sealed in the stored row")
+    texts = [r.text, row, o.get("/api/v1/checks/api-pg").body.decode(), o.get("/api/v1/audit").body.decode(),
+             o.log_text()]
+    for t in texts:
+        h.check(ENV["pw"] not in t, "the password in an answer, the stored row, the audit log or the log")
+    h.eq(o.check_json("api-pg")["target"], f"127.0.0.1:{PG().port}/opshub_test", "target of the API check")
 
 
 def test_main_opshub_stops_cleanly():
