@@ -929,9 +929,15 @@ static json_t *json_string_literal(const char *text)
         int cp = 0;
         for (int k = 1; e == 'u' && k <= 4 && i + k < n && cp >= 0; k++)
             cp = hex_digit(text[i + k]) < 0 ? -1 : cp * 16 + hex_digit(text[i + k]);
-        if (e != 'u' || i + 4 >= n || cp <= 0 || cp > 0x7f)
-            goto done; /* json_value escapes only control characters */
-        out[len++] = (char)cp;
+        /* json_value escapes only control characters: C0 and C1 (U+0080..U+009F) */
+        if (e != 'u' || i + 4 >= n || cp <= 0 || cp > 0x9f)
+            goto done;
+        if (cp < 0x80) {
+            out[len++] = (char)cp;
+        } else { /* two UTF-8 bytes; \uXXXX took six, so out has room */
+            out[len++] = (char)(0xC0 | (cp >> 6));
+            out[len++] = (char)(0x80 | (cp & 0x3F));
+        }
         i += 4;
     }
     v = json_stringn(out, len);

@@ -357,6 +357,33 @@ static void test_conf_json_valid_checks_hash_like_yaml_and_round_trip(void **sta
     conf_destroy(base);
 }
 
+/* C1 control characters (U+0080..U+009F) in an expected JSON string are
+ * escaped as \u0080..\u009f in the canonical form and read back as the
+ * same characters (a fuzz find: they once made the form unreadable). The
+ * YAML loader refuses control characters, so this one is JSON only. */
+static void test_conf_json_round_trips_c1_controls(void **state)
+{
+    struct conf *base = base_conf();
+    struct conf *c = expect_ok("{" HTTP ", \"expect\": {\"json\": {\"s\": \"\\u0091 \\u0080\\u009f\\u007f\","
+                               " \"i\": 0}}}", base);
+    json_t *j = conf_check_to_json(&c->checks[0]);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"\xc2\x91 \xc2\x80\xc2\x9f\x7f\"")); /* the characters, in UTF-8 */
+    json_t *back = parse(text);
+    struct conf *again = NULL;
+    struct conf_json_error err;
+    assert_int_equal(conf_check_from_json(probe_registry_types(), back, base, &again, &err), 0);
+    assert_int_equal(again->checks[0].hash, c->checks[0].hash);
+    conf_destroy(again);
+    json_decref(back);
+    free(text);
+    json_decref(j);
+    conf_destroy(c);
+    conf_destroy(base);
+}
+
 static void test_conf_json_canonical_form_spells_every_field(void **state)
 {
     struct conf *base = base_conf();
@@ -632,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_conf_json_takes_values_literally_and_guards_structure),
         cmocka_unit_test(test_conf_json_valid_checks_hash_like_yaml_and_round_trip),
         cmocka_unit_test(test_conf_json_canonical_form_spells_every_field),
+        cmocka_unit_test(test_conf_json_round_trips_c1_controls),
         cmocka_unit_test(test_conf_json_projects),
         cmocka_unit_test(test_conf_json_merge_copies_everything_and_rejects_duplicates),
         cmocka_unit_test(test_conf_json_survives_allocation_failure),
