@@ -4,9 +4,11 @@
  * allocation per run holds the run and curl's error buffer, and an arena
  * per run a copy of the expectations (http_expect.c parses and evaluates
  * them); the body is kept (up to max_body_bytes) only when a body
- * condition needs it. Evaluation order: transport error, status, body size,
- * body_contains, json, latency; the first failure names the sample's error.
- * Never logs, never puts a URL in an error text (it may carry credentials).
+ * condition needs it. Evaluation order: transport error, status, headers,
+ * body size, body_contains, body, body_not, json, latency; the first
+ * failure names the sample's error. Credentials (basic_auth, bearer_token)
+ * and client certificates are handed to curl. Never logs, never puts a
+ * URL or a credential in an error text.
  */
 #include "probe/http_int.h"
 
@@ -18,6 +20,7 @@
 #include "probe/probe_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -25,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define HEADER_LINE_MAX (16 * 1024)
 
@@ -170,6 +175,24 @@ static int configure(struct probe_http *h, const struct probe_http_conf *c)
     SET(CURLOPT_WRITEDATA, h);
     SET(CURLOPT_PREREQFUNCTION, on_prereq);
     SET(CURLOPT_PREREQDATA, h);
+    const struct probe_http_basic_auth *ba = &c->basic_auth;
+    /* curl copies these; it sends them to the URL's host only, also across
+     * redirects (CURLOPT_UNRESTRICTED_AUTH stays off). */
+    if (ba->username || ba->password) {
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        SET(CURLOPT_USERNAME, ba->username ? ba->username : "");
+        SET(CURLOPT_PASSWORD, ba->password ? ba->password : "");
+    } else if (c->bearer_token) {
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        SET(CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+    }
+    if (c->ca_file)
+        SET(CURLOPT_CAINFO, c->ca_file);
+    if (c->client_cert) {
+        SET(CURLOPT_SSLCERT, c->client_cert);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY, c->client_key ? c->client_key : c->client_cert);
+    }
 #undef SET
     if (!rc)
         rc = set_method(easy, c);
@@ -208,7 +231,8 @@ static struct probe_run *http_start(struct probe_engine *e, const struct conf_ch
     h->curl.done = on_curl_done;
     h->dns_ms = h->connect_ms = h->tls_ms = h->ttfb_ms = -1;
     h->max_body = c->max_body_bytes ? c->max_body_bytes : PROBE_HTTP_DEFAULT_MAX_BODY;
-    h->need_body = c->expect.body_contains || c->expect.json.n;
+    h->need_body = c->expect.body_contains || c->expect.json.n || c->expect.body.pattern ||
+                   c->expect.body_not.pattern;
     base_buf_init(&h->body, h->max_body);
     h->expect = c->expect;
     if (conf_schema_copy(probe_http_expect_fields, &h->expect, &h->arena) != 0)
@@ -442,6 +466,8 @@ static void evaluate(struct probe_http *h, CURLcode rc)
         probe_http_expect_status_error(&x->status, s->code, s);
         return;
     }
+    if (x->headers.n && !probe_http_expect_headers(&x->headers, h->easy, s))
+        return;
     if (h->overflow && h->need_body) {
         sample_set_error(s, "response body exceeds max_body (%zu bytes)", h->max_body);
         return;
@@ -453,6 +479,8 @@ static void evaluate(struct probe_http *h, CURLcode rc)
         sample_set_error(s, "body does not contain \"%s\"", shown);
         return;
     }
+    if (!probe_http_expect_body(x, h->body.data, h->body.len, s))
+        return;
     if (x->json.n && !probe_http_expect_json(&x->json, h->body.data, h->body.len, s))
         return;
     if (x->max_latency_ms > 0 && s->latency_ms > (double)x->max_latency_ms) {
@@ -475,18 +503,6 @@ static void on_curl_done(struct probe_curl_owner *owner, CURLcode rc)
 
 /* ---- the type: settings, values, registration ---- */
 
-static const char *header_name_bad(const char *k)
-{
-    /* RFC 9110 token characters. */
-    if (!*k)
-        return "empty header name";
-    for (const char *p = k; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *p)))
-            return "header names are letters, digits and !#$%&'*+-.^_`|~";
-    return NULL;
-}
-
 static const char *header_value_bad(const char *v, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -498,6 +514,54 @@ static const char *header_value_bad(const char *v, size_t len)
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
 
 
+#define B(m) offsetof(struct probe_http_basic_auth, m)
+static const struct conf_field basic_auth_fields[] = {
+    CONF_FIELD("username", CONF_FIELD_STRING, B(username), 0, "User name (no ':'); default empty",
+               .example = "monitor"),
+    CONF_FIELD("password", CONF_FIELD_STRING, B(password), 0, "Password; default empty", .example = "s3cret"),
+    CONF_FIELD_END,
+};
+#undef B
+
+/* basic_auth is a mapping of the fields above, custom only so that an
+ * unset one stays out of the canonical JSON (an OBJECT is always there:
+ * every API-created check would carry a sealed "basic_auth": {}). */
+static int basic_auth_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
+{
+    if (conf_value_expect(ctx, n, CONF_NODE_MAP))
+        return -1;
+    conf_schema_parse_map(ctx, n, basic_auth_fields, field, "basic_auth");
+    return 0;
+}
+
+static void basic_auth_hash(uint64_t *h, const void *field)
+{
+    conf_schema_hash(h, basic_auth_fields, field);
+}
+
+static int basic_auth_copy(void *field, struct base_arena *a)
+{
+    return conf_schema_copy(basic_auth_fields, field, a);
+}
+
+static int basic_auth_json(const void *field, json_t **out)
+{
+    const struct probe_http_basic_auth *ba = field;
+    *out = NULL;
+    if (!ba->username && !ba->password)
+        return 0;
+    json_t *o = json_object();
+    if (!o || conf_schema_to_json(basic_auth_fields, ba, o) != 0) {
+        json_decref(o);
+        return BASE_ERR_NOMEM;
+    }
+    *out = o;
+    return 0;
+}
+
+static const struct conf_field_ops basic_auth_ops = {basic_auth_parse, basic_auth_hash, basic_auth_copy,
+                                                     basic_auth_json};
+
 #define F(m) offsetof(struct probe_http_conf, m)
 static const struct conf_field http_fields[] = {
     CONF_FIELD("url", CONF_FIELD_URL, F(url), CONF_FIELD_REQUIRED | CONF_FIELD_SECRET,
@@ -506,14 +570,30 @@ static const struct conf_field http_fields[] = {
     CONF_FIELD("method", CONF_FIELD_ENUM, F(method), 0, "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
      .choices = methods, .example = "POST"),
     CONF_FIELD("headers", CONF_FIELD_KV, F(headers), CONF_FIELD_SECRET, "Request headers (sealed at rest)",
-     .count_offset = F(n_headers), .key_bad = header_name_bad, .value_bad = header_value_bad,
-     .example = "{Authorization: Bearer t0ken}"),
+     .count_offset = F(n_headers), .key_bad = probe_http_header_name_bad, .value_bad = header_value_bad,
+     .example = "{X-Api-Key: t0ken}"),
     CONF_FIELD("body", CONF_FIELD_STRING, F(body), CONF_FIELD_SECRET, "Request body (sealed at rest)",
                .example = "'{\"ping\": true}'"),
-    CONF_FIELD("expect", CONF_FIELD_OBJECT, F(expect), 0, "Conditions: status, json, max_latency, body_contains",
+    CONF_FIELD("basic_auth", CONF_FIELD_CUSTOM, F(basic_auth), CONF_FIELD_SECRET,
+     "HTTP Basic credentials {username, password} (sealed at rest, never shown)", .ops = &basic_auth_ops,
+     .example = "{username: monitor, password: s3cret}"),
+    CONF_FIELD("bearer_token", CONF_FIELD_STRING, F(bearer_token), CONF_FIELD_SECRET,
+     "Sent as Authorization: Bearer <token> (sealed at rest, never shown)", .example = "eyJhbGciOiJIUzI1NiJ9.e30.x"),
+    CONF_FIELD("expect", CONF_FIELD_OBJECT, F(expect), 0,
+     "Conditions: status, headers, body_contains, body, body_not, json, max_latency",
      .fields = probe_http_expect_fields, .example = "{status: 200, max_latency: 2s}"),
     CONF_FIELD("tls_verify", CONF_FIELD_BOOL, F(tls_verify), 0, "Verify the server certificate; default true",
                .example = "false"),
+    CONF_FIELD("ca_file", CONF_FIELD_STRING, F(ca_file), 0,
+     "PEM bundle of CA certificates trusted instead of the system store (checked readable at load)",
+     .example = "/etc/ssl/certs/ca-certificates.crt"),
+    /* The two examples below only need to be readable files where the tests run. */
+    CONF_FIELD("client_cert", CONF_FIELD_STRING, F(client_cert), 0,
+     "PEM client certificate (chain) for mutual TLS (checked readable at load)",
+     .example = "/etc/ssl/certs/ca-certificates.crt"),
+    CONF_FIELD("client_key", CONF_FIELD_STRING, F(client_key), 0,
+     "PEM private key of client_cert, unencrypted; default: read from client_cert",
+     .example = "/etc/ssl/certs/ca-certificates.crt"),
     CONF_FIELD("follow_redirects", CONF_FIELD_BOOL, F(follow_redirects), 0, "Follow up to 10 redirects; default true",
                .example = "false"),
     CONF_FIELD("max_body", CONF_FIELD_SIZE, F(max_body_bytes), 0, "Most of the body read, 1 byte to 16 MiB; default 64KiB",
@@ -521,6 +601,80 @@ static const struct conf_field http_fields[] = {
     CONF_FIELD_END,
 };
 #undef F
+
+static const struct conf_node *member(const struct conf_node *map, const char *key)
+{
+    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
+        if (n->key && n->key->kind == CONF_NODE_SCALAR && strcmp(n->key->text, key) == 0)
+            return n;
+    return NULL;
+}
+
+/* The node of `key` in map, or the map itself (for errors). */
+static const struct conf_node *at(const struct conf_node *map, const char *key)
+{
+    const struct conf_node *n = member(map, key);
+    return n ? n : map;
+}
+
+/* Credentials reach curl and the request line only: no control bytes (a
+ * header injection), no blanks in a token. Never quoted back. */
+static bool credential_bad(const char *s, bool token)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (token && *p == ' '))
+            return true;
+    return false;
+}
+
+/* A file curl reads at each run: refused now when it cannot be read
+ * (O_NONBLOCK: a FIFO must not stall the load). */
+static void file_check(struct conf_ctx *ctx, const struct conf_node *map, const char *key, const char *path)
+{
+    char shown[160];
+    if (!path)
+        return;
+    const struct conf_node *n = at(map, key);
+    if (!path[0]) {
+        conf_value_error(ctx, n, "%s must be a path to a PEM file", key);
+        return;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0)
+        conf_value_error(ctx, n, "cannot read %s %s: %s", key, conf_value_show(n, path, false, shown, sizeof(shown)),
+                         strerror(errno));
+    else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        conf_value_error(ctx, n, "%s %s is not a regular file", key,
+                         conf_value_show(n, path, false, shown, sizeof(shown)));
+    if (fd >= 0)
+        close(fd);
+}
+
+static void http_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *cc)
+{
+    const struct probe_http_conf *c = cc->settings;
+    const struct probe_http_basic_auth *ba = &c->basic_auth;
+    bool basic = ba->username || ba->password;
+    if (ba->username && strchr(ba->username, ':'))
+        conf_value_error(ctx, at(map, "basic_auth"), "basic_auth: a username cannot contain ':'");
+    if ((ba->username && credential_bad(ba->username, false)) || (ba->password && credential_bad(ba->password, false)))
+        conf_value_error(ctx, at(map, "basic_auth"), "basic_auth must not contain control characters");
+    if (c->bearer_token && (!c->bearer_token[0] || credential_bad(c->bearer_token, true)))
+        conf_value_error(ctx, at(map, "bearer_token"),
+                         "bearer_token must be one word without blanks or control characters");
+    if (basic && c->bearer_token)
+        conf_value_error(ctx, at(map, "bearer_token"), "use basic_auth or bearer_token, not both");
+    for (size_t i = 0; i < c->n_headers && (basic || c->bearer_token); i++)
+        if (strcasecmp(c->headers[i].key, "Authorization") == 0)
+            conf_value_error(ctx, at(map, "headers"), "headers sets Authorization and so does %s: use one",
+                             basic ? "basic_auth" : "bearer_token");
+    if (c->client_key && !c->client_cert)
+        conf_value_error(ctx, at(map, "client_key"), "client_key needs client_cert");
+    file_check(ctx, map, "ca_file", c->ca_file);
+    file_check(ctx, map, "client_cert", c->client_cert);
+    file_check(ctx, map, "client_key", c->client_key);
+}
 
 static int http_init(void *settings, struct base_arena *a)
 {
@@ -569,6 +723,7 @@ const struct conf_check_type probe_http_type = {
     .settings_size = sizeof(struct probe_http_conf),
     .fields = http_fields,
     .init = http_init,
+    .validate = http_validate,
     .target = http_target,
     .values = http_values,
     .start = http_start,
