@@ -70,7 +70,7 @@ static bool digit(char c)
 }
 
 /* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-bool probe_http_cond_is_number(const char *s, size_t len)
+static bool number_grammar(const char *s, size_t len)
 {
     const char *p = s, *end = s + len;
     if (p < end && *p == '-')
@@ -98,6 +98,18 @@ bool probe_http_cond_is_number(const char *s, size_t len)
             p++;
     }
     return p == end;
+}
+
+/* A double can hold it: 1e999 cannot (jansson refuses it, and "< inf"
+ * would hold for every number). */
+bool probe_http_cond_is_number(const char *s, size_t len)
+{
+    char copy[128];
+    if (!number_grammar(s, len) || len >= sizeof(copy))
+        return false;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    return isfinite(strtod(copy, NULL));
 }
 
 int probe_http_cond_parse(const char *text, size_t len, struct probe_http_cond_text *out, char *why, size_t n)
@@ -255,6 +267,75 @@ json_t *probe_http_cond_path_find(json_t *root, const char *path)
 
 /* ---- evaluation ---- */
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A JSON string as json_value writes it (escapes \" \\ \n \r \t \uXXXX).
+ * Not json_loads: jansson 2.14 may drop a byte when its buffer cannot grow. */
+static json_t *json_string_literal(const char *text)
+{
+    size_t n = strlen(text), len = 0;
+    char *out = base_malloc(n + 1);
+    json_t *v = NULL;
+    if (!out)
+        return NULL;
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (text[i] != '\\') {
+            out[len++] = text[i];
+            continue;
+        }
+        char e = text[++i];
+        if (e == 'n' || e == 'r' || e == 't' || e == '"' || e == '\\' || e == '/') {
+            out[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+            continue;
+        }
+        int cp = 0;
+        for (int k = 1; e == 'u' && k <= 4 && i + k < n && cp >= 0; k++)
+            cp = hex_digit(text[i + k]) < 0 ? -1 : cp * 16 + hex_digit(text[i + k]);
+        /* Only control characters are escaped: C0 and DEL, and C1
+         * (U+0080..U+009F, two bytes of UTF-8 back). */
+        if (e != 'u' || i + 4 >= n || cp < 0 || cp > 0xff)
+            goto done;
+        if (cp < 0x80) {
+            out[len++] = (char)cp;
+        } else {
+            out[len++] = (char)(0xc0 | (cp >> 6));
+            out[len++] = (char)(0x80 | (cp & 0x3f));
+        }
+        i += 4;
+    }
+    v = json_stringn(out, len);
+done:
+    base_free(out);
+    return v;
+}
+
+json_t *probe_http_cond_literal(const char *text)
+{
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '"' && text[n - 1] == '"')
+        return json_string_literal(text);
+    if (strcmp(text, "true") == 0)
+        return json_true();
+    if (strcmp(text, "false") == 0)
+        return json_false();
+    if (strcmp(text, "null") == 0)
+        return json_null();
+    char *end;
+    if (!strpbrk(text, ".eE")) {
+        errno = 0;
+        long long i = strtoll(text, &end, 10);
+        if (*end == '\0' && n && errno == 0)
+            return json_integer((json_int_t)i);
+    }
+    double d = strtod(text, &end);
+    return n && *end == '\0' ? json_real(d) : NULL;
+}
+
+
 /* v as compact JSON, cut to fit `size` with "..." */
 static void show_json(const json_t *v, char *out, size_t size)
 {
@@ -296,7 +377,9 @@ int probe_http_cond_json(const struct probe_http_json_expect *x, const json_t *v
         return 0;
     }
     if (x->op == PROBE_HTTP_OP_EQ || x->op == PROBE_HTTP_OP_NE) {
-        json_t *w = json_loads(x->value_json ? x->value_json : "null", JSON_DECODE_ANY, NULL);
+        json_t *w = probe_http_cond_literal(x->value_json ? x->value_json : "null");
+        if (!w) /* not from the loader (a list, an object): a caller's own JSON */
+            w = json_loads(x->value_json, JSON_DECODE_ANY, NULL);
         if (!w) {
             why_set(why, n, "cannot be compared (out of memory)");
             return BASE_ERR_NOMEM;

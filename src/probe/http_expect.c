@@ -492,76 +492,13 @@ static int jsonx_copy(void *field, struct base_arena *a)
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* A JSON string as json_value writes it (escapes \" \\ \n \r \t \uXXXX).
- * Not json_loads: jansson 2.14 may drop a byte when its buffer cannot grow. */
-static json_t *json_string_literal(const char *text)
-{
-    size_t n = strlen(text), len = 0;
-    char *out = base_malloc(n + 1);
-    json_t *v = NULL;
-    if (!out)
-        return NULL;
-    for (size_t i = 1; i + 1 < n; i++) {
-        if (text[i] != '\\') {
-            out[len++] = text[i];
-            continue;
-        }
-        char e = text[++i];
-        if (e == 'n' || e == 'r' || e == 't' || e == '"' || e == '\\' || e == '/') {
-            out[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
-            continue;
-        }
-        int cp = 0;
-        for (int k = 1; e == 'u' && k <= 4 && i + k < n && cp >= 0; k++)
-            cp = hex_digit(text[i + k]) < 0 ? -1 : cp * 16 + hex_digit(text[i + k]);
-        if (e != 'u' || i + 4 >= n || cp <= 0 || cp > 0x7f)
-            goto done; /* json_value escapes only control characters */
-        out[len++] = (char)cp;
-        i += 4;
-    }
-    v = json_stringn(out, len);
-done:
-    base_free(out);
-    return v;
-}
-
-/* Canonical JSON text back to a value; NULL when it is not one (or on
- * OOM). Integers too large for jansson come back as reals. */
-static json_t *json_literal(const char *text)
-{
-    size_t n = strlen(text);
-    if (n >= 2 && text[0] == '"' && text[n - 1] == '"')
-        return json_string_literal(text);
-    if (strcmp(text, "true") == 0)
-        return json_true();
-    if (strcmp(text, "false") == 0)
-        return json_false();
-    if (strcmp(text, "null") == 0)
-        return json_null();
-    char *end;
-    if (!strpbrk(text, ".eE")) {
-        errno = 0;
-        long long i = strtoll(text, &end, 10);
-        if (*end == '\0' && n && errno == 0)
-            return json_integer((json_int_t)i);
-    }
-    double d = strtod(text, &end);
-    return n && *end == '\0' ? json_real(d) : NULL;
-}
-
 static int jsonx_json(const void *field, json_t **out)
 {
     const struct probe_http_json *js = field;
     json_t *o = json_object();
     for (size_t i = 0; o && i < js->n; i++) {
         const struct probe_http_json_expect *x = &js->items[i];
-        json_t *v = x->expr ? json_string(x->expr) : json_literal(x->value_json);
+        json_t *v = x->expr ? json_string(x->expr) : probe_http_cond_literal(x->value_json);
         if (!v || json_object_set_new(o, js->items[i].path, v) != 0) {
             json_decref(o);
             o = NULL;

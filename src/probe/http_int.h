@@ -48,7 +48,8 @@ struct probe_http_cond_text {
 const char *probe_http_cond_op_text(enum probe_http_op op);
 /* ~ and !~. */
 bool probe_http_cond_is_regex(enum probe_http_op op);
-/* JSON's number grammar over s[0..len). */
+/* s[0..len) follows JSON's number grammar and fits a double (finite; at
+ * most 127 characters). */
 bool probe_http_cond_is_number(const char *s, size_t len);
 /* Reads text[0..len) as a condition when it starts with an operator
  * (== != < <= > >= ~ !~): 1 with *out filled; 0 when it does not (a plain
@@ -71,6 +72,12 @@ int probe_http_cond_path_check(const char *path, size_t len, char *why, size_t n
  * name looks up an object's member; on an array it must be an index. */
 json_t *probe_http_cond_path_find(json_t *root, const char *path);
 
+/* Canonical JSON text (as the loader writes an operand: literals,
+ * numbers, strings with \" \\ \n \r \t \uXXXX escapes) back to a value
+ * (new reference); NULL when it is not one or on OOM. Integers too large
+ * for jansson come back as reals. Not json_loads: jansson 2.14 may drop
+ * a byte when its buffer cannot grow. */
+json_t *probe_http_cond_literal(const char *text);
 /* Evaluates x on v, the value at its path (NULL: missing): 1 when it
  * holds, 0 when not with why = what follows the path in the error ("is
  * 812, expected < 500", "is missing", "is \"x\", expected < 5 (not a

@@ -521,7 +521,8 @@ static void test_http_allocation_failures_give_null_or_a_sample(void **state)
         }
         assert_int_equal(r.done, 1);
         if (r.s.result != SAMPLE_UP) {
-            assert_string_equal(r.s.error, "out of memory reading the body");
+            if (strcmp(r.s.error, "json: x_test cannot be compared (out of memory)") != 0)
+                assert_string_equal(r.s.error, "out of memory reading the body");
             ooms++;
         }
     }
