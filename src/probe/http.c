@@ -1,32 +1,37 @@
 /*
  * probe/http: the http check type. Its settings table (below) is all the
  * config loader knows of it; runs go on the engine's curl multi. One
- * allocation per run holds the run, curl's error buffer and a copy of the
- * expectations; the body is kept (up to max_body_bytes) only when a body
- * condition needs it. Evaluation order: transport error, status, body size,
- * body_contains, json, latency; the first failure names the sample's error.
- * Never logs, never puts a URL in an error text (it may carry credentials).
+ * allocation per run holds the run and curl's error buffer, and an arena
+ * per run a copy of the expectations (http_expect.c parses and evaluates
+ * them); the body is kept (up to max_body_bytes) only when a body
+ * condition needs it. Evaluation order: transport error, status, headers,
+ * body size, body_contains, body, body_not, json, latency; the first
+ * failure names the sample's error. Credentials (basic_auth, bearer_token)
+ * and client certificates are handed to curl. Never logs, never puts a
+ * URL or a credential in an error text.
  */
-#include "probe/http.h"
+#include "probe/http_int.h"
 
 #include "base/alloc.h"
+#include "base/arena.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "probe/curlm.h"
 #include "probe/probe_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define HEADER_LINE_MAX (16 * 1024)
-#define SHOWN_VALUE_MAX 80
 
 struct probe_http {
     struct probe_run run;           /* first: a run pointer is a probe_http pointer */
@@ -37,12 +42,10 @@ struct probe_http {
     size_t body_seen;               /* bytes read, kept or not */
     size_t max_body;
     bool need_body, overflow, nomem;
-    int64_t max_latency_ms;
-    const char *body_contains;
-    const struct probe_http_status_range *status;
-    size_t n_status;
-    const struct probe_http_json_expect *json;
-    size_t n_json;
+    /* The run's copy of the conditions (the check may be reloaded away
+     * while it runs), in its own arena. */
+    struct probe_http_expect expect;
+    struct base_arena arena;
     /* Cumulative phase ends in ms from the start; -1 when not reached. */
     double dns_ms, connect_ms, tls_ms, ttfb_ms;
     bool has_cert;                  /* the last request's connection had a peer certificate */
@@ -50,74 +53,9 @@ struct probe_http {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-static const struct probe_http_status_range default_status = {200, 299};
-
 static const struct probe_http_conf *conf_of(const struct conf_check *c)
 {
     return c->settings;
-}
-
-/* ---- copying the expectations into the run's own allocation ---- */
-
-struct tail {
-    char *p, *end;
-};
-
-static size_t str_size(const char *s)
-{
-    return s ? strlen(s) + 1 : 0;
-}
-
-static const char *tail_str(struct tail *t, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = t->p;
-    memcpy(d, s, n);
-    t->p += n;
-    return d;
-}
-
-static size_t align_up(size_t n)
-{
-    size_t a = alignof(max_align_t);
-    return (n + a - 1) / a * a;
-}
-
-static struct probe_http *http_alloc(const struct probe_http_conf *c)
-{
-    const struct probe_http_expect *x = &c->expect;
-    size_t head = align_up(sizeof(struct probe_http));
-    size_t size = head + x->status.n * sizeof(struct probe_http_status_range) +
-                  x->json.n * sizeof(struct probe_http_json_expect) + str_size(x->body_contains);
-    for (size_t i = 0; i < x->json.n; i++)
-        size += str_size(x->json.items[i].path) + str_size(x->json.items[i].value_json);
-    struct probe_http *h = base_malloc(size);
-    if (!h)
-        return NULL;
-    memset(h, 0, sizeof(*h));
-    char *p = (char *)h + head;
-    if (x->status.n) {
-        memcpy(p, x->status.items, x->status.n * sizeof(*x->status.items));
-        h->status = (const struct probe_http_status_range *)p;
-        h->n_status = x->status.n;
-        p += x->status.n * sizeof(*x->status.items);
-    } else {
-        h->status = &default_status;
-        h->n_status = 1;
-    }
-    struct probe_http_json_expect *json = (struct probe_http_json_expect *)p;
-    p += x->json.n * sizeof(*json);
-    struct tail t = {p, (char *)h + size};
-    for (size_t i = 0; i < x->json.n; i++) {
-        json[i].path = tail_str(&t, x->json.items[i].path ? x->json.items[i].path : "");
-        json[i].value_json = tail_str(&t, x->json.items[i].value_json ? x->json.items[i].value_json : "null");
-    }
-    h->json = json;
-    h->n_json = x->json.n;
-    h->body_contains = tail_str(&t, x->body_contains);
-    return h;
 }
 
 /* ---- curl setup ---- */
@@ -237,6 +175,24 @@ static int configure(struct probe_http *h, const struct probe_http_conf *c)
     SET(CURLOPT_WRITEDATA, h);
     SET(CURLOPT_PREREQFUNCTION, on_prereq);
     SET(CURLOPT_PREREQDATA, h);
+    const struct probe_http_basic_auth *ba = &c->basic_auth;
+    /* curl copies these; it sends them to the URL's host only, also across
+     * redirects (CURLOPT_UNRESTRICTED_AUTH stays off). */
+    if (ba->username || ba->password) {
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        SET(CURLOPT_USERNAME, ba->username ? ba->username : "");
+        SET(CURLOPT_PASSWORD, ba->password ? ba->password : "");
+    } else if (c->bearer_token) {
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        SET(CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+    }
+    if (c->ca_file)
+        SET(CURLOPT_CAINFO, c->ca_file);
+    if (c->client_cert) {
+        SET(CURLOPT_SSLCERT, c->client_cert);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY, c->client_key ? c->client_key : c->client_cert);
+    }
 #undef SET
     if (!rc)
         rc = set_method(easy, c);
@@ -258,6 +214,7 @@ static void http_free(struct probe_http *h)
         curl_easy_cleanup(h->easy);
     curl_slist_free_all(h->headers);
     base_buf_free(&h->body);
+    base_arena_free(&h->arena);
     base_free(h);
 }
 
@@ -266,16 +223,20 @@ static void on_curl_done(struct probe_curl_owner *owner, CURLcode rc);
 static struct probe_run *http_start(struct probe_engine *e, const struct conf_check *check)
 {
     const struct probe_http_conf *c = conf_of(check);
-    struct probe_http *h = http_alloc(c);
+    struct probe_http *h = base_calloc(1, sizeof(*h));
     if (!h)
         return NULL;
+    base_arena_init(&h->arena, 1024);
     probe_run_init(&h->run, e, check);
     h->curl.done = on_curl_done;
     h->dns_ms = h->connect_ms = h->tls_ms = h->ttfb_ms = -1;
     h->max_body = c->max_body_bytes ? c->max_body_bytes : PROBE_HTTP_DEFAULT_MAX_BODY;
-    h->need_body = c->expect.body_contains || c->expect.json.n;
-    h->max_latency_ms = c->expect.max_latency_ms;
+    h->need_body = c->expect.body_contains || c->expect.json.n || c->expect.body.pattern ||
+                   c->expect.body_not.pattern;
     base_buf_init(&h->body, h->max_body);
+    h->expect = c->expect;
+    if (conf_schema_copy(probe_http_expect_fields, &h->expect, &h->arena) != 0)
+        goto fail;
     /* A new easy handle per run: reusing them (curl_easy_reset) measured
      * no difference in bench/probe_engine.c. */
     if (!(h->easy = curl_easy_init()))
@@ -487,112 +448,6 @@ static void transport_error(struct probe_http *h, CURLcode rc)
     }
 }
 
-static bool status_ok(const struct probe_http *h, int code)
-{
-    for (size_t i = 0; i < h->n_status; i++)
-        if (code >= h->status[i].lo && code <= h->status[i].hi)
-            return true;
-    return false;
-}
-
-/* "2xx", "200", "200-204", joined by ", ". */
-static void format_status(const struct probe_http *h, char *out, size_t size)
-{
-    size_t o = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < h->n_status && o < size; i++) {
-        const struct probe_http_status_range *r = &h->status[i];
-        const char *sep = i ? ", " : "";
-        int n;
-        if (r->lo == r->hi)
-            n = snprintf(out + o, size - o, "%s%d", sep, r->lo);
-        else if (r->lo % 100 == 0 && r->hi == r->lo + 99)
-            n = snprintf(out + o, size - o, "%s%dxx", sep, r->lo / 100);
-        else
-            n = snprintf(out + o, size - o, "%s%d-%d", sep, r->lo, r->hi);
-        if (n < 0)
-            break;
-        o += (size_t)n;
-    }
-}
-
-/* Follows a dotted path: object keys, and numeric segments index arrays. */
-static json_t *json_path(json_t *v, const char *path)
-{
-    const char *p = path;
-    for (;;) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (!n || !v)
-            return NULL;
-        if (json_is_object(v)) {
-            v = json_object_getn(v, p, n);
-        } else if (json_is_array(v)) {
-            size_t idx = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (p[i] < '0' || p[i] > '9' || idx > 100000000)
-                    return NULL;
-                idx = idx * 10 + (size_t)(p[i] - '0');
-            }
-            v = json_array_get(v, idx);
-        } else {
-            return NULL;
-        }
-        if (!dot)
-            return v;
-        p = dot + 1;
-    }
-}
-
-static bool check_json(struct probe_http *h)
-{
-    struct sample *s = &h->run.s;
-    json_error_t jerr;
-    json_t *root = json_loadb(h->body.data ? h->body.data : "", h->body.len, JSON_DECODE_ANY, &jerr);
-    if (!root) {
-        sample_set_error(s, "body is not valid JSON: %s at line %d col %d", jerr.text, jerr.line,
-                         jerr.column);
-        return false;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < h->n_json && ok; i++) {
-        const struct probe_http_json_expect *x = &h->json[i];
-        json_t *found = json_path(root, x->path);
-        if (!found) {
-            sample_set_error(s, "json: path '%s' not found", x->path);
-            ok = false;
-            break;
-        }
-        json_t *want = json_loads(x->value_json, JSON_DECODE_ANY, NULL);
-        if (!want) {
-            sample_set_error(s, "json: expected value for '%s' is not valid JSON", x->path);
-            ok = false;
-            break;
-        }
-        if (!json_equal(found, want)) {
-            char shown[SHOWN_VALUE_MAX];
-            char *txt = json_dumps(found, JSON_ENCODE_ANY | JSON_COMPACT);
-            if (txt) {
-                size_t n = strlen(txt);
-                if (n >= sizeof(shown)) {
-                    memcpy(shown, txt, sizeof(shown) - 4);
-                    memcpy(shown + sizeof(shown) - 4, "...", 4);
-                } else {
-                    memcpy(shown, txt, n + 1);
-                }
-                free(txt);  /* jansson's allocator */
-            } else {
-                memcpy(shown, "?", 2);
-            }
-            sample_set_error(s, "json: %s is %s, expected %s", x->path, shown, x->value_json);
-            ok = false;
-        }
-        json_decref(want);
-    }
-    json_decref(root);
-    return ok;
-}
-
 static void evaluate(struct probe_http *h, CURLcode rc)
 {
     struct sample *s = &h->run.s;
@@ -606,29 +461,32 @@ static void evaluate(struct probe_http *h, CURLcode rc)
         transport_error(h, rc);
         return;
     }
-    if (!status_ok(h, s->code)) {
-        char want[96];
-        format_status(h, want, sizeof(want));
-        sample_set_error(s, "unexpected status %d (expected %s)", s->code, want);
+    const struct probe_http_expect *x = &h->expect;
+    if (!probe_http_expect_status_ok(&x->status, s->code)) {
+        probe_http_expect_status_error(&x->status, s->code, s);
         return;
     }
+    if (x->headers.n && !probe_http_expect_headers(&x->headers, h->easy, s))
+        return;
     if (h->overflow && h->need_body) {
         sample_set_error(s, "response body exceeds max_body (%zu bytes)", h->max_body);
         return;
     }
-    if (h->body_contains && !memmem(h->body.data ? h->body.data : "", h->body.len, h->body_contains,
-                                    strlen(h->body_contains))) {
-        char shown[SHOWN_VALUE_MAX];
-        probe_escape(h->body_contains, strlen(h->body_contains), shown, sizeof(shown));
+    if (x->body_contains && !memmem(h->body.data ? h->body.data : "", h->body.len, x->body_contains,
+                                    strlen(x->body_contains))) {
+        char shown[PROBE_HTTP_SHOWN_MAX];
+        probe_escape(x->body_contains, strlen(x->body_contains), shown, sizeof(shown));
         sample_set_error(s, "body does not contain \"%s\"", shown);
         return;
     }
-    if (h->n_json && !check_json(h))
+    if (!probe_http_expect_body(x, h->body.data, h->body.len, s))
         return;
-    if (h->max_latency_ms > 0 && s->latency_ms > (double)h->max_latency_ms) {
+    if (x->json.n && !probe_http_expect_json(&x->json, h->body.data, h->body.len, s))
+        return;
+    if (x->max_latency_ms > 0 && s->latency_ms > (double)x->max_latency_ms) {
         s->result = SAMPLE_DEGRADED;
         sample_set_error(s, "latency %.0f ms exceeds max_latency %" PRId64 " ms", s->latency_ms,
-                         h->max_latency_ms);
+                         x->max_latency_ms);
         return;
     }
     s->result = SAMPLE_UP;
@@ -645,18 +503,6 @@ static void on_curl_done(struct probe_curl_owner *owner, CURLcode rc)
 
 /* ---- the type: settings, values, registration ---- */
 
-static const char *header_name_bad(const char *k)
-{
-    /* RFC 9110 token characters. */
-    if (!*k)
-        return "empty header name";
-    for (const char *p = k; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *p)))
-            return "header names are letters, digits and !#$%&'*+-.^_`|~";
-    return NULL;
-}
-
 static const char *header_value_bad(const char *v, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -665,345 +511,56 @@ static const char *header_value_bad(const char *v, size_t len)
     return NULL;
 }
 
-/* expect.status: one code or class, or a list of them. */
-
-static int parse_status_one(struct conf_ctx *ctx, const struct conf_node *n, struct probe_http_status_range *r)
-{
-    const char *t;
-    size_t len;
-    char shown[80];
-    if (conf_value_text(ctx, n, "a status code", &t, &len))
-        return -1;
-    if (len == 3 && t[0] >= '1' && t[0] <= '5' && (t[1] == 'x' || t[1] == 'X') &&
-        (t[2] == 'x' || t[2] == 'X')) {
-        r->lo = (t[0] - '0') * 100;
-        r->hi = r->lo + 99;
-        return 0;
-    }
-    if (len == 3 && t[0] >= '1' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9') {
-        r->lo = r->hi = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
-        return 0;
-    }
-    conf_value_error(ctx, n, "bad status '%s' (expected 100-599 or a class like 2xx)",
-                     conf_value_show(n, t, false, shown, sizeof(shown)));
-    return -1;
-}
-
-static int status_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
-{
-    struct probe_http_statuses *st = field;
-    if (n->kind == CONF_NODE_MAP) {
-        conf_value_error(ctx, n, "expected a status code or a list of them, got a mapping");
-        return -1;
-    }
-    size_t count = n->kind == CONF_NODE_SEQ ? n->n : 1;
-    if (count == 0) {
-        conf_value_error(ctx, n, "expect.status must list at least one status");
-        return -1;
-    }
-    struct probe_http_status_range *r = conf_value_alloc(ctx, count * sizeof(*r));
-    if (!r)
-        return -1;
-    size_t ok = 0;
-    if (n->kind == CONF_NODE_SCALAR)
-        ok = parse_status_one(ctx, n, &r[0]) == 0;
-    else
-        for (const struct conf_node *it = n->child; it; it = it->next)
-            if (parse_status_one(ctx, it, &r[ok]) == 0)
-                ok++;
-    if (ok != count)
-        return -1;
-    st->items = r;
-    st->n = count;
-    return 0;
-}
-
-static void status_hash(uint64_t *h, const void *field)
-{
-    const struct probe_http_statuses *st = field;
-    conf_schema_hash_int(h, (int64_t)st->n);
-    for (size_t i = 0; i < st->n; i++) {
-        conf_schema_hash_int(h, st->items[i].lo);
-        conf_schema_hash_int(h, st->items[i].hi);
-    }
-}
-
-static int status_copy(void *field, struct base_arena *a)
-{
-    struct probe_http_statuses *st = field;
-    if (!st->n)
-        return 0;
-    struct probe_http_status_range *r = base_arena_alloc(a, st->n * sizeof(*r));
-    if (!r)
-        return BASE_ERR_NOMEM;
-    memcpy(r, st->items, st->n * sizeof(*r));
-    st->items = r;
-    return 0;
-}
-
-/* Exact statuses as numbers, classes as "2xx". */
-static int status_json(const void *field, json_t **out)
-{
-    const struct probe_http_statuses *st = field;
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < st->n; i++) {
-        const struct probe_http_status_range *r = &st->items[i];
-        char cls[16];
-        snprintf(cls, sizeof(cls), "%dxx", r->lo / 100);
-        if (json_array_append_new(list, r->lo == r->hi ? json_integer(r->lo) : json_string(cls)) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
-    *out = list;
-    return list ? 0 : BASE_ERR_NOMEM;
-}
-
-static const struct conf_field_ops status_ops = {status_parse, status_hash, status_copy, status_json};
-
-/* expect.json: {"dotted.path": expected value}. */
-
-/* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool is_json_number(const char *s)
-{
-    const char *p = s;
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (*p >= '1' && *p <= '9')
-        while (*p >= '0' && *p <= '9')
-            p++;
-    else
-        return false;
-    if (*p == '.') {
-        p++;
-        if (!(*p >= '0' && *p <= '9'))
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!(*p >= '0' && *p <= '9'))
-            return false;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    return *p == '\0';
-}
-
-static bool is_json_path(const char *p)
-{
-    if (!*p || *p == '.')
-        return false;
-    for (; *p; p++)
-        if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
-            return false;
-    return true;
-}
-
-#define JSON_VALUE_MAX (1024 * 1024)
-
-/* The scalar as canonical JSON text in the conf arena, or NULL after an error. */
-static const char *json_value(struct conf_ctx *ctx, const struct conf_node *v)
-{
-    const char *t;
-    size_t len;
-    if (conf_value_is_null(v))
-        return "null";
-    if (conf_value_text(ctx, v, "a string, number, true, false or null", &t, &len))
-        return NULL;
-    if (!v->quoted && (strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ||
-                       strcmp(t, "null") == 0 || is_json_number(t)))
-        return conf_value_keep(ctx, t, len);
-    struct base_buf b;
-    base_buf_init(&b, JSON_VALUE_MAX);
-    int rc = base_buf_append_json_str(&b, t, len);
-    const char *out = NULL;
-    if (rc == BASE_ERR_TOO_BIG)
-        conf_value_error(ctx, v, "expected value is longer than %d bytes", JSON_VALUE_MAX);
-    else if (rc)
-        conf_value_nomem(ctx);
-    else
-        out = conf_value_keep(ctx, b.data, b.len);
-    base_buf_free(&b);
-    return out;
-}
-
-static int jsonx_parse(struct conf_ctx *ctx, const struct conf_node *map, void *field)
-{
-    struct probe_http_json *js = field;
-    char shown[80];
-    if (conf_value_expect(ctx, map, CONF_NODE_MAP))
-        return -1;
-    struct probe_http_json_expect *j = conf_value_alloc(ctx, (map->n ? map->n : 1) * sizeof(*j));
-    if (!j)
-        return -1;
-    size_t n = 0;
-    int rc = 0;
-    for (const struct conf_node *v = map->child; v; v = v->next) {
-        const struct conf_node *k = v->key;
-        if (k->kind != CONF_NODE_SCALAR || k->has_nul || !is_json_path(k->text)) {
-            if (k->kind != CONF_NODE_SCALAR)
-                conf_value_error(ctx, k, "expected a string key, got %s", conf_value_kind_name(k));
-            else
-                conf_value_error(ctx, k, "bad JSON path '%s' (expected dotted names like data.status)",
-                                 conf_value_show(k, k->text, false, shown, sizeof(shown)));
-            rc = -1;
-            continue;
-        }
-        const char *value = json_value(ctx, v);
-        if (!value) {
-            rc = -1;
-            continue;
-        }
-        j[n].path = conf_value_keep(ctx, k->text, k->len);
-        j[n].value_json = value;
-        if (!j[n].path)
-            return -1;
-        n++;
-    }
-    js->items = j;
-    js->n = n;
-    return rc;
-}
-
-static void jsonx_hash(uint64_t *h, const void *field)
-{
-    const struct probe_http_json *js = field;
-    conf_schema_hash_int(h, (int64_t)js->n);
-    for (size_t i = 0; i < js->n; i++) {
-        conf_schema_hash_str(h, js->items[i].path);
-        conf_schema_hash_str(h, js->items[i].value_json);
-    }
-}
-
-static int jsonx_copy(void *field, struct base_arena *a)
-{
-    struct probe_http_json *js = field;
-    if (!js->n) {
-        js->items = NULL;
-        return 0;
-    }
-    struct probe_http_json_expect *j = base_arena_alloc(a, js->n * sizeof(*j));
-    if (!j)
-        return BASE_ERR_NOMEM;
-    for (size_t i = 0; i < js->n; i++) {
-        j[i].path = base_arena_strdup(a, js->items[i].path);
-        j[i].value_json = base_arena_strdup(a, js->items[i].value_json);
-        if (!j[i].path || !j[i].value_json)
-            return BASE_ERR_NOMEM;
-    }
-    js->items = j;
-    return 0;
-}
-
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* A JSON string as json_value writes it (escapes \" \\ \n \r \t \uXXXX).
- * Not json_loads: jansson 2.14 may drop a byte when its buffer cannot grow. */
-static json_t *json_string_literal(const char *text)
-{
-    size_t n = strlen(text), len = 0;
-    char *out = base_malloc(n + 1);
-    json_t *v = NULL;
-    if (!out)
-        return NULL;
-    for (size_t i = 1; i + 1 < n; i++) {
-        if (text[i] != '\\') {
-            out[len++] = text[i];
-            continue;
-        }
-        char e = text[++i];
-        if (e == 'n' || e == 'r' || e == 't' || e == '"' || e == '\\' || e == '/') {
-            out[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
-            continue;
-        }
-        int cp = 0;
-        for (int k = 1; e == 'u' && k <= 4 && i + k < n && cp >= 0; k++)
-            cp = hex_digit(text[i + k]) < 0 ? -1 : cp * 16 + hex_digit(text[i + k]);
-        /* json_value escapes only control characters: C0 and C1 (U+0080..U+009F) */
-        if (e != 'u' || i + 4 >= n || cp <= 0 || cp > 0x9f)
-            goto done;
-        if (cp < 0x80) {
-            out[len++] = (char)cp;
-        } else { /* two UTF-8 bytes; \uXXXX took six, so out has room */
-            out[len++] = (char)(0xC0 | (cp >> 6));
-            out[len++] = (char)(0x80 | (cp & 0x3F));
-        }
-        i += 4;
-    }
-    v = json_stringn(out, len);
-done:
-    base_free(out);
-    return v;
-}
-
-/* Canonical JSON text back to a value; NULL when it is not one (or on
- * OOM). Integers too large for jansson come back as reals. */
-static json_t *json_literal(const char *text)
-{
-    size_t n = strlen(text);
-    if (n >= 2 && text[0] == '"' && text[n - 1] == '"')
-        return json_string_literal(text);
-    if (strcmp(text, "true") == 0)
-        return json_true();
-    if (strcmp(text, "false") == 0)
-        return json_false();
-    if (strcmp(text, "null") == 0)
-        return json_null();
-    char *end;
-    if (!strpbrk(text, ".eE")) {
-        errno = 0;
-        long long i = strtoll(text, &end, 10);
-        if (*end == '\0' && n && errno == 0)
-            return json_integer((json_int_t)i);
-    }
-    double d = strtod(text, &end);
-    return n && *end == '\0' ? json_real(d) : NULL;
-}
-
-static int jsonx_json(const void *field, json_t **out)
-{
-    const struct probe_http_json *js = field;
-    json_t *o = json_object();
-    for (size_t i = 0; o && i < js->n; i++) {
-        json_t *v = json_literal(js->items[i].value_json);
-        if (!v || json_object_set_new(o, js->items[i].path, v) != 0) {
-            json_decref(o);
-            o = NULL;
-        }
-    }
-    *out = o;
-    return o ? 0 : BASE_ERR_NOMEM;
-}
-
-static const struct conf_field_ops jsonx_ops = {jsonx_parse, jsonx_hash, jsonx_copy, jsonx_json};
-
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
 
-#define X(m) offsetof(struct probe_http_expect, m)
-static const struct conf_field expect_fields[] = {
-    CONF_FIELD("status", CONF_FIELD_CUSTOM, X(status), 0,
-     "Accepted statuses: codes (200) and classes (\"2xx\"), one or a list; default 2xx", .ops = &status_ops,
-     .example = "[200, 3xx]"),
-    CONF_FIELD("json", CONF_FIELD_CUSTOM, X(json), 0,
-     "Dotted paths into the JSON body and their expected values ({\"data.status\": \"ok\"})", .ops = &jsonx_ops,
-     .example = "{data.status: ok, items.0.ready: true}"),
-    CONF_FIELD("max_latency", CONF_FIELD_DURATION, X(max_latency_ms), 0, "Slower answers make the sample degraded",
-               .example = "2s"),
-    CONF_FIELD("body_contains", CONF_FIELD_STRING, X(body_contains), 0, "Text the body must contain",
-               .example = "ok"),
+
+#define B(m) offsetof(struct probe_http_basic_auth, m)
+static const struct conf_field basic_auth_fields[] = {
+    CONF_FIELD("username", CONF_FIELD_STRING, B(username), 0, "User name (no ':'); default empty",
+               .example = "monitor"),
+    CONF_FIELD("password", CONF_FIELD_STRING, B(password), 0, "Password; default empty", .example = "s3cret"),
     CONF_FIELD_END,
 };
-#undef X
+#undef B
+
+/* basic_auth is a mapping of the fields above, custom only so that an
+ * unset one stays out of the canonical JSON (an OBJECT is always there:
+ * every API-created check would carry a sealed "basic_auth": {}). */
+static int basic_auth_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
+{
+    if (conf_value_expect(ctx, n, CONF_NODE_MAP))
+        return -1;
+    conf_schema_parse_map(ctx, n, basic_auth_fields, field, "basic_auth");
+    return 0;
+}
+
+static void basic_auth_hash(uint64_t *h, const void *field)
+{
+    conf_schema_hash(h, basic_auth_fields, field);
+}
+
+static int basic_auth_copy(void *field, struct base_arena *a)
+{
+    return conf_schema_copy(basic_auth_fields, field, a);
+}
+
+static int basic_auth_json(const void *field, json_t **out)
+{
+    const struct probe_http_basic_auth *ba = field;
+    *out = NULL;
+    if (!ba->username && !ba->password)
+        return 0;
+    json_t *o = json_object();
+    if (!o || conf_schema_to_json(basic_auth_fields, ba, o) != 0) {
+        json_decref(o);
+        return BASE_ERR_NOMEM;
+    }
+    *out = o;
+    return 0;
+}
+
+static const struct conf_field_ops basic_auth_ops = {basic_auth_parse, basic_auth_hash, basic_auth_copy,
+                                                     basic_auth_json};
 
 #define F(m) offsetof(struct probe_http_conf, m)
 static const struct conf_field http_fields[] = {
@@ -1013,14 +570,30 @@ static const struct conf_field http_fields[] = {
     CONF_FIELD("method", CONF_FIELD_ENUM, F(method), 0, "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
      .choices = methods, .example = "POST"),
     CONF_FIELD("headers", CONF_FIELD_KV, F(headers), CONF_FIELD_SECRET, "Request headers (sealed at rest)",
-     .count_offset = F(n_headers), .key_bad = header_name_bad, .value_bad = header_value_bad,
-     .example = "{Authorization: Bearer t0ken}"),
+     .count_offset = F(n_headers), .key_bad = probe_http_header_name_bad, .value_bad = header_value_bad,
+     .example = "{X-Api-Key: t0ken}"),
     CONF_FIELD("body", CONF_FIELD_STRING, F(body), CONF_FIELD_SECRET, "Request body (sealed at rest)",
                .example = "'{\"ping\": true}'"),
-    CONF_FIELD("expect", CONF_FIELD_OBJECT, F(expect), 0, "Conditions: status, json, max_latency, body_contains",
-     .fields = expect_fields, .example = "{status: 200, max_latency: 2s}"),
+    CONF_FIELD("basic_auth", CONF_FIELD_CUSTOM, F(basic_auth), CONF_FIELD_SECRET,
+     "HTTP Basic credentials {username, password} (sealed at rest, never shown)", .ops = &basic_auth_ops,
+     .example = "{username: monitor, password: s3cret}"),
+    CONF_FIELD("bearer_token", CONF_FIELD_STRING, F(bearer_token), CONF_FIELD_SECRET,
+     "Sent as Authorization: Bearer <token> (sealed at rest, never shown)", .example = "eyJhbGciOiJIUzI1NiJ9.e30.x"),
+    CONF_FIELD("expect", CONF_FIELD_OBJECT, F(expect), 0,
+     "Conditions: status, headers, body_contains, body, body_not, json, max_latency",
+     .fields = probe_http_expect_fields, .example = "{status: 200, max_latency: 2s}"),
     CONF_FIELD("tls_verify", CONF_FIELD_BOOL, F(tls_verify), 0, "Verify the server certificate; default true",
                .example = "false"),
+    CONF_FIELD("ca_file", CONF_FIELD_STRING, F(ca_file), 0,
+     "PEM bundle of CA certificates trusted instead of the system store (checked readable at load)",
+     .example = "/etc/ssl/certs/ca-certificates.crt"),
+    /* The two examples below only need to be readable files where the tests run. */
+    CONF_FIELD("client_cert", CONF_FIELD_STRING, F(client_cert), 0,
+     "PEM client certificate (chain) for mutual TLS (checked readable at load)",
+     .example = "/etc/ssl/certs/ca-certificates.crt"),
+    CONF_FIELD("client_key", CONF_FIELD_STRING, F(client_key), 0,
+     "PEM private key of client_cert, unencrypted; default: read from client_cert",
+     .example = "/etc/ssl/certs/ca-certificates.crt"),
     CONF_FIELD("follow_redirects", CONF_FIELD_BOOL, F(follow_redirects), 0, "Follow up to 10 redirects; default true",
                .example = "false"),
     CONF_FIELD("max_body", CONF_FIELD_SIZE, F(max_body_bytes), 0, "Most of the body read, 1 byte to 16 MiB; default 64KiB",
@@ -1028,6 +601,80 @@ static const struct conf_field http_fields[] = {
     CONF_FIELD_END,
 };
 #undef F
+
+static const struct conf_node *member(const struct conf_node *map, const char *key)
+{
+    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
+        if (n->key && n->key->kind == CONF_NODE_SCALAR && strcmp(n->key->text, key) == 0)
+            return n;
+    return NULL;
+}
+
+/* The node of `key` in map, or the map itself (for errors). */
+static const struct conf_node *at(const struct conf_node *map, const char *key)
+{
+    const struct conf_node *n = member(map, key);
+    return n ? n : map;
+}
+
+/* Credentials reach curl and the request line only: no control bytes (a
+ * header injection), no blanks in a token. Never quoted back. */
+static bool credential_bad(const char *s, bool token)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (token && *p == ' '))
+            return true;
+    return false;
+}
+
+/* A file curl reads at each run: refused now when it cannot be read
+ * (O_NONBLOCK: a FIFO must not stall the load). */
+static void file_check(struct conf_ctx *ctx, const struct conf_node *map, const char *key, const char *path)
+{
+    char shown[160];
+    if (!path)
+        return;
+    const struct conf_node *n = at(map, key);
+    if (!path[0]) {
+        conf_value_error(ctx, n, "%s must be a path to a PEM file", key);
+        return;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0)
+        conf_value_error(ctx, n, "cannot read %s %s: %s", key, conf_value_show(n, path, false, shown, sizeof(shown)),
+                         strerror(errno));
+    else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        conf_value_error(ctx, n, "%s %s is not a regular file", key,
+                         conf_value_show(n, path, false, shown, sizeof(shown)));
+    if (fd >= 0)
+        close(fd);
+}
+
+static void http_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *cc)
+{
+    const struct probe_http_conf *c = cc->settings;
+    const struct probe_http_basic_auth *ba = &c->basic_auth;
+    bool basic = ba->username || ba->password;
+    if (ba->username && strchr(ba->username, ':'))
+        conf_value_error(ctx, at(map, "basic_auth"), "basic_auth: a username cannot contain ':'");
+    if ((ba->username && credential_bad(ba->username, false)) || (ba->password && credential_bad(ba->password, false)))
+        conf_value_error(ctx, at(map, "basic_auth"), "basic_auth must not contain control characters");
+    if (c->bearer_token && (!c->bearer_token[0] || credential_bad(c->bearer_token, true)))
+        conf_value_error(ctx, at(map, "bearer_token"),
+                         "bearer_token must be one word without blanks or control characters");
+    if (basic && c->bearer_token)
+        conf_value_error(ctx, at(map, "bearer_token"), "use basic_auth or bearer_token, not both");
+    for (size_t i = 0; i < c->n_headers && (basic || c->bearer_token); i++)
+        if (strcasecmp(c->headers[i].key, "Authorization") == 0)
+            conf_value_error(ctx, at(map, "headers"), "headers sets Authorization and so does %s: use one",
+                             basic ? "basic_auth" : "bearer_token");
+    if (c->client_key && !c->client_cert)
+        conf_value_error(ctx, at(map, "client_key"), "client_key needs client_cert");
+    file_check(ctx, map, "ca_file", c->ca_file);
+    file_check(ctx, map, "client_cert", c->client_cert);
+    file_check(ctx, map, "client_key", c->client_key);
+}
 
 static int http_init(void *settings, struct base_arena *a)
 {
@@ -1039,7 +686,7 @@ static int http_init(void *settings, struct base_arena *a)
     c->expect.status.items = base_arena_alloc(a, sizeof(*c->expect.status.items));
     if (!c->expect.status.items)
         return BASE_ERR_NOMEM;
-    c->expect.status.items[0] = default_status;
+    c->expect.status.items[0] = (struct probe_http_status_range){200, 299};
     c->expect.status.n = 1;
     return 0;
 }
@@ -1076,6 +723,7 @@ const struct conf_check_type probe_http_type = {
     .settings_size = sizeof(struct probe_http_conf),
     .fields = http_fields,
     .init = http_init,
+    .validate = http_validate,
     .target = http_target,
     .values = http_values,
     .start = http_start,

@@ -5,7 +5,9 @@
  * blocks the test's libuv loop. Every wait also polls a stop pipe, so
  * target_stop() always returns promptly and joins every thread.
  * HTTP paths: /ok /s500 /slow[/MS] /degraded /invalid /close /huge /hang
- * /redirect /echo /text. Banner modes: PONG, WRONG, SILENT, FLOOD.
+ * /redirect /echo /text /health (TARGET_HEALTH_JSON with X-Cache, Age and
+ * two X-Multi headers) /auth (echoes the Authorization header). Banner
+ * modes: PONG, WRONG, SILENT, FLOOD.
  */
 #ifndef TESTS_PROBE_TARGET_H
 #define TESTS_PROBE_TARGET_H
@@ -29,6 +31,10 @@ enum target_mode { TARGET_HTTP, TARGET_PONG, TARGET_WRONG, TARGET_SILENT, TARGET
 #define TARGET_CONNS_MAX 64
 #define TARGET_HUGE_SIZE (50L * 1024 * 1024)
 #define TARGET_OK_JSON "{\"status\":\"ok\",\"data\":{\"items\":[1,2]}}"
+#define TARGET_HEALTH_JSON                                                                            \
+    "{\"status\":\"ok\",\"version\":\"2.4.1\",\"checks\":{\"database\":{\"status\":\"up\",\"responseTime\":812},"  \
+    "\"cache\":{\"status\":\"up\",\"responseTime\":12.5}},\"items\":[{\"ready\":true},{\"ready\":false}],"         \
+    "\"nothing\":null,\"db.primary\":{\"up\":true},\"back\\\\slash\":1,\"count\":\"12\",\"log\":\"all fine\"}"
 
 struct target {
     enum target_mode mode;
@@ -171,7 +177,23 @@ static inline void target_http(struct target *t, int fd)
         char *h = strcasestr(req, "\r\nX-Test:");
         if (h && h < end)
             sscanf(h + 9, " %63[^\r]", xt);
-        snprintf(body, sizeof(body), "{\"method\":\"%s\",\"len\":%ld,\"x_test\":\"%s\"}", method, clen, xt);
+        /* The request body back when it is short plain text (the tests' are). */
+        char sent[128] = "";
+        if (clen > 0 && clen < (long)sizeof(sent) && !memchr(end + 4, '"', (size_t)clen) &&
+            !memchr(end + 4, '\\', (size_t)clen))
+            memcpy(sent, end + 4, (size_t)clen);
+        snprintf(body, sizeof(body), "{\"method\":\"%s\",\"len\":%ld,\"x_test\":\"%s\",\"body\":\"%s\"}", method,
+                 clen, xt, sent);
+        target_reply(fd, "200 OK", "application/json", "", body);
+    } else if (strcmp(path, "/health") == 0) {
+        target_reply(fd, "200 OK", "application/json",
+                     "X-Cache: HIT\r\nAge: 42\r\nX-Multi: a\r\nX-Multi: b\r\n", TARGET_HEALTH_JSON);
+    } else if (strcmp(path, "/auth") == 0) {
+        char body[512], auth[256] = "";
+        char *h = strcasestr(req, "\r\nAuthorization:");
+        if (h && h < end)
+            sscanf(h + 16, " %255[^\r]", auth);
+        snprintf(body, sizeof(body), "{\"authorization\":\"%s\"}", auth);
         target_reply(fd, "200 OK", "application/json", "", body);
     } else if (strcmp(path, "/text") == 0) {
         target_reply(fd, "200 OK", "text/plain", "", "hello ok world");

@@ -153,6 +153,39 @@ static uint64_t hash_of(const char *yaml)
     return h;
 }
 
+/* prefix + a check of type t with its required fields and every optional
+ * field's example that loads beside those before it (fields that exclude
+ * each other, like two ways to authenticate, cannot all be set), except
+ * `leave_out`; the fields left out for not loading are added to
+ * skipped[] (NULL-terminated) when given. */
+static void compatible_yaml(struct base_buf *b, const struct conf_check_type *t, const char *prefix,
+                            const struct conf_field *leave_out, const struct conf_field **skipped)
+{
+    size_t n_skipped = 0;
+    base_buf_reset(b);
+    assert_int_equal(base_buf_appendf(b, "%schecks:\n  - id: x\n    type: %s\n", prefix, t->name), 0);
+    for (const struct conf_field *f = t->fields; f->name; f++)
+        if (f->flags & CONF_FIELD_REQUIRED)
+            assert_int_equal(base_buf_appendf(b, "    %s: %s\n", f->name, f->example), 0);
+    for (const struct conf_field *f = t->fields; f->name; f++) {
+        if (f->flags & CONF_FIELD_REQUIRED || f == leave_out)
+            continue;
+        size_t len = b->len;
+        assert_int_equal(base_buf_appendf(b, "    %s: %s\n", f->name, f->example), 0);
+        struct conf *c = load(b->data, false);
+        if (c) {
+            conf_destroy(c);
+            continue;
+        }
+        b->len = len;
+        b->data[len] = '\0';
+        if (skipped)
+            skipped[n_skipped++] = f;
+    }
+    if (skipped)
+        skipped[n_skipped] = NULL;
+}
+
 static void expect_field_changes_hash(struct base_buf *b, const struct conf_check_type *t, uint64_t plain,
                                       const char *line, const char *what)
 {
@@ -180,6 +213,27 @@ static void test_registry_every_field_is_in_the_hash(void **state)
         for (const struct conf_field *f = t->fields; f->name; f++) {
             if (f->flags & CONF_FIELD_REQUIRED)
                 continue;
+            snprintf(line, sizeof(line), "    %s: %s\n", f->name, f->example);
+            check_yaml(&b, t, line);
+            struct conf *alone = load(b.data, false);
+            conf_destroy(alone);
+            if (!alone) {
+                /* A field that needs another (a key beside its certificate):
+                 * the compatible set with it against the set without it. */
+                struct base_buf with, without;
+                base_buf_init(&with, 1 << 16);
+                base_buf_init(&without, 1 << 16);
+                compatible_yaml(&with, t, "", NULL, NULL);
+                compatible_yaml(&without, t, "", f, NULL);
+                if (strcmp(with.data, without.data) == 0)
+                    fail_msg("type %s: field %s loads neither alone nor beside the others", t->name, f->name);
+                if (hash_of(with.data) == hash_of(without.data))
+                    fail_msg("type %s: setting %s to its example does not change the definition hash", t->name,
+                             f->name);
+                base_buf_free(&with);
+                base_buf_free(&without);
+                continue;
+            }
             if (f->kind == CONF_FIELD_OBJECT) {
                 for (const struct conf_field *sub = f->fields; sub->name; sub++) {
                     snprintf(line, sizeof(line), "    %s: {%s: %s}\n", f->name, sub->name, sub->example);
@@ -187,70 +241,91 @@ static void test_registry_every_field_is_in_the_hash(void **state)
                 }
                 continue;
             }
-            snprintf(line, sizeof(line), "    %s: %s\n", f->name, f->example);
             expect_field_changes_hash(&b, t, plain, line, f->name);
         }
     }
     base_buf_free(&b);
 }
 
+/* A check loads, survives its canonical JSON and a merge copy unchanged. */
+static void expect_round_trip(const struct conf_check_type *t, const struct conf_check_types *reg, const char *yaml)
+{
+    struct conf *c = load(yaml, true);
+    const struct conf_check *cc = &c->checks[0];
+    char target[512] = "";
+    t->target(cc, target, sizeof(target));
+    assert_true(target[0] != '\0');
+    /* canonical JSON -> the API's loader -> the same definition */
+    json_t *j = conf_check_to_json(cc);
+    assert_non_null(j);
+    struct conf *again = NULL;
+    struct conf_json_error err;
+    json_t *text_back = NULL;
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_non_null(text);
+    text_back = json_loads(text, 0, NULL);
+    free(text);
+    int taken = conf_check_from_json(reg, text_back, c->n_projects ? c : NULL, &again, &err);
+    if (taken != BASE_ERR_EXISTS) /* the id is c's: refused as taken, proving the lookup */
+        fail_msg("type %s: %d, not refused as taken: %s: %s\n%s", t->name, taken, err.field, err.message, yaml);
+    json_object_set_new(text_back, "id", json_string("y"));
+    int rc = conf_check_from_json(reg, text_back, c, &again, &err);
+    if (rc)
+        fail_msg("type %s: canonical JSON does not load back: %s: %s", t->name, err.field, err.message);
+    json_object_set_new(j, "id", json_string("y"));
+    json_t *j2 = conf_check_to_json(&again->checks[0]);
+    assert_true(json_equal(j, j2));
+    /* a merge copy keeps the hash (the scheduler's reload diff relies on it) */
+    struct conf *merged = NULL;
+    const struct conf *extra[1] = {again};
+    assert_int_equal(conf_merge_checks(c, extra, 1, &merged), 0);
+    assert_int_equal(merged->checks[0].hash, cc->hash);
+    assert_int_equal(merged->checks[1].hash, again->checks[0].hash);
+    assert_int_equal(merged->checks[1].source, CONF_SOURCE_API);
+    assert_int_equal(merged->checks[0].source, CONF_SOURCE_FILE);
+    json_t *j3 = conf_check_to_json(&merged->checks[1]);
+    assert_true(json_equal(j, j3));
+    json_decref(j);
+    json_decref(j2);
+    json_decref(j3);
+    json_decref(text_back);
+    conf_destroy(merged);
+    conf_destroy(again);
+    conf_destroy(c);
+}
+
 static void test_registry_full_checks_survive_json_and_copy(void **state)
 {
     const struct conf_check_types *reg = probe_registry_types();
-    struct base_buf b;
+    struct base_buf b, common;
     base_buf_init(&b, 1 << 16);
+    base_buf_init(&common, 1 << 16);
     for (size_t i = 0; i < reg->n; i++) {
         const struct conf_check_type *t = reg->items[i];
-        base_buf_reset(&b);
-        assert_int_equal(base_buf_appendf(&b, "projects: [{id: shop}]\nchecks:\n  - id: x\n    type: %s\n", t->name), 0);
+        base_buf_reset(&common);
+        assert_int_equal(base_buf_append_str(&common, "projects: [{id: shop}]\n"), 0);
+        /* the common fields go after the type's required ones: appended here as a suffix */
+        struct base_buf tail;
+        base_buf_init(&tail, 1 << 16);
         for (const struct conf_field *f = conf_check_common_fields; f->name; f++)
             if (strcmp(f->name, "id") && strcmp(f->name, "type") && strcmp(f->name, "project"))
-                assert_int_equal(base_buf_appendf(&b, "    %s: %s\n", f->name, f->example), 0);
-        assert_int_equal(base_buf_append_str(&b, "    project: shop\n"), 0);
-        for (const struct conf_field *f = t->fields; f->name; f++)
-            assert_int_equal(base_buf_appendf(&b, "    %s: %s\n", f->name, f->example), 0);
-        struct conf *c = load(b.data, true);
-        const struct conf_check *cc = &c->checks[0];
-        char target[512] = "";
-        t->target(cc, target, sizeof(target));
-        assert_true(target[0] != '\0');
-        /* canonical JSON -> the API's loader -> the same definition */
-        json_t *j = conf_check_to_json(cc);
-        assert_non_null(j);
-        struct conf *again = NULL;
-        struct conf_json_error err;
-        json_t *text_back = NULL;
-        char *text = json_dumps(j, JSON_COMPACT);
-        assert_non_null(text);
-        text_back = json_loads(text, 0, NULL);
-        free(text);
-        assert_int_equal(conf_check_from_json(reg, text_back, c->n_projects ? c : NULL, &again, &err),
-                         BASE_ERR_EXISTS); /* the id is c's: refused as taken, proving the lookup */
-        json_object_set_new(text_back, "id", json_string("y"));
-        int rc = conf_check_from_json(reg, text_back, c, &again, &err);
-        if (rc)
-            fail_msg("type %s: canonical JSON does not load back: %s: %s", t->name, err.field, err.message);
-        json_object_set_new(j, "id", json_string("y"));
-        json_t *j2 = conf_check_to_json(&again->checks[0]);
-        assert_true(json_equal(j, j2));
-        /* a merge copy keeps the hash (the scheduler's reload diff relies on it) */
-        struct conf *merged = NULL;
-        const struct conf *extra[1] = {again};
-        assert_int_equal(conf_merge_checks(c, extra, 1, &merged), 0);
-        assert_int_equal(merged->checks[0].hash, cc->hash);
-        assert_int_equal(merged->checks[1].hash, again->checks[0].hash);
-        assert_int_equal(merged->checks[1].source, CONF_SOURCE_API);
-        assert_int_equal(merged->checks[0].source, CONF_SOURCE_FILE);
-        json_t *j3 = conf_check_to_json(&merged->checks[1]);
-        assert_true(json_equal(j, j3));
-        json_decref(j);
-        json_decref(j2);
-        json_decref(j3);
-        json_decref(text_back);
-        conf_destroy(merged);
-        conf_destroy(again);
-        conf_destroy(c);
+                assert_int_equal(base_buf_appendf(&tail, "    %s: %s\n", f->name, f->example), 0);
+        assert_int_equal(base_buf_append_str(&tail, "    project: shop\n"), 0);
+        const struct conf_field *skipped[64];
+        compatible_yaml(&b, t, common.data, NULL, skipped);
+        assert_int_equal(base_buf_append_str(&b, tail.data), 0);
+        expect_round_trip(t, reg, b.data);
+        /* each field left out, with the required ones only */
+        for (size_t k = 0; skipped[k]; k++) {
+            check_yaml(&b, t, "");
+            base_buf_reset(&common);
+            assert_int_equal(base_buf_appendf(&common, "projects: [{id: shop}]\n%s    %s: %s\n%s", b.data,
+                                              skipped[k]->name, skipped[k]->example, tail.data), 0);
+            expect_round_trip(t, reg, common.data);
+        }
+        base_buf_free(&tail);
     }
+    base_buf_free(&common);
     base_buf_free(&b);
 }
 
