@@ -180,6 +180,7 @@ static void engine_free_if_idle(struct probe_engine *e)
         return;
     curl_share_cleanup(e->share);
     probe_host_forget(e);
+    probe_redis_forget(e);
     probe_conn_tls_cache_free(e->tls_cache);
     probe_close_cb cb = e->close_cb;
     void *data = e->close_data;

@@ -43,6 +43,7 @@ struct probe_engine {
     probe_close_cb close_cb;
     void *close_data;
     struct base_map host_cpu;       /* cpu check id -> its last counters (host.c) */
+    struct base_map redis_prev;     /* redis check id -> its last INFO reading (redis.c) */
     struct probe_host_hung *host_hung; /* statfs calls past their deadline (host.c) */
 };
 
@@ -69,6 +70,10 @@ void probe_engine_release(struct probe_engine *e);
 /* Frees what host.c keeps between runs (the cpu counters; its share of the
  * record of hung statfs calls). */
 void probe_host_forget(struct probe_engine *e);
+/* host.c's ratio setting: 0..1 or a percentage ("80%") into a double. */
+extern const struct conf_field_ops probe_host_ratio_ops;
+/* Frees what redis.c keeps between runs (each check's last INFO reading). */
+void probe_redis_forget(struct probe_engine *e);
 
 /* The notAfter of the peer's leaf certificate of an OpenSSL connection
  * (an SSL *), as unix seconds: true, or false without one. tls.c; http.c

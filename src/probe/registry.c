@@ -6,6 +6,7 @@
 #include "probe/heartbeat.h"
 #include "probe/host.h"
 #include "probe/http.h"
+#include "probe/redis.h"
 #include "probe/tcp.h"
 #include "probe/tls.h"
 
@@ -15,6 +16,7 @@ static const struct conf_check_type *const types[] = {
     &probe_heartbeat_type,
     &probe_disk_type, &probe_memory_type, &probe_cpu_type,
     &probe_tls_type,
+    &probe_redis_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
