@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -27,7 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_CHUNK 16384
+#define READ_CHUNK_TLS 16384   /* a TLS record */
+#define READ_CHUNK_PLAIN 4096  /* plain connections read small replies: keep a run small */
 #define WHY_MAX 160
 #define CACHE_MAX 32                          /* distinct ca_files (and the system store) */
 #define CACHE_TTL_MS (60 * 60 * 1000)         /* a changed bundle is read again after this */
@@ -63,9 +65,10 @@ struct probe_conn {
     const char *host, *port, *server_name, *ca_file;
     char why[WHY_MAX];              /* a failure inside probe_conn_start */
     char ctx_err[WHY_MAX];          /* written by the work callback */
-    char rbuf[READ_CHUNK];          /* from the socket */
-    char pbuf[READ_CHUNK];          /* TLS: decrypted */
-    char strings[];
+    char *rbuf;                     /* from the socket: rbuf_size bytes in the tail */
+    char *pbuf;                     /* TLS: decrypted, READ_CHUNK_TLS bytes in the tail */
+    size_t rbuf_size;
+    char strings[];                 /* the buffers, then host, port, server name, CA path */
 };
 
 /* One uv_write; freed in its callback. */
@@ -73,6 +76,7 @@ struct conn_out {
     uv_write_t req;
     struct probe_conn *c;
     bool owner;                     /* carries a probe_conn_write: `sent` follows */
+    size_t n;
     char data[];
 };
 
@@ -182,6 +186,7 @@ static void on_written(uv_write_t *req, int status)
     struct conn_out *o = req->data;
     struct probe_conn *c = o->c;
     bool owner = o->owner;
+    OPENSSL_cleanse(o->data, o->n);  /* an owner's bytes may hold a password (redis AUTH) */
     base_free(o);
     if (quiet(c))
         return;
@@ -202,6 +207,7 @@ static int send_bytes(struct probe_conn *c, const void *p, size_t n, bool owner)
         return UV_ENOMEM;
     o->c = c;
     o->owner = owner;
+    o->n = n;
     o->req.data = o;
     if (p) {
         memcpy(o->data, p, n);
@@ -211,8 +217,10 @@ static int send_bytes(struct probe_conn *c, const void *p, size_t n, bool owner)
     }
     uv_buf_t b = uv_buf_init(o->data, (unsigned)n);
     int rc = uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
-    if (rc)
+    if (rc) {
+        OPENSSL_cleanse(o->data, n);
         base_free(o);
+    }
     return rc;
 }
 
@@ -264,7 +272,7 @@ static void drain(struct probe_conn *c)
 {
     while (!quiet(c) && c->phase == PROBE_CONN_OPEN) {
         ERR_clear_error();
-        int got = SSL_read(c->ssl, c->pbuf, (int)sizeof(c->pbuf));
+        int got = SSL_read(c->ssl, c->pbuf, READ_CHUNK_TLS);
         if (got > 0) {
             if (c->cbs->read)
                 c->cbs->read(c->data, c->pbuf, (size_t)got);
@@ -321,7 +329,7 @@ static void step(struct probe_conn *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct probe_conn *c = h->data;
-    *buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+    *buf = uv_buf_init(c->rbuf, (unsigned)c->rbuf_size);
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -636,7 +644,8 @@ struct probe_conn *probe_conn_new(struct probe_engine *e, const char *host, cons
 {
     const char *sni = tls && tls->server_name ? tls->server_name : NULL;
     const char *ca = tls && tls->ca_file ? tls->ca_file : NULL;
-    size_t need = strlen(host) + 1 + strlen(port) + 1 + (sni ? strlen(sni) + 1 : 0) + (ca ? strlen(ca) + 1 : 0);
+    size_t bufs = tls ? 2 * READ_CHUNK_TLS : READ_CHUNK_PLAIN;
+    size_t need = bufs + strlen(host) + 1 + strlen(port) + 1 + (sni ? strlen(sni) + 1 : 0) + (ca ? strlen(ca) + 1 : 0);
     struct probe_conn *c = base_malloc(sizeof(*c) + need);
     if (!c)
         return NULL;
@@ -644,7 +653,10 @@ struct probe_conn *probe_conn_new(struct probe_engine *e, const char *host, cons
     c->engine = e;
     c->cbs = cbs;
     c->data = data;
-    char *p = c->strings;
+    c->rbuf = c->strings;
+    c->rbuf_size = tls ? READ_CHUNK_TLS : READ_CHUNK_PLAIN;
+    c->pbuf = tls ? c->strings + READ_CHUNK_TLS : NULL;
+    char *p = c->strings + bufs;
     c->host = copy_str(&p, host);
     c->port = copy_str(&p, port);
     c->server_name = sni ? copy_str(&p, sni) : c->host;
