@@ -603,7 +603,7 @@ static int ratio_json(const void *field, json_t **out)
     return *out ? 0 : BASE_ERR_NOMEM;
 }
 
-static const struct conf_field_ops ratio_ops = {ratio_parse, ratio_hash, ratio_copy, ratio_json};
+const struct conf_field_ops probe_host_ratio_ops = {ratio_parse, ratio_hash, ratio_copy, ratio_json};
 
 /* The member `name` of a mapping node, or NULL. */
 static const struct conf_node *member(const struct conf_node *map, const char *name)
@@ -633,9 +633,10 @@ static void host_validate(struct conf_ctx *ctx, const struct conf_node *map, con
 #define RATIO_FIELDS(warn_default, crit_default, of)                                                            \
     CONF_FIELD("warn", CONF_FIELD_CUSTOM, F(warn), 0,                                                           \
                "Above this ratio (0..1 or a percentage) of " of " the sample is degraded; default " warn_default, \
-               .ops = &ratio_ops, .example = "0.75"),                                                           \
+               .ops = &probe_host_ratio_ops, .example = "0.75"),                                                \
         CONF_FIELD("crit", CONF_FIELD_CUSTOM, F(crit), 0,                                                       \
-                   "Above this ratio of " of " the sample is down; default " crit_default, .ops = &ratio_ops,   \
+                   "Above this ratio of " of " the sample is down; default " crit_default,                      \
+                   .ops = &probe_host_ratio_ops,                                                                \
                    .example = "97%")
 
 static const struct conf_field disk_fields[] = {

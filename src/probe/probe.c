@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/time.h"
+#include "probe/conn.h"
 #include "probe/curlm.h"
 #include "probe/probe_int.h"
 
@@ -179,7 +180,8 @@ static void engine_free_if_idle(struct probe_engine *e)
         return;
     curl_share_cleanup(e->share);
     probe_host_forget(e);
-    probe_tls_cache_free(e->tls_cache);
+    probe_redis_forget(e);
+    probe_conn_tls_cache_free(e->tls_cache);
     probe_close_cb cb = e->close_cb;
     void *data = e->close_data;
     base_free(e);

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 struct probe_curlm;
-struct probe_tls_cache;
+struct probe_conn_tls_cache;
 
 struct probe_run {
     struct probe_engine *engine;
@@ -38,11 +38,12 @@ struct probe_engine {
     struct probe_run *runs;         /* active runs, doubly linked */
     struct probe_stats stats;
     size_t tearing_down;            /* runs still closing their libuv handles */
-    struct probe_tls_cache *tls_cache; /* tls.c's TLS contexts by ca_file; NULL until used */
+    struct probe_conn_tls_cache *tls_cache; /* conn.c's TLS contexts by ca_file; NULL until used */
     bool closing, curlm_closed;
     probe_close_cb close_cb;
     void *close_data;
     struct base_map host_cpu;       /* cpu check id -> its last counters (host.c) */
+    struct base_map redis_prev;     /* redis check id -> its last INFO reading (redis.c) */
     struct probe_host_hung *host_hung; /* statfs calls past their deadline (host.c) */
 };
 
@@ -60,22 +61,25 @@ void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct co
 void probe_run_finish(struct probe_run *r);
 /* Milliseconds since the run started. */
 double probe_run_elapsed_ms(const struct probe_run *r);
-/* Called by tcp.c when a torn-down run has released its last handle; frees
- * the engine if it is closing and nothing else is left. Only from a libuv
- * callback (never synchronously from a public call). */
+/* Called by a type (or conn.c) when a torn-down run (or connection) has
+ * released its last handle (each counted in engine->tearing_down); frees
+ * the engine if it is closing and nothing else is left. From a libuv
+ * callback, or while the caller's run still holds its own count. */
 void probe_engine_release(struct probe_engine *e);
 
 /* Frees what host.c keeps between runs (the cpu counters; its share of the
  * record of hung statfs calls). */
 void probe_host_forget(struct probe_engine *e);
+/* host.c's ratio setting: 0..1 or a percentage ("80%") into a double. */
+extern const struct conf_field_ops probe_host_ratio_ops;
+/* Frees what redis.c keeps between runs (each check's last INFO reading). */
+void probe_redis_forget(struct probe_engine *e);
 
 /* The notAfter of the peer's leaf certificate of an OpenSSL connection
  * (an SSL *), as unix seconds: true, or false without one. tls.c; http.c
  * reports it for https. */
 struct ssl_st;
 bool probe_tls_peer_not_after(const struct ssl_st *ssl, int64_t *unix_s);
-/* Frees tls.c's context cache (NULL is fine); at engine free. */
-void probe_tls_cache_free(struct probe_tls_cache *c);
 
 /* Writes s[0..n) into out as a quoted-free, printable-escaped text (\n, \r,
  * \t, \xNN), truncated with "..." so that it fits in `size` bytes. */

@@ -7,6 +7,7 @@
 #include "probe/host.h"
 #include "probe/http.h"
 #include "probe/postgres.h"
+#include "probe/redis.h"
 #include "probe/tcp.h"
 #include "probe/tls.h"
 
@@ -17,6 +18,7 @@ static const struct conf_check_type *const types[] = {
     &probe_disk_type, &probe_memory_type, &probe_cpu_type,
     &probe_tls_type,
     &probe_postgres_type,
+    &probe_redis_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};

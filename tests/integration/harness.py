@@ -1068,6 +1068,150 @@ def require(present, what):
 
 
 # ---------------------------------------------------------------------------------
+# Redis: a throw-away redis-server
+
+REDIS_BIN = "/usr/bin/redis-server"
+REDIS_CLI = "/usr/bin/redis-cli"
+
+
+class Redis:
+    """redis-server on 127.0.0.1:port, its data and log in a temp dir, never saving unless
+    `save` says so (`--save ''`); optional requirepass, maxmemory (+ policy) and TLS on a
+    second port (tls = {"cert":, "key":, "ca":}; clients need no certificate). stop() then
+    start() restarts it on the same ports; close() kills it and removes the directory.
+    cli() runs redis-cli for setup (the password through REDISCLI_AUTH, never argv);
+    pipeline() sends many commands on one connection and returns their replies."""
+
+    def __init__(self, password=None, maxmemory=None, policy=None, save="", tls=None, extra=()):
+        require(os.path.exists(REDIS_BIN) and os.path.exists(REDIS_CLI), f"redis ({REDIS_BIN}, {REDIS_CLI})")
+        self.tmp = TempDir("opshub-redis-")
+        self.password = password
+        self.maxmemory = maxmemory
+        self.policy = policy
+        self.save = save
+        self.tls = tls
+        self.extra = list(extra)
+        self.port = None
+        self.tls_port = None
+        self.proc = None
+        _register(self)
+
+    def _args(self):
+        a = [REDIS_BIN, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.tmp.path,
+             "--logfile", self.tmp.join("redis.log"), "--save", self.save, "--appendonly", "no",
+             "--daemonize", "no"]
+        if self.password:
+            a += ["--requirepass", self.password]
+        if self.maxmemory:
+            a += ["--maxmemory", str(self.maxmemory)]
+        if self.policy:
+            a += ["--maxmemory-policy", self.policy]
+        if self.tls:
+            a += ["--tls-port", str(self.tls_port), "--tls-cert-file", self.tls["cert"], "--tls-key-file",
+                  self.tls["key"], "--tls-ca-cert-file", self.tls["ca"], "--tls-auth-clients", "no"]
+        return a + self.extra
+
+    def start(self, timeout=10):
+        """Starts the server: on free ports the first time (others if those are taken
+        meanwhile), on the same ports after a stop()."""
+        fixed = self.port is not None
+        for attempt in range(1 if fixed else 3):
+            if not fixed:
+                self.port = free_port()
+                self.tls_port = free_port() if self.tls else None
+            self.proc = subprocess.Popen(self._args(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+            ports = [self.port] + ([self.tls_port] if self.tls else [])
+            try:
+                wait_for(lambda: self.proc.poll() is not None or all(port_open(p) for p in ports), timeout,
+                         "redis-server to listen")
+            except WaitTimeout:
+                pass
+            if self.proc.poll() is None and all(port_open(p) for p in ports):
+                return self
+            self.stop()
+        raise AssertionError(f"redis-server did not start: {self.log()[-2000:]}")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def url(self, password=None, db=None, tls=False):
+        auth = f":{password}@" if password else ""
+        path = f"/{db}" if db is not None else ""
+        return f"{'rediss' if tls else 'redis'}://{auth}127.0.0.1:{self.tls_port if tls else self.port}{path}"
+
+    def cli(self, *args):
+        env = dict(os.environ)
+        env.pop("REDISCLI_AUTH", None)
+        if self.password:
+            env["REDISCLI_AUTH"] = self.password
+        r = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port)] + [str(a) for a in args],
+                           capture_output=True, text=True, timeout=30, env=env, stdin=subprocess.DEVNULL)
+        if r.returncode != 0 or r.stdout.startswith("(error)") or r.stdout.startswith("ERR"):
+            raise AssertionError(f"redis-cli {args[0]} failed: {r.stdout}{r.stderr}")
+        return r.stdout
+
+    def info(self, section=None):
+        """INFO as a dict of its key:value lines."""
+        out = {}
+        for ln in self.cli(*(["INFO", section] if section else ["INFO"])).splitlines():
+            if ":" in ln and not ln.startswith("#"):
+                k, v = ln.split(":", 1)
+                out[k] = v.strip()
+        return out
+
+    def pipeline(self, commands, timeout=30):
+        """Sends every command (a list of arguments) on one connection (after AUTH when
+        there is a password) and returns their replies: str for +status and bulk strings,
+        int, None for nil, or ("error", text)."""
+        def encode(args):
+            parts = [f"*{len(args)}\r\n".encode()]
+            for a in args:
+                b = a if isinstance(a, bytes) else str(a).encode()
+                parts.append(f"${len(b)}\r\n".encode() + b + b"\r\n")
+            return b"".join(parts)
+        cmds = ([["AUTH", self.password]] if self.password else []) + list(commands)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(b"".join(encode(c) for c in cmds))
+            f = s.makefile("rb")
+            replies = []
+            for _ in cmds:
+                line = f.readline().rstrip(b"\r\n")
+                kind, rest = line[:1], line[1:].decode(errors="replace")
+                if kind == b"+":
+                    replies.append(rest)
+                elif kind == b"-":
+                    replies.append(("error", rest))
+                elif kind == b":":
+                    replies.append(int(rest))
+                elif kind == b"$":
+                    n = int(rest)
+                    replies.append(None if n < 0 else f.read(n + 2)[:-2].decode(errors="replace"))
+                else:
+                    raise AssertionError(f"unexpected reply {line[:80]!r}")
+        return replies[1:] if self.password else replies
+
+    def log(self):
+        try:
+            with open(self.tmp.join("redis.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        _unregister(self)
+        try:
+            self.stop()
+        finally:
+            self.tmp.close()
+
+
+# ---------------------------------------------------------------------------------
 # Target: a controllable HTTP server
 
 HUGE_SIZE = 50 * 1024 * 1024
