@@ -6,6 +6,7 @@
  * password.
  */
 #include "probe/postgres_conf.h"
+#include "probe/probe_int.h"
 
 #include "base/alloc.h"
 #include "base/duration.h"
@@ -265,50 +266,11 @@ out:
 
 /* ---- settings ---- */
 
-static int ratio_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
-{
-    const char *text;
-    size_t len;
-    if (conf_value_text(ctx, n, "a ratio", &text, &len) != 0)
-        return -1;
-    char buf[64], shown[SHOWN_MAX];
-    bool percent = len && text[len - 1] == '%';
-    size_t nlen = percent ? len - 1 : len;
-    char *end = NULL;
-    double v = NAN;
-    if (nlen && nlen < sizeof(buf)) {
-        memcpy(buf, text, nlen);
-        buf[nlen] = '\0';
-        /* decimal only: strtod would also take "0x1p-1", "1e-1" and "inf" */
-        if (strspn(buf, "0123456789.") == nlen)
-            v = strtod(buf, &end);
-    }
-    if (!end || *end || !isfinite(v) || (percent ? v > 100 : v > 1) || v < 0) {
-        conf_value_error(ctx, n, "expected a ratio from 0 to 1 (0.8) or a percentage (80%%), got '%s'",
-                         conf_value_show(n, text, false, shown, sizeof(shown)));
-        return -1;
-    }
-    *(double *)field = percent ? v / 100 : v;
-    return 0;
-}
-
-static void ratio_hash(uint64_t *h, const void *field)
-{
-    conf_schema_hash_bytes(h, field, sizeof(double));
-}
-
 static int nothing_to_copy(void *field, struct base_arena *a)
 {
     return 0;
 }
 
-static int ratio_json(const void *field, json_t **out)
-{
-    *out = json_real(*(const double *)field);
-    return *out ? 0 : BASE_ERR_NOMEM;
-}
-
-static const struct conf_field_ops ratio_ops = {ratio_parse, ratio_hash, nothing_to_copy, ratio_json};
 
 /* expect_rows: unset (-1, left out of the JSON) or 0..PROBE_POSTGRES_ROWS_MAX. */
 static int rows_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
@@ -349,9 +311,9 @@ const struct conf_field probe_postgres_conf_fields[] = {
                .example = "1"),
     CONF_FIELD("connections_warn", CONF_FIELD_CUSTOM, F(connections_warn), 0,
      "Above this connections_used_ratio (0..1 or a percentage) the sample is degraded; default 0.8",
-               .ops = &ratio_ops, .example = "0.7"),
+               .ops = &probe_host_ratio_ops, .example = "0.7"),
     CONF_FIELD("connections_crit", CONF_FIELD_CUSTOM, F(connections_crit), 0,
-     "Above this connections_used_ratio the sample is down; default 0.95", .ops = &ratio_ops, .example = "90%"),
+     "Above this connections_used_ratio the sample is down; default 0.95", .ops = &probe_host_ratio_ops, .example = "90%"),
     CONF_FIELD("replication_lag_warn", CONF_FIELD_DURATION, F(replication_lag_warn_ms), 0,
      "On a replica, a replication lag above this makes the sample degraded; default 5s", .example = "10s"),
     CONF_FIELD("replication_lag_crit", CONF_FIELD_DURATION, F(replication_lag_crit_ms), 0,
