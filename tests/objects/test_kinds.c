@@ -65,8 +65,14 @@ static void test_kinds_check_validates_seals_and_finds(void **state)
     size_t ns = 0;
     while (secrets[ns])
         ns++;
-    assert_int_equal(ns, 3); /* url, headers, body: what the http type seals */
+    assert_int_equal(ns, 5); /* what the http type seals: url, headers, body, basic_auth, bearer_token */
     assert_string_equal(secrets[0], "url");
+    bool auth = false, bearer = false;
+    for (size_t i = 0; i < ns; i++) {
+        auth |= strcmp(secrets[i], "basic_auth") == 0;
+        bearer |= strcmp(secrets[i], "bearer_token") == 0;
+    }
+    assert_true(auth && bearer);
     enum conf_source src = CONF_SOURCE_API;
     assert_true(k->find(file, "web", &src));
     assert_int_equal(src, CONF_SOURCE_FILE);
