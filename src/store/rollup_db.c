@@ -152,8 +152,16 @@ int rollup_db_reconcile(struct store_conn *c, int64_t start_ms, char *err, size_
         rc = store_sql_exec(c, "DELETE FROM rollup_minutes WHERE bucket >= ?", p, 1, NULL, err, errlen);
         if (rc == 0)
             rc = store_sql_exec(c, "DELETE FROM rollup_hours WHERE bucket >= ?", p, 1, NULL, err, errlen);
+        /* no sample in the range (a clean restart, a new database): nothing
+         * to rebuild, and no answer needs to say "partial" */
+        struct store_param q[] = {STORE_P_INT(point), STORE_P_INT(start_ms)};
+        struct store_result r = {0};
         if (rc == 0)
-            rc = meta_set(c, "rollup_rebuild_from", point, err, errlen);
+            rc = store_sql_exec(c, "SELECT ts FROM samples WHERE ts >= ? AND ts < ? LIMIT 1", q, 2, &r, err, errlen);
+        bool any = rc == 0 && r.rows > 0;
+        store_result_free(&r);
+        if (rc == 0)
+            rc = meta_set(c, "rollup_rebuild_from", any ? point : start_ms, err, errlen);
         if (rc == 0)
             rc = meta_set(c, "rollup_rebuild_to", start_ms, err, errlen);
     }
