@@ -434,8 +434,13 @@ static void judge(struct probe_redis *t, const struct probe_redis_info *info)
         double age = now_s - (double)info->rdb_last_save_time;
         sample_value_set(s, "rdb_last_save_age_seconds", age > 0 ? age : 0);
     }
-    if (info->have & PROBE_REDIS_HAVE_BGSAVE)
+    if (info->have & PROBE_REDIS_HAVE_BGSAVE) {
         sample_value_set(s, "rdb_last_bgsave_ok", info->rdb_last_bgsave_ok ? 1 : 0);
+        /* the runbooks' "verify backups completed": the server keeps
+         * serving, but its snapshot is failing (disk full, no permission) */
+        if (!info->rdb_last_bgsave_ok)
+            finding(t, &worst, SAMPLE_DEGRADED, "the last background save failed (rdb_last_bgsave_status:err)");
+    }
     if (info->have & PROBE_REDIS_HAVE_UPTIME)
         sample_value_set(s, "uptime_seconds", (double)info->uptime_in_seconds);
     s->latency_ms = probe_run_elapsed_ms(&t->run);

@@ -632,6 +632,23 @@ static void test_redis_bad_replies_are_down_with_the_reason(void **state)
     assert_true(r.s.latency_ms >= 290 && r.s.latency_ms < 2000);
 }
 
+/* A failing snapshot (rdb_last_bgsave_status:err) degrades the check and
+ * says so; with it ok the same reply is up. */
+static void test_redis_failed_background_save_is_degraded(void **state)
+{
+    struct fx *f = *state;
+    static const char err_info[] = "$68\r\nused_memory:1000\r\nmaxmemory:0\r\nrdb_last_bgsave_status:err\r\nx:1234567\r\n";
+    static const char ok_info[] = "$68\r\nused_memory:1000\r\nmaxmemory:0\r\nrdb_last_bgsave_status:ok\r\nx:12345678\r\n";
+    struct result r;
+    run_fake(f, (const char *const[]){"+PONG\r\n", err_info}, NULL, 2, 3000, &r);
+    assert_int_equal(r.s.result, SAMPLE_DEGRADED);
+    assert_string_equal(r.s.error, "the last background save failed (rdb_last_bgsave_status:err)");
+    assert_true(sample_v(&r.s, "rdb_last_bgsave_ok") == 0);
+    run_fake(f, (const char *const[]){"+PONG\r\n", ok_info}, NULL, 2, 3000, &r);
+    assert_int_equal(r.s.result, SAMPLE_UP);
+    assert_true(sample_v(&r.s, "rdb_last_bgsave_ok") == 1);
+}
+
 static void test_redis_info_past_its_cap_is_down(void **state)
 {
     struct fx *f = *state;
@@ -748,6 +765,7 @@ int main(void)
         T(test_redis_real_server_is_up_with_values),
         T(test_redis_password_right_wrong_and_missing),
         T(test_redis_bad_replies_are_down_with_the_reason),
+        T(test_redis_failed_background_save_is_degraded),
         T(test_redis_info_past_its_cap_is_down),
         T(test_redis_refused_and_invalid_url_are_down),
         T(test_redis_tls_to_plain_server_fails_the_handshake),
