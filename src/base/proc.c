@@ -6,7 +6,9 @@
 #include <malloc.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -71,4 +73,28 @@ long base_proc_fd_limit(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return -1;
     return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+}
+
+int base_proc_cloexec_from(int from)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+    if (close_range((unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+#endif
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = atoi(e->d_name);
+        if (fd < from || fd == dirfd(d))
+            continue;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC))
+            (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(d);
+    return 0;
 }

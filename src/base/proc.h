@@ -19,5 +19,11 @@ long base_proc_fd_limit(void);
  * burst of many small allocations freed, they would otherwise stay in the
  * process's RSS. Takes a few ms on a large heap: call it now and then. */
 void base_proc_release_free_memory(void);
+/* Marks every descriptor from `from` up close-on-exec, so that a program
+ * this process starts inherits none of them (a library's socket opened
+ * without the flag, a descriptor this process itself inherited). One
+ * close_range(2) call, else a walk of /proc/self/fd. 0, or -1 when
+ * neither works. */
+int base_proc_cloexec_from(int from);
 
 #endif
