@@ -22,7 +22,9 @@
 
 struct result {
     const struct conf_check *check;
+    struct probe_run *run;   /* while running */
     struct sample sample;
+    char *detail;            /* the sample's detail (JSON object text), or NULL */
     bool done;
 };
 
@@ -47,6 +49,9 @@ static void on_done(void *data, const struct sample *s)
 {
     struct result *r = data;
     r->sample = *s;
+    const char *detail = probe_run_detail(r->run);
+    r->detail = detail ? base_strdup(detail) : NULL;
+    r->run = NULL;
     r->done = true;
 }
 
@@ -83,6 +88,8 @@ static void print_table(const struct check_run *cr)
             else  /* fixed decimals for small durations (0.000058, not 5.8e-05) */
                 printf(x != 0 && x > -0.001 && x < 0.001 ? "%s%s=%.6f%s" : "%s%s=%.6g%s", sep, name, x, end);
         }
+        if (r->detail)
+            printf("    detail %s\n", r->detail);
     }
 }
 
@@ -101,11 +108,13 @@ static int print_json(const struct check_run *cr, const size_t counts[3])
     json_t *list = json_array();
     for (size_t i = 0; list && i < cr->n; i++) {
         const struct result *r = &cr->results[i];
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:o*}", "id", r->check->id,
+        json_t *detail = r->detail ? json_loads(r->detail, 0, NULL) : NULL;
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:o*, s:o*}", "id", r->check->id,
                                               "type", r->check->type->name,
                                               "status", sample_result_name(r->sample.result),
                                               "latency_ms", r->sample.latency_ms, "code", r->sample.code,
-                                              "error", r->sample.error, "values", values_json(&r->sample)));
+                                              "error", r->sample.error, "values", values_json(&r->sample),
+                                              "detail", detail));
     }
     json_t *doc = json_pack("{s:o, s:{s:I, s:I, s:I}}", "checks", list ? list : json_array(), "summary",
                             "up", (json_int_t)counts[0], "degraded", (json_int_t)counts[1], "down", (json_int_t)counts[2]);
@@ -133,7 +142,7 @@ static int run_checks(struct check_run *cr)
         return -1;
     }
     for (size_t i = 0; i < cr->n; i++)
-        if (!probe_start(e, cr->results[i].check, on_done, &cr->results[i])) {
+        if (!(cr->results[i].run = probe_start(e, cr->results[i].check, on_done, &cr->results[i]))) {
             sample_init(&cr->results[i].sample, 0);
             cr->results[i].sample.result = SAMPLE_DOWN;
             sample_set_error(&cr->results[i].sample, "could not start the probe (out of memory)");
@@ -222,6 +231,8 @@ int cli_cmd_check(int argc, char **argv)
     }
     exit_code = counts[SAMPLE_DOWN] ? 2 : counts[SAMPLE_DEGRADED] ? 1 : 0;
 out:
+    for (size_t i = 0; cr.results && i < cr.n; i++)
+        base_free(cr.results[i].detail);
     base_free(cr.results);
     conf_destroy(c);
     return exit_code;

@@ -68,6 +68,17 @@ json_t *api_sample_json(const struct sample *s)
                      "values", values_json(s), "timings", timings_json(s));
 }
 
+/* A check's last sample with its detail (the text of a JSON object the
+ * probe made, kept by sched only for the last sample). */
+static json_t *last_sample_json(const struct sched_check *c, const struct sample *s)
+{
+    json_t *o = api_sample_json(s);
+    json_t *d = o && c->last_detail ? json_loads(c->last_detail, 0, NULL) : NULL;
+    if (d)
+        json_object_set_new(o, "detail", d);
+    return o;
+}
+
 json_t *api_check_json(struct http_api *api, const struct sched_check *c)
 {
     const struct conf_check *cc = c->conf;
@@ -90,7 +101,7 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
                           "status", sched_status_name(c->state.status),
                           "since", c->state.since_ms ? json_string(base_time_format_iso8601(c->state.since_ms, since, sizeof(since))) : json_null(),
                           "consecutive_failures", c->state.consecutive_failures,
-                          "last_sample", c->has_last ? api_sample_json(&c->last) : json_null(),
+                          "last_sample", c->has_last ? last_sample_json(c, &c->last) : json_null(),
                           "uptime_24h", uptime < 0 ? json_null() : json_real(uptime),
                           "source", "config");
     const struct objects_item *it = cc->source == CONF_SOURCE_API && api->deps.objects
@@ -273,7 +284,7 @@ static void on_run(void *data, int status, const struct sched_check *c, const st
     /* Always answer (see on_samples). */
     if (status == 0) {
         api_send_json(ctx->api, req, 200,
-                      json_pack("{s:s, s:o, s:s}", "check", c->conf->id, "sample", api_sample_json(s),
+                      json_pack("{s:s, s:o, s:s}", "check", c->conf->id, "sample", last_sample_json(c, s),
                                 "status", sched_status_name(c->state.status)));
     } else if (status == BASE_ERR_NOT_FOUND) {
         api_send_error(ctx->api, req, 404, "not_found", "check not found", NULL);

@@ -51,7 +51,10 @@ const struct http_schema http_schemas[] = {
            {"code", "integer", "HTTP status (0 when none)", false}, {"error", "string", NULL, false},
            {"values", "numbers", "Named values of the check's type (docs/checks.md): phase durations, "
             "status codes, ratios...", false},
-           {"timings", "SampleTimings", "The phase values as cumulative ms (kept for older clients)", false})},
+           {"timings", "SampleTimings", "The phase values as cumulative ms (kept for older clients)", false},
+           {"detail", "object", "Facts that are not numbers, by type (docs/checks.md): a certificate's issuer, "
+            "a plugin's output, the last lines a log pattern matched. Only on a check's last sample (not "
+            "stored with the samples)", true})},
     {"Check", "A monitored check with its status", NULL, NULL,
      PROPS({"id", "string", NULL, false}, {"name", "string", NULL, false},
            {"project", "string?", NULL, false}, {"type", "string", "A check type (docs/checks.md)", false},

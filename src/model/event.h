@@ -32,6 +32,7 @@ struct event_check {
     const struct conf_check *check;
     const char *check_id;    /* == check->id, for subscribers that know no conf */
     const struct sample *sample;
+    const char *detail;      /* the sample's detail (a JSON object's text, see probe_run_detail), or NULL */
     int status;              /* enum sched_status after the sample */
     int previous;            /* enum sched_status before it (== status for EVENT_SAMPLE without change) */
 };

@@ -13,6 +13,7 @@
 #include "probe/command.h"
 
 #include "base/alloc.h"
+#include "base/utf8.h"
 #include "probe/command_conf.h"
 #include "probe/command_spawn.h"
 #include "probe/perfdata.h"
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +31,8 @@
 #include <unistd.h>
 
 #define SHOWN_MAX 200
+#define DETAIL_OUTPUT_MAX 1024   /* bytes of stdout in the detail, cut at a line end */
+#define DETAIL_STDERR_MAX 256
 
 struct probe_command {
     struct probe_run run;           /* first: a run pointer is a probe_command pointer */
@@ -215,6 +219,62 @@ static void judge(struct probe_command *t, const struct probe_perfdata *pd)
         sample_set_error(s, "exit code %" PRId64 " (no output)", t->exit_status);
 }
 
+/* s[0..n) as a JSON string of at most max bytes of it, cut after the last
+ * whole line that fits (or at max), ill-formed UTF-8 and control
+ * characters (but newline and tab) as U+FFFD; NULL when empty. */
+static json_t *text_json(const char *s, size_t n, size_t max)
+{
+    if (n > max) {
+        size_t cut = max;
+        while (cut > 0 && s[cut - 1] != '\n')
+            cut--;
+        n = cut ? cut : max;
+    }
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    if (!n)
+        return NULL;
+    char *out = base_malloc(n * BASE_UTF8_REPLACEMENT_LEN + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = base_utf8_decode(s + i, n - i, &cp);
+        if (k && (!base_utf8_is_control(cp) || cp == '\n' || cp == '\t')) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, BASE_UTF8_REPLACEMENT, BASE_UTF8_REPLACEMENT_LEN);
+            o += BASE_UTF8_REPLACEMENT_LEN;
+            i += k ? k : 1;
+        }
+    }
+    json_t *j = json_stringn(out, o);
+    base_free(out);
+    return j;
+}
+
+/* The detail: the first lines of stdout (a plugin's long text) and of stderr. */
+static void set_detail(struct probe_command *t)
+{
+    json_t *out = text_json(t->outbuf, t->out_len, DETAIL_OUTPUT_MAX);
+    json_t *err = text_json(t->errbuf, t->err_len, DETAIL_STDERR_MAX);
+    if (!out && !err)
+        return;
+    json_t *o = json_object();
+    if (o && out)
+        json_object_set_new(o, "output", out);
+    else
+        json_decref(out);
+    if (o && err)
+        json_object_set_new(o, "stderr", err);
+    else
+        json_decref(err);
+    probe_run_detail_set(&t->run, o);
+}
+
 static void deliver(struct probe_command *t)
 {
     if (t->run.done)
@@ -223,6 +283,7 @@ static void deliver(struct probe_command *t)
     probe_perfdata_parse(t->outbuf, t->out_len, &pd);
     set_values(t, &pd);
     judge(t, &pd);
+    set_detail(t);
     t->run.s.latency_ms = t->exited ? t->exit_ms : probe_run_elapsed_ms(&t->run);
     probe_run_finish(&t->run);
     teardown(t);

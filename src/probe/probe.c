@@ -15,7 +15,9 @@
 #include "probe/curlm.h"
 #include "probe/probe_int.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void run_unlink(struct probe_run *r)
@@ -37,7 +39,28 @@ void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct co
     r->type = c->type;
     r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : CONF_DEFAULT_TIMEOUT_MS;
     r->t0_ns = uv_hrtime();
+    r->detail = NULL;
     sample_init(&r->s, base_clock_wall_ms(e->clock));
+}
+
+void probe_run_detail_set(struct probe_run *r, json_t *obj)
+{
+    base_free(r->detail);
+    r->detail = NULL;
+    if (!obj)
+        return;
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(obj);
+    if (text && strlen(text) <= PROBE_DETAIL_MAX)
+        r->detail = base_strdup(text);
+    else if (text)
+        r->detail = base_strdup("{\"truncated\":true}");
+    free(text);
+}
+
+const char *probe_run_detail(const struct probe_run *r)
+{
+    return r ? r->detail : NULL;
 }
 
 double probe_run_elapsed_ms(const struct probe_run *r)
@@ -54,6 +77,8 @@ void probe_run_finish(struct probe_run *r)
     r->engine->stats.finished++;
     if (r->cb)
         r->cb(r->data, &r->s);
+    base_free(r->detail);
+    r->detail = NULL;
 }
 
 void probe_escape(const char *s, size_t n, char *out, size_t size)
@@ -171,6 +196,8 @@ void probe_cancel(struct probe_run *r)
     r->done = true;
     run_unlink(r);
     r->engine->stats.canceled++;
+    base_free(r->detail);
+    r->detail = NULL;
     r->type->cancel(r);
 }
 

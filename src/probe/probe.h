@@ -82,6 +82,14 @@ void probe_stats_get(const struct probe_engine *e, struct probe_stats *out);
  * handle, or NULL on OOM or for a passive type (cb is then not called). */
 struct probe_run *probe_start(struct probe_engine *e, const struct conf_check *check,
                               probe_done_cb cb, void *data);
+/* The detail of a run's sample: facts that are not numbers (a
+ * certificate's issuer, a plugin's output, the last lines a log pattern
+ * matched) as the compact text of a JSON object of at most
+ * PROBE_DETAIL_MAX bytes; NULL when the type gave none. Valid only inside
+ * the run's done callback. */
+#define PROBE_DETAIL_MAX 4096
+const char *probe_run_detail(const struct probe_run *r);
+
 /* Stops a run: its callback will not be called. Safe to call from within
  * another run's callback. */
 void probe_cancel(struct probe_run *r);

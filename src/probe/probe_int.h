@@ -27,6 +27,7 @@ struct probe_run {
     bool done;                      /* callback delivered (or being) or canceled */
     int64_t timeout_ms;
     uint64_t t0_ns;                 /* uv_hrtime() at start */
+    char *detail;                   /* probe_run_detail_set's text, freed after the callback */
     struct sample s;
 };
 
@@ -59,6 +60,12 @@ void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct co
 /* Unlinks the run, counts it finished and calls its callback once with r->s.
  * The caller releases the run's resources afterwards. */
 void probe_run_finish(struct probe_run *r);
+/* Sets the detail of the run's sample (see probe_run_detail) from obj,
+ * which it takes (decref'd, may be NULL: no detail). A text longer than
+ * PROBE_DETAIL_MAX gives {"truncated": true} instead: types keep their
+ * strings short. */
+struct json_t;
+void probe_run_detail_set(struct probe_run *r, struct json_t *obj);
 /* Milliseconds since the run started. */
 double probe_run_elapsed_ms(const struct probe_run *r);
 /* Called by a type (or conn.c) when a torn-down run (or connection) has

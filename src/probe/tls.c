@@ -16,6 +16,7 @@
 #include "probe/probe_int.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -122,8 +123,9 @@ bool probe_tls_peer_not_after(const SSL *ssl, int64_t *unix_s)
     return ssl && not_after_unix(SSL_get0_peer_certificate(ssl), unix_s);
 }
 
-/* "subject /CN=a, issuer /CN=b, not_after 2026-12-05T10:00:00Z" */
-static void describe(X509 *leaf, int64_t not_after, char *buf, size_t n)
+/* "subject /CN=a, issuer /CN=b, not_after 2026-12-05T10:00:00Z" into buf,
+ * and the same three as the sample's detail. */
+static void describe(struct probe_tls *t, X509 *leaf, int64_t not_after, char *buf, size_t n)
 {
     char subject[NAME_SHOWN_MAX], issuer[NAME_SHOWN_MAX], when[32] = "?";
     if (!X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof(subject)))
@@ -135,6 +137,9 @@ static void describe(X509 *leaf, int64_t not_after, char *buf, size_t n)
     if (gmtime_r(&na, &tm))
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(buf, n, "subject %s, issuer %s, not_after %s", subject, issuer, when);
+    /* X509_NAME_oneline writes ASCII (other bytes as \xXX): valid JSON strings */
+    probe_run_detail_set(&t->run, json_pack("{s:s, s:s, s:s}", "subject", subject, "issuer", issuer,
+                                            "not_after", when));
 }
 
 /* The handshake is done: values, then verification, then the thresholds. */
@@ -165,7 +170,7 @@ static void judge(struct probe_tls *t)
     sample_value_set(s, "earliest_expiry_seconds", (double)earliest);
 
     char about[SAMPLE_ERROR_MAX];
-    describe(leaf, not_after, about, sizeof(about));
+    describe(t, leaf, not_after, about, sizeof(about));
     long vr = SSL_get_verify_result(ssl);
     if (vr != X509_V_OK) {
         fail(t, false, "certificate verify failed: %s (%s)", X509_verify_cert_error_string(vr), about);

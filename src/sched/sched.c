@@ -175,12 +175,15 @@ double sched_check_uptime_24h(const struct sched_check *c, int64_t now_ms)
     return total ? 100.0 * (double)up / (double)total : -1;
 }
 
-static void process_sample(struct sched *s, struct sched_check *c, const struct sample *smp)
+/* detail: the sample's (probe_run_detail), or NULL; copied. */
+static void process_sample(struct sched *s, struct sched_check *c, const struct sample *smp, const char *detail)
 {
     enum sched_status previous;
     bool changed = sched_status_apply(&c->state, c->conf->confirm, smp, &previous);
     c->last = *smp;
     c->has_last = true;
+    base_free(c->last_detail);
+    c->last_detail = detail ? base_strdup(detail) : NULL;
     uptime_count(c, smp);
     if (changed)
         s->stats.status_changes++;
@@ -188,7 +191,9 @@ static void process_sample(struct sched *s, struct sched_check *c, const struct 
         return;
     /* c->last, not smp: subscribers see the sample as the check holds it. */
     struct event ev = {.kind = EVENT_SAMPLE,
-                       .u.check = {c->conf, c->conf->id, &c->last, (int)c->state.status, (int)previous}};
+                       .u.check = {.check = c->conf, .check_id = c->conf->id, .sample = &c->last,
+                                   .detail = c->last_detail, .status = (int)c->state.status,
+                                   .previous = (int)previous}};
     event_publish(s->bus, &ev);
     if (changed) {
         ev.kind = EVENT_STATUS;
@@ -237,7 +242,7 @@ static void expire_run(struct sched *s, struct sched_check *c)
     smp.result = SAMPLE_DOWN;
     if (!smp.error[0])
         sample_set_error(&smp, "run did not end in time");
-    process_sample(s, c, &smp);
+    process_sample(s, c, &smp, NULL);
 }
 
 /* A passive check's deadline passed: the type's expiry sample. */
@@ -256,7 +261,7 @@ static void expire(struct sched *s, struct sched_check *c, uint64_t silent_ns)
     }
     if (!smp.error[0])
         sample_set_error(&smp, "deadline passed");
-    process_sample(s, c, &smp);
+    process_sample(s, c, &smp, NULL);
 }
 
 static void rearm(struct sched *s);
@@ -265,9 +270,10 @@ static void on_probe_done(void *data, const struct sample *smp)
 {
     struct sched_check *c = data;
     struct sched *s = c->sched;
+    const char *detail = probe_run_detail(c->run);
     c->run = NULL;
     s->in_flight--;
-    process_sample(s, c, smp);
+    process_sample(s, c, smp, detail);
     if (s->throttled) {
         s->throttled = false;
         rearm(s);
@@ -465,6 +471,7 @@ int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_relo
         struct sched_check *c = s->checks[i];
         if (base_map_get(&by_id, c->conf->id) != c) {
             check_stop(s, c);
+            base_free(c->last_detail);
             base_free(c);
             st.removed++;
         }
@@ -597,7 +604,7 @@ static void on_run_now_done(void *data, const struct sample *smp)
         rn->next->prev = rn->prev;
     struct sched_check *c = base_map_get(&s->by_id, rn->id);
     if (c) {
-        process_sample(s, c, smp);
+        process_sample(s, c, smp, probe_run_detail(rn->run));
         rn->cb(rn->data, 0, c, smp);
     } else {
         rn->cb(rn->data, BASE_ERR_CANCELED, NULL, NULL);
@@ -651,7 +658,7 @@ int sched_signal(struct sched *s, const char *id, const struct sample *smp)
     struct sample copy = *smp;
     if (!copy.ts_ms)
         copy.ts_ms = base_clock_wall_ms(s->clock);
-    process_sample(s, c, &copy);
+    process_sample(s, c, &copy, NULL);
     c->signal_ns = now_ns(s);
     c->last_signal_ms = copy.ts_ms;
     c->run_started_ms = 0;
@@ -686,8 +693,10 @@ static void on_timer_closed(uv_handle_t *h)
     struct sched *s = h->data;
     sched_close_cb cb = s->close_cb;
     void *data = s->close_data;
-    for (size_t i = 0; i < s->n_checks; i++)
+    for (size_t i = 0; i < s->n_checks; i++) {
+        base_free(s->checks[i]->last_detail);
         base_free(s->checks[i]);
+    }
     base_free(s->checks);
     base_free(s->heap);
     base_map_free(&s->by_id);

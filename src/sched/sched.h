@@ -45,6 +45,7 @@ struct sched_check {
     struct sched_status_state state;
     struct sample last;
     bool has_last;
+    char *last_detail;               /* the last sample's detail (JSON object text), or NULL */
     int64_t last_signal_ms;          /* passive: unix ms of the last signal (or the restored sample); 0 = none */
     int64_t run_started_ms;          /* passive: unix ms a run began (sched_signal_start); 0 = none open */
     /* private: */

@@ -80,6 +80,21 @@ def test_check_dummy_exit_codes():
     h.eq(by["ok"]["values"]["output_bytes"], float(len("OK: all good\n")), "output_bytes")
 
 
+def test_detail_holds_the_output_made_safe():
+    script = ("printf 'DISK WARNING - / is 91%% full | root=91%%\\n/var ok\\n\\033[31mred\\377\\n'; "
+              "echo 'careful' >&2; exit 1")
+    rc, by = run_check([sh("detail", script), sh("quiet", "exit 0")], "detail.yaml")
+    h.eq(by["detail"]["detail"],
+         {"output": "DISK WARNING - / is 91% full | root=91%\n/var ok\n\ufffd[31mred\ufffd", "stderr": "careful"},
+         "the output with ESC and an invalid byte replaced, and stderr")
+    h.check("detail" not in by["quiet"], f"no output, no detail: {by['quiet']}")
+    long_out = "".join(f"line {i:04d} of the plugin long text\n" for i in range(100))
+    rc, by = run_check([sh("long", f"printf '{long_out}'")], "detail-long.yaml")
+    out = by["long"]["detail"]["output"]
+    h.check(len(out) <= 1024 and out.endswith("of the plugin long text") and out.startswith("line 0000"),
+            f"the output is cut after a whole line within 1 KiB: {len(out)} bytes, ends {out[-30:]!r}")
+
+
 def test_other_exits_signals_and_programs_that_cannot_run():
     noexec = write("noexec.sh", "#!/bin/sh\nexit 0\n", mode=0o644)
     rc, by = run_check([sh("exit4", "echo 'odd plugin'; exit 4"), sh("exit127", "no-such-program-xyz"),
@@ -303,6 +318,8 @@ def test_serve_values_api_metrics_and_no_secret():
              "opshub_command_exit_code on /metrics")
         h.eq([v for ls, v in m.find("opshub_check_value", check="perf") if ls.get("name") == "time_seconds"], [0.25],
              "a plugin's own value on /metrics")
+        last = o.check_json("perf")["last_sample"]
+        h.check(last["detail"]["output"].startswith("OK - fine | 'time'=250ms"), f"detail on the API: {last}")
         pg = o.wait_samples("pg", 2)[0]
         h.eq((pg["result"], pg["error"]), ("down", "CRITICAL: db down"), "check_dummy 2 with a password argument")
         c = o.check_json("pg")

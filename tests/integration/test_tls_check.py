@@ -190,6 +190,14 @@ def test_down_reasons_name_subject_issuer_and_not_after():
     h.check("days_left" not in sample("refused")["values"], "refused has no days_left")
 
 
+def test_the_last_sample_has_subject_issuer_and_not_after_in_its_detail():
+    end = ENV["certs"]["valid"][2].strftime("%Y-%m-%dT%H:%M:%SZ")
+    h.eq(sample("valid").get("detail"),
+         {"subject": "/CN=valid.opshub.test", "issuer": "/CN=opshub test CA", "not_after": end}, "valid's detail")
+    h.eq(sample("expired").get("detail", {}).get("not_after"), "2020-02-01T00:00:00Z", "an expired one's detail")
+    h.check("detail" not in sample("refused"), f"no certificate, no detail: {sample('refused')}")
+
+
 def test_metrics_export_days_left_and_earliest_expiry():
     m = h.wait_for(lambda: (lambda x: x if x.find("opshub_tls_cert_days_left", check="soon-warn") else None)(
         O().metrics()), 10, "tls metrics")

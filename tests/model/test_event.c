@@ -44,7 +44,7 @@ static void test_event_delivers_by_kind_in_order(void **state)
     assert_int_equal(event_subscribe(&bus, "b", EVENT_MASK(EVENT_SAMPLE) | EVENT_MASK(EVENT_STATUS), on_b, NULL), 0);
     struct sample s;
     sample_init(&s, 1);
-    struct event ev = {.kind = EVENT_SAMPLE, .u.check = {NULL, "x", &s, 2, 0}};
+    struct event ev = {.kind = EVENT_SAMPLE, .u.check = {NULL, "x", &s, NULL, 2, 0}};
     event_publish(&bus, &ev);
     assert_int_equal(log_.n, 2);
     assert_int_equal(log_.order[0], 1);
@@ -83,7 +83,7 @@ static void test_event_table_is_bounded_and_unsubscribe_is_exact(void **state)
     memset(&log_, 0, sizeof(log_));
     struct sample s;
     sample_init(&s, 1);
-    struct event ev = {.kind = EVENT_STATUS, .u.check = {NULL, "x", &s, 0, 0}};
+    struct event ev = {.kind = EVENT_STATUS, .u.check = {NULL, "x", &s, NULL, 0, 0}};
     event_publish(&bus, &ev); /* nobody asked for status */
     assert_int_equal(log_.n, 0);
 }
