@@ -3,6 +3,7 @@
  */
 #include "probe/registry.h"
 
+#include "probe/dns.h"
 #include "probe/heartbeat.h"
 #include "probe/host.h"
 #include "probe/http.h"
@@ -19,6 +20,7 @@ static const struct conf_check_type *const types[] = {
     &probe_tls_type,
     &probe_postgres_type,
     &probe_redis_type,
+    &probe_dns_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
