@@ -222,7 +222,10 @@ static void complete(struct probe_dns *d)
         sample_set_error(s, "timeout after %" PRId64 " ms (no answer from %s)", d->run.timeout_ms, server_shown(d));
         break;
     case ARES_ECONNREFUSED:
-        sample_set_error(s, "no usable answer from %s (refused, unreachable or failing)", server_shown(d));
+        if (d->server[0]) /* one server, asked once: the port was unreachable */
+            sample_set_error(s, "connection refused by %s (nothing listening?)", d->server);
+        else
+            sample_set_error(s, "no usable answer from the system resolver (refused, unreachable or failing)");
         break;
     default:
         sample_set_error(s, "DNS: %s", ares_strerror(d->status));

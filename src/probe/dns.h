@@ -34,7 +34,7 @@ struct probe_dns_expect {
 
 /* The settings of a dns check (conf_check.settings). */
 struct probe_dns_conf {
-    const char *name;               /* the name queried, as written (a trailing dot allowed) */
+    const char *name;               /* `query_name`: as written (a trailing dot allowed); `name` is every check's display name */
     const char *record;             /* one of probe_dns_record_names; NULL = "A" */
     const char *server;             /* "ip", "ip:port", "[v6]:port" or "v6"; NULL = the system's */
     struct probe_dns_expect expect;

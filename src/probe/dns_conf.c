@@ -245,8 +245,8 @@ void probe_dns_conf_validate(struct conf_ctx *ctx, const struct conf_node *map, 
     const struct conf_node *at;
     const char *why;
     char shown[80];
-    if (c->name && (why = probe_dns_conf_name_bad(c->name)) && (at = member(map, "name")))
-        conf_value_error(ctx, at, "name %s", why);
+    if (c->name && (why = probe_dns_conf_name_bad(c->name)) && (at = member(map, "query_name")))
+        conf_value_error(ctx, at, "query_name %s", why);
     if (c->server && (at = member(map, "server"))) {
         char csv[PROBE_DNS_SERVER_MAX];
         if (probe_dns_conf_server_parse(c->server, csv, sizeof(csv), &why) != 0)
@@ -273,7 +273,7 @@ void probe_dns_conf_target(const struct conf_check *c, char *buf, size_t n)
 
 #define F(m) offsetof(struct probe_dns_conf, m)
 const struct conf_field probe_dns_conf_fields[] = {
-    CONF_FIELD("name", CONF_FIELD_STRING, F(name), CONF_FIELD_REQUIRED,
+    CONF_FIELD("query_name", CONF_FIELD_STRING, F(name), CONF_FIELD_REQUIRED,
                "The name to query (absolute: no search domains are appended)", .example = "api.example.com"),
     CONF_FIELD("record", CONF_FIELD_ENUM, F(record), 0, "A (default), AAAA, CNAME, MX, TXT or NS",
                .choices = probe_dns_record_names, .example = "AAAA"),
