@@ -4,6 +4,7 @@
 #include "probe/registry.h"
 
 #include "probe/command.h"
+#include "probe/dns.h"
 #include "probe/heartbeat.h"
 #include "probe/host.h"
 #include "probe/http.h"
@@ -21,6 +22,7 @@ static const struct conf_check_type *const types[] = {
     &probe_postgres_type,
     &probe_redis_type,
     &probe_command_type,
+    &probe_dns_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
