@@ -54,6 +54,7 @@ const char *event_kind_name(enum event_kind k)
     switch (k) {
     case EVENT_SAMPLE: return "sample";
     case EVENT_STATUS: return "status";
+    case EVENT_SERIES: return "series";
     case EVENT_KIND_COUNT: break;
     }
     return "unknown";

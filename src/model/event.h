@@ -21,6 +21,7 @@
 enum event_kind {
     EVENT_SAMPLE,            /* a check produced a sample (u.check) */
     EVENT_STATUS,            /* a check's status changed (u.check, after EVENT_SAMPLE) */
+    EVENT_SERIES,            /* a scrape read series (u.series, after its EVENT_SAMPLE) */
     EVENT_KIND_COUNT
 };
 #define EVENT_MASK(kind) (1u << (kind))
@@ -37,10 +38,20 @@ struct event_check {
     int previous;            /* enum sched_status before it (== status for EVENT_SAMPLE without change) */
 };
 
+struct scrape_batch; /* model/scrape.h */
+
+/* EVENT_SERIES: what one run of a prometheus check read. Borrowed. */
+struct event_series {
+    const struct conf_check *check;
+    const char *check_id;
+    const struct scrape_batch *batch;
+};
+
 struct event {
     enum event_kind kind;
     union {
         struct event_check check;
+        struct event_series series;
     } u;
 };
 

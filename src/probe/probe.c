@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/time.h"
+#include "model/scrape.h"
 #include "probe/conn.h"
 #include "probe/curlm.h"
 #include "probe/probe_int.h"
@@ -40,6 +41,7 @@ void probe_run_init(struct probe_run *r, struct probe_engine *e, const struct co
     r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : CONF_DEFAULT_TIMEOUT_MS;
     r->t0_ns = uv_hrtime();
     r->detail = NULL;
+    r->series = NULL;
     sample_init(&r->s, base_clock_wall_ms(e->clock));
 }
 
@@ -56,6 +58,17 @@ void probe_run_detail_set(struct probe_run *r, json_t *obj)
     else if (text)
         r->detail = base_strdup("{\"truncated\":true}");
     free(text);
+}
+
+void probe_run_series_set(struct probe_run *r, struct scrape_batch *b)
+{
+    scrape_batch_destroy(r->series);
+    r->series = b;
+}
+
+const struct scrape_batch *probe_run_series(const struct probe_run *r)
+{
+    return r ? r->series : NULL;
 }
 
 const char *probe_run_detail(const struct probe_run *r)
@@ -79,6 +92,8 @@ void probe_run_finish(struct probe_run *r)
         r->cb(r->data, &r->s);
     base_free(r->detail);
     r->detail = NULL;
+    scrape_batch_destroy(r->series);
+    r->series = NULL;
 }
 
 void probe_escape(const char *s, size_t n, char *out, size_t size)
@@ -198,6 +213,8 @@ void probe_cancel(struct probe_run *r)
     r->engine->stats.canceled++;
     base_free(r->detail);
     r->detail = NULL;
+    scrape_batch_destroy(r->series);
+    r->series = NULL;
     r->type->cancel(r);
 }
 

@@ -89,6 +89,10 @@ struct probe_run *probe_start(struct probe_engine *e, const struct conf_check *c
  * the run's done callback. */
 #define PROBE_DETAIL_MAX 4096
 const char *probe_run_detail(const struct probe_run *r);
+/* The series a run scraped (a prometheus check), or NULL. Valid only
+ * inside the run's done callback. */
+struct scrape_batch;
+const struct scrape_batch *probe_run_series(const struct probe_run *r);
 
 /* Stops a run: its callback will not be called. Safe to call from within
  * another run's callback. */

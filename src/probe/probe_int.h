@@ -28,6 +28,7 @@ struct probe_run {
     int64_t timeout_ms;
     uint64_t t0_ns;                 /* uv_hrtime() at start */
     char *detail;                   /* probe_run_detail_set's text, freed after the callback */
+    struct scrape_batch *series;    /* probe_run_series_set's, freed after the callback */
     struct sample s;
 };
 
@@ -66,6 +67,9 @@ void probe_run_finish(struct probe_run *r);
  * strings short. */
 struct json_t;
 void probe_run_detail_set(struct probe_run *r, struct json_t *obj);
+/* Hands the run a batch of scraped series (taken; freed after the
+ * callback or at a cancel). */
+void probe_run_series_set(struct probe_run *r, struct scrape_batch *b);
 /* Milliseconds since the run started. */
 double probe_run_elapsed_ms(const struct probe_run *r);
 /* Called by a type (or conn.c) when a torn-down run (or connection) has

@@ -9,6 +9,7 @@
 #include "probe/host.h"
 #include "probe/http.h"
 #include "probe/postgres.h"
+#include "probe/prometheus.h"
 #include "probe/redis.h"
 #include "probe/tcp.h"
 #include "probe/tls.h"
@@ -23,6 +24,7 @@ static const struct conf_check_type *const types[] = {
     &probe_redis_type,
     &probe_command_type,
     &probe_dns_type,
+    &probe_prometheus_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};

@@ -266,14 +266,25 @@ static void expire(struct sched *s, struct sched_check *c, uint64_t silent_ns)
 
 static void rearm(struct sched *s);
 
+/* After the sample: the series its run scraped, if any. */
+static void publish_series(struct sched *s, struct sched_check *c, const struct scrape_batch *b)
+{
+    if (!b || !s->bus)
+        return;
+    struct event ev = {.kind = EVENT_SERIES, .u.series = {.check = c->conf, .check_id = c->conf->id, .batch = b}};
+    event_publish(s->bus, &ev);
+}
+
 static void on_probe_done(void *data, const struct sample *smp)
 {
     struct sched_check *c = data;
     struct sched *s = c->sched;
     const char *detail = probe_run_detail(c->run);
+    const struct scrape_batch *series = probe_run_series(c->run);
     c->run = NULL;
     s->in_flight--;
     process_sample(s, c, smp, detail);
+    publish_series(s, c, series);
     if (s->throttled) {
         s->throttled = false;
         rearm(s);
@@ -605,6 +616,7 @@ static void on_run_now_done(void *data, const struct sample *smp)
     struct sched_check *c = base_map_get(&s->by_id, rn->id);
     if (c) {
         process_sample(s, c, smp, probe_run_detail(rn->run));
+        publish_series(s, c, probe_run_series(rn->run));
         rn->cb(rn->data, 0, c, smp);
     } else {
         rn->cb(rn->data, BASE_ERR_CANCELED, NULL, NULL);

@@ -4,7 +4,7 @@
  * connection using blocking sockets, so a slow or hanging answer never
  * blocks the test's libuv loop. Every wait also polls a stop pipe, so
  * target_stop() always returns promptly and joins every thread.
- * HTTP paths: /ok /s500 /slow[/MS] /degraded /invalid /close /huge /hang
+ * HTTP paths: /metrics (TARGET_METRICS) /ok /s500 /slow[/MS] /degraded /invalid /close /huge /hang
  * /redirect /echo /text /health (TARGET_HEALTH_JSON with X-Cache, Age and
  * two X-Multi headers) /auth (echoes the Authorization header). Banner
  * modes: PONG, WRONG, SILENT, FLOOD.
@@ -35,6 +35,13 @@ enum target_mode { TARGET_HTTP, TARGET_PONG, TARGET_WRONG, TARGET_SILENT, TARGET
     "{\"status\":\"ok\",\"version\":\"2.4.1\",\"checks\":{\"database\":{\"status\":\"up\",\"responseTime\":812},"  \
     "\"cache\":{\"status\":\"up\",\"responseTime\":12.5}},\"items\":[{\"ready\":true},{\"ready\":false}],"         \
     "\"nothing\":null,\"db.primary\":{\"up\":true},\"back\\\\slash\":1,\"count\":\"12\",\"log\":\"all fine\"}"
+
+#define TARGET_METRICS                                                                               \
+    "# TYPE http_requests_total counter\n"                                                            \
+    "http_requests_total{method=\"get\",code=\"500\"} 7\n"                                         \
+    "http_requests_total{code=\"200\",method=\"get\"} 1027 1395066363000\n"                        \
+    "# TYPE queue_depth gauge\n"                                                                      \
+    "queue_depth 3.5\n"
 
 struct target {
     enum target_mode mode;
@@ -195,6 +202,8 @@ static inline void target_http(struct target *t, int fd)
             sscanf(h + 16, " %255[^\r]", auth);
         snprintf(body, sizeof(body), "{\"authorization\":\"%s\"}", auth);
         target_reply(fd, "200 OK", "application/json", "", body);
+    } else if (strcmp(path, "/metrics") == 0) {
+        target_reply(fd, "200 OK", "text/plain; version=0.0.4", "", TARGET_METRICS);
     } else if (strcmp(path, "/text") == 0) {
         target_reply(fd, "200 OK", "text/plain", "", "hello ok world");
     } else {
