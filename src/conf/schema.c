@@ -382,3 +382,68 @@ int conf_schema_to_json(const struct conf_field *fields, const void *obj, json_t
     }
     return 0;
 }
+
+/* ---- lists of strings ---- */
+
+int conf_strings_parse(struct conf_ctx *ctx, const struct conf_node *n, const char *what, size_t item_max,
+                       struct conf_strings *out)
+{
+    const char **items = n->n ? conf_value_alloc(ctx, n->n * sizeof(*items)) : NULL;
+    if (n->n && !items)
+        return -1;
+    size_t ok = 0;
+    for (const struct conf_node *it = n->child; it; it = it->next) {
+        const char *t;
+        size_t len;
+        if (conf_value_text(ctx, it, "a string", &t, &len))
+            continue;
+        if ((item_max && len > item_max) || memchr(t, '\0', len)) {
+            conf_value_error(ctx, it, "%s entries must be at most %zu bytes, without NUL", what, item_max);
+            continue;
+        }
+        if (!(items[ok] = conf_value_keep(ctx, t, len)))
+            return -1;
+        ok++;
+    }
+    if (ok != n->n)
+        return -1;
+    out->items = items;
+    out->n = ok;
+    return 0;
+}
+
+void conf_strings_hash(uint64_t *h, const struct conf_strings *s)
+{
+    conf_schema_hash_int(h, (int64_t)s->n);
+    for (size_t i = 0; i < s->n; i++)
+        conf_schema_hash_str(h, s->items[i]);
+}
+
+int conf_strings_copy(struct conf_strings *s, struct base_arena *a)
+{
+    if (!s->n)
+        return 0;
+    const char **items = base_arena_alloc(a, s->n * sizeof(*items));
+    if (!items)
+        return BASE_ERR_NOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        if (!(items[i] = base_arena_strdup(a, s->items[i])))
+            return BASE_ERR_NOMEM;
+    s->items = items;
+    return 0;
+}
+
+int conf_strings_json(const struct conf_strings *s, json_t **out)
+{
+    *out = NULL;
+    if (!s->n)
+        return 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < s->n; i++)
+        if (json_array_append_new(arr, json_string(s->items[i])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    *out = arr;
+    return arr ? 0 : BASE_ERR_NOMEM;
+}

@@ -116,6 +116,24 @@ int conf_schema_copy(const struct conf_field *fields, void *obj, struct base_are
  * objects; OBJECT nested). 0 or BASE_ERR_NOMEM. */
 int conf_schema_to_json(const struct conf_field *fields, const void *obj, json_t *into);
 
+/* A list of strings in the conf arena: the storage of a CUSTOM field that
+ * holds one (a dns check's expect, a prometheus check's match, argv). */
+struct conf_strings {
+    const char **items;
+    size_t n;
+};
+/* The items of the list node n into *out: each a string without NUL of at
+ * most item_max bytes (0: no limit; longer: "<what> entries must be at
+ * most N bytes, without NUL" at the item). The caller checks the node's
+ * kind and count first, with its own words. 0, or -1 after reporting. */
+int conf_strings_parse(struct conf_ctx *ctx, const struct conf_node *n, const char *what, size_t item_max,
+                       struct conf_strings *out);
+void conf_strings_hash(uint64_t *h, const struct conf_strings *s);
+/* Deep-copies the items into a: 0 or BASE_ERR_NOMEM. */
+int conf_strings_copy(struct conf_strings *s, struct base_arena *a);
+/* A JSON array (new reference) in *out, or NULL for an empty list. */
+int conf_strings_json(const struct conf_strings *s, json_t **out);
+
 /* Hash building blocks for CUSTOM fields (length-prefixed strings, so that
  * ("ab","c") and ("a","bc") differ and NULL differs from ""). */
 void conf_schema_hash_bytes(uint64_t *h, const void *p, size_t n);

@@ -45,18 +45,11 @@ static int argv_parse(struct conf_ctx *ctx, const struct conf_node *n, void *fie
         conf_value_error(ctx, n, "command: %zu arguments, at most %d", n->n, PROBE_COMMAND_ARGS_MAX);
         return -1;
     }
-    const char **items = conf_value_alloc(ctx, n->n * sizeof(*items));
-    if (!items)
+    struct conf_strings list;
+    if (conf_strings_parse(ctx, n, "command", 0, &list))
         return -1;
-    size_t i = 0;
-    int rc = 0;
-    for (const struct conf_node *it = n->child; it; it = it->next, i++)
-        if (conf_value_string(ctx, it, &items[i]))
-            rc = -1;
-    if (rc)
-        return -1;
-    av->items = items;
-    av->n = n->n;
+    av->items = list.items;
+    av->n = list.n;
     av->is_string = false;
     return 0;
 }
@@ -64,45 +57,28 @@ static int argv_parse(struct conf_ctx *ctx, const struct conf_node *n, void *fie
 static void argv_hash(uint64_t *h, const void *field)
 {
     const struct probe_command_argv *av = field;
+    struct conf_strings list = {av->items, av->n};
     conf_schema_hash_int(h, av->is_string);
-    conf_schema_hash_int(h, (int64_t)av->n);
-    for (size_t i = 0; i < av->n; i++)
-        conf_schema_hash_str(h, av->items[i]);
+    conf_strings_hash(h, &list);
 }
 
 static int argv_copy(void *field, struct base_arena *a)
 {
     struct probe_command_argv *av = field;
-    if (!av->n)
-        return 0;
-    const char **items = base_arena_alloc(a, av->n * sizeof(*items));
-    if (!items)
-        return BASE_ERR_NOMEM;
-    for (size_t i = 0; i < av->n; i++)
-        if (!(items[i] = base_arena_strdup(a, av->items[i])))
-            return BASE_ERR_NOMEM;
-    av->items = items;
-    return 0;
+    struct conf_strings list = {av->items, av->n};
+    int rc = conf_strings_copy(&list, a);
+    av->items = list.items;
+    return rc;
 }
 
 static int argv_json(const void *field, json_t **out)
 {
     const struct probe_command_argv *av = field;
-    *out = NULL;
-    if (!av->n)
-        return 0;
-    if (av->is_string) {
-        *out = json_string(av->items[0]);
-        return *out ? 0 : BASE_ERR_NOMEM;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < av->n; i++)
-        if (json_array_append_new(arr, json_string(av->items[i])) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    *out = arr;
-    return arr ? 0 : BASE_ERR_NOMEM;
+    struct conf_strings list = {av->items, av->n};
+    if (!av->is_string || !av->n)
+        return conf_strings_json(&list, out);
+    *out = json_string(av->items[0]);
+    return *out ? 0 : BASE_ERR_NOMEM;
 }
 
 static const struct conf_field_ops argv_ops = {argv_parse, argv_hash, argv_copy, argv_json};

@@ -27,17 +27,12 @@ enum probe_dns_record {
 };
 
 /* The expected answers: strings in the conf arena. */
-struct probe_dns_expect {
-    const char **items;
-    size_t n;
-};
-
 /* The settings of a dns check (conf_check.settings). */
 struct probe_dns_conf {
     const char *name;               /* `query_name`: as written (a trailing dot allowed); `name` is every check's display name */
     const char *record;             /* one of probe_dns_record_names; NULL = "A" */
     const char *server;             /* "ip", "ip:port", "[v6]:port" or "v6"; NULL = the system's */
-    struct probe_dns_expect expect;
+    struct conf_strings expect;     /* answers that must all be there */
 };
 
 extern const struct conf_check_type probe_dns_type;

@@ -150,7 +150,6 @@ const char *probe_dns_conf_expect_bad(enum probe_dns_record r, const char *want)
 
 static int expect_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
 {
-    struct probe_dns_expect *x = field;
     if (n->kind != CONF_NODE_SEQ) {
         conf_value_error(ctx, n, "expect must be a list of strings, got %s", conf_value_kind_name(n));
         return -1;
@@ -159,72 +158,22 @@ static int expect_parse(struct conf_ctx *ctx, const struct conf_node *n, void *f
         conf_value_error(ctx, n, "expect must list 1 to %d answers", PROBE_DNS_EXPECT_MAX);
         return -1;
     }
-    const char **items = conf_value_alloc(ctx, n->n * sizeof(*items));
-    if (!items)
-        return -1;
-    size_t ok = 0;
-    for (const struct conf_node *it = n->child; it; it = it->next) {
-        const char *t;
-        size_t len;
-        if (conf_value_text(ctx, it, "a string", &t, &len))
-            continue;
-        if (len > EXPECT_ENTRY_MAX || memchr(t, '\0', len)) {
-            conf_value_error(ctx, it, "expect entries must be at most %d bytes, without NUL", EXPECT_ENTRY_MAX);
-            continue;
-        }
-        if (!(items[ok] = conf_value_keep(ctx, t, len)))
-            return -1;
-        ok++;
-    }
-    if (ok != n->n)
-        return -1;
-    x->items = items;
-    x->n = ok;
-    return 0;
+    return conf_strings_parse(ctx, n, "expect", EXPECT_ENTRY_MAX, field);
 }
 
 static void expect_hash(uint64_t *h, const void *field)
 {
-    const struct probe_dns_expect *x = field;
-    conf_schema_hash_int(h, (int64_t)x->n);
-    for (size_t i = 0; i < x->n; i++)
-        conf_schema_hash_str(h, x->items[i]);
+    conf_strings_hash(h, field);
 }
 
 static int expect_copy(void *field, struct base_arena *a)
 {
-    struct probe_dns_expect *x = field;
-    if (!x->n)
-        return 0;
-    const char **items = base_arena_alloc(a, x->n * sizeof(*items));
-    if (!items)
-        return BASE_ERR_NOMEM;
-    for (size_t i = 0; i < x->n; i++) {
-        size_t len = strlen(x->items[i]);
-        char *s = base_arena_alloc(a, len + 1);
-        if (!s)
-            return BASE_ERR_NOMEM;
-        memcpy(s, x->items[i], len + 1);
-        items[i] = s;
-    }
-    x->items = items;
-    return 0;
+    return conf_strings_copy(field, a);
 }
 
 static int expect_json(const void *field, json_t **out)
 {
-    const struct probe_dns_expect *x = field;
-    *out = NULL;
-    if (!x->n)
-        return 0;
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < x->n; i++)
-        if (json_array_append_new(list, json_string(x->items[i])) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    *out = list;
-    return list ? 0 : BASE_ERR_NOMEM;
+    return conf_strings_json(field, out);
 }
 
 static const struct conf_field_ops expect_ops = {expect_parse, expect_hash, expect_copy, expect_json};

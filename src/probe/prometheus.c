@@ -303,7 +303,7 @@ static void prom_cancel(struct probe_run *r)
 
 static int match_parse(struct conf_ctx *ctx, const struct conf_node *n, void *field)
 {
-    struct probe_prometheus_match *m = field;
+    struct conf_strings *m = field;
     if (n->kind != CONF_NODE_SEQ) {
         conf_value_error(ctx, n, "match: expected a list of series selectors, got %s", conf_value_kind_name(n));
         return -1;
@@ -312,19 +312,14 @@ static int match_parse(struct conf_ctx *ctx, const struct conf_node *n, void *fi
         conf_value_error(ctx, n, "match: %zu selectors, at most %d", n->n, PROBE_PROMETHEUS_MATCH_MAX);
         return -1;
     }
-    const char **items = n->n ? conf_value_alloc(ctx, n->n * sizeof(*items)) : NULL;
-    if (n->n && !items)
+    if (conf_strings_parse(ctx, n, "match", 0, m))
         return -1;
     int rc = 0;
     size_t i = 0;
     for (const struct conf_node *it = n->child; it; it = it->next, i++) {
-        if (conf_value_string(ctx, it, &items[i])) {
-            rc = -1;
-            continue;
-        }
         char why[160];
         size_t col;
-        struct probe_promsel *sel = probe_promsel_parse(items[i], why, sizeof(why), &col);
+        struct probe_promsel *sel = probe_promsel_parse(m->items[i], why, sizeof(why), &col);
         if (!sel && col)
             conf_value_error(ctx, it, "match: %s (at character %zu of the selector)", why, col);
         else if (!sel)
@@ -332,46 +327,22 @@ static int match_parse(struct conf_ctx *ctx, const struct conf_node *n, void *fi
         rc |= sel ? 0 : -1;
         probe_promsel_destroy(sel);
     }
-    m->items = items;
-    m->n = n->n;
     return rc;
 }
 
 static void match_hash(uint64_t *h, const void *field)
 {
-    const struct probe_prometheus_match *m = field;
-    conf_schema_hash_int(h, (int64_t)m->n);
-    for (size_t i = 0; i < m->n; i++)
-        conf_schema_hash_str(h, m->items[i]);
+    conf_strings_hash(h, field);
 }
 
 static int match_copy(void *field, struct base_arena *a)
 {
-    struct probe_prometheus_match *m = field;
-    const char **items = m->n ? base_arena_alloc(a, m->n * sizeof(*items)) : NULL;
-    if (m->n && !items)
-        return BASE_ERR_NOMEM;
-    for (size_t i = 0; i < m->n; i++)
-        if (!(items[i] = base_arena_strdup(a, m->items[i])))
-            return BASE_ERR_NOMEM;
-    m->items = items;
-    return 0;
+    return conf_strings_copy(field, a);
 }
 
 static int match_json(const void *field, json_t **out)
 {
-    const struct probe_prometheus_match *m = field;
-    *out = NULL;
-    if (!m->n)
-        return 0;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < m->n; i++)
-        if (json_array_append_new(arr, json_string(m->items[i])) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    *out = arr;
-    return arr ? 0 : BASE_ERR_NOMEM;
+    return conf_strings_json(field, out);
 }
 
 static const struct conf_field_ops match_ops = {match_parse, match_hash, match_copy, match_json};

@@ -22,14 +22,9 @@
 #define PROBE_PROMETHEUS_DEFAULT_MAX_BODY (16u * 1024 * 1024)
 #define PROBE_PROMETHEUS_MAX_BODY (256u * 1024 * 1024)
 
-struct probe_prometheus_match {
-    const char **items;       /* selectors, in the conf arena */
-    size_t n;
-};
-
 struct probe_prometheus_conf {
     const char *url;          /* secret */
-    struct probe_prometheus_match match;
+    struct conf_strings match;  /* series selectors */
     int max_series;
     size_t max_body;
     const char *bearer_token; /* secret */
