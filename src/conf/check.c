@@ -16,7 +16,7 @@
 
 /* Types that later versions add: "not supported yet" instead of "unknown". */
 static const char *const planned_types[] = {
-    "dns", "command", "prometheus", "log",
+    "dns", "command", "prometheus",
 };
 #define N_PLANNED (sizeof(planned_types) / sizeof(planned_types[0]))
 

@@ -6,6 +6,7 @@
 #include "probe/heartbeat.h"
 #include "probe/host.h"
 #include "probe/http.h"
+#include "probe/log.h"
 #include "probe/postgres.h"
 #include "probe/redis.h"
 #include "probe/tcp.h"
@@ -19,6 +20,7 @@ static const struct conf_check_type *const types[] = {
     &probe_tls_type,
     &probe_postgres_type,
     &probe_redis_type,
+    &probe_log_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
