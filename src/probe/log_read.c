@@ -233,21 +233,6 @@ static int head_of(int fd, uint64_t size, uint64_t *len, uint64_t *hash)
     return 0;
 }
 
-/* Same inode as before: was it truncated (copytruncate) or rewritten from
- * the start since? Then it is read again from 0. */
-static void check_truncated(int fd, uint64_t size, struct probe_log_file *f)
-{
-    uint64_t len, hash;
-    bool reset = size < f->offset;
-    if (!reset && f->head_len)
-        reset = size < f->head_len || head_of(fd, f->head_len, &len, &hash) != 0 || hash != f->head_hash;
-    if (reset) {
-        f->offset = 0;
-        f->in_line = false;
-        f->head_len = 0;
-    }
-}
-
 /* Extends the fingerprint while the file is shorter than its reach. */
 static void update_head(int fd, uint64_t size, struct probe_log_file *f)
 {
@@ -257,9 +242,22 @@ static void update_head(int fd, uint64_t size, struct probe_log_file *f)
 
 /* ---- rotated files ---- */
 
-/* Opens the rotated file that is inode f (among the rotated names): an fd,
+/* Is the open file fd (stat st) the one f describes? By its inode, or for
+ * a copy (copytruncate) by its size and the fingerprint of its start. */
+static bool is_file(int fd, const struct stat *st, const struct probe_log_file *f, bool by_head)
+{
+    uint64_t len, hash;
+    if (!by_head)
+        return (uint64_t)st->st_ino == f->ino && (uint64_t)st->st_dev == f->dev;
+    if ((uint64_t)st->st_ino == f->ino && (uint64_t)st->st_dev == f->dev)
+        return false; /* the truncated file itself */
+    return (uint64_t)st->st_size >= f->offset && head_of(fd, f->head_len, &len, &hash) == 0 && len == f->head_len &&
+           hash == f->head_hash;
+}
+
+/* Opens the file among the rotated names that is f (see is_file): an fd,
  * or -1 when none is. */
-static int open_rotated(struct probe_log_read *j, const struct probe_log_file *f, struct stat *st)
+static int open_rotated(struct probe_log_read *j, const struct probe_log_file *f, bool by_head, struct stat *st)
 {
     char one[PROBE_LOG_PATH_MAX + 8];
     const char *single = one;
@@ -278,11 +276,11 @@ static int open_rotated(struct probe_log_read *j, const struct probe_log_file *f
     for (size_t i = 0; i < n && fd < 0; i++) {
         const char *name = j->rotated[0] ? g.gl_pathv[i] : single;
         struct stat s;
-        if (stat(name, &s) != 0 || (uint64_t)s.st_dev != f->dev || (uint64_t)s.st_ino != f->ino)
+        if (stat(name, &s) != 0 || !S_ISREG(s.st_mode) || (!by_head && !is_file(-1, &s, f, false)))
             continue;
         fd = open(name, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && (fstat(fd, st) != 0 || (uint64_t)st->st_ino != f->ino || (uint64_t)st->st_dev != f->dev)) {
-            close(fd); /* rotated again between the stat and the open */
+        if (fd >= 0 && (fstat(fd, st) != 0 || !is_file(fd, st, f, by_head))) {
+            close(fd); /* rotated again between the stat and the open, or not the copy */
             fd = -1;
         }
     }
@@ -291,11 +289,12 @@ static int open_rotated(struct probe_log_read *j, const struct probe_log_file *f
     return fd;
 }
 
-/* Reads what is left of rotated file f: true when it was found. */
-static bool finish_rotated(struct scanner *s, struct probe_log_file *f)
+/* Reads what is left of rotated file f (found by its inode, or for a
+ * copy by its start): true when it was found. */
+static bool finish_rotated(struct scanner *s, struct probe_log_file *f, bool by_head)
 {
     struct stat st;
-    int fd = open_rotated(s->j, f, &st);
+    int fd = open_rotated(s->j, f, by_head, &st);
     if (fd < 0)
         return false;
     uint64_t size = (uint64_t)st.st_size;
@@ -303,6 +302,28 @@ static bool finish_rotated(struct scanner *s, struct probe_log_file *f)
         s->j->bytes_behind += size - f->offset;
     close(fd);
     return size >= f->offset;
+}
+
+/* Same inode as before: was it truncated (copytruncate) or rewritten from
+ * the start since? Then the lines it held past the offset are read from
+ * the copy among the rotated names (the one starting with the same bytes),
+ * and the file is read again from 0. Lines written between logrotate's
+ * copy and its truncate are in neither file. */
+static void check_truncated(struct scanner *s, int fd, uint64_t size, struct probe_log_file *f)
+{
+    uint64_t len, hash;
+    bool reset = size < f->offset;
+    if (!reset && f->head_len)
+        reset = size < f->head_len || head_of(fd, f->head_len, &len, &hash) != 0 || hash != f->head_hash;
+    if (!reset)
+        return;
+    if (f->head_len && f->offset) {
+        struct probe_log_file copy = *f;
+        (void)finish_rotated(s, &copy, true);
+    }
+    f->offset = 0;
+    f->in_line = false;
+    f->head_len = 0;
 }
 
 static void lost_rotated(struct probe_log_read *j, const struct probe_log_file *f)
@@ -346,7 +367,7 @@ static int follow_current(struct scanner *s, struct probe_log_state *st, bool kn
     uint64_t size = (uint64_t)sb.st_size;
     bool same = st->has_cur && st->cur.dev == (uint64_t)sb.st_dev && st->cur.ino == (uint64_t)sb.st_ino;
     if (same) {
-        check_truncated(fd, size, &st->cur);
+        check_truncated(s, fd, size, &st->cur);
     } else {
         memset(&st->cur, 0, sizeof(st->cur));
         st->cur.dev = (uint64_t)sb.st_dev;
@@ -441,13 +462,13 @@ void probe_log_read_run(struct probe_log_read *j)
     load_state(j, &st, &known);
     if (j->down)
         goto out;
-    if (st.has_old && !finish_rotated(&s, &st.old))
+    if (st.has_old && !finish_rotated(&s, &st.old, false))
         st.has_old = false;
     if (rotated_away(j, &st)) {
         /* The file of the previous run, finished under its rotated name
          * before the new file is read: lines stay in order, none lost. */
         struct probe_log_file prev = st.cur;
-        if (finish_rotated(&s, &prev)) {
+        if (finish_rotated(&s, &prev, false)) {
             st.old = prev;
             st.has_old = true;
         } else {

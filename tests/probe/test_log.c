@@ -359,6 +359,31 @@ static void test_log_copytruncate_reads_from_the_start(void **state)
     dir_remove(&d);
 }
 
+/* copytruncate: the lines written after the previous run are read from
+ * the copy (found by the fingerprint of its start), then the truncated
+ * file from its start; an older copy with other first bytes is ignored. */
+static void test_log_copytruncate_finishes_from_the_copy(void **state)
+{
+    (void)state;
+    struct dir d;
+    dir_make(&d);
+    char copy[330];
+    snprintf(copy, sizeof(copy), "%s.1", d.log);
+    write_new(copy, "2023-12-31 an older copy\nERROR old\nERROR old\nERROR old\nERROR old\n");
+    write_new(d.log, "2024-01-01 start\n");
+    expect_run(&d, 0, 0, 0);
+    append(d.log, "2024-01-01 ERROR a\n");
+    expect_run(&d, 1, 1, 0);
+    append(d.log, "2024-01-01 ERROR b\n2024-01-01 payment q failed\n");
+    /* logrotate copytruncate: copy, then truncate in place */
+    write_new(copy, "2024-01-01 start\n2024-01-01 ERROR a\n2024-01-01 ERROR b\n2024-01-01 payment q failed\n");
+    truncate_file(d.log);
+    append(d.log, "2024-01-02 ERROR c\n");
+    expect_run(&d, 3, 2, 1);
+    expect_run(&d, 0, 0, 0);
+    dir_remove(&d);
+}
+
 static void test_log_compressed_rotation_is_a_reported_gap(void **state)
 {
     (void)state;
@@ -711,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_log_rename_and_create_loses_nothing),
         cmocka_unit_test(test_log_writer_late_on_the_rotated_file_is_counted),
         cmocka_unit_test(test_log_copytruncate_reads_from_the_start),
+        cmocka_unit_test(test_log_copytruncate_finishes_from_the_copy),
         cmocka_unit_test(test_log_compressed_rotation_is_a_reported_gap),
         cmocka_unit_test(test_log_missing_file_is_down_and_read_from_start_when_it_appears),
         cmocka_unit_test(test_log_read_cap_continues_next_run),
