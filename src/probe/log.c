@@ -185,10 +185,11 @@ static void job_fill(struct probe_log *p, const struct conf_check *c)
     snprintf(j->path, sizeof(j->path), "%s", lc->path ? lc->path : "");
     snprintf(j->rotated, sizeof(j->rotated), "%s", lc->rotated ? lc->rotated : "");
     if (dir) {
-        /* The job's address names its temporary file: a job abandoned at a
-         * deadline may still run beside the next run's. */
+        /* One temporary name per check: jobs write it only while they hold
+         * the state lock (log_read.c), and a file left by a crash mid-write
+         * is overwritten by the next save. */
         snprintf(j->state_file, sizeof(j->state_file), "%s/log-state/%s.state", dir, c->id);
-        snprintf(j->state_tmp, sizeof(j->state_tmp), "%s.tmp.%" PRIxPTR, j->state_file, (uintptr_t)j);
+        snprintf(j->state_tmp, sizeof(j->state_tmp), "%s.tmp", j->state_file);
     }
     j->from_start = lc->from && strcmp(lc->from, "start") == 0;
     for (size_t i = 0; i < lc->patterns.n && i < PROBE_LOG_PATTERNS_MAX; i++) {

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -402,22 +403,54 @@ static bool rotated_away(const struct probe_log_read *j, const struct probe_log_
     return (uint64_t)sb.st_dev != st->cur.dev || (uint64_t)sb.st_ino != st->cur.ino;
 }
 
+/* Makes the directory of the state file (the data directory's log-state/,
+ * made on first use): 0 or a negative errno. */
+static int make_state_dir(const struct probe_log_read *j)
+{
+    char dir[sizeof(j->state_file)];
+    snprintf(dir, sizeof(dir), "%s", j->state_file);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return -ENOENT;
+    *slash = '\0';
+    return mkdir(dir, 0750) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+/* Two runs of one check may overlap (a run-now beside a scheduled run, a
+ * run abandoned at its deadline still working): each would count the same
+ * lines from the same state. An exclusive flock on "<state>.lock", held
+ * from before the state is read until after it is written, puts them one
+ * after the other; the second then starts where the first ended. Returns
+ * the locked fd (closing it unlocks), or -1 with the reason noted. */
+static int lock_state(struct probe_log_read *j)
+{
+    char name[sizeof(j->state_file) + 8];
+    snprintf(name, sizeof(name), "%s.lock", j->state_file);
+    int fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == ENOENT && make_state_dir(j) == 0)
+        fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        note(j, true, "cannot open the state lock: %s", strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            note(j, true, "cannot lock the state: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
 static void commit(struct probe_log_read *j, const struct probe_log_state *st)
 {
     int expected = PROBE_LOG_READ_RUNNING;
     if (!atomic_compare_exchange_strong(&j->phase, &expected, PROBE_LOG_READ_COMMITTING))
         return; /* abandoned: the next run reads these lines again */
     int rc = probe_log_state_save(j->state_file, j->state_tmp, st);
-    if (rc == -ENOENT) { /* the state directory is made on first use */
-        char dir[sizeof(j->state_file)];
-        snprintf(dir, sizeof(dir), "%s", j->state_file);
-        char *slash = strrchr(dir, '/');
-        if (slash) {
-            *slash = '\0';
-            if (mkdir(dir, 0750) == 0 || errno == EEXIST)
-                rc = probe_log_state_save(j->state_file, j->state_tmp, st);
-        }
-    }
+    if (rc == -ENOENT && make_state_dir(j) == 0)
+        rc = probe_log_state_save(j->state_file, j->state_tmp, st);
     if (rc) {
         note(j, true, "cannot write the state file: %s", strerror(-rc));
         return;
@@ -450,6 +483,7 @@ void probe_log_read_run(struct probe_log_read *j)
     struct scanner s;
     struct probe_log_state st;
     bool known = false;
+    int lock = -1;
     int rc = scanner_init(&s, j);
     if (rc) {
         note(j, true, rc == BASE_ERR_NOMEM ? "out of memory" : "a pattern does not compile");
@@ -459,6 +493,8 @@ void probe_log_read_run(struct probe_log_read *j)
         run_stateless(&s);
         goto out;
     }
+    if ((lock = lock_state(j)) < 0)
+        goto out;
     load_state(j, &st, &known);
     if (j->down)
         goto out;
@@ -483,6 +519,8 @@ void probe_log_read_run(struct probe_log_read *j)
     st.ts_ms = j->now_ms;
     commit(j, &st);
 out:
+    if (lock >= 0)
+        close(lock);
     scanner_free(&s);
 }
 

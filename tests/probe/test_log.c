@@ -18,9 +18,11 @@
 #include "base/err.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -470,6 +472,60 @@ static void test_log_abandoned_run_commits_nothing(void **state)
     dir_remove(&d);
 }
 
+static void *job_thread(void *arg)
+{
+    struct probe_log_read *j = arg;
+    probe_log_read_run(j);
+    return NULL;
+}
+
+/* Overlapping runs of one check (a run-now beside a scheduled run) take
+ * turns on the state lock: the second starts where the first ended and
+ * counts nothing twice. The test plays the first run: it holds the lock,
+ * moves the state past the new line, then lets the job go. */
+static void test_log_overlapping_runs_take_turns(void **state)
+{
+    (void)state;
+    struct dir d;
+    dir_make(&d);
+    write_new(d.log, "");
+    expect_run(&d, 0, 0, 0);
+    append(d.log, "ERROR counted by the other run\n");
+    char lock[330];
+    snprintf(lock, sizeof(lock), "%s.lock", d.state);
+    int fd = open(lock, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    struct probe_log_read *j = calloc(1, sizeof(*j));
+    assert_non_null(j);
+    snprintf(j->path, sizeof(j->path), "%s", d.log);
+    snprintf(j->state_file, sizeof(j->state_file), "%s", d.state);
+    snprintf(j->state_tmp, sizeof(j->state_tmp), "%s.tmp2", d.state);
+    j->n_patterns = 1;
+    snprintf(j->regex[0], sizeof(j->regex[0]), "ERROR");
+    j->budget = PROBE_LOG_READ_MAX;
+    atomic_init(&j->phase, PROBE_LOG_READ_RUNNING);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, job_thread, j), 0);
+    usleep(100 * 1000); /* the job starts and waits (were it not to, it would count the line) */
+    struct probe_log_state st;
+    const char *why = NULL;
+    int sys = 0;
+    assert_int_equal(probe_log_state_load(d.state, &st, &why, &sys), 0);
+    struct stat sb;
+    assert_int_equal(stat(d.log, &sb), 0);
+    st.cur.offset = (uint64_t)sb.st_size;
+    char tmp[340];
+    snprintf(tmp, sizeof(tmp), "%s.tmp3", d.state);
+    assert_int_equal(probe_log_state_save(d.state, tmp, &st), 0);
+    assert_false(j->committed);
+    close(fd);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(j->committed && j->lines == 0 && j->matches[0] == 0);
+    free(j);
+    dir_remove(&d);
+}
+
 static void test_log_malformed_state_starts_again_degraded(void **state)
 {
     (void)state;
@@ -741,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_log_missing_file_is_down_and_read_from_start_when_it_appears),
         cmocka_unit_test(test_log_read_cap_continues_next_run),
         cmocka_unit_test(test_log_abandoned_run_commits_nothing),
+        cmocka_unit_test(test_log_overlapping_runs_take_turns),
         cmocka_unit_test(test_log_malformed_state_starts_again_degraded),
         cmocka_unit_test(test_log_settings_load),
         cmocka_unit_test(test_log_config_errors_have_positions),
