@@ -16,6 +16,8 @@ PKGS=(
   libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server prometheus
   # the command type's tests run Debian's Nagios plugins; the dns type's a local resolver
   monitoring-plugins-basic monitoring-plugins-standard dnsmasq-base
+  # the log type's tests rotate their files with the real logrotate
+  logrotate
   # benchmarks
   wrk prometheus-blackbox-exporter procps
 )

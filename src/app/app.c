@@ -484,6 +484,11 @@ static int start(struct app *a)
     }
     objects_svc_start(a->objects);
     a->probes = probe_engine_new(&a->loop, NULL);
+    /* log checks keep their offsets under the data directory (log-state/) */
+    if (a->probes && probe_engine_set_data_dir(a->probes, a->opts->data_dir ? a->opts->data_dir : "data") != 0) {
+        base_log_error("out of memory while starting", BASE_LOG_STR("where", "probes"));
+        return 1;
+    }
     a->sched = a->probes ? sched_new(&a->loop, a->probes, &a->bus, NULL) : NULL;
     if (!a->sched || rebuild(a, a->conf, NULL) != 0) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "scheduler"));

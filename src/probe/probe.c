@@ -181,6 +181,16 @@ void probe_stats_get(const struct probe_engine *e, struct probe_stats *out)
     *out = e->stats;
 }
 
+int probe_engine_set_data_dir(struct probe_engine *e, const char *dir)
+{
+    char *copy = dir ? base_strdup(dir) : NULL;
+    if (dir && !copy)
+        return BASE_ERR_NOMEM;
+    base_free(e->data_dir);
+    e->data_dir = copy;
+    return 0;
+}
+
 struct probe_run *probe_start(struct probe_engine *e, const struct conf_check *check,
                               probe_done_cb cb, void *data)
 {
@@ -226,6 +236,7 @@ static void engine_free_if_idle(struct probe_engine *e)
     probe_host_forget(e);
     probe_redis_forget(e);
     probe_conn_tls_cache_free(e->tls_cache);
+    base_free(e->data_dir);
     probe_close_cb cb = e->close_cb;
     void *data = e->close_data;
     base_free(e);

@@ -77,6 +77,10 @@ typedef void (*probe_done_cb)(void *data, const struct sample *s);
  * to initialise. */
 struct probe_engine *probe_engine_new(uv_loop_t *loop, const struct base_clock *clock);
 void probe_stats_get(const struct probe_engine *e, struct probe_stats *out);
+/* The daemon's data directory (copied), where a type keeps what must
+ * survive a restart (the log type's offsets, under log-state/). Without
+ * one (opshub check) such types run stateless. 0 or BASE_ERR_NOMEM. */
+int probe_engine_set_data_dir(struct probe_engine *e, const char *dir);
 
 /* Starts a run of `check` (borrowed for this call only). Returns the run
  * handle, or NULL on OOM or for a passive type (cb is then not called). */

@@ -47,6 +47,7 @@ struct probe_engine {
     struct base_map host_cpu;       /* cpu check id -> its last counters (host.c) */
     struct base_map redis_prev;     /* redis check id -> its last INFO reading (redis.c) */
     struct probe_host_hung *host_hung; /* statfs calls past their deadline (host.c) */
+    char *data_dir;                 /* where types keep state between runs (log.c); NULL: none */
 };
 
 /* What a run that drives a curl easy handle on the engine's multi puts as

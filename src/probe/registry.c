@@ -8,6 +8,7 @@
 #include "probe/heartbeat.h"
 #include "probe/host.h"
 #include "probe/http.h"
+#include "probe/log.h"
 #include "probe/postgres.h"
 #include "probe/prometheus.h"
 #include "probe/redis.h"
@@ -25,6 +26,7 @@ static const struct conf_check_type *const types[] = {
     &probe_command_type,
     &probe_dns_type,
     &probe_prometheus_type,
+    &probe_log_type,
 };
 
 static const struct conf_check_types registry = {types, sizeof(types) / sizeof(types[0])};
