@@ -14,12 +14,6 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Types that later versions add: "not supported yet" instead of "unknown". */
-static const char *const planned_types[] = {
-    "log",
-};
-#define N_PLANNED (sizeof(planned_types) / sizeof(planned_types[0]))
-
 /* ---- the registry ---- */
 
 const struct conf_check_type *conf_check_types_find(const struct conf_check_types *t, const char *name)
@@ -184,19 +178,10 @@ static const struct conf_check_type *parse_type(struct conf_ctx *ctx, const stru
     if (type)
         return type;
     supported(types, list, sizeof(list));
-    for (size_t i = 0; i < N_PLANNED; i++) {
-        if (strcmp(t, planned_types[i]) == 0) {
-            conf_value_error(ctx, n, "check type '%s' is not supported by this version yet "
-                             "(supported: %s)", t, list);
-            return NULL;
-        }
-    }
     const char *cands[64];
     size_t nc = 0;
     for (size_t i = 0; types && i < types->n && nc < 64; i++)
         cands[nc++] = types->items[i]->name;
-    for (size_t i = 0; i < N_PLANNED && nc < 64; i++)
-        cands[nc++] = planned_types[i];
     const char *hint = conf_value_suggest(t, cands, nc);
     conf_value_show(n, t, false, shown, sizeof(shown));
     if (hint)

@@ -316,8 +316,9 @@ static void test_conf_rejects_unsupported_top_level_keys(void **state)
 
 static void test_conf_rejects_unsupported_and_unknown_check_types(void **state)
 {
-    expect_one_error("checks:\n  - {id: db, type: prometheus}\n", 2, 20,
-                     "check type 'prometheus' is not supported by this version yet (supported: http, tcp");
+    expect_one_error("checks:\n  - {id: db, type: zookeeper}\n", 2, 20,
+                     "unknown check type 'zookeeper' (supported: http, tcp, heartbeat, disk, memory, cpu, tls, postgres, "
+                     "redis, command, dns, prometheus, log)");
     expect_one_error("checks:\n  - {id: db, type: htp, url: 'http://h/'}\n", 2, 20,
                      "unknown check type 'htp' (did you mean 'http'?)");
     expect_one_error("checks:\n  - {id: db, type: banana}\n", 2, 20,
@@ -1051,7 +1052,7 @@ static void test_conf_survives_allocation_failure_at_every_step(void **state)
     assert_int_equal(rc, 0);
     assert_true(n > 10);
     /* errors on a broken file must not leak under OOM either */
-    const char *bad = "checks: [{id: A, type: prometheus}, {id: b}]\nalerts: []\n";
+    const char *bad = "checks: [{id: A, type: zookeeper}, {id: b}]\nalerts: []\n";
     rc = -1;
     for (n = 0; n < 100000 && rc != BASE_ERR_INVALID; n++) {
         struct base_errors e;

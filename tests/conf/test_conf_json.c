@@ -156,7 +156,7 @@ static void test_conf_json_wrong_types_read_like_yaml_scalars(void **state)
 static void test_conf_json_ids_types_and_projects(void **state)
 {
     expect_error("{\"id\": \"A b\", \"type\": \"http\", \"url\": \"http://x/\"}", "id", "bad id 'A b'");
-    expect_error("{\"id\": \"a\", \"type\": \"prometheus\"}", "type", "is not supported by this version yet");
+    expect_error("{\"id\": \"a\", \"type\": \"zookeeper\"}", "type", "unknown check type 'zookeeper' (supported: http, tcp");
     expect_error("{\"id\": \"a\", \"type\": \"htp\"}", "type", "unknown check type 'htp' (did you mean 'http'?)");
     expect_error("{" HTTP ", \"project\": \"shp\"}", "project", "unknown project 'shp' (did you mean 'shop'?)");
     expect_error("{" HTTP ", \"project\": \"zzzzzzzz\"}", "project", "unknown project 'zzzzzzzz'");
@@ -191,8 +191,8 @@ static void test_conf_json_nested_paths_in_expect_labels_headers(void **state)
 
 static void test_conf_json_reports_the_first_error_in_document_order(void **state)
 {
-    expect_error("{\"id\": \"A\", \"type\": \"prometheus\"}", "id", "bad id 'A'");
-    expect_error("{\"type\": \"prometheus\", \"id\": \"A\"}", "type", "not supported");
+    expect_error("{\"id\": \"A\", \"type\": \"zookeeper\"}", "id", "bad id 'A'");
+    expect_error("{\"type\": \"zookeeper\", \"id\": \"A\"}", "type", "unknown check type");
     expect_error("{" HTTP ", \"labels\": {\"ok\": \"1\", \"b-d\": \"x\"}, \"confirm\": 0}", "labels.b-d",
                  "bad name");
 }
@@ -545,7 +545,7 @@ static void test_conf_json_survives_allocation_failure(void **state)
     assert_int_equal(rc, 0);
     assert_true(n > 3);
     /* a broken object under OOM: only NOMEM or the real error */
-    json_t *bad = parse("{\"id\": \"A\", \"type\": \"prometheus\", \"labels\": {\"-\": 1}}");
+    json_t *bad = parse("{\"id\": \"A\", \"type\": \"zookeeper\", \"labels\": {\"-\": 1}}");
     rc = -1;
     for (n = 0; n < 100000 && rc != BASE_ERR_INVALID; n++) {
         struct conf *c = NULL;
