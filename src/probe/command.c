@@ -13,7 +13,6 @@
 #include "probe/command.h"
 
 #include "base/alloc.h"
-#include "base/utf8.h"
 #include "probe/command_conf.h"
 #include "probe/command_spawn.h"
 #include "probe/perfdata.h"
@@ -219,48 +218,11 @@ static void judge(struct probe_command *t, const struct probe_perfdata *pd)
         sample_set_error(s, "exit code %" PRId64 " (no output)", t->exit_status);
 }
 
-/* s[0..n) as a JSON string of at most max bytes of it, cut after the last
- * whole line that fits (or at max), ill-formed UTF-8 and control
- * characters (but newline and tab) as U+FFFD; NULL when empty. */
-static json_t *text_json(const char *s, size_t n, size_t max)
-{
-    if (n > max) {
-        size_t cut = max;
-        while (cut > 0 && s[cut - 1] != '\n')
-            cut--;
-        n = cut ? cut : max;
-    }
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        n--;
-    if (!n)
-        return NULL;
-    char *out = base_malloc(n * BASE_UTF8_REPLACEMENT_LEN + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        size_t k = base_utf8_decode(s + i, n - i, &cp);
-        if (k && (!base_utf8_is_control(cp) || cp == '\n' || cp == '\t')) {
-            memcpy(out + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(out + o, BASE_UTF8_REPLACEMENT, BASE_UTF8_REPLACEMENT_LEN);
-            o += BASE_UTF8_REPLACEMENT_LEN;
-            i += k ? k : 1;
-        }
-    }
-    json_t *j = json_stringn(out, o);
-    base_free(out);
-    return j;
-}
-
 /* The detail: the first lines of stdout (a plugin's long text) and of stderr. */
 static void set_detail(struct probe_command *t)
 {
-    json_t *out = text_json(t->outbuf, t->out_len, DETAIL_OUTPUT_MAX);
-    json_t *err = text_json(t->errbuf, t->err_len, DETAIL_STDERR_MAX);
+    json_t *out = probe_json_text(t->outbuf, t->out_len, DETAIL_OUTPUT_MAX);
+    json_t *err = probe_json_text(t->errbuf, t->err_len, DETAIL_STDERR_MAX);
     if (!out && !err)
         return;
     json_t *o = json_object();

@@ -14,6 +14,7 @@
 #include "probe/probe_int.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,22 @@ static void log_cancel(struct probe_run *r)
     struct probe_log *p = (struct probe_log *)r;
     (void)probe_log_read_abandon(p->job);
     teardown(p);
+}
+
+/* The detail: the run's last matching lines, the oldest first. */
+static void set_detail(struct probe_log *p)
+{
+    const struct probe_log_read *j = p->job;
+    if (!j || !j->n_last)
+        return;
+    json_t *lines = json_array();
+    for (size_t k = 0; lines && k < j->n_last; k++) {
+        size_t slot = (j->last_next + PROBE_LOG_LAST_LINES - j->n_last + k) % PROBE_LOG_LAST_LINES;
+        json_t *line = probe_json_text(j->last[slot], strlen(j->last[slot]), PROBE_LOG_LAST_LINE_MAX);
+        if (line)
+            json_array_append_new(lines, line);
+    }
+    probe_run_detail_set(&p->run, lines ? json_pack("{s:o}", "last_matches", lines) : NULL);
 }
 
 static void finish(struct probe_log *p)
@@ -152,6 +169,7 @@ static void after_work(uv_work_t *w, int status)
         sample_set_error(&p->run.s, "the read job did not run: %s", uv_strerror(status));
     } else {
         report(p);
+        set_detail(p);  /* the job is back: its lines are ours to read */
     }
     finish(p);
 }
@@ -228,29 +246,6 @@ static struct probe_run *log_start(struct probe_engine *e, const struct conf_che
     p->working = true;
     uv_timer_start(&p->deadline, on_deadline, (uint64_t)p->run.timeout_ms, 0);
     return &p->run;
-}
-
-size_t probe_log_last_lines(const struct probe_run *r, char *out, size_t size)
-{
-    if (size)
-        out[0] = '\0';
-    if (!r || r->type != &probe_log_type || !size)
-        return 0;
-    const struct probe_log_read *j = ((const struct probe_log *)r)->job;
-    size_t at = 0, n = 0;
-    for (size_t k = 0; k < j->n_last; k++) {
-        size_t slot = (j->last_next + PROBE_LOG_LAST_LINES - j->n_last + k) % PROBE_LOG_LAST_LINES;
-        char shown[PROBE_LOG_LAST_LINE_MAX * 4];
-        probe_escape(j->last[slot], strlen(j->last[slot]), shown, sizeof(shown));
-        int w = snprintf(out + at, size - at, "%s%s", n ? "\n" : "", shown);
-        if (w < 0 || (size_t)w >= size - at) {
-            out[at] = '\0';
-            break;
-        }
-        at += (size_t)w;
-        n++;
-    }
-    return n;
 }
 
 /* ---- settings ---- */

@@ -53,13 +53,4 @@ struct probe_log_conf {
 
 extern const struct conf_check_type probe_log_type;
 
-/*
- * The last matching lines of a log run (at most PROBE_LOG_LAST_LINES, the
- * oldest first), printable-escaped and joined by '\n' into out (size
- * bytes, always NUL-terminated). Returns how many lines were written; 0
- * for a run of another type. Valid from the run's done callback only (the
- * run is freed when it returns).
- */
-size_t probe_log_last_lines(const struct probe_run *r, char *out, size_t size);
-
 #endif

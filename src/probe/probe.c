@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "model/scrape.h"
 #include "probe/conn.h"
 #include "probe/curlm.h"
@@ -64,6 +65,43 @@ void probe_run_series_set(struct probe_run *r, struct scrape_batch *b)
 {
     scrape_batch_destroy(r->series);
     r->series = b;
+}
+
+/* s[0..n) as a JSON string of at most max bytes of it, cut after the last
+ * whole line that fits (or at max), ill-formed UTF-8 and control
+ * characters (but newline and tab) as U+FFFD; NULL when empty. */
+json_t *probe_json_text(const char *s, size_t n, size_t max)
+{
+    if (n > max) {
+        size_t cut = max;
+        while (cut > 0 && s[cut - 1] != '\n')
+            cut--;
+        n = cut ? cut : max;
+    }
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    if (!n)
+        return NULL;
+    char *out = base_malloc(n * BASE_UTF8_REPLACEMENT_LEN + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = base_utf8_decode(s + i, n - i, &cp);
+        if (k && (!base_utf8_is_control(cp) || cp == '\n' || cp == '\t')) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, BASE_UTF8_REPLACEMENT, BASE_UTF8_REPLACEMENT_LEN);
+            o += BASE_UTF8_REPLACEMENT_LEN;
+            i += k ? k : 1;
+        }
+    }
+    json_t *j = json_stringn(out, o);
+    base_free(out);
+    return j;
 }
 
 const struct scrape_batch *probe_run_series(const struct probe_run *r)

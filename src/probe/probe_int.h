@@ -68,6 +68,10 @@ void probe_run_finish(struct probe_run *r);
  * strings short. */
 struct json_t;
 void probe_run_detail_set(struct probe_run *r, struct json_t *obj);
+/* s[0..n) as a JSON string for a detail: at most max bytes, cut after the
+ * last whole line that fits (or at max), ill-formed UTF-8 and control
+ * characters (but newline and tab) as U+FFFD; NULL when empty or on OOM. */
+struct json_t *probe_json_text(const char *s, size_t n, size_t max);
 /* Hands the run a batch of scraped series (taken; freed after the
  * callback or at a cancel). */
 void probe_run_series_set(struct probe_run *r, struct scrape_batch *b);
