@@ -42,6 +42,7 @@ struct probe_command {
     struct probe_command_spawn sp;
     int handles;                    /* handles not yet closed */
     bool work_pending, polling;
+    int reap_ticks;                 /* on_reap_tick's polls so far */
     bool spawned, exited, out_eof, err_eof, timed_out, tearing_down, reaping;
     int64_t exit_status;
     int term_signal;
@@ -105,6 +106,21 @@ static void on_reap_deadline(uv_timer_t *h)
     close_watchers(h->data);
 }
 
+/* Without a pidfd watch (its uv_poll could not start): the killed program
+ * is reaped by polling, every 50 ms up to PROBE_COMMAND_REAP_MS. */
+static void on_reap_tick(uv_timer_t *h)
+{
+    struct probe_command *t = h->data;
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    int rc = waitid(P_PID, (id_t)t->sp.pid, &si, WEXITED | WNOHANG);
+    if ((rc == 0 && si.si_pid != 0) || (rc != 0 && errno == ECHILD) ||
+        ++t->reap_ticks >= PROBE_COMMAND_REAP_MS / 50) {
+        t->exited = true;
+        close_watchers(t);
+    }
+}
+
 /* After the sample (or a cancel), once the spawn is back from the pool:
  * a running program is killed and reaped before the watchers close. */
 static void teardown_rest(struct probe_command *t)
@@ -118,7 +134,10 @@ static void teardown_rest(struct probe_command *t)
     kill_group(t);
     t->reaping = true;
     uv_timer_stop(&t->timer);
-    uv_timer_start(&t->timer, on_reap_deadline, PROBE_COMMAND_REAP_MS, 0);
+    if (t->polling)
+        uv_timer_start(&t->timer, on_reap_deadline, PROBE_COMMAND_REAP_MS, 0);
+    else
+        uv_timer_start(&t->timer, on_reap_tick, 50, 50);
 }
 
 static void teardown(struct probe_command *t)
@@ -375,6 +394,8 @@ static int watch(struct probe_command *t)
 static void on_spawned(uv_work_t *w, int status)
 {
     struct probe_command *t = w->data;
+    /* canceled (or timed out) while on the pool: teardown left the rest to us */
+    bool left_to_us = t->tearing_down;
     t->work_pending = false;
     if (status == 0 && !t->sp.err) {
         t->spawned = true;
@@ -387,16 +408,17 @@ static void on_spawned(uv_work_t *w, int status)
         }
     } else if (!t->run.done) {
         int err = status ? status : t->sp.err;
-        if (t->sp.what)
-            sample_set_error(&t->run.s, "cannot run %s: %s %s: %s", t->program, t->sp.what,
-                             strcmp(t->sp.what, "workdir") ? "" : t->sp.cwd, uv_strerror(err));
+        if (t->sp.what && !strcmp(t->sp.what, "workdir"))
+            sample_set_error(&t->run.s, "cannot run %s: workdir %s: %s", t->program, t->sp.cwd, uv_strerror(err));
+        else if (t->sp.what)
+            sample_set_error(&t->run.s, "cannot run %s: %s: %s", t->program, t->sp.what, uv_strerror(err));
         else
             sample_set_error(&t->run.s, "cannot run %s: %s", t->program, uv_strerror(err));
         t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
         probe_run_finish(&t->run);
         teardown(t);
     }
-    if (t->tearing_down)
+    if (left_to_us)
         teardown_rest(t);
 }
 

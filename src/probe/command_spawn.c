@@ -132,6 +132,10 @@ static int start(struct probe_command_spawn *sp, const char *prog, int out[2], i
         rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     if (!rc)
         rc = posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
+    /* and in the child, close everything else: what another thread opened
+     * without O_CLOEXEC after the sweep in probe_command_spawn_run */
+    if (!rc)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (!rc)
         rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     if (!rc)

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHUNK (256u * 1024)           /* one pread: big enough to amortise the call */
@@ -187,6 +188,9 @@ static int read_from(struct scanner *s, int fd, struct probe_log_file *f, bool f
     s->len = 0;
     s->total = 0;
     while (j->budget > 0) {
+        /* a run abandoned at its deadline stops here, not 64 MiB later */
+        if (atomic_load(&j->phase) == PROBE_LOG_READ_ABANDONED)
+            return -ECANCELED;
         size_t want = j->budget < CHUNK ? (size_t)j->budget : CHUNK;
         ssize_t n = pread(fd, s->chunk, want, (off_t)pos);
         if (n < 0 && errno == EINTR)
@@ -422,6 +426,8 @@ static int make_state_dir(const struct probe_log_read *j)
  * from before the state is read until after it is written, puts them one
  * after the other; the second then starts where the first ended. Returns
  * the locked fd (closing it unlocks), or -1 with the reason noted. */
+#define LOCK_WAIT_MS 2000   /* longest wait for another run's state lock */
+
 static int lock_state(struct probe_log_read *j)
 {
     char name[sizeof(j->state_file) + 8];
@@ -433,14 +439,25 @@ static int lock_state(struct probe_log_read *j)
         note(j, true, "cannot open the state lock: %s", strerror(errno));
         return -1;
     }
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
+    /* Another run of this check holds it (a run-now beside a scheduled run):
+     * wait for it, but never block a pool thread for long nor past this
+     * run's own abandonment. */
+    for (int tries = 0;; tries++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
             note(j, true, "cannot lock the state: %s", strerror(errno));
-            close(fd);
-            return -1;
+            break;
         }
+        if (tries >= LOCK_WAIT_MS / 10 || atomic_load(&j->phase) == PROBE_LOG_READ_ABANDONED) {
+            note(j, true, "another run of this check still holds its state (for %d ms)", LOCK_WAIT_MS);
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
-    return fd;
+    close(fd);
+    return -1;
 }
 
 static void commit(struct probe_log_read *j, const struct probe_log_state *st)

@@ -273,7 +273,7 @@ static int write_all(int fd, const char *p, size_t n)
 /* fsync of the directory holding `file`, so the rename itself is durable. */
 static int sync_dir(const char *file)
 {
-    char copy[PROBE_LOG_PATH_MAX + 64];
+    char copy[PROBE_LOG_PATH_MAX + 256];   /* any state file name (data dir + id) fits */
     if ((size_t)snprintf(copy, sizeof(copy), "%s", file) >= sizeof(copy))
         return -ENAMETOOLONG;
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -52,7 +52,8 @@ void probe_run_detail_set(struct probe_run *r, json_t *obj)
     r->detail = NULL;
     if (!obj)
         return;
-    char *text = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+    /* UTF-8 as is: \uXXXX escapes would triple non-Latin text past the cap */
+    char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     if (text && strlen(text) <= PROBE_DETAIL_MAX)
         r->detail = base_strdup(text);
@@ -119,10 +120,27 @@ double probe_run_elapsed_ms(const struct probe_run *r)
     return (double)(uv_hrtime() - r->t0_ns) / 1e6;
 }
 
+/* The error text is shown by the API, logs and terminals: bytes that are
+ * not well-formed UTF-8, and control characters, become '?' (a type may
+ * have quoted what a target sent). */
+static void clean_error(char *e)
+{
+    for (size_t i = 0, n = strlen(e); i < n;) {
+        uint32_t cp;
+        size_t k = base_utf8_decode(e + i, n - i, &cp);
+        if (k && !base_utf8_is_control(cp)) {
+            i += k;
+            continue;
+        }
+        e[i++] = '?';
+    }
+}
+
 void probe_run_finish(struct probe_run *r)
 {
     if (r->done)
         return;
+    clean_error(r->s.error);
     r->done = true;
     run_unlink(r);
     r->engine->stats.finished++;

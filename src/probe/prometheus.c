@@ -19,12 +19,15 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* The parse stopped for lack of memory (promtext returns -1 for a
  * malformed page and a callback's own value as is). */
 #define PARSE_NOMEM 1
+#define PARSE_STOPPED 2     /* canceled, or past the run's deadline */
 
 struct probe_prom {
     struct probe_run run;            /* first: a run pointer is a probe_prom pointer */
@@ -32,7 +35,9 @@ struct probe_prom {
     CURL *easy;
     struct curl_slist *headers;
     struct base_buf body;
-    bool overflow, nomem, canceled;
+    bool overflow, nomem, openmetrics;
+    atomic_bool canceled;            /* set on the loop, read by the pool job */
+    uint64_t deadline_ns;            /* uv_hrtime() past which the parse stops */
     uv_work_t work;
     char errbuf[CURL_ERROR_SIZE];
     /* for the pool job: copies, and what it found */
@@ -81,6 +86,9 @@ static int on_series(void *data, const struct probe_promtext_sample *s)
 {
     struct job *j = data;
     struct probe_prom *p = j->p;
+    /* every 1024 series: a canceled run, or one past its deadline, stops */
+    if ((p->scraped & 1023) == 0 && (atomic_load(&p->canceled) || uv_hrtime() > p->deadline_ns))
+        return PARSE_STOPPED;
     p->scraped++;
     if (!selected(j, s))
         return 0;
@@ -116,8 +124,8 @@ static void on_work(uv_work_t *w)
             goto out;   /* validated at load: only out of memory */
         j.n_sel++;
     }
-    p->parse_rc = probe_promtext_parse(p->body.data ? p->body.data : "", p->body.len, scratch, on_series, &j,
-                                       &p->perr);
+    p->parse_rc = probe_promtext_parse(p->body.data ? p->body.data : "", p->body.len, p->openmetrics, scratch,
+                                       on_series, &j, &p->perr);
 out:
     for (size_t i = 0; i < j.n_sel; i++)
         probe_promsel_destroy(j.sel[i]);
@@ -143,7 +151,7 @@ static void set_values(struct probe_prom *p, bool parsed)
 static void on_work_done(uv_work_t *w, int status)
 {
     struct probe_prom *p = w->data;
-    if (p->canceled) {
+    if (atomic_load(&p->canceled)) {
         struct probe_engine *e = p->run.engine;
         prom_free(p);
         probe_engine_release(e);
@@ -153,6 +161,9 @@ static void on_work_done(uv_work_t *w, int status)
     s->result = SAMPLE_DOWN;
     if (status != 0 || p->parse_rc == PARSE_NOMEM) {
         sample_set_error(s, "out of memory reading the metrics");
+    } else if (p->parse_rc == PARSE_STOPPED) {
+        sample_set_error(s, "timeout after %" PRId64 " ms (reading the metrics, %zu series so far)",
+                         p->run.timeout_ms, p->scraped);
     } else if (p->parse_rc != 0) {
         sample_set_error(s, "metrics line %zu col %zu: %s", p->perr.line, p->perr.col, p->perr.message);
     } else {
@@ -205,6 +216,9 @@ static void on_curl_done(struct probe_curl_owner *owner, CURLcode rc)
         prom_free(p);
         return;
     }
+    const char *ctype = NULL;
+    curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    p->openmetrics = ctype && !strncasecmp(ctype, "application/openmetrics-text", 28);
     curl_easy_cleanup(p->easy);  /* its connection is not needed for the parse */
     p->easy = NULL;
     if (uv_queue_work(p->run.engine->loop, &p->work, on_work, on_work_done) != 0) {
@@ -268,6 +282,8 @@ static struct probe_run *prom_start(struct probe_engine *e, const struct conf_ch
     if (!p)
         return NULL;
     probe_run_init(&p->run, e, check);
+    atomic_init(&p->canceled, false);
+    p->deadline_ns = p->run.t0_ns + (uint64_t)p->run.timeout_ms * 1000000u;
     p->curl.done = on_curl_done;
     p->work.data = p;
     p->max_series = c->max_series > 0 ? (size_t)c->max_series : PROBE_PROMETHEUS_DEFAULT_MAX_SERIES;
@@ -294,7 +310,7 @@ static void prom_cancel(struct probe_run *r)
         return;
     }
     /* the parse is on the pool: it frees the run when it comes back */
-    p->canceled = true;
+    atomic_store(&p->canceled, true);
     r->engine->tearing_down++;
     (void)uv_cancel((uv_req_t *)&p->work);
 }
@@ -380,13 +396,16 @@ static void prom_target(const struct conf_check *cc, char *buf, size_t n)
 {
     const struct probe_prometheus_conf *c = cc->settings;
     const char *url = c && c->url ? c->url : "";
-    /* scheme://host/path without the userinfo */
+    /* scheme://host/path without the userinfo, the query or the fragment
+     * (either may hold a token) */
     const char *scheme_end = strstr(url, "://"), *host = scheme_end ? scheme_end + 3 : url;
     const char *at = strchr(host, '@'), *slash = strchr(host, '/');
-    if (at && (!slash || at < slash))
-        snprintf(buf, n, "%.*s***@%s", (int)(host - url), url, at + 1);
+    size_t tail = strcspn(host, "?#");
+    const char *rest = host[tail] ? "?***" : "";
+    if (at && (!slash || at < slash) && at < host + tail)
+        snprintf(buf, n, "%.*s***@%.*s%s", (int)(host - url), url, (int)(host + tail - at - 1), at + 1, rest);
     else
-        snprintf(buf, n, "%s", url);
+        snprintf(buf, n, "%.*s%s", (int)(host + tail - url), url, rest);
 }
 
 static const struct conf_check_value prom_values[] = {

@@ -27,6 +27,10 @@ static int fail(struct cursor *c, const char *at, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
         va_end(ap);
+        /* what it quotes of the page is printable ASCII only */
+        for (char *m = c->err->message; *m; m++)
+            if ((unsigned char)*m < 0x20 || (unsigned char)*m >= 0x7f)
+                *m = '?';
         c->err->line = c->line_no;
         c->err->col = (size_t)(at - c->line_start) + 1;
     }
@@ -226,7 +230,7 @@ static int comment(struct cursor *c, struct family *fam, bool *eof)
     return fail(c, ts, "unknown metric type '%.*s'", (int)(tl > 32 ? 32 : tl), ts);
 }
 
-static int sample_line(struct cursor *c, const struct family *fam, struct probe_promtext_sample *s)
+static int sample_line(struct cursor *c, const struct family *fam, bool openmetrics, struct probe_promtext_sample *s)
 {
     s->n_labels = 0;
     s->has_timestamp = false;
@@ -250,8 +254,10 @@ static int sample_line(struct cursor *c, const struct family *fam, struct probe_
         double t;
         if (!parse_float(ts, tl, &t) || !isfinite(t) || fabs(t) > 9.2e15)
             return fail(c, ts, "invalid timestamp '%.*s'", (int)(tl > 32 ? 32 : tl), ts);
-        /* 0.0.4: integer milliseconds; OpenMetrics: seconds with a fraction */
-        s->timestamp_ms = memchr(ts, '.', tl) ? (int64_t)(t * 1000.0) : (int64_t)t;
+        /* 0.0.4: integer milliseconds; OpenMetrics: seconds */
+        if (!openmetrics && memchr(ts, '.', tl))
+            return fail(c, ts, "invalid timestamp '%.*s' (milliseconds are whole)", (int)(tl > 32 ? 32 : tl), ts);
+        s->timestamp_ms = openmetrics ? (int64_t)(t * 1000.0) : (int64_t)t;
         s->has_timestamp = true;
         skip_blanks(c);
     }
@@ -261,7 +267,7 @@ static int sample_line(struct cursor *c, const struct family *fam, struct probe_
     return 0;
 }
 
-int probe_promtext_parse(const char *text, size_t len, struct probe_promtext_sample *scratch,
+int probe_promtext_parse(const char *text, size_t len, bool openmetrics, struct probe_promtext_sample *scratch,
                          probe_promtext_sample_cb cb, void *data, struct probe_promtext_error *err)
 {
     struct family fam = {.name = "", .type = PROBE_PROMTEXT_UNTYPED};
@@ -285,7 +291,7 @@ int probe_promtext_parse(const char *text, size_t len, struct probe_promtext_sam
                 return -1;
             continue;
         }
-        if (sample_line(&c, &fam, scratch))
+        if (sample_line(&c, &fam, openmetrics, scratch))
             return -1;
         int rc = cb(data, scratch);
         if (rc)

@@ -60,8 +60,10 @@ typedef int (*probe_promtext_sample_cb)(void *data, const struct probe_promtext_
 
 /* Reads text[0..len): 0 when every line was read (cb called per sample),
  * -1 on the first malformed line (*err says where and why), or what cb
- * returned to stop. `scratch` is the caller's (it is large: ~270 KiB). */
-int probe_promtext_parse(const char *text, size_t len, struct probe_promtext_sample *scratch,
+ * returned to stop. `scratch` is the caller's (it is large: ~270 KiB).
+ * `openmetrics`: the page is OpenMetrics (its Content-Type says so), whose
+ * timestamps are seconds; in 0.0.4 they are integer milliseconds. */
+int probe_promtext_parse(const char *text, size_t len, bool openmetrics, struct probe_promtext_sample *scratch,
                          probe_promtext_sample_cb cb, void *data, struct probe_promtext_error *err);
 
 /* "counter", "gauge", ... */

@@ -385,6 +385,7 @@ void sched_poll(struct sched *s)
 static void check_reset(struct sched *s, struct sched_check *c, const struct conf_check *cc)
 {
     struct sched_check zero = {0};
+    base_free(c->last_detail);  /* a fresh check (calloc'd) has none */
     *c = zero;
     c->conf = cc;
     c->sched = s;

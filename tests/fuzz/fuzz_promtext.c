@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     struct probe_promtext_error err;
     memset(&err, 0, sizeof(err));
-    int rc = probe_promtext_parse(body, page_len, scratch, on_sample, &c, &err);
+    int rc = probe_promtext_parse(body, page_len, sel_len & 1, scratch, on_sample, &c, &err);
     if (rc == -1 && (!err.line || !err.col || !err.message[0]))
         abort();
     if (rc != 0 && rc != -1)

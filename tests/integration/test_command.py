@@ -280,7 +280,9 @@ def test_reload_and_shutdown_kill_running_programs():
         o.start()
         h.wait_for(lambda: started(pids_a) and started(pids_b), 10, "both programs started")
         a, b = started(pids_a), started(pids_b)
-        o.reload(h.make_config([long(idb, pids_b), keep]))
+        # keep's definition changes too: its state (with the last sample's detail) starts over
+        keep2 = dict(keep, interval="600ms")
+        o.reload(h.make_config([long(idb, pids_b), keep2]))
         h.wait_for(lambda: all(zombie_or_alive(p) is None for p in a), 10,
                    f"the removed check's programs gone (states {[zombie_or_alive(p) for p in a]})")
         h.check(all(zombie_or_alive(p) == "S" for p in b), "the other check's programs still run")

@@ -174,7 +174,8 @@ def test_serve_scrapes_itself_and_publishes_series():
         {"id": "self", "type": "prometheus", "url": f"http://127.0.0.1:{port}/metrics", "interval": "500ms",
          "timeout": "400ms", "match": ["opshub_probes_total", '{__name__=~"process_.*"}']},
         prom("app", "/metrics", interval="500ms", timeout="400ms"),
-        {"id": "withpw", "type": "prometheus", "url": f"http://scraper:{pw}@127.0.0.1:{ENV['pages'].port}/metrics",
+        {"id": "withpw", "type": "prometheus",
+         "url": f"http://scraper:{pw}@127.0.0.1:{ENV['pages'].port}/metrics?token={pw}",
          "interval": "500ms", "timeout": "400ms", "bearer_token": TOKEN},
     ])
     with h.Opshub(cfg, port=port) as o:
@@ -189,7 +190,8 @@ def test_serve_scrapes_itself_and_publishes_series():
         h.check(published is not None and published >= 4, f"series batches on the bus: {published}")
         h.eq(m.get("scrape_samples_scraped", check="app", project="", type="prometheus"), 8.0, "/metrics value")
         c = o.check_json("withpw")
-        h.eq(c["target"], f"http://***@127.0.0.1:{ENV['pages'].port}/metrics", "the target hides the password")
+        h.eq(c["target"], f"http://***@127.0.0.1:{ENV['pages'].port}/metrics?***",
+             "the target hides the password and the query")
         for path in ("/api/v1/checks/withpw", "/api/v1/checks", "/metrics"):
             h.assert_no_secret_in(o.get(path).text, path)
         o.stop()

@@ -68,7 +68,7 @@ static void test_client_library_output(void **state)
         "no_newline_at_end -0";
     struct got g = {0};
     struct probe_promtext_error err;
-    assert_int_equal(probe_promtext_parse(S(body), scratch(), collect, &g, &err), 0);
+    assert_int_equal(probe_promtext_parse(S(body), false, scratch(), collect, &g, &err), 0);
     static const char *const want[] = {
         "counter http_requests_total {method=post,code=200} 1027 @1395066363000",
         "counter http_requests_total {method=post,code=400} 3 @1395066363000",
@@ -97,7 +97,7 @@ static void test_openmetrics_bits(void **state)
                                "this is not read\n";
     struct got g = {0};
     struct probe_promtext_error err;
-    assert_int_equal(probe_promtext_parse(S(body), scratch(), collect, &g, &err), 0);
+    assert_int_equal(probe_promtext_parse(S(body), true, scratch(), collect, &g, &err), 0);
     assert_int_equal(g.n, 2);
     assert_string_equal(g.line[0], "counter foo_total {} 17 @1520879607789");
     assert_string_equal(g.line[1], "counter foo_created {} 1.52043e+09");
@@ -108,7 +108,7 @@ static void expect_error(const char *body, size_t line, size_t col, const char *
     struct got g = {0};
     struct probe_promtext_error err;
     memset(&err, 0, sizeof(err));
-    int rc = probe_promtext_parse(body, strlen(body), scratch(), collect, &g, &err);
+    int rc = probe_promtext_parse(body, strlen(body), false, scratch(), collect, &g, &err);
     if (rc != -1 || err.line != line || err.col != col || !strstr(err.message, msg))
         fail_msg("%s: rc %d, %zu:%zu %s; want %zu:%zu %s", body, rc, err.line, err.col, err.message, line, col, msg);
 }
@@ -129,6 +129,10 @@ static void test_malformed_lines(void **state)
     expect_error("# TYPE m countr\n", 1, 10, "unknown metric type 'countr'");
     expect_error("# TYPE 9m counter\n", 1, 8, "expected a metric name");
     expect_error("m{=\"x\"} 1\n", 1, 3, "expected a label name");
+    expect_error("m 1 1.5\n", 1, 5, "invalid timestamp '1.5' (milliseconds are whole)");
+    /* what an error quotes of the page is printable ASCII */
+    expect_error("m \xff" "a\n", 1, 3, "invalid value '?a'");
+    expect_error("# TYPE m \x1b[31m\n", 1, 10, "unknown metric type '?[31m'");
 
     char *big = base_malloc(PROBE_PROMTEXT_LABEL_VALUE_MAX + 32);
     int n = snprintf(big, 32, "m{a=\"");
@@ -144,7 +148,7 @@ static void test_malformed_lines(void **state)
     snprintf(many + at, sizeof(many) - at, "} 1\n");
     struct got g = {0};
     struct probe_promtext_error err;
-    assert_int_equal(probe_promtext_parse(many, strlen(many), scratch(), collect, &g, &err), -1);
+    assert_int_equal(probe_promtext_parse(many, strlen(many), false, scratch(), collect, &g, &err), -1);
     assert_non_null(strstr(err.message, "more than 64 labels"));
 
     /* the callback stops the read */
@@ -153,7 +157,7 @@ static void test_malformed_lines(void **state)
     for (int i = 0; i < 40; i++)
         at += (size_t)snprintf(lots + at, sizeof(lots) - at, "m%d 1\n", i);
     memset(&g, 0, sizeof(g));
-    assert_int_equal(probe_promtext_parse(lots, at, scratch(), collect, &g, &err), 7);
+    assert_int_equal(probe_promtext_parse(lots, at, false, scratch(), collect, &g, &err), 7);
     assert_int_equal(g.n, 32);
 }
 
@@ -167,7 +171,7 @@ static bool sel_matches(const char *sel_text, const char *body)
     struct probe_promtext_sample *s = scratch();
     struct got g = {0};
     struct probe_promtext_error err;
-    assert_int_equal(probe_promtext_parse(body, strlen(body), s, collect, &g, &err), 0);
+    assert_int_equal(probe_promtext_parse(body, strlen(body), false, s, collect, &g, &err), 0);
     assert_int_equal(g.n, 1);
     bool m = probe_promsel_match(sel, s);
     probe_promsel_destroy(sel);
