@@ -16,6 +16,7 @@
 
 #include "base/alloc.h"
 #include "probe/conn.h"
+#include "probe/conn_run.h"
 #include "probe/probe_int.h"
 
 #include <hiredis/hiredis.h>
@@ -43,12 +44,10 @@ struct redis_reply {
 };
 
 struct probe_redis {
-    struct probe_run run;           /* first: a run pointer is a probe_redis pointer */
-    uv_timer_t timer;
-    struct probe_conn *conn;
+    struct probe_conn_run cr;       /* first: a run pointer is a probe_redis pointer */
     redisReader *reader;
     enum redis_step step;
-    bool failed, tearing_down, array_refused;
+    bool array_refused;
     size_t fed;                     /* bytes of the reply awaited so far */
     uint64_t sent_ns;               /* when the command awaited went out */
     double ping_s;                  /* PING's round trip; -1 until answered */
@@ -271,62 +270,26 @@ static void describe(const struct redis_reply *r, char *buf, size_t n)
 
 /* ---- teardown ---- */
 
-static void on_closed(uv_handle_t *h)
+static void release(struct probe_conn_run *cr)
 {
-    struct probe_redis *t = h->data;
-    struct probe_engine *e = t->run.engine;
+    struct probe_redis *t = (struct probe_redis *)cr;
     if (t->reader)
         redisReaderFree(t->reader);
     OPENSSL_cleanse(&t->url, sizeof(t->url));
-    base_free(t);
-    probe_engine_release(e);
 }
 
-static void teardown(struct probe_redis *t)
+static void before_finish(struct probe_conn_run *cr)
 {
-    if (t->tearing_down)
-        return;
-    t->tearing_down = true;
-    t->run.engine->tearing_down++;
-    probe_conn_close(t->conn);
-    uv_close((uv_handle_t *)&t->timer, on_closed);
-}
-
-static void finish(struct probe_redis *t, enum sample_result result)
-{
-    t->run.s.result = result;
-    if (result == SAMPLE_UP)
-        t->run.s.error[0] = '\0';
+    struct probe_redis *t = (struct probe_redis *)cr;
     if (t->ping_s >= 0)
-        sample_value_set(&t->run.s, "latency_seconds", t->ping_s);
-    if (t->run.s.latency_ms < 0.001)
-        t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    uv_timer_stop(&t->timer);
-    probe_run_finish(&t->run);
-    teardown(t);
+        sample_value_set(&t->cr.run.s, "latency_seconds", t->ping_s);
 }
+
+static const struct probe_conn_run_ops redis_run_ops = {.before_finish = before_finish, .release = release};
 
 static void redis_cancel(struct probe_run *r)
 {
-    teardown((struct probe_redis *)r);
-}
-
-/* Reports a failure: at once from a loop callback, on the next loop turn
- * from redis_start (a run never completes synchronously). */
-static void fail(struct probe_redis *t, bool deferred, const char *fmt, ...) BASE_PRINTF(3, 4);
-static void fail(struct probe_redis *t, bool deferred, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->run.s.error, sizeof(t->run.s.error), fmt, ap);
-    va_end(ap);
-    t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    if (deferred) {
-        t->failed = true;
-        uv_timer_start(&t->timer, on_timer, 0, 0);
-    } else {
-        finish(t, SAMPLE_DOWN);
-    }
+    probe_conn_run_teardown((struct probe_conn_run *)r);
 }
 
 /* ---- the engine's memory of the last reading ---- */
@@ -350,7 +313,7 @@ void probe_redis_forget(struct probe_engine *e)
  * this reading remembered for the next run (best effort). */
 static bool eviction_rate(struct probe_redis *t, const struct probe_redis_info *info, double *rate)
 {
-    struct probe_engine *e = t->run.engine;
+    struct probe_engine *e = t->cr.run.engine;
     struct redis_prev *prev = base_map_get(&e->redis_prev, t->id);
     uint64_t now = uv_hrtime();
     bool have = prev && probe_redis_info_eviction_rate(&prev->info, info, (double)(now - prev->t_ns) / 1e9, rate);
@@ -377,15 +340,15 @@ static void finding(struct probe_redis *t, enum sample_result *worst, enum sampl
     BASE_PRINTF(4, 5);
 static void finding(struct probe_redis *t, enum sample_result *worst, enum sample_result r, const char *fmt, ...)
 {
-    char *err = t->run.s.error;
+    char *err = t->cr.run.s.error;
     size_t len = strlen(err);
-    if (len && len + 2 < sizeof(t->run.s.error)) {
+    if (len && len + 2 < sizeof(t->cr.run.s.error)) {
         memcpy(err + len, "; ", 3);
         len += 2;
     }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + len, sizeof(t->run.s.error) - len, fmt, ap);
+    vsnprintf(err + len, sizeof(t->cr.run.s.error) - len, fmt, ap);
     va_end(ap);
     if (r == SAMPLE_DOWN || (r == SAMPLE_DEGRADED && *worst == SAMPLE_UP))
         *worst = r;
@@ -393,7 +356,7 @@ static void finding(struct probe_redis *t, enum sample_result *worst, enum sampl
 
 static void judge(struct probe_redis *t, const struct probe_redis_info *info)
 {
-    struct sample *s = &t->run.s;
+    struct sample *s = &t->cr.run.s;
     enum sample_result worst = SAMPLE_UP;
     s->error[0] = '\0';
     if (info->have & PROBE_REDIS_HAVE_USED_MEMORY)
@@ -443,8 +406,8 @@ static void judge(struct probe_redis *t, const struct probe_redis_info *info)
     }
     if (info->have & PROBE_REDIS_HAVE_UPTIME)
         sample_value_set(s, "uptime_seconds", (double)info->uptime_in_seconds);
-    s->latency_ms = probe_run_elapsed_ms(&t->run);
-    finish(t, worst);
+    s->latency_ms = probe_run_elapsed_ms(&t->cr.run);
+    probe_conn_run_finish(&t->cr, worst);
 }
 
 /* ---- the conversation ---- */
@@ -458,14 +421,14 @@ static int send_command(struct probe_redis *t, enum redis_step step, int argc, c
     char *cmd = NULL;
     int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
     if (n < 0) {
-        fail(t, false, "out of memory");
+        probe_conn_run_fail(&t->cr, false, "out of memory");
         return -1;
     }
-    int rc = probe_conn_write(t->conn, cmd, (size_t)n);
+    int rc = probe_conn_write(t->cr.conn, cmd, (size_t)n);
     OPENSSL_cleanse(cmd, (size_t)n);  /* AUTH carries the password */
     redisFreeCommand(cmd);
     if (rc) {
-        fail(t, false, "%s: send failed: %s", step_names[step], uv_strerror(rc));
+        probe_conn_run_fail(&t->cr, false, "%s: send failed: %s", step_names[step], uv_strerror(rc));
         return -1;
     }
     t->step = step;
@@ -509,9 +472,9 @@ static void on_reply(struct probe_redis *t, const struct redis_reply *r)
         char shown[SHOWN_MAX];
         probe_escape(r->str, r->len, shown, sizeof(shown));
         if (t->step == STEP_SELECT)
-            fail(t, false, "SELECT %d: %s", t->url.db, shown);
+            probe_conn_run_fail(&t->cr, false, "SELECT %d: %s", t->url.db, shown);
         else
-            fail(t, false, "%s: %s", step, shown);
+            probe_conn_run_fail(&t->cr, false, "%s: %s", step, shown);
         return;
     }
     switch (t->step) {
@@ -529,13 +492,13 @@ static void on_reply(struct probe_redis *t, const struct redis_reply *r)
             return;
         }
         describe(r, got, sizeof(got));
-        fail(t, false, "PING: expected PONG, got %s", got);
+        probe_conn_run_fail(&t->cr, false, "PING: expected PONG, got %s", got);
         return;
     case STEP_INFO:
         if (r->type == REDIS_REPLY_STRING) {
             struct probe_redis_info info;
             if (probe_redis_info_parse(r->str, r->len, &info) == 0) {
-                fail(t, false, "INFO: no field this check reads in a %zu-byte reply", r->len);
+                probe_conn_run_fail(&t->cr, false, "INFO: no field this check reads in a %zu-byte reply", r->len);
                 return;
             }
             judge(t, &info);
@@ -546,7 +509,7 @@ static void on_reply(struct probe_redis *t, const struct redis_reply *r)
         break;
     }
     describe(r, got, sizeof(got));
-    fail(t, false, "%s: unexpected reply %s", step, got);
+    probe_conn_run_fail(&t->cr, false, "%s: unexpected reply %s", step, got);
 }
 
 static void on_read(void *data, const char *buf, size_t n)
@@ -554,25 +517,25 @@ static void on_read(void *data, const char *buf, size_t n)
     struct probe_redis *t = data;
     size_t cap = t->step == STEP_INFO ? PROBE_REDIS_INFO_MAX : PROBE_REDIS_REPLY_MAX;
     if (t->step == STEP_CONNECT) {
-        fail(t, false, "the server spoke first: %zu bytes before any command", n);
+        probe_conn_run_fail(&t->cr, false, "the server spoke first: %zu bytes before any command", n);
         return;
     }
     t->fed += n;
     if (t->fed > cap) {
-        fail(t, false, "%s: reply larger than %zu bytes", step_names[t->step], cap);
+        probe_conn_run_fail(&t->cr, false, "%s: reply larger than %zu bytes", step_names[t->step], cap);
         return;
     }
     if (redisReaderFeed(t->reader, buf, n) != REDIS_OK) {
-        fail(t, false, "%s: protocol error: %s", step_names[t->step], t->reader->errstr);
+        probe_conn_run_fail(&t->cr, false, "%s: protocol error: %s", step_names[t->step], t->reader->errstr);
         return;
     }
-    while (!t->run.done) {
+    while (!t->cr.run.done) {
         void *reply = NULL;
         if (redisReaderGetReply(t->reader, &reply) != REDIS_OK) {
             if (t->array_refused)
-                fail(t, false, "%s: unexpected reply (an array)", step_names[t->step]);
+                probe_conn_run_fail(&t->cr, false, "%s: unexpected reply (an array)", step_names[t->step]);
             else
-                fail(t, false, "%s: protocol error: %s", step_names[t->step], t->reader->errstr);
+                probe_conn_run_fail(&t->cr, false, "%s: protocol error: %s", step_names[t->step], t->reader->errstr);
             return;
         }
         if (!reply)
@@ -591,14 +554,14 @@ static void on_peer_closed(void *data, int status)
 {
     struct probe_redis *t = data;
     if (status == UV_EOF)
-        fail(t, false, "%s: connection closed by the server", step_names[t->step]);
+        probe_conn_run_fail(&t->cr, false, "%s: connection closed by the server", step_names[t->step]);
     else
-        fail(t, false, "%s: read failed: %s", step_names[t->step], uv_strerror(status));
+        probe_conn_run_fail(&t->cr, false, "%s: read failed: %s", step_names[t->step], uv_strerror(status));
 }
 
 static void on_error(void *data, const char *why)
 {
-    fail(data, false, "%s", why);
+    probe_conn_run_fail(data, false, "%s", why);
 }
 
 static const struct probe_conn_cbs conn_cbs = {
@@ -610,14 +573,10 @@ static const struct probe_conn_cbs conn_cbs = {
 static void on_timer(uv_timer_t *h)
 {
     struct probe_redis *t = h->data;
-    if (t->run.done)
+    if (probe_conn_run_timer_over(&t->cr))
         return;
-    if (t->failed) {
-        finish(t, SAMPLE_DOWN);
-        return;
-    }
-    enum probe_conn_phase phase = t->conn ? probe_conn_phase(t->conn) : PROBE_CONN_IDLE;
-    fail(t, false, "timeout after %" PRId64 " ms (%s)", t->run.timeout_ms,
+    enum probe_conn_phase phase = t->cr.conn ? probe_conn_phase(t->cr.conn) : PROBE_CONN_IDLE;
+    probe_conn_run_fail(&t->cr, false, "timeout after %" PRId64 " ms (%s)", t->cr.run.timeout_ms,
          phase == PROBE_CONN_LOADING     ? "loading CA certificates"
          : phase == PROBE_CONN_RESOLVING ? "resolving"
          : phase == PROBE_CONN_HANDSHAKE ? "TLS handshake"
@@ -634,10 +593,7 @@ static struct probe_run *redis_start(struct probe_engine *e, const struct conf_c
     if (!t)
         return NULL;
     memset(t, 0, sizeof(*t));
-    probe_run_init(&t->run, e, check);
-    uv_timer_init(e->loop, &t->timer);
-    t->timer.data = t;
-    uv_timer_start(&t->timer, on_timer, (uint64_t)t->run.timeout_ms, 0);
+    probe_conn_run_init(&t->cr, e, check, &redis_run_ops, on_timer);
     t->ping_s = -1;
     t->hit_warn = c->hit_ratio_warn;
     t->hit_crit = c->hit_ratio_crit;
@@ -648,25 +604,25 @@ static struct probe_run *redis_start(struct probe_engine *e, const struct conf_c
 
     const char *why;
     if (probe_redis_url_parse(c->url ? c->url : "", &t->url, &why) != 0) {
-        fail(t, true, "%s", why);
-        return &t->run;
+        probe_conn_run_fail(&t->cr, true, "%s", why);
+        return &t->cr.run;
     }
     /* hiredis frees its idle buffer above maxbuf; our byte caps bound it
      * while a reply is read, so its default (16 KiB) is kept. */
     t->reader = redisReaderCreateWithFunctions(&reply_functions);
     if (!t->reader) {
-        fail(t, true, "out of memory");
-        return &t->run;
+        probe_conn_run_fail(&t->cr, true, "out of memory");
+        return &t->cr.run;
     }
     t->reader->privdata = t;
     struct probe_conn_tls tls = {.server_name = c->server_name, .ca_file = c->ca_file, .verify = true};
-    t->conn = probe_conn_new(e, t->url.host, t->url.port, t->url.tls ? &tls : NULL, &conn_cbs, t);
+    t->cr.conn = probe_conn_new(e, t->url.host, t->url.port, t->url.tls ? &tls : NULL, &conn_cbs, t);
     char err[SAMPLE_ERROR_MAX];
-    if (!t->conn)
-        fail(t, true, "out of memory");
-    else if (probe_conn_start(t->conn, err, sizeof(err)) != 0)
-        fail(t, true, "%s", err);
-    return &t->run;
+    if (!t->cr.conn)
+        probe_conn_run_fail(&t->cr, true, "out of memory");
+    else if (probe_conn_start(t->cr.conn, err, sizeof(err)) != 0)
+        probe_conn_run_fail(&t->cr, true, "%s", err);
+    return &t->cr.run;
 }
 
 /* ---- settings ---- */

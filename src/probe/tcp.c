@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "probe/conn.h"
+#include "probe/conn_run.h"
 #include "probe/probe_int.h"
 
 #include <inttypes.h>
@@ -23,10 +24,7 @@
 #define SHOWN_MAX 72
 
 struct probe_tcp {
-    struct probe_run run;           /* first: a run pointer is a probe_tcp pointer */
-    uv_timer_t timer;
-    struct probe_conn *conn;
-    bool failed, tearing_down;
+    struct probe_conn_run cr;       /* first: a run pointer is a probe_tcp pointer */
     const char *address, *send, *expect;
     size_t send_len, expect_len;
     size_t rlen;
@@ -37,39 +35,19 @@ struct probe_tcp {
 
 static void on_timer(uv_timer_t *t);
 
-/* ---- teardown ---- */
-
-static void on_closed(uv_handle_t *h)
-{
-    struct probe_tcp *t = h->data;
-    struct probe_engine *e = t->run.engine;
-    base_free(t);
-    probe_engine_release(e);
-}
-
-static void teardown(struct probe_tcp *t)
-{
-    if (t->tearing_down)
-        return;
-    t->tearing_down = true;
-    t->run.engine->tearing_down++;
-    probe_conn_close(t->conn);
-    uv_close((uv_handle_t *)&t->timer, on_closed);
-}
-
 /* Milliseconds from the run's start to a phase end (uv_hrtime), -1 when
  * not reached. */
 static double since_start(const struct probe_tcp *t, uint64_t ns)
 {
-    return ns ? (double)(ns - t->run.t0_ns) / 1e6 : -1;
+    return ns ? (double)(ns - t->cr.run.t0_ns) / 1e6 : -1;
 }
 
 /* The phases reached, as values: resolve (names only), connect, reply (up
  * to the expected text). */
 static void fill_values(struct probe_tcp *t)
 {
-    struct sample *s = &t->run.s;
-    const struct probe_conn_times *tm = t->conn ? probe_conn_times(t->conn) : NULL;
+    struct sample *s = &t->cr.run.s;
+    const struct probe_conn_times *tm = t->cr.conn ? probe_conn_times(t->cr.conn) : NULL;
     double dns_ms = tm ? since_start(t, tm->resolved_ns) : -1;
     double connect_ms = tm ? since_start(t, tm->connected_ns) : -1;
     if (dns_ms >= 0)
@@ -80,40 +58,16 @@ static void fill_values(struct probe_tcp *t)
         sample_value_set(s, "phase_reply_seconds", (t->reply_ms - connect_ms) / 1000.0);
 }
 
-static void finish(struct probe_tcp *t, enum sample_result result)
+static void before_finish(struct probe_conn_run *cr)
 {
-    fill_values(t);
-    t->run.s.result = result;
-    if (result == SAMPLE_UP)
-        t->run.s.error[0] = '\0';
-    if (t->run.s.latency_ms < 0.001)
-        t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    uv_timer_stop(&t->timer);
-    probe_run_finish(&t->run);
-    teardown(t);
+    fill_values((struct probe_tcp *)cr);
 }
+
+static const struct probe_conn_run_ops tcp_run_ops = {.before_finish = before_finish};
 
 static void tcp_cancel(struct probe_run *r)
 {
-    teardown((struct probe_tcp *)r);
-}
-
-/* Reports a failure: at once from a loop callback, on the next loop turn
- * from tcp_start (a run never completes synchronously). */
-static void fail(struct probe_tcp *t, bool deferred, const char *fmt, ...) BASE_PRINTF(3, 4);
-static void fail(struct probe_tcp *t, bool deferred, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->run.s.error, sizeof(t->run.s.error), fmt, ap);
-    va_end(ap);
-    t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    if (deferred) {
-        t->failed = true;
-        uv_timer_start(&t->timer, on_timer, 0, 0);
-    } else {
-        finish(t, SAMPLE_DOWN);
-    }
+    probe_conn_run_teardown((struct probe_conn_run *)r);
 }
 
 /* ---- reply ---- */
@@ -123,11 +77,11 @@ static void fail_expect(struct probe_tcp *t, const char *why)
     char want[SHOWN_MAX], got[SHOWN_MAX];
     probe_escape(t->expect, t->expect_len, want, sizeof(want));
     if (!t->rlen) {
-        fail(t, false, "expected \"%s\" in reply, got nothing (%s)", want, why);
+        probe_conn_run_fail(&t->cr, false, "expected \"%s\" in reply, got nothing (%s)", want, why);
         return;
     }
     probe_escape(t->rbuf, t->rlen, got, sizeof(got));
-    fail(t, false, "expected \"%s\" in reply, got \"%s\" (%s)", want, got, why);
+    probe_conn_run_fail(&t->cr, false, "expected \"%s\" in reply, got \"%s\" (%s)", want, got, why);
 }
 
 static void on_read(void *data, const char *buf, size_t n)
@@ -140,8 +94,8 @@ static void on_read(void *data, const char *buf, size_t n)
     memcpy(t->rbuf + t->rlen, buf, take);
     t->rlen += take;
     if (memmem(t->rbuf + from, t->rlen - from, t->expect, t->expect_len)) {
-        t->reply_ms = t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-        finish(t, SAMPLE_UP);
+        t->reply_ms = t->cr.run.s.latency_ms = probe_run_elapsed_ms(&t->cr.run);
+        probe_conn_run_finish(&t->cr, SAMPLE_UP);
         return;
     }
     if (t->rlen == sizeof(t->rbuf))
@@ -168,29 +122,29 @@ static void on_sent(void *data)
 {
     struct probe_tcp *t = data;
     if (!t->expect) {
-        t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-        finish(t, SAMPLE_UP);
+        t->cr.run.s.latency_ms = probe_run_elapsed_ms(&t->cr.run);
+        probe_conn_run_finish(&t->cr, SAMPLE_UP);
     }
 }
 
 static void on_open(void *data)
 {
     struct probe_tcp *t = data;
-    t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
+    t->cr.run.s.latency_ms = probe_run_elapsed_ms(&t->cr.run);
     if (!t->send && !t->expect) {
-        finish(t, SAMPLE_UP);
+        probe_conn_run_finish(&t->cr, SAMPLE_UP);
         return;
     }
     if (t->send) {
-        int rc = probe_conn_write(t->conn, t->send, t->send_len);
+        int rc = probe_conn_write(t->cr.conn, t->send, t->send_len);
         if (rc)
-            fail(t, false, "send failed: %s", uv_strerror(rc));
+            probe_conn_run_fail(&t->cr, false, "send failed: %s", uv_strerror(rc));
     }
 }
 
 static void on_error(void *data, const char *why)
 {
-    fail(data, false, "%s", why);
+    probe_conn_run_fail(data, false, "%s", why);
 }
 
 static const struct probe_conn_cbs conn_cbs = {
@@ -202,21 +156,17 @@ static const struct probe_conn_cbs conn_cbs = {
 static void on_timer(uv_timer_t *h)
 {
     struct probe_tcp *t = h->data;
-    if (t->run.done)
+    if (probe_conn_run_timer_over(&t->cr))
         return;
-    if (t->failed) {
-        finish(t, SAMPLE_DOWN);
-        return;
-    }
-    t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    enum probe_conn_phase phase = t->conn ? probe_conn_phase(t->conn) : PROBE_CONN_IDLE;
+    t->cr.run.s.latency_ms = probe_run_elapsed_ms(&t->cr.run);
+    enum probe_conn_phase phase = t->cr.conn ? probe_conn_phase(t->cr.conn) : PROBE_CONN_IDLE;
     if (phase == PROBE_CONN_OPEN && t->expect) {
         char why[64];
-        snprintf(why, sizeof(why), "timeout after %" PRId64 " ms", t->run.timeout_ms);
+        snprintf(why, sizeof(why), "timeout after %" PRId64 " ms", t->cr.run.timeout_ms);
         fail_expect(t, why);
         return;
     }
-    fail(t, false, "timeout after %" PRId64 " ms (%s)", t->run.timeout_ms,
+    probe_conn_run_fail(&t->cr, false, "timeout after %" PRId64 " ms (%s)", t->cr.run.timeout_ms,
          phase == PROBE_CONN_RESOLVING ? "resolving" : phase == PROBE_CONN_OPEN ? "sending" : "connecting");
 }
 
@@ -260,26 +210,23 @@ static struct probe_run *tcp_start(struct probe_engine *e, const struct conf_che
     struct probe_tcp *t = tcp_alloc(c);
     if (!t)
         return NULL;
-    probe_run_init(&t->run, e, check);
-    uv_timer_init(e->loop, &t->timer);
-    t->timer.data = t;
-    uv_timer_start(&t->timer, on_timer, (uint64_t)t->run.timeout_ms, 0);
+    probe_conn_run_init(&t->cr, e, check, &tcp_run_ops, on_timer);
 
     char *host, *port;
     if (probe_conn_split_address((char *)t->address, &host, &port) != 0) {
         char shown[SHOWN_MAX];
         probe_escape(c->address ? c->address : "", c->address ? strlen(c->address) : 0, shown,
                      sizeof(shown));
-        fail(t, true, "invalid address \"%s\" (expected host:port)", shown);
-        return &t->run;
+        probe_conn_run_fail(&t->cr, true, "invalid address \"%s\" (expected host:port)", shown);
+        return &t->cr.run;
     }
-    t->conn = probe_conn_new(e, host, port, NULL, &conn_cbs, t);
+    t->cr.conn = probe_conn_new(e, host, port, NULL, &conn_cbs, t);
     char why[SAMPLE_ERROR_MAX];
-    if (!t->conn)
-        fail(t, true, "out of memory");
-    else if (probe_conn_start(t->conn, why, sizeof(why)) != 0)
-        fail(t, true, "%s", why);
-    return &t->run;
+    if (!t->cr.conn)
+        probe_conn_run_fail(&t->cr, true, "out of memory");
+    else if (probe_conn_start(t->cr.conn, why, sizeof(why)) != 0)
+        probe_conn_run_fail(&t->cr, true, "%s", why);
+    return &t->cr.run;
 }
 
 /* ---- the type ---- */

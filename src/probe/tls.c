@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "probe/conn.h"
+#include "probe/conn_run.h"
 #include "probe/probe_int.h"
 
 #include <inttypes.h>
@@ -31,10 +32,7 @@
 #define NAME_SHOWN_MAX 64   /* subject and issuer in error texts */
 
 struct probe_tls {
-    struct probe_run run;           /* first: a run pointer is a probe_tls pointer */
-    uv_timer_t timer;
-    struct probe_conn *conn;
-    bool failed, tearing_down;
+    struct probe_conn_run cr;       /* first: a run pointer is a probe_tls pointer */
     int warn_days, crit_days;
     char address[];                 /* split in place into host and port */
 };
@@ -52,57 +50,11 @@ enum sample_result probe_tls_result(double days_left, int warn_days, int crit_da
 
 /* ---- teardown ---- */
 
-static void on_closed(uv_handle_t *h)
-{
-    struct probe_tls *t = h->data;
-    struct probe_engine *e = t->run.engine;
-    base_free(t);
-    probe_engine_release(e);
-}
-
-static void teardown(struct probe_tls *t)
-{
-    if (t->tearing_down)
-        return;
-    t->tearing_down = true;
-    t->run.engine->tearing_down++;
-    probe_conn_close(t->conn);
-    uv_close((uv_handle_t *)&t->timer, on_closed);
-}
-
-static void finish(struct probe_tls *t, enum sample_result result)
-{
-    t->run.s.result = result;
-    if (result == SAMPLE_UP)
-        t->run.s.error[0] = '\0';
-    if (t->run.s.latency_ms < 0.001)
-        t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    uv_timer_stop(&t->timer);
-    probe_run_finish(&t->run);
-    teardown(t);
-}
+static const struct probe_conn_run_ops tls_run_ops = {0};
 
 static void tls_cancel(struct probe_run *r)
 {
-    teardown((struct probe_tls *)r);
-}
-
-/* Reports a failure: at once from a loop callback, on the next loop turn
- * from tls_start (a run never completes synchronously). */
-static void fail(struct probe_tls *t, bool deferred, const char *fmt, ...) BASE_PRINTF(3, 4);
-static void fail(struct probe_tls *t, bool deferred, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->run.s.error, sizeof(t->run.s.error), fmt, ap);
-    va_end(ap);
-    t->run.s.latency_ms = probe_run_elapsed_ms(&t->run);
-    if (deferred) {
-        t->failed = true;
-        uv_timer_start(&t->timer, on_timer, 0, 0);
-    } else {
-        finish(t, SAMPLE_DOWN);
-    }
+    probe_conn_run_teardown((struct probe_conn_run *)r);
 }
 
 /* ---- the certificate ---- */
@@ -138,24 +90,24 @@ static void describe(struct probe_tls *t, X509 *leaf, int64_t not_after, char *b
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(buf, n, "subject %s, issuer %s, not_after %s", subject, issuer, when);
     /* X509_NAME_oneline writes ASCII (other bytes as \xXX): valid JSON strings */
-    probe_run_detail_set(&t->run, json_pack("{s:s, s:s, s:s}", "subject", subject, "issuer", issuer,
+    probe_run_detail_set(&t->cr.run, json_pack("{s:s, s:s, s:s}", "subject", subject, "issuer", issuer,
                                             "not_after", when));
 }
 
 /* The handshake is done: values, then verification, then the thresholds. */
 static void judge(struct probe_tls *t)
 {
-    struct sample *s = &t->run.s;
-    double now_ms = probe_run_elapsed_ms(&t->run);
-    double connect_ms = (double)(probe_conn_times(t->conn)->connected_ns - t->run.t0_ns) / 1e6;
-    SSL *ssl = probe_conn_ssl(t->conn);
+    struct sample *s = &t->cr.run.s;
+    double now_ms = probe_run_elapsed_ms(&t->cr.run);
+    double connect_ms = (double)(probe_conn_times(t->cr.conn)->connected_ns - t->cr.run.t0_ns) / 1e6;
+    SSL *ssl = probe_conn_ssl(t->cr.conn);
     s->latency_ms = now_ms;
     sample_value_set(s, "handshake_seconds", (now_ms - connect_ms) / 1000.0);
 
     X509 *leaf = SSL_get0_peer_certificate(ssl);
     int64_t not_after;
     if (!leaf || !not_after_unix(leaf, &not_after)) {
-        fail(t, false, "TLS: the server sent no readable certificate");
+        probe_conn_run_fail(&t->cr, false, "TLS: the server sent no readable certificate");
         return;
     }
     int64_t earliest = not_after;
@@ -173,7 +125,7 @@ static void judge(struct probe_tls *t)
     describe(t, leaf, not_after, about, sizeof(about));
     long vr = SSL_get_verify_result(ssl);
     if (vr != X509_V_OK) {
-        fail(t, false, "certificate verify failed: %s (%s)", X509_verify_cert_error_string(vr), about);
+        probe_conn_run_fail(&t->cr, false, "certificate verify failed: %s (%s)", X509_verify_cert_error_string(vr), about);
         return;
     }
     enum sample_result r = probe_tls_result(days_left, t->warn_days, t->crit_days);
@@ -181,7 +133,7 @@ static void judge(struct probe_tls *t)
         sample_set_error(s, "certificate expires in %.1f days (%s %d): %s", days_left,
                          r == SAMPLE_DOWN ? "crit_days" : "warn_days",
                          r == SAMPLE_DOWN ? t->crit_days : t->warn_days, about);
-    finish(t, r);
+    probe_conn_run_finish(&t->cr, r);
 }
 
 /* ---- the connection ---- */
@@ -193,7 +145,7 @@ static void on_open(void *data)
 
 static void on_error(void *data, const char *why)
 {
-    fail(data, false, "%s", why);
+    probe_conn_run_fail(data, false, "%s", why);
 }
 
 static const struct probe_conn_cbs conn_cbs = {.open = on_open, .error = on_error};
@@ -203,14 +155,10 @@ static const struct probe_conn_cbs conn_cbs = {.open = on_open, .error = on_erro
 static void on_timer(uv_timer_t *h)
 {
     struct probe_tls *t = h->data;
-    if (t->run.done)
+    if (probe_conn_run_timer_over(&t->cr))
         return;
-    if (t->failed) {
-        finish(t, SAMPLE_DOWN);
-        return;
-    }
-    enum probe_conn_phase phase = probe_conn_phase(t->conn);
-    fail(t, false, "timeout after %" PRId64 " ms (%s)", t->run.timeout_ms,
+    enum probe_conn_phase phase = probe_conn_phase(t->cr.conn);
+    probe_conn_run_fail(&t->cr, false, "timeout after %" PRId64 " ms (%s)", t->cr.run.timeout_ms,
          phase == PROBE_CONN_LOADING      ? "loading CA certificates"
          : phase == PROBE_CONN_RESOLVING  ? "resolving"
          : phase == PROBE_CONN_CONNECTING ? "connecting"
@@ -239,27 +187,24 @@ static struct probe_run *tls_start(struct probe_engine *e, const struct conf_che
     struct probe_tls *t = tls_alloc(c);
     if (!t)
         return NULL;
-    probe_run_init(&t->run, e, check);
-    uv_timer_init(e->loop, &t->timer);
-    t->timer.data = t;
-    uv_timer_start(&t->timer, on_timer, (uint64_t)t->run.timeout_ms, 0);
+    probe_conn_run_init(&t->cr, e, check, &tls_run_ops, on_timer);
 
     char *host, *port;
     if (probe_conn_split_address(t->address, &host, &port) != 0) {
         char shown[SHOWN_MAX];
         probe_escape(c->address ? c->address : "", c->address ? strlen(c->address) : 0, shown,
                      sizeof(shown));
-        fail(t, true, "invalid address \"%s\" (expected host:port)", shown);
-        return &t->run;
+        probe_conn_run_fail(&t->cr, true, "invalid address \"%s\" (expected host:port)", shown);
+        return &t->cr.run;
     }
     struct probe_conn_tls tls = {.server_name = c->server_name, .ca_file = c->ca_file};
-    t->conn = probe_conn_new(e, host, port, &tls, &conn_cbs, t);
+    t->cr.conn = probe_conn_new(e, host, port, &tls, &conn_cbs, t);
     char why[SAMPLE_ERROR_MAX];
-    if (!t->conn)
-        fail(t, true, "out of memory");
-    else if (probe_conn_start(t->conn, why, sizeof(why)) != 0)
-        fail(t, true, "%s", why);
-    return &t->run;
+    if (!t->cr.conn)
+        probe_conn_run_fail(&t->cr, true, "out of memory");
+    else if (probe_conn_start(t->cr.conn, why, sizeof(why)) != 0)
+        probe_conn_run_fail(&t->cr, true, "%s", why);
+    return &t->cr.run;
 }
 
 /* ---- the type ---- */
