@@ -1,7 +1,8 @@
 /*
- * probe/command: the `command` check type: runs a program with uv_spawn,
- * the Nagios plugin way. `command` is an argv list (no shell), or one
- * string run by /bin/sh -c when `shell: true`. The exit code decides: 0
+ * probe/command: the `command` check type: runs a program the Nagios
+ * plugin way (started by probe/command_spawn: posix_spawn on the pool).
+ * `command` is an argv list (no shell), or one string run by /bin/sh -c
+ * when `shell: true`. The exit code decides: 0
  * up, 1 degraded, 2 down, 3 (unknown) and anything else down. With
  * `shell: true` and a list, the first item is the script and the others
  * its $0, $1, ... (sh -c script name args), so values reach a script
