@@ -706,3 +706,11 @@ int conf_value_kv(struct conf_ctx *ctx, const struct conf_node *map,
     *n_out = n;
     return rc;
 }
+
+const struct conf_node *conf_value_member(const struct conf_node *map, const char *key)
+{
+    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
+        if (n->key && n->key->kind == CONF_NODE_SCALAR && strcmp(n->key->text, key) == 0)
+            return n;
+    return NULL;
+}

@@ -49,6 +49,11 @@ struct conf_node {
     size_t n;                 /* number of children */
 };
 
+/* The value of member `key` of a mapping (the node with ->key), or NULL
+ * when map is not a mapping or has no such key. For a type's checks
+ * across fields: where to put an error. */
+const struct conf_node *conf_value_member(const struct conf_node *map, const char *key);
+
 void conf_value_error(struct conf_ctx *ctx, const struct conf_node *at, const char *fmt, ...)
     BASE_PRINTF(3, 4);
 /* An error about a member missing from `map`: at the map in YAML, at the

@@ -129,12 +129,11 @@ int probe_command_conf_init(void *settings, struct base_arena *a)
     return 0;
 }
 
-static const struct conf_node *member(const struct conf_node *map, const char *key)
+/* Where an error about `key` goes: the member, else the whole check. */
+static const struct conf_node *at_member(const struct conf_node *map, const char *key)
 {
-    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
-        if (n->key && n->key->kind == CONF_NODE_SCALAR && strcmp(n->key->text, key) == 0)
-            return n;
-    return map;
+    const struct conf_node *n = conf_value_member(map, key);
+    return n ? n : map;
 }
 
 void probe_command_conf_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *cc)
@@ -142,7 +141,7 @@ void probe_command_conf_validate(struct conf_ctx *ctx, const struct conf_node *m
     const struct probe_command_conf *c = cc->settings;
     const struct probe_command_argv *av = &c->command;
     if (av->n) {
-        const struct conf_node *at = member(map, "command");
+        const struct conf_node *at = at_member(map, "command");
         size_t total = 0;
         for (size_t i = 0; i < av->n; i++)
             total += strlen(av->items[i]) + 1;
@@ -156,12 +155,12 @@ void probe_command_conf_validate(struct conf_ctx *ctx, const struct conf_node *m
             conf_value_error(ctx, at, "command is longer than %d bytes", PROBE_COMMAND_TEXT_MAX);
     }
     if (c->n_env > PROBE_COMMAND_ENV_MAX)
-        conf_value_error(ctx, member(map, "env"), "env has %zu variables, at most %d", c->n_env,
+        conf_value_error(ctx, at_member(map, "env"), "env has %zu variables, at most %d", c->n_env,
                          PROBE_COMMAND_ENV_MAX);
     if (c->workdir && c->workdir[0] != '/')
-        conf_value_error(ctx, member(map, "workdir"), "workdir must be an absolute path");
+        conf_value_error(ctx, at_member(map, "workdir"), "workdir must be an absolute path");
     if (c->output_max < 256)
-        conf_value_error(ctx, member(map, "output_max"), "output_max must be at least 256 bytes");
+        conf_value_error(ctx, at_member(map, "output_max"), "output_max must be at least 256 bytes");
 }
 
 void probe_command_conf_target(const struct conf_check *cc, char *buf, size_t n)

@@ -180,28 +180,20 @@ static const struct conf_field_ops expect_ops = {expect_parse, expect_hash, expe
 
 /* ---- the check ---- */
 
-static const struct conf_node *member(const struct conf_node *map, const char *name)
-{
-    for (const struct conf_node *c = map ? map->child : NULL; c; c = c->next)
-        if (c->key && c->key->kind == CONF_NODE_SCALAR && strcmp(c->key->text, name) == 0)
-            return c;
-    return NULL;
-}
-
 void probe_dns_conf_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *cc)
 {
     const struct probe_dns_conf *c = cc->settings;
     const struct conf_node *at;
     const char *why;
     char shown[80];
-    if (c->name && (why = probe_dns_conf_name_bad(c->name)) && (at = member(map, "query_name")))
+    if (c->name && (why = probe_dns_conf_name_bad(c->name)) && (at = conf_value_member(map, "query_name")))
         conf_value_error(ctx, at, "query_name %s", why);
-    if (c->server && (at = member(map, "server"))) {
+    if (c->server && (at = conf_value_member(map, "server"))) {
         char csv[PROBE_DNS_SERVER_MAX];
         if (probe_dns_conf_server_parse(c->server, csv, sizeof(csv), &why) != 0)
             conf_value_error(ctx, at, "%s, got '%s'", why, conf_value_show(at, c->server, false, shown, sizeof(shown)));
     }
-    at = member(map, "expect");
+    at = conf_value_member(map, "expect");
     if (!at || at->kind != CONF_NODE_SEQ || at->n != c->expect.n)
         return; /* absent, or already reported */
     enum probe_dns_record r = probe_dns_conf_record(c);

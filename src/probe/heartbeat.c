@@ -36,26 +36,18 @@ static const struct probe_heartbeat_conf *settings(const struct conf_check *c)
     return c->settings;
 }
 
-static const struct conf_node *member(const struct conf_node *map, const char *name)
-{
-    for (const struct conf_node *v = map && map->kind == CONF_NODE_MAP ? map->child : NULL; v; v = v->next)
-        if (v->key && v->key->text && strcmp(v->key->text, name) == 0)
-            return v;
-    return NULL;
-}
-
 static void heartbeat_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *c)
 {
     const struct probe_heartbeat_conf *h = settings(c);
     if (h->min_runtime_ms && h->max_runtime_ms && h->min_runtime_ms > h->max_runtime_ms) {
         char a[32], b[32];
-        const struct conf_node *at = member(map, "min_runtime");
+        const struct conf_node *at = conf_value_member(map, "min_runtime");
         conf_value_error(ctx, at ? at : map, "min_runtime (%s) must not exceed max_runtime (%s)",
                          base_duration_format(h->min_runtime_ms, a, sizeof(a)),
                          base_duration_format(h->max_runtime_ms, b, sizeof(b)));
     }
     if (h->token && !h->token[0]) {
-        const struct conf_node *at = member(map, "token");
+        const struct conf_node *at = conf_value_member(map, "token");
         conf_value_error(ctx, at ? at : map, "token must not be empty (omit it for an open heartbeat)");
     }
 }

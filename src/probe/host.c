@@ -606,25 +606,17 @@ static int ratio_json(const void *field, json_t **out)
 const struct conf_field_ops probe_host_ratio_ops = {ratio_parse, ratio_hash, ratio_copy, ratio_json};
 
 /* The member `name` of a mapping node, or NULL. */
-static const struct conf_node *member(const struct conf_node *map, const char *name)
-{
-    for (const struct conf_node *c = map ? map->child : NULL; c; c = c->next)
-        if (c->key && c->key->kind == CONF_NODE_SCALAR && strcmp(c->key->text, name) == 0)
-            return c;
-    return NULL;
-}
-
 static void host_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *c)
 {
     const struct probe_host_conf *hc = c->settings;
     if (hc->warn > hc->crit) {
-        const struct conf_node *at = member(map, "warn");
+        const struct conf_node *at = conf_value_member(map, "warn");
         if (!at)
-            at = member(map, "crit");
+            at = conf_value_member(map, "crit");
         conf_value_error(ctx, at ? at : map, "warn (%g) must not be above crit (%g)", hc->warn, hc->crit);
     }
     if (c->type == &probe_disk_type && hc->path && hc->path[0] != '/') {
-        const struct conf_node *at = member(map, "path");
+        const struct conf_node *at = conf_value_member(map, "path");
         conf_value_error(ctx, at ? at : map, "path must be absolute (start with /)");
     }
 }

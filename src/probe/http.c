@@ -602,18 +602,10 @@ static const struct conf_field http_fields[] = {
 };
 #undef F
 
-static const struct conf_node *member(const struct conf_node *map, const char *key)
-{
-    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
-        if (n->key && n->key->kind == CONF_NODE_SCALAR && strcmp(n->key->text, key) == 0)
-            return n;
-    return NULL;
-}
-
 /* The node of `key` in map, or the map itself (for errors). */
 static const struct conf_node *at(const struct conf_node *map, const char *key)
 {
-    const struct conf_node *n = member(map, key);
+    const struct conf_node *n = conf_value_member(map, key);
     return n ? n : map;
 }
 

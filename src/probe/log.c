@@ -425,17 +425,9 @@ static int patterns_json(const void *field, json_t **out)
 
 static const struct conf_field_ops patterns_ops = {patterns_parse, patterns_hash, patterns_copy, patterns_json};
 
-static const struct conf_node *member(const struct conf_node *map, const char *name)
-{
-    for (const struct conf_node *v = map && map->kind == CONF_NODE_MAP ? map->child : NULL; v; v = v->next)
-        if (v->key && v->key->text && strcmp(v->key->text, name) == 0)
-            return v;
-    return NULL;
-}
-
 static void path_check(struct conf_ctx *ctx, const struct conf_node *map, const char *key, const char *value)
 {
-    const struct conf_node *at = member(map, key);
+    const struct conf_node *at = conf_value_member(map, key);
     if (!value)
         return;
     if (value[0] != '/')

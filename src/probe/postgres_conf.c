@@ -333,20 +333,12 @@ int probe_postgres_conf_init(void *settings, struct base_arena *a)
     return 0;
 }
 
-static const struct conf_node *member(const struct conf_node *map, const char *key)
-{
-    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
-        if (n->key && n->key->kind == CONF_NODE_SCALAR && strcmp(n->key->text, key) == 0)
-            return n;
-    return NULL;
-}
-
 /* The first of two members present, else the map: where a cross-field error goes. */
 static const struct conf_node *either(const struct conf_node *map, const char *a, const char *b)
 {
-    const struct conf_node *n = member(map, a);
+    const struct conf_node *n = conf_value_member(map, a);
     if (!n)
-        n = member(map, b);
+        n = conf_value_member(map, b);
     return n ? n : map;
 }
 

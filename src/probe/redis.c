@@ -675,20 +675,12 @@ static int rate_json(const void *field, json_t **out)
 
 static const struct conf_field_ops rate_ops = {rate_parse, rate_hash, rate_copy, rate_json};
 
-static const struct conf_node *member(const struct conf_node *map, const char *name)
-{
-    for (const struct conf_node *c = map ? map->child : NULL; c; c = c->next)
-        if (c->key && c->key->kind == CONF_NODE_SCALAR && strcmp(c->key->text, name) == 0)
-            return c;
-    return NULL;
-}
-
 /* The first of the members named that is present, else the map. */
 static const struct conf_node *where(const struct conf_node *map, const char *a, const char *b)
 {
-    const struct conf_node *n = member(map, a);
+    const struct conf_node *n = conf_value_member(map, a);
     if (!n && b)
-        n = member(map, b);
+        n = conf_value_member(map, b);
     return n ? n : map;
 }
 

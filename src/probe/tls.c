@@ -209,21 +209,13 @@ static struct probe_run *tls_start(struct probe_engine *e, const struct conf_che
 
 /* ---- the type ---- */
 
-static const struct conf_node *member(const struct conf_node *map, const char *key)
-{
-    for (const struct conf_node *n = map && map->kind == CONF_NODE_MAP ? map->child : NULL; n; n = n->next)
-        if (n->key && strcmp(n->key->text, key) == 0)
-            return n;
-    return NULL;
-}
-
 static void tls_validate(struct conf_ctx *ctx, const struct conf_node *map, const struct conf_check *cc)
 {
     const struct probe_tls_conf *c = cc->settings;
     if (c->warn_days < c->crit_days) {
-        const struct conf_node *at = member(map, "warn_days");
+        const struct conf_node *at = conf_value_member(map, "warn_days");
         if (!at)
-            at = member(map, "crit_days");
+            at = conf_value_member(map, "crit_days");
         conf_value_error(ctx, at ? at : map, "warn_days (%d) must not be less than crit_days (%d)", c->warn_days,
                          c->crit_days);
     }
@@ -233,11 +225,11 @@ static void tls_validate(struct conf_ctx *ctx, const struct conf_node *map, cons
         for (const char *p = c->server_name; *p && !bad; p++)
             bad = *p <= ' ' || *p == 0x7f || *p == '/' || *p == '@';
         if (bad)
-            conf_value_error(ctx, member(map, "server_name") ? member(map, "server_name") : map,
+            conf_value_error(ctx, conf_value_member(map, "server_name") ? conf_value_member(map, "server_name") : map,
                              "server_name must be a host name or an IP address");
     }
     if (c->ca_file && !c->ca_file[0])
-        conf_value_error(ctx, member(map, "ca_file") ? member(map, "ca_file") : map,
+        conf_value_error(ctx, conf_value_member(map, "ca_file") ? conf_value_member(map, "ca_file") : map,
                          "ca_file must be a path to a PEM file");
 }
 
