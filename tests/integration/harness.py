@@ -534,6 +534,15 @@ def read_rss_kb(pid):
 SECRETS = set()
 
 
+_FILE_ERR_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
+
+
+def config_errors(stderr, path):
+    """[(line, col, message)] of the FILE:LINE:COL errors about `path` in stderr, in order."""
+    return [(int(m["line"]), int(m["col"]), m["msg"]) for m in map(_FILE_ERR_RE.match, stderr.splitlines())
+            if m and m["file"] == path]
+
+
 def secret(value):
     """Registers value as a secret that must never appear in opshub's logs; returns it."""
     if value and len(value) >= 8:

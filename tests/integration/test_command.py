@@ -374,19 +374,13 @@ BAD_WANT = [
     (25, 17, "output_max must be at least 256 bytes"),
     (28, 14, "command: the program (the first item) must not be empty"),
 ]
-ERR_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
-
-
-def errors_of(stderr, path):
-    return [(int(m["line"]), int(m["col"]), m["msg"]) for m in map(ERR_RE.match, stderr.splitlines())
-            if m and m["file"] == path]
 
 
 def test_bad_settings_give_file_line_col():
     p = write("bad.yaml", BAD)
     r = h.run_cli(["config", "check", "--config", p])
     h.eq(r.returncode, 2, "config check exit code")
-    h.eq(errors_of(r.stderr, p), BAD_WANT, f"errors of config check (stderr {r.stderr!r})")
+    h.eq(h.config_errors(r.stderr, p), BAD_WANT, f"errors of config check (stderr {r.stderr!r})")
 
 
 if __name__ == "__main__":

@@ -253,26 +253,20 @@ BAD_WANT = [
     (23, 5, "'path' is not valid for a memory check"),
     (26, 11, "expected a ratio from 0 to 1 (0.8) or a percentage (80%), got '0x1'"),
 ]
-ERR_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
-
-
-def errors_of(stderr, path):
-    return [(int(m["line"]), int(m["col"]), m["msg"]) for m in map(ERR_RE.match, stderr.splitlines())
-            if m and m["file"] == path]
 
 
 def test_bad_settings_give_file_line_col():
     p = write("bad.yaml", BAD)
     r = h.run_cli(["config", "check", "--config", p])
     h.eq(r.returncode, 2, "config check exit code")
-    h.eq(errors_of(r.stderr, p), BAD_WANT, f"errors of config check (stderr {r.stderr!r})")
+    h.eq(h.config_errors(r.stderr, p), BAD_WANT, f"errors of config check (stderr {r.stderr!r})")
     r = h.run_cli(["check", "--config", p])
     h.eq(r.returncode, 2, "check exit code")
-    h.eq(errors_of(r.stderr, p), BAD_WANT, "errors of opshub check")
+    h.eq(h.config_errors(r.stderr, p), BAD_WANT, "errors of opshub check")
     r = h.run_cli(["serve", "--config", p, "--data", ENV["tmp"].join("bad-data"),
                    "--listen", f"127.0.0.1:{h.free_port()}"], timeout=20)
     h.eq(r.returncode, 2, "serve exit code")
-    h.eq(errors_of(r.stderr, p), BAD_WANT, "errors of serve")
+    h.eq(h.config_errors(r.stderr, p), BAD_WANT, "errors of serve")
 
 
 def test_serve_exports_host_values():

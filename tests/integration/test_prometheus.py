@@ -13,7 +13,6 @@ against opshub's own /metrics:
 import gzip
 import json
 import os
-import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -225,15 +224,13 @@ BAD_WANT = [
     (14, 17, "0 is out of range (1 to 1000000)"),
     (15, 5, "prometheus check is missing 'url'"),
 ]
-ERR_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
 
 
 def test_bad_settings_give_file_line_col():
     p = write("bad.yaml", BAD_CFG)
     r = h.run_cli(["config", "check", "--config", p])
     h.eq(r.returncode, 2, "config check exit code")
-    got = [(int(m["line"]), int(m["col"]), m["msg"]) for m in map(ERR_RE.match, r.stderr.splitlines())
-           if m and m["file"] == p]
+    got = h.config_errors(r.stderr, p)
     h.eq(got, BAD_WANT, f"errors (stderr {r.stderr!r})")
 
 
