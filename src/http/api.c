@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "http/events.h"
 #include "http/proxy.h"
 #include "http/routes.h"
 #include "http/static.h"
@@ -131,6 +132,11 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         snprintf(err, errlen, "api: cannot subscribe the metrics counters");
         goto fail;
     }
+    if (deps->bus && deps->sched && deps->loop &&
+        !(api->events = http_events_new(deps->loop, deps->bus, deps->sched, NULL))) {
+        snprintf(err, errlen, "api: cannot subscribe the live events");
+        goto fail;
+    }
     return api;
 fail:
     http_api_destroy(api);
@@ -160,8 +166,10 @@ int http_api_set_trusted_proxies(struct http_api *api, const struct base_cidr *l
 
 void http_api_shutdown(struct http_api *api)
 {
-    if (api)
-        api->closing = true;
+    if (!api)
+        return;
+    api->closing = true;
+    http_events_shutdown(api->events);
 }
 
 void http_api_destroy(struct http_api *api)
@@ -169,6 +177,7 @@ void http_api_destroy(struct http_api *api)
     if (!api)
         return;
     api_metrics_stop(api);
+    http_events_destroy(api->events);
     http_router_destroy(api->router);
     for (size_t i = 0; i < API_MAX_RATES; i++)
         auth_ratelimit_destroy(api->rates[i].rl);
@@ -231,8 +240,11 @@ void api_audit_committed(struct http_api *api, struct http_request *req)
         auth_audit_count(api->deps.auth, true);
 }
 
-static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
-                     const char *extra_headers, const char *body, size_t len, const struct http_body_parts *parts)
+/* What every answer does before it leaves: counts, the access log line,
+ * the audit row, and the headers (returns the extra headers to send,
+ * possibly composed in headers[1024]). */
+static const char *respond_prep(struct http_api *api, struct http_request *req, int status,
+                                const char *extra_headers, char *headers)
 {
     struct api_ctx *ctx = api_ctx(req);
     double secs = (double)(uv_hrtime() - req->start_ns) / 1e9;
@@ -255,14 +267,21 @@ static void send_any(struct http_api *api, struct http_request *req, int status,
         ctx->audit = false;
         write_audit(api, req, ctx, status);
     }
-    char headers[1024];
     bool is_api = strncmp(req->path, "/api/v1/", 8) == 0;
     if (ctx->headers[0] || is_api) {
         /* API answers may carry tokens or private data: never cached. */
-        snprintf(headers, sizeof(headers), "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
+        snprintf(headers, 1024, "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
                  extra_headers ? extra_headers : "");
         extra_headers = headers;
     }
+    return extra_headers;
+}
+
+static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
+                     const char *extra_headers, const char *body, size_t len, const struct http_body_parts *parts)
+{
+    char headers[1024];
+    extra_headers = respond_prep(api, req, status, extra_headers, headers);
     if (parts)
         http_response_send_parts(req, status, content_type, extra_headers, parts);
     else
@@ -273,6 +292,14 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
               const char *extra_headers, const char *body, size_t len)
 {
     send_any(api, req, status, content_type, extra_headers, body, len, NULL);
+}
+
+int api_stream_open(struct http_api *api, struct http_request *req, const char *last_event_id,
+                    const struct http_events_filter *filter)
+{
+    char headers[1024];
+    const char *extra = respond_prep(api, req, 200, "X-Accel-Buffering: no\r\n", headers);
+    return http_events_open(api->events, req, extra, last_event_id, filter);
 }
 
 void api_send_parts(struct http_api *api, struct http_request *req, int status, const char *content_type,

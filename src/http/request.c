@@ -371,7 +371,7 @@ size_t http_request_format_head(const struct http_response_head *h, char *buf, s
         put_str(&o, h->content_type);
         PUT_LIT(&o, "\r\n");
     }
-    if (status >= 200 && status != 204 && status != 304) {
+    if (status >= 200 && status != 204 && status != 304 && !h->no_length) {
         PUT_LIT(&o, "Content-Length: ");
         put_uint(&o, h->body_len);
         PUT_LIT(&o, "\r\n");

@@ -160,6 +160,21 @@ const struct http_route http_routes[] = {
       RESP({204, NULL, "Deleted"}, {404, "Error", "Unknown check"},
            {409, "Error", "The check comes from the configuration file (code read_only)"},
            {412, "Error", "If-Match does not match the current version"})}},
+    {"GET", "/api/v1/events", AUTH_ROLE_VIEWER, NULL, api_events_get, NULL,
+     {"events", "Live samples and status changes (Server-Sent Events)",
+      "A text/event-stream that stays open. Each event has an id; event `sample` for every sample and "
+      "`status` when a check's status changed (data: the sample as in Sample, plus check, name, project, "
+      "status, previous, since, uptime_24h, at). The first event, `hello`, names the current id. A "
+      "reconnect with Last-Event-ID (or ?last_event_id=) gets the events after it that are still held "
+      "(the last 4,096 at most); when they are not, an event `reset` says to re-read the checks. A "
+      "comment line every 15 s keeps idle proxies from closing the stream. Events are written in "
+      "batches at most 100 ms apart. A client that leaves 512 KiB unread is disconnected.",
+      PARAMS({"check", "query", "string", "Only this check's events", false},
+             {"project", "query", "string", "Only events of this project's checks", false},
+             {"last_event_id", "query", "string", "Resume after this id (as the Last-Event-ID header)", false}),
+      NULL, false,
+      RESP({200, "text/event-stream", "The stream"}, {404, "Error", "Unknown check"},
+           {503, "Error", "Too many streams are open (Retry-After says when to retry)"})}},
     {"GET", "/api/v1/projects", AUTH_ROLE_VIEWER, NULL, api_projects_list, NULL,
      {"projects", "List projects",
       "The configuration file's projects, then the API's.",
@@ -301,6 +316,7 @@ const struct http_route_tag http_routes_tags[] = {
     {"audit", "Who changed what, and denied requests"},
     {"meta", "This document and its HTML rendering"},
     {"static", "Files of the web interface"},
+    {"events", "The live stream of samples and status changes"},
     {"heartbeat", "Pings from cron jobs and backups to heartbeat checks"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);
