@@ -15,6 +15,7 @@
 #include "base/utf8.h"
 #include "http/events.h"
 #include "http/proxy.h"
+#include "http/status.h"
 #include "http/routes.h"
 #include "http/static.h"
 
@@ -137,6 +138,11 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         snprintf(err, errlen, "api: cannot subscribe the live events");
         goto fail;
     }
+    if (deps->sched && deps->loop && deps->confs &&
+        !(api->status = http_status_new(deps->loop, deps->bus, deps->store, deps->sched, deps->confs))) {
+        snprintf(err, errlen, "api: cannot start the status page");
+        goto fail;
+    }
     return api;
 fail:
     http_api_destroy(api);
@@ -170,6 +176,7 @@ void http_api_shutdown(struct http_api *api)
         return;
     api->closing = true;
     http_events_shutdown(api->events);
+    http_status_shutdown(api->status);
 }
 
 void http_api_destroy(struct http_api *api)
@@ -178,6 +185,7 @@ void http_api_destroy(struct http_api *api)
         return;
     api_metrics_stop(api);
     http_events_destroy(api->events);
+    http_status_destroy(api->status);
     http_router_destroy(api->router);
     for (size_t i = 0; i < API_MAX_RATES; i++)
         auth_ratelimit_destroy(api->rates[i].rl);

@@ -36,6 +36,7 @@ struct http_api {
     struct http_cors *cors;           /* NULL: no cross-origin access */
     struct http_static *statics;      /* server.static_dir in memory (owned); NULL: none */
     struct http_events *events;       /* GET /api/v1/events (owned); NULL without a bus and sched */
+    struct http_status *status;       /* the status page (owned); NULL without a sched */
     uint64_t denied_401, denied_403, limited_429;
     uint64_t (*probes_by_type)[3];    /* [type index][result]: samples seen on the bus */
     int metrics_jobs;                 /* /metrics scrapes being formatted */
@@ -130,6 +131,10 @@ void api_checks_get(void *api, struct http_request *req, const struct http_param
 void api_checks_samples(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_run(void *api, struct http_request *req, const struct http_params *p);
 void api_events_get(void *api, struct http_request *req, const struct http_params *p);
+void api_status_page(void *api, struct http_request *req, const struct http_params *p);
+void api_status_project(void *api, struct http_request *req, const struct http_params *p);
+void api_status_json(void *api, struct http_request *req, const struct http_params *p);
+void api_status_atom(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_uptime(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_latency(void *api, struct http_request *req, const struct http_params *p);
 void api_metrics_get(void *api, struct http_request *req, const struct http_params *p);

@@ -259,6 +259,33 @@ const struct http_route http_routes[] = {
      {"meta", "API documentation",
       "Rendered server-side from this document; no script.", NULL, NULL, false,
       RESP({200, "text/html", "The API reference page"})}},
+    {"GET", "/status", AUTH_ROLE_PUBLIC, NULL, api_status_page, NULL,
+     {"status", "The public status page",
+      "HTML rendered on the server (complete without script): the overall state, each component's state "
+      "and one bar a day of its uptime (status_page.history_days, 90 by default; the tooltip gives the "
+      "figure). 404 without a status_page section. Rate limited per address (server.rate_limit).",
+      NULL, NULL, false,
+      RESP({200, "text/html", "The status page"}, {404, "Error", "No status page is configured"})}},
+    {"GET", "/status/{project}", AUTH_ROLE_PUBLIC, NULL, api_status_project, NULL,
+     {"status", "The status page of one project",
+      "As /status, with only the checks of this project: the configured components that have any, "
+      "or one component per check when no components are configured.",
+      PARAMS({"project", "path", "string", "Project id", true}), NULL, false,
+      RESP({200, "text/html", "The project's status page"},
+           {404, "Error", "No status page, no such project, or none of its checks on the page"})}},
+    {"GET", "/status.json", AUTH_ROLE_PUBLIC, NULL, api_status_json, NULL,
+     {"status", "The status page as JSON",
+      "The same figures as /status: status, uptime (a fraction, null without samples), components with "
+      "their state, since, uptime and one entry per day (date, uptime, samples); incidents and maintenance "
+      "(empty until those features publish there).",
+      PARAMS({"project", "query", "string", "Only this project's checks (as /status/{project})", false}),
+      NULL, false,
+      RESP({200, "StatusPage", "The status page"}, {404, "Error", "No status page, or no such project on it"})}},
+    {"GET", "/status.atom", AUTH_ROLE_PUBLIC, NULL, api_status_atom, NULL,
+     {"status", "The status page's state changes as an Atom feed",
+      "Each entry is a component changing state (the last 100 since opshub started), newest first.",
+      NULL, NULL, false,
+      RESP({200, "application/atom+xml", "The feed"}, {404, "Error", "No status page is configured"})}},
     {"GET", "/assets/{path*}", AUTH_ROLE_PUBLIC, NULL, api_static_get, NULL,
      {"static", "A file of the web interface (server.static_dir)",
       "The file at this path under server.static_dir (/assets/app.3f9a1c2b.js is "
@@ -317,6 +344,7 @@ const struct http_route_tag http_routes_tags[] = {
     {"meta", "This document and its HTML rendering"},
     {"static", "Files of the web interface"},
     {"events", "The live stream of samples and status changes"},
+    {"status", "The public status page"},
     {"heartbeat", "Pings from cron jobs and backups to heartbeat checks"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);
