@@ -130,6 +130,8 @@ void api_checks_list(void *api, struct http_request *req, const struct http_para
 void api_checks_get(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_samples(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_run(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_pause(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_resume(void *api, struct http_request *req, const struct http_params *p);
 void api_events_get(void *api, struct http_request *req, const struct http_params *p);
 void api_status_page(void *api, struct http_request *req, const struct http_params *p);
 void api_status_project(void *api, struct http_request *req, const struct http_params *p);

@@ -137,6 +137,20 @@ const struct http_route http_routes[] = {
       RESP({200, "CheckRun", "The run's sample and the resulting status"},
            {404, "Error", "Unknown check"},
            {409, "Error", "paused (check disabled) or canceled (reload or shutdown during the run)"})}},
+    {"POST", "/api/v1/checks/{id}/pause", AUTH_ROLE_OPERATOR, NULL, api_checks_pause, "check.pause",
+     {"checks", "Pause a check",
+      "The check stops running (a run in flight is cancelled; a heartbeat's deadline stops and its pings "
+      "answer 409) and its status becomes paused, until resumed. The pause is stored: it outlives a "
+      "restart and a reload. Pausing a paused check changes nothing.",
+      PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
+      RESP({200, "Check", "The check, paused"}, {404, "Error", "Unknown check"},
+           {503, "Error", "The store could not record it (nothing changed)"})}},
+    {"POST", "/api/v1/checks/{id}/resume", AUTH_ROLE_OPERATOR, NULL, api_checks_resume, "check.resume",
+     {"checks", "Resume a paused check",
+      "The check starts over: status unknown, a run now, then its interval.",
+      PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
+      RESP({200, "Check", "The check, resumed"}, {404, "Error", "Unknown check"},
+           {503, "Error", "The store could not record it (nothing changed)"})}},
     {"POST", "/api/v1/checks", AUTH_ROLE_ADMIN, NULL, api_checks_create, "check.create",
      {"checks", "Create a check",
       "Validated by the configuration loader's own rules (the error's "

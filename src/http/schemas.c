@@ -67,6 +67,7 @@ const struct http_schema http_schemas[] = {
            {"consecutive_failures", "integer", NULL, false}, {"last_sample", "Sample?", NULL, false},
            {"uptime_24h", "number?", "Percent of the last 24 h's samples up or degraded", false},
            {"source", "enum:config,api", NULL, false},
+           {"paused", "boolean", "Paused by an operator (POST /checks/{id}/pause)", false},
            {"version", "integer", "API checks only: for If-Match", true})},
     {"StatusDay", "One bar of the status page", NULL, NULL,
      PROPS({"date", "string", "The UTC day, YYYY-MM-DD", false},
