@@ -138,8 +138,7 @@ static void html_component(struct out *o, const struct status_view *v, const str
         char day[16], dp[32];
         day_label(day, sizeof(day), v->day0_ms + (int64_t)d * STATUS_DAY_MS);
         pct(dp, sizeof(dp), c->up[d], c->total[d]);
-        putf(o, "<i class=\"%s\" title=\"%s: %s\" data-day=\"%s\"></i>", bar_class(c->up[d], c->total[d]), day, dp,
-             day);
+        putf(o, "<i class=\"%s\" title=\"%s: %s\"></i>", bar_class(c->up[d], c->total[d]), day, dp);
     }
     putf(o, "</div><div class=\"c-foot\"><span>%d days ago</span><span>%s uptime</span><span>Today</span></div></li>",
          v->days, p);
