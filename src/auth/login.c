@@ -214,6 +214,7 @@ static int issue_access(struct auth *a, const struct auth_user *u, const char *s
     cl.nbf = now / 1000;
     cl.exp = (now + a->opts.access_ttl_ms) / 1000;
     r->expires_in_s = a->opts.access_ttl_ms / 1000;
+    snprintf(r->session_id, sizeof(r->session_id), "%s", sid);
     r->user = *u;
     memset(r->user.password_hash, 0, sizeof(r->user.password_hash));
     return auth_jwt_sign(&a->key, &cl, r->access_token, sizeof(r->access_token));

@@ -12,7 +12,8 @@
  * libuv thread pool and are throttled per account and per client address.
  * Writes (sessions, audit rows, last-used times) go to the store thread
  * through store_call. Never logs a secret. The functions live in
- * service.c (lifetime, timers), mirror.c, verify.c, login.c and audit.c.
+ * service.c (lifetime, timers), mirror.c, verify.c, login.c, audit.c and
+ * csrf.c (the CSRF token of a browser session).
  */
 #ifndef AUTH_SERVICE_H
 #define AUTH_SERVICE_H
@@ -139,6 +140,7 @@ struct auth_login_result {
     int64_t expires_in_s;
     char refresh_token[AUTH_TOKEN_MAX];
     int64_t refresh_expires_in_s;
+    char session_id[AUTH_ID_MAX];  /* the session made or rotated (for its CSRF token) */
     struct auth_user user;         /* password_hash is cleared */
     int64_t retry_after_s;
 };
@@ -189,5 +191,22 @@ const struct auth_user *auth_user_find_name(const struct auth *a, const char *us
 const struct auth_user *auth_users(const struct auth *a, size_t *n);
 
 struct store *auth_store(const struct auth *a);
+
+/* CSRF tokens of browser sessions (auth/csrf.c): HMAC-SHA256 under the
+ * signing key of a label and the session id, base64url (43 characters),
+ * so a token is bound to its session and needs no storage. */
+#define AUTH_CSRF_TOKEN_MAX 48
+/* Writes the token of session_id into out (n >= AUTH_CSRF_TOKEN_MAX).
+ * 0, BASE_ERR_INVALID (no or too long session id), BASE_ERR_TOO_BIG,
+ * BASE_ERR_NOMEM. */
+int auth_csrf_token(const struct auth *a, const char *session_id, char *out, size_t n) WARN_UNUSED;
+/* True when token (may be NULL) is session_id's token; compared in
+ * constant time. */
+bool auth_csrf_verify(const struct auth *a, const char *session_id, const char *token);
+/* The id of the session whose current or last replaced refresh token is
+ * refresh_token, as the mirror holds it (for the CSRF check of a refresh
+ * by cookie). 0, BASE_ERR_INVALID (not a refresh token), BASE_ERR_NOT_FOUND
+ * (unknown to the mirror), BASE_ERR_TOO_BIG. */
+int auth_refresh_session(const struct auth *a, const char *refresh_token, char *sid, size_t n) WARN_UNUSED;
 
 #endif

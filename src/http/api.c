@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "http/cookie.h"
 #include "http/events.h"
 #include "http/proxy.h"
 #include "http/status.h"
@@ -248,9 +249,13 @@ void api_audit_committed(struct http_api *api, struct http_request *req)
         auth_audit_count(api->deps.auth, true);
 }
 
+/* Room for an answer's extra headers: the request's own (rate limits,
+ * CORS, cookies) and the handler's. */
+#define API_RESPONSE_HEADERS_MAX (API_COOKIE_HEADERS_MAX + 1024)
+
 /* What every answer does before it leaves: counts, the access log line,
  * the audit row, and the headers (returns the extra headers to send,
- * possibly composed in headers[1024]). */
+ * possibly composed in headers[API_RESPONSE_HEADERS_MAX]). */
 static const char *respond_prep(struct http_api *api, struct http_request *req, int status,
                                 const char *extra_headers, char *headers)
 {
@@ -278,7 +283,7 @@ static const char *respond_prep(struct http_api *api, struct http_request *req, 
     bool is_api = strncmp(req->path, "/api/v1/", 8) == 0;
     if (ctx->headers[0] || is_api) {
         /* API answers may carry tokens or private data: never cached. */
-        snprintf(headers, 1024, "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
+        snprintf(headers, API_RESPONSE_HEADERS_MAX, "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
                  extra_headers ? extra_headers : "");
         extra_headers = headers;
     }
@@ -288,7 +293,7 @@ static const char *respond_prep(struct http_api *api, struct http_request *req, 
 static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
                      const char *extra_headers, const char *body, size_t len, const struct http_body_parts *parts)
 {
-    char headers[1024];
+    char headers[API_RESPONSE_HEADERS_MAX];
     extra_headers = respond_prep(api, req, status, extra_headers, headers);
     if (parts)
         http_response_send_parts(req, status, content_type, extra_headers, parts);
@@ -305,7 +310,7 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
 int api_stream_open(struct http_api *api, struct http_request *req, const char *last_event_id,
                     const struct http_events_filter *filter)
 {
-    char headers[1024];
+    char headers[API_RESPONSE_HEADERS_MAX];
     const char *extra = respond_prep(api, req, 200, "X-Accel-Buffering: no\r\n", headers);
     return http_events_open(api->events, req, extra, last_event_id, filter);
 }
@@ -671,6 +676,46 @@ static bool is_mutation(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
 }
 
+/* The opshub_session cookie as an Authorization value ("Bearer <jwt>")
+ * in buf: 1, 0 when there is none, or BASE_ERR_INVALID with *why when it
+ * is malformed, doubled (see http/cookie) or holds an API token (those
+ * are never accepted from a cookie). The value is never logged. */
+static int session_cookie(const struct http_request *req, char *buf, size_t n, const char **why)
+{
+    static const char prefix[] = "Bearer ";
+    if (n <= sizeof(prefix))
+        return BASE_ERR_TOO_BIG;
+    memcpy(buf, prefix, sizeof(prefix));
+    int rc = http_cookie_get(req, API_COOKIE_SESSION, buf + sizeof(prefix) - 1, n - sizeof(prefix) + 1);
+    if (rc == 1 && strncmp(buf + sizeof(prefix) - 1, AUTH_TOKEN_PREFIX, strlen(AUTH_TOKEN_PREFIX)) == 0)
+        rc = BASE_ERR_INVALID;
+    if (rc < 0) {
+        *why = rc == BASE_ERR_EXISTS ? "more than one " API_COOKIE_SESSION " cookie"
+                                     : "malformed " API_COOKIE_SESSION " cookie";
+        OPENSSL_cleanse(buf, n);
+        return BASE_ERR_INVALID;
+    }
+    return rc;
+}
+
+/* A request authenticated by its session cookie that changes something
+ * must carry the session's CSRF token in X-CSRF-Token (a page of another
+ * site can make the browser send the cookie, but cannot read the token).
+ * Bearer requests need none: no browser adds an Authorization header by
+ * itself. False when the 403 was sent. */
+static bool csrf_allow(struct http_api *api, struct http_request *req, struct api_ctx *ctx)
+{
+    if (!ctx->cookie_auth || ctx->route->min_role == AUTH_ROLE_PUBLIC || !is_mutation(req->method))
+        return true;
+    if (auth_csrf_verify(api->deps.auth, ctx->who.session_id, http_request_header(req, API_CSRF_HEADER)))
+        return true;
+    snprintf(ctx->detail, sizeof(ctx->detail), "csrf token missing or wrong");
+    api_send_error(api, req, 403, "csrf",
+                   "a request authenticated by the session cookie needs the X-CSRF-Token header "
+                   "(the value of the opshub_csrf cookie)", NULL);
+    return false;
+}
+
 int http_api_head_check(void *data, const struct http_request *req, const char **msg, const char **headers)
 {
     struct http_api *api = data;
@@ -693,7 +738,14 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
     }
     struct auth_principal who;
     const char *why = NULL;
-    int rc = auth_check(api->deps.auth, http_request_header(req, "Authorization"), &who, &why);
+    char bearer[8 + AUTH_ACCESS_TOKEN_MAX];
+    const char *authorization = http_request_header(req, "Authorization");
+    int rc = 0;
+    if (!authorization && (rc = session_cookie(req, bearer, sizeof(bearer), &why)) == 1)
+        authorization = bearer;
+    rc = rc < 0 ? BASE_ERR_INVALID : auth_check(api->deps.auth, authorization, &who, &why);
+    if (rc == 0 && authorization == bearer && who.kind != AUTH_KIND_USER)
+        rc = BASE_ERR_INVALID;
     if (rc == BASE_ERR_NOT_FOUND || rc == BASE_ERR_INVALID) {
         api->denied_401++;
         api->requests_by_code[401]++;
@@ -723,9 +775,13 @@ static void dispatch(struct http_api *api, struct http_request *req, const struc
                      const char *why)
 {
     struct api_ctx *ctx = api_ctx(req);
+    if (rc == 0 && ctx->cookie_auth && ctx->who.kind != AUTH_KIND_USER) {
+        rc = BASE_ERR_INVALID; /* only sessions live in cookies */
+        why = "the session cookie does not hold a session";
+    }
     if (rc)
         memset(&ctx->who, 0, sizeof(ctx->who));
-    if (!rate_allow(api, req, ctx) || !access_allow(api, req, ctx, rc, why))
+    if (!rate_allow(api, req, ctx) || !access_allow(api, req, ctx, rc, why) || !csrf_allow(api, req, ctx))
         return;
     ctx->route->handler(api, req, params);
 }
@@ -760,6 +816,21 @@ static void on_authenticated(void *data, int status, const struct auth_principal
 static void authenticate(struct http_api *api, struct http_request *req, const struct http_params *params)
 {
     const char *authorization = http_request_header(req, "Authorization");
+    char bearer[8 + AUTH_ACCESS_TOKEN_MAX];
+    if (api->deps.auth && !authorization) {
+        /* No Authorization header: the browser session's cookie, if any
+         * (the header wins when both are present). */
+        const char *why = NULL;
+        int rc = session_cookie(req, bearer, sizeof(bearer), &why);
+        if (rc < 0) {
+            dispatch(api, req, params, BASE_ERR_INVALID, why);
+            return;
+        }
+        if (rc == 1) {
+            authorization = bearer;
+            api_ctx(req)->cookie_auth = true;
+        }
+    }
     if (!api->deps.auth || !authorization) {
         dispatch(api, req, params, BASE_ERR_NOT_FOUND,
                  api->deps.auth ? "missing bearer token" : "authentication is not configured");
@@ -779,6 +850,8 @@ static void authenticate(struct http_api *api, struct http_request *req, const s
         api_send_error(api, req, 500, "internal", "out of memory", NULL);
         http_request_unref(req);
     }
+    if (authorization == bearer)
+        OPENSSL_cleanse(bearer, sizeof(bearer));
 }
 
 void http_api_handle(void *data, struct http_request *req)

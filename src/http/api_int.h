@@ -50,6 +50,14 @@ struct http_api {
     char metrics_digest[AUTH_HASH_HEX];
 };
 
+/* The browser session's cookies (docs/api.md, "Browser sessions"). */
+#define API_COOKIE_SESSION "opshub_session"   /* the access JWT; HttpOnly, Path=/ */
+#define API_COOKIE_REFRESH "opshub_refresh"   /* the refresh token; HttpOnly, Path=/api/v1/auth */
+#define API_COOKIE_CSRF "opshub_csrf"         /* the CSRF token; readable by script, Path=/ */
+#define API_CSRF_HEADER "X-CSRF-Token"
+/* Room for the Set-Cookie lines of a session (three cookies, two tokens). */
+#define API_COOKIE_HEADERS_MAX (AUTH_ACCESS_TOKEN_MAX + AUTH_TOKEN_MAX + AUTH_CSRF_TOKEN_MAX + 512)
+
 /* Per-request state kept in req->app_ctx (set up by http_api_handle). */
 struct api_ctx {
     const struct http_route *route;   /* NULL for 404/405/preflight */
@@ -58,6 +66,7 @@ struct api_ctx {
     char detail[160];                 /* audit detail (never a secret) */
     char headers[600];                /* added to the response: RateLimit-*, CORS */
     bool audit;                       /* write an audit entry when responding */
+    bool cookie_auth;                 /* credentials came from the opshub_session cookie */
     const char *action;               /* audit action; NULL: derived from the route */
 };
 _Static_assert(sizeof(struct api_ctx) <= HTTP_APP_CTX_MAX, "api_ctx must fit in req->app_ctx");
@@ -66,6 +75,15 @@ static inline struct api_ctx *api_ctx(struct http_request *req)
 {
     return (struct api_ctx *)(void *)req->app_ctx;
 }
+
+/* The Set-Cookie lines (into hdr, n >= API_COOKIE_HEADERS_MAX) of a
+ * browser session: the three cookies with the tokens of r and the
+ * session's CSRF token in csrf (AUTH_CSRF_TOKEN_MAX). Secure when req came
+ * over TLS. 0 or a BASE_ERR_*. */
+int api_cookies_set(struct http_api *api, const struct http_request *req, const struct auth_login_result *r,
+                    char *csrf, char *hdr, size_t n);
+/* The Set-Cookie lines that delete the three cookies (Max-Age=0). */
+void api_cookies_clear(const struct http_request *req, char *hdr, size_t n);
 
 /* Every response goes through api_send: it counts the request, observes
  * its duration and writes the access log line, then sends. */

@@ -2,9 +2,11 @@
  * http/cors: Cross-Origin Resource Sharing for the API. An allow-list of
  * exact origins (scheme://host[:port], from CORS_ORIGINS or the config's
  * server.cors_origins) decides, per request, which CORS response headers to
- * add. No wildcard and no Access-Control-Allow-Credentials: API clients
- * authenticate with bearer tokens in Authorization, never with cookies, so
- * a page from another origin gets nothing a script could not ask for anyway.
+ * add. No wildcard and never Access-Control-Allow-Credentials: the
+ * dashboard's session cookies (same origin only) are never sent with a
+ * cross-origin fetch that could read the answer, so cross-origin clients
+ * authenticate with bearer tokens in Authorization and a page from another
+ * origin gets nothing a script could not ask for anyway.
  */
 #ifndef HTTP_CORS_H
 #define HTTP_CORS_H

@@ -172,10 +172,13 @@ static json_t *schema_object(struct build *b, const struct http_schema *d, json_
 
 static json_t *components(struct build *b)
 {
-    json_t *c = json_pack("{s:{}, s:{s:{s:s, s:s, s:s, s:s}}}", "schemas", "securitySchemes",
-                          "bearerAuth", "type", "http", "scheme", "bearer",
+    json_t *c = json_pack("{s:{}, s:{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}}", "schemas",
+                          "securitySchemes", "bearerAuth", "type", "http", "scheme", "bearer",
                           "bearerFormat", "JWT or opshub API token",
-                          "description", "An access token from POST /api/v1/auth/login, or an API token");
+                          "description", "An access token from POST /api/v1/auth/login, or an API token",
+                          "cookieAuth", "type", "apiKey", "in", "cookie", "name", "opshub_session",
+                          "description", "The browser session of a login with cookie true; POST, PUT, "
+                          "PATCH and DELETE also need X-CSRF-Token");
     if (!c)
         return fail(b, "out of memory");
     json_t *schemas = json_object_get(c, "schemas");
@@ -281,7 +284,8 @@ static json_t *responses(struct build *b, const struct http_route *r)
         {400, "Error", "Malformed JSON or an invalid field (field names it)"},
         {415, "Error", "The body is not application/json"},
         {401, "Error", "Missing, malformed, expired or revoked credentials (code unauthorized)"},
-        {403, "Error", "Authenticated, but the role is below x-min-role (code forbidden)"},
+        {403, "Error", "Authenticated, but the role is below x-min-role (code forbidden), or by the session "
+         "cookie without its X-CSRF-Token on POST, PUT, PATCH or DELETE (code csrf)"},
         {429, "Error", "Rate limited (code rate_limited); Retry-After says when to retry"},
     };
     const struct http_route_response *all[32];
@@ -362,7 +366,7 @@ static json_t *operation(struct build *b, const struct http_route *r, json_t *op
     if (d->description)
         put(b, op, "description", json_string(d->description));
     if (r->min_role != AUTH_ROLE_PUBLIC)
-        put(b, op, "security", json_pack("[{s:[]}]", "bearerAuth"));
+        put(b, op, "security", json_pack("[{s:[]}, {s:[]}]", "bearerAuth", "cookieAuth"));
     if (r->rate_class)
         put(b, op, "x-rate-limit", json_string(r->rate_class));
     json_t *params = parameters(b, r);

@@ -51,8 +51,13 @@ const struct http_route http_routes[] = {
     {"POST", "/api/v1/auth/login", AUTH_ROLE_PUBLIC, LOGIN, api_auth_login, "auth.login",
      {"auth", "Log in with username and password",
       "Exchanges a username and password for an access token "
-      "(JWT) and a refresh token.", NULL, "LoginRequest", false,
-      RESP({200, "AuthTokens", "Signed in"},
+      "(JWT) and a refresh token. With \"cookie\": true (a browser) the tokens are set as the "
+      "HttpOnly cookies opshub_session (Path=/) and opshub_refresh (Path=/api/v1/auth), and the "
+      "session's CSRF token as the script-readable cookie opshub_csrf and in the body; all three "
+      "SameSite=Lax, Secure over TLS. A request with no Authorization header is then authenticated by "
+      "opshub_session; its POST, PUT, PATCH and DELETE need X-CSRF-Token (else 403 csrf).",
+      NULL, "LoginRequest", false,
+      RESP({200, "AuthTokens", "Signed in (with cookie true: a BrowserSession body, the tokens in cookies)"},
            {401, "Error", "Invalid credentials (code invalid_credentials)"},
            {429, "Error", "Locked out after failed logins (code locked) or rate limited (code "
             "rate_limited); Retry-After says when to retry"})}},
@@ -60,19 +65,23 @@ const struct http_route http_routes[] = {
      {"auth", "Log in without a password (ALLOW_TEST_LOGIN=1 only)",
       "Signs in as an existing user without a password, for "
       "tests and demos; answers 404 like an unknown route unless opshub runs with "
-      "ALLOW_TEST_LOGIN=1.", NULL, "TestLoginRequest", false,
-      RESP({200, "AuthTokens", "Signed in"}, {401, "Error", "Unknown or disabled user"},
+      "ALLOW_TEST_LOGIN=1. cookie as for login.", NULL, "TestLoginRequest", false,
+      RESP({200, "AuthTokens", "Signed in (with cookie true: a BrowserSession body)"}, {401, "Error", "Unknown or disabled user"},
            {404, "Error", "Test login is not enabled"})}},
     {"POST", "/api/v1/auth/refresh", AUTH_ROLE_PUBLIC, LOGIN, api_auth_refresh, "auth.refresh",
      {"auth", "Exchange a refresh token for new tokens",
       "Exchanges a refresh token for new tokens; the old "
-      "refresh token is spent.", NULL, "RefreshRequest", false,
-      RESP({200, "AuthTokens", "New tokens"},
-           {401, "Error", "Invalid, expired or spent refresh token (code invalid_credentials)"})}},
+      "refresh token is spent. With \"cookie\": true the token is read from the opshub_refresh "
+      "cookie, X-CSRF-Token must be its session's CSRF token, and the three cookies are set again.",
+      NULL, "RefreshRequest", false,
+      RESP({200, "AuthTokens", "New tokens (with cookie true: a BrowserSession body, the tokens in cookies)"},
+           {401, "Error", "Invalid, expired or spent refresh token (code invalid_credentials)"},
+           {403, "Error", "cookie true without the session's X-CSRF-Token (code csrf)"})}},
     {"POST", "/api/v1/auth/logout", AUTH_ROLE_VIEWER, NULL, api_auth_logout, "auth.logout",
      {"auth", "End the caller's session",
       "Ends the caller's session: its access and refresh "
-      "tokens stop working.", NULL, NULL, false, RESP({204, NULL, "Signed out"})}},
+      "tokens stop working. By cookie (with X-CSRF-Token) the three cookies are cleared (Max-Age=0).",
+      NULL, NULL, false, RESP({204, NULL, "Signed out"})}},
     {"GET", "/api/v1/auth/me", AUTH_ROLE_VIEWER, NULL, api_auth_me, NULL,
      {"auth", "Who the caller is",
       NULL, NULL, NULL, false,

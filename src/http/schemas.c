@@ -14,7 +14,7 @@ const struct http_schema http_schemas[] = {
     {"ErrorBody", NULL, NULL, NULL,
      PROPS({"code", "string", "bad_request, invalid_parameter, invalid_field, not_found, "
             "method_not_allowed, unsupported_media_type, payload_too_large, unauthorized, "
-            "invalid_credentials, forbidden, rate_limited, locked, conflict, paused, canceled, "
+            "invalid_credentials, forbidden, csrf, rate_limited, locked, conflict, paused, canceled, "
             "unavailable, internal, ...", false},
            {"message", "string", "For people; bytes of client input that are not UTF-8 become ?", false},
            {"field", "string", "The input field at fault", true})},
@@ -157,9 +157,20 @@ const struct http_schema http_schemas[] = {
      PROPS({"role", "Role", NULL, true}, {"disabled", "boolean", NULL, true},
            {"password", "string", NULL, true})},
     {"LoginRequest", NULL, NULL, NULL,
-     PROPS({"username", "string", NULL, false}, {"password", "string", NULL, false})},
-    {"RefreshRequest", NULL, NULL, NULL, PROPS({"refresh_token", "string", NULL, false})},
-    {"TestLoginRequest", NULL, NULL, NULL, PROPS({"username", "string", NULL, false})},
+     PROPS({"username", "string", NULL, false}, {"password", "string", NULL, false},
+           {"cookie", "boolean", "true: a browser session (the tokens in HttpOnly cookies, see BrowserSession)",
+            true})},
+    {"RefreshRequest", "refresh_token, or cookie true (the opshub_refresh cookie and X-CSRF-Token)", NULL, NULL,
+     PROPS({"refresh_token", "string", "Required unless cookie is true", true},
+           {"cookie", "boolean", "true: refresh the browser session of the cookies", true})},
+    {"TestLoginRequest", NULL, NULL, NULL,
+     PROPS({"username", "string", NULL, false}, {"cookie", "boolean", "As in LoginRequest", true})},
+    {"BrowserSession", "A login or refresh with cookie true: the access and refresh tokens are only in "
+     "the HttpOnly cookies opshub_session and opshub_refresh; opshub_csrf (readable by script) holds "
+     "csrf_token, to send as X-CSRF-Token on every POST, PUT, PATCH and DELETE", NULL, NULL,
+     PROPS({"user", "Principal", NULL, false},
+           {"csrf_token", "string", "The session's CSRF token (also in the opshub_csrf cookie)", false},
+           {"expires_at", "date-time", "When the access token in opshub_session expires", false})},
     {"AuthTokens", NULL, NULL, NULL,
      PROPS({"access_token", "string", "JWT for Authorization: Bearer", false},
            {"token_type", "enum:Bearer", NULL, false},

@@ -734,6 +734,7 @@ static void conn_dispatch(struct http_conn *c)
     r->pub.refs = 1;       /* the server's: dropped by http_response_send */
     memcpy(r->pub.remote_addr, c->remote, sizeof(r->pub.remote_addr));
     memcpy(r->pub.peer_addr, c->remote, sizeof(r->pub.peer_addr));
+    r->pub.tls = c->ssl != NULL;
     if (!r->have_client_id)
         request_id_generate(s, r->pub.request_id);
     s->stats.requests++;

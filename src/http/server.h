@@ -43,6 +43,7 @@ struct http_request {
                                 * handler layer resolved a client behind a trusted
                                 * proxy (http/proxy) */
     char peer_addr[64];        /* the TCP peer's IP address, no port */
+    bool tls;                  /* it came over TLS (session cookies get Secure) */
     uint64_t start_ns;         /* monotonic, for the access log and histogram */
     /* Scratch space owned by the handler layer for this request (http/api
      * keeps its per-request context here: route, caller, response headers).

@@ -108,13 +108,19 @@ static void assert_route_documented(json_t *doc, const struct http_route *r)
     json_t *resp = json_object_get(op, "responses");
     if (r->min_role == AUTH_ROLE_PUBLIC) {
         assert_null(sec);
-        assert_null(json_object_get(resp, "403"));
+        /* Only a 403 of its own (refresh by cookie: csrf), never the generic one. */
+        const char *d403 = json_string_value(json_object_get(json_object_get(resp, "403"), "description"));
+        assert_true(d403 == NULL || strncmp(d403, "Authenticated, but", 18) != 0);
         /* Only a 401 of its own (login: invalid credentials), never the generic one. */
         const char *d401 = json_string_value(json_object_get(json_object_get(resp, "401"), "description"));
         assert_true(d401 == NULL || strncmp(d401, "Missing, malformed", 18) != 0);
     } else {
-        assert_int_equal(json_array_size(sec), 1);
+        /* A bearer token or the browser session's cookie. */
+        assert_int_equal(json_array_size(sec), 2);
         json_t *scopes = json_object_get(json_array_get(sec, 0), "bearerAuth");
+        assert_true(json_is_array(scopes));
+        assert_int_equal(json_array_size(scopes), 0);
+        scopes = json_object_get(json_array_get(sec, 1), "cookieAuth");
         assert_true(json_is_array(scopes));
         assert_int_equal(json_array_size(scopes), 0);
         assert_non_null(json_object_get(resp, "401"));
