@@ -117,6 +117,21 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
     return o;
 }
 
+/* label=key=value, or label=key (has it). */
+static bool has_label(const struct conf_check *cc, const char *key, const char *value)
+{
+    for (size_t i = 0; i < cc->n_labels; i++)
+        if (strcmp(cc->labels[i].key, key) == 0)
+            return !value || strcmp(cc->labels[i].value, value) == 0;
+    return false;
+}
+
+/* q=: in the id or the name, ignoring ASCII case. */
+static bool matches_text(const struct conf_check *cc, const char *q)
+{
+    return strcasestr(cc->id, q) || (cc->name && strcasestr(cc->name, q));
+}
+
 #define CHECKS_LIST_DEFAULT 1000
 #define CHECKS_LIST_MAX 10000
 
@@ -129,13 +144,20 @@ void api_checks_list(void *data, struct http_request *req, const struct http_par
     (void)p;
     long limit = CHECKS_LIST_DEFAULT;
     char cursor[SAMPLE_CHECK_ID_MAX] = "", project[80] = "", type[16] = "", status[16] = "", source[16] = "";
+    char label[256] = "", q[128] = "";
     if (api_query_int(api, req, "limit", 1, CHECKS_LIST_MAX, &limit) < 0 ||
         api_query_param(api, req, "cursor", cursor, sizeof(cursor)) < 0 ||
         api_query_param(api, req, "project", project, sizeof(project)) < 0 ||
         api_query_param(api, req, "type", type, sizeof(type)) < 0 ||
         api_query_param(api, req, "status", status, sizeof(status)) < 0 ||
-        api_query_param(api, req, "source", source, sizeof(source)) < 0)
+        api_query_param(api, req, "source", source, sizeof(source)) < 0 ||
+        api_query_param(api, req, "label", label, sizeof(label)) < 0 ||
+        api_query_param(api, req, "q", q, sizeof(q)) < 0)
         return;
+    /* label=key=value (or label=key: has the label) */
+    char *label_value = strchr(label, '=');
+    if (label_value)
+        *label_value++ = '\0';
     if (source[0] && strcmp(source, "api") && strcmp(source, "config")) {
         api_send_error(api, req, 400, "invalid_parameter", "source must be api or config", "source");
         return;
@@ -153,18 +175,25 @@ void api_checks_list(void *data, struct http_request *req, const struct http_par
     json_t *list = json_array();
     const char *last = NULL;
     bool more = false;
-    for (size_t i = start; list && i < n; i++) {
+    /* Counts by status of every check the filters (but the status one)
+     * keep, over all pages: what a dashboard shows above its list. */
+    uint64_t counts[SCHED_STATUS_PAUSED + 1] = {0};
+    for (size_t i = 0; list && i < n; i++) {
         const struct sched_check *c = sched_check_at(api->deps.sched, i);
         const struct conf_check *cc = c->conf;
         bool from_api = cc->source == CONF_SOURCE_API;
         if ((project[0] && (!cc->project || strcmp(cc->project, project) != 0)) ||
             (type[0] && strcmp(cc->type->name, type) != 0) ||
-            (status[0] && strcmp(sched_status_name(c->state.status), status) != 0) ||
-            (source[0] && from_api != (strcmp(source, "api") == 0)))
+            (source[0] && from_api != (strcmp(source, "api") == 0)) ||
+            (label[0] && !has_label(cc, label, label_value)) || (q[0] && !matches_text(cc, q)))
+            continue;
+        if (c->state.status <= SCHED_STATUS_PAUSED)
+            counts[c->state.status]++;
+        if (i < start || more || (status[0] && strcmp(sched_status_name(c->state.status), status) != 0))
             continue;
         if (json_array_size(list) == (size_t)limit) {
             more = true;
-            break;
+            continue;
         }
         json_t *o = api_check_json(api, c);
         if (!o || json_array_append_new(list, o) != 0) {
@@ -173,8 +202,17 @@ void api_checks_list(void *data, struct http_request *req, const struct http_par
         }
         last = cc->id;
     }
-    api_send_json(api, req, 200, list ? json_pack("{s:o, s:o}", "checks", list, "next_cursor",
-                                                  more && last ? json_string(last) : json_null()) : NULL);
+    json_t *cj = json_object();
+    for (int k = 0; cj && k <= SCHED_STATUS_PAUSED; k++)
+        json_object_set_new(cj, sched_status_name((enum sched_status)k), json_integer((json_int_t)counts[k]));
+    if (!list || !cj) {
+        json_decref(list);
+        json_decref(cj);
+        api_send_json(api, req, 200, NULL);
+        return;
+    }
+    api_send_json(api, req, 200, json_pack("{s:o, s:o, s:o}", "checks", list, "next_cursor",
+                                           more && last ? json_string(last) : json_null(), "counts", cj));
 }
 
 const struct sched_check *api_check_find_or_404(struct http_api *api, struct http_request *req,

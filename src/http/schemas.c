@@ -89,7 +89,9 @@ const struct http_schema http_schemas[] = {
            {"incidents", "[]object", "Filled by the incidents feature", false},
            {"maintenance", "[]object", "Filled by the maintenance feature", false})},
     {"CheckList", NULL, NULL, NULL,
-     PROPS({"checks", "[]Check", NULL, false}, {"next_cursor", "string?", "null on the last page", false})},
+     PROPS({"checks", "[]Check", NULL, false}, {"next_cursor", "string?", "null on the last page", false},
+           {"counts", "numbers", "Checks by status over every page of the filters other than status (up, "
+            "degraded, down, unknown, paused)", false})},
     {"CheckDefinition", "A check as in the configuration file's checks: list (docs/checks.md); the served "
      "document lists the fields of every check type of this opshub",
      NULL, NULL,

@@ -247,11 +247,31 @@ def test_metrics_per_check_series():
 
 # --------------------------------------------------------------------------------- checks API
 
+def test_checks_list_label_and_text_filters_and_counts_over_pages():
+    o = O()
+    d = o.get_json("/api/v1/checks?label=team%3Dweb")
+    h.eq([c["id"] for c in d["checks"]], ["web"], "label=key=value")
+    h.eq([c["id"] for c in o.get_json("/api/v1/checks?label=team")["checks"]], ["web"], "label=key")
+    h.eq(o.get_json("/api/v1/checks?label=team%3Dops")["checks"], [], "another value")
+    h.eq([c["id"] for c in o.get_json("/api/v1/checks?q=WEB-D")["checks"]], ["web-down"], "q= ignores case")
+    full = o.get_json("/api/v1/checks")
+    page = o.get_json("/api/v1/checks?limit=1")
+    h.eq(len(page["checks"]), 1, "one per page")
+    h.eq(page["counts"], full["counts"], "counts cover every page")
+    st = o.get_json("/api/v1/checks?status=up")
+    h.eq(st["counts"], full["counts"], "counts ignore the status filter (they are what it selects from)")
+    h.eq(len(st["checks"]), full["counts"]["up"], "status=up lists the up ones")
+
+
 def test_checks_list_shape_and_order():
     r = O().get("/api/v1/checks")
     h.eq(r.status, 200, "GET /api/v1/checks status")
     doc = assert_json_response(r, "checks list")
-    h.eq(list(doc), ["checks", "next_cursor"], "top-level keys of the list")
+    h.eq(list(doc), ["checks", "next_cursor", "counts"], "top-level keys of the list")
+    want = {k: 0 for k in ("up", "degraded", "down", "unknown", "paused")}
+    for c in doc["checks"]:
+        want[c["status"]] += 1
+    h.eq(doc["counts"], want, "counts by status of every check")
     h.eq(doc["next_cursor"], None, "one page holds every check")
     ids = [c["id"] for c in doc["checks"]]
     h.eq(ids, CHECK_IDS, "checks in configuration order")
