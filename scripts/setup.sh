@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package opshub needs to build, run, test and benchmark, and the
-# npm packages of the integration tests' validators (tests/integration/package-lock.json).
+# npm packages of the web assets (web/package-lock.json: esbuild, uPlot) and of the
+# integration tests (tests/integration/package-lock.json: the OpenAPI validator,
+# playwright-core and axe-core for the browser tests, which drive Debian's chromium).
 # Idempotent: does nothing when everything is present. Needs root (or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,8 @@ PKGS=(
   monitoring-plugins-basic monitoring-plugins-standard dnsmasq-base
   # the log type's tests rotate their files with the real logrotate
   logrotate
+  # the dashboard's browser tests (playwright-core drives the system browser)
+  chromium fonts-dejavu-core
   # benchmarks
   wrk prometheus-blackbox-exporter procps
 )
@@ -28,12 +32,14 @@ command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 # npm ci when node_modules is missing or older than the lock file.
 npm_packages() {
-  local dir=tests/integration
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "setup: npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  local dir
+  for dir in web tests/integration; do
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+       [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "setup: npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 }
 
 missing=()

@@ -19,6 +19,7 @@
 #include "http/status.h"
 #include "http/routes.h"
 #include "http/static.h"
+#include "http/webassets.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -139,6 +140,10 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         snprintf(err, errlen, "api: cannot subscribe the live events");
         goto fail;
     }
+    if (http_web_assets_n && http_static_from_blobs(http_web_assets, http_web_assets_n, &api->web) != 0) {
+        snprintf(err, errlen, "api: cannot load the built-in web assets");
+        goto fail;
+    }
     if (deps->sched && deps->loop && deps->confs &&
         !(api->status = http_status_new(deps->loop, deps->bus, deps->store, deps->sched, deps->confs))) {
         snprintf(err, errlen, "api: cannot start the status page");
@@ -193,6 +198,7 @@ void http_api_destroy(struct http_api *api)
     auth_ratelimit_destroy(api->global.rl);
     http_cors_free(api->cors);
     http_static_destroy(api->statics);
+    http_static_destroy(api->web);
     api_files_free_cache();
     base_free(api);
 }

@@ -91,12 +91,17 @@ void api_docs_html(void *data, struct http_request *req, const struct http_param
 void api_static_get(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
-    if (!api->statics) {
+    if (!api->statics && !api->web) {
         api_send_no_route(api, req);
         return;
     }
+    /* server.static_dir first (a development build of web/, or your own
+     * files), then the assets compiled into the binary. */
     struct http_static_reply r;
-    http_static_lookup(api->statics, req->path + 1, http_request_header(req, "If-None-Match"), &r);
+    const char *inm = http_request_header(req, "If-None-Match");
+    http_static_lookup(api->statics, req->path + 1, inm, &r);
+    if (r.status == 404 && api->web)
+        http_static_lookup(api->web, req->path + 1, inm, &r);
     if (r.status == 200 || r.status == 304)
         api_send(api, req, r.status, r.content_type, r.headers, r.body ? r.body : "", r.len);
     else {
@@ -104,4 +109,31 @@ void api_static_get(void *data, struct http_request *req, const struct http_para
         snprintf(msg, sizeof(msg), "%s: %.120s", r.error, req->path);
         api_send_error(api, req, r.status, r.status == 404 ? "not_found" : "bad_request", msg, NULL);
     }
+}
+
+/* The dashboard's own policy: everything from this server, nothing inline
+ * (uPlot and the pages set styles through the CSSOM, which it allows). */
+#define DASHBOARD_HEADERS                                                                                   \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "          \
+    "frame-ancestors 'none'\r\nReferrer-Policy: same-origin\r\n"
+
+void api_dashboard_get(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    (void)p;
+    struct http_static_reply r;
+    http_static_lookup(api->web, "index.html", http_request_header(req, "If-None-Match"), &r);
+    if (r.status == 200 || r.status == 304) {
+        char headers[sizeof(r.headers) + 512];
+        snprintf(headers, sizeof(headers), "%s%s", r.headers, DASHBOARD_HEADERS);
+        api_send(api, req, r.status, r.content_type, headers, r.body ? r.body : "", r.len);
+        return;
+    }
+    static const char page[] =
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>opshub</title></head><body>"
+        "<h1>The dashboard is not built into this binary</h1><p>Its assets are built with npm: run "
+        "<code>scripts/setup.sh</code> (it installs the npm packages under web/), then <code>make build</code>. "
+        "The API (<a href=\"/api-docs\">/api-docs</a>) and the status page work without it.</p></body></html>";
+    api_send(api, req, 503, "text/html; charset=utf-8", DASHBOARD_HEADERS, page, sizeof(page) - 1);
 }

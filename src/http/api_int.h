@@ -35,6 +35,7 @@ struct http_api {
     struct api_rate global;           /* every client together */
     struct http_cors *cors;           /* NULL: no cross-origin access */
     struct http_static *statics;      /* server.static_dir in memory (owned); NULL: none */
+    struct http_static *web;          /* the web build compiled in (owned); NULL: not built in */
     struct http_events *events;       /* GET /api/v1/events (owned); NULL without a bus and sched */
     struct http_status *status;       /* the status page (owned); NULL without a sched */
     uint64_t denied_401, denied_403, limited_429;
@@ -183,6 +184,7 @@ void api_projects_delete(void *api, struct http_request *req, const struct http_
 void api_openapi_json(void *api, struct http_request *req, const struct http_params *p);
 void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
 void api_static_get(void *api, struct http_request *req, const struct http_params *p);
+void api_dashboard_get(void *api, struct http_request *req, const struct http_params *p);
 void api_ping_success(void *api, struct http_request *req, const struct http_params *p);
 void api_ping_start(void *api, struct http_request *req, const struct http_params *p);
 void api_ping_fail(void *api, struct http_request *req, const struct http_params *p);

@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "http/status.h"
+#include "http/webassets.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,14 +19,6 @@
     "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "      \
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"                    \
     "Cache-Control: no-cache\r\n"
-
-/* The hashed URL of one of the web build's assets, NULL when not built. */
-static const char *api_asset_url(struct http_api *api, const char *logical)
-{
-    (void)api;
-    (void)logical;
-    return NULL;
-}
 
 static bool status_ready(struct http_api *api, struct http_request *req)
 {
@@ -56,7 +49,7 @@ static void page(struct http_api *api, struct http_request *req, const char *pro
 {
     if (!status_ready(api, req))
         return;
-    struct http_status_assets assets = {api_asset_url(api, "status.css"), api_asset_url(api, "status.js")};
+    struct http_status_assets assets = {http_web_asset_url("status.css"), http_web_asset_url("status.js")};
     struct base_buf b;
     base_buf_init(&b, HTTP_STATUS_PAGE_MAX);
     int rc = http_status_html(api->status, project, &assets, &b);

@@ -284,6 +284,15 @@ const struct http_route http_routes[] = {
      {"meta", "API documentation",
       "Rendered server-side from this document; no script.", NULL, NULL, false,
       RESP({200, "text/html", "The API reference page"})}},
+    {"GET", "/", AUTH_ROLE_PUBLIC, NULL, api_dashboard_get, NULL,
+     {"static", "The dashboard",
+      "The web dashboard's page (its assets are under /assets/, compiled into the binary). The page is "
+      "public; everything it shows comes from the API, which needs a session (it signs in with "
+      "POST /api/v1/auth/login and cookie true). Sent with a strict Content-Security-Policy: nothing "
+      "inline, nothing from another host. 503 when the binary was built without the web assets.",
+      NULL, NULL, false,
+      RESP({200, "text/html", "The dashboard"}, {304, NULL, "Not modified: If-None-Match matched"},
+           {503, "text/html", "Built without the web assets (how to build them)"})}},
     {"GET", "/status", AUTH_ROLE_PUBLIC, NULL, api_status_page, NULL,
      {"status", "The public status page",
       "HTML rendered on the server (complete without script): the overall state, each component's state "
@@ -318,12 +327,13 @@ const struct http_route http_routes[] = {
       "on SIGHUP. A strong ETag with each file (If-None-Match answers 304). A name with 8 or more hex "
       "digits between dots before its extension is cached for a year (Cache-Control: public, "
       "max-age=31536000, immutable); other files are revalidated (no-cache). Hidden names, '.' and "
-      "'..' never resolve. Without server.static_dir every path answers 404.",
+      "'..' never resolve. Paths not under server.static_dir (or without it) are looked up in the web "
+      "assets compiled into the binary (the dashboard's and the status page's).",
       PARAMS({"path", "path", "string", "The rest of the path: one or more segments, slashes included", true}),
       NULL, false,
       RESP({200, "*/*", "The file, typed by its extension"}, {304, NULL, "Not modified: If-None-Match matched"},
            {400, "Error", "A refused path: '.', '..' or empty segments, '%', a backslash or control bytes"},
-           {404, "Error", "No such file (or a hidden or skipped one), or no server.static_dir"})}},
+           {404, "Error", "No such file (or a hidden or skipped one)"})}},
 #define PING_PARAMS                                                                                 \
     PARAMS({"check_id", "path", "string", "The heartbeat check's id", true},                        \
            {"token", "query", "string", "The check's token, when it has one (or Authorization: Bearer, " \

@@ -417,6 +417,44 @@ int http_static_load(const char *root, const struct http_static_limits *limits, 
     return 0;
 }
 
+int http_static_from_blobs(const struct http_static_blob *blobs, size_t n, struct http_static **out)
+{
+    struct walk w = {.root = "<built in>"};
+    *out = NULL;
+    w.s = base_calloc(1, sizeof(*w.s));
+    if (!w.s)
+        return BASE_ERR_NOMEM;
+    base_map_init(&w.s->by_path);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct http_static_blob *b = &blobs[i];
+        if (!b->path || path_refusal(b->path) || has_hidden_segment(b->path)) {
+            rc = BASE_ERR_INVALID;
+            break;
+        }
+        struct static_file *f = base_calloc(1, sizeof(*f));
+        if (!f || !(f->path = base_strdup(b->path)) || !(f->data = base_malloc(b->len ? b->len : 1))) {
+            file_free(f);
+            rc = BASE_ERR_NOMEM;
+            break;
+        }
+        memcpy(f->data, b->data, b->len);
+        f->len = b->len;
+        f->content_type = http_static_content_type(b->path);
+        f->immutable = http_static_is_hashed(b->path);
+        if (sha256_etag(f->data, f->len, f->etag, sizeof(f->etag)) != 0 || keep_file(&w, f) != 0) {
+            file_free(f);
+            rc = BASE_ERR_NOMEM;
+        }
+    }
+    if (rc != 0) {
+        http_static_destroy(w.s);
+        return rc;
+    }
+    *out = w.s;
+    return 0;
+}
+
 void http_static_destroy(struct http_static *s)
 {
     if (!s)

@@ -61,6 +61,17 @@ void http_static_stats_get(const struct http_static *s, struct http_static_stats
  * larger than 16 MiB"), NULL past the last one kept. Borrowed from s. */
 const char *http_static_note(const struct http_static *s, size_t i);
 
+/* A file already in memory (the web build compiled into the binary). */
+struct http_static_blob {
+    const char *path;             /* relative, as http_static_lookup takes it: "assets/app.3f9a1c2b.js" */
+    const unsigned char *data;
+    size_t len;
+};
+/* A snapshot of blobs[0..n) (copied: the snapshot owns its bytes, like a
+ * loaded one), with the same content types, ETags and cache policy. 0, or
+ * BASE_ERR_NOMEM, or BASE_ERR_INVALID for a path a lookup would refuse. */
+int http_static_from_blobs(const struct http_static_blob *blobs, size_t n, struct http_static **out);
+
 /* Called on the loop when an asynchronous load ends: s (transferred to the
  * callee) on success, else NULL with rc and err as http_static_load's. */
 typedef void (*http_static_loaded_cb)(void *data, struct http_static *s, int rc, const char *err);

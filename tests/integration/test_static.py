@@ -178,19 +178,28 @@ def test_failed_reload_keeps_the_served_files():
     h.eq(O().get("/assets/app.3f9a1c2b.js").status, 200, "the files served before stay served")
 
 
-def test_without_static_dir_assets_is_an_unknown_route():
+def test_without_static_dir_the_built_in_assets_are_served():
     n = len(O().log_lines("config reloaded"))
     O().reload(config(None))
     O().wait_log("config reloaded", count=n + 1)
     r = O().get("/assets/app.3f9a1c2b.js")
-    h.eq(r.status, 404, "no static_dir: 404")
-    unknown = O().get("/no-such-route/app.3f9a1c2b.js")
-    h.eq(r.json()["error"]["code"], unknown.json()["error"]["code"], "same code as an unknown route")
-    h.eq(r.json()["error"]["message"], "no route for GET /assets/app.3f9a1c2b.js", "same message as an unknown route")
+    h.eq(r.status, 404, "a file that is nowhere: 404")
+    h.eq(r.json()["error"]["message"], "no such file: /assets/app.3f9a1c2b.js", "says so")
+    # the dashboard's page names its built-in, hashed assets
+    index = O().get("/", auth=False)
+    h.eq(index.status, 200, "the dashboard page is built in")
+    js = re.search(r'src="(/assets/app\.[0-9a-f]{10}\.js)"', index.text)
+    h.check(js, f"index.html names its script: {index.text[:300]!r}")
+    a = O().get(js.group(1), auth=False)
+    h.eq(a.status, 200, "a built-in asset")
+    h.eq(a.header("content-type"), "text/javascript; charset=utf-8", "its type")
+    h.eq(a.header("cache-control"), "public, max-age=31536000, immutable", "cached for a year")
+    h.eq(O().get(js.group(1), headers={"If-None-Match": a.header("etag")}, auth=False).status, 304, "ETag")
     before = len(O().log_lines("static files reloaded"))  # counted before the reload can log it
     O().reload(config(ENV["root"]))
     O().wait_log("static files reloaded", count=before + 1)
     h.eq(O().get("/assets/app.3f9a1c2b.js").status, 200, "served again once static_dir is back")
+    h.eq(O().get(js.group(1), auth=False).status, 200, "built-in assets stay behind static_dir")
 
 
 def test_unreadable_static_dir_stops_the_start():

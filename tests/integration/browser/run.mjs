@@ -1,0 +1,217 @@
+// Browser scenarios of the dashboard and the status page, in Debian's
+// chromium driven by playwright-core (launched with the system browser), with
+// axe-core checking every page (no serious or critical violation).
+//   node run.mjs SCENARIO CONFIG_JSON
+// CONFIG_JSON: {"base": "http://127.0.0.1:PORT", "users": {"admin": [u, p], ...},
+//               "shots": "/dir/for/screenshots", "docs_img": "/dir" (optional)}
+// Prints progress; "READY" on stdout when a scenario waits for the test
+// (live_down: the test then stops the check's target). Exits non-zero with
+// the reason on the first failed expectation.
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const [scenario, cfgText] = process.argv.slice(2);
+const cfg = JSON.parse(cfgText);
+const base = cfg.base;
+
+function fail(msg) {
+  throw new Error(msg);
+}
+
+async function axe(page, what) {
+  await page.evaluate(AXE); // through DevTools: the page's CSP (no inline script) stays in force for the page
+  const r = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    fail(`axe on ${what}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`).join('; ')}`);
+  }
+  console.log(`axe ${what}: no serious or critical violation (${r.violations.length} minor)`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(cfg.shots, `${name}.png`), fullPage: false });
+  if (cfg.docs_img && (name === 'dashboard' || name === 'status-page')) {
+    await page.screenshot({ path: join(cfg.docs_img, `${name}.png`), fullPage: false });
+  }
+}
+
+// Every request of the page must stay on this server, and the page must log
+// no error (a CSP violation is one).
+function guard(page, problems) {
+  page.on('request', (req) => {
+    const u = req.url();
+    if (!u.startsWith(base) && !u.startsWith('data:')) problems.push(`request left the machine: ${u}`);
+  });
+  // HTTP errors the page handles (401 before login, 404 of an unknown id) are
+  // logged by the browser as "Failed to load resource"; anything else logged
+  // as an error (a CSP violation, an exception) is a problem.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+}
+
+async function login(page, role) {
+  const [user, pass] = cfg.users[role];
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#username');
+  await page.fill('#username', user);
+  await page.fill('#password', pass);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#check-list .rows .row');
+}
+
+const scenarios = {
+  async login_password(page) {
+    const resp = await page.goto(`${base}/`);
+    const csp = resp.headers()['content-security-policy'] || '';
+    if (!csp.includes("script-src 'self'") || csp.includes('unsafe-inline')) fail(`CSP of /: ${csp}`);
+    await page.waitForSelector('#username');
+    if (!page.url().includes('#/login')) fail(`not sent to the login page: ${page.url()}`);
+    await axe(page, 'login page');
+    await shot(page, 'login');
+    await page.fill('#username', cfg.users.admin[0]);
+    await page.fill('#password', 'wrong-password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#login-error .notice');
+    const err = await page.textContent('#login-error');
+    if (!/wrong/i.test(err)) fail(`a wrong password says: ${err}`);
+    await login(page, 'admin');
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'opshub_session');
+    if (!session || !session.httpOnly || session.sameSite !== 'Lax') fail(`session cookie: ${JSON.stringify(session)}`);
+    if (await page.evaluate(() => document.cookie.includes('opshub_session'))) fail('the session cookie is readable by script');
+    await page.waitForFunction(() => document.querySelectorAll('#check-list [role=row][data-id]').length >= 2);
+    const counts = await page.textContent('#counts');
+    if (!/\d+ down/.test(counts) || !/\d+ checks/.test(counts)) fail(`counts: ${counts}`);
+    const rowText = await page.textContent('#check-list [data-id="web"]');
+    if (!/Up/.test(rowText)) fail(`row of web: ${rowText}`);
+    await page.waitForSelector('#check-list [data-id="web"] svg.spark');
+    await axe(page, 'overview');
+    await shot(page, 'dashboard');
+    // filters go to the server: status=down leaves only the down check
+    await page.selectOption('#f-status', 'down');
+    await page.waitForFunction(() => [...document.querySelectorAll('#check-list [data-id]')].every((r) => r.dataset.id === 'broken')
+      && document.querySelectorAll('#check-list [data-id]').length === 1);
+    // admin pages
+    for (const p of ['projects', 'users', 'tokens']) {
+      await page.goto(`${base}/#/${p}`);
+      await page.waitForSelector('main h1');
+      await page.waitForSelector('main table, main .notice');
+      await axe(page, `${p} page`);
+    }
+    await page.click('text=Log out');
+    await page.waitForSelector('#username');
+  },
+
+  async run_now(page) {
+    await login(page, 'operator');
+    await page.goto(`${base}/#/checks/web`);
+    await page.waitForSelector('#run-now');
+    await page.waitForSelector('#latency-chart .uplot, #latency-chart .notice');
+    await page.waitForSelector('#samples tbody tr');
+    await axe(page, 'check page');
+    await shot(page, 'check');
+    await page.click('#run-now');
+    await page.waitForSelector('#run-result');
+    const t = await page.textContent('#run-result');
+    if (!/Ran: up/.test(t)) fail(`run now said: ${t}`);
+    // an operator does not edit definitions
+    await page.goto(`${base}/#/checks/api-check`);
+    await page.waitForSelector('#definition dl');
+    if (await page.$('#edit-form')) fail('an operator sees the edit form');
+  },
+
+  async edit_validation(page) {
+    await login(page, 'admin');
+    await page.goto(`${base}/#/checks/api-check`);
+    await page.waitForSelector('#edit-form');
+    await page.fill('#e-interval', 'every now and then');
+    await page.click('#edit-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#err-interval').textContent.length > 0);
+    const msg = await page.textContent('#err-interval');
+    const invalid = await page.getAttribute('#e-interval', 'aria-invalid');
+    if (invalid !== 'true') fail('the field is not marked invalid');
+    if (!/interval|duration/i.test(msg)) fail(`error at the field: ${msg}`);
+    await axe(page, 'edit form with an error');
+    await shot(page, 'edit-error');
+    await page.fill('#e-interval', '45s');
+    await page.click('#edit-form button[type=submit]');
+    await page.waitForSelector('#saved');
+    console.log(`error shown at the field: ${msg}`);
+  },
+
+  async viewer_no_buttons(page) {
+    await login(page, 'viewer');
+    await page.goto(`${base}/#/checks/web`);
+    await page.waitForSelector('#samples tbody tr');
+    for (const sel of ['#run-now', '#pause', '#resume', '#edit-form']) {
+      if (await page.$(sel)) fail(`a viewer sees ${sel}`);
+    }
+    const nav = await page.textContent('nav');
+    if (/Users|Tokens|Projects/.test(nav)) fail(`a viewer's navigation: ${nav}`);
+    await page.goto(`${base}/#/users`);
+    await page.waitForSelector('main .notice');
+    const t = await page.textContent('main');
+    if (!/needs the admin role/.test(t)) fail(`a viewer on the users page: ${t}`);
+    await axe(page, 'viewer check page');
+  },
+
+  async status_page(page) {
+    const resp = await page.goto(`${base}/status`);
+    if (resp.status() !== 200) fail(`/status: ${resp.status()}`);
+    await page.waitForSelector('.bars i');
+    await axe(page, 'status page');
+    const bar = page.locator('.component').first().locator('.bars i').last();
+    await bar.hover();
+    await page.waitForSelector('#sp-tip:not([hidden])');
+    const tip = await page.textContent('#sp-tip');
+    if (!/^\d{4}-\d{2}-\d{2}: (\d+\.\d\d%|no data)$/.test(tip)) fail(`tooltip: ${tip}`);
+    console.log(`tooltip: ${tip}`);
+    await shot(page, 'status-page');
+    // without script: the same bars, the tooltip as the title attribute
+    const ctx = await page.context().browser().newContext({ javaScriptEnabled: false });
+    const p2 = await ctx.newPage();
+    await p2.goto(`${base}/status`);
+    const n = await p2.locator('.bars i[title]').count();
+    if (n < 90) fail(`without script: ${n} bars with a title`);
+    await ctx.close();
+  },
+
+  async live_down(page) {
+    await login(page, 'viewer');
+    await page.waitForFunction(() => /Up/.test(document.querySelector('#check-list [data-id="web"]').textContent));
+    await page.evaluate(() => { window.__stillHere = true; });
+    await page.waitForFunction(() => document.body.dataset.live === 'on');
+    console.log('READY');
+    await page.waitForFunction(() => /Down/.test(document.querySelector('#check-list [data-id="web"]').textContent),
+      null, { timeout: 20000 });
+    if (!(await page.evaluate(() => window.__stillHere))) fail('the page was reloaded');
+    await shot(page, 'live-down');
+  },
+};
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+let code = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Almaty' });
+  context.setDefaultTimeout(15000);
+  const page = await context.newPage();
+  const problems = [];
+  guard(page, problems);
+  if (!scenarios[scenario]) fail(`no scenario ${scenario}`);
+  await scenarios[scenario](page);
+  if (problems.length) fail(problems.join('\n'));
+  console.log(`ok ${scenario}`);
+} catch (e) {
+  console.log(`FAIL ${scenario}: ${e.message}`);
+  code = 1;
+} finally {
+  await browser.close();
+}
+process.exit(code);

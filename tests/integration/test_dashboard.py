@@ -1,0 +1,124 @@
+"""
+End-to-end tests of the dashboard and the status page in a real browser: Debian's chromium
+driven by playwright-core (tests/integration/browser/run.mjs), against the real binary with its
+built-in web assets, a real nginx as the checks' target, users with passwords made by the CLI,
+and axe-core on every page. Scenarios: password login (cookies HttpOnly/SameSite, CSP, no
+request leaving the machine), the overview and its server-side filters, admin pages, run now as
+an operator, editing an API check with a validation error shown at the field, a viewer seeing
+no operator buttons, the status page with a bar's tooltip (and without script), and a check
+going down live, without reload, when its nginx is stopped. Screenshots go to
+<build>/test-output/screenshots.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNNER = os.path.join(HERE, "browser", "run.mjs")
+SHOTS = os.path.join(os.path.dirname(os.path.abspath(h.OPSHUB_BIN)), "test-output", "screenshots")
+ENV = {}
+USERS = {"admin": ("alice", "alice-password-1234"), "operator": ("oscar", "oscar-password-1234"),
+         "viewer": ("vera", "vera-password-12345")}
+
+
+def setup():
+    h.require(os.access("/usr/bin/chromium", os.X_OK), "/usr/bin/chromium (Debian package chromium)")
+    h.require(os.path.exists(os.path.join(HERE, "node_modules", "playwright-core")), "playwright-core (npm ci)")
+    h.require(os.path.exists(os.path.join(HERE, "node_modules", "axe-core")), "axe-core (npm ci)")
+    os.makedirs(SHOTS, exist_ok=True)
+    n = ENV["nginx"] = h.Nginx().start()
+    checks = [h.http_check("web", n.url("/health"), interval="500ms", timeout="400ms", project="shop",
+                           name="Shop web", labels={"team": "web"}),
+              h.http_check("broken", n.url("/down"), interval="1s", timeout="400ms", project="shop"),
+              h.tcp_check("db", f"127.0.0.1:{n.port}", interval="1s", timeout="400ms")]
+    projects = [{"id": "shop", "name": "Shop"}]
+    sp = {"title": "Acme status", "components": [{"name": "Shop", "checks": ["web", "broken"]},
+                                                 {"name": "Database", "checks": ["db"]}]}
+    o = ENV["o"] = h.Opshub(h.make_config(checks, projects=projects, extra={"status_page": sp}))
+    o.start()
+    for role, (user, pw) in USERS.items():
+        r = o.cli("user", "add", user, "--role", role, "--password-stdin", input=pw + "\n")
+        h.eq(r.returncode, 0, f"user add {user}: {r.stderr}")
+    o.post_json("/api/v1/checks", {"id": "api-check", "type": "http", "url": n.url("/health"), "interval": "30s",
+                                   "project": "shop"}, expect_status=201)
+    o.wait_status("web", "up")
+    o.wait_status("broken", "down")
+    o.post_json("/api/v1/checks/api-check/run")  # its first scheduled run may be up to 30 s away
+
+
+def teardown():
+    ENV["o"].stop()
+
+
+def run(scenario, timeout=90):
+    cfg = {"base": f"http://127.0.0.1:{ENV['o'].cur_port}", "users": USERS, "shots": SHOTS}
+    if os.environ.get("OPSHUB_DOCS_IMG"):
+        cfg["docs_img"] = os.environ["OPSHUB_DOCS_IMG"]
+    r = subprocess.run(["node", RUNNER, scenario, json.dumps(cfg)], capture_output=True, text=True, timeout=timeout,
+                       cwd=HERE)
+    out = (r.stdout + r.stderr).strip()
+    if r.returncode != 0:
+        raise AssertionError(f"browser scenario {scenario} failed:\n{out[-3000:]}")
+    h.contains(r.stdout, f"ok {scenario}", "the scenario reports success")
+    return out
+
+
+def test_login_with_a_password_overview_filters_and_admin_pages():
+    out = run("login_password")
+    for page in ("login page", "overview", "projects page", "users page", "tokens page"):
+        h.contains(out, f"axe {page}: no serious or critical violation", f"axe on the {page}")
+    h.check(os.path.getsize(os.path.join(SHOTS, "dashboard.png")) > 10000, "a screenshot of the dashboard")
+
+
+def test_run_now_as_an_operator():
+    run("run_now")
+
+
+def test_edit_an_api_check_with_a_validation_error_at_the_field():
+    out = run("edit_validation")
+    h.contains(out, "error shown at the field", "the API's message was placed at the field")
+    h.eq(ENV["o"].check_json("api-check")["interval"], "45s", "the valid edit was saved")
+
+
+def test_a_viewer_sees_no_operator_buttons():
+    run("viewer_no_buttons")
+
+
+def test_status_page_and_a_bars_tooltip():
+    out = run("status_page")
+    h.contains(out, "tooltip: ", "tooltip text")
+
+
+def test_zz_a_check_goes_down_live_when_its_target_stops():
+    cfg = {"base": f"http://127.0.0.1:{ENV['o'].cur_port}", "users": USERS, "shots": SHOTS}
+    p = subprocess.Popen(["node", RUNNER, "live_down", json.dumps(cfg)], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, cwd=HERE)
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ln = p.stdout.readline()
+            if not ln:
+                break
+            lines.append(ln.rstrip())
+            if ln.strip() == "READY":
+                ENV["nginx"].close()  # the target goes away: web fails from its next run on
+                break
+        h.check(lines and lines[-1] == "READY", f"the page did not get ready: {lines}")
+        rest, _ = p.communicate(timeout=60)
+        lines += rest.splitlines()
+        h.eq(p.returncode, 0, f"live_down: {lines[-20:]}")
+        h.contains("\n".join(lines), "ok live_down", "the row turned Down without a reload")
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+if __name__ == "__main__":
+    h.run(h.collect(globals()), setup=setup, teardown=teardown, test_timeout=150)
