@@ -167,8 +167,8 @@ static bool state_open(struct auth_sso *s, enum auth_sso_provider p, const char 
     if (rc == 0 && strcmp(c.role, auth_sso_id(p)) == 0 && strlen(c.sub) == sl &&
         CRYPTO_memcmp(c.sub, state, sl) == 0 && strlen(c.jti) < sizeof(j->x.nonce) &&
         strlen(c.iss) < sizeof(j->x.verifier)) {
-        snprintf(j->x.nonce, sizeof(j->x.nonce), "%s", c.jti);
-        snprintf(j->x.verifier, sizeof(j->x.verifier), "%s", c.iss);
+        memcpy(j->x.nonce, c.jti, strlen(c.jti) + 1); /* lengths checked above */
+        memcpy(j->x.verifier, c.iss, strlen(c.iss) + 1);
         ok = true;
     }
     OPENSSL_cleanse(&c, sizeof(c));

@@ -181,7 +181,11 @@ static void github_run(struct auth_sso_exchange *x)
     snprintf(url, sizeof(url), "%s/user/teams?per_page=100", o->github.api_url);
     if (!(teams = exchange(x, "teams", url, NULL, token, "provider")))
         goto out;
+    /* GitHub logins are unique regardless of case, and a user may change
+     * the case of theirs: one opshub user whatever the case. */
     snprintf(x->username, sizeof(x->username), "github:%s", json_string_value(login));
+    for (char *c = x->username; *c; c++)
+        *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
     x->role = github_role(o, json_is_array(orgs) ? orgs : NULL, json_is_array(teams) ? teams : NULL);
     if (x->role == AUTH_ROLE_PUBLIC)
         refuse(x, "org", "no organisation or team of this GitHub user is in server.auth.github.roles");
@@ -243,11 +247,12 @@ static bool fetch_jwks(struct auth_sso_exchange *x)
     return x->jwks != NULL;
 }
 
-/* The user name: oidc:<preferred_username>, else <email>, else <sub>,
- * the first that is printable ASCII without spaces and fits. */
+/* The user name: oidc:<preferred_username>, else <email> when verified
+ * (an unverified address could be anyone's), else <sub>, the first that
+ * is printable ASCII without spaces and fits. */
 static bool oidc_username(struct auth_sso_exchange *x, const struct auth_oidc_identity *id)
 {
-    const char *cands[] = {id->preferred_username, id->email, id->sub};
+    const char *cands[] = {id->preferred_username, id->email_verified ? id->email : "", id->sub};
     for (size_t i = 0; i < 3; i++) {
         const char *c = cands[i];
         bool ok = c[0] && strlen(c) + 5 < sizeof(x->username);

@@ -181,6 +181,7 @@ void api_sso_start(void *data, struct http_request *req, const struct http_param
     (void)params;
     if (!sso_begin(api, req, &p, base, sizeof(base)))
         return;
+    api_ctx(req)->action = "auth.sso"; /* a refusal's audit row */
     struct sso_req *r = sso_req_new(api, req, p);
     if (r && auth_sso_start(api->deps.sso, p, base, on_start, r) != 0) {
         api_send_error(api, req, 500, "internal", "out of memory", NULL);

@@ -299,9 +299,9 @@ def test_github_start_redirects_with_state_in_a_sealed_cookie():
 def test_github_org_and_team_map_to_roles():
     o, gh = ENV["o"], ENV["gh"]
     gh.users["octo"] = {"orgs": ["acme"], "teams": [("acme", "sre")]}
-    gh.users["vic"] = {"orgs": ["Acme"], "teams": []}
+    gh.users["Vic"] = {"orgs": ["Acme"], "teams": []}
     gh.users["pat"] = {"orgs": [], "teams": [("ops-co", "night")]}   # private org membership, seen by team
-    for login, role in (("octo", "admin"), ("vic", "viewer"), ("pat", "operator")):
+    for login, role in (("octo", "admin"), ("Vic", "viewer"), ("pat", "operator")):
         jar, loc, _ = github_login(o, login)
         h.eq(loc, "/", f"{login} signed in")
         for name in ("opshub_session", "opshub_refresh", "opshub_csrf"):
@@ -309,7 +309,7 @@ def test_github_org_and_team_map_to_roles():
         h.check("opshub_sso" not in jar, "the state cookie is cleared")
         r = me(o, jar)
         h.eq(r.status, 200, f"{login} /auth/me by cookie")
-        h.eq((r.json()["name"], r.json()["role"]), (f"github:{login}", role), f"{login} user and role")
+        h.eq((r.json()["name"], r.json()["role"]), (f"github:{login.lower()}", role), f"{login} user and role")
     # The provider decides at every sign-in: octo leaves the sre team.
     gh.users["octo"] = {"orgs": ["acme"], "teams": []}
     jar, loc, _ = github_login(o, "octo")
@@ -414,11 +414,15 @@ def test_oidc_success_with_pkce_nonce_and_role_claim():
     r = me(o, jar)
     h.eq((r.json()["name"], r.json()["role"]), ("oidc:alice", "operator"), "user from preferred_username, role ops")
     # ES256, the highest of several matching values, the email when there is no preferred_username
-    jar, loc = oidc_login(o, {"claims": {"groups": ["ops", "root"], "email": "bob@example.com", "sub": "b"},
+    jar, loc = oidc_login(o, {"claims": {"groups": ["ops", "root"], "email": "bob@example.com", "sub": "b",
+                                         "email_verified": True},
                               "drop": ["preferred_username"], "sign": {"alg": "ES256", "kid": "e1"}})
     h.eq(loc, "/", "ES256 sign-in")
     r = me(o, jar)
     h.eq((r.json()["name"], r.json()["role"]), ("oidc:bob@example.com", "admin"), "ES256 user and role")
+    # an unverified address is not a name: the subject is
+    jar, loc = oidc_login(o, {"claims": {"email": "admin@example.com", "sub": "sub-77"}, "drop": ["preferred_username"]})
+    h.eq(me(o, jar).json()["name"], "oidc:sub-77", "unverified email: the sub names the user")
     # azp of this client and an aud array holding it are fine
     jar, loc = oidc_login(o, {"claims": {"aud": ["other", "oidc-client"], "azp": "oidc-client",
                                          "preferred_username": "carol"}})
