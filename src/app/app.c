@@ -27,6 +27,7 @@
 #include "probe/probe.h"
 #include "probe/registry.h"
 #include "sched/sched.h"
+#include "store/pauses.h"
 #include "store/store.h"
 
 #include <signal.h>
@@ -127,6 +128,23 @@ static void on_latest(void *data, int status, const struct sample_record *recs, 
         sched_restore(a->sched, recs, n);
         base_log_info("restored the last samples", BASE_LOG_INT("checks", (long long)n));
     }
+}
+
+/* Pauses operators made before the restart (store/pauses). */
+static void on_pauses(void *data, int status, const struct store_pause *items, size_t n)
+{
+    struct app *a = data;
+    if (status != 0) {
+        base_log_warn("could not restore paused checks", BASE_LOG_STR("reason", base_strerror(status)));
+        return;
+    }
+    if (!a->sched || a->stopping)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (sched_pause(a->sched, items[i].check_id, true, items[i].at_ms) == BASE_ERR_NOMEM)
+            base_log_warn("could not restore a paused check", BASE_LOG_STR("check", items[i].check_id));
+    if (n)
+        base_log_info("restored paused checks", BASE_LOG_INT("checks", (long long)n));
 }
 
 /* ---- reload ---- */
@@ -517,6 +535,8 @@ static int start(struct app *a)
         return 1;
     }
     a->stats.config_loaded = true;
+    if (store_pauses_load(a->store, on_pauses, a) != 0)
+        base_log_warn("could not queue the restore of paused checks", BASE_LOG_STR("where", "store"));
     if (store_latest_query(a->store, on_latest, a) != 0)
         base_log_warn("could not queue the restore of the last samples", BASE_LOG_STR("where", "store"));
     if (app_restore_uptime(&a->restore, a->store, (struct sched *const *)&a->sched, a->stats.start_ms) != 0)

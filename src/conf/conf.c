@@ -23,14 +23,14 @@
 #include <string.h>
 
 enum top {
-    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_SUPPORTED,
-    T_ALERTS = T_SUPPORTED, T_RULE_FILES, T_NOTIFY, T_MAINTENANCE, T_INCIDENTS, T_STATUS_PAGE,
+    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SUPPORTED,
+    T_ALERTS = T_SUPPORTED, T_RULE_FILES, T_NOTIFY, T_MAINTENANCE, T_INCIDENTS,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
-    "server", "storage", "log", "include", "projects", "checks", "alerts", "rule_files", "notify",
-    "maintenance", "incidents", "status_page", "deploys", "backups", "runbooks",
+    "server", "storage", "log", "include", "projects", "checks", "status_page", "alerts", "rule_files", "notify",
+    "maintenance", "incidents", "deploys", "backups", "runbooks",
 };
 
 #define DEFAULT_RETENTION_SAMPLES_MS (7LL * 86400000)
@@ -723,6 +723,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     parse_server(ctx, top[T_SERVER]);
     parse_storage(ctx, top[T_STORAGE]);
     parse_log(ctx, top[T_LOG]);
+    conf_status_page_parse(ctx, top[T_STATUS_PAGE], &c->status_page);
     if (top[T_INCLUDE] && ld->from_text) /* text (API, tests, fuzzing) must not read files */
         conf_value_error(ctx, top[T_INCLUDE]->key, "'include' works only in a configuration file "
                          "(this configuration was given as text)");

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/map.h"
 #include "conf/check.h"
+#include "conf/status_page.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -127,6 +128,7 @@ struct conf {
     struct conf_server server;
     struct conf_storage storage;
     struct conf_log log;
+    struct conf_status_page status_page;
     struct conf_project *projects;
     size_t n_projects;
     struct conf_check *checks;

@@ -26,6 +26,9 @@ static int copy_settings(struct conf *dst, const struct conf *src, struct base_m
     dst->server = src->server;
     dst->storage = src->storage;
     dst->log = src->log;
+    dst->status_page = src->status_page;
+    if (conf_status_page_copy(&dst->status_page, a) != 0)
+        return BASE_ERR_NOMEM;
     struct conf_server *s = &dst->server;
     if (copy_str(a, &s->listen) || copy_str(a, &s->base_url) || copy_str(a, &s->rate_limit) ||
         copy_str(a, &s->global_rate_limit) || copy_str(a, &s->login_rate_limit) ||

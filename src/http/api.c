@@ -14,7 +14,9 @@
 #include "base/time.h"
 #include "base/utf8.h"
 #include "http/cookie.h"
+#include "http/events.h"
 #include "http/proxy.h"
+#include "http/status.h"
 #include "http/routes.h"
 #include "http/static.h"
 
@@ -32,6 +34,9 @@
 #define DEFAULT_GLOBAL_RATE "6000/min"
 #define DEFAULT_LOGIN_RATE "10/min"
 #define RATE_KEYS_MAX 100000
+/* The response's extra header lines: ours (rate limit, CORS) and the
+ * handler's, a session's Set-Cookie lines included. */
+#define API_RESPONSE_HEADERS_MAX (API_COOKIE_HEADERS_MAX + 1024)
 
 static int rate_init(struct api_rate *r, const char *spec, const char *value, char *err, size_t errlen)
 {
@@ -132,6 +137,16 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         snprintf(err, errlen, "api: cannot subscribe the metrics counters");
         goto fail;
     }
+    if (deps->bus && deps->sched && deps->loop &&
+        !(api->events = http_events_new(deps->loop, deps->bus, deps->sched, NULL))) {
+        snprintf(err, errlen, "api: cannot subscribe the live events");
+        goto fail;
+    }
+    if (deps->sched && deps->loop && deps->confs &&
+        !(api->status = http_status_new(deps->loop, deps->bus, deps->store, deps->sched, deps->confs))) {
+        snprintf(err, errlen, "api: cannot start the status page");
+        goto fail;
+    }
     return api;
 fail:
     http_api_destroy(api);
@@ -161,8 +176,11 @@ int http_api_set_trusted_proxies(struct http_api *api, const struct base_cidr *l
 
 void http_api_shutdown(struct http_api *api)
 {
-    if (api)
-        api->closing = true;
+    if (!api)
+        return;
+    api->closing = true;
+    http_events_shutdown(api->events);
+    http_status_shutdown(api->status);
 }
 
 void http_api_destroy(struct http_api *api)
@@ -170,6 +188,8 @@ void http_api_destroy(struct http_api *api)
     if (!api)
         return;
     api_metrics_stop(api);
+    http_events_destroy(api->events);
+    http_status_destroy(api->status);
     http_router_destroy(api->router);
     for (size_t i = 0; i < API_MAX_RATES; i++)
         auth_ratelimit_destroy(api->rates[i].rl);
@@ -232,8 +252,11 @@ void api_audit_committed(struct http_api *api, struct http_request *req)
         auth_audit_count(api->deps.auth, true);
 }
 
-static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
-                     const char *extra_headers, const char *body, size_t len, const struct http_body_parts *parts)
+/* What every answer does before it leaves: counts, the access log line,
+ * the audit row, and the headers (returns the extra headers to send,
+ * possibly composed in headers[API_RESPONSE_HEADERS_MAX]). */
+static const char *respond_prep(struct http_api *api, struct http_request *req, int status,
+                                const char *extra_headers, char *headers)
 {
     struct api_ctx *ctx = api_ctx(req);
     double secs = (double)(uv_hrtime() - req->start_ns) / 1e9;
@@ -256,14 +279,21 @@ static void send_any(struct http_api *api, struct http_request *req, int status,
         ctx->audit = false;
         write_audit(api, req, ctx, status);
     }
-    char headers[API_COOKIE_HEADERS_MAX + 1024];
     bool is_api = strncmp(req->path, "/api/v1/", 8) == 0;
     if (ctx->headers[0] || is_api) {
         /* API answers may carry tokens or private data: never cached. */
-        snprintf(headers, sizeof(headers), "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
+        snprintf(headers, API_RESPONSE_HEADERS_MAX, "%s%s%s", is_api ? "Cache-Control: no-store\r\n" : "", ctx->headers,
                  extra_headers ? extra_headers : "");
         extra_headers = headers;
     }
+    return extra_headers;
+}
+
+static void send_any(struct http_api *api, struct http_request *req, int status, const char *content_type,
+                     const char *extra_headers, const char *body, size_t len, const struct http_body_parts *parts)
+{
+    char headers[API_RESPONSE_HEADERS_MAX];
+    extra_headers = respond_prep(api, req, status, extra_headers, headers);
     if (parts)
         http_response_send_parts(req, status, content_type, extra_headers, parts);
     else
@@ -274,6 +304,14 @@ void api_send(struct http_api *api, struct http_request *req, int status, const 
               const char *extra_headers, const char *body, size_t len)
 {
     send_any(api, req, status, content_type, extra_headers, body, len, NULL);
+}
+
+int api_stream_open(struct http_api *api, struct http_request *req, const char *last_event_id,
+                    const struct http_events_filter *filter)
+{
+    char headers[API_RESPONSE_HEADERS_MAX];
+    const char *extra = respond_prep(api, req, 200, "X-Accel-Buffering: no\r\n", headers);
+    return http_events_open(api->events, req, extra, last_event_id, filter);
 }
 
 void api_send_parts(struct http_api *api, struct http_request *req, int status, const char *content_type,

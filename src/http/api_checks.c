@@ -104,6 +104,8 @@ json_t *api_check_json(struct http_api *api, const struct sched_check *c)
                           "last_sample", c->has_last ? last_sample_json(c, &c->last) : json_null(),
                           "uptime_24h", uptime < 0 ? json_null() : json_real(uptime),
                           "source", "config");
+    if (o)
+        json_object_set_new(o, "paused", json_boolean(c->paused));
     const struct objects_item *it = cc->source == CONF_SOURCE_API && api->deps.objects
                                     ? objects_svc_find(api->deps.objects, &objects_kind_check, cc->id) : NULL;
     if (o && it) {
@@ -289,7 +291,9 @@ static void on_run(void *data, int status, const struct sched_check *c, const st
     } else if (status == BASE_ERR_NOT_FOUND) {
         api_send_error(ctx->api, req, 404, "not_found", "check not found", NULL);
     } else if (status == BASE_ERR_INVALID) {
-        api_send_error(ctx->api, req, 409, "paused", "check is disabled (enabled: false)", NULL);
+        api_send_error(ctx->api, req, 409, "paused",
+                       c && c->paused ? "check is paused (POST .../resume to resume it)"
+                                      : "check is disabled (enabled: false)", NULL);
     } else if (status == BASE_ERR_CANCELED) {
         api_send_error(ctx->api, req, 409, "canceled", "check was removed or changed while running", NULL);
     } else {

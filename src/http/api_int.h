@@ -35,6 +35,8 @@ struct http_api {
     struct api_rate global;           /* every client together */
     struct http_cors *cors;           /* NULL: no cross-origin access */
     struct http_static *statics;      /* server.static_dir in memory (owned); NULL: none */
+    struct http_events *events;       /* GET /api/v1/events (owned); NULL without a bus and sched */
+    struct http_status *status;       /* the status page (owned); NULL without a sched */
     uint64_t denied_401, denied_403, limited_429;
     uint64_t (*probes_by_type)[3];    /* [type index][result]: samples seen on the bus */
     int metrics_jobs;                 /* /metrics scrapes being formatted */
@@ -149,6 +151,13 @@ void api_checks_list(void *api, struct http_request *req, const struct http_para
 void api_checks_get(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_samples(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_run(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_pause(void *api, struct http_request *req, const struct http_params *p);
+void api_checks_resume(void *api, struct http_request *req, const struct http_params *p);
+void api_events_get(void *api, struct http_request *req, const struct http_params *p);
+void api_status_page(void *api, struct http_request *req, const struct http_params *p);
+void api_status_project(void *api, struct http_request *req, const struct http_params *p);
+void api_status_json(void *api, struct http_request *req, const struct http_params *p);
+void api_status_atom(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_uptime(void *api, struct http_request *req, const struct http_params *p);
 void api_checks_latency(void *api, struct http_request *req, const struct http_params *p);
 void api_metrics_get(void *api, struct http_request *req, const struct http_params *p);
@@ -194,6 +203,12 @@ json_t *api_token_json(const struct auth_token *t);
 
 /* The check as documented (CHECK in docs/api.md), with its source. */
 json_t *api_check_json(struct http_api *api, const struct sched_check *c);
+
+struct http_events_filter;
+/* Turns req into the SSE stream of GET /api/v1/events after the access log
+ * line and headers every answer gets (http_events_open's result). */
+int api_stream_open(struct http_api *api, struct http_request *req, const char *last_event_id,
+                    const struct http_events_filter *filter);
 
 /* The sample as documented (SAMPLE in docs/api.md). NULL on OOM. */
 json_t *api_sample_json(const struct sample *s);

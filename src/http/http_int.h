@@ -81,6 +81,7 @@ struct http_response_head {
     bool close;                 /* Connection: close */
     bool keep_alive_header;     /* Connection: keep-alive (HTTP/1.0) */
     bool hsts;                  /* Strict-Transport-Security (served over TLS) */
+    bool no_length;             /* a streamed body, ended by closing: no Content-Length */
 };
 
 /* Formats status line and headers into buf. Returns the full length needed

@@ -9,6 +9,7 @@
  * handed to the server without a copy, so the loop never stalls for long.
  */
 #include "http/api_int.h"
+#include "http/events.h"
 
 #include "base/alloc.h"
 #include "base/chain.h"
@@ -443,6 +444,21 @@ static int write_own(struct base_buf *b, struct http_api *api)
                         "Limit of those bytes across all connections", (double)hs.output_budget);
         rc |= write_one(b, "opshub_http_tls_handshake_errors_total", "counter", "Failed TLS handshakes on the listener",
                         (double)hs.tls_handshake_errors);
+    }
+    if (api->events) {
+        struct http_events_stats es;
+        http_events_stats_get(api->events, &es);
+        rc |= write_one(b, "opshub_events_streams", "gauge", "Open live event streams (GET /api/v1/events)",
+                        (double)es.streams);
+        rc |= write_one(b, "opshub_events_total", "counter", "Events formatted for the live streams", (double)es.events);
+        rc |= write_one(b, "opshub_events_stream_writes_total", "counter",
+                        "Writes to live streams (each carries one or more events)", (double)es.writes);
+        rc |= write_one(b, "opshub_events_streams_dropped_total", "counter",
+                        "Live streams closed because the client fell behind", (double)es.dropped);
+        rc |= write_one(b, "opshub_events_streams_refused_total", "counter",
+                        "Live streams refused because the cap was reached", (double)es.refused);
+        rc |= write_one(b, "opshub_events_resets_total", "counter",
+                        "Reset events sent to clients whose resume point was no longer held", (double)es.resets);
     }
     rc |= base_metrics_header(b, "opshub_config_reloads_total", "counter", "Configuration reloads by result");
     const char *ok[] = {"result", "success", NULL}, *bad[] = {"result", "failure", NULL};

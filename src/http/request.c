@@ -371,7 +371,7 @@ size_t http_request_format_head(const struct http_response_head *h, char *buf, s
         put_str(&o, h->content_type);
         PUT_LIT(&o, "\r\n");
     }
-    if (status >= 200 && status != 204 && status != 304) {
+    if (status >= 200 && status != 204 && status != 304 && !h->no_length) {
         PUT_LIT(&o, "Content-Length: ");
         put_uint(&o, h->body_len);
         PUT_LIT(&o, "\r\n");
@@ -386,8 +386,10 @@ size_t http_request_format_head(const struct http_response_head *h, char *buf, s
     /* Security headers on every response. The CSP allows nothing (no
      * inline script, no 'unsafe-inline' anywhere): the API serves JSON. */
     PUT_LIT(&o, "X-Content-Type-Options: nosniff\r\n"
-                "Referrer-Policy: no-referrer\r\n"
-                "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n");
+                "Referrer-Policy: no-referrer\r\n");
+    /* A page (the dashboard, the status page) sends its own policy. */
+    if (!h->extra_headers || !strstr(h->extra_headers, "Content-Security-Policy:"))
+        PUT_LIT(&o, "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n");
     /* Only over TLS: a browser would ignore it on plain HTTP anyway, and a
      * plain listener behind a TLS proxy must not pin HTTPS by itself. */
     if (h->hsts)

@@ -173,6 +173,20 @@ const struct http_route http_routes[] = {
       RESP({200, "CheckRun", "The run's sample and the resulting status"},
            {404, "Error", "Unknown check"},
            {409, "Error", "paused (check disabled) or canceled (reload or shutdown during the run)"})}},
+    {"POST", "/api/v1/checks/{id}/pause", AUTH_ROLE_OPERATOR, NULL, api_checks_pause, "check.pause",
+     {"checks", "Pause a check",
+      "The check stops running (a run in flight is cancelled; a heartbeat's deadline stops and its pings "
+      "answer 409) and its status becomes paused, until resumed. The pause is stored: it outlives a "
+      "restart and a reload. Pausing a paused check changes nothing.",
+      PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
+      RESP({200, "Check", "The check, paused"}, {404, "Error", "Unknown check"},
+           {503, "Error", "The store could not record it (nothing changed)"})}},
+    {"POST", "/api/v1/checks/{id}/resume", AUTH_ROLE_OPERATOR, NULL, api_checks_resume, "check.resume",
+     {"checks", "Resume a paused check",
+      "The check starts over: status unknown, a run now, then its interval.",
+      PARAMS({"id", "path", "string", "Check id", true}), NULL, false,
+      RESP({200, "Check", "The check, resumed"}, {404, "Error", "Unknown check"},
+           {503, "Error", "The store could not record it (nothing changed)"})}},
     {"POST", "/api/v1/checks", AUTH_ROLE_ADMIN, NULL, api_checks_create, "check.create",
      {"checks", "Create a check",
       "Validated by the configuration loader's own rules (the error's "
@@ -196,6 +210,21 @@ const struct http_route http_routes[] = {
       RESP({204, NULL, "Deleted"}, {404, "Error", "Unknown check"},
            {409, "Error", "The check comes from the configuration file (code read_only)"},
            {412, "Error", "If-Match does not match the current version"})}},
+    {"GET", "/api/v1/events", AUTH_ROLE_VIEWER, NULL, api_events_get, NULL,
+     {"events", "Live samples and status changes (Server-Sent Events)",
+      "A text/event-stream that stays open. Each event has an id; event `sample` for every sample and "
+      "`status` when a check's status changed (data: the sample as in Sample, plus check, name, project, "
+      "status, previous, since, uptime_24h, at). The first event, `hello`, names the current id. A "
+      "reconnect with Last-Event-ID (or ?last_event_id=) gets the events after it that are still held "
+      "(the last 4,096 at most); when they are not, an event `reset` says to re-read the checks. A "
+      "comment line every 15 s keeps idle proxies from closing the stream. Events are written in "
+      "batches at most 100 ms apart. A client that leaves 512 KiB unread is disconnected.",
+      PARAMS({"check", "query", "string", "Only this check's events", false},
+             {"project", "query", "string", "Only events of this project's checks", false},
+             {"last_event_id", "query", "string", "Resume after this id (as the Last-Event-ID header)", false}),
+      NULL, false,
+      RESP({200, "text/event-stream", "The stream"}, {404, "Error", "Unknown check"},
+           {503, "Error", "Too many streams are open (Retry-After says when to retry)"})}},
     {"GET", "/api/v1/projects", AUTH_ROLE_VIEWER, NULL, api_projects_list, NULL,
      {"projects", "List projects",
       "The configuration file's projects, then the API's.",
@@ -280,6 +309,33 @@ const struct http_route http_routes[] = {
      {"meta", "API documentation",
       "Rendered server-side from this document; no script.", NULL, NULL, false,
       RESP({200, "text/html", "The API reference page"})}},
+    {"GET", "/status", AUTH_ROLE_PUBLIC, NULL, api_status_page, NULL,
+     {"status", "The public status page",
+      "HTML rendered on the server (complete without script): the overall state, each component's state "
+      "and one bar a day of its uptime (status_page.history_days, 90 by default; the tooltip gives the "
+      "figure). 404 without a status_page section. Rate limited per address (server.rate_limit).",
+      NULL, NULL, false,
+      RESP({200, "text/html", "The status page"}, {404, "Error", "No status page is configured"})}},
+    {"GET", "/status/{project}", AUTH_ROLE_PUBLIC, NULL, api_status_project, NULL,
+     {"status", "The status page of one project",
+      "As /status, with only the checks of this project: the configured components that have any, "
+      "or one component per check when no components are configured.",
+      PARAMS({"project", "path", "string", "Project id", true}), NULL, false,
+      RESP({200, "text/html", "The project's status page"},
+           {404, "Error", "No status page, no such project, or none of its checks on the page"})}},
+    {"GET", "/status.json", AUTH_ROLE_PUBLIC, NULL, api_status_json, NULL,
+     {"status", "The status page as JSON",
+      "The same figures as /status: status, uptime (a fraction, null without samples), components with "
+      "their state, since, uptime and one entry per day (date, uptime, samples); incidents and maintenance "
+      "(empty until those features publish there).",
+      PARAMS({"project", "query", "string", "Only this project's checks (as /status/{project})", false}),
+      NULL, false,
+      RESP({200, "StatusPage", "The status page"}, {404, "Error", "No status page, or no such project on it"})}},
+    {"GET", "/status.atom", AUTH_ROLE_PUBLIC, NULL, api_status_atom, NULL,
+     {"status", "The status page's state changes as an Atom feed",
+      "Each entry is a component changing state (the last 100 since opshub started), newest first.",
+      NULL, NULL, false,
+      RESP({200, "application/atom+xml", "The feed"}, {404, "Error", "No status page is configured"})}},
     {"GET", "/assets/{path*}", AUTH_ROLE_PUBLIC, NULL, api_static_get, NULL,
      {"static", "A file of the web interface (server.static_dir)",
       "The file at this path under server.static_dir (/assets/app.3f9a1c2b.js is "
@@ -337,6 +393,8 @@ const struct http_route_tag http_routes_tags[] = {
     {"audit", "Who changed what, and denied requests"},
     {"meta", "This document and its HTML rendering"},
     {"static", "Files of the web interface"},
+    {"events", "The live stream of samples and status changes"},
+    {"status", "The public status page"},
     {"heartbeat", "Pings from cron jobs and backups to heartbeat checks"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

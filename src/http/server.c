@@ -84,6 +84,12 @@ struct http_conn {
     bool tls_failed;   /* fatal TLS error: no close_notify may follow */
     char remote[64];
     const char *fail_headers; /* extra header lines of a head_check refusal (static) */
+    size_t out_pending;       /* copied bytes of this connection waiting for the socket */
+    /* A streamed response (http_stream_start): the connection is the stream. */
+    bool streaming;
+    size_t stream_max;        /* bound on out_pending */
+    http_stream_closed_cb stream_closed;
+    void *stream_data;
 };
 
 struct write_req {
@@ -132,6 +138,7 @@ struct http_server {
     } reject_log[HTTP_REJECT_MAX];
     struct http_server_stats stats;
     struct http_conn *conns;
+    size_t streams;              /* connections carrying a stream */
     int handles_open;            /* listener, drain timer, rejected sockets */
     bool listening, drain_open, closing, finished;
     http_close_cb close_cb;
@@ -315,6 +322,7 @@ static void write_cb(uv_write_t *w, int status)
     struct write_req *wr = (struct write_req *)w;
     struct http_conn *c = wr->conn;
     c->srv->out_bytes -= wr->len;
+    c->out_pending -= wr->len;
     base_free(wr);
     write_finished(c, status);
 }
@@ -328,6 +336,8 @@ static void write_finished(struct http_conn *c, int status)
         conn_close(c);
         return;
     }
+    if (c->streaming && !c->writes_pending && !c->resp_queued)
+        c->dl_kind = DL_NONE;  /* all taken: a quiet stream has no deadline */
     if (c->writes_pending || !c->resp_queued)
         return;
     c->resp_queued = false;
@@ -379,6 +389,7 @@ static bool conn_write_raw(struct http_conn *c, const uv_buf_t *bufs, unsigned n
         return false;
     }
     s->out_bytes += wr->len;
+    c->out_pending += wr->len;
     c->writes_pending++;
     /* A response must leave in time; TLS records written while idle or
      * during the handshake keep the deadline they have. */
@@ -844,6 +855,8 @@ static size_t backlog_pending(const struct http_conn *c)
  * queued before it, else queued in the backlog. */
 static void conn_input(struct http_conn *c, const char *data, size_t len)
 {
+    if (c->streaming)
+        return;  /* nothing more is parsed on a stream: dropped */
     size_t used = 0;
     if (!c->busy && backlog_pending(c) == 0)
         used = conn_parse(c, data, len);
@@ -866,7 +879,7 @@ static void conn_input(struct http_conn *c, const char *data, size_t len)
 static void conn_tls_pump(struct http_conn *c)
 {
     struct http_server *s = c->srv;
-    while (c->state == CONN_OPEN && !c->busy && backlog_pending(c) == 0) {
+    while (c->state == CONN_OPEN && (!c->busy || c->streaming) && backlog_pending(c) == 0) {
         int n = http_tls_read(c->ssl, s->pbuf, sizeof(s->pbuf));
         if (n > 0) {
             conn_input(c, s->pbuf, (size_t)n);
@@ -1049,6 +1062,14 @@ static void conn_close(struct http_conn *c)
         conn_tls_goodbye(c);
     c->state = CONN_CLOSING;
     c->reading = false;
+    if (c->streaming) {
+        c->streaming = false;
+        c->srv->streams--;
+        http_stream_closed_cb cb = c->stream_closed;
+        c->stream_closed = NULL;
+        if (cb)
+            cb(c->stream_data);
+    }
     /* A request a handler still holds outlives the connection: it is
      * marked abandoned (if unanswered) and freed by its last unref. */
     if (c->req && c->req->pub.refs > 0) {
@@ -1397,9 +1418,12 @@ void http_server_close(struct http_server *s, http_close_cb cb, void *data)
     uv_close((uv_handle_t *)&s->listener, server_handle_closed_cb);
     /* Idle connections go now; requests in flight (or half received) get
      * DRAIN_MS to finish, their responses carrying Connection: close. */
-    for (struct http_conn *c = s->conns; c; c = c->next)
-        if (c->state == CONN_OPEN && !c->busy && !c->in_request)
+    for (struct http_conn *c = s->conns; c; c = c->next) {
+        if (c->state == CONN_OPEN && c->streaming)
+            http_stream_close((struct http_stream *)c);  /* a stream never finishes by itself */
+        else if (c->state == CONN_OPEN && !c->busy && !c->in_request)
             conn_close(c);
+    }
     if (s->conns) {
         uv_timer_init(s->loop, &s->drain);
         s->drain.data = s;
@@ -1476,4 +1500,90 @@ void http_response_send_parts(struct http_request *req, int status, const char *
                               const char *extra_headers, const struct http_body_parts *body)
 {
     send_response(req, status, content_type, extra_headers, NULL, 0, body);
+}
+
+/* ---- streams ---------------------------------------------------------------- */
+
+struct http_stream *http_stream_start(struct http_request *req, int status, const char *content_type,
+                                      const char *extra_headers, size_t max_pending,
+                                      http_stream_closed_cb closed_cb, void *data)
+{
+    struct http_request_priv *r = http_request_priv_of(req);
+    struct http_conn *c = req->conn;
+    if (r->responded)
+        return NULL;
+    if (!c || r->abandoned || c->state != CONN_OPEN || !c->busy || r->is_head || c->srv->closing) {
+        send_response(req, c && c->srv->closing ? 503 : status, content_type, extra_headers, "", 0, NULL);
+        return NULL;
+    }
+    r->responded = true;
+    struct http_response_head head = {
+        .status = status,
+        .content_type = content_type,
+        .extra_headers = extra_headers,
+        .request_id = req->request_id,
+        .date_line = date_line(c->srv),
+        .close = true,
+        .hsts = c->ssl != NULL,
+        .no_length = true,
+    };
+    char stack[1024];
+    size_t hlen = http_request_format_head(&head, stack, sizeof(stack));
+    if (hlen >= sizeof(stack)) {
+        conn_close(c);  /* extra headers are the caller's literals: never this long */
+        http_request_unref(req);
+        return NULL;
+    }
+    c->streaming = true;
+    c->srv->streams++;
+    c->stream_max = max_pending;
+    c->close_after = true;
+    c->dl_kind = DL_NONE;
+    http_request_unref(req);  /* the server's reference: the connection keeps the request */
+    uv_buf_t b = uv_buf_init(stack, (unsigned)hlen);
+    conn_write(c, &b, 1);
+    if (c->state != CONN_OPEN) /* closed by the write, before closed_cb was set */
+        return NULL;
+    c->stream_closed = closed_cb;
+    c->stream_data = data;
+    conn_read_start(c);  /* to see the client leave */
+    return (struct http_stream *)c;
+}
+
+int http_stream_write(struct http_stream *st, const uv_buf_t *bufs, unsigned n)
+{
+    struct http_conn *c = (struct http_conn *)st;
+    if (!c->streaming || c->state != CONN_OPEN || c->resp_queued)
+        return -1;
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += bufs[i].len;
+    if (c->stream_max && c->out_pending + len > c->stream_max) {
+        reject_note(c->srv, HTTP_REJECT_OUTPUT_BUDGET, 0, "stream's unsent output over its bound", c->remote);
+        conn_close(c);
+        return -1;
+    }
+    conn_write(c, bufs, n);
+    return c->state == CONN_OPEN ? 0 : -1;
+}
+
+size_t http_stream_pending(const struct http_stream *st)
+{
+    return ((const struct http_conn *)st)->out_pending;
+}
+
+void http_stream_close(struct http_stream *st)
+{
+    struct http_conn *c = (struct http_conn *)st;
+    if (!c->streaming || c->state != CONN_OPEN || c->resp_queued)
+        return;
+    if (c->writes_pending)
+        c->resp_queued = true;  /* write_finished lingers once the queue is out */
+    else
+        conn_linger(c);
+}
+
+size_t http_server_streams(const struct http_server *s)
+{
+    return s->streams;
 }

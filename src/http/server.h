@@ -180,6 +180,37 @@ struct http_body_parts {
 void http_response_send_parts(struct http_request *req, int status, const char *content_type,
                               const char *extra_headers, const struct http_body_parts *body);
 
+/* A streamed response (Server-Sent Events): a head without Content-Length
+ * and "Connection: close", then bytes as they come, until either side
+ * closes. The stream is the request's connection: nothing more is parsed
+ * on it (bytes the client sends are read and dropped, so its leaving is
+ * seen at once). Its unsent output is bounded per stream (max_pending) and
+ * by the server's output budget; a write that would pass either closes the
+ * stream, as does a write that makes no progress for read_timeout_ms. */
+struct http_stream;
+/* Runs exactly once, on the loop, when the stream's connection closes (the
+ * client left, a bound was passed, the server closes, or http_stream_close
+ * finished): the handle is invalid from then on. It may run inside
+ * http_stream_write or http_stream_close. */
+typedef void (*http_stream_closed_cb)(void *data);
+
+/* Answers req with the stream's head (status, content type and extra
+ * header lines as http_response_send's) and returns the stream, or NULL
+ * when the client is already gone (closed_cb does not run then). Counts as
+ * the request's response: call it instead of http_response_send. */
+struct http_stream *http_stream_start(struct http_request *req, int status, const char *content_type,
+                                      const char *extra_headers, size_t max_pending,
+                                      http_stream_closed_cb closed_cb, void *data);
+/* Writes bufs[0..n) (taken by the socket now, or copied). 0, or -1 when
+ * the stream is closed or has just been closed for passing a bound. */
+int http_stream_write(struct http_stream *st, const uv_buf_t *bufs, unsigned n);
+/* Bytes written but not yet taken by the socket. */
+size_t http_stream_pending(const struct http_stream *st);
+/* Ends the stream after what is queued (closed_cb runs when it is closed). */
+void http_stream_close(struct http_stream *st);
+/* Streams open now. */
+size_t http_server_streams(const struct http_server *s);
+
 /* Stops accepting, lets in-flight responses finish (bounded), closes every
  * connection; cb runs on the loop when all handles are closed and the server
  * has been freed. */

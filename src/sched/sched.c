@@ -47,6 +47,7 @@ struct sched {
     struct sched_check **checks;    /* configuration order */
     size_t n_checks;
     struct base_map by_id;          /* id -> struct sched_check*, keys in the current conf */
+    struct base_map paused;         /* ids paused by an operator (sched_pause): key = value, owned */
     struct heap_entry *heap;
     size_t heap_len, heap_cap;
     struct run_now *run_nows;
@@ -199,6 +200,13 @@ static void process_sample(struct sched *s, struct sched_check *c, const struct 
         ev.kind = EVENT_STATUS;
         event_publish(s->bus, &ev);
     }
+}
+
+/* Runs (or, passive, keeps a deadline): enabled in its definition and not
+ * paused by an operator. */
+static bool check_active(const struct sched_check *c)
+{
+    return c->conf->enabled && !c->paused;
 }
 
 static uint64_t now_ns(const struct sched *s)
@@ -391,6 +399,8 @@ static void check_reset(struct sched *s, struct sched_check *c, const struct con
     c->sched = s;
     c->heap_index = NOT_IN_HEAP;
     sched_status_init(&c->state, cc->enabled);
+    if ((c->paused = base_map_get(&s->paused, cc->id) != NULL))
+        c->state.status = SCHED_STATUS_PAUSED;
     uint64_t interval = (uint64_t)cc->interval_ms * MS_NS;
     if (cc->type->passive) {
         c->signal_ns = now_ns(s);
@@ -442,6 +452,7 @@ struct sched *sched_new(uv_loop_t *loop, struct probe_engine *probes, struct eve
     s->bus = bus;
     s->clock = clock ? clock : &base_clock_system;
     base_map_init(&s->by_id);
+    base_map_init(&s->paused);
     base_histogram_init(&s->stats.lateness, base_metrics_latency_bounds, base_metrics_latency_n);
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
@@ -494,7 +505,7 @@ int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_relo
         if (c == fresh[i]) {
             fresh[i] = NULL;
             check_reset(s, c, cc);
-            if (cc->enabled)
+            if (check_active(c))
                 heap_push(s, c);
             st.added++;
         } else if (c->conf->hash == cc->hash) {
@@ -503,7 +514,7 @@ int sched_apply_conf(struct sched *s, const struct conf *conf, struct sched_relo
         } else {
             check_stop(s, c);
             check_reset(s, c, cc);
-            if (cc->enabled)
+            if (check_active(c))
                 heap_push(s, c);
             st.changed++;
         }
@@ -577,7 +588,7 @@ void sched_restore(struct sched *s, const struct sample_record *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct sched_check *c = base_map_get(&s->by_id, recs[i].check_id);
-        if (!c || c->has_last || !c->conf->enabled)
+        if (!c || c->has_last || !check_active(c))
             continue;
         c->last = recs[i].s;
         c->has_last = true;
@@ -596,7 +607,7 @@ void sched_restore_uptime(struct sched *s, const struct sample_hours_row *rows, 
         if (r->hour <= now_hour - SCHED_UPTIME_BUCKETS || r->hour > now_hour || !r->total)
             continue;
         struct sched_check *c = base_map_get(&s->by_id, r->check_id);
-        if (!c || !c->conf->enabled)
+        if (!c || !check_active(c))
             continue;
         uptime_add(c, r->hour, r->up <= r->total ? r->up : r->total, r->total);
     }
@@ -632,8 +643,8 @@ int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data)
         cb(data, BASE_ERR_NOT_FOUND, NULL, NULL);
         return BASE_ERR_NOT_FOUND;
     }
-    if (!c->conf->enabled || s->closing || c->conf->type->passive) {
-        int why = s->closing ? BASE_ERR_CANCELED : !c->conf->enabled ? BASE_ERR_INVALID : BASE_ERR_BUSY;
+    if (!check_active(c) || s->closing || c->conf->type->passive) {
+        int why = s->closing ? BASE_ERR_CANCELED : !check_active(c) ? BASE_ERR_INVALID : BASE_ERR_BUSY;
         cb(data, why, c, NULL);
         return why;
     }
@@ -666,7 +677,7 @@ int sched_signal(struct sched *s, const char *id, const struct sample *smp)
     struct sched_check *c = base_map_get(&s->by_id, id);
     if (!c)
         return BASE_ERR_NOT_FOUND;
-    if (!c->conf->type->passive || !c->conf->enabled || s->closing)
+    if (!c->conf->type->passive || !check_active(c) || s->closing)
         return BASE_ERR_INVALID;
     struct sample copy = *smp;
     if (!copy.ts_ms)
@@ -687,7 +698,7 @@ int sched_signal_start(struct sched *s, const char *id, int64_t max_ms)
     struct sched_check *c = base_map_get(&s->by_id, id);
     if (!c)
         return BASE_ERR_NOT_FOUND;
-    if (!c->conf->type->passive || !c->conf->enabled || s->closing)
+    if (!c->conf->type->passive || !check_active(c) || s->closing)
         return BASE_ERR_INVALID;
     c->run_started_ms = base_clock_wall_ms(s->clock);
     c->run_due_ns = max_ms > 0 ? now_ns(s) + (uint64_t)max_ms * MS_NS : 0;
@@ -696,6 +707,65 @@ int sched_signal_start(struct sched *s, const char *id, int64_t max_ms)
         heap_fix(s, c);
         rearm(s);
     }
+    return 0;
+}
+
+/* ---- pause ---- */
+
+/* A status change without a sample (pause, resume): published with the
+ * check's last sample (or an empty one dated now), as EVENT_STATUS only. */
+static void publish_status(struct sched *s, struct sched_check *c, enum sched_status previous, int64_t at_ms)
+{
+    s->stats.status_changes++;
+    if (!s->bus)
+        return;
+    struct sample none;
+    if (!c->has_last) {
+        memset(&none, 0, sizeof(none));
+        none.ts_ms = at_ms;
+    }
+    struct event ev = {.kind = EVENT_STATUS,
+                       .u.check = {.check = c->conf, .check_id = c->conf->id, .sample = c->has_last ? &c->last : &none,
+                                   .detail = c->last_detail, .status = (int)c->state.status,
+                                   .previous = (int)previous}};
+    event_publish(s->bus, &ev);
+}
+
+int sched_pause(struct sched *s, const char *id, bool pause, int64_t at_ms)
+{
+    struct sched_check *c = base_map_get(&s->by_id, id);
+    if (s->closing)
+        return BASE_ERR_CANCELED;
+    char *kept = base_map_get(&s->paused, id);
+    if (pause && !kept) {
+        if (!(kept = base_strdup(id)) || base_map_put(&s->paused, kept, kept) != 0) {
+            base_free(kept);
+            return BASE_ERR_NOMEM;
+        }
+    } else if (!pause && kept) {
+        base_map_remove(&s->paused, id);
+        base_free(kept);
+    }
+    if (!c || c->paused == pause)
+        return c ? 0 : BASE_ERR_NOT_FOUND;  /* an unknown id stays recorded: it may come back */
+    enum sched_status previous = c->state.status;
+    c->paused = pause;
+    if (pause) {
+        check_stop(s, c);
+        c->state.status = SCHED_STATUS_PAUSED;
+        c->state.consecutive_failures = 0;
+    } else {
+        sched_status_init(&c->state, c->conf->enabled);
+        if (check_active(c)) {
+            /* Runs now (passive: its deadline starts now). */
+            c->signal_ns = now_ns(s);
+            c->due_ns = c->conf->type->passive ? c->signal_ns + passive_wait_ns(c) : c->signal_ns;
+            heap_push(s, c);
+        }
+    }
+    c->state.since_ms = at_ms;
+    publish_status(s, c, previous, at_ms);
+    rearm(s);
     return 0;
 }
 
@@ -713,6 +783,12 @@ static void on_timer_closed(uv_handle_t *h)
     base_free(s->checks);
     base_free(s->heap);
     base_map_free(&s->by_id);
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    while (base_map_next(&s->paused, &pos, &key, &val))
+        base_free(val);
+    base_map_free(&s->paused);
     base_free(s);
     if (cb)
         cb(data);

@@ -48,6 +48,7 @@ struct sched_check {
     char *last_detail;               /* the last sample's detail (JSON object text), or NULL */
     int64_t last_signal_ms;          /* passive: unix ms of the last signal (or the restored sample); 0 = none */
     int64_t run_started_ms;          /* passive: unix ms a run began (sched_signal_start); 0 = none open */
+    bool paused;                     /* by an operator (sched_pause); status is then paused */
     /* private: */
     struct sched *sched;
     uint64_t due_ns;                 /* monotonic (the clock's): next run or deadline */
@@ -137,6 +138,16 @@ int sched_run_now(struct sched *s, const char *id, sched_run_cb cb, void *data);
 
 /* Cancels every run (run-now callbacks get BASE_ERR_CANCELED), closes the
  * timer and frees everything; cb runs on the loop when done. */
+/* Pauses (or resumes) a check by an operator: a paused check does not run
+ * (one in flight is cancelled), its status is paused, a passive check's
+ * deadline stops and its signals are refused. Resuming starts it over from
+ * unknown with a run now. The pause is kept by id across reloads (a check
+ * that is removed and comes back is still paused) until resumed. Publishes
+ * the status change (EVENT_STATUS with the last sample). 0 (also when it
+ * already was so); BASE_ERR_NOT_FOUND for an id that is not a check now
+ * (recorded all the same); BASE_ERR_NOMEM; BASE_ERR_CANCELED when closing. */
+int sched_pause(struct sched *s, const char *id, bool pause, int64_t at_ms);
+
 typedef void (*sched_close_cb)(void *data);
 void sched_close(struct sched *s, sched_close_cb cb, void *data);
 

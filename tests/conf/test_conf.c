@@ -304,7 +304,7 @@ static void test_conf_suggests_close_keys_at_every_level(void **state)
 static void test_conf_rejects_unsupported_top_level_keys(void **state)
 {
     expect_one_error("alerts: []\n", 1, 1, "'alerts' is not supported by this version of opshub yet");
-    const char *keys[] = {"rule_files", "notify", "maintenance", "incidents", "status_page",
+    const char *keys[] = {"rule_files", "notify", "maintenance", "incidents",
                           "deploys", "backups", "runbooks"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         char yaml[64], msg[96];

@@ -85,7 +85,9 @@ def test_every_documented_operation_is_routed_and_public_means_public():
         concrete = re.sub(r"\{[^}]+\}", "no-such-id", path)
         body = b"{}" if method in ("post", "put", "patch") else None
         hdrs = {"Content-Type": "application/json"} if body is not None else None
-        r = O().request(method.upper(), concrete, body=body, headers=hdrs)
+        # A stream never ends: HEAD gets its status without the body.
+        streams = "text/event-stream" in op["responses"].get("200", {}).get("content", {})
+        r = O().request("HEAD" if streams else method.upper(), concrete, body=body, headers=hdrs)
         what = f"{method.upper()} {concrete} ({r.status}, {r.body[:160]!r})"
         h.check(r.status != 405, f"{what}: documented but the router says 405")
         if r.status == 404 and "404" not in op["responses"]:
