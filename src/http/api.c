@@ -252,6 +252,10 @@ void api_audit_committed(struct http_api *api, struct http_request *req)
         auth_audit_count(api->deps.auth, true);
 }
 
+/* Room for an answer's extra headers: the request's own (rate limits,
+ * CORS, cookies) and the handler's. */
+#define API_RESPONSE_HEADERS_MAX (API_COOKIE_HEADERS_MAX + 1024)
+
 /* What every answer does before it leaves: counts, the access log line,
  * the audit row, and the headers (returns the extra headers to send,
  * possibly composed in headers[API_RESPONSE_HEADERS_MAX]). */

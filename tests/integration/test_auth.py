@@ -222,6 +222,8 @@ def test_role_matrix_covers_every_route():
             seen += 1
             url = fill(path)
             body = {} if method in ("post", "patch", "put") else None
+            if "text/event-stream" in op["responses"].get("200", {}).get("content", {}):
+                method = "head"  # a stream never ends: HEAD answers its status alone
             r = o.request(method.upper(), url, body=body, auth=False)
             if need == "public":
                 h.check(r.status not in (401, 403), f"public {method.upper()} {path} answered {r.status}")
