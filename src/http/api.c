@@ -34,9 +34,6 @@
 #define DEFAULT_GLOBAL_RATE "6000/min"
 #define DEFAULT_LOGIN_RATE "10/min"
 #define RATE_KEYS_MAX 100000
-/* The response's extra header lines: ours (rate limit, CORS) and the
- * handler's, a session's Set-Cookie lines included. */
-#define API_RESPONSE_HEADERS_MAX (API_COOKIE_HEADERS_MAX + 1024)
 
 static int rate_init(struct api_rate *r, const char *spec, const char *value, char *err, size_t errlen)
 {
