@@ -14,7 +14,6 @@
 #include "objects/service.h"
 
 #include "base/alloc.h"
-#include <openssl/crypto.h>
 #include "base/log.h"
 #include "base/proc.h"
 #include "base/time.h"
@@ -30,6 +29,7 @@
 #include "store/pauses.h"
 #include "store/store.h"
 
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -163,6 +163,7 @@ struct auth_sso_exchange {
     char verifier[64], nonce[64];
     bool discovery_only;               /* OIDC start: the discovery document only */
     int64_t now_s;
+    uint64_t deadline_ms;              /* uv_hrtime() / 1e6 by which every exchange must be done */
     /* in: the cache as the job started; out: what it fetched (*_fetched) */
     struct auth_oidc_discovery disc;
     bool disc_ok, disc_fetched;

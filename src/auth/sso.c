@@ -336,6 +336,7 @@ static void work_after(uv_work_t *w, int status)
 static bool job_queue(struct sso_job *j)
 {
     struct auth_sso *s = j->s;
+    j->x.deadline_ms = uv_hrtime() / 1000000u + AUTH_SSO_DEADLINE_MS;
     if (s->jobs >= AUTH_SSO_JOBS_MAX || uv_queue_work(s->loop, &j->work, work_run, work_after) != 0)
         return false;
     s->jobs++;

@@ -32,7 +32,11 @@
 #define AUTH_SSO_FIELD_MAX 1025   /* ids, secrets, URLs of the options */
 #define AUTH_SSO_VALUE_MAX 257    /* an org, team or claim value of a role rule */
 #define AUTH_SSO_ROLES_MAX 64
-#define AUTH_SSO_JOBS_MAX 4       /* provider exchanges on the thread pool at once; more: "provider" */
+/* Provider exchanges on the thread pool (8 threads) at once; more get
+ * "provider": a slow provider must not hold the threads DNS lookups and
+ * password checks need. */
+#define AUTH_SSO_JOBS_MAX 2
+#define AUTH_SSO_DEADLINE_MS 20000 /* every exchange of one sign-on together */
 #define AUTH_SSO_STATE_TTL_S 600
 
 enum auth_sso_provider { AUTH_SSO_GITHUB = 0, AUTH_SSO_OIDC = 1, AUTH_SSO_PROVIDERS };

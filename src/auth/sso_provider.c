@@ -13,8 +13,8 @@
 #include "base/alloc.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,9 +40,16 @@ static json_t *exchange(struct auth_sso_exchange *x, const char *step, const cha
                         const char *bearer, const char *code_4xx)
 {
     struct base_buf b;
-    struct auth_fetch_req r = {.url = url, .form = form, .bearer = bearer};
+    uint64_t now = uv_hrtime() / 1000000u;
+    long left = x->deadline_ms > now ? (long)(x->deadline_ms - now) : 0;
+    struct auth_fetch_req r = {.url = url, .form = form, .bearer = bearer,
+                               .timeout_ms = left < AUTH_FETCH_TIMEOUT_MS ? left : AUTH_FETCH_TIMEOUT_MS};
     long status = 0;
     char why[160];
+    if (left < 100) {
+        refuse(x, "provider", "%s: the sign-on took longer than %d ms", step, AUTH_SSO_DEADLINE_MS);
+        return NULL;
+    }
     base_buf_init(&b, ANSWER_MAX);
     int rc = auth_fetch(&r, &b, &status, why, sizeof(why));
     json_t *j = NULL;
