@@ -8,7 +8,6 @@
 
 #include "auth/fetch.h"
 #include "base/alloc.h"
-#include "base/log.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -310,9 +309,6 @@ static void work_after(uv_work_t *w, int status)
     }
     cache_take(s, j);
     if (j->x.error_code) {
-        base_log_warn("auth: sign-on refused", BASE_LOG_STR("provider", auth_sso_id(j->x.provider)),
-                      BASE_LOG_STR("code", j->x.error_code), BASE_LOG_STR("reason", j->x.why),
-                      BASE_LOG_STR("remote", j->ip));
         if (j->start_cb)
             j->start_cb(j->data, NULL, NULL, j->x.error_code, j->x.why);
         else

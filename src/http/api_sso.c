@@ -13,6 +13,7 @@
 
 #include "auth/sso.h"
 #include "base/alloc.h"
+#include "base/log.h"
 #include "http/cookie.h"
 
 #include <openssl/crypto.h>
@@ -73,6 +74,8 @@ static void refuse(struct http_api *api, struct http_request *req, enum auth_sso
     struct auth_audit e;
     struct api_ctx *ctx = api_ctx(req);
     snprintf(ctx->detail, sizeof(ctx->detail), "%s: %s (%.100s)", auth_sso_id(p), code, why ? why : "");
+    base_log_warn("auth: sign-on refused", BASE_LOG_STR("provider", auth_sso_id(p)), BASE_LOG_STR("code", code),
+                  BASE_LOG_STR("reason", why ? why : ""), BASE_LOG_STR("remote", req->remote_addr));
     if (username)
         api_set_target(req, "user %s", username);
     ctx->audit = true;

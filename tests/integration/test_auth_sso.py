@@ -383,6 +383,7 @@ def test_forged_missing_foreign_and_expired_state_are_refused():
     jar = Jar(opshub_sso=f"{hdr}.{body}.{sig}")
     jar.attrs = {"opshub_sso": {"path": "/auth"}}
     h.eq(callback(o, "github", {"code": gh.approve("octo"), "state": "S" * 43}, jar), "/", "a valid sealed state")
+    h.check(len(o.log_lines("auth: sign-on refused", code="state")) >= 6, "state refusals are logged")
 
 
 def test_github_bad_code_is_refused():
