@@ -169,6 +169,9 @@ int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char 
     return 0;
 }
 
+static int github_credentials(const struct conf_github *g, const char **id, const char **secret, char *err,
+                              size_t errlen);
+
 int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, char *err, size_t errlen)
 {
     memset(e, 0, sizeof(*e));
@@ -206,6 +209,10 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
         return krc;
     e->have_key = true;
 
+    const char *gh_id, *gh_secret;
+    if (github_credentials(&c->server.github, &gh_id, &gh_secret, err, errlen) < 0)
+        return BASE_ERR_INVALID;
+
     const char *cors = c->server.cors_origins ? c->server.cors_origins : getenv("CORS_ORIGINS");
     if (cors && *cors) {
         e->cors_origins = base_strdup(cors);
@@ -241,18 +248,31 @@ static int sso_roles(const struct conf_sso_role *in, size_t n, struct auth_sso_r
     return 0;
 }
 
-static int sso_github(const struct conf_github *g, struct auth_sso_opts *o, char *err, size_t errlen)
+/* GitHub's client id and secret: the file's, else the environment's.
+ * 1 when GitHub is on (the block, or GITHUB_CLIENT_ID), 0 when off, or
+ * BASE_ERR_INVALID when on without both. */
+static int github_credentials(const struct conf_github *g, const char **id, const char **secret, char *err,
+                              size_t errlen)
 {
-    const char *id = g->client_id ? g->client_id : getenv("GITHUB_CLIENT_ID");
-    const char *secret = g->client_secret ? g->client_secret : getenv("GITHUB_CLIENT_SECRET");
-    if (!g->set && (!id || !*id))
+    *id = g->client_id ? g->client_id : getenv("GITHUB_CLIENT_ID");
+    *secret = g->client_secret ? g->client_secret : getenv("GITHUB_CLIENT_SECRET");
+    if (!g->set && (!*id || !**id))
         return 0;
-    o->github.enabled = true;
-    if (!id || !*id || !secret || !*secret) {
+    if (!*id || !**id || !*secret || !**secret) {
         snprintf(err, errlen, "GitHub sign-on needs a client id and secret (server.auth.github.client_id and "
                  "client_secret, or GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET)");
         return BASE_ERR_INVALID;
     }
+    return 1;
+}
+
+static int sso_github(const struct conf_github *g, struct auth_sso_opts *o, char *err, size_t errlen)
+{
+    const char *id, *secret;
+    int on = github_credentials(g, &id, &secret, err, errlen);
+    if (on <= 0)
+        return on;
+    o->github.enabled = true;
     if (!fits(o->github.client_id, sizeof(o->github.client_id), id) ||
         !fits(o->github.client_secret, sizeof(o->github.client_secret), secret) ||
         !fits(o->github.api_url, sizeof(o->github.api_url), g->api_url) ||

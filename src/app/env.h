@@ -1,7 +1,8 @@
 /*
  * app/env: the security settings that come from the environment (the
  * names docs/api.md lists): JWT_SECRET, ENCRYPTION_KEY_BASE64, CORS_ORIGINS,
- * ENCRYPTION_KEY_OLD_BASE64, ALLOW_TEST_LOGIN and the production switch (OPSHUB_ENV or NODE_ENV =
+ * ENCRYPTION_KEY_OLD_BASE64, ALLOW_TEST_LOGIN, GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET
+ * (single sign-on) and the production switch (OPSHUB_ENV or NODE_ENV =
  * production). Validates them once at start-up, before anything listens,
  * and refuses unsafe combinations. Outside production a missing JWT secret
  * is generated once and kept in DATA/jwt-secret (mode 0600). Never prints

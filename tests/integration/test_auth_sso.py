@@ -528,8 +528,8 @@ def test_github_from_the_environment_alone_is_listed_but_warns():
     # an id without a secret refuses to start, naming the variables
     o2 = h.Opshub(cfg, env={"JWT_SECRET": JWT_SECRET, "GITHUB_CLIENT_ID": "gh-client"}, auth=False)
     o2.start(wait=False)
-    o2.wait_exit(timeout=15, expect_code=1)
-    h.contains(o2.log_text(), "GITHUB_CLIENT_SECRET", "the error names the variable")
+    o2.wait_exit(timeout=15, expect_code=2)
+    h.contains(o2.log_text() + o2.stdout_text(), "GITHUB_CLIENT_SECRET", "the error names the variable")
     o2.close()
 
 
