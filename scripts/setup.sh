@@ -24,6 +24,8 @@ PKGS=(
   chromium fonts-dejavu-core
   # benchmarks
   wrk prometheus-blackbox-exporter procps
+  # the sign-on tests sign ID tokens (RS256, ES256) for their fake OpenID Connect provider
+  python3-cryptography
 )
 # node and npm run the OpenAPI validator; a node that is already there (with its own npm)
 # is used as it is, so Debian's packages are only asked for what is missing.

@@ -29,6 +29,7 @@
 #include "store/pauses.h"
 #include "store/store.h"
 
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ struct app {
     struct probe_engine *probes;
     struct sched *sched;
     struct auth *auth;
+    struct auth_sso *sso;          /* single sign-on; NULL when none is configured */
     struct http_api *api;
     struct http_server *http;
     uv_signal_t sig_hup, sig_term, sig_int;
@@ -403,6 +405,25 @@ static void on_http_closed(void *data)
     sched_close(a->sched, on_sched_closed, a);
 }
 
+/* Single sign-on from server.auth.github / oidc and GITHUB_CLIENT_ID.
+ * The options (secrets included) are wiped once copied. */
+static int start_sso(struct app *a, char *err, size_t errlen)
+{
+    struct auth_sso_opts *o = base_calloc(1, sizeof(*o));
+    int rc = o ? app_env_sso(a->conf, o, err, errlen) : BASE_ERR_NOMEM;
+    if (rc == 0 && (o->github.enabled || o->oidc.enabled) && !(a->sso = auth_sso_new(&a->loop, a->auth, o)))
+        rc = BASE_ERR_NOMEM;
+    if (rc == BASE_ERR_NOMEM)
+        snprintf(err, errlen, "out of memory");
+    if (rc == 0 && a->sso)
+        base_log_info("single sign-on", BASE_LOG_STR("github", o->github.enabled ? "on" : "off"),
+                      BASE_LOG_STR("oidc", o->oidc.enabled ? o->oidc.issuer : "off"));
+    if (o)
+        OPENSSL_cleanse(o, sizeof(*o));
+    base_free(o);
+    return rc;
+}
+
 static void stop(struct app *a, const char *why)
 {
     if (a->stopping)
@@ -412,6 +433,7 @@ static void stop(struct app *a, const char *why)
     uv_timer_stop(&a->lag_timer);
     uv_signal_stop(&a->sig_hup);
     http_api_shutdown(a->api);
+    auth_sso_shutdown(a->sso);
     if (a->http)
         http_server_close(a->http, on_http_closed, a);
     else
@@ -533,11 +555,15 @@ static int start(struct app *a)
         return 1;
     }
     auth_start(a->auth);
+    if (start_sso(a, err, sizeof(err)) != 0) {
+        base_log_error("single sign-on cannot start", BASE_LOG_STR("error", err));
+        return 1;
+    }
     struct http_api_deps deps = {
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
         .objects = a->objects,
         .keyring = &a->env.keyring,
-        .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth,
+        .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
         .login_rate_limit = a->conf->server.login_rate_limit,
@@ -681,6 +707,7 @@ int app_run(const struct app_opts *opts)
     if (uv_loop_close(&a->loop) != 0)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
+    auth_sso_destroy(a->sso);
     conf_destroy(a->conf);
     objects_confs_destroy(a->confs);
     app_env_free(&a->env);

@@ -169,6 +169,9 @@ int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char 
     return 0;
 }
 
+static int github_credentials(const struct conf_github *g, const char **id, const char **secret, char *err,
+                              size_t errlen);
+
 int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, char *err, size_t errlen)
 {
     memset(e, 0, sizeof(*e));
@@ -206,6 +209,10 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
         return krc;
     e->have_key = true;
 
+    const char *gh_id, *gh_secret;
+    if (github_credentials(&c->server.github, &gh_id, &gh_secret, err, errlen) < 0)
+        return BASE_ERR_INVALID;
+
     const char *cors = c->server.cors_origins ? c->server.cors_origins : getenv("CORS_ORIGINS");
     if (cors && *cors) {
         e->cors_origins = base_strdup(cors);
@@ -215,6 +222,105 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
         }
     }
     return 0;
+}
+
+/* Copies src (may be NULL: "") into dst; false when it does not fit. */
+static bool fits(char *dst, size_t n, const char *src)
+{
+    size_t len = src ? strlen(src) : 0;
+    if (len >= n)
+        return false;
+    memcpy(dst, src ? src : "", len + 1);
+    return true;
+}
+
+static int sso_roles(const struct conf_sso_role *in, size_t n, struct auth_sso_rule *out, size_t *n_out)
+{
+    if (n > AUTH_SSO_ROLES_MAX)
+        return BASE_ERR_TOO_BIG;
+    for (size_t i = 0; i < n; i++) {
+        if (!fits(out[i].org, sizeof(out[i].org), in[i].org) || !fits(out[i].team, sizeof(out[i].team), in[i].team) ||
+            !fits(out[i].value, sizeof(out[i].value), in[i].value))
+            return BASE_ERR_TOO_BIG;
+        out[i].role = (enum auth_role)in[i].role;
+    }
+    *n_out = n;
+    return 0;
+}
+
+/* GitHub's client id and secret: the file's, else the environment's.
+ * 1 when GitHub is on (the block, or GITHUB_CLIENT_ID), 0 when off, or
+ * BASE_ERR_INVALID when on without both. */
+static int github_credentials(const struct conf_github *g, const char **id, const char **secret, char *err,
+                              size_t errlen)
+{
+    *id = g->client_id ? g->client_id : getenv("GITHUB_CLIENT_ID");
+    *secret = g->client_secret ? g->client_secret : getenv("GITHUB_CLIENT_SECRET");
+    if (!g->set && (!*id || !**id))
+        return 0;
+    if (!*id || !**id || !*secret || !**secret) {
+        snprintf(err, errlen, "GitHub sign-on needs a client id and secret (server.auth.github.client_id and "
+                 "client_secret, or GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET)");
+        return BASE_ERR_INVALID;
+    }
+    return 1;
+}
+
+static int sso_github(const struct conf_github *g, struct auth_sso_opts *o, char *err, size_t errlen)
+{
+    const char *id, *secret;
+    int on = github_credentials(g, &id, &secret, err, errlen);
+    if (on <= 0)
+        return on;
+    o->github.enabled = true;
+    if (!fits(o->github.client_id, sizeof(o->github.client_id), id) ||
+        !fits(o->github.client_secret, sizeof(o->github.client_secret), secret) ||
+        !fits(o->github.api_url, sizeof(o->github.api_url), g->api_url) ||
+        !fits(o->github.oauth_url, sizeof(o->github.oauth_url), g->oauth_url) ||
+        sso_roles(g->roles, g->n_roles, o->github.roles, &o->github.n_roles) != 0) {
+        snprintf(err, errlen, "server.auth.github: a value is too long");
+        return BASE_ERR_INVALID;
+    }
+    if (!g->set)
+        base_log_warn("GITHUB_CLIENT_ID is set but server.auth.github.roles is not: every GitHub sign-in is "
+                      "refused until the roles say which organisations and teams may sign in");
+    return 0;
+}
+
+static int sso_oidc(const struct conf_oidc *c, struct auth_sso_opts *o, char *err, size_t errlen)
+{
+    if (!c->set)
+        return 0;
+    o->oidc.enabled = true;
+    o->oidc.default_role = (enum auth_role)c->default_role;
+    bool ok = fits(o->oidc.name, sizeof(o->oidc.name), c->name) &&
+              fits(o->oidc.issuer, sizeof(o->oidc.issuer), c->issuer) &&
+              fits(o->oidc.client_id, sizeof(o->oidc.client_id), c->client_id) &&
+              fits(o->oidc.client_secret, sizeof(o->oidc.client_secret), c->client_secret) &&
+              fits(o->oidc.role_claim, sizeof(o->oidc.role_claim), c->role_claim) &&
+              sso_roles(c->roles, c->n_roles, o->oidc.roles, &o->oidc.n_roles) == 0;
+    size_t used = 0;
+    for (size_t i = 0; ok && i < c->n_scopes; i++) {
+        int w = snprintf(o->oidc.scopes + used, sizeof(o->oidc.scopes) - used, "%s%s", i ? " " : "", c->scopes[i]);
+        ok = w >= 0 && (size_t)w < sizeof(o->oidc.scopes) - used;
+        used += ok ? (size_t)w : 0;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "server.auth.oidc: a value is too long");
+        return BASE_ERR_INVALID;
+    }
+    return 0;
+}
+
+int app_env_sso(const struct conf *c, struct auth_sso_opts *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof(*o));
+    if (!fits(o->base_url, sizeof(o->base_url), c->server.base_url)) {
+        snprintf(err, errlen, "server.base_url is too long");
+        return BASE_ERR_INVALID;
+    }
+    int rc = sso_github(&c->server.github, o, err, errlen);
+    return rc ? rc : sso_oidc(&c->server.oidc, o, err, errlen);
 }
 
 void app_env_free(struct app_env *e)

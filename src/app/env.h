@@ -1,7 +1,8 @@
 /*
  * app/env: the security settings that come from the environment (the
  * names docs/api.md lists): JWT_SECRET, ENCRYPTION_KEY_BASE64, CORS_ORIGINS,
- * ENCRYPTION_KEY_OLD_BASE64, ALLOW_TEST_LOGIN and the production switch (OPSHUB_ENV or NODE_ENV =
+ * ENCRYPTION_KEY_OLD_BASE64, ALLOW_TEST_LOGIN, GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET
+ * (single sign-on) and the production switch (OPSHUB_ENV or NODE_ENV =
  * production). Validates them once at start-up, before anything listens,
  * and refuses unsafe combinations. Outside production a missing JWT secret
  * is generated once and kept in DATA/jwt-secret (mode 0600). Never prints
@@ -12,6 +13,7 @@
 
 #include "auth/jwt.h"
 #include "auth/secret.h"
+#include "auth/sso.h"
 #include "conf/conf.h"
 
 #include <stdbool.h>
@@ -40,6 +42,13 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
  * names the variable or file, never a key. */
 int app_env_keyring(struct auth_secret_keyring *kr, bool production, const char *data_dir, bool create,
                     char *err, size_t errlen);
+/* The single sign-on options (auth/sso) from server.auth.github and
+ * server.auth.oidc, with GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET for what
+ * the file leaves out (they alone enable GitHub, which then refuses every
+ * login until server.auth.github.roles says who may sign in: logged).
+ * *o is filled (zeroed first); 0, or BASE_ERR_INVALID with a message that
+ * names the setting, never a secret. */
+int app_env_sso(const struct conf *c, struct auth_sso_opts *o, char *err, size_t errlen);
 /* Wipes the secrets. Safe on a zeroed or failed env. */
 void app_env_free(struct app_env *e);
 

@@ -12,8 +12,10 @@
 #include "auth/db.h"
 #include "auth/jwt.h"
 #include "auth/miss.h"
+#include "auth/oidc.h"
 #include "auth/reader.h"
 #include "auth/service.h"
+#include "auth/sso.h"
 #include "base/map.h"
 
 #include <stdbool.h>
@@ -23,6 +25,12 @@
 #define AUTH_AUDIENCE "opshub"
 #define AUTH_ISSUER "opshub"
 #define AUTH_BURST_WINDOW_S 60
+#define AUTH_SESSION_MAX_MS (90LL * 86400000) /* a login's sessions end 90 days after it, refreshed or not */
+#define AUTH_SESSIONS_PER_USER 20             /* a new login ends the user's oldest sessions beyond this */
+/* The password hash of a user made by single sign-on: not a hash, so no
+ * password ever matches it, and how a sign-on tells its own users from
+ * local ones of the same name. */
+#define AUTH_SSO_PASSWORD_HASH "!sso"
 #define AUTH_EXTRA_MAX 32   /* tokens looked up since the last reload, kept in the mirror */
 
 /* The owner of an API token made through the API ("user:<name>"): such a
@@ -137,8 +145,38 @@ void auth_verify_free(struct auth *a);
 
 /* login.c */
 void auth_login_free(struct auth *a);
+/* Signs the access JWT of session sid for u into r (with expires_in_s,
+ * session_id and the user). 0 or a auth_jwt_sign error. */
+int auth_login_issue_access(struct auth *a, const struct auth_user *u, const char *sid, int64_t now,
+                            struct auth_login_result *r);
 /* Ends the failure-burst self-alert once a quiet minute has passed. */
 void auth_login_tick(struct auth *a, int64_t now);
+
+/* sso_provider.c: the provider exchanges of one sign-on, run on the
+ * libuv thread pool (blocking, bounded by auth/fetch's timeouts). */
+struct auth_sso_exchange {
+    /* in */
+    enum auth_sso_provider provider;
+    const struct auth_sso_opts *opts;  /* the sso object's: it outlives its jobs */
+    char redirect_uri[AUTH_SSO_URL_MAX];
+    char code[1024];
+    char verifier[64], nonce[64];
+    bool discovery_only;               /* OIDC start: the discovery document only */
+    int64_t now_s;
+    uint64_t deadline_ms;              /* uv_hrtime() / 1e6 by which every exchange must be done */
+    /* in: the cache as the job started; out: what it fetched (*_fetched) */
+    struct auth_oidc_discovery disc;
+    bool disc_ok, disc_fetched;
+    char *jwks;                        /* owned by the job (base_malloc) */
+    size_t jwks_len;
+    bool jwks_fetched;
+    /* out */
+    char username[AUTH_NAME_MAX];
+    enum auth_role role;
+    const char *error_code;            /* NULL: a user and a role */
+    char why[256];
+};
+void auth_sso_exchange_run(struct auth_sso_exchange *x);
 
 /* audit.c */
 /* Purges audit rows past the retention, in chunks, when it is time. */

@@ -28,8 +28,6 @@
 #define ACCOUNT_LOCK_MAX_S 60
 #define HASHES_IN_FLIGHT_MAX 2  /* Argon2id jobs on the libuv pool at once; more => 503 */
 #define BURST_THRESHOLD 50
-#define SESSION_MAX_MS (90LL * 86400000) /* a login's sessions end 90 days after it, refreshed or not */
-#define SESSIONS_PER_USER 20             /* a new login ends the user's oldest sessions beyond this */
 
 struct throttle {
     char key[AUTH_NAME_MAX + AUTH_IP_MAX + 8];
@@ -200,8 +198,8 @@ static void verifying_set(struct auth *a, const char *username, bool on, int64_t
     }
 }
 
-static int issue_access(struct auth *a, const struct auth_user *u, const char *sid, int64_t now,
-                        struct auth_login_result *r)
+int auth_login_issue_access(struct auth *a, const struct auth_user *u, const char *sid, int64_t now,
+                            struct auth_login_result *r)
 {
     struct auth_jwt_claims cl;
     memset(&cl, 0, sizeof(cl));
@@ -283,7 +281,7 @@ static void after_reload(void *data, int status)
         login_finish(j, BASE_ERR_INVALID);
         return;
     }
-    int rc = issue_access(a, u, j->session.id, j->now, &j->result);
+    int rc = auth_login_issue_access(a, u, j->session.id, j->now, &j->result);
     login_finish(j, rc ? BASE_ERR_NOMEM : 0);
 }
 
@@ -344,7 +342,7 @@ static int session_work(struct store_conn *c, void *data, char *err, size_t errl
     if (rc == 0 && j->kind == LOGIN_PASSWORD) {
         rc = auth_db_session_insert(c, &j->session, err, errlen);
         if (!rc)
-            rc = auth_db_session_cap(c, j->user_id, SESSIONS_PER_USER, j->now, err, errlen);
+            rc = auth_db_session_cap(c, j->user_id, AUTH_SESSIONS_PER_USER, j->now, err, errlen);
         if (!rc)
             rc = auth_db_user_logged_in(c, j->user_id, j->now, err, errlen);
     } else if (rc == 0 && j->kind == LOGIN_REFRESH) {
@@ -397,12 +395,12 @@ static int new_refresh(struct auth *a, struct login_job *j)
 {
     j->now = auth_now_ms();
     j->session.refreshed_at = j->now;
-    /* Refreshing slides the expiry, but never past SESSION_MAX_MS after the
+    /* Refreshing slides the expiry, but never past AUTH_SESSION_MAX_MS after the
      * login: a stolen refresh token cannot be kept alive for ever. */
     int64_t born = j->session.created_at ? j->session.created_at : j->now;
     int64_t expires = j->now + a->opts.refresh_ttl_ms;
-    if (expires > born + SESSION_MAX_MS)
-        expires = born + SESSION_MAX_MS;
+    if (expires > born + AUTH_SESSION_MAX_MS)
+        expires = born + AUTH_SESSION_MAX_MS;
     j->session.expires_at = expires;
     j->result.refresh_expires_in_s = (expires - j->now) / 1000;
     return auth_db_token_generate(AUTH_REFRESH_PREFIX, j->result.refresh_token,

@@ -157,6 +157,14 @@ typedef void (*auth_login_cb)(void *data, int status, const struct auth_login_re
  * allow_test_login). */
 int auth_login(struct auth *a, const char *username, const char *password, size_t pwlen,
                const char *ip, bool test_login, struct auth_audit *audit, auth_login_cb cb, void *data);
+/* Starts a session for a user a single sign-on vouched for (auth/sso):
+ * creates the user `username` ("github:octocat") with `role` if it does
+ * not exist, else sets its role to `role`; a local user of that name (one
+ * with a password) or a disabled one gets BASE_ERR_EXISTS. No password and
+ * no throttle. cb, audit: as for auth_login. 0, or BASE_ERR_INVALID /
+ * UNAVAILABLE / CANCELED / NOMEM (cb never runs). In sso_session.c. */
+int auth_login_sso(struct auth *a, const char *username, enum auth_role role, const char *ip,
+                   struct auth_audit *audit, auth_login_cb cb, void *data);
 /* Rotates a refresh token. Reusing any refresh token a rotation replaced
  * (the last one from the mirror, earlier ones from one indexed read)
  * revokes the whole session (it was stolen or replayed): BASE_ERR_INVALID,

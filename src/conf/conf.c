@@ -265,8 +265,8 @@ static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
                                         "cors_origins", "tls", "max_body", "auth", "login_rate_limit",
                                         "static_dir", "trusted_proxies", "metrics_auth"};
     static const char *const tls_names[] = {"cert", "key"};
-    static const char *const auth_names[] = {"access_ttl", "refresh_ttl"};
-    const struct conf_node *f[12], *t[2];
+    static const char *const auth_names[] = {"access_ttl", "refresh_ttl", "github", "oidc"};
+    const struct conf_node *f[12], *t[4];
     struct conf_server *s = &ctx->conf->server;
     if (!section_map(ctx, n))
         return;
@@ -301,7 +301,9 @@ static void parse_server(struct conf_ctx *ctx, const struct conf_node *n)
     if (f[10] && !conf_value_is_null(f[10]))
         conf_value_cidr_list(ctx, f[10], CONF_TRUSTED_PROXIES_MAX, &s->trusted_proxies, &s->n_trusted_proxies);
     if (f[7] && section_map(ctx, f[7])) {
-        conf_value_fields(ctx, f[7], auth_names, 2, t);
+        conf_value_fields(ctx, f[7], auth_names, 4, t);
+        conf_sso_parse_github(ctx, t[2], &s->github);
+        conf_sso_parse_oidc(ctx, t[3], &s->oidc);
         if (t[0] && conf_value_duration(ctx, t[0], &s->access_ttl_ms) == 0 &&
             (s->access_ttl_ms < 60000 || s->access_ttl_ms > ACCESS_TTL_MAX_MS))
             conf_value_error(ctx, t[0], "access_ttl must be from 1m to 24h");

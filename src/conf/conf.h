@@ -39,6 +39,37 @@ struct conf_project {
     enum conf_source source;      /* set by conf_merge_checks for extra projects */
 };
 
+/* server.auth.github and server.auth.oidc: single sign-on (docs/sso.md).
+ * Strings are in the conf arena; secrets are never logged or quoted. */
+#define CONF_SSO_ROLES_MAX 64
+#define CONF_SSO_SCOPES_MAX 16
+struct conf_sso_role {
+    const char *org;       /* github: an organisation's login (case-insensitive) */
+    const char *team;      /* github: a team slug of org; NULL: any member of org */
+    const char *value;     /* oidc: a value of role_claim */
+    int role;              /* 1 viewer, 2 operator, 3 admin (enum auth_role) */
+};
+struct conf_github {
+    bool set;              /* the block is present */
+    const char *client_id, *client_secret; /* NULL: GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET */
+    const char *api_url;   /* NULL: https://api.github.com */
+    const char *oauth_url; /* NULL: https://github.com */
+    const struct conf_sso_role *roles;
+    size_t n_roles;
+};
+struct conf_oidc {
+    bool set;
+    const char *name;      /* shown on the login page; NULL: "OpenID Connect" */
+    const char *issuer, *client_id;
+    const char *client_secret; /* NULL: a public client (PKCE only) */
+    const char *const *scopes; /* NULL: openid, email, profile */
+    size_t n_scopes;
+    const char *role_claim;    /* NULL: "groups" */
+    const struct conf_sso_role *roles;
+    size_t n_roles;
+    int default_role;      /* 0 none (refused without a matching value), 1 viewer */
+};
+
 struct conf_server {
     const char *listen;      /* NULL when not in the file; the app applies --listen, OPSHUB_LISTEN, then 127.0.0.1:4000 */
     const char *base_url;    /* may be NULL */
@@ -52,6 +83,8 @@ struct conf_server {
     const char *static_dir;  /* files served under /assets/ (http/static); NULL = none */
     int64_t access_ttl_ms;   /* auth.access_ttl: access JWT lifetime; default 15m */
     int64_t refresh_ttl_ms;  /* auth.refresh_ttl: refresh token lifetime; default 30d */
+    struct conf_github github; /* auth.github */
+    struct conf_oidc oidc;     /* auth.oidc */
     /* trusted_proxies: networks whose Forwarded / X-Forwarded-For headers
      * name the client (http/proxy); NULL, 0 = none: the peer is the client. */
     const struct base_cidr *trusted_proxies;

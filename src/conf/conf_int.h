@@ -131,6 +131,10 @@ int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct
 /* ---- conf.c ---- */
 
 /* An empty conf with every default; NULL on OOM. */
+/* sso.c: server.auth.github and server.auth.oidc (n may be NULL: absent). */
+void conf_sso_parse_github(struct conf_ctx *ctx, const struct conf_node *n, struct conf_github *out);
+void conf_sso_parse_oidc(struct conf_ctx *ctx, const struct conf_node *n, struct conf_oidc *out);
+
 struct conf *conf_alloc(const char *path);
 /* Builds the id indices of a complete conf; without memory for them the
  * lookups stay linear (slower, still right). */

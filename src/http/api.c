@@ -752,6 +752,8 @@ int http_api_head_check(void *data, const struct http_request *req, const char *
     rc = rc < 0 ? BASE_ERR_INVALID : auth_check(api->deps.auth, authorization, &who, &why);
     if (rc == 0 && authorization == bearer && who.kind != AUTH_KIND_USER)
         rc = BASE_ERR_INVALID;
+    if (authorization == bearer)
+        OPENSSL_cleanse(bearer, sizeof(bearer));
     if (rc == BASE_ERR_NOT_FOUND || rc == BASE_ERR_INVALID) {
         api->denied_401++;
         api->requests_by_code[401]++;

@@ -9,6 +9,7 @@
 #define HTTP_API_H
 
 #include "auth/service.h"
+#include "auth/sso.h"
 #include "objects/confs.h"
 #include "objects/service.h"
 #include "conf/conf.h"
@@ -41,6 +42,7 @@ struct http_api_deps {
     struct http_server *server;       /* may be set later with http_api_set_server */
     const struct http_api_app_stats *app;
     struct auth *auth;                /* identity; required for /api/v1 */
+    struct auth_sso *sso;             /* single sign-on; NULL: none (the /auth/ routes answer 404) */
     struct objects_svc *objects;      /* objects created through the API; NULL: read-only API */
     const struct auth_secret_keyring *keyring; /* seals their secret fields */
     const char *rate_limit;           /* per caller, "120/min"; NULL = 120/min; copied at new */

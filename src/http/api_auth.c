@@ -45,31 +45,39 @@ struct login_req {
     bool cookie;                 /* answer with the session's cookies */
 };
 
+bool api_cookie_secure(const struct http_api *api, const struct http_request *req)
+{
+    const char *base = api->deps.sso ? auth_sso_base_url(api->deps.sso) : NULL;
+    return req->tls || (base && strncmp(base, "https://", 8) == 0);
+}
+
 int api_cookies_set(struct http_api *api, const struct http_request *req, const struct auth_login_result *r,
                     char *csrf, char *hdr, size_t n)
 {
     long long age = (long long)r->refresh_expires_in_s;
+    bool secure = api_cookie_secure(api, req);
     if (n)
         hdr[0] = '\0';
     int rc = auth_csrf_token(api->deps.auth, r->session_id, csrf, AUTH_CSRF_TOKEN_MAX);
     if (rc == 0)
-        rc = http_cookie_format(hdr, n, API_COOKIE_SESSION, r->access_token, "/", age, true, req->tls);
+        rc = http_cookie_format(hdr, n, API_COOKIE_SESSION, r->access_token, "/", age, true, secure);
     if (rc == 0)
-        rc = http_cookie_format(hdr, n, API_COOKIE_REFRESH, r->refresh_token, "/api/v1/auth", age, true, req->tls);
+        rc = http_cookie_format(hdr, n, API_COOKIE_REFRESH, r->refresh_token, "/api/v1/auth", age, true, secure);
     if (rc == 0)
-        rc = http_cookie_format(hdr, n, API_COOKIE_CSRF, csrf, "/", age, false, req->tls);
+        rc = http_cookie_format(hdr, n, API_COOKIE_CSRF, csrf, "/", age, false, secure);
     if (rc && n)
         OPENSSL_cleanse(hdr, n);
     return rc;
 }
 
-void api_cookies_clear(const struct http_request *req, char *hdr, size_t n)
+void api_cookies_clear(const struct http_api *api, const struct http_request *req, char *hdr, size_t n)
 {
+    bool secure = api_cookie_secure(api, req);
     if (n)
         hdr[0] = '\0';
-    (void)!http_cookie_format(hdr, n, API_COOKIE_SESSION, "", "/", 0, true, req->tls);
-    (void)!http_cookie_format(hdr, n, API_COOKIE_REFRESH, "", "/api/v1/auth", 0, true, req->tls);
-    (void)!http_cookie_format(hdr, n, API_COOKIE_CSRF, "", "/", 0, false, req->tls);
+    (void)!http_cookie_format(hdr, n, API_COOKIE_SESSION, "", "/", 0, true, secure);
+    (void)!http_cookie_format(hdr, n, API_COOKIE_REFRESH, "", "/api/v1/auth", 0, true, secure);
+    (void)!http_cookie_format(hdr, n, API_COOKIE_CSRF, "", "/", 0, false, secure);
 }
 
 /* The answer of a login or refresh by cookie: the tokens only in
@@ -289,7 +297,7 @@ static void on_logout(void *data, int status)
     audit_done(l, status);
     char hdr[512] = "";
     if (l->cookie)
-        api_cookies_clear(l->req, hdr, sizeof(hdr));
+        api_cookies_clear(l->api, l->req, hdr, sizeof(hdr));
     if (status)
         api_send_store_error(l->api, l->req, status, "session");
     else

@@ -79,12 +79,15 @@ static inline struct api_ctx *api_ctx(struct http_request *req)
 
 /* The Set-Cookie lines (into hdr, n >= API_COOKIE_HEADERS_MAX) of a
  * browser session: the three cookies with the tokens of r and the
- * session's CSRF token in csrf (AUTH_CSRF_TOKEN_MAX). Secure when req came
- * over TLS. 0 or a BASE_ERR_*. */
+ * session's CSRF token in csrf (AUTH_CSRF_TOKEN_MAX). Secure as
+ * api_cookie_secure says. 0 or a BASE_ERR_*. */
 int api_cookies_set(struct http_api *api, const struct http_request *req, const struct auth_login_result *r,
                     char *csrf, char *hdr, size_t n);
+/* Whether cookies set for req get Secure: it came over TLS, or
+ * server.base_url is https (TLS ends at a proxy in front). */
+bool api_cookie_secure(const struct http_api *api, const struct http_request *req);
 /* The Set-Cookie lines that delete the three cookies (Max-Age=0). */
-void api_cookies_clear(const struct http_request *req, char *hdr, size_t n);
+void api_cookies_clear(const struct http_api *api, const struct http_request *req, char *hdr, size_t n);
 
 /* Every response goes through api_send: it counts the request, observes
  * its duration and writes the access log line, then sends. */
@@ -164,6 +167,9 @@ void api_auth_test_login(void *api, struct http_request *req, const struct http_
 void api_auth_refresh(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_logout(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_me(void *api, struct http_request *req, const struct http_params *p);
+void api_auth_providers(void *api, struct http_request *req, const struct http_params *p);
+void api_sso_start(void *api, struct http_request *req, const struct http_params *p);
+void api_sso_callback(void *api, struct http_request *req, const struct http_params *p);
 void api_users_list(void *api, struct http_request *req, const struct http_params *p);
 void api_users_create(void *api, struct http_request *req, const struct http_params *p);
 void api_users_get(void *api, struct http_request *req, const struct http_params *p);

@@ -86,6 +86,33 @@ const struct http_route http_routes[] = {
      {"auth", "Who the caller is",
       NULL, NULL, NULL, false,
       RESP({200, "Principal", "Who the credentials belong to"})}},
+    {"GET", "/api/v1/auth/providers", AUTH_ROLE_PUBLIC, LOGIN, api_auth_providers, NULL,
+     {"auth", "How one may sign in",
+      "Password login, and each configured single sign-on provider with the path that starts it "
+      "(server.auth.github, server.auth.oidc; docs/sso.md).", NULL, NULL, false,
+      RESP({200, "AuthProviders", "The sign-in methods"})}},
+#define SSO_START_DOC(who)                                                                                  \
+    {"auth", "Start a sign-on with " who,                                                                   \
+     "302 to the provider's authorization page with a random state (OpenID Connect: also a nonce and a "  \
+     "PKCE S256 challenge), kept in the sealed HttpOnly cookie opshub_sso (Path=/auth, 10 minutes). 404 "  \
+     "when the provider is not configured.", NULL, NULL, false,                                            \
+     RESP({302, NULL, "To the provider, or to /#/login?error=provider when it cannot be reached"},          \
+          {404, "Error", "This sign-on is not configured"})}
+#define SSO_CALLBACK_DOC(who)                                                                                \
+    {"auth", "Finish a sign-on with " who,                                                                   \
+     "Where the provider sends the browser back. The state must match the opshub_sso cookie; the code is "  \
+     "exchanged and the user's role mapped; the user is created or found and a browser session starts "     \
+     "(the cookies of a login with cookie true). Refusals are audited (auth.sso).",                          \
+     PARAMS({"code", "query", "string", "The provider's authorization code", false},                         \
+            {"state", "query", "string", "The state of the start", false}),                                  \
+     NULL, false,                                                                                            \
+     RESP({302, NULL, "To / signed in, or to /#/login?error=<code> (state, nonce, token, org, provider)"},   \
+          {404, "Error", "This sign-on is not configured"})}
+    {"GET", "/auth/github/start", AUTH_ROLE_PUBLIC, LOGIN, api_sso_start, NULL, SSO_START_DOC("GitHub")},
+    {"GET", "/auth/github/callback", AUTH_ROLE_PUBLIC, LOGIN, api_sso_callback, NULL, SSO_CALLBACK_DOC("GitHub")},
+    {"GET", "/auth/oidc/start", AUTH_ROLE_PUBLIC, LOGIN, api_sso_start, NULL, SSO_START_DOC("OpenID Connect")},
+    {"GET", "/auth/oidc/callback", AUTH_ROLE_PUBLIC, LOGIN, api_sso_callback, NULL,
+     SSO_CALLBACK_DOC("OpenID Connect")},
     {"GET", "/api/v1/checks", AUTH_ROLE_VIEWER, NULL, api_checks_list, NULL,
      {"checks", "List checks with status",
       "In the order they run: the configuration file's checks, then "

@@ -167,6 +167,12 @@ const struct http_schema http_schemas[] = {
            {"cookie", "boolean", "true: refresh the browser session of the cookies", true})},
     {"TestLoginRequest", NULL, NULL, NULL,
      PROPS({"username", "string", NULL, false}, {"cookie", "boolean", "As in LoginRequest", true})},
+    {"AuthProvider", NULL, NULL, NULL,
+     PROPS({"id", "enum:github,oidc", NULL, false}, {"name", "string", "For the button: GitHub, or oidc.name", false},
+           {"start", "string", "The path that starts it (/auth/github/start)", false})},
+    {"AuthProviders", NULL, NULL, NULL,
+     PROPS({"password", "boolean", "Password login (always true)", false},
+           {"providers", "[]AuthProvider", "Only the configured ones", false})},
     {"BrowserSession", "A login or refresh with cookie true: the access and refresh tokens are only in "
      "the HttpOnly cookies opshub_session and opshub_refresh; opshub_csrf (readable by script) holds "
      "csrf_token, to send as X-CSRF-Token on every POST, PUT, PATCH and DELETE", NULL, NULL,
