@@ -23,6 +23,10 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+try:  # the interpreter's own, else Debian's python3-cryptography (scripts/setup.sh) for the same 3.11
+    import cryptography  # noqa: F401
+except ImportError:
+    sys.path.append("/usr/lib/python3/dist-packages")
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
