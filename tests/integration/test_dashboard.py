@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from test_auth_sso import OIDC_SECRET, FakeOIDC  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "browser", "run.mjs")
@@ -40,7 +41,13 @@ def setup():
     projects = [{"id": "shop", "name": "Shop"}]
     sp = {"title": "Acme status", "components": [{"name": "Shop", "checks": ["web", "broken"]},
                                                  {"name": "Database", "checks": ["db"]}]}
-    o = ENV["o"] = h.Opshub(h.make_config(checks, projects=projects, extra={"status_page": sp}))
+    idp = ENV["idp"] = FakeOIDC()
+    sso = {"oidc": {"name": "Test IdP", "issuer": idp.url, "client_id": "oidc-client",
+                    "client_secret": "${OIDC_SECRET}", "role_claim": "groups",
+                    "roles": [{"value": "ops", "role": "operator"}], "default_role": "none"}}
+    o = ENV["o"] = h.Opshub(h.make_config(checks, projects=projects,
+                                          extra={"status_page": sp, "server": {"auth": sso}}),
+                            env={"OIDC_SECRET": OIDC_SECRET})
     o.start()
     for role, (user, pw) in USERS.items():
         r = o.cli("user", "add", user, "--role", role, "--password-stdin", input=pw + "\n")
@@ -54,10 +61,12 @@ def setup():
 
 def teardown():
     ENV["o"].stop()
+    ENV["idp"].close()
 
 
 def run(scenario, timeout=90):
-    cfg = {"base": f"http://127.0.0.1:{ENV['o'].cur_port}", "users": USERS, "shots": SHOTS}
+    cfg = {"base": f"http://127.0.0.1:{ENV['o'].cur_port}", "users": USERS, "shots": SHOTS,
+           "allow": [ENV["idp"].url + "/"], "sso_user": "oidc:alice"}
     if os.environ.get("OPSHUB_DOCS_IMG"):
         cfg["docs_img"] = os.environ["OPSHUB_DOCS_IMG"]
     r = subprocess.run(["node", RUNNER, scenario, json.dumps(cfg)], capture_output=True, text=True, timeout=timeout,
@@ -74,6 +83,11 @@ def test_login_with_a_password_overview_filters_and_admin_pages():
     for page in ("login page", "overview", "projects page", "users page", "tokens page"):
         h.contains(out, f"axe {page}: no serious or critical violation", f"axe on the {page}")
     h.check(os.path.getsize(os.path.join(SHOTS, "dashboard.png")) > 10000, "a screenshot of the dashboard")
+
+
+def test_login_with_single_sign_on():
+    run("login_sso")
+    h.check(ENV["idp"].pkce_checked >= 1, "the provider checked the PKCE verifier")
 
 
 def test_run_now_as_an_operator():
