@@ -688,6 +688,7 @@ int app_run(const struct app_opts *opts)
         a->exit_code = 1;
         a->stopping = true;
         uv_signal_stop(&a->sig_hup);
+        http_api_shutdown(a->api);  /* its timers (live events, status page) close on the loop */
         if (a->http)
             http_server_close(a->http, on_http_closed, a);
         else if (a->sched)

@@ -210,6 +210,8 @@ const scenarios = {
     await page.waitForFunction(() => /Down/.test(document.querySelector('#check-list [data-id="web"]').textContent),
       null, { timeout: 20000 });
     if (!(await page.evaluate(() => window.__stillHere))) fail('the page was reloaded');
+    // the counts follow: broken was down already, web is the second (db shares web's nginx: maybe a third)
+    await page.waitForFunction(() => /^[23] down/.test(document.querySelector('#counts').textContent));
     await shot(page, 'live-down');
   },
 };

@@ -97,7 +97,20 @@ registerPage({
       load();
     }
 
+    let curCounts = null;
+    let recount = null;
+    // The counts follow status events in place; a change the list cannot see
+    // (a check outside the status filter) re-reads them, at most every 5 s.
+    function recountSoon() {
+      if (recount) return;
+      recount = setTimeout(() => {
+        recount = null;
+        ctx.api(`/api/v1/checks${qs({ ...f, limit: 1 })}`).then((r) => showCounts(r.counts)).catch(() => {});
+      }, 5000);
+    }
+
     function showCounts(c) {
+      curCounts = { ...c };
       const n = Object.values(c).reduce((a, b) => a + b, 0);
       counts.replaceChildren(
         h('span', { class: 'count s-down' }, `${c.down} down`), ' · ',
@@ -194,14 +207,20 @@ registerPage({
     const off = onLive((kind, d) => {
       if (kind === 'reset') { load(); return; }
       const i = byId.get(d.check);
-      if (i === undefined) return;
+      if (i === undefined) {
+        if (kind === 'status' && f.status) recountSoon();
+        return;
+      }
       const c = checks[i];
+      if (kind === 'status' && curCounts && d.previous !== d.status) {
+        // one status event per change (its sample event came first with the new status)
+        curCounts[d.previous] = Math.max(0, (curCounts[d.previous] || 0) - 1);
+        curCounts[d.status] = (curCounts[d.status] || 0) + 1;
+        showCounts(curCounts);
+      }
       c.status = d.status;
       c.uptime_24h = d.uptime_24h;
       c.last_sample = d;
-      if (kind === 'status') {
-        ctx.api(`/api/v1/checks${qs({ ...f, limit: 1 })}`).then((r) => showCounts(r.counts)).catch(() => {});
-      }
       const el = viewport.querySelector(`[data-id="${CSS.escape(d.check)}"]`);
       if (el) {
         const fresh = row(c, i);
@@ -216,7 +235,9 @@ registerPage({
     }).catch(() => {});
     load();
     const tick = setInterval(() => { if (!loading) draw(true); }, 30000);
-    return () => { off(); clearInterval(tick); window.removeEventListener('resize', onResize); gen++; };
+    return () => {
+      off(); clearInterval(tick); clearTimeout(recount); window.removeEventListener('resize', onResize); gen++;
+    };
   },
 });
 
