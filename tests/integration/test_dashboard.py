@@ -90,6 +90,10 @@ def test_login_with_single_sign_on():
     h.check(ENV["idp"].pkce_checked >= 1, "the provider checked the PKCE verifier")
 
 
+def test_a_phone_in_dark_mode_by_keyboard():
+    run("phone_dark_keyboard")
+
+
 def test_run_now_as_an_operator():
     run("run_now")
 

@@ -127,6 +127,38 @@ const scenarios = {
     if (!/expired or was not started here/.test(err)) fail(`a forged state shows: ${err}`);
   },
 
+  // A phone in dark mode, by keyboard alone: the layout fits, the colours
+  // still pass axe's contrast rules, and the keys reach everything.
+  async phone_dark_keyboard(page) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${base}/`);
+    await page.waitForSelector('#username');
+    await page.keyboard.type(cfg.users.viewer[0]);          // the username field has focus
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(cfg.users.viewer[1]);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#check-list .rows .row');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    if (bg !== 'rgb(17, 20, 24)') fail(`dark theme background: ${bg}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    if (overflow) fail('the overview is wider than the phone');
+    await axe(page, 'overview on a phone, dark');
+    await shot(page, 'phone-dark');
+    // Tab reaches the skip link first, then the rows are links
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate(() => document.activeElement.textContent);
+    if (first !== 'Skip to content') fail(`first Tab stop: ${first}`);
+    await page.focus('#check-list [data-id="web"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#samples tbody tr');
+    await axe(page, 'check page on a phone, dark');
+    // the theme switch overrides the system's choice
+    await page.click('#theme-toggle');
+    const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+    if (theme !== 'light') fail(`theme after one switch: ${theme}`);
+  },
+
   async run_now(page) {
     await login(page, 'operator');
     await page.goto(`${base}/#/checks/web`);

@@ -6,7 +6,8 @@ import { registerPage } from '../pages.js';
 
 function table(cols, rows, empty) {
   if (!rows.length) return notice('empty', empty[0], empty[1]);
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': empty[0].replace(/^No /, '') },
+    h('table', {},
     h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c[0])))),
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {}, c[1](r))))))));
 }

@@ -44,7 +44,8 @@ registerPage({
       h('section', { 'aria-labelledby': 'h-latency' }, h('h2', { id: 'h-latency' }, 'Latency'), rangeBar, chartBox,
         h('h3', {}, 'Status'), timeline),
       h('section', { 'aria-labelledby': 'h-samples' }, h('h2', { id: 'h-samples' }, 'Recent samples'),
-        h('div', { class: 'table-wrap' }, h('table', { class: 'samples', id: 'samples' },
+        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'h-samples' },
+          h('table', { class: 'samples', id: 'samples' },
           h('thead', {}, h('tr', {}, ['Time', 'Result', 'Latency', 'Code', 'Values', 'Error']
             .map((t) => h('th', { scope: 'col' }, t)))), samples))),
       h('section', { 'aria-labelledby': 'h-def' }, h('h2', { id: 'h-def' }, 'Definition'), def));
