@@ -82,8 +82,23 @@ async function render() {
     return;
   }
   if (!state.me) {
+    const meP = api('/api/v1/auth/me').then(setMe);
+    if (page && page.early) {
+      // A page that shows the same to every role (the overview) starts now,
+      // its API calls in parallel with the session's; the header follows.
+      clear(app);
+      const main = h('main', { id: 'main', tabindex: '-1' });
+      const placeholder = h('header', { class: 'top' }, h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
+        h('span', { class: 'brand' }, 'opshub'));
+      app.append(placeholder, main);
+      document.title = `${page.title} · opshub`;
+      state.cleanup = page.render(main, found.params, { api, navigate, can, me: null }) || null;
+      meP.then(() => placeholder.replaceWith(shell(page)))
+        .catch(() => navigate(`/login?next=${encodeURIComponent(path)}`));
+      return;
+    }
     try {
-      setMe(await api('/api/v1/auth/me'));
+      await meP;
     } catch {
       navigate(`/login?next=${encodeURIComponent(path)}`);
       return;

@@ -7,6 +7,8 @@
 //     title: 'Alerts',                    // document title and nav label
 //     nav: 20,                            // position in the navigation; omit to stay out of it
 //     role: 'viewer',                     // the least role that sees it: viewer, operator, admin
+//     early: true,                        // optional: renders before the session is known (only
+//                                         // for pages that show the same to every role)
 //     render(root, params, ctx) { ... },  // builds the page into root; may return a cleanup function
 //   });
 //

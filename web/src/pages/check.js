@@ -1,5 +1,3 @@
-import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 import { h, append, clear, ms, pct, statusBadge, notice, time } from '../dom.js';
 import { registerPage } from '../pages.js';
 import { onLive } from '../live.js';
@@ -7,6 +5,20 @@ import { onLive } from '../live.js';
 // One check: its state, a latency chart (p50/p95/p99 from the rollups), a
 // status timeline, uptime figures, recent samples, the operator's buttons,
 // and its definition (editable when it came from the API).
+
+/* global __CHART_JS__, __CHART_CSS__ */
+let uPlotLoad = null;
+// uPlot and its stylesheet, loaded the first time a chart is drawn.
+function loadChartLib() {
+  if (!uPlotLoad) {
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = __CHART_CSS__;
+    document.head.append(css);
+    uPlotLoad = import(__CHART_JS__).then((m) => m.default);
+  }
+  return uPlotLoad;
+}
 
 const RANGES = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, '90d': 90 * 86400 };
 
@@ -132,6 +144,8 @@ registerPage({
         return;
       }
       const width = Math.max(280, chartBox.clientWidth || 600);
+      const uPlot = await loadChartLib();
+      if (chart) chart.destroy();
       chart = new uPlot({
         width, height: 220,
         scales: { x: { time: true } },

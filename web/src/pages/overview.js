@@ -46,6 +46,7 @@ registerPage({
   title: 'Overview',
   nav: 0,
   navPath: '/',
+  early: true,
   render(root, _params, ctx) {
     const filters = new URLSearchParams(location.hash.split('?')[1] || '');
     const f = { project: filters.get('project') || '', status: filters.get('status') || '',
@@ -229,11 +230,11 @@ registerPage({
       }
     });
 
+    load();
     ctx.api('/api/v1/projects?limit=1000').then((r) => {
       for (const p of r.projects) projectSel.append(h('option', { value: p.id }, p.name));
       projectSel.value = f.project;
     }).catch(() => {});
-    load();
     const tick = setInterval(() => { if (!loading) draw(true); }, 30000);
     return () => {
       off(); clearInterval(tick); clearTimeout(recount); window.removeEventListener('resize', onResize); gen++;
