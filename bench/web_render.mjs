@@ -3,7 +3,9 @@
 // tests/integration/node_modules): from navigation start to the first check
 // row drawn, and to every check loaded (the counts say N checks and the
 // list knows all N rows). Signed in through the API first (session cookie).
-//   node bench/web_render.mjs BASE USER PASSWORD N RUNS
+//   node bench/web_render.mjs BASE USER PASSWORD N RUNS [status]
+// With "status": the time to the status page's bars instead (a page opshub
+// renders on the server: the browser's own floor on this machine).
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '..', 'tests', 'integration', 'package.json'));
 const { chromium } = require('playwright-core');
-const [base, user, pass, nText, runsText] = process.argv.slice(2);
+const [base, user, pass, nText, runsText, mode] = process.argv.slice(2);
 const n = Number(nText);
 const runs = Number(runsText || 5);
 
@@ -24,6 +26,14 @@ const first = [];
 const all = [];
 for (let i = 0; i < runs; i++) {
   const page = await context.newPage();
+  if (mode === 'status') { // the reference: opshub's server-rendered status page in the same browser
+    await page.goto(`${base}/status`, { waitUntil: 'commit' });
+    await page.waitForSelector('.bars i', { timeout: 60000 });
+    first.push(await page.evaluate(() => performance.now()));
+    all.push(first[first.length - 1]);
+    await page.close();
+    continue;
+  }
   await page.goto(`${base}/`, { waitUntil: 'commit' });
   await page.waitForSelector('#check-list [data-id]', { timeout: 60000 });
   const t1 = await page.evaluate(() => performance.now());

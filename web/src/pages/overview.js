@@ -9,7 +9,8 @@ import { onLive } from '../live.js';
 // checks cost what 30 do. Rows change in place from the live stream.
 
 const ROW = 44;          // px; every row has this height
-const PAGE = 2000;       // checks per API page
+const FIRST_PAGE = 100;  // the first API page: enough to fill the screen at once
+const PAGE = 2000;       // checks per API page after it
 const SPARK_LIMIT = 4;   // sparkline requests in flight at most
 
 function sparkline(points) {
@@ -128,7 +129,7 @@ registerPage({
       let cursor = null;
       try {
         do {
-          const r = await ctx.api(`/api/v1/checks${qs({ ...f, limit: PAGE, cursor })}`);
+          const r = await ctx.api(`/api/v1/checks${qs({ ...f, limit: cursor ? PAGE : FIRST_PAGE, cursor })}`);
           if (my !== gen) return;
           for (const c of r.checks) { byId.set(c.id, checks.length); checks.push(c); }
           showCounts(r.counts);
