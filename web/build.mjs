@@ -49,7 +49,7 @@ for (const need of ['app.js', 'app.css', 'status.js', 'status.css', 'chart.js', 
 }
 const index = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>opshub</title><meta name="color-scheme" content="light dark">
+<title>opshub</title><meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">
 <link rel="stylesheet" href="${manifest['app.css']}"><script type="module" src="${manifest['app.js']}"></script>
 </head><body><div id="app"><noscript><p>The opshub dashboard needs JavaScript. The public status page at
 <a href="/status">/status</a> and the API at <a href="/api-docs">/api-docs</a> work without it.</p></noscript></div></body></html>

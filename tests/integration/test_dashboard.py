@@ -37,7 +37,9 @@ def setup():
     checks = [h.http_check("web", n.url("/health"), interval="500ms", timeout="400ms", project="shop",
                            name="Shop web", labels={"team": "web"}),
               h.http_check("broken", n.url("/down"), interval="1s", timeout="400ms", project="shop"),
-              h.tcp_check("db", f"127.0.0.1:{n.port}", interval="1s", timeout="400ms")]
+              h.tcp_check("db", f"127.0.0.1:{n.port}", interval="1s", timeout="400ms"),
+              {"id": "plugin", "type": "command", "command": ["/bin/echo", "DISK OK - all good"], "interval": "2s",
+               "timeout": "1s"}]
     projects = [{"id": "shop", "name": "Shop"}]
     sp = {"title": "Acme status", "components": [{"name": "Shop", "checks": ["web", "broken"]},
                                                  {"name": "Database", "checks": ["db"]}]}

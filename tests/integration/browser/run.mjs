@@ -171,6 +171,12 @@ const scenarios = {
     await page.waitForSelector('#run-result');
     const t = await page.textContent('#run-result');
     if (!/Ran: up/.test(t)) fail(`run now said: ${t}`);
+    // the last run's facts that are not numbers (a plugin's output)
+    await page.goto(`${base}/#/checks/plugin`);
+    await page.waitForSelector('#last-detail');
+    await page.click('#last-detail summary');
+    const detail = await page.textContent('#last-detail pre');
+    if (!detail.includes('DISK OK - all good')) fail(`the plugin's output: ${detail}`);
     // an operator does not edit definitions
     await page.goto(`${base}/#/checks/api-check`);
     await page.waitForSelector('#definition dl');

@@ -73,7 +73,12 @@ registerPage({
       append(head, [h('h1', {}, check.name, ' ', statusBadge(check.status)),
         h('p', { class: 'muted' }, `${check.type} · ${check.target || ''}`, check.project ? ` · project ${check.project}` : '',
           check.since ? [' · since ', time(check.since)] : ''),
-        ls && ls.error ? h('p', { class: 'error-text', id: 'last-error' }, `Last error: ${ls.error}`) : null]);
+        ls && ls.error ? h('p', { class: 'error-text', id: 'last-error' }, `Last error: ${ls.error}`) : null,
+        // facts of the last run that are not numbers: a certificate's issuer, a plugin's output, log matches
+        ls && ls.detail && Object.keys(ls.detail).length
+          ? h('details', { class: 'detail', id: 'last-detail' }, h('summary', {}, 'Details of the last run'),
+            h('pre', {}, JSON.stringify(ls.detail, null, 2)))
+          : null]);
       actions.replaceChildren();
       if (ctx.can('operator')) {
         actions.append(h('button', { type: 'button', id: 'run-now', class: 'primary', onclick: runNow,
