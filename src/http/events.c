@@ -266,18 +266,31 @@ static void heartbeat_cb(uv_timer_t *t)
     }
 }
 
-/* Parses "<epoch hex>-<seq>" of this process into *seq; false otherwise. */
-static bool parse_id(const struct http_events *ev, const char *id, uint64_t *seq)
+bool http_events_parse_id(uint32_t epoch, uint64_t head, const char *id, uint64_t *seq)
 {
-    char *end;
-    if (!id || strlen(id) > 40 || !((id[0] >= '0' && id[0] <= '9') || (id[0] >= 'a' && id[0] <= 'f')))
+    if (!id)
         return false;
-    unsigned long long epoch = strtoull(id, &end, 16);
-    if (*end != '-' || epoch != ev->epoch || end[1] < '0' || end[1] > '9')
+    uint32_t e = 0;
+    for (int i = 0; i < 8; i++) {  /* exactly 8 lowercase hex digits, as they are written */
+        char c = id[i];
+        if (c >= '0' && c <= '9')
+            e = e << 4 | (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            e = e << 4 | (uint32_t)(c - 'a' + 10);
+        else
+            return false;
+    }
+    if (id[8] != '-' || e != epoch || id[9] < '0' || id[9] > '9' || (id[9] == '0' && id[10]))
         return false;
-    const char *p = end + 1;
-    unsigned long long n = strtoull(p, &end, 10);
-    if (*end || n > ev->head)
+    uint64_t n = 0;
+    const char *p = id + 9;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (n > (UINT64_MAX - d) / 10)
+            return false;  /* overflow */
+        n = n * 10 + d;
+    }
+    if (*p || n > head)
         return false;
     *seq = n;
     return true;
@@ -300,7 +313,7 @@ int http_events_open(struct http_events *ev, struct http_request *req, const cha
         snprintf(s->project, sizeof(s->project), "%s", filter->project);
     uint64_t from = ev->head;
     bool resume = last_event_id && last_event_id[0];
-    bool known = resume && parse_id(ev, last_event_id, &from);
+    bool known = resume && http_events_parse_id(ev->epoch, ev->head, last_event_id, &from);
     s->st = http_stream_start(req, 200, "text/event-stream; charset=utf-8", extra_headers,
                               ev->o.stream_pending, stream_closed, s);
     if (!s->st) {

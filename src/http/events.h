@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "model/event.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -72,6 +73,11 @@ struct http_events_filter {
  * streams is reached (req is not answered: the caller sends 503). */
 int http_events_open(struct http_events *ev, struct http_request *req, const char *extra_headers,
                      const char *last_event_id, const struct http_events_filter *filter);
+/* A Last-Event-ID of this process, exactly as written ("<epoch: 8
+ * lowercase hex digits>-<seq in decimal, no leading zero>", seq at most
+ * head), into *seq: true. Anything else (another epoch, a seq not issued
+ * yet, other spellings, signs, spaces, overflow): false. Pure. */
+bool http_events_parse_id(uint32_t epoch, uint64_t head, const char *id, uint64_t *seq);
 void http_events_stats_get(const struct http_events *ev, struct http_events_stats *out);
 /* Shutdown began: stops the sched lookups (it is closing), ends every
  * stream and closes the timers (the loop must run once more). */
