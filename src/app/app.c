@@ -27,6 +27,8 @@
 #include "probe/registry.h"
 #include "sched/sched.h"
 #include "store/pauses.h"
+#include "series/ingest.h"
+#include "series/series.h"
 #include "store/store.h"
 
 #include <openssl/crypto.h>
@@ -39,6 +41,7 @@
 
 #define APP_DEFAULT_LISTEN "127.0.0.1:4000"
 #define APP_LAG_INTERVAL_MS 500
+#define APP_SERIES_GC_MS 30000     /* the series store's clock and its window's trim */
 
 struct app {
     uv_loop_t loop;
@@ -56,6 +59,9 @@ struct app {
     struct sched *sched;
     struct auth *auth;
     struct auth_sso *sso;          /* single sign-on; NULL when none is configured */
+    struct series_db *series;      /* the rules' and the query API's series (in memory) */
+    struct series_ingest *ingest;  /* samples and scrapes from the bus into series */
+    uv_timer_t series_timer;
     struct http_api *api;
     struct http_server *http;
     uv_signal_t sig_hup, sig_term, sig_int;
@@ -197,6 +203,9 @@ static int rebuild(struct app *a, const struct conf *file, struct sched_reload_s
     objects_confs_destroy(a->confs);
     a->confs = fresh;
     plan_fds(a, objects_confs_run(fresh));
+    if (a->ingest)
+        series_ingest_sync(a->ingest, objects_confs_run(fresh)->checks, objects_confs_run(fresh)->n_checks,
+                           base_time_now_ms());
     return 0;
 }
 
@@ -358,6 +367,7 @@ static void on_store_closed(void *data)
     uv_close((uv_handle_t *)&a->sig_term, NULL);
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->lag_timer, NULL);
+    uv_close((uv_handle_t *)&a->series_timer, NULL);
     uv_close((uv_handle_t *)&a->log_check, NULL);
     base_log_info("opshub stopped", BASE_LOG_INT("exit_code", a->exit_code));
 }
@@ -431,6 +441,7 @@ static void stop(struct app *a, const char *why)
     a->stopping = true;
     base_log_info("opshub stopping", BASE_LOG_STR("reason", why));
     uv_timer_stop(&a->lag_timer);
+    uv_timer_stop(&a->series_timer);
     uv_signal_stop(&a->sig_hup);
     http_api_shutdown(a->api);
     auth_sso_shutdown(a->sso);
@@ -489,6 +500,28 @@ static const char *resolve_config_path(const struct app_opts *o)
     return stat("opshub.yaml", &st) == 0 ? "opshub.yaml" : NULL;
 }
 
+static void on_series_timer(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    series_db_set_now(a->series, base_time_now_ms());
+    series_db_gc(a->series);
+}
+
+/* The series store and its feed from the bus (series:, docs/alerts.md). */
+static int start_series(struct app *a)
+{
+    struct series_limits lim = {a->conf->series.window_ms, a->conf->series.max_series, a->conf->series.max_memory};
+    a->series = series_db_new(&lim);
+    a->ingest = a->series ? series_ingest_new(a->series, &a->bus) : NULL;
+    if (!a->ingest) {
+        base_log_error("out of memory while starting", BASE_LOG_STR("where", "series"));
+        return 1;
+    }
+    series_db_set_now(a->series, base_time_now_ms());
+    uv_timer_start(&a->series_timer, on_series_timer, APP_SERIES_GC_MS, APP_SERIES_GC_MS);
+    return 0;
+}
+
 static int start(struct app *a)
 {
     char err[512] = "";
@@ -523,6 +556,8 @@ static int start(struct app *a)
         return 1;
     }
     objects_svc_start(a->objects);
+    if (start_series(a) != 0)
+        return 1;
     a->probes = probe_engine_new(&a->loop, NULL);
     /* log checks keep their offsets under the data directory (log-state/) */
     if (a->probes && probe_engine_set_data_dir(a->probes, a->opts->data_dir ? a->opts->data_dir : "data") != 0) {
@@ -561,7 +596,7 @@ static int start(struct app *a)
     }
     struct http_api_deps deps = {
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
-        .objects = a->objects,
+        .objects = a->objects, .series = a->series,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),
@@ -678,6 +713,8 @@ int app_run(const struct app_opts *opts)
     a->lag_timer.data = a;
     a->lag_expected_ns = uv_hrtime() + APP_LAG_INTERVAL_MS * 1000000ULL;
     uv_timer_start(&a->lag_timer, on_lag_timer, APP_LAG_INTERVAL_MS, APP_LAG_INTERVAL_MS);
+    uv_timer_init(&a->loop, &a->series_timer);
+    a->series_timer.data = a;
     uv_check_init(&a->loop, &a->log_check);
     uv_check_start(&a->log_check, on_log_check);
     uv_unref((uv_handle_t *)&a->log_check);
@@ -708,6 +745,8 @@ int app_run(const struct app_opts *opts)
     if (uv_loop_close(&a->loop) != 0)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
+    series_ingest_destroy(a->ingest);
+    series_db_destroy(a->series);
     auth_sso_destroy(a->sso);
     conf_destroy(a->conf);
     objects_confs_destroy(a->confs);

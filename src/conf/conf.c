@@ -23,13 +23,13 @@
 #include <string.h>
 
 enum top {
-    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SUPPORTED,
+    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_SUPPORTED,
     T_ALERTS = T_SUPPORTED, T_RULE_FILES, T_NOTIFY, T_MAINTENANCE, T_INCIDENTS,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
-    "server", "storage", "log", "include", "projects", "checks", "status_page", "alerts", "rule_files", "notify",
+    "server", "storage", "log", "include", "projects", "checks", "status_page", "series", "alerts", "rule_files", "notify",
     "maintenance", "incidents", "deploys", "backups", "runbooks",
 };
 
@@ -90,6 +90,9 @@ struct conf *conf_alloc(const char *path)
     c->server.access_ttl_ms = CONF_DEFAULT_ACCESS_TTL_MS;
     c->server.refresh_ttl_ms = CONF_DEFAULT_REFRESH_TTL_MS;
     c->storage.buffer_max = DEFAULT_BUFFER_MAX;
+    c->series.window_ms = CONF_SERIES_WINDOW_MS;
+    c->series.max_series = CONF_SERIES_MAX_SERIES;
+    c->series.max_memory = CONF_SERIES_MAX_MEMORY;
     c->log.level = BASE_LOG_INFO;
     c->log.format = -1;
     return c;
@@ -362,6 +365,27 @@ static void parse_storage(struct conf_ctx *ctx, const struct conf_node *n)
     }
     if (f[2] && conf_value_int(ctx, f[2], 1, BUFFER_MAX_LIMIT, &v) == 0)
         s->buffer_max = (size_t)v;
+}
+
+/* ---- series ---- */
+
+static void parse_series(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    static const char *const names[] = {"window", "max_series", "max_memory"};
+    const struct conf_node *f[3];
+    struct conf_series *s = &ctx->conf->series;
+    long long v;
+    if (!section_map(ctx, n))
+        return;
+    conf_value_fields(ctx, n, names, 3, f);
+    if (f[0] && conf_value_duration(ctx, f[0], &s->window_ms) == 0 &&
+        (s->window_ms < 60000 || s->window_ms > CONF_SERIES_WINDOW_MAX_MS))
+        conf_value_error(ctx, f[0], "window must be from 1m to 7d");
+    if (f[1] && conf_value_int(ctx, f[1], 1, CONF_SERIES_MAX_SERIES_LIMIT, &v) == 0)
+        s->max_series = (size_t)v;
+    if (f[2] && conf_value_size(ctx, f[2], CONF_SERIES_MAX_MEMORY_LIMIT, &s->max_memory) == 0 &&
+        s->max_memory < 1024 * 1024)
+        conf_value_error(ctx, f[2], "max_memory must be at least 1MiB");
 }
 
 /* ---- log ---- */
@@ -724,6 +748,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     parse_storage(ctx, top[T_STORAGE]);
     parse_log(ctx, top[T_LOG]);
     conf_status_page_parse(ctx, top[T_STATUS_PAGE], &c->status_page);
+    parse_series(ctx, top[T_SERIES]);
     if (top[T_INCLUDE] && ld->from_text) /* text (API, tests, fuzzing) must not read files */
         conf_value_error(ctx, top[T_INCLUDE]->key, "'include' works only in a configuration file "
                          "(this configuration was given as text)");

@@ -112,6 +112,19 @@ struct conf_storage {
     size_t buffer_max;            /* samples held while the database is away; default 100000 */
 };
 
+/* `series:`: the in-memory series of the alert rules and the query API. */
+#define CONF_SERIES_WINDOW_MS (6LL * 3600000)
+#define CONF_SERIES_WINDOW_MAX_MS (7LL * 86400000)
+#define CONF_SERIES_MAX_SERIES 1000000
+#define CONF_SERIES_MAX_SERIES_LIMIT 100000000
+#define CONF_SERIES_MAX_MEMORY (1024u * 1024 * 1024)
+#define CONF_SERIES_MAX_MEMORY_LIMIT ((size_t)256 * 1024 * 1024 * 1024)
+struct conf_series {
+    int64_t window_ms;            /* samples kept in memory; default 6h */
+    size_t max_series;            /* default 1,000,000 */
+    size_t max_memory;            /* bytes; default 1GiB */
+};
+
 struct conf_log {
     int level;                    /* enum base_log_level */
     int format;                   /* enum base_log_format; -1 = auto (text on a terminal) */
@@ -129,6 +142,7 @@ struct conf {
     struct conf_storage storage;
     struct conf_log log;
     struct conf_status_page status_page;
+    struct conf_series series;
     struct conf_project *projects;
     size_t n_projects;
     struct conf_check *checks;

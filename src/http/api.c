@@ -906,7 +906,7 @@ void http_api_handle(void *data, struct http_request *req)
         api_send_error(api, req, 503, "unavailable", "opshub is stopping", NULL);
         return;
     }
-    ctx->audit = is_mutation(req->method);
+    ctx->audit = is_mutation(req->method) && !route->read_only;
     const char *id = http_params_get(&params, "id");
     if (id)
         snprintf(ctx->target, sizeof(ctx->target), "%s", id);

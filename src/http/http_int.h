@@ -65,11 +65,6 @@ int http_request_on_headers_complete(struct http_request_priv *r, const http_par
 int http_request_on_body(struct http_request_priv *r, const char *at, size_t len);
 void http_request_on_message_complete(struct http_request_priv *r, const http_parser *p);
 
-/* Percent-decodes src[0..len) into dst (room for len + 1 bytes). With
- * plus_is_space, '+' becomes ' ' (query strings). Rejects %00 and invalid
- * escapes (false); on success *out_len is the decoded length. */
-bool http_request_percent_decode(const char *src, size_t len, char *dst, size_t *out_len,
-                                 bool plus_is_space);
 
 struct http_response_head {
     int status;

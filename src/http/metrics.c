@@ -10,6 +10,7 @@
  */
 #include "http/api_int.h"
 #include "http/events.h"
+#include "series/series.h"
 
 #include "base/alloc.h"
 #include "base/chain.h"
@@ -356,6 +357,31 @@ static int write_auth_freshness(struct base_buf *b, const struct auth_stats *as)
     return rc;
 }
 
+/* The series store of the rules and the query API (series/series.h). */
+static int write_series(struct base_buf *b, const struct series_db *db)
+{
+    struct series_stats st;
+    series_db_stats(db, &st);
+    int rc = write_one(b, "opshub_series", "gauge", "Series held in memory", (double)st.series);
+    rc |= write_one(b, "opshub_series_samples", "gauge", "Samples held in memory", (double)st.samples);
+    rc |= write_one(b, "opshub_series_memory_bytes", "gauge",
+                    "Bytes the series store holds (chunks, labels, index), as series.max_memory counts them",
+                    (double)st.memory);
+    rc |= write_one(b, "opshub_series_appended_total", "counter", "Samples appended", (double)st.appended);
+    rc |= base_metrics_header(b, "opshub_series_refused_total", "counter",
+                              "Samples not appended, by reason (limit: series.max_series or series.max_memory)");
+    const struct {
+        const char *reason;
+        uint64_t n;
+    } refused[] = {{"duplicate", st.duplicates}, {"out_of_order", st.out_of_order}, {"too_old", st.too_old},
+                   {"limit", st.refused_limit}};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *labels[] = {"reason", refused[i].reason, NULL};
+        rc |= base_metrics_sample(b, "opshub_series_refused_total", labels, (double)refused[i].n);
+    }
+    return rc;
+}
+
 static int write_own(struct base_buf *b, struct http_api *api)
 {
     int rc = 0;
@@ -370,6 +396,8 @@ static int write_own(struct base_buf *b, struct http_api *api)
     const char *build[] = {"version", base_version(), "commit", base_version_commit(), NULL};
     rc |= base_metrics_sample(b, "opshub_build_info", build, 1);
     rc |= write_one(b, "opshub_checks_configured", "gauge", "Checks in the configuration", (double)sched_count(api->deps.sched));
+    if (api->deps.series)
+        rc |= write_series(b, api->deps.series);
 
     rc |= base_metrics_header(b, "opshub_probes_total", "counter", "Samples recorded, by check type and result");
     for (size_t t = 0; api->deps.types && t < api->deps.types->n; t++)

@@ -102,6 +102,9 @@ static json_t *type_schema(struct build *b, const char *spec)
         json_type = "string";
     } else if (!strcmp(t, "object")) {
         s = json_pack("{s:s}", "type", "object");
+    } else if (!strcmp(t, "any")) {
+        s = json_object();
+        json_type = NULL;
     } else if (!strcmp(t, "map")) {
         s = json_pack("{s:s, s:{s:s}}", "type", "object", "additionalProperties", "type", "string");
         json_type = "object";

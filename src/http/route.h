@@ -70,6 +70,10 @@ struct http_route {
      * such route to having one); NULL for reads. */
     const char *audit_action;
     struct http_route_doc doc;
+    /* A POST that only reads (the Prometheus API takes long queries as a
+     * form body): no audit row, and test_routes does not count it as a
+     * mutation. A cookie-authenticated one still needs X-CSRF-Token. */
+    bool read_only;
 };
 
 /* A group of operations in the document. */

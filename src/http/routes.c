@@ -12,6 +12,9 @@
 
 #include "http/api_int.h"
 
+/* Entries leave out the trailing flags (read_only), which are then false. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 #define PARAMS(...) HTTP_ROUTE_PARAMS(__VA_ARGS__)
 #define RESP(...) HTTP_ROUTE_RESPONSES(__VA_ARGS__)
 #define PAGE_PARAMS                                                                  \
@@ -379,6 +382,43 @@ const struct http_route http_routes[] = {
     "Begins a run whose duration the next success measures; with max_runtime, the check is down "   \
     "when no success comes within it. Records no sample."
 #define PING_FAIL_DESC "Records a failure reported by the job: the check is down at once."
+/* The Prometheus HTTP API (reads only; POST takes the parameters as a form body). */
+#define PROM_RESP(schema, what)                                                                    \
+    RESP({200, schema, what}, {400, "PromError", "A bad parameter or query (errorType bad_data)"},   \
+         {422, "PromError", "The query failed (errorType execution: ambiguous matching, too many samples)"}, \
+         {503, "PromError", "The series store is not running"})
+#define PROM_ROUTE(path, handler, tag, summary, desc, params, schema, what)                           \
+    {"GET", path, AUTH_ROLE_VIEWER, NULL, handler, NULL, {tag, summary, desc, params, NULL, false, PROM_RESP(schema, what)}}, \
+    {"POST", path, AUTH_ROLE_VIEWER, NULL, handler, NULL,                                         \
+     {tag, summary " (form body)", desc " The parameters may also come as an "                        \
+      "application/x-www-form-urlencoded body.", params, NULL, false, PROM_RESP(schema, what)}, true}
+#define PROM_RANGE_PARAMS                                                                          \
+    {"start", "query", "string", "Unix seconds or RFC 3339; default: the oldest data", false},       \
+    {"end", "query", "string", "Unix seconds or RFC 3339; default: the newest data", false},         \
+    {"match[]", "query", "string", "A series selector; repeat for a union", false}
+    PROM_ROUTE("/api/v1/query", api_query_instant, "query", "Evaluate PromQL at one instant",
+               "Prometheus' instant query over opshub's series (docs/alerts.md lists the PromQL supported).",
+               PARAMS({"query", "query", "string", "The PromQL expression", true},
+                      {"time", "query", "string", "Unix seconds or RFC 3339; default now", false}),
+               "PromQuery", "The result"),
+    PROM_ROUTE("/api/v1/query_range", api_query_range, "query", "Evaluate PromQL over a range of steps",
+               "Prometheus' range query: the expression at start, start + step, ... up to end (at most "
+               "11,000 steps).",
+               PARAMS({"query", "query", "string", "The PromQL expression (a scalar or instant vector)", true},
+                      {"start", "query", "string", "Unix seconds or RFC 3339", true},
+                      {"end", "query", "string", "Unix seconds or RFC 3339", true},
+                      {"step", "query", "string", "Seconds (a float) or a duration such as 15s", true}),
+               "PromQuery", "A matrix"),
+    PROM_ROUTE("/api/v1/series", api_query_series, "query", "Series that match selectors",
+               "The label sets of the series that any match[] selects and that have samples in [start, end].",
+               PARAMS(PROM_RANGE_PARAMS), "PromSeries", "Label sets"),
+    PROM_ROUTE("/api/v1/labels", api_query_labels, "query", "Label names",
+               "Label names of the series that match[] selects (all without it) in [start, end].",
+               PARAMS(PROM_RANGE_PARAMS), "PromStrings", "Names"),
+    PROM_ROUTE("/api/v1/label/{name}/values", api_query_label_values, "query", "Values of one label",
+               "Values of the label over the series that match[] selects (all without it) in [start, end].",
+               PARAMS({"name", "path", "string", "The label name (__name__ for metric names)", true},
+                      PROM_RANGE_PARAMS), "PromStrings", "Values"),
     {"POST", "/ping/{check_id}", AUTH_ROLE_PUBLIC, NULL, api_ping_success, "heartbeat.ping",
      PING_DOC("Heartbeat: the job succeeded", PING_SUCCESS_DESC, "Recorded")},
     {"GET", "/ping/{check_id}", AUTH_ROLE_PUBLIC, NULL, api_ping_success, NULL,
@@ -408,5 +448,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"events", "The live stream of samples and status changes"},
     {"status", "The public status page"},
     {"heartbeat", "Pings from cron jobs and backups to heartbeat checks"},
+    {"query", "The Prometheus HTTP API over opshub's series (PromQL), for Grafana and scripts"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

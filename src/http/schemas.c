@@ -88,6 +88,21 @@ const struct http_schema http_schemas[] = {
            {"uptime", "number?", NULL, false}, {"components", "[]StatusComponent", NULL, false},
            {"incidents", "[]object", "Filled by the incidents feature", false},
            {"maintenance", "[]object", "Filled by the maintenance feature", false})},
+    {"PromQueryData", NULL, NULL, NULL,
+     PROPS({"resultType", "enum:scalar,vector,matrix,string", NULL, false},
+           {"result", "any", "vector: [{metric, value: [time, \"v\"]}]; matrix: [{metric, values: [[time, \"v\"], ...]}]; "
+            "scalar and string: [time, \"v\"]. Times are unix seconds, values strings as Prometheus writes them "
+            "(\"NaN\", \"+Inf\")", false})},
+    {"PromQuery", "A query's answer in the Prometheus HTTP API's shape", NULL, NULL,
+     PROPS({"status", "enum:success", NULL, false}, {"data", "PromQueryData", NULL, false})},
+    {"PromSeries", "Label sets, in the Prometheus HTTP API's shape", NULL, NULL,
+     PROPS({"status", "enum:success", NULL, false}, {"data", "[]map", NULL, false})},
+    {"PromStrings", "Label names or values, in the Prometheus HTTP API's shape", NULL, NULL,
+     PROPS({"status", "enum:success", NULL, false}, {"data", "[]string", "Sorted", false})},
+    {"PromError", "An error in the Prometheus HTTP API's shape", NULL, NULL,
+     PROPS({"status", "enum:error", NULL, false},
+           {"errorType", "string", "bad_data (400), execution (422), unavailable (503), internal", false},
+           {"error", "string", "A parse error starts with LINE:COL: of the query", false})},
     {"CheckList", NULL, NULL, NULL,
      PROPS({"checks", "[]Check", NULL, false}, {"next_cursor", "string?", "null on the last page", false},
            {"counts", "numbers", "Checks by status over every page of the filters other than status (up, "

@@ -146,6 +146,12 @@ int http_server_tls_reload(struct http_server *s, char *errbuf, size_t errlen);
 
 /* Request accessors. Header lookup is case-insensitive; NULL when absent. */
 const char *http_request_header(const struct http_request *req, const char *name);
+/* Percent-decodes src[0..len) into dst (room for len + 1 bytes). With
+ * plus_is_space, '+' becomes ' ' (query strings and form bodies). Rejects
+ * %00 and invalid escapes (false); on success *out_len is the decoded
+ * length. */
+bool http_request_percent_decode(const char *src, size_t len, char *dst, size_t *out_len,
+                                 bool plus_is_space);
 /* Copies the decoded value (%XX, '+' as space) of query parameter `name`
  * into buf; returns true when present. False (buf "") also when the value
  * is malformed (%00, bad escape) or does not fit in n bytes: never cut. */

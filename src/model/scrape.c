@@ -49,6 +49,7 @@ int scrape_batch_add(struct scrape_batch *b, const char *name, const struct scra
     b->series[b->n++] = (struct scrape_series){
         .name = nm, .labels = ls, .n_labels = (uint32_t)n_labels, .type = type, .value = value,
         .ts_ms = ts_ms >= 0 ? ts_ms : b->ts_ms,
+        .ts_explicit = ts_ms >= 0,
     };
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "base/arena.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ struct scrape_series {
     enum scrape_type type;               /* of its family (# TYPE) */
     double value;                        /* may be NaN or +-Inf */
     int64_t ts_ms;                       /* the exposed timestamp, else the scrape's start */
+    bool ts_explicit;                    /* the page gave the timestamp (no staleness marker then) */
 };
 
 struct scrape_batch {
