@@ -262,6 +262,22 @@ bool pql_vec_has_dups(struct pql_ev *ev, const struct pql_vec *v)
 
 /* ---- selectors ---- */
 
+/* Prometheus' order of label sets (labels.Compare): pair by pair, name
+ * then value, then the shorter first. Selectors return series in this
+ * order there, and ties in topk/bottomk are broken by it. */
+static int cmp_mseries(const void *a, const void *b)
+{
+    const struct pql_lset *x = ((const struct pql_mseries *)a)->ls, *y = ((const struct pql_mseries *)b)->ls;
+    for (uint32_t i = 0; i < x->n && i < y->n; i++) {
+        int c = strcmp(x->l[i].name, y->l[i].name);
+        if (!c)
+            c = strcmp(x->l[i].value, y->l[i].value);
+        if (c)
+            return c;
+    }
+    return x->n < y->n ? -1 : x->n > y->n;
+}
+
 /* Reads a selector's series over [mint, maxt] into its slot (stale markers
  * kept for instant selectors, dropped for range ones). */
 static bool slot_load(struct pql_ev *ev, const struct pql_node *n, int64_t mint, int64_t maxt)
@@ -332,6 +348,8 @@ static bool slot_load(struct pql_ev *ev, const struct pql_node *n, int64_t mint,
     base_free(refs);
     if (!ok)
         pql_fail(ev, PROMQL_ERR_NOMEM, n->pos, "out of memory");
+    else
+        qsort(slot->s, slot->n, sizeof(*slot->s), cmp_mseries);
     return ok;
 }
 

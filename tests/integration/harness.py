@@ -1589,3 +1589,72 @@ class Dnsmasq:
     def close(self):
         self._kill()
         _unregister(self)
+
+
+PROMETHEUS_BIN = "/usr/bin/prometheus"
+
+
+class Prometheus:
+    """A real Prometheus (Debian's) on 127.0.0.1:port with the given config text (YAML) and
+    its TSDB in a temporary directory; extra: more flags (--web.enable-remote-write-receiver,
+    ...). query()/query_range() return the parsed JSON of its HTTP API. close() kills it and
+    removes the directory."""
+
+    def __init__(self, config_text, extra=()):
+        require(os.path.exists(PROMETHEUS_BIN), f"prometheus ({PROMETHEUS_BIN}, package prometheus)")
+        self.tmp = TempDir("prometheus-")
+        self.config_path = self.tmp.join("prometheus.yml")
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+        self.extra = list(extra)
+        self.port = None
+        self.proc = None
+        self.log_path = self.tmp.join("prometheus.log")
+        _register(self)
+
+    def start(self, timeout=30):
+        for attempt in range(3):
+            self.port = free_port()
+            args = [PROMETHEUS_BIN, f"--config.file={self.config_path}",
+                    f"--storage.tsdb.path={self.tmp.join('data')}",
+                    f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"] + self.extra
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                             start_new_session=True)
+
+            def ready():
+                if self.proc.poll() is not None:
+                    return True
+                try:
+                    return http_request(self.port, "GET", "/-/ready", timeout=1).status == 200
+                except OSError:
+                    return False
+            try:
+                wait_for(ready, timeout, "prometheus to be ready")
+            except WaitTimeout:
+                pass
+            if self.proc.poll() is None:
+                return self
+            self._kill()
+        raise AssertionError(f"prometheus did not start:\n{self.log_text()[-2000:]}")
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def get_json(self, path):
+        r = http_request(self.port, "GET", path, timeout=30)
+        return r.status, r.json()
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def close(self):
+        self._kill()
+        self.tmp.close()
+        _unregister(self)
