@@ -139,6 +139,15 @@ def test_series_from_checks_and_scrapes():
     h.wait_for(lambda: list(vector(o, "up").values()) == ["0"], 10, "up 0 after a failed scrape")
     h.eq(vector(o, "jobs_total"), {}, "scraped series after a failed scrape")
     h.eq(list(vector(o, 'probe_success{check="app"}').values()), ["0"], "probe_success of the failing scrape")
+    # a check that leaves the configuration: its series are stale at once
+    page.set(PAGE)
+    h.wait_for(lambda: list(vector(o, "up").values()) == ["1"], 10, "up 1 again")
+    o.reload(h.make_config([h.http_check("web", f"http://127.0.0.1:{page.port}/metrics", interval="200ms",
+                                         timeout="150ms", project="shop")], projects=[{"id": "shop", "name": "Shop"}]))
+    h.wait_for(lambda: not vector(o, "up") and not vector(o, 'probe_success{check="app"}'), 10,
+               "the removed check's series to be stale")
+    h.eq(vector(o, "jobs_total"), {}, "scraped series of the removed check")
+    h.eq(list(vector(o, 'probe_success{check="web"}').values()), ["1"], "the remaining check's series")
     m = o.metrics()
     h.check(m.get("opshub_series") >= 8, "opshub_series counts the series")
     h.check(m.get("opshub_series_appended_total") > 20, "opshub_series_appended_total")
