@@ -27,6 +27,7 @@
 #include "probe/registry.h"
 #include "sched/sched.h"
 #include "store/pauses.h"
+#include "rules/rules.h"
 #include "series/ingest.h"
 #include "series/series.h"
 #include "store/store.h"
@@ -61,6 +62,7 @@ struct app {
     struct auth_sso *sso;          /* single sign-on; NULL when none is configured */
     struct series_db *series;      /* the rules' and the query API's series (in memory) */
     struct series_ingest *ingest;  /* samples and scrapes from the bus into series */
+    struct rules_engine *rules;    /* alert and recording rules over the series */
     uv_timer_t series_timer;
     struct http_api *api;
     struct http_server *http;
@@ -105,7 +107,13 @@ static int load_conf(struct app *a, struct conf **out, struct base_errors *errs)
                             a->listen);
         return *out ? 0 : BASE_ERR_INVALID;
     }
-    return conf_load_file(probe_registry_types(), a->config_path, out, errs);
+    int rc = conf_load_file(probe_registry_types(), a->config_path, out, errs);
+    if (rc == 0 && rules_validate(*out, errs) != 0) {
+        conf_destroy(*out);
+        *out = NULL;
+        rc = BASE_ERR_INVALID;
+    }
+    return rc;
 }
 
 /* ---- samples ---- */
@@ -338,6 +346,9 @@ static void reload(struct app *a)
             setup_log(fresh);
             conf_destroy(a->conf);
             a->conf = fresh;
+            if (a->rules && rules_apply(a->rules, fresh) != 0)
+                base_log_error("alert rules not applied, the previous ones keep running",
+                               BASE_LOG_STR("error", "out of memory"));
             reload_static(a);
             if (http_api_set_trusted_proxies(a->api, fresh->server.trusted_proxies, fresh->server.n_trusted_proxies))
                 base_log_error("server.trusted_proxies not applied", BASE_LOG_STR("error", "too many"));
@@ -442,6 +453,8 @@ static void stop(struct app *a, const char *why)
     base_log_info("opshub stopping", BASE_LOG_STR("reason", why));
     uv_timer_stop(&a->lag_timer);
     uv_timer_stop(&a->series_timer);
+    if (a->rules)
+        rules_close(a->rules, NULL, NULL);
     uv_signal_stop(&a->sig_hup);
     http_api_shutdown(a->api);
     auth_sso_shutdown(a->sso);
@@ -519,6 +532,11 @@ static int start_series(struct app *a)
     }
     series_db_set_now(a->series, base_time_now_ms());
     uv_timer_start(&a->series_timer, on_series_timer, APP_SERIES_GC_MS, APP_SERIES_GC_MS);
+    a->rules = rules_new(&a->loop, a->series, &a->bus);
+    if (!a->rules || rules_apply(a->rules, a->conf) != 0) {
+        base_log_error("the alert rules cannot start", BASE_LOG_STR("where", "rules"));
+        return 1;
+    }
     return 0;
 }
 
@@ -596,7 +614,7 @@ static int start(struct app *a)
     }
     struct http_api_deps deps = {
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
-        .objects = a->objects, .series = a->series,
+        .objects = a->objects, .series = a->series, .rules = a->rules,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),
@@ -745,6 +763,7 @@ int app_run(const struct app_opts *opts)
     if (uv_loop_close(&a->loop) != 0)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
+    rules_destroy(a->rules);
     series_ingest_destroy(a->ingest);
     series_db_destroy(a->series);
     auth_sso_destroy(a->sso);

@@ -32,6 +32,7 @@ static const struct cli_command commands[] = {
     {"user", cli_cmd_user, "manage users (add, list, disable, enable, passwd, role)"},
     {"token", cli_cmd_token, "manage API tokens (create, list, revoke)"},
     {"secrets", cli_cmd_secrets, "stored secrets: status, rotate-key"},
+    {"rules", cli_cmd_rules, "check Prometheus rule files (rules check FILE...)"},
     {"version", cli_cmd_version, "print the version"},
 };
 

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "conf/conf.h"
+#include "rules/rules.h"
 #include "probe/registry.h"
 
 #include <getopt.h>
@@ -56,6 +57,11 @@ int cli_cmd_config(int argc, char **argv)
     struct base_errors errs;
     base_errors_init(&errs, 0);
     int rc = conf_load_file(probe_registry_types(), path, &c, &errs);
+    if (rc == 0 && rules_validate(c, &errs) != 0) {
+        conf_destroy(c);
+        c = NULL;
+        rc = BASE_ERR_INVALID;
+    }
     if (rc != 0) {
         base_errors_print(&errs, stderr);
         if (!errs.len)
@@ -63,10 +69,17 @@ int cli_cmd_config(int argc, char **argv)
         base_errors_free(&errs);
         return 2;
     }
+    size_t rules = c->n_alerts;
+    for (size_t i = 0; i < c->n_rule_groups; i++)
+        rules += c->rule_groups[i].n_rules;
+    char more[64] = "";
+    if (rules)
+        snprintf(more, sizeof(more), ", %zu rules", rules);
     if (c->n_files > 1)
-        printf("%s: ok (%zu checks, %zu projects, %zu files)\n", path, c->n_checks, c->n_projects, c->n_files);
+        printf("%s: ok (%zu checks, %zu projects%s, %zu files)\n", path, c->n_checks, c->n_projects, more,
+               c->n_files);
     else
-        printf("%s: ok (%zu checks, %zu projects)\n", path, c->n_checks, c->n_projects);
+        printf("%s: ok (%zu checks, %zu projects%s)\n", path, c->n_checks, c->n_projects, more);
     conf_destroy(c);
     base_errors_free(&errs);
     return 0;

@@ -11,6 +11,7 @@
  * merge.c.
  */
 #include "conf/conf_int.h"
+#include "conf/rules.h"
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -23,13 +24,13 @@
 #include <string.h>
 
 enum top {
-    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_SUPPORTED,
-    T_ALERTS = T_SUPPORTED, T_RULE_FILES, T_NOTIFY, T_MAINTENANCE, T_INCIDENTS,
+    T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_ALERTS, T_RULE_FILES,
+    T_EVALUATION_INTERVAL, T_SUPPORTED, T_NOTIFY = T_SUPPORTED, T_MAINTENANCE, T_INCIDENTS,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
-    "server", "storage", "log", "include", "projects", "checks", "status_page", "series", "alerts", "rule_files", "notify",
+    "server", "storage", "log", "include", "projects", "checks", "status_page", "series", "alerts", "rule_files", "evaluation_interval", "notify",
     "maintenance", "incidents", "deploys", "backups", "runbooks",
 };
 
@@ -91,6 +92,7 @@ struct conf *conf_alloc(const char *path)
     c->server.refresh_ttl_ms = CONF_DEFAULT_REFRESH_TTL_MS;
     c->storage.buffer_max = DEFAULT_BUFFER_MAX;
     c->series.window_ms = CONF_SERIES_WINDOW_MS;
+    c->evaluation_interval_ms = CONF_RULE_INTERVAL_MS;
     c->series.max_series = CONF_SERIES_MAX_SERIES;
     c->series.max_memory = CONF_SERIES_MAX_MEMORY;
     c->log.level = BASE_LOG_INFO;
@@ -501,6 +503,9 @@ struct load {
     struct chunk *cur[T_COUNT];         /* the file being read's chunk of each list, or NULL */
     const char **included;              /* every file named by `include`, read or not */
     size_t n_included;
+    const char **rule_files;            /* every file named by `rule_files` */
+    const struct conf_node **rule_from; /* the pattern that named each */
+    size_t n_rule_files;
     const char **files;                 /* the files read: conf->files on success */
     size_t n_files;
     bool from_text;                     /* conf_load_string: no directory, no includes */
@@ -578,6 +583,23 @@ static void done_checks(struct conf *c, void *items, size_t n)
     c->n_checks = n;
 }
 
+static bool item_alert(struct load *ld, const struct conf_node *item, void *out)
+{
+    return conf_rules_parse_alert(ld->ctx, item, out);
+}
+
+static void pin_nothing(struct load *ld, const void *item)
+{
+    (void)ld;
+    (void)item;
+}
+
+static void done_alerts(struct conf *c, void *items, size_t n)
+{
+    c->alerts = items;
+    c->n_alerts = n;
+}
+
 /* The top-level lists gathered from the main file and every included file,
  * in file order; ids are unique across all files and a check may name a
  * project of any file. Within a file, lists are read in table order.
@@ -592,6 +614,7 @@ static const struct list_key {
 } list_keys[] = {
     {T_PROJECTS, sizeof(struct conf_project), item_project, pin_project, done_projects},
     {T_CHECKS, sizeof(struct conf_check), item_check, pin_check, done_checks},
+    {T_ALERTS, sizeof(struct conf_rule), item_alert, pin_nothing, done_alerts},
 };
 #define N_LIST_KEYS (sizeof(list_keys) / sizeof(list_keys[0]))
 
@@ -701,8 +724,8 @@ static void check_included_top(struct conf_ctx *ctx, const struct conf_node *con
             conf_value_error(ctx, n->key, "'include' is not allowed in an included file (no nested "
                              "includes: list every pattern in %s)", main_path);
         else
-            conf_value_error(ctx, n->key, "'%s' is not allowed in an included file (only projects "
-                             "and checks; '%s' belongs in %s)", top_names[i], top_names[i], main_path);
+            conf_value_error(ctx, n->key, "'%s' is not allowed in an included file (only projects, "
+                             "checks and alerts; '%s' belongs in %s)", top_names[i], top_names[i], main_path);
     }
 }
 
@@ -736,6 +759,24 @@ static void read_includes(struct load *ld, const char *main_path, const struct c
     }
 }
 
+/* The Prometheus rule files `rule_files` names, one tree at a time. */
+static void read_rule_files(struct load *ld)
+{
+    struct conf_ctx *ctx = ld->ctx;
+    struct conf *c = ctx->conf;
+    if (ld->n_rule_files > CONF_RULE_FILES_MAX) {
+        conf_value_error(ctx, ld->rule_from[0], "rule_files names %zu files, at most %d", ld->n_rule_files,
+                         CONF_RULE_FILES_MAX);
+        return;
+    }
+    for (size_t i = 0; i < ld->n_rule_files && !ctx->nomem; i++) {
+        struct conf_node *root;
+        if (conf_files_parse(ctx, ld->rule_files[i], ld->rule_from[i], &root) == 0)
+            conf_rules_parse_file(ctx, root, ld->rule_files[i], &c->rule_groups, &c->n_rule_groups);
+        next_tree(ctx);
+    }
+}
+
 static void parse_document(struct load *ld, const struct conf_node *root)
 {
     struct conf_ctx *ctx = ld->ctx;
@@ -749,11 +790,20 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     parse_log(ctx, top[T_LOG]);
     conf_status_page_parse(ctx, top[T_STATUS_PAGE], &c->status_page);
     parse_series(ctx, top[T_SERIES]);
+    if (top[T_EVALUATION_INTERVAL] &&
+        conf_value_duration(ctx, top[T_EVALUATION_INTERVAL], &c->evaluation_interval_ms) == 0 &&
+        (c->evaluation_interval_ms < 100 || c->evaluation_interval_ms > 3600000))
+        conf_value_error(ctx, top[T_EVALUATION_INTERVAL], "evaluation_interval must be from 100ms to 1h");
     if (top[T_INCLUDE] && ld->from_text) /* text (API, tests, fuzzing) must not read files */
         conf_value_error(ctx, top[T_INCLUDE]->key, "'include' works only in a configuration file "
                          "(this configuration was given as text)");
     else if (top[T_INCLUDE])
         conf_files_expand(ctx, top[T_INCLUDE], c->path, &ld->included, &from, &ld->n_included);
+    if (top[T_RULE_FILES] && ld->from_text)
+        conf_value_error(ctx, top[T_RULE_FILES]->key, "'rule_files' works only in a configuration file "
+                         "(this configuration was given as text)");
+    else if (top[T_RULE_FILES])
+        conf_files_expand(ctx, top[T_RULE_FILES], c->path, &ld->rule_files, &ld->rule_from, &ld->n_rule_files);
     ld->files = base_arena_alloc(&ld->keep, (ld->n_included + 1) * sizeof(*ld->files));
     if (!ld->files) {
         ctx->nomem = true;
@@ -765,6 +815,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
         pin_ids(ld);
     next_tree(ctx);
     read_includes(ld, c->path, from);
+    read_rule_files(ld);
     finish_lists(ld);
     if (ctx->nomem || ctx->n_errors)
         return;
@@ -858,6 +909,45 @@ static int load(const struct conf_check_types *types, const char *name, const ch
         return rc;
     }
     conf_index(ctx.conf);
+    *out = ctx.conf;
+    return 0;
+}
+
+int conf_load_rule_files(const char *const *paths, size_t n, struct conf **out, struct base_errors *errs)
+{
+    struct conf_ctx ctx = {.errs = errs};
+    struct load ld = {.ctx = &ctx};
+    size_t first_error = errs ? errs->len : 0;
+    *out = NULL;
+    ctx.conf = conf_alloc(n ? paths[0] : "<none>");
+    if (!ctx.conf)
+        return BASE_ERR_NOMEM;
+    ctx.file = ctx.conf->path;
+    ctx.keep = &ld.keep;
+    base_arena_init(&ld.keep, 64 * 1024);
+    base_arena_init(&ctx.tmp, 64 * 1024);
+    base_map_init(&ctx.files_seen);
+    const struct conf_node **from = base_arena_calloc(&ld.keep, (n ? n : 1) * sizeof(*from));
+    const char **copies = base_arena_calloc(&ld.keep, (n ? n : 1) * sizeof(*copies));
+    for (size_t i = 0; from && copies && i < n; i++)
+        copies[i] = conf_value_keep(&ctx, paths[i], strlen(paths[i]));
+    if (!from || !copies)
+        ctx.nomem = true;
+    ld.rule_files = copies;
+    ld.rule_from = from;
+    ld.n_rule_files = n;
+    if (!ctx.nomem)
+        read_rule_files(&ld);
+    if (errs)
+        sort_errors(errs, first_error, &ld);
+    base_map_free(&ctx.files_seen);
+    base_arena_free(&ctx.tmp);
+    base_arena_free(&ld.keep);
+    int rc = ctx.nomem ? BASE_ERR_NOMEM : ctx.n_errors ? BASE_ERR_INVALID : 0;
+    if (rc) {
+        conf_destroy(ctx.conf);
+        return rc;
+    }
     *out = ctx.conf;
     return 0;
 }

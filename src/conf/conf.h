@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/map.h"
 #include "conf/check.h"
+#include "conf/rules.h"
 #include "conf/status_page.h"
 
 #include <jansson.h>
@@ -143,6 +144,11 @@ struct conf {
     struct conf_log log;
     struct conf_status_page status_page;
     struct conf_series series;
+    struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
+    size_t n_alerts;
+    struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */
+    int64_t evaluation_interval_ms;   /* `evaluation_interval:` of alerts: and of groups without one; 15s */
+    size_t n_rule_groups;
     struct conf_project *projects;
     size_t n_projects;
     struct conf_check *checks;
@@ -169,6 +175,9 @@ struct conf {
  * only `projects` and `checks` (no nesting); their lists follow the main
  * file's, ids are unique across all files and checks may name projects of
  * any file. At most 8 MiB a file, 10,000 files and 64 MiB in all. */
+/* Prometheus rule files alone (`opshub rules check`): a conf holding only
+ * their rule_groups; errors as for conf_load_file. */
+int conf_load_rule_files(const char *const *paths, size_t n, struct conf **out, struct base_errors *errs);
 int conf_load_file(const struct conf_check_types *types, const char *path, struct conf **out,
                    struct base_errors *errs);
 /* Same, from memory; `name` is used as FILE in messages. Text reads no

@@ -191,6 +191,8 @@ void api_openapi_json(void *api, struct http_request *req, const struct http_par
 void api_docs_html(void *api, struct http_request *req, const struct http_params *p);
 void api_static_get(void *api, struct http_request *req, const struct http_params *p);
 void api_dashboard_get(void *api, struct http_request *req, const struct http_params *p);
+void api_rules_list(void *api, struct http_request *req, const struct http_params *p);
+void api_rules_alerts(void *api, struct http_request *req, const struct http_params *p);
 void api_query_instant(void *api, struct http_request *req, const struct http_params *p);
 void api_query_range(void *api, struct http_request *req, const struct http_params *p);
 void api_query_series(void *api, struct http_request *req, const struct http_params *p);

@@ -10,6 +10,7 @@
  */
 #include "http/api_int.h"
 #include "http/events.h"
+#include "rules/rules.h"
 #include "series/series.h"
 
 #include "base/alloc.h"
@@ -382,6 +383,22 @@ static int write_series(struct base_buf *b, const struct series_db *db)
     return rc;
 }
 
+static int write_rules(struct base_buf *b, const struct rules_engine *e)
+{
+    struct rules_stats st;
+    rules_stats_get(e, &st);
+    int rc = write_one(b, "opshub_rule_groups", "gauge", "Rule groups loaded", (double)st.groups);
+    rc |= write_one(b, "opshub_rules", "gauge", "Alert and recording rules loaded", (double)st.rules);
+    rc |= write_one(b, "opshub_rule_evaluations_total", "counter", "Rule evaluations", (double)st.evaluations);
+    rc |= write_one(b, "opshub_rule_evaluation_failures_total", "counter", "Rule evaluations that failed",
+                    (double)st.failures);
+    rc |= base_metrics_header(b, "opshub_alerts", "gauge", "Active alerts, by state");
+    const char *pending[] = {"state", "pending", NULL}, *firing[] = {"state", "firing", NULL};
+    rc |= base_metrics_sample(b, "opshub_alerts", pending, (double)st.alerts_pending);
+    rc |= base_metrics_sample(b, "opshub_alerts", firing, (double)st.alerts_firing);
+    return rc;
+}
+
 static int write_own(struct base_buf *b, struct http_api *api)
 {
     int rc = 0;
@@ -398,6 +415,8 @@ static int write_own(struct base_buf *b, struct http_api *api)
     rc |= write_one(b, "opshub_checks_configured", "gauge", "Checks in the configuration", (double)sched_count(api->deps.sched));
     if (api->deps.series)
         rc |= write_series(b, api->deps.series);
+    if (api->deps.rules)
+        rc |= write_rules(b, api->deps.rules);
 
     rc |= base_metrics_header(b, "opshub_probes_total", "counter", "Samples recorded, by check type and result");
     for (size_t t = 0; api->deps.types && t < api->deps.types->n; t++)

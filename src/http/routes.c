@@ -396,6 +396,19 @@ const struct http_route http_routes[] = {
     {"start", "query", "string", "Unix seconds or RFC 3339; default: the oldest data", false},       \
     {"end", "query", "string", "Unix seconds or RFC 3339; default: the newest data", false},         \
     {"match[]", "query", "string", "A series selector; repeat for a union", false}
+    {"GET", "/api/v1/rules", AUTH_ROLE_VIEWER, NULL, api_rules_list, NULL,
+     {"alerts", "Rule groups and their rules",
+      "The alert and recording rules in Prometheus' shape: each group (the configuration's alerts: is the "
+      "group opshub) with its interval and last evaluation; each rule with its query, health (ok, err, unknown "
+      "before its first evaluation), lastError, evaluationTime and, for alerting rules, its state and active "
+      "alerts.",
+      PARAMS({"type", "query", "string", "alert or record: only those rules", false}), NULL, false,
+      RESP({200, "RuleGroups", "The groups"}, {400, "Error", "A bad type"})}},
+    {"GET", "/api/v1/alerts", AUTH_ROLE_VIEWER, NULL, api_rules_alerts, NULL,
+     {"alerts", "Active alerts",
+      "Every pending and firing alert in Prometheus' shape: labels (alertname included), annotations, state, "
+      "activeAt (since when its condition holds), value, and firedAt once firing.",
+      NULL, NULL, false, RESP({200, "ActiveAlerts", "The alerts"})}},
     PROM_ROUTE("/api/v1/query", api_query_instant, "query", "Evaluate PromQL at one instant",
                "Prometheus' instant query over opshub's series (docs/alerts.md lists the PromQL supported).",
                PARAMS({"query", "query", "string", "The PromQL expression", true},
@@ -449,5 +462,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"status", "The public status page"},
     {"heartbeat", "Pings from cron jobs and backups to heartbeat checks"},
     {"query", "The Prometheus HTTP API over opshub's series (PromQL), for Grafana and scripts"},
+    {"alerts", "Alert and recording rules and the alerts they raise"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

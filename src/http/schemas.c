@@ -103,6 +103,15 @@ const struct http_schema http_schemas[] = {
      PROPS({"status", "enum:error", NULL, false},
            {"errorType", "string", "bad_data (400), execution (422), unavailable (503), internal", false},
            {"error", "string", "A parse error starts with LINE:COL: of the query", false})},
+    {"RuleGroups", "Rule groups in the Prometheus HTTP API's shape", NULL, NULL,
+     PROPS({"status", "enum:success", NULL, false},
+           {"data", "any", "{groups: [{name, file, interval, limit, evaluationTime, lastEvaluation, rules: [{name, "
+            "query, labels, health, lastError, evaluationTime, lastEvaluation, type (alerting|recording); alerting: "
+            "state, duration, keepFiringFor, annotations, alerts}]}]}", false})},
+    {"ActiveAlerts", "Active alerts in the Prometheus HTTP API's shape", NULL, NULL,
+     PROPS({"status", "enum:success", NULL, false},
+           {"data", "any", "{alerts: [{labels, annotations, state (pending|firing), activeAt, value, firedAt}]}",
+            false})},
     {"CheckList", NULL, NULL, NULL,
      PROPS({"checks", "[]Check", NULL, false}, {"next_cursor", "string?", "null on the last page", false},
            {"counts", "numbers", "Checks by status over every page of the filters other than status (up, "

@@ -55,6 +55,7 @@ const char *event_kind_name(enum event_kind k)
     case EVENT_SAMPLE: return "sample";
     case EVENT_STATUS: return "status";
     case EVENT_SERIES: return "series";
+    case EVENT_ALERT: return "alert";
     case EVENT_KIND_COUNT: break;
     }
     return "unknown";

@@ -22,6 +22,7 @@ enum event_kind {
     EVENT_SAMPLE,            /* a check produced a sample (u.check) */
     EVENT_STATUS,            /* a check's status changed (u.check, after EVENT_SAMPLE) */
     EVENT_SERIES,            /* a scrape read series (u.series, after its EVENT_SAMPLE) */
+    EVENT_ALERT,             /* an alert changed state (u.alert): pending, firing, resolved */
     EVENT_KIND_COUNT
 };
 #define EVENT_MASK(kind) (1u << (kind))
@@ -47,11 +48,30 @@ struct event_series {
     const struct scrape_batch *batch;
 };
 
+/* EVENT_ALERT: one alert's transition, from the rule engine. Borrowed. */
+enum event_alert_state { EVENT_ALERT_INACTIVE, EVENT_ALERT_PENDING, EVENT_ALERT_FIRING, EVENT_ALERT_RESOLVED };
+struct event_alert_label {
+    const char *name, *value;
+};
+struct event_alert {
+    const char *group;       /* the rule group */
+    const char *rule;        /* the alert's name */
+    const struct event_alert_label *labels;     /* sorted, alertname included */
+    size_t n_labels;
+    const struct event_alert_label *annotations;
+    size_t n_annotations;
+    enum event_alert_state state, previous;
+    double value;            /* the expression's value at the transition */
+    int64_t active_at_ms;    /* since when the condition holds */
+    int64_t at_ms;           /* the evaluation that made the transition */
+};
+
 struct event {
     enum event_kind kind;
     union {
         struct event_check check;
         struct event_series series;
+        struct event_alert alert;
     } u;
 };
 

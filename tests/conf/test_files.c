@@ -291,14 +291,16 @@ static void test_include_files_hold_only_lists(void **state)
 {
     put("conf.d/a.yaml", "checks: []\nserver: {listen: '127.0.0.1:1'}\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 2, 1,
-                     "'server' is not allowed in an included file (only projects and checks");
+                     "'server' is not allowed in an included file (only projects, checks and alerts");
     put("conf.d/a.yaml", "storage: {}\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 1, 1, "'storage' is not allowed");
     put("conf.d/a.yaml", "projects: []\nlog: {level: debug}\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 2, 1, "'log' is not allowed");
-    put("conf.d/a.yaml", "alerts: []\n");
+    put("conf.d/a.yaml", "alerts: []\nrule_files: [r.yml]\n");
+    expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 2, 1, "'rule_files' is not allowed");
+    put("conf.d/a.yaml", "notify: []\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 1, 1,
-                     "'alerts' is not supported by this version of opshub yet");
+                     "'notify' is not supported by this version of opshub yet");
     put("conf.d/a.yaml", "checks: {id: a}\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 1, 9, "expected a list, got a mapping");
 }
