@@ -214,6 +214,32 @@ const struct pql_lset *pql_lset_drop_name(struct pql_ev *ev, const struct pql_ls
 const struct pql_lset *pql_lset_set(struct pql_ev *ev, const struct pql_lset *ls, const char *name,
                                     const char *value);
 bool pql_lset_equal(const struct pql_lset *a, const struct pql_lset *b);
+/* A label set of n labels, uninitialised, in arena a. */
+struct pql_lset *pql_lset_alloc(struct base_arena *a, size_t n);
+uint64_t pql_lset_hash(const struct series_label *l, size_t n);
+bool pql_names_has(const struct pql_names *ns, const char *name);
+/* The matching signature: a hash of the on() labels, or of all but the
+ * ignoring() labels and __name__. */
+uint64_t pql_signature(const struct pql_lset *ls, bool on, const struct pql_names *ns);
+/* ls with only (keep) the listed names or without them; drop_name also
+ * drops __name__. ls itself when nothing changes. */
+const struct pql_lset *pql_lset_filter(struct pql_ev *ev, const struct pql_lset *ls, const struct pql_names *ns,
+                                       bool keep, bool drop_name);
+/* Counts produced samples against max_samples; false (and the error set)
+ * past it. */
+bool pql_count_samples(struct pql_ev *ev, uint64_t n, size_t pos);
+
+/* A hash table from 64-bit keys to indexes, in the step's arena. */
+struct pql_htab {
+    uint64_t *keys;
+    int32_t *vals;             /* -1: empty */
+    size_t mask;
+};
+bool pql_htab_init(struct pql_ev *ev, struct pql_htab *h, size_t n);
+/* The slot for key: its value is -1 when the key is new. */
+int32_t *pql_htab_slot(struct pql_htab *h, uint64_t key);
+/* Aggregations (promql_agg.c). */
+struct pql_val pql_eval_agg(struct pql_ev *ev, const struct pql_node *n, int64_t t);
 /* True when two samples of v have equal label sets. */
 bool pql_vec_has_dups(struct pql_ev *ev, const struct pql_vec *v);
 
