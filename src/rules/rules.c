@@ -8,6 +8,7 @@
  */
 #include "rules/rules.h"
 #include "rules/promql.h"
+#include "rules/template.h"
 
 #include "base/alloc.h"
 #include "base/arena.h"
@@ -32,6 +33,7 @@ struct lblock {
 
 struct alert {
     struct lblock *labels;     /* alertname and the rule's labels included */
+    struct lblock *ann;        /* the annotations, expanded at the last evaluation (names as labels) */
     enum event_alert_state state;
     double value;
     int64_t active_at, fired_at, last_seen;
@@ -54,6 +56,8 @@ struct rule {
     size_t n_labels;
     struct conf_kv *ann;
     size_t n_ann;
+    struct template **ann_tpl;   /* per annotation; NULL where it holds no {{ }} */
+    struct template **label_tpl; /* per label, the same */
     struct alert **alerts;
     size_t n_alerts, cap_alerts;
     struct written out;
@@ -144,7 +148,7 @@ static bool lblock_equal(const struct lblock *a, const struct lblock *b)
 /* The labels of a result sample for the rule: without __name__, with the
  * rule's labels over them, and `extra` (alertname or __name__). */
 static struct lblock *rule_labels(const struct rule *r, const struct series_label *in, size_t n_in,
-                                  const char *extra_name, const char *extra_value)
+                                  const char *extra_name, const char *extra_value, char *const *expanded)
 {
     struct series_label l[SERIES_LABELS_MAX * 2 + 2];
     size_t n = 0;
@@ -159,7 +163,8 @@ static struct lblock *rule_labels(const struct rule *r, const struct series_labe
     }
     for (size_t k = 0; k < r->n_labels && n < SERIES_LABELS_MAX * 2; k++)
         if (strcmp(r->labels[k].key, extra_name) != 0)
-            l[n++] = (struct series_label){r->labels[k].key, r->labels[k].value};
+            l[n++] = (struct series_label){r->labels[k].key,
+                                           expanded && expanded[k] ? expanded[k] : r->labels[k].value};
     l[n++] = (struct series_label){extra_name, extra_value};
     return lblock_new(l, n);
 }
@@ -214,7 +219,43 @@ static void alert_free(struct alert *a)
     if (!a)
         return;
     base_free(a->labels);
+    base_free(a->ann);
     base_free(a);
+}
+
+/* The template data of a result sample: its labels without __name__, the value. */
+static size_t template_labels(const struct series_label *l, size_t n, struct template_kv *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++)
+        if (strcmp(l[i].name, "__name__") != 0)
+            out[k++] = (struct template_kv){l[i].name, l[i].value};
+    return k;
+}
+
+/* Expands the templates of values[i] (tpl[i] NULL: as written) into
+ * malloc'd strings in out[i] (NULL when plain). */
+static void expand_all(struct template *const *tpl, size_t n, const struct template_data *d, char **out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (!tpl || !tpl[i])
+            continue;
+        char *buf = base_malloc(TEMPLATE_TEXT_MAX);
+        if (!buf)
+            continue;
+        template_expand(tpl[i], d, buf, TEMPLATE_TEXT_MAX);   /* an error is its own text */
+        size_t len = strlen(buf);
+        out[i] = base_realloc(buf, len + 1);
+        if (!out[i])
+            out[i] = buf;
+    }
+}
+
+static void strings_free(char **s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        base_free(s[i]);
 }
 
 static void publish(struct group *g, struct rule *r, struct alert *a, enum event_alert_state prev, int64_t now)
@@ -223,8 +264,8 @@ static void publish(struct group *g, struct rule *r, struct alert *a, enum event
         return;
     struct event_alert_label ann[64];
     size_t na = 0;
-    for (size_t i = 0; i < r->n_ann && na < 64; i++)
-        ann[na++] = (struct event_alert_label){r->ann[i].key, r->ann[i].value};
+    for (size_t i = 0; a->ann && i < a->ann->n && na < 64; i++)
+        ann[na++] = (struct event_alert_label){a->ann->l[i].name, a->ann->l[i].value};
     struct event ev = {.kind = EVENT_ALERT};
     ev.u.alert = (struct event_alert){
         .group = g->name, .rule = r->name,
@@ -255,18 +296,41 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
         const struct series_label *l = res->type == PROMQL_SCALAR ? NULL : res->series[i].labels;
         size_t nl = res->type == PROMQL_SCALAR ? 0 : res->series[i].n_labels;
         double v = res->type == PROMQL_SCALAR ? res->scalar : res->series[i].v[0];
-        struct lblock *b = rule_labels(r, l, nl, "alertname", r->name);
+        struct template_kv tl[SERIES_LABELS_MAX];
+        struct template_data td = {v, tl, template_labels(l, nl, tl, SERIES_LABELS_MAX), NULL, 0};
+        char *lv[64] = {0};
+        expand_all(r->label_tpl, r->n_labels < 64 ? r->n_labels : 64, &td, lv);
+        struct lblock *b = rule_labels(r, l, nl, "alertname", r->name, lv);
+        strings_free(lv, r->n_labels < 64 ? r->n_labels : 64);
         if (!b)
             continue;
+        /* the annotations see the alert's labels, as Prometheus' $labels does */
+        struct template_kv al[SERIES_LABELS_MAX * 2 + 2];
+        size_t nal = 0;
+        for (size_t k = 0; k < b->n && nal < sizeof(al) / sizeof(al[0]); k++)
+            if (strcmp(b->l[k].name, "alertname") != 0)
+                al[nal++] = (struct template_kv){b->l[k].name, b->l[k].value};
+        struct template_data ad = {v, al, nal, NULL, 0};
+        char *av[64] = {0};
+        size_t n_av = r->n_ann < 64 ? r->n_ann : 64;
+        expand_all(r->ann_tpl, n_av, &ad, av);
+        struct series_label annl[64];
+        for (size_t k = 0; k < n_av; k++)
+            annl[k] = (struct series_label){r->ann[k].key, av[k] ? av[k] : r->ann[k].value};
+        struct lblock *ann = lblock_new(annl, n_av);
+        strings_free(av, n_av);
         struct alert *a = find_alert(r, b);
         if (a) {
             base_free(b);
+            base_free(a->ann);
+            a->ann = ann;
         } else {
             if (r->n_alerts == r->cap_alerts) {
                 size_t cap = r->cap_alerts ? r->cap_alerts * 2 : 8;
                 struct alert **na = cap <= ALERTS_PER_RULE_MAX ? base_realloc(r->alerts, cap * sizeof(*na)) : NULL;
                 if (!na) {
                     base_free(b);
+                    base_free(ann);
                     continue;
                 }
                 r->alerts = na;
@@ -274,9 +338,11 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
             }
             if (!(a = base_calloc(1, sizeof(*a)))) {
                 base_free(b);
+                base_free(ann);
                 continue;
             }
             a->labels = b;
+            a->ann = ann;
             a->state = EVENT_ALERT_PENDING;
             a->active_at = now;
             r->alerts[r->n_alerts++] = a;
@@ -347,7 +413,7 @@ static void eval_recording(struct group *g, struct rule *r, const struct promql_
         const struct series_label *l = res->type == PROMQL_SCALAR ? NULL : res->series[i].labels;
         size_t nl = res->type == PROMQL_SCALAR ? 0 : res->series[i].n_labels;
         double v = res->type == PROMQL_SCALAR ? res->scalar : res->series[i].v[0];
-        struct lblock *b = rule_labels(r, l, nl, "__name__", r->name);
+        struct lblock *b = rule_labels(r, l, nl, "__name__", r->name, NULL);
         if (b)
             put(g->e, b, now, v);
         written_add(&now_out, b, n);
@@ -395,9 +461,18 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- building and replacing the rule set ---- */
 
+static void templates_free(struct template **t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++)
+        template_free(t[i]);
+    base_free(t);
+}
+
 static void rule_free(struct rule *r)
 {
     promql_expr_free(r->expr);
+    templates_free(r->ann_tpl, r->n_ann);
+    templates_free(r->label_tpl, r->n_labels);
     for (size_t i = 0; i < r->n_alerts; i++)
         alert_free(r->alerts[i]);
     base_free(r->alerts);
@@ -423,6 +498,35 @@ static struct conf_kv *copy_kv(struct base_arena *a, const struct conf_kv *kv, s
             return NULL;
     }
     return out;
+}
+
+/* The templates of a rule's annotations and labels (NULL where plain). */
+static struct template **parse_kv_templates(const struct conf_kv *kv, size_t n, int *rc)
+{
+    struct template **t = base_calloc(n ? n : 1, sizeof(*t));
+    if (!t) {
+        *rc = BASE_ERR_NOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char why[160];
+        size_t pos;
+        if (!template_is_plain(kv[i].value) && !(t[i] = template_parse(kv[i].value, why, sizeof(why), &pos))) {
+            templates_free(t, n);
+            *rc = BASE_ERR_INVALID;
+            return NULL;
+        }
+    }
+    return t;
+}
+
+static int parse_templates(struct rule *r)
+{
+    int rc = 0;
+    r->ann_tpl = parse_kv_templates(r->ann, r->n_ann, &rc);
+    if (!rc)
+        r->label_tpl = parse_kv_templates(r->labels, r->n_labels, &rc);
+    return rc;
 }
 
 static struct group *group_new(struct rules_engine *e, const char *name, const char *file, int64_t interval,
@@ -461,8 +565,9 @@ static struct group *group_new(struct rules_engine *e, const char *name, const c
             group_free(g);
             return NULL;
         }
-        if (!(r->expr = promql_parse(r->expr_text, &err))) {
+        if (!(r->expr = promql_parse(r->expr_text, &err)) || parse_templates(r) != 0) {
             *rc = BASE_ERR_INVALID;
+            g->n_rules++;   /* freed with the group */
             group_free(g);
             return NULL;
         }
@@ -587,8 +692,29 @@ void rules_destroy(struct rules_engine *e)
 
 /* ---- validation ---- */
 
+static void validate_templates(const struct conf_rule *r, const struct conf_kv *kv, size_t n, const char *what,
+                               struct base_errors *errs, int *bad)
+{
+    for (size_t i = 0; i < n; i++) {
+        char why[160];
+        size_t pos;
+        if (template_is_plain(kv[i].value))
+            continue;
+        struct template *t = template_parse(kv[i].value, why, sizeof(why), &pos);
+        if (t) {
+            template_free(t);
+            continue;
+        }
+        base_errors_add(errs, r->file ? r->file : "<config>", r->line, r->col, NULL,
+                        "%s.%s: template: %s (at character %zu of the template)", what, kv[i].key, why, pos + 1);
+        *bad = 1;
+    }
+}
+
 static void validate_rule(const struct conf_rule *r, struct base_errors *errs, int *bad)
 {
+    validate_templates(r, r->annotations, r->n_annotations, "annotations", errs, bad);
+    validate_templates(r, r->labels, r->n_labels, "labels", errs, bad);
     if (!r->expr)
         return;
     struct promql_error err;
@@ -650,7 +776,11 @@ static json_t *alert_json(const struct rule *r, const struct alert *a)
         json_object_set_new(labels, a->labels->l[i].name, json_string(a->labels->l[i].value));
     char v[PROMQL_FLOAT_MAX];
     promql_format_float(a->value, v);
-    return json_pack("{s:o, s:o, s:s, s:o, s:s, s:o*}", "labels", labels, "annotations", kv_json(r->ann, r->n_ann),
+    json_t *ann = json_object();
+    for (size_t i = 0; ann && a->ann && i < a->ann->n; i++)
+        json_object_set_new(ann, a->ann->l[i].name, json_string(a->ann->l[i].value));
+    (void)r;
+    return json_pack("{s:o, s:o, s:s, s:o, s:s, s:o*}", "labels", labels, "annotations", ann,
                      "state", a->state == EVENT_ALERT_FIRING ? "firing" : "pending", "activeAt",
                      time_json(a->active_at), "value", v, "firedAt",
                      a->state == EVENT_ALERT_FIRING ? time_json(a->fired_at) : NULL);

@@ -31,7 +31,9 @@ RULES = """groups:
         expr: probe_success == 0
         for: 0s
         labels: {severity: warning, team: web}
-        annotations: {summary: "a check is down"}
+        annotations:
+          summary: "{{ $labels.check }} in {{ $labels.project }} is down"
+          value: '{{ $value | humanize }} {{ if eq $labels.severity "warning" }}(warn){{ end }}'
       - alert: StillBad
         expr: probe_success{check="api"} == 0
         keep_firing_for: 4s
@@ -45,7 +47,8 @@ def config(port, rules_path):
         "evaluation_interval: 200ms\n"
         "alerts:\n"
         "  - {alert: ApiDown, check: api, when: down, for: 1500ms, severity: critical,\n"
-        "     annotations: {runbook: 'https://runbooks.example/api-down'}}\n"
+        "     annotations: {runbook: 'https://runbooks.example/api-down',\n"
+        "                   summary: 'status {{ $value }} for {{ humanizeDuration 90 }}'}}\n"
         "  - alert: ApiSlow\n"
         "    expr: probe_duration_seconds{check=\"api\"} > 10\n"
         "    for: 5m\n"
@@ -98,7 +101,8 @@ def test_alerts_fire_and_resolve():
     h.eq(a["AnyDown"]["state"], "firing", "for: 0s fires at once")
     h.eq(a["AnyDown"]["labels"], {"alertname": "AnyDown", "check": "api", "project": "shop", "type": "http",
                                   "severity": "warning", "team": "web"}, "alert labels")
-    h.eq(a["AnyDown"]["annotations"], {"summary": "a check is down"}, "annotations")
+    h.eq(a["AnyDown"]["annotations"], {"summary": "api in shop is down", "value": "0 (warn)"},
+         "annotations expanded with $labels and $value")
     h.eq(a["AnyDown"]["value"], "0", "value")
     h.wait_for(lambda: "ApiDown" in alerts(o), 10, "ApiDown pending")
     h.eq(alerts(o)["ApiDown"]["state"], "pending", "ApiDown waits for its for: 1500ms")
@@ -108,6 +112,7 @@ def test_alerts_fire_and_resolve():
     h.check(fired - t_down >= 1.5, f"ApiDown fired {fired - t_down:.2f}s after the check went down (for 1500ms)")
     h.eq(ad["labels"]["severity"], "critical", "the shorthand's severity")
     h.eq(ad["annotations"]["runbook"], "https://runbooks.example/api-down", "runbook annotation")
+    h.eq(ad["annotations"]["summary"], "status 2 for 1m 30s", "a templated annotation of the shorthand")
     h.eq(ad["value"], "2", "status down")
     h.eq(list(query(o, 'ALERTS{alertname="ApiDown"}').items()),
          [((("__name__", "ALERTS"), ("alertname", "ApiDown"), ("alertstate", "firing"), ("check", "api"),
@@ -159,6 +164,7 @@ alerts:
     expr: rate(http_requests_total[5m]
   - {alert: Matrix, expr: 'up[5m]'}
   - {alert: Fine, expr: up == 0}
+  - {alert: BadTemplate, expr: up == 0, annotations: {summary: "{{ $nope }}"}}
 """
 
 BAD_RULES = """groups:
@@ -198,9 +204,11 @@ def test_bad_rules_are_refused_with_their_place():
     h.eq(r.returncode, 2, f"config check exit: {r.stderr}")
     for want in (f"{main}:5:11: expr: unexpected end of input, expected \",\" or \")\" (at character 29 of the "
                  "expression)",
-                 f"{main}:6:27: expr: a rule's expression must be an instant vector or a scalar, got range vector"):
+                 f"{main}:6:27: expr: a rule's expression must be an instant vector or a scalar, got range vector",
+                 f"{main}:8:5: annotations.summary: template: undefined variable or field \"$nope\" (known: $value, "
+                 "$labels, $externalLabels) (at character 4 of the template)"):
         h.contains(r.stderr, want, "config check errors of expressions")
-    h.eq(len(r.stderr.strip().splitlines()), 2, f"two errors: {r.stderr}")
+    h.eq(len(r.stderr.strip().splitlines()), 3, f"three errors: {r.stderr}")
     rules = tmp.join("bad.yml")
     with open(rules, "w") as f:
         f.write(BAD_RULES)
