@@ -37,6 +37,7 @@ struct alert {
     enum event_alert_state state;
     double value;
     int64_t active_at, fired_at, last_seen;
+    int64_t keep_since;        /* the first evaluation without the condition while firing; 0: none */
     bool seen;
 };
 
@@ -353,6 +354,7 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
         a->seen = true;
         a->value = v;
         a->last_seen = now;
+        a->keep_since = 0;
         if (a->state == EVENT_ALERT_PENDING && now - a->active_at >= r->for_ms) {
             a->state = EVENT_ALERT_FIRING;
             a->fired_at = now;
@@ -363,8 +365,13 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
     size_t w = 0;
     for (size_t i = 0; i < r->n_alerts; i++) {
         struct alert *a = r->alerts[i];
-        if (!a->seen && a->state == EVENT_ALERT_FIRING && now - a->last_seen < r->keep_ms)
-            a->seen = true;   /* keeps firing */
+        /* as Prometheus: kept from the first evaluation without it until keep_firing_for has passed */
+        if (!a->seen && a->state == EVENT_ALERT_FIRING && r->keep_ms > 0) {
+            if (!a->keep_since)
+                a->keep_since = now;
+            if (now - a->keep_since < r->keep_ms)
+                a->seen = true;
+        }
         if (!a->seen) {
             enum event_alert_state prev = a->state;
             a->state = prev == EVENT_ALERT_FIRING ? EVENT_ALERT_RESOLVED : EVENT_ALERT_INACTIVE;
