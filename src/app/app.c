@@ -26,6 +26,7 @@
 #include "probe/probe.h"
 #include "probe/registry.h"
 #include "sched/sched.h"
+#include "store/alerts.h"
 #include "store/pauses.h"
 #include "rules/rules.h"
 #include "series/ingest.h"
@@ -43,6 +44,8 @@
 #define APP_DEFAULT_LISTEN "127.0.0.1:4000"
 #define APP_LAG_INTERVAL_MS 500
 #define APP_SERIES_GC_MS 30000     /* the series store's clock and its window's trim */
+#define APP_RESTORE_DEADLINE_MS 10000 /* the rules wait at most this long for the stored history at start */
+#define APP_RESTORE_HISTORY_MS (3600 * 1000LL) /* samples of the last hour (at most the series window) are read back */
 
 struct app {
     uv_loop_t loop;
@@ -63,7 +66,10 @@ struct app {
     struct series_db *series;      /* the rules' and the query API's series (in memory) */
     struct series_ingest *ingest;  /* samples and scrapes from the bus into series */
     struct rules_engine *rules;    /* alert and recording rules over the series */
+    struct store_alerts *alert_log; /* alert transitions into the store */
     uv_timer_t series_timer;
+    uv_timer_t restore_timer;      /* the deadline of the restore at start (rules held until then) */
+    size_t restore_waiting;        /* store answers still to come for it */
     struct http_api *api;
     struct http_server *http;
     uv_signal_t sig_hup, sig_term, sig_int;
@@ -142,6 +148,109 @@ static void on_latest(void *data, int status, const struct sample_record *recs, 
         sched_restore(a->sched, recs, n);
         base_log_info("restored the last samples", BASE_LOG_INT("checks", (long long)n));
     }
+}
+
+/* ---- carrying the rules on across a restart ----
+ * The rules wait (rules_hold) until the alerts pending or firing when
+ * opshub stopped and the recent samples of every check are back from the
+ * store, or APP_RESTORE_DEADLINE_MS has passed: an alert that was firing
+ * keeps firing, with its activeAt, instead of starting its `for` again. */
+
+static void restore_release(struct app *a, bool deadline)
+{
+    if (!a->rules || uv_is_active((uv_handle_t *)&a->restore_timer) == false)
+        return;
+    uv_timer_stop(&a->restore_timer);
+    rules_hold(a->rules, false);
+    if (deadline)
+        base_log_warn("the rules start without the stored history", BASE_LOG_STR("reason", "the store did not answer"),
+                      BASE_LOG_INT("waiting", (long long)a->restore_waiting));
+}
+
+static void on_restore_deadline(uv_timer_t *t)
+{
+    restore_release(t->data, true);
+}
+
+static void restore_done_one(struct app *a)
+{
+    if (a->restore_waiting && --a->restore_waiting == 0)
+        restore_release(a, false);
+}
+
+static void on_alerts_active(void *data, int status, const struct store_alert_row *rows, size_t n)
+{
+    struct app *a = data;
+    if (status != 0)
+        base_log_warn("could not restore the active alerts", BASE_LOG_STR("reason", base_strerror(status)));
+    struct rules_restored *items = status == 0 && n ? base_calloc(n, sizeof(*items)) : NULL;
+    if (items && a->rules && !a->stopping) {
+        for (size_t i = 0; i < n; i++)
+            items[i] = (struct rules_restored){
+                .group = rows[i].group, .alertname = rows[i].alertname, .labels = rows[i].labels,
+                .annotations = rows[i].annotations,
+                .state = strcmp(rows[i].state, "firing") == 0    ? EVENT_ALERT_FIRING
+                         : strcmp(rows[i].state, "pending") == 0 ? EVENT_ALERT_PENDING
+                                                                 : EVENT_ALERT_INACTIVE,
+                .value = strtod(rows[i].value, NULL), .active_at_ms = rows[i].active_at_ms, .at_ms = rows[i].at_ms,
+            };
+        rules_restore(a->rules, items, n);
+    }
+    base_free(items);
+    restore_done_one(a);
+}
+
+struct history_ctx {
+    struct app *a;
+    char id[SAMPLE_CHECK_ID_MAX];
+};
+
+static void on_check_history(void *data, int status, const struct sample_record *recs, size_t n)
+{
+    struct history_ctx *ctx = data;
+    struct app *a = ctx->a;
+    if (status == 0 && n && !a->stopping && a->ingest) {
+        const struct conf *run = objects_confs_run(a->confs);
+        for (size_t i = 0; i < run->n_checks; i++)
+            if (strcmp(run->checks[i].id, ctx->id) == 0) {
+                series_ingest_backfill(a->ingest, &run->checks[i], recs, n);
+                break;
+            }
+    }
+    base_free(ctx);
+    restore_done_one(a);
+}
+
+static void restore_rules_state(struct app *a)
+{
+    if (!a->rules)
+        return;
+    rules_hold(a->rules, true);
+    uv_timer_start(&a->restore_timer, on_restore_deadline, APP_RESTORE_DEADLINE_MS, 0);
+    a->restore_waiting = 1;
+    if (store_alerts_active(a->store, on_alerts_active, a) != 0) {
+        base_log_warn("could not queue the restore of the active alerts", BASE_LOG_STR("where", "store"));
+        a->restore_waiting = 0;
+    }
+    int64_t now = base_time_now_ms();
+    int64_t back = a->conf->series.window_ms < APP_RESTORE_HISTORY_MS ? a->conf->series.window_ms
+                                                                     : APP_RESTORE_HISTORY_MS;
+    const struct conf *run = objects_confs_run(a->confs);
+    for (size_t i = 0; i < run->n_checks; i++) {
+        struct history_ctx *ctx = base_calloc(1, sizeof(*ctx));
+        if (!ctx)
+            break;
+        ctx->a = a;
+        snprintf(ctx->id, sizeof(ctx->id), "%s", run->checks[i].id);
+        struct store_query q = {.check_id = ctx->id, .from_ms = now - back, .to_ms = 0, .limit = 10000};
+        if (store_samples_query(a->store, &q, on_check_history, ctx) != 0) {
+            base_free(ctx);
+            break;
+        }
+        a->restore_waiting++;
+    }
+    if (!a->restore_waiting)
+        restore_release(a, false);
 }
 
 /* Pauses operators made before the restart (store/pauses). */
@@ -379,6 +488,7 @@ static void on_store_closed(void *data)
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->lag_timer, NULL);
     uv_close((uv_handle_t *)&a->series_timer, NULL);
+    uv_close((uv_handle_t *)&a->restore_timer, NULL);
     uv_close((uv_handle_t *)&a->log_check, NULL);
     base_log_info("opshub stopped", BASE_LOG_INT("exit_code", a->exit_code));
 }
@@ -387,6 +497,8 @@ static void on_objects_closed(void *data)
 {
     struct app *a = data;
     a->objects = NULL;
+    store_alerts_close(a->alert_log, &a->bus, NULL, NULL);
+    a->alert_log = NULL;
     store_unsubscribe(a->store, &a->bus);
     store_close(a->store, on_store_closed, a);
     a->store = NULL;
@@ -453,6 +565,7 @@ static void stop(struct app *a, const char *why)
     base_log_info("opshub stopping", BASE_LOG_STR("reason", why));
     uv_timer_stop(&a->lag_timer);
     uv_timer_stop(&a->series_timer);
+    uv_timer_stop(&a->restore_timer);
     if (a->rules)
         rules_close(a->rules, NULL, NULL);
     uv_signal_stop(&a->sig_hup);
@@ -568,6 +681,11 @@ static int start(struct app *a)
         base_log_error("cannot subscribe to the event bus", BASE_LOG_STR("where", "store"));
         return 1;
     }
+    a->alert_log = store_alerts_new(&a->loop, a->store, &a->bus);
+    if (!a->alert_log) {
+        base_log_error("cannot subscribe to the event bus", BASE_LOG_STR("where", "alert store"));
+        return 1;
+    }
     a->objects = objects_svc_new(&a->loop, a->store, &a->env.keyring, on_objects_changed, a);
     if (!a->objects) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "objects"));
@@ -590,6 +708,7 @@ static int start(struct app *a)
     a->stats.config_loaded = true;
     if (store_pauses_load(a->store, on_pauses, a) != 0)
         base_log_warn("could not queue the restore of paused checks", BASE_LOG_STR("where", "store"));
+    restore_rules_state(a);
     if (store_latest_query(a->store, on_latest, a) != 0)
         base_log_warn("could not queue the restore of the last samples", BASE_LOG_STR("where", "store"));
     if (app_restore_uptime(&a->restore, a->store, (struct sched *const *)&a->sched, a->stats.start_ms) != 0)
@@ -615,6 +734,7 @@ static int start(struct app *a)
     struct http_api_deps deps = {
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
         .objects = a->objects, .series = a->series, .rules = a->rules,
+        .alert_log = a->alert_log,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),
@@ -733,6 +853,8 @@ int app_run(const struct app_opts *opts)
     uv_timer_start(&a->lag_timer, on_lag_timer, APP_LAG_INTERVAL_MS, APP_LAG_INTERVAL_MS);
     uv_timer_init(&a->loop, &a->series_timer);
     a->series_timer.data = a;
+    uv_timer_init(&a->loop, &a->restore_timer);
+    a->restore_timer.data = a;
     uv_check_init(&a->loop, &a->log_check);
     uv_check_start(&a->log_check, on_log_check);
     uv_unref((uv_handle_t *)&a->log_check);

@@ -193,6 +193,7 @@ void api_static_get(void *api, struct http_request *req, const struct http_param
 void api_dashboard_get(void *api, struct http_request *req, const struct http_params *p);
 void api_rules_list(void *api, struct http_request *req, const struct http_params *p);
 void api_rules_alerts(void *api, struct http_request *req, const struct http_params *p);
+void api_rules_history(void *api, struct http_request *req, const struct http_params *p);
 void api_query_instant(void *api, struct http_request *req, const struct http_params *p);
 void api_query_range(void *api, struct http_request *req, const struct http_params *p);
 void api_query_series(void *api, struct http_request *req, const struct http_params *p);

@@ -11,6 +11,7 @@
 #include "http/api_int.h"
 #include "http/events.h"
 #include "rules/rules.h"
+#include "store/alerts.h"
 #include "series/series.h"
 
 #include "base/alloc.h"
@@ -392,6 +393,8 @@ static int write_rules(struct base_buf *b, const struct rules_engine *e)
     rc |= write_one(b, "opshub_rule_evaluations_total", "counter", "Rule evaluations", (double)st.evaluations);
     rc |= write_one(b, "opshub_rule_evaluation_failures_total", "counter", "Rule evaluations that failed",
                     (double)st.failures);
+    rc |= write_one(b, "opshub_alerts_restored_total", "counter",
+                    "Alerts carried on from before the last start", (double)st.restored);
     rc |= base_metrics_header(b, "opshub_alerts", "gauge", "Active alerts, by state");
     const char *pending[] = {"state", "pending", NULL}, *firing[] = {"state", "firing", NULL};
     rc |= base_metrics_sample(b, "opshub_alerts", pending, (double)st.alerts_pending);
@@ -417,6 +420,16 @@ static int write_own(struct base_buf *b, struct http_api *api)
         rc |= write_series(b, api->deps.series);
     if (api->deps.rules)
         rc |= write_rules(b, api->deps.rules);
+    if (api->deps.alert_log) {
+        struct store_alerts_stats as;
+        store_alerts_stats_get(api->deps.alert_log, &as);
+        rc |= write_one(b, "opshub_alert_transitions_written_total", "counter",
+                        "Alert transitions written to the store", (double)as.written);
+        rc |= write_one(b, "opshub_alert_transitions_dropped_total", "counter",
+                        "Alert transitions dropped (queue full while the store was away)", (double)as.dropped);
+        rc |= write_one(b, "opshub_alert_transitions_queued", "gauge", "Alert transitions waiting to be written",
+                        (double)as.queued);
+    }
 
     rc |= base_metrics_header(b, "opshub_probes_total", "counter", "Samples recorded, by check type and result");
     for (size_t t = 0; api->deps.types && t < api->deps.types->n; t++)

@@ -409,6 +409,16 @@ const struct http_route http_routes[] = {
       "Every pending and firing alert in Prometheus' shape: labels (alertname included), annotations, state, "
       "activeAt (since when its condition holds), value, and firedAt once firing.",
       NULL, NULL, false, RESP({200, "ActiveAlerts", "The alerts"})}},
+    {"GET", "/api/v1/alerts/history", AUTH_ROLE_VIEWER, NULL, api_rules_history, NULL,
+     {"alerts", "Alert transitions",
+      "Every transition of every alert as the store keeps it (inactive -> pending -> firing -> resolved), newest "
+      "first: when, the group and alert name, labels, annotations, the new and previous state, the value and "
+      "since when the condition held. Kept as long as the hourly rollups (storage.retention.hours).",
+      PARAMS({"from", "query", "string", "Unix seconds or ISO 8601; default: unbounded", false},
+             {"to", "query", "string", "Unix seconds or ISO 8601; default: unbounded", false},
+             {"limit", "query", "integer", "At most this many, 1..10000 (default 1000)", false}),
+      NULL, false, RESP({200, "AlertHistory", "The transitions"}, {400, "Error", "A bad parameter"},
+                        {503, "Error", "The database is unavailable"})}},
     PROM_ROUTE("/api/v1/query", api_query_instant, "query", "Evaluate PromQL at one instant",
                "Prometheus' instant query over opshub's series (docs/alerts.md lists the PromQL supported).",
                PARAMS({"query", "query", "string", "The PromQL expression", true},

@@ -89,7 +89,8 @@ struct rules_engine {
     size_t closing;            /* timers not yet closed */
     void (*close_cb)(void *);
     void *close_data;
-    uint64_t evaluations, failures;
+    uint64_t evaluations, failures, restored;
+    bool held;
 };
 
 /* ---- label blocks ---- */
@@ -259,9 +260,10 @@ static void strings_free(char **s, size_t n)
         base_free(s[i]);
 }
 
-static void publish(struct group *g, struct rule *r, struct alert *a, enum event_alert_state prev, int64_t now)
+static void publish_names(struct rules_engine *e, const char *group, const char *rule, struct alert *a,
+                          enum event_alert_state prev, int64_t now)
 {
-    if (!g->e->bus)
+    if (!e->bus)
         return;
     struct event_alert_label ann[64];
     size_t na = 0;
@@ -269,15 +271,29 @@ static void publish(struct group *g, struct rule *r, struct alert *a, enum event
         ann[na++] = (struct event_alert_label){a->ann->l[i].name, a->ann->l[i].value};
     struct event ev = {.kind = EVENT_ALERT};
     ev.u.alert = (struct event_alert){
-        .group = g->name, .rule = r->name,
+        .group = group, .rule = rule,
         .labels = (const struct event_alert_label *)a->labels->l, .n_labels = a->labels->n,
         .annotations = ann, .n_annotations = na, .state = a->state, .previous = prev, .value = a->value,
         .active_at_ms = a->active_at, .at_ms = now,
     };
-    event_publish(g->e->bus, &ev);
+    event_publish(e->bus, &ev);
     const char *names[] = {"inactive", "pending", "firing", "resolved"};
-    base_log_info("alert", BASE_LOG_STR("alert", r->name), BASE_LOG_STR("group", g->name),
+    base_log_info("alert", BASE_LOG_STR("alert", rule), BASE_LOG_STR("group", group),
                   BASE_LOG_STR("from", names[prev]), BASE_LOG_STR("to", names[a->state]));
+}
+
+static void publish(struct group *g, struct rule *r, struct alert *a, enum event_alert_state prev, int64_t now)
+{
+    publish_names(g->e, g->name, r->name, a, prev, now);
+}
+
+/* The end of an alert whose rule is gone (a reload, or a restart with
+ * another configuration): firing ones resolve, pending ones end. */
+static void publish_end(struct rules_engine *e, const char *group, const char *rule, struct alert *a, int64_t now)
+{
+    enum event_alert_state prev = a->state;
+    a->state = prev == EVENT_ALERT_FIRING ? EVENT_ALERT_RESOLVED : EVENT_ALERT_INACTIVE;
+    publish_names(e, group, rule, a, prev, now);
 }
 
 static struct alert *find_alert(struct rule *r, const struct lblock *b)
@@ -286,6 +302,20 @@ static struct alert *find_alert(struct rule *r, const struct lblock *b)
         if (lblock_equal(r->alerts[i]->labels, b))
             return r->alerts[i];
     return NULL;
+}
+
+static bool add_alert(struct rule *r, struct alert *a)
+{
+    if (r->n_alerts == r->cap_alerts) {
+        size_t cap = r->cap_alerts ? r->cap_alerts * 2 : 8;
+        struct alert **na = cap <= ALERTS_PER_RULE_MAX ? base_realloc(r->alerts, cap * sizeof(*na)) : NULL;
+        if (!na)
+            return false;
+        r->alerts = na;
+        r->cap_alerts = cap;
+    }
+    r->alerts[r->n_alerts++] = a;
+    return true;
 }
 
 static void eval_alerting(struct group *g, struct rule *r, const struct promql_result *res, int64_t now)
@@ -326,18 +356,8 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
             base_free(a->ann);
             a->ann = ann;
         } else {
-            if (r->n_alerts == r->cap_alerts) {
-                size_t cap = r->cap_alerts ? r->cap_alerts * 2 : 8;
-                struct alert **na = cap <= ALERTS_PER_RULE_MAX ? base_realloc(r->alerts, cap * sizeof(*na)) : NULL;
-                if (!na) {
-                    base_free(b);
-                    base_free(ann);
-                    continue;
-                }
-                r->alerts = na;
-                r->cap_alerts = cap;
-            }
-            if (!(a = base_calloc(1, sizeof(*a)))) {
+            if (!(a = base_calloc(1, sizeof(*a))) || !add_alert(r, a)) {
+                base_free(a);
                 base_free(b);
                 base_free(ann);
                 continue;
@@ -346,7 +366,6 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
             a->ann = ann;
             a->state = EVENT_ALERT_PENDING;
             a->active_at = now;
-            r->alerts[r->n_alerts++] = a;
             a->value = v;
             if (r->for_ms > 0)
                 publish(g, r, a, EVENT_ALERT_INACTIVE, now);
@@ -463,7 +482,14 @@ static void eval_group(struct group *g)
 
 static void on_timer(uv_timer_t *t)
 {
-    eval_group(t->data);
+    struct group *g = t->data;
+    if (!g->e->held)
+        eval_group(g);
+}
+
+void rules_hold(struct rules_engine *e, bool hold)
+{
+    e->held = hold;
 }
 
 /* ---- building and replacing the rule set ---- */
@@ -656,6 +682,14 @@ int rules_apply(struct rules_engine *e, const struct conf *c)
         uint64_t offset = (uint64_t)(fnv(14695981039346656037ULL, g->name) % (uint64_t)g->interval_ms);
         uv_timer_start(&g->timer, on_timer, offset, (uint64_t)g->interval_ms);
     }
+    /* alerts of rules that are gone end now, so nobody waits for their resolution */
+    int64_t now = base_time_now_ms();
+    for (size_t i = 0; i < e->n_groups; i++)
+        for (size_t k = 0; k < e->groups[i]->n_rules; k++) {
+            struct rule *r = &e->groups[i]->rules[k];
+            for (size_t j = 0; j < r->n_alerts; j++)
+                publish_end(e, e->groups[i]->name, r->name, r->alerts[j], now);
+        }
     close_groups(e, e->groups, e->n_groups);
     base_free(e->groups);
     e->groups = gs;
@@ -695,6 +729,102 @@ void rules_destroy(struct rules_engine *e)
         group_free(e->groups[i]);
     base_free(e->groups);
     base_free(e);
+}
+
+/* ---- restart ---- */
+
+/* A label block from a JSON object of strings; NULL when malformed. */
+static struct lblock *lblock_from_json(const char *text)
+{
+    json_t *o = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    struct series_label l[SERIES_LABELS_MAX * 2 + 2];
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    bool ok = json_is_object(o) && json_object_size(o) <= sizeof(l) / sizeof(l[0]);
+    if (ok)
+        json_object_foreach(o, k, v) {
+            if (!json_is_string(v)) {
+                ok = false;
+                break;
+            }
+            l[n++] = (struct series_label){k, json_string_value(v)};
+        }
+    struct lblock *b = ok ? lblock_new(l, n) : NULL;
+    json_decref(o);
+    return b;
+}
+
+static struct rule *find_rule(struct rules_engine *e, const char *group, const char *name)
+{
+    for (size_t i = 0; i < e->n_groups; i++) {
+        if (strcmp(e->groups[i]->name, group) != 0)
+            continue;
+        for (size_t k = 0; k < e->groups[i]->n_rules; k++) {
+            struct rule *r = &e->groups[i]->rules[k];
+            if (r->kind == CONF_RULE_ALERT && strcmp(r->name, name) == 0)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+size_t rules_restore(struct rules_engine *e, const struct rules_restored *items, size_t n)
+{
+    size_t taken = 0, ended = 0, bad = 0;
+    int64_t now = base_time_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        const struct rules_restored *it = &items[i];
+        struct lblock *b = it->group && it->alertname ? lblock_from_json(it->labels) : NULL;
+        struct lblock *ann = b ? lblock_from_json(it->annotations ? it->annotations : "{}") : NULL;
+        if (!ann || (it->state != EVENT_ALERT_PENDING && it->state != EVENT_ALERT_FIRING)) {
+            base_free(b);
+            base_free(ann);
+            bad++;
+            continue;
+        }
+        struct alert tmp = {.labels = b, .ann = ann, .state = it->state, .value = it->value,
+                            .active_at = it->active_at_ms};
+        struct rule *r = find_rule(e, it->group, it->alertname);
+        struct alert *a = r ? find_alert(r, b) : NULL;
+        if (!r) {
+            publish_end(e, it->group, it->alertname, &tmp, now);
+            base_free(b);
+            base_free(ann);
+            ended++;
+            continue;
+        }
+        if (a) {
+            /* evaluated since the start already: keep the older clock */
+            if (it->active_at_ms < a->active_at)
+                a->active_at = it->active_at_ms;
+            if (it->state == EVENT_ALERT_FIRING && a->state == EVENT_ALERT_PENDING) {
+                a->state = EVENT_ALERT_FIRING;
+                a->fired_at = it->at_ms;
+            }
+            base_free(b);
+            base_free(ann);
+            taken++;
+            continue;
+        }
+        a = base_calloc(1, sizeof(*a));
+        if (!a || !add_alert(r, a)) {
+            base_free(a);
+            base_free(b);
+            base_free(ann);
+            bad++;
+            continue;
+        }
+        *a = tmp;
+        a->fired_at = it->state == EVENT_ALERT_FIRING ? it->at_ms : 0;
+        a->last_seen = it->at_ms;
+        taken++;
+    }
+    e->restored += taken;
+    if (n)
+        base_log_info("alerts restored", BASE_LOG_INT("restored", taken), BASE_LOG_INT("ended", ended),
+                      BASE_LOG_INT("skipped", bad));
+    return taken;
 }
 
 /* ---- validation ---- */
@@ -854,6 +984,7 @@ void rules_stats_get(const struct rules_engine *e, struct rules_stats *st)
     st->groups = e->n_groups;
     st->evaluations = e->evaluations;
     st->failures = e->failures;
+    st->restored = e->restored;
     for (size_t gi = 0; gi < e->n_groups; gi++) {
         const struct group *g = e->groups[gi];
         st->rules += g->n_rules;

@@ -15,13 +15,13 @@
 
 #include "base/err.h"
 #include "conf/conf.h"
+#include "model/event.h"
 #include "series/series.h"
 
 #include <jansson.h>
 #include <stdint.h>
 #include <uv.h>
 
-struct event_bus;
 struct rules_engine;
 
 /* Parses every rule's expression; each error at the expression's
@@ -34,6 +34,28 @@ struct rules_engine *rules_new(uv_loop_t *loop, struct series_db *db, struct eve
  * (a rule that does not parse: nothing changes; run rules_validate first)
  * or BASE_ERR_NOMEM. */
 int rules_apply(struct rules_engine *e, const struct conf *c);
+/* An alert that was pending or firing when opshub stopped (read back from
+ * the store). labels and annotations are JSON objects of strings. */
+struct rules_restored {
+    const char *group, *alertname, *labels, *annotations;
+    enum event_alert_state state;   /* EVENT_ALERT_PENDING or EVENT_ALERT_FIRING */
+    double value;
+    int64_t active_at_ms;
+    int64_t at_ms;                  /* its last transition (firing: when it fired) */
+};
+/* Carries the alerts on after a restart: an alert whose rule (group and
+ * name) exists is taken back with its state and activeAt, so a firing one
+ * keeps firing with no new pending period and a pending one keeps its
+ * `for` clock; both end at the first evaluation without the condition, as
+ * any alert does. An alert whose rule is gone ends now (resolved or
+ * inactive, on the bus). Malformed items are skipped and counted.
+ * Returns how many were taken back. */
+size_t rules_restore(struct rules_engine *e, const struct rules_restored *items, size_t n);
+
+/* While held, the groups' timers tick but nothing is evaluated: at a start,
+ * until the alerts and the series history are back from the store. */
+void rules_hold(struct rules_engine *e, bool hold);
+
 /* Stops the timers; cb(data) once every handle is closed. */
 void rules_close(struct rules_engine *e, void (*cb)(void *data), void *data);
 void rules_destroy(struct rules_engine *e);
@@ -45,7 +67,7 @@ json_t *rules_json_alerts(const struct rules_engine *e);
 
 struct rules_stats {
     size_t groups, rules, alerts_pending, alerts_firing;
-    uint64_t evaluations, failures;
+    uint64_t evaluations, failures, restored;
 };
 void rules_stats_get(const struct rules_engine *e, struct rules_stats *st);
 

@@ -15,6 +15,7 @@
 #include "model/scrape.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define KEY_MAX 16384
@@ -190,23 +191,12 @@ static void instance_of(const struct conf_check *c, char *out, size_t n)
         snprintf(out, n, "%.*s:%s", (int)len, p, https ? "443" : "80");
 }
 
-/* The series one sample of a check makes, written at its time. */
-static void on_sample(struct series_ingest *ing, const struct event_check *ev)
+/* The check's own series for one sample: labels into own[], values into
+ * vals[] (at most cap); how many. */
+static size_t own_series(const struct conf_check *c, const struct sample *s, int status, struct lset **own,
+                         double *vals, size_t cap)
 {
-    const struct conf_check *c = ev->check;
-    const struct sample *s = ev->sample;
-    struct tracked *t = tracked_get(ing, ev->check_id);
-    if (!t || !c)
-        return;
-    size_t cap = 8 + SAMPLE_VALUES_MAX;
-    struct lset **own = base_calloc(cap, sizeof(*own));
-    double *vals = base_calloc(cap, sizeof(*vals));
     size_t n = 0;
-    if (!own || !vals) {
-        base_free(own);
-        base_free(vals);
-        return;
-    }
     const char *project = c->project ? c->project : "";
     struct series_label base[] = {{"__name__", ""}, {"check", c->id}, {"project", project}, {"type", c->type->name},
                                   {NULL, NULL}};
@@ -223,7 +213,7 @@ static void on_sample(struct series_ingest *ing, const struct event_check *ev)
     } while (0)
     OWN("probe_success", s->result != SAMPLE_DOWN ? 1 : 0, NULL, NULL);
     OWN("probe_duration_seconds", s->latency_ms / 1000, NULL, NULL);
-    OWN("opshub_check_status", ev->status, NULL, NULL);
+    OWN("opshub_check_status", status, NULL, NULL);
     for (uint32_t i = 0; i < s->n_values && i < SAMPLE_VALUES_MAX; i++) {
         const char *name = sample_value_name(&s->values[i]);
         const struct conf_check_value *d = NULL;
@@ -236,6 +226,26 @@ static void on_sample(struct series_ingest *ing, const struct event_check *ev)
             OWN("opshub_check_value", s->values[i].value, "name", name);
     }
 #undef OWN
+    return n;
+}
+
+/* The series one sample of a check makes, written at its time. */
+static void on_sample(struct series_ingest *ing, const struct event_check *ev)
+{
+    const struct conf_check *c = ev->check;
+    const struct sample *s = ev->sample;
+    struct tracked *t = tracked_get(ing, ev->check_id);
+    if (!t || !c)
+        return;
+    size_t cap = 8 + SAMPLE_VALUES_MAX;
+    struct lset **own = base_calloc(cap, sizeof(*own));
+    double *vals = base_calloc(cap, sizeof(*vals));
+    if (!own || !vals) {
+        base_free(own);
+        base_free(vals);
+        return;
+    }
+    size_t n = own_series(c, s, ev->status, own, vals, cap);
     t->last_latency_s = s->latency_ms / 1000;
     bool scrape = strcmp(c->type->name, "prometheus") == 0;
     if (scrape) {
@@ -393,4 +403,104 @@ void series_ingest_sync(struct series_ingest *ing, const struct conf_check *chec
 void series_ingest_stats(const struct series_ingest *ing, struct series_ingest_stats *st)
 {
     *st = ing->st;
+}
+
+/* ---- history after a restart ---- */
+
+struct backfill {
+    char *key;                 /* the map's key */
+    struct lset *set;
+    int64_t *t;
+    double *v;
+    size_t n, cap;
+};
+
+static int cmp_record_time(const void *a, const void *b)
+{
+    const struct sample_record *x = *(const struct sample_record *const *)a;
+    const struct sample_record *y = *(const struct sample_record *const *)b;
+    return x->s.ts_ms < y->s.ts_ms ? -1 : x->s.ts_ms > y->s.ts_ms;
+}
+
+static bool backfill_add(struct base_map *per, struct lset *set, int64_t t, double v)
+{
+    char buf[KEY_MAX];
+    const char *k = key_of(set, buf, sizeof(buf));
+    if (!k) {
+        base_free(set);
+        return false;
+    }
+    struct backfill *b = base_map_get(per, k);
+    if (!b) {
+        size_t len = strlen(k);
+        char *key = base_malloc(len + 1);
+        b = key ? base_calloc(1, sizeof(*b)) : NULL;
+        if (!b || base_map_put(per, memcpy(key, k, len + 1), b) != 0) {
+            base_free(key);
+            base_free(b);
+            base_free(set);
+            return false;
+        }
+        b->key = key;
+        b->set = set;
+        set = NULL;
+    }
+    base_free(set);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        int64_t *nt = base_realloc(b->t, cap * sizeof(*nt));
+        if (nt)
+            b->t = nt;
+        double *nv = nt ? base_realloc(b->v, cap * sizeof(*nv)) : NULL;
+        if (!nv)
+            return false;
+        b->v = nv;
+        b->cap = cap;
+    }
+    b->t[b->n] = t;
+    b->v[b->n++] = v;
+    return true;
+}
+
+size_t series_ingest_backfill(struct series_ingest *ing, const struct conf_check *c, const struct sample_record *recs,
+                              size_t n)
+{
+    if (!c || !n)
+        return 0;
+    const struct sample_record **order = base_calloc(n, sizeof(*order));
+    if (!order)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        order[i] = &recs[i];
+    qsort(order, n, sizeof(*order), cmp_record_time);
+    struct base_map per;
+    base_map_init(&per);
+    size_t cap = 8 + SAMPLE_VALUES_MAX;
+    struct lset *own[8 + SAMPLE_VALUES_MAX];
+    double vals[8 + SAMPLE_VALUES_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (i && order[i]->s.ts_ms == order[i - 1]->s.ts_ms)
+            continue;
+        /* the status after confirmation is not stored: the sample's result stands for it */
+        size_t k = own_series(c, &order[i]->s, (int)order[i]->s.result, own, vals, cap);
+        for (size_t j = 0; j < k; j++)
+            backfill_add(&per, own[j], order[i]->s.ts_ms, vals[j]);
+    }
+    base_free(order);
+    size_t added = 0, pos = 0;
+    const char *key;
+    void *v;
+    while (base_map_next(&per, &pos, &key, &v)) {
+        struct backfill *b = v;
+        added += series_db_backfill(ing->db, b->set->l, b->set->n, b->t, b->v, b->n);
+        base_free(b->key);
+        base_free(b->set);
+        base_free(b->t);
+        base_free(b->v);
+        base_free(b);
+    }
+    base_map_free(&per);
+    ing->st.appended += added;
+    ing->st.backfilled += added;
+    return added;
 }

@@ -20,6 +20,7 @@
 
 struct event_bus;
 struct conf_check;
+struct sample_record;
 struct series_ingest;
 
 /* Subscribes to bus (samples and scrapes). NULL on OOM or a full bus. */
@@ -31,8 +32,17 @@ void series_ingest_destroy(struct series_ingest *ing);
  * among them gets a stale marker at now_ms, and is forgotten. */
 void series_ingest_sync(struct series_ingest *ing, const struct conf_check *checks, size_t n, int64_t now_ms);
 
+/* A check's own series rebuilt from its stored samples (any order) after a
+ * restart, merged with whatever arrived since (series_db_backfill), so
+ * that rules over ranges and `for` clocks see the history. The stored
+ * sample has no status after confirmation: opshub_check_status takes the
+ * sample's result. Returns the samples added. */
+size_t series_ingest_backfill(struct series_ingest *ing, const struct conf_check *c,
+                              const struct sample_record *recs, size_t n);
+
 struct series_ingest_stats {
     uint64_t appended;
+    uint64_t backfilled;       /* of appended: from the store at a restart */
     uint64_t refused;          /* out of order, too old, limits, bad labels */
     uint64_t stale_markers;
 };

@@ -531,6 +531,83 @@ enum series_append_rc series_db_append(struct series_db *db, const struct series
     return SERIES_OK;
 }
 
+/* Every sample of s in time order into *t / *v (allocated). */
+static int series_samples(const struct series *s, int64_t **t, uint64_t **v, size_t *n)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < s->n_chunks; i++)
+        total += s->chunks[i].n;
+    *t = base_calloc(total ? total : 1, sizeof(**t));
+    *v = base_calloc(total ? total : 1, sizeof(**v));
+    *n = 0;
+    if (!*t || !*v) {
+        base_free(*t);
+        base_free(*v);
+        return BASE_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < s->n_chunks; i++) {
+        struct series_chunk_reader r;
+        series_chunk_reader_init(&r, s->chunks[i].data, s->chunks[i].bits, s->chunks[i].n);
+        while (*n < total && series_chunk_next(&r, &(*t)[*n], &(*v)[*n]))
+            (*n)++;
+    }
+    return 0;
+}
+
+size_t series_db_backfill(struct series_db *db, const struct series_label *labels, size_t n, const int64_t *t,
+                          const double *v, size_t k)
+{
+    size_t kept = 0;
+    if (!k || !labels_ok(labels, n))
+        return 0;
+    size_t klen;
+    char *key = canonical(labels, n, &klen);
+    struct series *s = key ? base_map_get(&db->index, key) : NULL;
+    base_free(key);
+    if (!s || !s->n_chunks || t[0] > s->last_t) {
+        /* nothing newer held: plain appends */
+        for (size_t i = 0; i < k; i++)
+            kept += series_db_append(db, labels, n, t[i], v[i]) == SERIES_OK;
+        return kept;
+    }
+    int64_t *ot;
+    uint64_t *ov;
+    size_t on;
+    if (series_samples(s, &ot, &ov, &on) != 0)
+        return 0;
+    /* drop the chunks, keep the series (its ref, labels and postings) */
+    long freed = 0;
+    for (uint32_t i = 0; i < s->n_chunks; i++) {
+        freed += (long)s->chunks[i].cap;
+        db->st.samples -= s->chunks[i].n;
+        series_chunk_free(&s->chunks[i]);
+    }
+    db->st.chunks -= s->n_chunks;
+    s->n_chunks = 0;
+    mem_add(db, -freed);
+    uint64_t appended = db->st.appended;
+    /* merge; at the same time the sample held wins */
+    size_t i = 0, j = 0;
+    while (i < k || j < on) {
+        bool take_held = j < on && (i >= k || ot[j] <= t[i]);
+        if (take_held) {
+            if (i < k && t[i] == ot[j])
+                i++;
+            double d;
+            memcpy(&d, &ov[j], sizeof(d));
+            series_db_append(db, labels, n, ot[j], d);
+            j++;
+        } else {
+            kept += series_db_append(db, labels, n, t[i], v[i]) == SERIES_OK;
+            i++;
+        }
+    }
+    db->st.appended = appended + kept;
+    base_free(ot);
+    base_free(ov);
+    return kept;
+}
+
 void series_db_gc(struct series_db *db)
 {
     if (!db->now)

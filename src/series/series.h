@@ -83,6 +83,13 @@ void series_db_set_now(struct series_db *db, int64_t now_ms);
  * "__name__" among them; copied (interned) when the series is new. */
 enum series_append_rc series_db_append(struct series_db *db, const struct series_label *labels, size_t n,
                                        int64_t t_ms, double v);
+/* Adds samples t[0..k) / v[0..k) (in time order) to a series that may
+ * already hold newer ones (the history read back at a restart, while new
+ * samples arrive): the series' samples are merged with them, a held
+ * sample winning over one at the same time. Samples outside the window
+ * or past the limits are left out. Returns how many were added. */
+size_t series_db_backfill(struct series_db *db, const struct series_label *labels, size_t n, const int64_t *t,
+                          const double *v, size_t k);
 /* Drops samples (whole chunks) older than now - window, and series left
  * without samples. */
 void series_db_gc(struct series_db *db);

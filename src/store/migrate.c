@@ -146,6 +146,24 @@ struct migration {
 #define M7_POSTGRES M7_TABLE("rollup_minutes", "DOUBLE PRECISION") M7_TABLE("rollup_hours", "DOUBLE PRECISION") \
      M7_KEEP_FROM("LEAST")
 
+/* Alert transitions (store/alerts.h): the history, append only, and the
+ * alerts pending or firing now, one row each (what a restart restores). The
+ * value is text ("NaN", "+Inf" survive both backends). */
+#define M8_ACTIVE \
+     "CREATE TABLE alerts_active (" \
+     " fingerprint TEXT PRIMARY KEY," \
+     " ts BIGINT NOT NULL, grp TEXT NOT NULL, alertname TEXT NOT NULL," \
+     " labels TEXT NOT NULL, annotations TEXT NOT NULL, state TEXT NOT NULL, previous TEXT NOT NULL," \
+     " value TEXT NOT NULL, active_at BIGINT NOT NULL);"
+#define M8_COLUMNS \
+     " ts BIGINT NOT NULL, grp TEXT NOT NULL, alertname TEXT NOT NULL, fingerprint TEXT NOT NULL," \
+     " labels TEXT NOT NULL, annotations TEXT NOT NULL, state TEXT NOT NULL, previous TEXT NOT NULL," \
+     " value TEXT NOT NULL, active_at BIGINT NOT NULL);" \
+     "CREATE INDEX alert_transitions_ts ON alert_transitions (ts);"
+#define M8_SQLITE "CREATE TABLE alert_transitions (id INTEGER PRIMARY KEY AUTOINCREMENT," M8_COLUMNS M8_ACTIVE
+#define M8_POSTGRES "CREATE TABLE alert_transitions (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
+     M8_COLUMNS M8_ACTIVE
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -218,6 +236,8 @@ static const struct migration migrations[] = {
     /* 7: minute and hour rollups with latency percentiles, replacing
      * sample_hours (store/rollup.h). */
     {7, M7_SQLITE, M7_POSTGRES},
+    /* 8: alert transitions and the alerts active now (store/alerts.h). */
+    {8, M8_SQLITE, M8_POSTGRES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -393,6 +393,7 @@ static void test_rollups_migration_keeps_old_hours(void **state)
     assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0);
     /* back to schema 6: sample_hours with counts for hours 5..7 */
     assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
+                                         " DROP TABLE alert_transitions; DROP TABLE alerts_active;"
                                          " DELETE FROM schema_migrations WHERE version >= 7;"
                                          " DELETE FROM meta WHERE key LIKE 'rollup_%';"
                                          " CREATE TABLE sample_hours (check_id TEXT NOT NULL, hour BIGINT NOT NULL,"
@@ -686,6 +687,31 @@ static void test_postgres_float_text_uses_exact_digits(void **state)
     assert_int_equal(v, 1);
 }
 
+/* Alert history older than the cut goes, in bounded chunks, oldest first. */
+static void test_alert_history_purge(void **state)
+{
+    struct fixture *f = *state;
+    char sql[400];
+    for (int i = 0; i < 7; i++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO alert_transitions (ts, grp, alertname, fingerprint, labels, annotations, state,"
+                 " previous, value, active_at) VALUES (%d, 'g', 'A', 'f', '{}', '{}', 'firing', 'pending', 'NaN', 1)",
+                 (i + 1) * 1000);
+        assert_int_equal(f->ops->exec(f->db, sql, NULL, 0), 0);
+    }
+    struct store_conn conn = {f->ops, f->db};
+    uint64_t deleted = 0;
+    char err[256] = "";
+    assert_int_equal(store_alerts_purge(&conn, 5500, 3, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(deleted, 3);
+    assert_int_equal(count_of(f, "SELECT MIN(ts) FROM alert_transitions"), 4000);
+    assert_int_equal(store_alerts_purge(&conn, 5500, 3, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(store_alerts_purge(&conn, 5500, 3, &deleted, err, sizeof(err)), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM alert_transitions"), 2);
+}
+
 #define BOTH(t) \
     {#t " [sqlite]", t, open_fresh, close_db, &fx_sqlite}, \
     {#t " [postgres]", t, open_fresh, close_db, &fx_pg}
@@ -707,6 +733,7 @@ int main(void)
         BOTH(test_error_strings_round_trip),
         BOTH(test_schema_newer_than_binary_is_refused),
         BOTH(test_ping_answers),
+        BOTH(test_alert_history_purge),
         cmocka_unit_test(test_sqlite_url_forms),
         cmocka_unit_test(test_sqlite_open_creates_parent_dirs_and_wal),
         cmocka_unit_test(test_sqlite_open_fails_cleanly_on_unwritable_path),
