@@ -20,6 +20,16 @@ uint64_t base_map_hash(const char *s)
     return h;
 }
 
+uint64_t base_hash_more(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    return h * 1099511628211ULL;
+}
+
 void base_map_init(struct base_map *m)
 {
     memset(m, 0, sizeof(*m));

@@ -33,6 +33,11 @@ void *base_map_get(const struct base_map *m, const char *key);
 /* Removes and returns the value, NULL when absent. */
 void *base_map_remove(struct base_map *m, const char *key);
 uint64_t base_map_hash(const char *s);
+/* FNV-1a of a sequence of strings: feed each one with the previous result,
+ * starting from BASE_HASH_SEED; a separator byte ends each string, so that
+ * ("ab", "c") and ("a", "bc") differ. For label sets and fingerprints. */
+#define BASE_HASH_SEED 14695981039346656037ULL
+uint64_t base_hash_more(uint64_t h, const char *s);
 /* Iteration in slot order: start with *pos = 0; true with the next live
  * entry (and *pos past it), false at the end. Removing the entry just
  * returned is allowed; any other change restarts nothing and may skip or

@@ -8,26 +8,17 @@
 #include "rules/promql_int.h"
 
 #include "base/alloc.h"
+#include "base/map.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    h ^= 0xff;
-    return h * 1099511628211ULL;
-}
-
 uint64_t pql_lset_hash(const struct series_label *l, size_t n)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = BASE_HASH_SEED;
     for (size_t i = 0; i < n; i++)
-        h = fnv(fnv(h, l[i].name), l[i].value);
+        h = base_hash_more(base_hash_more(h, l[i].name), l[i].value);
     return h;
 }
 
@@ -141,13 +132,13 @@ bool pql_lset_equal(const struct pql_lset *a, const struct pql_lset *b)
  * ignoring() labels and __name__. */
 uint64_t pql_signature(const struct pql_lset *ls, bool on, const struct pql_names *ns)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = BASE_HASH_SEED;
     for (uint32_t i = 0; i < ls->n; i++) {
         const char *name = ls->l[i].name;
         bool listed = pql_names_has(ns, name);
         if (on ? !listed : (listed || strcmp(name, "__name__") == 0))
             continue;
-        h = fnv(fnv(h, name), ls->l[i].value);
+        h = base_hash_more(base_hash_more(h, name), ls->l[i].value);
     }
     return h;
 }

@@ -9,6 +9,7 @@
 #include "rules/promql_int.h"
 
 #include "base/alloc.h"
+#include "base/map.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -365,7 +366,7 @@ int promql_eval_range(struct series_db *db, const struct promql_expr *e, int64_t
         o = &def;
     }
     struct rset rs = {0};
-    static const struct pql_lset empty = {14695981039346656037ULL, 0};
+    static const struct pql_lset empty = {BASE_HASH_SEED, 0};
     if (ev_begin(&ev, db, e, start, end, o, result, err) == 0) {
         result->type = PROMQL_MATRIX;
         for (int64_t t = start; t <= end && !ev.rc; t += step) {

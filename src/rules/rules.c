@@ -95,16 +95,6 @@ struct rules_engine {
 
 /* ---- label blocks ---- */
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    h ^= 0xff;
-    return h * 1099511628211ULL;
-}
-
 /* A block of l[0..n) (sorted here; empty values dropped). */
 static struct lblock *lblock_new(struct series_label *l, size_t n)
 {
@@ -124,7 +114,7 @@ static struct lblock *lblock_new(struct series_label *l, size_t n)
     if (!b)
         return NULL;
     b->n = kept;
-    b->hash = 14695981039346656037ULL;
+    b->hash = BASE_HASH_SEED;
     char *p = (char *)&b->l[kept];
     for (size_t i = 0; i < kept; i++) {
         size_t a = strlen(l[i].name) + 1, v = strlen(l[i].value) + 1;
@@ -132,7 +122,7 @@ static struct lblock *lblock_new(struct series_label *l, size_t n)
         p += a;
         b->l[i].value = memcpy(p, l[i].value, v);
         p += v;
-        b->hash = fnv(fnv(b->hash, b->l[i].name), b->l[i].value);
+        b->hash = base_hash_more(base_hash_more(b->hash, b->l[i].name), b->l[i].value);
     }
     return b;
 }
@@ -679,7 +669,7 @@ int rules_apply(struct rules_engine *e, const struct conf *c)
         uv_timer_init(e->loop, &g->timer);
         g->timer.data = g;
         /* spread the groups over their interval, as Prometheus offsets them */
-        uint64_t offset = (uint64_t)(fnv(14695981039346656037ULL, g->name) % (uint64_t)g->interval_ms);
+        uint64_t offset = (uint64_t)(base_hash_more(BASE_HASH_SEED, g->name) % (uint64_t)g->interval_ms);
         uv_timer_start(&g->timer, on_timer, offset, (uint64_t)g->interval_ms);
     }
     /* alerts of rules that are gone end now, so nobody waits for their resolution */

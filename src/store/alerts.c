@@ -7,6 +7,7 @@
 #include "store/alerts.h"
 
 #include "base/alloc.h"
+#include "base/map.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "store/sql.h"
@@ -84,16 +85,6 @@ static char *dump(json_t *o)
     return s;
 }
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    h ^= 0xff;
-    return h * 1099511628211ULL;
-}
-
 static struct row *row_new(const struct event_alert *ev)
 {
     char *labels = dump(pairs_json(ev->labels, ev->n_labels));
@@ -124,7 +115,8 @@ static struct row *row_new(const struct event_alert *ev)
         snprintf(r->value, sizeof(r->value), ev->value > 0 ? "+Inf" : "-Inf");
     else
         snprintf(r->value, sizeof(r->value), "%.17g", ev->value);
-    snprintf(r->fp, sizeof(r->fp), "%016" PRIx64, fnv(fnv(14695981039346656037ULL, r->group), r->labels));
+    snprintf(r->fp, sizeof(r->fp), "%016" PRIx64,
+             base_hash_more(base_hash_more(BASE_HASH_SEED, r->group), r->labels));
     return r;
 }
 
