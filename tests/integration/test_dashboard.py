@@ -6,7 +6,9 @@ and axe-core on every page. Scenarios: password login (cookies HttpOnly/SameSite
 request leaving the machine), the overview and its server-side filters, admin pages, run now as
 an operator, editing an API check with a validation error shown at the field, a viewer seeing
 no operator buttons, the status page with a bar's tooltip (and without script), and a check
-going down live, without reload, when its nginx is stopped. Screenshots go to
+going down live, without reload, when its nginx is stopped; the alerts page (firing and pending
+alerts, rule groups with a failing rule, history, the query box with a chart) and the alert
+markers on a check's chart. Screenshots go to
 <build>/test-output/screenshots.
 """
 import json
@@ -47,8 +49,14 @@ def setup():
     sso = {"oidc": {"name": "Test IdP", "issuer": idp.url, "client_id": "oidc-client",
                     "client_secret": "${OIDC_SECRET}", "role_claim": "groups",
                     "roles": [{"value": "ops", "role": "operator"}], "default_role": "none"}}
+    alerts = [{"alert": "BrokenDown", "check": "broken", "when": "down", "for": "0s", "severity": "critical",
+               "annotations": {"summary": "{{ $labels.check }} is down",
+                               "runbook_url": "https://runbooks.example/broken"}},
+              {"alert": "WebCheckPending", "expr": 'probe_success{check="web"} == 1', "for": "1h"},
+              {"alert": "ManyToMany", "expr": "probe_success * on() probe_success"}]
     o = ENV["o"] = h.Opshub(h.make_config(checks, projects=projects,
-                                          extra={"status_page": sp, "server": {"auth": sso}}),
+                                          extra={"status_page": sp, "server": {"auth": sso},
+                                                 "evaluation_interval": "1s", "alerts": alerts}),
                             env={"OIDC_SECRET": OIDC_SECRET})
     o.start()
     for role, (user, pw) in USERS.items():
@@ -113,6 +121,12 @@ def test_a_viewer_sees_no_operator_buttons():
 def test_status_page_and_a_bars_tooltip():
     out = run("status_page")
     h.contains(out, "tooltip: ", "tooltip text")
+
+
+def test_alerts_page_query_box_and_markers():
+    out = run("alerts")
+    for page in ("alerts page", "alerts page with a query", "check page with alert markers"):
+        h.contains(out, f"axe {page}: no serious or critical violation", f"axe on the {page}")
 
 
 def test_zz_a_check_goes_down_live_when_its_target_stops():

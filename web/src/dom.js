@@ -70,3 +70,18 @@ export function notice(kind, title, text, action) {
   return h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     h('strong', {}, title), text ? h('p', {}, text) : null, action || null);
 }
+
+const ALERT_ICON = { firing: '▲', pending: '◆', resolved: '●', inactive: '○' };
+const ALERT_CLASS = { firing: 's-down', pending: 's-degraded', resolved: 's-up', inactive: 's-unknown' };
+
+// An alert's state (firing, pending, resolved, inactive), icon and word.
+export function stateBadge(state) {
+  return h('span', { class: `badge ${ALERT_CLASS[state] || 's-unknown'}` },
+    h('span', { 'aria-hidden': 'true' }, ALERT_ICON[state] || '○'), ' ', state[0].toUpperCase() + state.slice(1));
+}
+
+// Labels as name=value chips, sorted, without the ones in skip.
+export function labelChips(labels, skip = ['alertname']) {
+  return h('span', { class: 'chips' }, Object.keys(labels || {}).filter((k) => !skip.includes(k)).sort()
+    .map((k) => h('code', { class: 'chip' }, `${k}=${labels[k]}`)));
+}

@@ -5,6 +5,7 @@ import { stopLive } from './live.js';
 import './pages/login.js';
 import './pages/overview.js';
 import './pages/check.js';
+import './pages/alerts.js';
 import './pages/admin.js';
 import './app.css';
 

@@ -239,6 +239,61 @@ const scenarios = {
     await ctx.close();
   },
 
+  // The alerts page as a viewer: firing and pending alerts with value, labels,
+  // annotations and the runbook link; the rule groups with a failing rule's
+  // error; the history; the query box (an error at the field, then a chart
+  // and a table); the alert markers on a check's chart.
+  async alerts(page) {
+    await login(page, 'viewer');
+    await page.click('nav >> text=Alerts');
+    const firing = '#active-alerts tr[data-alert="BrokenDown"]';
+    await page.waitForSelector(firing);
+    const row = await page.textContent(firing);
+    if (!/Firing/.test(row) || !/broken is down/.test(row) || !/severity=critical/.test(row) || !/check=broken/.test(row)) {
+      fail(`the firing alert's row: ${row}`);
+    }
+    const rb = await page.getAttribute(`${firing} a.runbook`, 'href');
+    if (rb !== 'https://runbooks.example/broken') fail(`runbook link: ${rb}`);
+    await page.waitForSelector('#active-alerts tr[data-alert="WebCheckPending"]');
+    const pend = await page.textContent('#active-alerts tr[data-alert="WebCheckPending"]');
+    if (!/Pending/.test(pend)) fail(`the pending alert's row: ${pend}`);
+    await page.waitForFunction(() => /^1 firing · 1 pending$/.test(document.querySelector('#alert-counts').textContent));
+    await page.waitForSelector('#rule-groups [data-group="opshub"] tr[data-rule="ManyToMany"] .rule-error');
+    const bad = await page.textContent('#rule-groups tr[data-rule="ManyToMany"]');
+    if (!/err/.test(bad) || !/many|match|duplicate/i.test(bad)) fail(`the failing rule: ${bad}`);
+    const ok = await page.textContent('#rule-groups tr[data-rule="BrokenDown"]');
+    if (!/ok/.test(ok)) fail(`a healthy rule: ${ok}`);
+    await page.waitForSelector('#alert-history tr[data-alert="BrokenDown"]');
+    await axe(page, 'alerts page');
+    await shot(page, 'alerts');
+    // the query box: a parse error at the field, then a chart and one row per series
+    await page.fill('#q', 'sum(');
+    await page.click('#query-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#q-error').textContent.length > 0);
+    const qerr = await page.textContent('#q-error');
+    if (!/^1:\d+:/.test(qerr)) fail(`a bad query says: ${qerr}`);
+    if ((await page.getAttribute('#q', 'aria-invalid')) !== 'true') fail('the query field is not marked invalid');
+    await page.fill('#q', 'probe_success');
+    await page.click('#query-form button[type=submit]');
+    await page.waitForSelector('#query-chart .uplot');
+    await page.waitForFunction(() => document.querySelectorAll('#query-table tbody tr').length >= 4);
+    const qt = await page.textContent('#query-table');
+    if (!qt.includes('probe_success{check="broken"') || (await page.getAttribute('#q', 'aria-invalid'))) {
+      fail(`the query's table: ${qt.slice(0, 300)}`);
+    }
+    // a rule's expression goes to the query box
+    await page.click('#rule-groups tr[data-rule="BrokenDown"] button.expr');
+    const q = await page.inputValue('#q');
+    if (q !== 'opshub_check_status{check="broken"} == 2') fail(`the rule's expression in the box: ${q}`);
+    await axe(page, 'alerts page with a query');
+    // markers on a check's chart, and the list under it
+    await page.goto(`${base}/#/checks/web`);
+    await page.waitForSelector('#alert-marks li[data-alert="WebCheckPending"]');
+    await page.waitForSelector('#latency-chart .alert-mark.m-pending');
+    await axe(page, 'check page with alert markers');
+    await shot(page, 'check-alert-markers');
+  },
+
   async live_down(page) {
     await login(page, 'viewer');
     await page.waitForFunction(() => /Up/.test(document.querySelector('#check-list [data-id="web"]').textContent));

@@ -1,30 +1,14 @@
-import { h, append, clear, ms, pct, statusBadge, notice, time } from '../dom.js';
+import { h, append, clear, ms, pct, statusBadge, stateBadge, notice, time } from '../dom.js';
 import { registerPage } from '../pages.js';
 import { onLive } from '../live.js';
+import { loadChartLib, cssVar } from '../chart_lib.js';
 
-// One check: its state, a latency chart (p50/p95/p99 from the rollups), a
-// status timeline, uptime figures, recent samples, the operator's buttons,
+// One check: its state, a latency chart (p50/p95/p99 from the rollups) with
+// the transitions of its alerts as markers (and listed below it), a status
+// timeline, uptime figures, recent samples, the operator's buttons,
 // and its definition (editable when it came from the API).
 
-/* global __CHART_JS__, __CHART_CSS__ */
-let uPlotLoad = null;
-// uPlot and its stylesheet, loaded the first time a chart is drawn.
-function loadChartLib() {
-  if (!uPlotLoad) {
-    const css = document.createElement('link');
-    css.rel = 'stylesheet';
-    css.href = __CHART_CSS__;
-    document.head.append(css);
-    uPlotLoad = import(__CHART_JS__).then((m) => m.default);
-  }
-  return uPlotLoad;
-}
-
 const RANGES = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, '90d': 90 * 86400 };
-
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
-}
 
 function valuesList(values) {
   const keys = Object.keys(values || {});
@@ -48,12 +32,13 @@ registerPage({
     const figures = h('dl', { class: 'figures', id: 'uptime' });
     const rangeBar = h('div', { class: 'ranges', role: 'group', 'aria-label': 'Chart range' });
     const chartBox = h('div', { class: 'chart', id: 'latency-chart' });
+    const marks = h('ul', { class: 'alert-marks', id: 'alert-marks', 'aria-label': 'Alert transitions in this range' });
     const timeline = h('div', { class: 'timeline', id: 'timeline', role: 'img' });
     const samples = h('tbody', {});
     const def = h('div', { id: 'definition' });
     root.append(h('p', {}, h('a', { href: '#/' }, '← All checks')), head, actions, msg,
       h('section', { 'aria-labelledby': 'h-uptime' }, h('h2', { id: 'h-uptime' }, 'Uptime'), figures),
-      h('section', { 'aria-labelledby': 'h-latency' }, h('h2', { id: 'h-latency' }, 'Latency'), rangeBar, chartBox,
+      h('section', { 'aria-labelledby': 'h-latency' }, h('h2', { id: 'h-latency' }, 'Latency'), rangeBar, chartBox, marks,
         h('h3', {}, 'Status'), timeline),
       h('section', { 'aria-labelledby': 'h-samples' }, h('h2', { id: 'h-samples' }, 'Recent samples'),
         h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'h-samples' },
@@ -121,16 +106,48 @@ registerPage({
         h('dd', {}, u && u.uptime !== null ? pct(u.uptime * 100) : 'no data', u && u.partial ? ' (partial)' : '')]));
     }
 
+    // The transitions of this check's alerts (labels.check) in [from, to].
+    async function loadMarks(from, to) {
+      let r;
+      try {
+        r = await ctx.api(`/api/v1/alerts/history?from=${from}&to=${to}&limit=1000`);
+      } catch {
+        return [];
+      }
+      return r.data.transitions.filter((t) => t.labels.check === id).reverse();
+    }
+
+    function drawMarks(list) {
+      marks.replaceChildren(...list.slice(-20).reverse().map((t) => h('li', { 'data-alert': t.alertname },
+        time(t.at), ' ', h('strong', {}, t.alertname), ' ', stateBadge(t.state))));
+      if (list.length > 20) marks.append(h('li', { class: 'muted' }, `and ${list.length - 20} earlier`));
+    }
+
+    // Markers over the chart: one thin line per transition, its colour the state's.
+    function placeMarks(u, list) {
+      for (const el of u.over.querySelectorAll('.alert-mark')) el.remove();
+      for (const t of list) {
+        const x = u.valToPos(new Date(t.at).getTime() / 1000, 'x');
+        if (!(x >= 0 && x <= u.over.clientWidth)) continue;
+        u.over.append(h('div', { class: `alert-mark m-${t.state}`, 'aria-hidden': 'true',
+          title: `${t.alertname}: ${t.previous} → ${t.state} at ${new Date(t.at).toLocaleString()}`, dataset: { x: String(Math.round(x)) } }));
+        u.over.lastChild.style.left = `${x}px`;
+      }
+    }
+
     async function loadChart() {
       const now = Math.floor(Date.now() / 1000);
       const span = RANGES[range];
       let r;
+      let list;
       try {
-        r = await ctx.api(`/api/v1/checks/${enc}/latency?from=${now - span}&to=${now}`);
+        [r, list] = await Promise.all([ctx.api(`/api/v1/checks/${enc}/latency?from=${now - span}&to=${now}`),
+          loadMarks(now - span, now)]);
       } catch (ex) {
         chartBox.replaceChildren(notice('error', 'No chart', ex.message));
         return;
       }
+      drawMarks(list);
       const xs = []; const p50 = []; const p95 = []; const p99 = [];
       for (const p of r.points) {
         xs.push(new Date(p.ts).getTime() / 1000);
@@ -157,6 +174,7 @@ registerPage({
         axes: [{ stroke: cssVar('--fg-muted') }, { stroke: cssVar('--fg-muted'), values: (u, v) => v.map((x) => `${x} ms`) }],
         series: [{}, { label: 'p50', stroke: cssVar('--c-up'), width: 2, points: { show: true, size: 4 } },
           { label: 'p95', stroke: cssVar('--c-degraded'), width: 1.5 }, { label: 'p99', stroke: cssVar('--c-down'), width: 1 }],
+        hooks: { draw: [(u) => placeMarks(u, list)] },
       }, [xs, p50, p95, p99], chartBox);
     }
 
