@@ -14,6 +14,8 @@ PKGS=(
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libyaml-dev
   libjansson-dev libhttp-parser-dev libssl-dev libsodium-dev
   libhiredis-dev libc-ares-dev libpcre2-dev
+  # remote_write: the protocol's protobuf messages (protoc-c generates their C code) and snappy
+  libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests (prometheus brings promtool, which checks /metrics)
   libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server prometheus
   # the command type's tests run Debian's Nagios plugins; the dns type's a local resolver

@@ -26,6 +26,7 @@
 #include "probe/probe.h"
 #include "probe/registry.h"
 #include "sched/sched.h"
+#include "export/remote_write.h"
 #include "store/alerts.h"
 #include "store/pauses.h"
 #include "rules/rules.h"
@@ -67,6 +68,7 @@ struct app {
     struct series_ingest *ingest;  /* samples and scrapes from the bus into series */
     struct rules_engine *rules;    /* alert and recording rules over the series */
     struct store_alerts *alert_log; /* alert transitions into the store */
+    struct remote_write_set *remote_write; /* the series to the remotes of remote_write: */
     uv_timer_t series_timer;
     uv_timer_t restore_timer;      /* the deadline of the restore at start (rules held until then) */
     size_t restore_waiting;        /* store answers still to come for it */
@@ -458,6 +460,9 @@ static void reload(struct app *a)
             if (a->rules && rules_apply(a->rules, fresh) != 0)
                 base_log_error("alert rules not applied, the previous ones keep running",
                                BASE_LOG_STR("error", "out of memory"));
+            if (a->remote_write && remote_write_apply(a->remote_write, fresh) != 0)
+                base_log_error("remote_write not applied, the previous remotes keep running",
+                               BASE_LOG_STR("error", "out of memory"));
             reload_static(a);
             if (http_api_set_trusted_proxies(a->api, fresh->server.trusted_proxies, fresh->server.n_trusted_proxies))
                 base_log_error("server.trusted_proxies not applied", BASE_LOG_STR("error", "too many"));
@@ -499,6 +504,9 @@ static void on_objects_closed(void *data)
     a->objects = NULL;
     store_alerts_close(a->alert_log, &a->bus, NULL, NULL);
     a->alert_log = NULL;
+    /* the API is closed: nothing reads the remotes' figures any more */
+    remote_write_close(a->remote_write, NULL, NULL);
+    a->remote_write = NULL;
     store_unsubscribe(a->store, &a->bus);
     store_close(a->store, on_store_closed, a);
     a->store = NULL;
@@ -650,6 +658,11 @@ static int start_series(struct app *a)
         base_log_error("the alert rules cannot start", BASE_LOG_STR("where", "rules"));
         return 1;
     }
+    a->remote_write = remote_write_new(&a->loop, a->series);
+    if (!a->remote_write || remote_write_apply(a->remote_write, a->conf) != 0) {
+        base_log_error("out of memory while starting", BASE_LOG_STR("where", "remote_write"));
+        return 1;
+    }
     return 0;
 }
 
@@ -734,7 +747,7 @@ static int start(struct app *a)
     struct http_api_deps deps = {
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
         .objects = a->objects, .series = a->series, .rules = a->rules,
-        .alert_log = a->alert_log,
+        .alert_log = a->alert_log, .remote_write = a->remote_write,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),

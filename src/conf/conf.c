@@ -25,12 +25,13 @@
 
 enum top {
     T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_ALERTS, T_RULE_FILES,
-    T_EVALUATION_INTERVAL, T_SUPPORTED, T_NOTIFY = T_SUPPORTED, T_MAINTENANCE, T_INCIDENTS,
+    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_SUPPORTED, T_NOTIFY = T_SUPPORTED, T_MAINTENANCE, T_INCIDENTS,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
-    "server", "storage", "log", "include", "projects", "checks", "status_page", "series", "alerts", "rule_files", "evaluation_interval", "notify",
+    "server", "storage", "log", "include", "projects", "checks", "status_page", "series", "alerts", "rule_files", "evaluation_interval",
+    "remote_write", "notify",
     "maintenance", "incidents", "deploys", "backups", "runbooks",
 };
 
@@ -790,6 +791,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     parse_log(ctx, top[T_LOG]);
     conf_status_page_parse(ctx, top[T_STATUS_PAGE], &c->status_page);
     parse_series(ctx, top[T_SERIES]);
+    conf_remote_write_parse(ctx, top[T_REMOTE_WRITE], &c->remote_write, &c->n_remote_write);
     if (top[T_EVALUATION_INTERVAL] &&
         conf_value_duration(ctx, top[T_EVALUATION_INTERVAL], &c->evaluation_interval_ms) == 0 &&
         (c->evaluation_interval_ms < 100 || c->evaluation_interval_ms > 3600000))

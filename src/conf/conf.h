@@ -126,6 +126,29 @@ struct conf_series {
     size_t max_memory;            /* bytes; default 1GiB */
 };
 
+/* remote_write: one remote the series are streamed to (docs/alerts.md). */
+#define CONF_REMOTE_WRITE_TIMEOUT_MS 30000
+#define CONF_REMOTE_WRITE_CAPACITY 100000
+#define CONF_REMOTE_WRITE_CAPACITY_MAX 10000000
+#define CONF_REMOTE_WRITE_BATCH 2000
+#define CONF_REMOTE_WRITE_BATCH_MAX 100000
+#define CONF_REMOTE_WRITE_DEADLINE_MS 5000
+#define CONF_REMOTE_WRITE_MIN_BACKOFF_MS 30
+#define CONF_REMOTE_WRITE_MAX_BACKOFF_MS 5000
+struct conf_remote_write {
+    const char *url;              /* http(s)://.../api/v1/write */
+    const char *name;             /* NULL: the URL's host and port name it */
+    int64_t timeout_ms;           /* remote_timeout */
+    struct conf_kv *headers;
+    size_t n_headers;
+    const char *username, *password; /* basic_auth */
+    const char *bearer_token;
+    size_t capacity;              /* queue_config.capacity: samples waiting, at most */
+    size_t max_samples_per_send;
+    int64_t batch_send_deadline_ms;
+    int64_t min_backoff_ms, max_backoff_ms;
+};
+
 struct conf_log {
     int level;                    /* enum base_log_level */
     int format;                   /* enum base_log_format; -1 = auto (text on a terminal) */
@@ -144,6 +167,8 @@ struct conf {
     struct conf_log log;
     struct conf_status_page status_page;
     struct conf_series series;
+    struct conf_remote_write *remote_write;
+    size_t n_remote_write;
     struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
     size_t n_alerts;
     struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */

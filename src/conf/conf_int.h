@@ -135,6 +135,10 @@ int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct
 void conf_sso_parse_github(struct conf_ctx *ctx, const struct conf_node *n, struct conf_github *out);
 void conf_sso_parse_oidc(struct conf_ctx *ctx, const struct conf_node *n, struct conf_oidc *out);
 
+/* remote_write.c: the `remote_write:` list. */
+void conf_remote_write_parse(struct conf_ctx *ctx, const struct conf_node *n, struct conf_remote_write **out,
+                             size_t *n_out);
+
 struct conf *conf_alloc(const char *path);
 /* Builds the id indices of a complete conf; without memory for them the
  * lookups stay linear (slower, still right). */

@@ -11,6 +11,7 @@
 #include "http/api_int.h"
 #include "http/events.h"
 #include "rules/rules.h"
+#include "export/remote_write.h"
 #include "store/alerts.h"
 #include "series/series.h"
 
@@ -402,6 +403,50 @@ static int write_rules(struct base_buf *b, const struct rules_engine *e)
     return rc;
 }
 
+/* remote_write, per remote (export/remote_write.h). */
+static int write_remote_write(struct base_buf *b, const struct remote_write_set *s)
+{
+    struct remote_write_stats st[16];
+    size_t n = remote_write_stats(s, st, 16);
+    if (n > 16)
+        n = 16;
+    if (!n)
+        return 0;
+    int rc = 0;
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"opshub_remote_write_samples_total", "counter", "Samples the remote accepted"},
+        {"opshub_remote_write_samples_failed_total", "counter", "Samples in batches the remote refused (not retried)"},
+        {"opshub_remote_write_samples_dropped_total", "counter",
+         "Samples dropped before sending: queue_full, or too_old (older than the series window)"},
+        {"opshub_remote_write_retries_total", "counter", "Requests retried after a network error, 429 or 5xx"},
+        {"opshub_remote_write_requests_total", "counter", "Requests sent, retries included"},
+        {"opshub_remote_write_sent_bytes_total", "counter", "Compressed bytes of the accepted batches"},
+        {"opshub_remote_write_queue_samples", "gauge", "Samples waiting, the batch in flight included"},
+        {"opshub_remote_write_last_send_duration_seconds", "gauge", "Duration of the last request"},
+        {"opshub_remote_write_last_success_timestamp_seconds", "gauge", "When a batch was last accepted (0: never)"},
+    };
+    for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+        rc |= base_metrics_header(b, m[k].name, m[k].type, m[k].help);
+        for (size_t i = 0; i < n; i++) {
+            const char *l[] = {"remote", st[i].name, NULL, NULL, NULL};
+            double v[] = {(double)st[i].sent, (double)st[i].failed, 0, (double)st[i].retries,
+                          (double)st[i].requests, (double)st[i].bytes, (double)st[i].queued, st[i].last_send_s,
+                          (double)st[i].last_success_ms / 1000};
+            if (k == 2) {
+                const char *full[] = {"remote", st[i].name, "reason", "queue_full", NULL};
+                const char *old[] = {"remote", st[i].name, "reason", "too_old", NULL};
+                rc |= base_metrics_sample(b, m[k].name, full, (double)st[i].dropped_full);
+                rc |= base_metrics_sample(b, m[k].name, old, (double)st[i].dropped_old);
+            } else {
+                rc |= base_metrics_sample(b, m[k].name, l, v[k]);
+            }
+        }
+    }
+    return rc;
+}
+
 static int write_own(struct base_buf *b, struct http_api *api)
 {
     int rc = 0;
@@ -420,6 +465,8 @@ static int write_own(struct base_buf *b, struct http_api *api)
         rc |= write_series(b, api->deps.series);
     if (api->deps.rules)
         rc |= write_rules(b, api->deps.rules);
+    if (api->deps.remote_write)
+        rc |= write_remote_write(b, api->deps.remote_write);
     if (api->deps.alert_log) {
         struct store_alerts_stats as;
         store_alerts_stats_get(api->deps.alert_log, &as);

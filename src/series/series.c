@@ -148,6 +148,9 @@ struct series_db {
     size_t n_free, cap_free;
     size_t memory;
     struct series_stats st;
+    series_append_hook hook;
+    void *hook_data;
+    bool backfilling;              /* the hook is not told */
 };
 
 static void mem_add(struct series_db *db, long d)
@@ -528,7 +531,20 @@ enum series_append_rc series_db_append(struct series_db *db, const struct series
     s->last_v = bits;
     db->st.samples++;
     db->st.appended++;
+    if (db->hook && !db->backfilling)
+        db->hook(db->hook_data, s->ref, t_ms, v);
     return SERIES_OK;
+}
+
+void series_db_set_hook(struct series_db *db, series_append_hook fn, void *data)
+{
+    db->hook = fn;
+    db->hook_data = data;
+}
+
+int64_t series_db_oldest(const struct series_db *db)
+{
+    return db->now ? db->now - db->lim.window_ms : INT64_MIN;
 }
 
 /* Every sample of s in time order into *t / *v (allocated). */
@@ -554,12 +570,25 @@ static int series_samples(const struct series *s, int64_t **t, uint64_t **v, siz
     return 0;
 }
 
+static size_t backfill(struct series_db *db, const struct series_label *labels, size_t n, const int64_t *t,
+                       const double *v, size_t k);
+
 size_t series_db_backfill(struct series_db *db, const struct series_label *labels, size_t n, const int64_t *t,
                           const double *v, size_t k)
 {
     size_t kept = 0;
     if (!k || !labels_ok(labels, n))
         return 0;
+    db->backfilling = true;
+    kept = backfill(db, labels, n, t, v, k);
+    db->backfilling = false;
+    return kept;
+}
+
+static size_t backfill(struct series_db *db, const struct series_label *labels, size_t n, const int64_t *t,
+                       const double *v, size_t k)
+{
+    size_t kept = 0;
     size_t klen;
     char *key = canonical(labels, n, &klen);
     struct series *s = key ? base_map_get(&db->index, key) : NULL;

@@ -90,6 +90,14 @@ enum series_append_rc series_db_append(struct series_db *db, const struct series
  * or past the limits are left out. Returns how many were added. */
 size_t series_db_backfill(struct series_db *db, const struct series_label *labels, size_t n, const int64_t *t,
                           const double *v, size_t k);
+/* Called after every sample the store accepts from series_db_append (not
+ * from series_db_backfill: history read back is not new), with the series'
+ * ref: remote_write's feed. One hook; NULL removes it. */
+typedef void (*series_append_hook)(void *data, series_ref ref, int64_t t_ms, double v);
+void series_db_set_hook(struct series_db *db, series_append_hook fn, void *data);
+/* now - window: samples before it may be gone, and with them their series. */
+int64_t series_db_oldest(const struct series_db *db);
+
 /* Drops samples (whole chunks) older than now - window, and series left
  * without samples. */
 void series_db_gc(struct series_db *db);

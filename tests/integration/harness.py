@@ -1586,6 +1586,10 @@ class Dnsmasq:
             self.proc.kill()
             self.proc.wait(10)
 
+    def kill(self):
+        """SIGKILL; its data stays for start(port=...)."""
+        self._kill()
+
     def close(self):
         self._kill()
         _unregister(self)
@@ -1612,9 +1616,10 @@ class Prometheus:
         self.log_path = self.tmp.join("prometheus.log")
         _register(self)
 
-    def start(self, timeout=30):
-        for attempt in range(3):
-            self.port = free_port()
+    def start(self, timeout=30, port=None):
+        """port: the same one again (a restart after kill()); by default a free one."""
+        for attempt in range(1 if port else 3):
+            self.port = port or free_port()
             args = [PROMETHEUS_BIN, f"--config.file={self.config_path}",
                     f"--storage.tsdb.path={self.tmp.join('data')}",
                     f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"] + self.extra
@@ -1653,6 +1658,10 @@ class Prometheus:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+    def kill(self):
+        """SIGKILL; its data stays for start(port=...)."""
+        self._kill()
 
     def close(self):
         self._kill()
