@@ -177,6 +177,11 @@ const scenarios = {
     await page.click('#last-detail summary');
     const detail = await page.textContent('#last-detail pre');
     if (!detail.includes('DISK OK - all good')) fail(`the plugin's output: ${detail}`);
+    // the plugin runs every 2 s: its live events keep the details shown, and open
+    await page.waitForTimeout(2500);
+    if ((await page.getAttribute('#last-detail', 'open')) === null) fail('the details closed after a live event');
+    const again = await page.textContent('#last-detail pre');
+    if (!again.includes('DISK OK - all good')) fail(`the plugin's output after a live event: ${again}`);
     // an operator does not edit definitions
     await page.goto(`${base}/#/checks/api-check`);
     await page.waitForSelector('#definition dl');

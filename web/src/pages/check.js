@@ -54,6 +54,8 @@ registerPage({
 
     function drawHead() {
       const ls = check.last_sample;
+      const open = head.querySelector('#last-detail');   // a redraw keeps the details as the user left them
+      const wasOpen = open ? open.open : false;
       clear(head);
       append(head, [h('h1', {}, check.name, ' ', statusBadge(check.status)),
         h('p', { class: 'muted' }, `${check.type} · ${check.target || ''}`, check.project ? ` · project ${check.project}` : '',
@@ -61,7 +63,7 @@ registerPage({
         ls && ls.error ? h('p', { class: 'error-text', id: 'last-error' }, `Last error: ${ls.error}`) : null,
         // facts of the last run that are not numbers: a certificate's issuer, a plugin's output, log matches
         ls && ls.detail && Object.keys(ls.detail).length
-          ? h('details', { class: 'detail', id: 'last-detail' }, h('summary', {}, 'Details of the last run'),
+          ? h('details', { class: 'detail', id: 'last-detail', open: wasOpen }, h('summary', {}, 'Details of the last run'),
             h('pre', {}, JSON.stringify(ls.detail, null, 2)))
           : null]);
       actions.replaceChildren();
@@ -262,16 +264,30 @@ registerPage({
       return true;
     }
 
+    // Live events carry no run details: the last ones stay shown until the
+    // check is read again (at most once a second), which brings the new ones.
+    let detailTimer = null;
+    async function reloadDetail() {
+      detailTimer = null;
+      try {
+        const c = await ctx.api(`/api/v1/checks/${enc}`);
+        if (!check || c.id !== check.id) return;
+        check.last_sample = c.last_sample;
+        drawHead();
+      } catch { /* the next event tries again */ }
+    }
     const off = onLive((kind, d) => {
       if (kind === 'reset') { refresh(); return; }
       if (!check || d.check !== check.id) return;
       check.status = d.status;
-      check.last_sample = d;
+      const prev = check.last_sample;
+      check.last_sample = prev && prev.detail && !d.detail ? { ...d, detail: prev.detail } : d;
       if (kind === 'status') check.since = d.since || d.at;
       drawHead();
       loadSamples().catch(() => {});
+      if (prev && prev.detail && !detailTimer) detailTimer = setTimeout(reloadDetail, 1000);
     });
     refresh().then((ok) => { if (ok) loadDefinition(); });
-    return () => { off(); if (chart) chart.destroy(); };
+    return () => { off(); clearTimeout(detailTimer); if (chart) chart.destroy(); };
   },
 });
