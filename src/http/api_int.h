@@ -194,6 +194,18 @@ void api_dashboard_get(void *api, struct http_request *req, const struct http_pa
 void api_rules_list(void *api, struct http_request *req, const struct http_params *p);
 void api_rules_alerts(void *api, struct http_request *req, const struct http_params *p);
 void api_rules_history(void *api, struct http_request *req, const struct http_params *p);
+
+/* api_archive.c: the checks' series older than the series window, from the
+ * rollups, for a query reading back to from_ms (through to_ms). 0: cb runs
+ * once on the loop (maybe before this returns) with the archive, which cb
+ * then owns (series_db_destroy), or NULL when the store failed;
+ * BASE_ERR_NOT_FOUND (nothing to read),
+ * BASE_ERR_TOO_BIG (more than API_ARCHIVE_CHECKS_MAX checks), BASE_ERR_NOMEM:
+ * cb does not run. */
+#define API_ARCHIVE_CHECKS_MAX 2000
+struct series_db;
+typedef void (*api_archive_cb)(void *data, struct series_db *archive);
+int api_archive_build(struct http_api *api, int64_t from_ms, int64_t to_ms, api_archive_cb cb, void *data);
 void api_query_instant(void *api, struct http_request *req, const struct http_params *p);
 void api_query_range(void *api, struct http_request *req, const struct http_params *p);
 void api_query_series(void *api, struct http_request *req, const struct http_params *p);

@@ -293,6 +293,82 @@ static struct promql_expr *parse_query(struct http_api *api, struct http_request
     return e;
 }
 
+/* One query, evaluated now or once the archive (api_archive.c) is in. */
+struct query_ctx {
+    struct http_api *api;
+    struct http_request *req;
+    struct promql_expr *e;
+    bool range;
+    int64_t start, end, step;
+};
+
+static void run_query(struct query_ctx *c, struct series_db *archive)
+{
+    struct promql_opts o;
+    promql_opts_default(&o);
+    o.archive = archive;
+    struct promql_result r;
+    struct promql_error err;
+    int rc = c->range ? promql_eval_range(c->api->deps.series, c->e, c->start, c->end, c->step, &o, &r, &err)
+                      : promql_eval_instant(c->api->deps.series, c->e, c->start, &o, &r, &err);
+    if (rc) {
+        send_eval_error(c->api, c->req, rc, &err);
+    } else {
+        struct base_buf b;
+        base_buf_init(&b, QUERY_OUT_MAX);
+        send_buf(c->api, c->req, &b, put_result(&b, &r));
+        base_buf_free(&b);
+    }
+    promql_result_free(&r);
+}
+
+static void query_free(struct query_ctx *c)
+{
+    promql_expr_free(c->e);
+    base_free(c);
+}
+
+static void on_archive(void *data, struct series_db *archive)
+{
+    struct query_ctx *c = data;
+    run_query(c, archive);   /* without the archive when the store failed: what the window holds */
+    series_db_destroy(archive);
+    http_request_unref(c->req);
+    query_free(c);
+}
+
+/* Takes c (and its expression). A query that reads before the series
+ * window waits for the rollups of that span. */
+static void query_start(struct query_ctx *c)
+{
+    struct promql_opts o;
+    promql_opts_default(&o);
+    int64_t from = c->start - promql_expr_reach(c->e, o.lookback_ms);
+    int64_t oldest = series_db_oldest(c->api->deps.series);
+    if (oldest != INT64_MIN && from < oldest) {
+        http_request_ref(c->req);
+        if (api_archive_build(c->api, from, c->end, on_archive, c) == 0)
+            return;
+        http_request_unref(c->req);
+    }
+    run_query(c, NULL);
+    query_free(c);
+}
+
+static struct query_ctx *query_new(struct http_api *api, struct http_request *req, struct promql_expr *e)
+{
+    struct query_ctx *c = base_calloc(1, sizeof(*c));
+    if (!c) {
+        promql_expr_free(e);
+        send_prom_error(api, req, 500, "internal", "out of memory");
+        return NULL;
+    }
+    c->api = api;
+    c->req = req;
+    c->e = e;
+    return c;
+}
+
 void api_query_instant(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
@@ -305,23 +381,15 @@ void api_query_instant(void *data, struct http_request *req, const struct http_p
     int64_t t = base_time_now_ms();
     const char *ts = qget(&q, "time");
     struct promql_expr *e = NULL;
-    if (ts && *ts && parse_time(ts, &t) < 0)
+    if (ts && *ts && parse_time(ts, &t) < 0) {
         send_bad(api, req, "invalid parameter \"time\": cannot parse \"%.100s\" to a valid timestamp", ts);
-    else if (series_ready(api, req) && (e = parse_query(api, req, &q))) {
-        struct promql_result r;
-        struct promql_error err;
-        int rc = promql_eval_instant(api->deps.series, e, t, NULL, &r, &err);
-        if (rc) {
-            send_eval_error(api, req, rc, &err);
-        } else {
-            struct base_buf b;
-            base_buf_init(&b, QUERY_OUT_MAX);
-            send_buf(api, req, &b, put_result(&b, &r));
-            base_buf_free(&b);
+    } else if (series_ready(api, req) && (e = parse_query(api, req, &q))) {
+        struct query_ctx *c = query_new(api, req, e);
+        if (c) {
+            c->start = c->end = t;
+            query_start(c);
         }
-        promql_result_free(&r);
     }
-    promql_expr_free(e);
     qparams_free(&q);
 }
 
@@ -356,22 +424,18 @@ void api_query_range(void *data, struct http_request *req, const struct http_par
         if (type != PROMQL_SCALAR && type != PROMQL_VECTOR) {
             send_bad(api, req, "invalid expression type \"%s\" for range query, must be Scalar or instant Vector",
                      promql_type_name(type));
+            promql_expr_free(e);
         } else {
-            struct promql_result r;
-            struct promql_error err;
-            int rc = promql_eval_range(api->deps.series, e, start, end, step, NULL, &r, &err);
-            if (rc) {
-                send_eval_error(api, req, rc, &err);
-            } else {
-                struct base_buf b;
-                base_buf_init(&b, QUERY_OUT_MAX);
-                send_buf(api, req, &b, put_result(&b, &r));
-                base_buf_free(&b);
+            struct query_ctx *c = query_new(api, req, e);
+            if (c) {
+                c->range = true;
+                c->start = start;
+                c->end = end;
+                c->step = step;
+                query_start(c);
             }
-            promql_result_free(&r);
         }
     }
-    promql_expr_free(e);
     qparams_free(&q);
 }
 

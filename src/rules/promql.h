@@ -43,10 +43,18 @@ const struct series_matcher *promql_expr_selector(const struct promql_expr *e, s
 /* The range of an expression that is only a range selector, else 0. */
 int64_t promql_expr_range(const struct promql_expr *e);
 
+/* How far before its evaluation times an expression reads (ranges,
+ * offsets, subqueries and the lookback of instant selectors). */
+int64_t promql_expr_reach(const struct promql_expr *e, int64_t lookback_ms);
+
 struct promql_opts {
     int64_t lookback_ms;       /* 5m */
     int64_t default_step_ms;   /* subqueries without a step: 1m */
     uint64_t max_samples;      /* samples loaded or produced by one evaluation: 50,000,000 */
+    /* Older samples (the rollups, for what left the window), or NULL: a
+     * series of the archive adds its samples from before the first one db
+     * holds of the same labels; one db does not have is added whole. */
+    struct series_db *archive;
 };
 void promql_opts_default(struct promql_opts *o);
 

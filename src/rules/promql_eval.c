@@ -23,6 +23,7 @@ void promql_opts_default(struct promql_opts *o)
     o->lookback_ms = 5 * 60 * 1000;
     o->default_step_ms = 60 * 1000;
     o->max_samples = 50000000;
+    o->archive = NULL;
 }
 
 void pql_fail(struct pql_ev *ev, int rc, size_t pos, const char *fmt, ...)

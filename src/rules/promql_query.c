@@ -31,68 +31,126 @@ static int cmp_mseries(const void *a, const void *b)
     return x->n < y->n ? -1 : x->n > y->n;
 }
 
-/* Reads a selector's series over [mint, maxt] into its slot (stale markers
- * kept for instant selectors, dropped for range ones). */
-static bool slot_load(struct pql_ev *ev, const struct pql_node *n, int64_t mint, int64_t maxt)
+/* The samples of one series over [mint, maxt] (stale markers dropped for
+ * range selectors) into arrays of the keep arena; false on OOM. */
+static bool read_series(struct pql_ev *ev, struct series_db *db, series_ref ref, const struct pql_node *n,
+                        int64_t mint, int64_t maxt, int64_t **kt, double **kv, size_t *cnt_out)
+{
+    size_t cap = 64, cnt = 0;
+    int64_t *ts = base_malloc(cap * sizeof(*ts));
+    double *vs = base_malloc(cap * sizeof(*vs));
+    bool ok = ts && vs;
+    struct series_iter it;
+    int64_t t;
+    double v;
+    series_iter_init(&it, db, ref, mint, maxt);
+    while (ok && series_iter_next(&it, &t, &v)) {
+        if (n->kind == PQL_MATRIX && series_is_stale(v))
+            continue;
+        if (cnt == cap) {
+            cap *= 2;
+            int64_t *nt = base_realloc(ts, cap * sizeof(*ts));
+            if (nt)
+                ts = nt;
+            double *nv = nt ? base_realloc(vs, cap * sizeof(*vs)) : NULL;
+            if (nv)
+                vs = nv;
+            ok = nt && nv;
+            if (!ok)
+                break;
+        }
+        ts[cnt] = t;
+        vs[cnt] = v;
+        cnt++;
+    }
+    *kt = NULL;
+    *kv = NULL;
+    *cnt_out = 0;
+    if (ok && cnt) {
+        *kt = base_arena_alloc(&ev->keep, cnt * sizeof(**kt));
+        *kv = base_arena_alloc(&ev->keep, cnt * sizeof(**kv));
+        ok = *kt && *kv;
+        if (ok) {
+            memcpy(*kt, ts, cnt * sizeof(**kt));
+            memcpy(*kv, vs, cnt * sizeof(**kv));
+            *cnt_out = cnt;
+        }
+    }
+    base_free(ts);
+    base_free(vs);
+    return ok;
+}
+
+/* The series of db that match the selector over [mint, maxt] into its
+ * slot; with merge (the archive), samples before the first one a series
+ * already in the slot holds go in front of them. */
+static bool slot_add(struct pql_ev *ev, struct series_db *db, const struct pql_node *n, int64_t mint, int64_t maxt,
+                     bool merge)
 {
     struct pql_slot *slot = &ev->slots[n->u.sel.slot];
     series_ref *refs = NULL;
     size_t nrefs = 0;
-    if (series_db_select(ev->db, n->u.sel.ms, n->u.sel.n_ms, mint, maxt, &refs, &nrefs) != 0) {
+    if (series_db_select(db, n->u.sel.ms, n->u.sel.n_ms, mint, maxt, &refs, &nrefs) != 0) {
         pql_fail(ev, PROMQL_ERR_NOMEM, n->pos, "out of memory");
         return false;
     }
-    slot->loaded = true;
-    slot->s = base_arena_alloc(&ev->keep, (nrefs ? nrefs : 1) * sizeof(*slot->s));
-    bool ok = slot->s != NULL;
+    size_t have = slot->n;
+    struct pql_mseries *grown = base_arena_alloc(&ev->keep, (have + nrefs ? have + nrefs : 1) * sizeof(*grown));
+    bool ok = grown != NULL;
+    if (ok && have)
+        memcpy(grown, slot->s, have * sizeof(*grown));
+    if (ok)
+        slot->s = grown;
     for (size_t i = 0; ok && i < nrefs; i++) {
         const struct series_label *l;
-        size_t nl = series_db_labels(ev->db, refs[i], &l);
-        struct pql_lset *ls = pql_lset_alloc(&ev->keep, nl);
-        size_t cap = 64, cnt = 0;
-        int64_t *ts = base_malloc(cap * sizeof(*ts));
-        double *vs = base_malloc(cap * sizeof(*vs));
-        ok = ls && ts && vs;
-        struct series_iter it;
-        int64_t t;
-        double v;
-        series_iter_init(&it, ev->db, refs[i], mint, maxt);
-        while (ok && series_iter_next(&it, &t, &v)) {
-            if (n->kind == PQL_MATRIX && series_is_stale(v))
+        size_t nl = series_db_labels(db, refs[i], &l);
+        int64_t *kt;
+        double *kv;
+        size_t cnt;
+        ok = read_series(ev, db, refs[i], n, mint, maxt, &kt, &kv, &cnt);
+        if (!ok || !cnt)
+            continue;
+        uint64_t hash = pql_lset_hash(l, nl);
+        struct pql_mseries *same = NULL;
+        for (size_t k = 0; merge && k < have && !same; k++) {
+            const struct pql_lset *x = slot->s[k].ls;
+            if (x->hash != hash || x->n != nl)
                 continue;
-            if (cnt == cap) {
-                cap *= 2;
-                int64_t *nt = base_realloc(ts, cap * sizeof(*ts));
-                if (nt)
-                    ts = nt;
-                double *nv = nt ? base_realloc(vs, cap * sizeof(*vs)) : NULL;
-                if (nv)
-                    vs = nv;
-                ok = nt && nv;
-                if (!ok)
-                    break;
-            }
-            ts[cnt] = t;
-            vs[cnt] = v;
-            cnt++;
+            bool eq = true;
+            for (size_t j = 0; eq && j < nl; j++)
+                eq = !strcmp(x->l[j].name, l[j].name) && !strcmp(x->l[j].value, l[j].value);
+            if (eq)
+                same = &slot->s[k];
         }
-        struct pql_mseries *ms = &slot->s[slot->n];
-        if (ok && cnt) {
-            ls->n = (uint32_t)nl;
-            memcpy(ls->l, l, nl * sizeof(*l));
-            ls->hash = pql_lset_hash(l, nl);
-            int64_t *kt = base_arena_alloc(&ev->keep, cnt * sizeof(*kt));
-            double *kv = base_arena_alloc(&ev->keep, cnt * sizeof(*kv));
-            ok = kt && kv;
+        if (same) {
+            size_t older = 0;
+            while (older < cnt && (!same->n || kt[older] < same->t[0]))
+                older++;
+            if (!older)
+                continue;
+            int64_t *mt = base_arena_alloc(&ev->keep, (older + same->n) * sizeof(*mt));
+            double *mv = base_arena_alloc(&ev->keep, (older + same->n) * sizeof(*mv));
+            ok = mt && mv;
             if (ok) {
-                memcpy(kt, ts, cnt * sizeof(*kt));
-                memcpy(kv, vs, cnt * sizeof(*kv));
-                *ms = (struct pql_mseries){ls, kt, kv, cnt};
-                slot->n++;
+                memcpy(mt, kt, older * sizeof(*mt));
+                memcpy(mv, kv, older * sizeof(*mv));
+                memcpy(mt + older, same->t, same->n * sizeof(*mt));
+                memcpy(mv + older, same->v, same->n * sizeof(*mv));
+                same->t = mt;
+                same->v = mv;
+                same->n += older;
+            }
+            cnt = older;
+        } else {
+            struct pql_lset *ls = pql_lset_alloc(&ev->keep, nl);
+            ok = ls != NULL;
+            if (ok) {
+                ls->n = (uint32_t)nl;
+                memcpy(ls->l, l, nl * sizeof(*l));
+                ls->hash = hash;
+                slot->s[slot->n++] = (struct pql_mseries){ls, kt, kv, cnt};
             }
         }
-        base_free(ts);
-        base_free(vs);
         if (ok && !pql_count_samples(ev, cnt, n->pos)) {
             base_free(refs);
             return false;
@@ -101,9 +159,23 @@ static bool slot_load(struct pql_ev *ev, const struct pql_node *n, int64_t mint,
     base_free(refs);
     if (!ok)
         pql_fail(ev, PROMQL_ERR_NOMEM, n->pos, "out of memory");
-    else
-        qsort(slot->s, slot->n, sizeof(*slot->s), cmp_mseries);
     return ok;
+}
+
+/* Reads a selector's series over [mint, maxt] into its slot: the store's,
+ * then the archive's older samples; sorted in Prometheus' label order. */
+static bool slot_load(struct pql_ev *ev, const struct pql_node *n, int64_t mint, int64_t maxt)
+{
+    struct pql_slot *slot = &ev->slots[n->u.sel.slot];
+    slot->loaded = true;
+    slot->n = 0;
+    slot->s = NULL;
+    if (!slot_add(ev, ev->db, n, mint, maxt, false))
+        return false;
+    if (ev->o->archive && !slot_add(ev, ev->o->archive, n, mint, maxt, true))
+        return false;
+    qsort(slot->s, slot->n, sizeof(*slot->s), cmp_mseries);
+    return true;
 }
 
 /* The first index with t[i] > x (upper bound). */
@@ -139,6 +211,40 @@ static bool load_slots(struct pql_ev *ev, const struct pql_node *n, int64_t befo
         return true;
     default: return true;
     }
+}
+
+static int64_t reach(const struct pql_node *n, int64_t before, int64_t lookback)
+{
+    if (!n)
+        return 0;
+    int64_t r = 0, x;
+    switch (n->kind) {
+    case PQL_SELECTOR:
+    case PQL_MATRIX:
+        return before + n->u.sel.offset_ms + (n->kind == PQL_MATRIX ? n->u.sel.range_ms : lookback);
+    case PQL_SUBQUERY: return reach(n->u.sub.expr, before + n->u.sub.offset_ms + n->u.sub.range_ms, lookback);
+    case PQL_UNARY: return reach(n->u.unary.expr, before, lookback);
+    case PQL_PAREN: return reach(n->u.paren.expr, before, lookback);
+    case PQL_BINARY:
+        r = reach(n->u.bin.lhs, before, lookback);
+        x = reach(n->u.bin.rhs, before, lookback);
+        return x > r ? x : r;
+    case PQL_AGG:
+        r = reach(n->u.agg.param, before, lookback);
+        x = reach(n->u.agg.expr, before, lookback);
+        return x > r ? x : r;
+    case PQL_CALL:
+        for (size_t i = 0; i < n->u.call.n; i++)
+            if ((x = reach(n->u.call.args[i], before, lookback)) > r)
+                r = x;
+        return r;
+    default: return 0;
+    }
+}
+
+int64_t promql_expr_reach(const struct promql_expr *e, int64_t lookback_ms)
+{
+    return reach(e->root, 0, lookback_ms);
 }
 
 static int ev_begin(struct pql_ev *ev, struct series_db *db, const struct promql_expr *e, int64_t start,
