@@ -1,7 +1,8 @@
 """
 The configuration examples of the README and docs/checks.md (every ```yaml block, runbook
-examples of every check type) load with `opshub config check`: a renamed field, a removed
-default or a typo in the docs fails here. ${VARS} the examples use get dummy values; files the
+examples of every check type) load with `opshub config check`, and docs/alerts.md's runbook
+alerts load both ways (`config check`; `rules check` and promtool for the rule file): a
+renamed field, a removed default or a typo in the docs fails here. ${VARS} the examples use get dummy values; files the
 examples name under /etc (a CA bundle, a client certificate) are redirected to real ones this
 test writes, since the loader reads them.
 """
@@ -62,6 +63,36 @@ def test_every_yaml_example_loads():
     print(f"  {n} yaml examples checked")
     h.check(n >= 10, f"only {n} yaml examples found: the pattern no longer matches the docs")
     h.check(not problems, "examples that do not load:\n  " + "\n  ".join(problems))
+
+
+RUNBOOK_CHECKS = """checks:
+  - {id: api-health, type: http, url: 'http://127.0.0.1:9/health'}
+  - {id: api-metrics, type: prometheus, url: 'http://127.0.0.1:9/metrics'}
+  - {id: cache, type: redis, url: 'redis://127.0.0.1:9'}
+  - {id: db, type: postgres, url: 'postgres://opshub@127.0.0.1:9/app'}
+"""
+
+
+def test_the_runbook_alerts_of_docs_alerts_load_both_ways():
+    found = {b[1].splitlines()[0]: b for b in blocks("docs/alerts.md") if b[1].startswith("# runbook alerts")}
+    conf = found.get("# runbook alerts: opshub configuration")
+    rules = found.get("# runbook alerts: Prometheus rule file")
+    h.check(conf and rules, f"the two runbook blocks of docs/alerts.md ({list(found)})")
+    p = ENV["tmp"].join("runbook-opshub.yaml")
+    with open(p, "w") as f:
+        f.write(RUNBOOK_CHECKS + conf[1])
+    r = h.run_cli(["config", "check", "--config", p])
+    h.eq(r.returncode, 0, f"docs/alerts.md:{conf[0]}: {r.stdout}{r.stderr}")
+    q = ENV["tmp"].join("runbook-rules.yml")
+    with open(q, "w") as f:
+        f.write(rules[1])
+    r = h.run_cli(["rules", "check", q])
+    h.eq(r.returncode, 0, f"docs/alerts.md:{rules[0]}: {r.stdout}{r.stderr}")
+    h.contains(r.stdout, "SUCCESS: 6 rules found", "rules check counts the rules")
+    # the same rule file in the real Prometheus' promtool (Debian's prometheus package)
+    r = subprocess.run(["/usr/bin/promtool", "check", "rules", q], capture_output=True, text=True, timeout=60)
+    h.eq(r.returncode, 0, f"promtool check rules: {r.stdout}{r.stderr}")
+    h.contains(r.stdout, "SUCCESS: 6 rules found", "promtool counts the same rules")
 
 
 if __name__ == "__main__":
