@@ -172,7 +172,8 @@ registerPage({
       if (chart) chart.destroy();
       chart = new uPlot({
         width, height: 220,
-        scales: { x: { time: true } },
+        // the whole range asked for, so that every marker in it lands on the chart
+        scales: { x: { time: true, range: () => [now - span, now] } },
         axes: [{ stroke: cssVar('--fg-muted') }, { stroke: cssVar('--fg-muted'), values: (u, v) => v.map((x) => `${x} ms`) }],
         series: [{}, { label: 'p50', stroke: cssVar('--c-up'), width: 2, points: { show: true, size: 4 } },
           { label: 'p95', stroke: cssVar('--c-degraded'), width: 1.5 }, { label: 'p99', stroke: cssVar('--c-down'), width: 1 }],
