@@ -1,8 +1,10 @@
 """
 Alert timing against the reference: a real Prometheus (Debian's 2.42) and opshub load the same
-rule file and scrape the same exporter every 250 ms; the test drives a gauge over a threshold and
-back, polls both alert APIs every 50 ms, and compares, for each alert, the label set, activeAt,
-when it was first seen firing and when it was last seen (resolution): within one evaluation
+rule file and scrape the same exporter every 250 ms; the test drives two gauges and a counter over
+thresholds and back, polls both alert APIs every 50 ms, and compares, for each alert (name and
+labels: eight of them, from thresholds per series, `for`, `keep_firing_for`, an aggregation, a
+`rate` over the counter and a one-to-one ratio), that both raised the same ones, and activeAt,
+when each was first seen firing and when it was last seen (resolution): within one evaluation
 interval (1 s) plus one scrape interval, as the issue asks. It also checks the semantics on
 both: `for: 3s` fires at least 3 s after activeAt, keep_firing_for holds an alert 2 s past its
 condition, and a recording rule gives the same value.
@@ -35,6 +37,17 @@ RULES = """groups:
       - alert: Sticky
         expr: load > 80
         keep_firing_for: 2s
+      - alert: PerService
+        expr: load > 40
+        labels: {severity: info}
+      - alert: TotalLoad
+        expr: sum by (env) (load) > 120
+        for: 2s
+      - alert: BusyRate
+        expr: rate(requests_total[2s]) > 20
+      - alert: RatioHigh
+        expr: load{svc="web"} / on(env) load{svc="api"} > 0.45
+        for: 1s
 """
 EVAL_S = 1.0
 SCRAPE_S = 0.25
@@ -48,7 +61,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         with self.server.lock:
             v = self.server.load
-        body = f'# TYPE load gauge\nload{{svc="api"}} {v}\n'.encode()
+            # a counter that grows 40/s while the load is high and 4/s otherwise
+            now = time.time()
+            self.server.count += (now - self.server.at) * (40 if v > 50 else 4)
+            self.server.at = now
+            c = self.server.count
+        web = v / 2 if v > 50 else v / 4   # web/api: 0.5 while high, 0.25 otherwise
+        body = (f'# TYPE load gauge\nload{{svc="api",env="prod"}} {v}\nload{{svc="web",env="prod"}} {web}\n'
+                f'# TYPE requests_total counter\nrequests_total{{svc="api"}} {c:.3f}\n').encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
@@ -61,6 +81,8 @@ class Exporter:
         self.srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.srv.lock = threading.Lock()
         self.srv.load = 10
+        self.srv.count = 0.0
+        self.srv.at = time.time()
         self.port = self.srv.server_address[1]
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
         h.track(self)
@@ -111,7 +133,7 @@ def test_alert_timing_matches_prometheus():
             r = h.http_request(o.cur_port, "GET", "/api/v1/alerts", headers={"Authorization": f"Bearer {token}"})
             st, j = r.status, r.json()
         h.eq(st, 200, f"{side} /api/v1/alerts")
-        return {a["labels"]["alertname"]: a for a in j["data"]["alerts"]}
+        return {(a["labels"]["alertname"], tuple(sorted(a["labels"].items()))): a for a in j["data"]["alerts"]}
 
     # both have evaluated the group with load 10: nothing active
     def evaluated(side):
@@ -126,10 +148,12 @@ def test_alert_timing_matches_prometheus():
     # a warm-up round: Prometheus' first evaluations after a start see no data (it restores
     # `for` state then); measure only once both have raised and cleared an alert
     exp.set(60)
-    h.wait_for(lambda: "AnyLoad" in alerts_of("prometheus") and "AnyLoad" in alerts_of("opshub"), 30,
+    def names(side):
+        return {k[0] for k in alerts_of(side)}
+    h.wait_for(lambda: "AnyLoad" in names("prometheus") and "AnyLoad" in names("opshub"), 30,
                "the warm-up alert on both")
     exp.set(10)
-    h.wait_for(lambda: not alerts_of("prometheus") and not alerts_of("opshub"), 30, "the warm-up alert to clear")
+    h.wait_for(lambda: not alerts_of("prometheus") and not alerts_of("opshub"), 30, "the warm-up alerts to clear")
     time.sleep(0.3)
     seen = {side: {} for side in ("prometheus", "opshub")}
     t_up = time.time()
@@ -142,31 +166,31 @@ def test_alert_timing_matches_prometheus():
             t_down = now
             exp.set(10)
         for side in seen:
-            for name, a in alerts_of(side).items():
-                s = seen[side].setdefault(name, {"labels": a["labels"], "activeAt": parse_time(a["activeAt"]),
-                                                 "first": now, "firing": None, "last": now})
+            for key, a in alerts_of(side).items():
+                s = seen[side].setdefault(key, {"labels": a["labels"], "activeAt": parse_time(a["activeAt"]),
+                                                "first": now, "firing": None, "last": now})
                 s["last"] = now
                 if a["state"] == "firing" and s["firing"] is None:
                     s["firing"] = now
         time.sleep(0.05)
-    for name in ("AnyLoad", "HighLoad", "Sticky"):
-        p, q = seen["prometheus"].get(name), seen["opshub"].get(name)
-        h.check(p is not None, f"Prometheus raised {name}")
-        h.check(q is not None, f"opshub raised {name}")
-        labels = {k: v for k, v in p["labels"].items()}
-        h.eq(q["labels"], labels, f"{name}'s labels")
+    h.eq(sorted(seen["opshub"]), sorted(seen["prometheus"]), "the same alerts (name and labels) on both")
+    h.check(len(seen["prometheus"]) == 8, f"eight alerts raised ({sorted(k[0] for k in seen['prometheus'])})")
+    for key in seen["prometheus"]:
+        name = key[0]
+        p, q = seen["prometheus"][key], seen["opshub"][key]
         for what in ("activeAt", "firing", "last"):
-            h.check(p[what] is not None and q[what] is not None, f"{name}: {what} seen on both")
+            h.check(p[what] is not None and q[what] is not None, f"{key}: {what} seen on both")
             diff = abs(p[what] - q[what])
-            h.check(diff <= SLACK_S, f"{name}: {what} differs by {diff:.2f} s (Prometheus {p[what] - t_up:.2f}, "
+            h.check(diff <= SLACK_S, f"{key}: {what} differs by {diff:.2f} s (Prometheus {p[what] - t_up:.2f}, "
                                      f"opshub {q[what] - t_up:.2f} s after the change)")
         for side in seen:
-            s = seen[side][name]
-            h.check(s["activeAt"] >= t_up - 0.05, f"{side} {name}: activeAt after the change")
-            if name == "HighLoad":
-                h.check(s["firing"] - s["activeAt"] >= 3 - 0.05, f"{side} HighLoad fired before its for: 3s")
+            s = seen[side][key]
+            h.check(s["activeAt"] >= t_up - 0.05, f"{side} {key}: activeAt after the change")
+            for_s = {"HighLoad": 3, "TotalLoad": 2, "RatioHigh": 1}.get(name, 0)
+            h.check(s["firing"] - s["activeAt"] >= for_s - 0.05, f"{side} {name} fired before its for: {for_s}s")
+    by_name = {side: {k[0]: v for k, v in seen[side].items()} for side in seen}
     for side in seen:
-        gap = seen[side]["Sticky"]["last"] - seen[side]["AnyLoad"]["last"]
+        gap = by_name[side]["Sticky"]["last"] - by_name[side]["AnyLoad"]["last"]
         h.check(gap >= 2 - SCRAPE_S - 0.1, f"{side}: Sticky outlived AnyLoad by {gap:.2f} s (keep_firing_for: 2s)")
     # the recording rule
     pq = prom.get_json("/api/v1/query?" + urllib.parse.urlencode({"query": "load:doubled"}))[1]["data"]["result"]
