@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
-# 5 s per target keeps the whole command under 15 minutes on 2 cores (a fresh clone
-# took 899 s with 24 targets at 10 s each, 854 s with 28 at 6 s); `make fuzz` and
-# `make fuzz-long` run longer.
+# 5 s per target, JOBS targets at a time (scripts/fuzz.sh), keeps the whole command under
+# 15 minutes on 2 cores (a fresh clone took 910 s with 27 targets at 5 s one after the other);
+# `make fuzz` and `make fuzz-long` run longer.
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 
 step() { printf '\n=== %s ===\n' "$*"; }
