@@ -25,13 +25,13 @@
 
 enum top {
     T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_ALERTS, T_RULE_FILES,
-    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_SUPPORTED, T_NOTIFY = T_SUPPORTED, T_MAINTENANCE, T_INCIDENTS,
+    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_EXTERNAL_LABELS, T_SUPPORTED, T_NOTIFY = T_SUPPORTED, T_MAINTENANCE, T_INCIDENTS,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
     "server", "storage", "log", "include", "projects", "checks", "status_page", "series", "alerts", "rule_files", "evaluation_interval",
-    "remote_write", "notify",
+    "remote_write", "external_labels", "notify",
     "maintenance", "incidents", "deploys", "backups", "runbooks",
 };
 
@@ -389,6 +389,30 @@ static void parse_series(struct conf_ctx *ctx, const struct conf_node *n)
     if (f[2] && conf_value_size(ctx, f[2], CONF_SERIES_MAX_MEMORY_LIMIT, &s->max_memory) == 0 &&
         s->max_memory < 1024 * 1024)
         conf_value_error(ctx, f[2], "max_memory must be at least 1MiB");
+}
+
+/* ---- external_labels ---- */
+
+static const char *external_value_bad(const char *v, size_t len)
+{
+    (void)v;
+    if (len == 0)
+        return "an empty value (a label without a value is no label)";
+    return len > 1024 ? "longer than 1 KiB" : NULL;
+}
+
+/* Prometheus' global.external_labels: what identifies this opshub to a
+ * remote store (remote_write) and to templates ($externalLabels). */
+static void parse_external_labels(struct conf_ctx *ctx, const struct conf_node *n)
+{
+    struct conf *c = ctx->conf;
+    if (!section_map(ctx, n))
+        return;
+    if (n->n > 32) {
+        conf_value_error(ctx, n, "external_labels holds at most 32 labels");
+        return;
+    }
+    conf_value_kv(ctx, n, conf_label_name_bad, external_value_bad, &c->external_labels, &c->n_external_labels);
 }
 
 /* ---- log ---- */
@@ -792,6 +816,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     conf_status_page_parse(ctx, top[T_STATUS_PAGE], &c->status_page);
     parse_series(ctx, top[T_SERIES]);
     conf_remote_write_parse(ctx, top[T_REMOTE_WRITE], &c->remote_write, &c->n_remote_write);
+    parse_external_labels(ctx, top[T_EXTERNAL_LABELS]);
     if (top[T_EVALUATION_INTERVAL] &&
         conf_value_duration(ctx, top[T_EVALUATION_INTERVAL], &c->evaluation_interval_ms) == 0 &&
         (c->evaluation_interval_ms < 100 || c->evaluation_interval_ms > 3600000))

@@ -169,6 +169,8 @@ struct conf {
     struct conf_series series;
     struct conf_remote_write *remote_write;
     size_t n_remote_write;
+    struct conf_kv *external_labels;  /* `external_labels:`: added to what remote_write sends, $externalLabels */
+    size_t n_external_labels;
     struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
     size_t n_alerts;
     struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */

@@ -135,6 +135,9 @@ int conf_check_copy(struct conf_check *dst, const struct conf_check *src, struct
 void conf_sso_parse_github(struct conf_ctx *ctx, const struct conf_node *n, struct conf_github *out);
 void conf_sso_parse_oidc(struct conf_ctx *ctx, const struct conf_node *n, struct conf_oidc *out);
 
+/* rules.c: why k is no label name Prometheus accepts (NULL when it is). */
+const char *conf_label_name_bad(const char *k);
+
 /* remote_write.c: the `remote_write:` list. */
 void conf_remote_write_parse(struct conf_ctx *ctx, const struct conf_node *n, struct conf_remote_write **out,
                              size_t *n_out);

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *label_name_bad(const char *k)
+const char *conf_label_name_bad(const char *k)
 {
     if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_'))
         return "a label name starts with a letter or _";
@@ -70,7 +70,7 @@ static const char *any_value(const char *v, size_t len)
 
 static void kv(struct conf_ctx *ctx, const struct conf_node *n, struct conf_kv **out, size_t *n_out, bool names)
 {
-    conf_value_kv(ctx, n, names ? label_name_bad : any_key, any_value, out, n_out);
+    conf_value_kv(ctx, n, names ? conf_label_name_bad : any_key, any_value, out, n_out);
 }
 
 enum { A_ALERT, A_EXPR, A_CHECK, A_WHEN, A_FOR, A_KEEP, A_SEVERITY, A_LABELS, A_ANNOTATIONS, A_COUNT };

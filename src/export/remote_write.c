@@ -66,6 +66,10 @@ struct remote_write_set {
     void *user_data;
     bool closing;
     uint64_t rng;
+    /* external_labels, sorted by name; each series gets those it has not got itself */
+    struct series_label *ext;
+    char *ext_mem;
+    size_t n_ext;
 };
 
 static void send_batch(struct writer *w);
@@ -312,7 +316,7 @@ static int encode(struct writer *w)
     for (size_t i = 0; i < m; i++)
         if (i == 0 || k[i].e.ref != k[i - 1].e.ref) {
             const struct series_label *l;
-            n_labels += series_db_labels(w->set->db, k[i].e.ref, &l);
+            n_labels += series_db_labels(w->set->db, k[i].e.ref, &l) + w->set->n_ext;
         }
     Opshub__Remote__TimeSeries *ts = base_calloc(n_series ? n_series : 1, sizeof(*ts));
     Opshub__Remote__TimeSeries **tsp = base_calloc(n_series ? n_series : 1, sizeof(*tsp));
@@ -332,20 +336,29 @@ static int encode(struct writer *w)
             Opshub__Remote__TimeSeries *t = &ts[si];
             opshub__remote__time_series__init(t);
             t->labels = &lbp[li];
-            t->n_labels = nl;
-            for (size_t x = 0; x < nl; x++) {
+            /* the series' labels and the external ones it has not got, both sorted: a merge */
+            const struct series_label *ext = w->set->ext;
+            size_t ne = w->set->n_ext, x = 0, y = 0, first = li;
+            while (x < nl || y < ne) {
+                int c = x >= nl ? 1 : y >= ne ? -1 : strcmp(l[x].name, ext[y].name);
+                const struct series_label *from = c <= 0 ? &l[x] : &ext[y];
+                if (c <= 0)
+                    x++;
+                if (c >= 0)
+                    y++;
                 opshub__remote__label__init(&lb[li]);
-                lb[li].name = (char *)l[x].name;
-                lb[li].value = (char *)l[x].value;
+                lb[li].name = (char *)from->name;
+                lb[li].value = (char *)from->value;
                 lbp[li] = &lb[li];
                 li++;
             }
+            t->n_labels = li - first;
             t->samples = &smp[sent];
             t->n_samples = j - i;
-            for (size_t x = i; x < j; x++) {
+            for (size_t q = i; q < j; q++) {
                 opshub__remote__sample__init(&sm[sent]);
-                sm[sent].value = k[x].e.v;
-                sm[sent].timestamp = k[x].e.t;
+                sm[sent].value = k[q].e.v;
+                sm[sent].timestamp = k[q].e.t;
                 smp[sent] = &sm[sent];
                 sent++;
             }
@@ -510,8 +523,46 @@ struct remote_write_set *remote_write_new(uv_loop_t *loop, struct series_db *db)
     return s;
 }
 
+static int cmp_label(const void *a, const void *b)
+{
+    return strcmp(((const struct series_label *)a)->name, ((const struct series_label *)b)->name);
+}
+
+/* external_labels into s: names and values in one block, sorted. */
+static int set_external(struct remote_write_set *s, const struct conf *c)
+{
+    size_t n = c->n_external_labels, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(c->external_labels[i].key) + strlen(c->external_labels[i].value) + 2;
+    struct series_label *l = n ? base_calloc(n, sizeof(*l)) : NULL;
+    char *mem = n ? base_malloc(bytes) : NULL;
+    if (n && (!l || !mem)) {
+        base_free(l);
+        base_free(mem);
+        return BASE_ERR_NOMEM;
+    }
+    char *p = mem;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = strlen(c->external_labels[i].key) + 1, v = strlen(c->external_labels[i].value) + 1;
+        l[i].name = memcpy(p, c->external_labels[i].key, a);
+        p += a;
+        l[i].value = memcpy(p, c->external_labels[i].value, v);
+        p += v;
+    }
+    if (n)
+        qsort(l, n, sizeof(*l), cmp_label);
+    base_free(s->ext);
+    base_free(s->ext_mem);
+    s->ext = l;
+    s->ext_mem = mem;
+    s->n_ext = n;
+    return 0;
+}
+
 int remote_write_apply(struct remote_write_set *s, const struct conf *c)
 {
+    if (set_external(s, c) != 0)
+        return BASE_ERR_NOMEM;
     if (c->n_remote_write && !s->curlm && !(s->curlm = probe_curlm_new(s->loop, on_done)))
         return BASE_ERR_NOMEM;
     struct writer **next = base_calloc(c->n_remote_write ? c->n_remote_write : 1, sizeof(*next));
@@ -568,6 +619,8 @@ static void on_all_closed(void *data)
     struct remote_write_set *s = data;
     void (*cb)(void *) = s->user_cb;
     void *cb_data = s->user_data;
+    base_free(s->ext);
+    base_free(s->ext_mem);
     base_free(s->w);
     base_free(s);
     if (cb)

@@ -91,6 +91,8 @@ struct rules_engine {
     void *close_data;
     uint64_t evaluations, failures, restored;
     bool held;
+    struct lblock *external;   /* external_labels, for $externalLabels; NULL: none */
+    struct template_kv *ext_kv;
 };
 
 /* ---- label blocks ---- */
@@ -318,7 +320,8 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
         size_t nl = res->type == PROMQL_SCALAR ? 0 : res->series[i].n_labels;
         double v = res->type == PROMQL_SCALAR ? res->scalar : res->series[i].v[0];
         struct template_kv tl[SERIES_LABELS_MAX];
-        struct template_data td = {v, tl, template_labels(l, nl, tl, SERIES_LABELS_MAX), NULL, 0};
+        size_t n_ext = g->e->external ? g->e->external->n : 0;
+        struct template_data td = {v, tl, template_labels(l, nl, tl, SERIES_LABELS_MAX), g->e->ext_kv, n_ext};
         char *lv[64] = {0};
         expand_all(r->label_tpl, r->n_labels < 64 ? r->n_labels : 64, &td, lv);
         struct lblock *b = rule_labels(r, l, nl, "alertname", r->name, lv);
@@ -331,7 +334,7 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
         for (size_t k = 0; k < b->n && nal < sizeof(al) / sizeof(al[0]); k++)
             if (strcmp(b->l[k].name, "alertname") != 0)
                 al[nal++] = (struct template_kv){b->l[k].name, b->l[k].value};
-        struct template_data ad = {v, al, nal, NULL, 0};
+        struct template_data ad = {v, al, nal, g->e->ext_kv, n_ext};
         char *av[64] = {0};
         size_t n_av = r->n_ann < 64 ? r->n_ann : 64;
         expand_all(r->ann_tpl, n_av, &ad, av);
@@ -641,8 +644,33 @@ static void close_groups(struct rules_engine *e, struct group **gs, size_t n)
     }
 }
 
+/* external_labels into e (sorted, owned); false on OOM. */
+static bool set_external(struct rules_engine *e, const struct conf *c)
+{
+    struct series_label l[64];
+    size_t n = c->n_external_labels < 64 ? c->n_external_labels : 64;
+    for (size_t i = 0; i < n; i++)
+        l[i] = (struct series_label){c->external_labels[i].key, c->external_labels[i].value};
+    struct lblock *b = n ? lblock_new(l, n) : NULL;
+    struct template_kv *kv = b ? base_calloc(b->n, sizeof(*kv)) : NULL;
+    if (n && (!b || !kv)) {
+        base_free(b);
+        base_free(kv);
+        return false;
+    }
+    for (size_t i = 0; b && i < b->n; i++)
+        kv[i] = (struct template_kv){b->l[i].name, b->l[i].value};
+    base_free(e->external);
+    base_free(e->ext_kv);
+    e->external = b;
+    e->ext_kv = kv;
+    return true;
+}
+
 int rules_apply(struct rules_engine *e, const struct conf *c)
 {
+    if (!set_external(e, c))
+        return BASE_ERR_NOMEM;
     size_t n = (c->n_alerts ? 1 : 0) + c->n_rule_groups;
     struct group **gs = base_calloc(n ? n : 1, sizeof(*gs));
     if (!gs)
@@ -715,6 +743,8 @@ void rules_destroy(struct rules_engine *e)
 {
     if (!e)
         return;
+    base_free(e->external);
+    base_free(e->ext_kv);
     for (size_t i = 0; i < e->n_groups; i++)
         group_free(e->groups[i]);
     base_free(e->groups);

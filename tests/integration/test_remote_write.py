@@ -1,7 +1,7 @@
 """
 Integration tests of remote_write (docs/alerts.md, remote_write) through the real binary:
-- against a real Prometheus started with --web.enable-remote-write-receiver: check series,
-  a recording rule's series and ALERTS arrive; the raw samples Prometheus holds are the ones
+- against a real Prometheus started with --web.enable-remote-write-receiver: check series and
+  ALERTS arrive, with the external_labels (which templates see as $externalLabels); the raw samples Prometheus holds are the ones
   opshub holds, timestamp for timestamp and value for value;
 - Prometheus killed and started again on the same port: the requests are retried with backoff
   (counted), the samples wait in the queue, and afterwards Prometheus holds every sample of the
@@ -62,12 +62,17 @@ class Recorder:
         self.srv.server_close()
 
 
-def raw(get_json, sel, at, window="6s"):
-    """The raw samples of a range selector at `at`: {labels: [(t, v), ...]}."""
+EXTERNAL = {"replica": "a", "region": "eu-1"}
+
+
+def raw(get_json, sel, at, window="6s", drop=()):
+    """The raw samples of a range selector at `at`: {labels: [(t, v), ...]}, without the
+    labels named in drop (Prometheus holds the external labels too)."""
     q = urllib.parse.urlencode({"query": f"{sel}[{window}]", "time": f"{at:.3f}"})
     r = get_json("/api/v1/query?" + q)
     h.eq(r["status"], "success", f"query {sel}")
-    return {tuple(sorted(s["metric"].items())): [(float(t), v) for t, v in s["values"]] for s in r["data"]["result"]}
+    return {tuple(sorted((k, v) for k, v in s["metric"].items() if k not in drop)):
+            [(float(t), v) for t, v in s["values"]] for s in r["data"]["result"]}
 
 
 def config(page_port, prom_port, rec_port):
@@ -75,8 +80,10 @@ def config(page_port, prom_port, rec_port):
         [h.http_check("api", f"http://127.0.0.1:{page_port}/", interval="200ms", timeout="150ms", project="shop")],
         projects=[{"id": "shop", "name": "Shop"}]) + (
         "evaluation_interval: 300ms\n"
+        "external_labels: {replica: a, region: eu-1}\n"
         "alerts:\n"
-        "  - {alert: AlwaysOn, expr: 'vector(1)', labels: {severity: info}}\n"
+        "  - {alert: AlwaysOn, expr: 'vector(1)', labels: {severity: info},\n"
+        "     annotations: {where: '{{ $externalLabels.replica }} in {{ $externalLabels.region }}'}}\n"
         "remote_write:\n"
         f"  - url: http://127.0.0.1:{prom_port}/api/v1/write\n"
         "    name: prom\n"
@@ -108,6 +115,14 @@ def test_remote_write_to_a_real_prometheus():
             return r["status"] == "success" and len(r["data"]["result"]) > 0
 
         h.wait_for(lambda: prom_has('probe_success{check="api"} == 1'), 15, "probe_success in Prometheus")
+        # every series carries the external labels there; the alert's template sees them
+        h.check(prom_has('probe_success{check="api",replica="a",region="eu-1"}'), "external labels on the series")
+        h.check(not prom_has('probe_success{check="api",replica=""}'), "no series without them")
+        h.wait_for(lambda: any(a["labels"]["alertname"] == "AlwaysOn"
+                               for a in o.get_json("/api/v1/alerts")["data"]["alerts"]), 10, "AlwaysOn in opshub")
+        ann = [a["annotations"] for a in o.get_json("/api/v1/alerts")["data"]["alerts"]
+               if a["labels"]["alertname"] == "AlwaysOn"][0]
+        h.eq(ann, {"where": "a in eu-1"}, "$externalLabels in an annotation")
         h.wait_for(lambda: prom_has('opshub_check_status{check="api",project="shop"}'), 5, "the status series")
         h.wait_for(lambda: prom_has('ALERTS{alertname="AlwaysOn",alertstate="firing",severity="info"}'), 10,
                    "ALERTS written by the rule engine")
@@ -117,7 +132,7 @@ def test_remote_write_to_a_real_prometheus():
         for sel in ('probe_success{check="api"}', 'probe_duration_seconds{check="api"}',
                     'ALERTS_FOR_STATE{alertname="AlwaysOn"}'):
             mine = raw(o.get_json, sel, at)
-            theirs = raw(pq, sel, at)
+            theirs = raw(pq, sel, at, drop=EXTERNAL)
             h.check(len(next(iter(mine.values()), [])) >= 5, f"{sel}: opshub holds samples ({mine})")
             h.eq(theirs, mine, f"{sel}: Prometheus holds exactly opshub's samples")
         m = o.metrics()
@@ -159,7 +174,7 @@ def test_remote_write_to_a_real_prometheus():
         window = f"{int(time.time() - t_kill + 2)}s"
         at = time.time() - 1.0
         mine = raw(o.get_json, 'probe_success{check="api"}', at, window)
-        theirs = raw(pq, 'probe_success{check="api"}', at, window)
+        theirs = raw(pq, 'probe_success{check="api"}', at, window, drop=EXTERNAL)
         got = next(iter(mine.values()))
         h.check(sum(1 for t, _ in got if t_kill <= t <= t_back) >= 10, "samples during the outage in opshub")
         h.eq(theirs, mine, "Prometheus holds every sample of the outage")
@@ -236,6 +251,25 @@ def test_bad_remote_write_is_refused_with_its_place():
                             (14, 21, "remote_timeout must be from 100ms to 10m")):
         h.contains(out, f"{path}:{line}:{col}", f"an error at {line}:{col} ({text})")
         h.contains(out, text, f"the error at {line}:{col}")
+
+
+BAD_EXTERNAL = """checks:
+  - {id: api, type: http, url: 'http://127.0.0.1:9/'}
+external_labels: {__replica: a, 9x: b, ok: ''}
+"""
+
+
+def test_bad_external_labels_are_refused():
+    tmp = h.TempDir("opshub-ext-bad-")
+    path = tmp.join("opshub.yaml")
+    with open(path, "w") as f:
+        f.write(BAD_EXTERNAL)
+    r = h.run_cli(["config", "check", "--config", path])
+    out = r.stdout + r.stderr
+    h.eq(r.returncode, 2, f"config check: {out}")
+    for text in ("reserved", "starts with a letter", "an empty value"):
+        h.contains(out, text, f"the error about {text}")
+    h.contains(out, f"{path}:3:", "errors at line 3")
 
 
 if __name__ == "__main__":
