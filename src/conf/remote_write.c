@@ -17,12 +17,9 @@
 
 static const char *header_name_bad(const char *k)
 {
-    if (!*k)
-        return "empty header name";
-    for (const char *p = k; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *p)))
-            return "header names are letters, digits and !#$%&'*+-.^_`|~";
+    const char *why = conf_value_header_name_bad(k);
+    if (why)
+        return why;
     /* the protocol's own headers are opshub's to set */
     static const char *const own[] = {"content-type", "content-encoding", "content-length", "host",
                                       "x-prometheus-remote-write-version", "user-agent", "authorization"};
@@ -34,10 +31,8 @@ static const char *header_name_bad(const char *k)
 
 static const char *header_value_bad(const char *v, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-            return "header values must not contain line breaks or control characters";
-    return len > 4096 ? "longer than 4 KiB" : NULL;
+    const char *why = conf_value_header_value_bad(v, len);
+    return why ? why : len > 4096 ? "longer than 4 KiB" : NULL;
 }
 
 /* A text without control characters (a credential). */

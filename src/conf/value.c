@@ -714,3 +714,22 @@ const struct conf_node *conf_value_member(const struct conf_node *map, const cha
             return n;
     return NULL;
 }
+
+const char *conf_value_header_name_bad(const char *k)
+{
+    if (!*k)
+        return "empty header name";
+    for (const char *p = k; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            return "header names are letters, digits and !#$%&'*+-.^_`|~";
+    return NULL;
+}
+
+const char *conf_value_header_value_bad(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+            return "header values must not contain line breaks or control characters";
+    return NULL;
+}

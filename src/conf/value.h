@@ -126,6 +126,11 @@ int conf_value_kv(struct conf_ctx *ctx, const struct conf_node *map,
                   const char *(*key_bad)(const char *k),
                   const char *(*value_bad)(const char *v, size_t len),
                   struct conf_kv **out, size_t *n_out);
+/* HTTP header fields (for conf_value_kv): a name of RFC 9110 token
+ * characters; a value without line breaks or control characters (tab
+ * allowed). NULL when fine, else the reason. */
+const char *conf_value_header_name_bad(const char *k);
+const char *conf_value_header_value_bad(const char *v, size_t len);
 /* Reports a duplicate id through `seen` (id -> first node), else inserts it. */
 int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *id,
                       const struct conf_node *at, const char *kind);

@@ -86,15 +86,6 @@ static void wipe_free(char *s)
     base_free(s);
 }
 
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = base_malloc(n);
-    return d ? memcpy(d, s, n) : NULL;
-}
-
 static uint64_t identity_of(const struct conf_remote_write *c)
 {
     char num[160];
@@ -173,10 +164,10 @@ static struct writer *writer_new(struct remote_write_set *s, const struct conf_r
     else
         default_name(c->url, w->name, sizeof(w->name));
     w->st.name = w->name;
-    w->url = dup_or_null(c->url);
-    w->username = dup_or_null(c->username);
-    w->password = dup_or_null(c->password);
-    w->bearer = dup_or_null(c->bearer_token);
+    w->url = base_strdup(c->url);
+    w->username = base_strdup(c->username);
+    w->password = base_strdup(c->password);
+    w->bearer = base_strdup(c->bearer_token);
     w->timeout_ms = c->timeout_ms;
     w->deadline_ms = c->batch_send_deadline_ms;
     w->min_backoff_ms = c->min_backoff_ms;

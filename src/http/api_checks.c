@@ -275,21 +275,11 @@ void api_checks_samples(void *data, struct http_request *req, const struct http_
     if (!c)
         return;
     struct store_query q = {.check_id = c->conf->id, .limit = SAMPLES_DEFAULT_LIMIT};
-    char buf[32];
-    if (api_query_time(api, req, "from", &q.from_ms) || api_query_time(api, req, "to", &q.to_ms))
+    long limit = SAMPLES_DEFAULT_LIMIT;
+    if (api_query_time(api, req, "from", &q.from_ms) || api_query_time(api, req, "to", &q.to_ms) ||
+        api_query_int(api, req, "limit", 1, SAMPLES_MAX_LIMIT, &limit) < 0)
         return;
-    int has_limit = api_query_param(api, req, "limit", buf, sizeof(buf));
-    if (has_limit < 0)
-        return;
-    if (has_limit) {
-        char *end;
-        long v = strtol(buf, &end, 10);
-        if (!buf[0] || *end || v < 1 || v > SAMPLES_MAX_LIMIT) {
-            api_send_error(api, req, 400, "invalid_parameter", "'limit' must be an integer from 1 to 10000", "limit");
-            return;
-        }
-        q.limit = (int)v;
-    }
+    q.limit = (int)limit;
     if (q.from_ms && q.to_ms && q.from_ms > q.to_ms) {
         api_send_error(api, req, 400, "invalid_parameter", "'from' is after 'to'", "from");
         return;

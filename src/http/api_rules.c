@@ -13,7 +13,6 @@
 #include "rules/rules.h"
 #include "store/alerts.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static void send_data(struct http_api *api, struct http_request *req, json_t *data)
@@ -109,20 +108,9 @@ void api_rules_history(void *data, struct http_request *req, const struct http_p
         api_send_error(api, req, 400, "invalid_parameter", "'from' is after 'to'", "from");
         return;
     }
-    char buf[32];
     long limit = 1000;
-    int has = api_query_param(api, req, "limit", buf, sizeof(buf));
-    if (has < 0)
+    if (api_query_int(api, req, "limit", 1, STORE_ALERTS_QUERY_MAX, &limit) < 0)
         return;
-    if (has) {
-        char *end;
-        limit = strtol(buf, &end, 10);
-        if (!buf[0] || *end || limit < 1 || limit > STORE_ALERTS_QUERY_MAX) {
-            api_send_error(api, req, 400, "invalid_parameter", "'limit' must be an integer from 1 to 10000",
-                           "limit");
-            return;
-        }
-    }
     struct history_ctx *ctx = base_calloc(1, sizeof(*ctx));
     if (!ctx) {
         api_send_error(api, req, 500, "internal", "out of memory", NULL);

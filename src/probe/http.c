@@ -503,14 +503,6 @@ static void on_curl_done(struct probe_curl_owner *owner, CURLcode rc)
 
 /* ---- the type: settings, values, registration ---- */
 
-static const char *header_value_bad(const char *v, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-            return "header values must not contain line breaks or control characters";
-    return NULL;
-}
-
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
 
 
@@ -570,7 +562,8 @@ static const struct conf_field http_fields[] = {
     CONF_FIELD("method", CONF_FIELD_ENUM, F(method), 0, "GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
      .choices = methods, .example = "POST"),
     CONF_FIELD("headers", CONF_FIELD_KV, F(headers), CONF_FIELD_SECRET, "Request headers (sealed at rest)",
-     .count_offset = F(n_headers), .key_bad = probe_http_header_name_bad, .value_bad = header_value_bad,
+     .count_offset = F(n_headers), .key_bad = conf_value_header_name_bad,
+     .value_bad = conf_value_header_value_bad,
      .example = "{X-Api-Key: t0ken}"),
     CONF_FIELD("body", CONF_FIELD_STRING, F(body), CONF_FIELD_SECRET, "Request body (sealed at rest)",
                .example = "'{\"ping\": true}'"),

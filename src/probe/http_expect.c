@@ -546,18 +546,6 @@ static const struct conf_field_ops body_re_ops = {body_re_parse, body_re_hash, b
 
 /* expect.headers: {name: true | false | value | condition}. */
 
-const char *probe_http_header_name_bad(const char *k)
-{
-    /* RFC 9110 token characters. */
-    if (!*k)
-        return "empty header name";
-    for (const char *p = k; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *p)))
-            return "header names are letters, digits and !#$%&'*+-.^_`|~";
-    return NULL;
-}
-
 static int header_value_parse(struct conf_ctx *ctx, const struct conf_node *v, struct probe_http_header_expect *x)
 {
     char shown[80], why[160];
@@ -620,7 +608,7 @@ static int headers_parse(struct conf_ctx *ctx, const struct conf_node *map, void
     for (const struct conf_node *v = map->child; v; v = v->next) {
         const struct conf_node *k = v->key;
         const char *bad = k->kind != CONF_NODE_SCALAR || k->has_nul ? "expected a header name"
-                                                                    : probe_http_header_name_bad(k->text);
+                                                                    : conf_value_header_name_bad(k->text);
         const struct conf_node *first = NULL;
         for (const struct conf_node *o = map->child; o != v && !bad && !first; o = o->next)
             if (o->key->kind == CONF_NODE_SCALAR && strcasecmp(o->key->text, k->text) == 0)

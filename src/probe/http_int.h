@@ -124,7 +124,5 @@ bool probe_http_expect_body(const struct probe_http_expect *x, const char *body,
 /* expect.headers on the final response's headers (curl_easy_header);
  * false with s's error. */
 bool probe_http_expect_headers(const struct probe_http_headers *hs, void *easy, struct sample *s);
-/* A reason when k is not an HTTP header name (RFC 9110 token), else NULL. */
-const char *probe_http_header_name_bad(const char *k);
 
 #endif
