@@ -27,6 +27,7 @@
 #include "probe/registry.h"
 #include "sched/sched.h"
 #include "export/remote_write.h"
+#include "notify/notify.h"
 #include "store/alerts.h"
 #include "store/pauses.h"
 #include "rules/rules.h"
@@ -69,6 +70,7 @@ struct app {
     struct rules_engine *rules;    /* alert and recording rules over the series */
     struct store_alerts *alert_log; /* alert transitions into the store */
     struct remote_write_set *remote_write; /* the series to the remotes of remote_write: */
+    struct notify *notify;         /* alerts to people: routes, groups, the outbox (notify:) */
     uv_timer_t series_timer;
     uv_timer_t restore_timer;      /* the deadline of the restore at start (rules held until then) */
     size_t restore_waiting;        /* store answers still to come for it */
@@ -197,6 +199,11 @@ static void on_alerts_active(void *data, int status, const struct store_alert_ro
                 .value = strtod(rows[i].value, NULL), .active_at_ms = rows[i].active_at_ms, .at_ms = rows[i].at_ms,
             };
         rules_restore(a->rules, items, n);
+        /* firing alerts were announced before the stop: notify takes them as told */
+        for (size_t i = 0; a->notify && i < n; i++)
+            if (items[i].state == EVENT_ALERT_FIRING)
+                notify_seed(a->notify, rows[i].labels, rows[i].annotations, items[i].value, rows[i].active_at_ms,
+                            rows[i].at_ms);
     }
     base_free(items);
     restore_done_one(a);
@@ -463,6 +470,8 @@ static void reload(struct app *a)
             if (a->remote_write && remote_write_apply(a->remote_write, fresh) != 0)
                 base_log_error("remote_write not applied, the previous remotes keep running",
                                BASE_LOG_STR("error", "out of memory"));
+            if (a->notify && notify_apply(a->notify, fresh) != 0)
+                base_log_error("notify not applied completely", BASE_LOG_STR("error", "out of memory"));
             reload_static(a);
             if (http_api_set_trusted_proxies(a->api, fresh->server.trusted_proxies, fresh->server.n_trusted_proxies))
                 base_log_error("server.trusted_proxies not applied", BASE_LOG_STR("error", "too many"));
@@ -504,6 +513,9 @@ static void on_objects_closed(void *data)
     a->objects = NULL;
     store_alerts_close(a->alert_log, &a->bus, NULL, NULL);
     a->alert_log = NULL;
+    /* its last writes are queued before the store closes */
+    notify_close(a->notify, &a->bus, NULL, NULL);
+    a->notify = NULL;
     /* the API is closed: nothing reads the remotes' figures any more */
     remote_write_close(a->remote_write, NULL, NULL);
     a->remote_write = NULL;
@@ -699,6 +711,12 @@ static int start(struct app *a)
         base_log_error("cannot subscribe to the event bus", BASE_LOG_STR("where", "alert store"));
         return 1;
     }
+    a->notify = notify_new(&a->loop, a->store, &a->bus, a->conf->server.base_url);
+    if (!a->notify || notify_apply(a->notify, a->conf) != 0) {
+        base_log_error("notifications cannot start", BASE_LOG_STR("where", "notify"));
+        return 1;
+    }
+    notify_resume(a->notify);
     a->objects = objects_svc_new(&a->loop, a->store, &a->env.keyring, on_objects_changed, a);
     if (!a->objects) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "objects"));
@@ -747,7 +765,7 @@ static int start(struct app *a)
     struct http_api_deps deps = {
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
         .objects = a->objects, .series = a->series, .rules = a->rules,
-        .alert_log = a->alert_log, .remote_write = a->remote_write,
+        .alert_log = a->alert_log, .remote_write = a->remote_write, .notify = a->notify,
         .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),

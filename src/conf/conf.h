@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/map.h"
 #include "conf/check.h"
+#include "conf/notify.h"
 #include "conf/rules.h"
 #include "conf/status_page.h"
 
@@ -171,6 +172,7 @@ struct conf {
     size_t n_remote_write;
     struct conf_kv *external_labels;  /* `external_labels:`: added to what remote_write sends, $externalLabels */
     size_t n_external_labels;
+    struct conf_notify notify;    /* `notify:` (conf/notify.h) */
     struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
     size_t n_alerts;
     struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */

@@ -194,6 +194,13 @@ void api_dashboard_get(void *api, struct http_request *req, const struct http_pa
 void api_rules_list(void *api, struct http_request *req, const struct http_params *p);
 void api_rules_alerts(void *api, struct http_request *req, const struct http_params *p);
 void api_rules_history(void *api, struct http_request *req, const struct http_params *p);
+/* api_notify.c */
+void api_notify_list(void *api, struct http_request *req, const struct http_params *p);
+void api_notify_get(void *api, struct http_request *req, const struct http_params *p);
+void api_notify_retry(void *api, struct http_request *req, const struct http_params *p);
+void api_channels_list(void *api, struct http_request *req, const struct http_params *p);
+void api_channels_test(void *api, struct http_request *req, const struct http_params *p);
+void api_alert_groups(void *api, struct http_request *req, const struct http_params *p);
 
 /* api_archive.c: the checks' series older than the series window, from the
  * rollups, for a query reading back to from_ms (through to_ms). 0: cb runs

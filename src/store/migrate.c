@@ -164,6 +164,18 @@ struct migration {
 #define M8_POSTGRES "CREATE TABLE alert_transitions (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
      M8_COLUMNS M8_ACTIVE
 
+/* The notification outbox (store/notify.h): ids are made by opshub (time
+ * ordered), so a row is inserted before its first attempt and updated after. */
+#define M9_NOTIFICATIONS \
+     "CREATE TABLE notifications (" \
+     " id TEXT PRIMARY KEY, created BIGINT NOT NULL, updated BIGINT NOT NULL," \
+     " channel TEXT NOT NULL, kind TEXT NOT NULL, group_key TEXT NOT NULL, dedup_key TEXT NOT NULL," \
+     " status TEXT NOT NULL, attempts INTEGER NOT NULL, next_at BIGINT NOT NULL," \
+     " last_error TEXT NOT NULL, sent_at BIGINT NOT NULL, alert_at BIGINT NOT NULL," \
+     " summary TEXT NOT NULL, payload TEXT NOT NULL);" \
+     "CREATE INDEX notifications_created ON notifications (created);" \
+     "CREATE INDEX notifications_status ON notifications (status, created);"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -238,6 +250,8 @@ static const struct migration migrations[] = {
     {7, M7_SQLITE, M7_POSTGRES},
     /* 8: alert transitions and the alerts active now (store/alerts.h). */
     {8, M8_SQLITE, M8_POSTGRES},
+    /* 9: the notification outbox (store/notify.h). */
+    {9, M9_NOTIFICATIONS, M9_NOTIFICATIONS},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

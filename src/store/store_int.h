@@ -130,6 +130,11 @@ void store_values_from_legacy(struct sample *s, double dns_ms, double connect_ms
 int store_alerts_purge(struct store_conn *c, int64_t before_ms, size_t max_rows, uint64_t *deleted, char *err,
                        size_t errlen);
 
+/* notify.c: deletes at most max_rows finished deliveries (sent or failed)
+ * created before before_ms (kept as long as the hourly rollups). */
+int store_notify_purge(struct store_conn *c, int64_t before_ms, size_t max_rows, uint64_t *deleted, char *err,
+                       size_t errlen);
+
 /* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
 int store_sqlite_path_from_url(const char *url, char *out, size_t n);
 /* postgres.c: checks a postgres URL parses, without connecting; BASE_ERR_INVALID. */

@@ -1386,6 +1386,94 @@ class Target:
         self.close()
 
 
+class _RecorderHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "opshub-test-recorder"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        rec = self.server.owner
+        code, answer = rec._answer(self.path)
+        rec._record(self.command, self.path, dict((k.lower(), v) for k, v in self.headers.items()), body, code)
+        data = answer.encode() if isinstance(answer, str) else answer
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class Recorder:
+    """A stand-in for a SaaS API or a webhook receiver: answers every POST with .code (or the
+    answer set for a path prefix) and records each request as a dict (method, path, headers with
+    lower-case names, body bytes, json or None, code, t = monotonic time). stop() closes the port
+    (connections refused) and start() opens the same port again."""
+
+    def __init__(self, code=200, answer='{"ok": true}'):
+        self.code = code
+        self.answer = answer
+        self.answers = {}
+        self.requests = []
+        self._lock = threading.Lock()
+        self.port = None
+        self.server = None
+        self.start()
+        _register(self)
+
+    def start(self):
+        self.server = _Server(("127.0.0.1", self.port or 0), _RecorderHandler)
+        self.server.owner = self
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(5)
+            self.server = None
+
+    def set_answer(self, prefix, code, answer='{"ok": true}'):
+        with self._lock:
+            self.answers[prefix] = (code, answer)
+
+    def _answer(self, path):
+        with self._lock:
+            for prefix, a in self.answers.items():
+                if path.startswith(prefix):
+                    return a
+            return self.code, self.answer
+
+    def _record(self, method, path, headers, body, code):
+        try:
+            j = json.loads(body) if body else None
+        except ValueError:
+            j = None
+        with self._lock:
+            self.requests.append({"method": method, "path": path, "headers": headers, "body": body, "json": j,
+                                  "code": code, "t": time.monotonic()})
+
+    def received(self, path=None):
+        with self._lock:
+            return [r for r in self.requests if path is None or r["path"].startswith(path)]
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log_text(self):
+        return f"recorder {self.port}: {len(self.requests)} requests"
+
+    def close(self):
+        _unregister(self)
+        self.stop()
+
+
 class _BannerHandler(socketserver.BaseRequestHandler):
     def handle(self):
         srv = self.server.owner

@@ -393,7 +393,7 @@ static void test_rollups_migration_keeps_old_hours(void **state)
     assert_int_equal(f->ops->insert_batch(f->db, in, 2, NULL, 0), 0);
     /* back to schema 6: sample_hours with counts for hours 5..7 */
     assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
-                                         " DROP TABLE alert_transitions; DROP TABLE alerts_active;"
+                                         " DROP TABLE alert_transitions; DROP TABLE alerts_active; DROP TABLE notifications;"
                                          " DELETE FROM schema_migrations WHERE version >= 7;"
                                          " DELETE FROM meta WHERE key LIKE 'rollup_%';"
                                          " CREATE TABLE sample_hours (check_id TEXT NOT NULL, hour BIGINT NOT NULL,"

@@ -1,0 +1,637 @@
+/*
+ * notify/channel: what each channel type sends, built from the canonical
+ * payload (Alertmanager's webhook JSON, version 4, as the outbox keeps
+ * it), and what each answer means. The public services' base URLs are
+ * only defaults: `url` / `api_url` points a channel anywhere (tests point
+ * them at local recorders; production code takes the same path).
+ *   webhook    the payload itself; X-Opshub-Signature: sha256=<hex HMAC
+ *              of the body with `secret`>; custom headers
+ *   slack      incoming webhook: Block Kit in an attachment coloured by
+ *              severity (value, runbook, silence and dashboard links)
+ *   slack_bot  the same message through chat.postMessage (Bearer token)
+ *   pagerduty  Events API v2: trigger / resolve with the group's dedup_key
+ *   telegram   Bot API sendMessage, HTML
+ *   discord    a webhook message with one embed
+ *   teams      a webhook message with an Adaptive Card
+ * Every request carries X-Opshub-Delivery (the delivery id, the same on a
+ * retry) and X-Opshub-Dedup-Key (the group's), so a receiver can drop the
+ * duplicates that at-least-once delivery allows.
+ */
+#include "notify/notify_int.h"
+
+#include "base/alloc.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALERTS_SHOWN 20   /* per message in chat channels; the rest counted */
+
+void nreq_free(struct nreq *r)
+{
+    base_free(r->url);
+    curl_slist_free_all(r->headers);
+    base_free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A growing text, always NUL-terminated; a piece that would pass max is left out whole. */
+struct tb {
+    char *p;
+    size_t len, cap, max;
+};
+
+static void tb_init(struct tb *t, size_t max)
+{
+    memset(t, 0, sizeof(*t));
+    t->max = max;
+}
+
+static void tb_free(struct tb *t)
+{
+    base_free(t->p);
+    memset(t, 0, sizeof(*t));
+}
+
+static void tb_reset(struct tb *t)
+{
+    t->len = 0;
+    if (t->p)
+        t->p[0] = 0;
+}
+
+static const char *tb_str(const struct tb *t)
+{
+    return t->p ? t->p : "";
+}
+
+static void tb_put(struct tb *t, const char *s, size_t n)
+{
+    if (t->len + n > t->max)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *q = base_realloc(t->p, cap);
+        if (!q)
+            return;
+        t->p = q;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = 0;
+}
+
+static void tb_putf(struct tb *t, const char *fmt, ...) BASE_PRINTF(2, 3);
+static void tb_putf(struct tb *t, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        tb_put(t, small, (size_t)n);
+        return;
+    }
+    char *big = base_malloc((size_t)n + 1);
+    if (!big)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    tb_put(t, big, (size_t)n);
+    base_free(big);
+}
+
+/* ---- reading the payload ---- */
+
+static const char *str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static const char *label(json_t *alert_or_payload, const char *obj, const char *key)
+{
+    return str(json_object_get(alert_or_payload, obj), key);
+}
+
+static size_t count_status(json_t *alerts, const char *status)
+{
+    size_t n = 0, i;
+    json_t *a;
+    json_array_foreach(alerts, i, a) n += strcmp(str(a, "status"), status) == 0;
+    return n;
+}
+
+void channel_summary(json_t *p, char *out, size_t n)
+{
+    json_t *alerts = json_object_get(p, "alerts");
+    bool firing = strcmp(str(p, "status"), "firing") == 0;
+    size_t len = 0;
+    if (firing)
+        len = (size_t)snprintf(out, n, "[FIRING:%zu]", count_status(alerts, "firing"));
+    else
+        len = (size_t)snprintf(out, n, "[RESOLVED]");
+    json_t *gl = json_object_get(p, "groupLabels"), *cl = json_object_get(p, "commonLabels");
+    const char *k;
+    json_t *v;
+    bool any = false;
+    /* the group's label values, sorted by name (jansson keeps insertion order: sort by hand) */
+    const char *keys[64];
+    size_t nk = 0;
+    json_object_foreach(gl, k, v) if (nk < 64) keys[nk++] = k;
+    for (size_t i = 1; i < nk; i++)
+        for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    for (size_t i = 0; i < nk && len < n; i++) {
+        len += (size_t)snprintf(out + len, n - len, " %s", json_string_value(json_object_get(gl, keys[i])));
+        any = true;
+    }
+    if (!any && len < n)
+        len += (size_t)snprintf(out + len, n - len, " %s", label(p, "commonLabels", "alertname")[0]
+                                                           ? label(p, "commonLabels", "alertname") : "alerts");
+    /* common labels that are not group labels */
+    bool open = false;
+    json_object_foreach(cl, k, v)
+    {
+        if (json_object_get(gl, k) || (!any && strcmp(k, "alertname") == 0) || len >= n)
+            continue;
+        len += (size_t)snprintf(out + len, n - len, "%s%s=%s", open ? " " : " (", k, json_string_value(v));
+        open = true;
+    }
+    if (open && len < n)
+        snprintf(out + len, n - len, ")");
+}
+
+/* ---- text helpers ---- */
+
+/* Appends s escaped for Slack mrkdwn and Telegram HTML (&, <, >). */
+static void esc(struct tb *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '&')
+            tb_put(b, "&amp;", 5);
+        else if (*s == '<')
+            tb_put(b, "&lt;", 4);
+        else if (*s == '>')
+            tb_put(b, "&gt;", 4);
+        else
+            tb_put(b, s, 1);
+    }
+}
+
+static const char *severity_of(json_t *p)
+{
+    const char *s = label(p, "commonLabels", "severity");
+    if (!*s) {
+        json_t *alerts = json_object_get(p, "alerts");
+        s = label(json_array_get(alerts, 0), "labels", "severity");
+    }
+    return s;
+}
+
+/* Slack's attachment colour, Discord's integer. */
+static const char *color_hex(json_t *p)
+{
+    if (strcmp(str(p, "status"), "firing") != 0)
+        return "#2eb67d";
+    const char *s = severity_of(p);
+    if (strcmp(s, "critical") == 0 || strcmp(s, "page") == 0 || strcmp(s, "error") == 0)
+        return "#d00000";
+    if (strcmp(s, "warning") == 0)
+        return "#e8a100";
+    return "#2f6fdb";
+}
+
+static const char *runbook_of(json_t *a)
+{
+    const char *r = label(a, "annotations", "runbook_url");
+    return *r ? r : label(a, "annotations", "runbook");
+}
+
+/* URL-encodes s onto b. */
+static void urlenc(struct tb *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            tb_put(b, s, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            tb_put(b, e, 3);
+        }
+    }
+}
+
+/* The dashboard's silence form for an alert, its labels filled in. */
+static void silence_link(struct tb *b, const char *base, json_t *a)
+{
+    tb_putf(b, "%s/#/silences/new?matchers=", base);
+    struct tb m;
+    tb_init(&m, 4096);
+    const char *k;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(json_object_get(a, "labels"), k, v)
+    {
+        tb_putf(&m, "%s%s=\"%s\"", first ? "" : ",", k, json_string_value(v));
+        first = false;
+    }
+    urlenc(b, tb_str(&m));
+    tb_free(&m);
+}
+
+/* One alert's lines in mrkdwn (Slack) or HTML (Telegram). */
+static void alert_text(struct tb *b, json_t *a, const char *base, bool html)
+{
+    const char *b0 = html ? "<b>" : "*", *b1 = html ? "</b>" : "*";
+    bool firing = strcmp(str(a, "status"), "firing") == 0;
+    const char *summary = label(a, "annotations", "summary"), *desc = label(a, "annotations", "description");
+    tb_putf(b, "%s%s ", firing ? "\xF0\x9F\x94\xA5" : "\xE2\x9C\x85", b0);
+    esc(b, label(a, "labels", "alertname"));
+    tb_putf(b, "%s", b1);
+    if (*summary) {
+        tb_put(b, ": ", 2);
+        esc(b, summary);
+    }
+    if (*desc) {
+        tb_put(b, "\n", 1);
+        esc(b, desc);
+    }
+    tb_put(b, "\n", 1);
+    if (firing && *str(a, "value")) {
+        tb_putf(b, "Value: ");
+        esc(b, str(a, "value"));
+        tb_put(b, " \xC2\xB7 ", 4);
+    }
+    const char *k;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(json_object_get(a, "labels"), k, v)
+    {
+        if (strcmp(k, "alertname") == 0)
+            continue;
+        tb_putf(b, "%s", first ? "" : ", ");
+        esc(b, k);
+        tb_put(b, "=", 1);
+        esc(b, json_string_value(v));
+        first = false;
+    }
+    const char *rb = runbook_of(a);
+    if (*rb || (*base && firing))
+        tb_put(b, "\n", 1);
+    if (*rb) {
+        if (html) {
+            tb_putf(b, "<a href=\"");
+            esc(b, rb);
+            tb_putf(b, "\">Runbook</a>");
+        } else {
+            tb_put(b, "<", 1);
+            esc(b, rb);
+            tb_putf(b, "|Runbook>");
+        }
+    }
+    if (*base && firing) {
+        struct tb link;
+        tb_init(&link, 8192);
+        silence_link(&link, base, a);
+        if (*rb)
+            tb_put(b, " \xC2\xB7 ", 4);
+        tb_putf(b, html ? "<a href=\"%s\">Silence</a>" : "<%s|Silence>", tb_str(&link));
+        tb_free(&link);
+    }
+}
+
+/* Block Kit for slack and slack_bot. */
+static json_t *slack_message(json_t *p, const char *summary, const char *base)
+{
+    json_t *blocks = json_array();
+    struct tb t;
+    tb_init(&t, 64 * 1024);
+    tb_putf(&t, "*");
+    esc(&t, summary);
+    tb_putf(&t, "*");
+    json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "section", "text", "type", "mrkdwn",
+                                            "text", tb_str(&t)));
+    json_t *alerts = json_object_get(p, "alerts");
+    size_t i;
+    json_t *a;
+    json_array_foreach(alerts, i, a)
+    {
+        if (i >= ALERTS_SHOWN)
+            break;
+        tb_reset(&t);
+        alert_text(&t, a, base, false);
+        json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "section", "text", "type", "mrkdwn",
+                                                "text", tb_str(&t)));
+    }
+    size_t more = json_array_size(alerts) > ALERTS_SHOWN ? json_array_size(alerts) - ALERTS_SHOWN : 0;
+    more += (size_t)json_integer_value(json_object_get(p, "truncatedAlerts"));
+    if (more || *base) {
+        tb_reset(&t);
+        if (more)
+            tb_putf(&t, "and %zu more. ", more);
+        if (*base)
+            tb_putf(&t, "<%s/#/alerts|Open opshub>", base);
+        json_array_append_new(blocks, json_pack("{s:s, s:[{s:s, s:s}]}", "type", "context", "elements", "type",
+                                                "mrkdwn", "text", tb_str(&t)));
+    }
+    tb_free(&t);
+    return json_pack("{s:s, s:[{s:s, s:s, s:o}]}", "text", summary, "attachments", "color", color_hex(p), "fallback",
+                     summary, "blocks", blocks);
+}
+
+static json_t *pagerduty_event(json_t *p, const char *summary, const struct nchannel *ch, const char *dedup,
+                               const char *base)
+{
+    bool firing = strcmp(str(p, "status"), "firing") == 0;
+    const char *s = severity_of(p);
+    const char *sev = strcmp(s, "critical") == 0 || strcmp(s, "page") == 0 ? "critical"
+                      : strcmp(s, "error") == 0                              ? "error"
+                      : strcmp(s, "warning") == 0                            ? "warning"
+                                                                             : "info";
+    json_t *details = json_pack("{s:I, s:I, s:O, s:O}", "num_firing",
+                                (json_int_t)count_status(json_object_get(p, "alerts"), "firing"), "num_resolved",
+                                (json_int_t)count_status(json_object_get(p, "alerts"), "resolved"), "commonLabels",
+                                json_object_get(p, "commonLabels"), "commonAnnotations",
+                                json_object_get(p, "commonAnnotations"));
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s}", "routing_key", ch->routing_key, "event_action",
+                           firing ? "trigger" : "resolve", "dedup_key", dedup, "client", "opshub");
+    if (firing) {
+        char src[256];
+        snprintf(src, sizeof(src), "%s", *label(p, "commonLabels", "check") ? label(p, "commonLabels", "check")
+                                         : *label(p, "commonLabels", "project") ? label(p, "commonLabels", "project")
+                                                                                  : "opshub");
+        json_object_set_new(ev, "payload", json_pack("{s:s, s:s, s:s, s:o}", "summary", summary, "source", src,
+                                                     "severity", sev, "custom_details", details));
+        details = NULL;
+        if (*base)
+            json_object_set_new(ev, "links", json_pack("[{s:s+, s:s}]", "href", base, "/#/alerts", "text",
+                                                       "Open opshub"));
+    }
+    json_decref(details);
+    return ev;
+}
+
+static void html_message(struct tb *b, json_t *p, const char *summary, const char *base)
+{
+    tb_putf(b, "<b>");
+    esc(b, summary);
+    tb_putf(b, "</b>\n");
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(p, "alerts"), i, a)
+    {
+        if (i >= ALERTS_SHOWN) {
+            tb_putf(b, "\nand %zu more", json_array_size(json_object_get(p, "alerts")) - ALERTS_SHOWN);
+            break;
+        }
+        tb_put(b, "\n", 1);
+        alert_text(b, a, base, true);
+    }
+}
+
+/* Plain text (Markdown-ish) for Discord and Teams. */
+static void plain_message(struct tb *b, json_t *p, const char *base)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(p, "alerts"), i, a)
+    {
+        if (i >= ALERTS_SHOWN) {
+            tb_putf(b, "and %zu more\n", json_array_size(json_object_get(p, "alerts")) - ALERTS_SHOWN);
+            break;
+        }
+        bool firing = strcmp(str(a, "status"), "firing") == 0;
+        const char *summary = label(a, "annotations", "summary");
+        tb_putf(b, "%s **%s**%s%s", firing ? "\xF0\x9F\x94\xA5" : "\xE2\x9C\x85",
+                         label(a, "labels", "alertname"), *summary ? ": " : "", summary);
+        if (firing && *str(a, "value"))
+            tb_putf(b, " (value %s)", str(a, "value"));
+        const char *rb = runbook_of(a);
+        if (*rb)
+            tb_putf(b, " [Runbook](%s)", rb);
+        tb_put(b, "\n", 1);
+    }
+    if (*base)
+        tb_putf(b, "[Open opshub](%s/#/alerts)", base);
+}
+
+/* ---- requests ---- */
+
+/* "name: value", or "name:" (curl then sends no such header) when value is NULL. */
+static int add_header(struct nreq *r, const char *name, const char *value)
+{
+    char line[4600];
+    if (value)
+        snprintf(line, sizeof(line), "%s: %s", name, value);
+    else
+        snprintf(line, sizeof(line), "%s:", name);
+    struct curl_slist *l = curl_slist_append(r->headers, line);
+    volatile char *p = line;
+    while (*p)
+        *p++ = 0;
+    if (!l)
+        return -1;
+    r->headers = l;
+    return 0;
+}
+
+static char *join_url(const char *base, const char *def, const char *path)
+{
+    const char *b = base && *base ? base : def;
+    size_t lb = strlen(b);
+    while (lb && b[lb - 1] == '/')
+        lb--;
+    size_t n = lb + strlen(path) + 1;
+    char *u = base_malloc(n);
+    if (u)
+        snprintf(u, n, "%.*s%s", (int)lb, b, path);
+    return u;
+}
+
+static void hmac_hex(const char *key, const char *body, size_t len, char out[65])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, len, mac, &ml);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < ml && i < 32; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[64] = 0;
+}
+
+int channel_request(const struct nchannel *ch, const char *payload, const char *delivery_id, const char *dedup_key,
+                    const char *base_url, struct nreq *out, char *why, size_t why_len)
+{
+    memset(out, 0, sizeof(*out));
+    json_error_t jerr;
+    json_t *p = json_loads(payload, 0, &jerr);
+    if (!json_is_object(p)) {
+        json_decref(p);
+        snprintf(why, why_len, "the stored payload is not a JSON object: %s", jerr.text);
+        return -1;
+    }
+    const char *base = base_url ? base_url : "";
+    char summary[512];
+    channel_summary(p, summary, sizeof(summary));
+    json_t *body = NULL;
+    char *text_body = NULL;
+    struct tb t;
+    tb_init(&t, 256 * 1024);
+    switch (ch->type) {
+    case CONF_CHANNEL_WEBHOOK:
+        out->url = base_strdup(ch->url);
+        text_body = base_strdup(payload);
+        break;
+    case CONF_CHANNEL_SLACK:
+        out->url = base_strdup(ch->url);
+        body = slack_message(p, summary, base);
+        break;
+    case CONF_CHANNEL_SLACK_BOT:
+        out->url = join_url(ch->url, "https://slack.com/api", "/chat.postMessage");
+        body = slack_message(p, summary, base);
+        json_object_set_new(body, "channel", json_string(ch->target));
+        break;
+    case CONF_CHANNEL_PAGERDUTY:
+        out->url = join_url(ch->url, "https://events.pagerduty.com", "/v2/enqueue");
+        body = pagerduty_event(p, summary, ch, dedup_key, base);
+        break;
+    case CONF_CHANNEL_TELEGRAM: {
+        out->url = join_url(ch->url, "https://api.telegram.org", "/bot");
+        size_t ul = out->url ? strlen(out->url) + strlen(ch->token) + 16 : 0;
+        char *u = ul ? base_malloc(ul) : NULL;
+        if (u)
+            snprintf(u, ul, "%s%s/sendMessage", out->url, ch->token);
+        base_free(out->url);
+        out->url = u;
+        html_message(&t, p, summary, base);
+        body = json_pack("{s:s, s:s, s:s, s:b}", "chat_id", ch->target, "text", tb_str(&t), "parse_mode",
+                         "HTML", "disable_web_page_preview", 1);
+        break;
+    }
+    case CONF_CHANNEL_DISCORD: {
+        out->url = base_strdup(ch->url);
+        plain_message(&t, p, base);
+        long color = strtol(color_hex(p) + 1, NULL, 16);
+        body = json_pack("{s:s, s:[{s:s, s:s, s:I}]}", "content", summary, "embeds", "title", summary, "description",
+                         tb_str(&t), "color", (json_int_t)color);
+        break;
+    }
+    case CONF_CHANNEL_TEAMS: {
+        out->url = base_strdup(ch->url);
+        plain_message(&t, p, base);
+        bool firing = strcmp(str(p, "status"), "firing") == 0;
+        json_t *card = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:b}, {s:s, s:s, s:b}]}", "$schema",
+                                 "http://adaptivecards.io/schemas/adaptive-card.json", "type", "AdaptiveCard",
+                                 "version", "1.4", "body", "type", "TextBlock", "text", summary, "weight", "Bolder",
+                                 "size", "Medium", "color", firing ? "Attention" : "Good", "wrap", 1, "type",
+                                 "TextBlock", "text", tb_str(&t), "wrap", 1);
+        body = json_pack("{s:s, s:[{s:s, s:o}]}", "type", "message", "attachments", "contentType",
+                         "application/vnd.microsoft.card.adaptive", "content", card);
+        break;
+    }
+    default:
+        break;
+    }
+    tb_free(&t);
+    json_decref(p);
+    if (body) {
+        text_body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+    }
+    if (!out->url || !text_body) {
+        base_free(text_body);
+        nreq_free(out);
+        snprintf(why, why_len, "out of memory building the request");
+        return -1;
+    }
+    out->body = text_body;
+    out->body_len = strlen(text_body);
+    int rc = add_header(out, "Content-Type", "application/json");
+    rc |= add_header(out, "X-Opshub-Delivery", delivery_id);
+    rc |= add_header(out, "X-Opshub-Dedup-Key", dedup_key);
+    rc |= add_header(out, "Expect", NULL);
+    if (ch->type == CONF_CHANNEL_SLACK_BOT) {
+        char auth[4200];
+        snprintf(auth, sizeof(auth), "Bearer %s", ch->token);
+        rc |= add_header(out, "Authorization", auth);
+        volatile char *z = auth;
+        while (*z)
+            *z++ = 0;
+    }
+    if (ch->type == CONF_CHANNEL_WEBHOOK) {
+        if (ch->secret) {
+            char hex[65];
+            hmac_hex(ch->secret, out->body, out->body_len, hex);
+            char sig[80];
+            snprintf(sig, sizeof(sig), "sha256=%s", hex);
+            rc |= add_header(out, "X-Opshub-Signature", sig);
+        }
+        for (size_t i = 0; i < ch->n_headers; i++)
+            rc |= add_header(out, ch->headers[i].key, ch->headers[i].value);
+    }
+    if (rc) {
+        nreq_free(out);
+        snprintf(why, why_len, "out of memory building the request");
+        return -1;
+    }
+    return 0;
+}
+
+/* The answer's start, printable, for an error message. */
+static void body_start(const char *body, size_t len, char *out, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < n && i < 200; i++) {
+        unsigned char c = (unsigned char)body[i];
+        out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    out[k] = 0;
+}
+
+enum nresult channel_result(const struct nchannel *ch, CURLcode rc, long status, const char *body, size_t len,
+                            char *why, size_t why_len)
+{
+    char start[256];
+    if (rc != CURLE_OK) {
+        snprintf(why, why_len, "%s", curl_easy_strerror(rc));
+        return NRESULT_RETRY;
+    }
+    body_start(body, len, start, sizeof(start));
+    if (status >= 200 && status < 300) {
+        if (ch && ch->type == CONF_CHANNEL_SLACK_BOT) {
+            /* Slack's Web API answers 200 with {"ok": false, "error": "..."} */
+            json_t *j = json_loadb(body, len, 0, NULL);
+            bool ok = json_is_true(json_object_get(j, "ok"));
+            const char *err = json_string_value(json_object_get(j, "error"));
+            if (!ok)
+                snprintf(why, why_len, "slack: %s", err ? err : start);
+            bool limited = err && strcmp(err, "ratelimited") == 0;
+            json_decref(j);
+            if (!ok)
+                return limited ? NRESULT_RETRY : NRESULT_FAIL;
+        }
+        return NRESULT_OK;
+    }
+    snprintf(why, why_len, "HTTP %ld%s%s", status, *start ? ": " : "", start);
+    if (status == 408 || status == 429 || status >= 500)
+        return NRESULT_RETRY;
+    return NRESULT_FAIL;
+}

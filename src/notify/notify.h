@@ -1,0 +1,75 @@
+/*
+ * notify/notify: the layer between alert transitions and people
+ * (docs/notifications.md). A subscriber to EVENT_ALERT keeps the firing
+ * alerts and routes each through the `notify:` tree (Alertmanager's
+ * semantics): aggregation groups per route and group_by labels, flushed
+ * after group_wait, then every group_interval when something changed or
+ * repeat_interval passed; inhibition rules mute targets while a source
+ * fires. Every notification becomes a delivery in the durable outbox
+ * (store/notify.h): written, then sent through its channel (one file per
+ * kind of receiver, behind channel.c) over libcurl multi, retried with
+ * exponential backoff and jitter until the channel's max_age, then failed
+ * and raised as the self-alert NotificationDeliveryFailed. Loop thread
+ * only.
+ */
+#ifndef NOTIFY_NOTIFY_H
+#define NOTIFY_NOTIFY_H
+
+#include "base/buf.h"
+#include "conf/conf.h"
+#include "model/event.h"
+#include "store/notify.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Deliveries held in memory (pending, in flight, waiting to be written);
+ * past it new ones are dropped and counted. */
+#define NOTIFY_OUTBOX_MAX 100000
+#define NOTIFY_INFLIGHT_MAX 256
+#define NOTIFY_GROUPS_MAX 100000
+#define NOTIFY_ALERTS_MAX 100000
+#define NOTIFY_ALERTS_PER_MESSAGE 1000   /* the rest counted as truncatedAlerts */
+
+struct notify;
+
+/* Subscribes to EVENT_ALERT; NULL on OOM or a full bus. base_url (may be
+ * NULL) is the dashboard's address for links (externalURL). */
+struct notify *notify_new(uv_loop_t *loop, struct store *st, struct event_bus *bus, const char *base_url);
+/* Takes the channels, routes and inhibition rules of c (reload: alerts
+ * and what was already notified are kept). 0 or BASE_ERR_NOMEM. */
+int notify_apply(struct notify *n, const struct conf *c);
+/* Reads the pending deliveries back from the store and resumes them. */
+void notify_resume(struct notify *n);
+/* An alert that was firing when opshub stopped (store/alerts): taken as
+ * firing and as notified already, so that it is not announced again but
+ * its resolution is. */
+void notify_seed(struct notify *n, const char *labels_json, const char *annotations_json, double value,
+                 int64_t active_at_ms, int64_t at_ms);
+/* Unsubscribes, aborts requests (their rows stay pending for the next
+ * start), writes what is unwritten; cb(data) once closed (freed then). */
+void notify_close(struct notify *n, struct event_bus *bus, void (*cb)(void *data), void *data);
+
+/* A test message through channel id: the delivery's id in id_out. 0,
+ * BASE_ERR_NOT_FOUND (no such channel), BASE_ERR_TOO_BIG (outbox full). */
+int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len);
+/* Sends a delivery again now: a pending one at once; a failed one (read
+ * from the store) back to pending. cb(data, 0 | BASE_ERR_NOT_FOUND |
+ * BASE_ERR_EXISTS (already sent) | BASE_ERR_*). */
+typedef void (*notify_retry_cb)(void *data, int status);
+int notify_retry(struct notify *n, const char *id, notify_retry_cb cb, void *data);
+
+/* The channels (no secrets): [{id, type, send_resolved, url host, disabled}]. */
+json_t *notify_json_channels(const struct notify *n);
+/* The aggregation groups now: [{key, route, labels, alerts: n, ...}]. */
+json_t *notify_json_groups(const struct notify *n);
+
+/* /metrics: opshub_notifications_total{channel,status}, the delivery
+ * latency histogram, outbox depth and more. */
+int notify_metrics(const struct notify *n, struct base_buf *b);
+
+#endif

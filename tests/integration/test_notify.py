@@ -1,0 +1,347 @@
+"""
+Integration tests of notifications (docs/notifications.md): alert rules firing on real checks,
+routed through `notify:` to local recorders standing in for the receivers (the production code
+path; only the URLs point at 127.0.0.1):
+- grouping: 10 alerts of one rule -> exactly one webhook message (Alertmanager's webhook
+  payload, version 4) with the 10 alerts, signed with the channel's secret (HMAC-SHA256 of the
+  body, checked here), custom headers, delivery id and dedup key;
+- repeat_interval: the same group is sent again, unchanged, after repeat_interval;
+- resolve: every alert that was sent as firing is sent as resolved, send_resolved false sends
+  nothing;
+- routing: match / match_re, continue, nested routes, default_channels;
+- inhibition: a critical alert mutes the warning of the same project, not of another project;
+- a receiver that answers 400: failed after one attempt (never retried), the last error kept,
+  the self-alert NotificationDeliveryFailed routed to a working channel; a receiver that is
+  down for a while: retried with backoff, delivered once it is back, nothing lost;
+- kill -9 with deliveries pending (receiver down): the next start sends every one of them
+  (same delivery ids);
+- the API (deliveries, one delivery with its payload, retry, channels, test message,
+  aggregation groups) and its bad parameters; /metrics; config errors with FILE:LINE:COL;
+- detection-to-delivery latency measured end to end (printed; bench/notify reports it).
+"""
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from test_query_api import Page  # noqa: E402
+
+SECRET = "webhook-signing-secret-123"
+
+
+def checks(port, n, project="shop", prefix="api"):
+    return [h.http_check(f"{prefix}{i}", f"http://127.0.0.1:{port}/", interval="200ms", timeout="150ms",
+                         project=project) for i in range(n)]
+
+
+def notify_yaml(rec, extra_routes="", group_wait="1s", group_interval="1s", repeat="1h", inhibit=""):
+    return (
+        "evaluation_interval: 200ms\n"
+        "notify:\n"
+        f"  group_wait: {group_wait}\n"
+        f"  group_interval: {group_interval}\n"
+        f"  repeat_interval: {repeat}\n"
+        "  group_by: [alertname]\n"
+        "  default_channels: [hook]\n"
+        "  channels:\n"
+        f"    - {{id: hook, type: webhook, url: '{rec.url('/hook')}', secret: '{SECRET}',\n"
+        "       headers: {X-Team: web}}\n"
+        f"    - {{id: quiet, type: webhook, url: '{rec.url('/quiet')}', send_resolved: false}}\n"
+        f"    - {{id: crit, type: webhook, url: '{rec.url('/crit')}'}}\n"
+        f"    - {{id: warn, type: webhook, url: '{rec.url('/warn')}'}}\n"
+        f"    - {{id: bad, type: webhook, url: '{rec.url('/bad')}'}}\n"
+        f"    - {{id: all, type: webhook, url: '{rec.url('/all')}'}}\n"
+        "  routes:\n"
+        "    - {match: {alertname: NotificationDeliveryFailed}, channels: [hook]}\n"
+        + extra_routes + inhibit)
+
+
+def messages(rec, path):
+    return [r for r in rec.received(path) if r["code"] < 300]
+
+
+def alert_names(msg):
+    return sorted(a["labels"].get("check", a["labels"]["alertname"]) for a in msg["json"]["alerts"])
+
+
+def deliveries(o, **params):
+    q = "&".join(f"{k}={v}" for k, v in params.items())
+    return o.get_json("/api/v1/notifications" + ("?" + q if q else ""))["notifications"]
+
+
+def test_grouping_repeat_resolve_signature():
+    page = Page()
+    page.set("ok\n")
+    rec = h.Recorder()
+    text = h.make_config(checks(page.port, 10), projects=[{"id": "shop", "name": "Shop"}]) + (
+        "alerts:\n"
+        "  - {alert: ApiDown, expr: 'probe_success{project=\"shop\"} == 0', labels: {severity: critical},\n"
+        "     annotations: {summary: '{{ $labels.check }} is down', runbook_url: 'https://runbooks.local/api'}}\n"
+    ) + notify_yaml(rec, repeat="3s", extra_routes=(
+        "    - {match: {alertname: ApiDown}, channels: [hook, quiet], group_interval: 1s, repeat_interval: 3s}\n"))
+    o = h.track(h.Opshub(text))
+    o.start()
+    t_down = time.monotonic()
+    page.set("broken\n", code=500)
+    h.wait_for(lambda: messages(rec, "/hook"), 20, "the first message")
+    latency = messages(rec, "/hook")[0]["t"] - t_down
+    # group_wait (1s) lets the 10 alerts of the group gather: one message
+    time.sleep(0.8)
+    first = messages(rec, "/hook")
+    h.eq(len(first), 1, "10 alerts -> exactly 1 message")
+    m = first[0]
+    p = m["json"]
+    h.eq(p["version"], "4", "Alertmanager webhook payload version")
+    h.eq(p["status"], "firing", "status")
+    h.eq(p["receiver"], "hook", "receiver is the channel id")
+    h.eq(p["groupLabels"], {"alertname": "ApiDown"}, "groupLabels")
+    h.eq(p["commonLabels"], {"alertname": "ApiDown", "project": "shop", "severity": "critical", "type": "http"},
+         "commonLabels")
+    h.eq(p["commonAnnotations"], {"runbook_url": "https://runbooks.local/api"}, "commonAnnotations")
+    h.eq(alert_names(m), sorted(f"api{i}" for i in range(10)), "the 10 alerts in the message")
+    h.eq(p["truncatedAlerts"], 0, "nothing truncated")
+    for a in p["alerts"]:
+        h.eq(a["status"], "firing", "each alert firing")
+        h.eq(a["endsAt"], "0001-01-01T00:00:00Z", "endsAt of a firing alert")
+        h.check(h.is_iso_ms(a["startsAt"]) or a["startsAt"].endswith("Z"), f"startsAt {a['startsAt']}")
+        h.eq(len(a["fingerprint"]), 16, "fingerprint")
+        h.eq(a["annotations"]["summary"], f"{a['labels']['check']} is down", "annotations expanded")
+    sig = hmac.new(SECRET.encode(), m["body"], hashlib.sha256).hexdigest()
+    h.eq(m["headers"].get("x-opshub-signature"), "sha256=" + sig, "HMAC-SHA256 signature of the body")
+    h.eq(m["headers"].get("x-team"), "web", "custom header")
+    h.eq(m["headers"].get("content-type"), "application/json", "content type")
+    h.check(m["headers"].get("x-opshub-delivery", "").startswith("n"), "delivery id header")
+    h.eq(len(m["headers"].get("x-opshub-dedup-key", "")), 16, "dedup key header")
+    h.eq(len(messages(rec, "/quiet")), 1, "the second channel of the route got it too")
+    # the delivery as the API shows it
+    ds = [d for d in deliveries(o) if d["channel"] == "hook" and d["kind"] == "alert"]
+    h.eq(len(ds), 1, "one delivery to hook")
+    d = ds[0]
+    h.eq(d["id"], m["headers"]["x-opshub-delivery"], "delivery id is the header's")
+    h.eq(d["status"], "sent", "delivery sent")
+    h.eq(d["attempts"], 1, "one attempt")
+    h.eq(d["summary"], "[FIRING:10] ApiDown (project=shop severity=critical type=http)", "summary")
+    h.check(d["latency_seconds"] >= 0, "latency recorded")
+    one = o.get_json(f"/api/v1/notifications/{d['id']}")
+    h.eq(one["payload"]["groupKey"], p["groupKey"], "payload of one delivery")
+    # repeat_interval: the unchanged group is sent again after 3s
+    h.wait_for(lambda: len(messages(rec, "/hook")) >= 2, 10, "the repeat")
+    again = messages(rec, "/hook")[1]
+    h.check(again["t"] - m["t"] >= 2.9, f"repeated after repeat_interval ({again['t'] - m['t']:.2f}s)")
+    h.eq(alert_names(again), alert_names(m), "the repeat holds the same alerts")
+    h.check(again["headers"]["x-opshub-delivery"] != m["headers"]["x-opshub-delivery"], "a new delivery")
+    h.eq(again["headers"]["x-opshub-dedup-key"], m["headers"]["x-opshub-dedup-key"], "same group, same dedup key")
+    # resolve: every alert told as firing is told as resolved
+    n_before = len(messages(rec, "/hook"))
+    page.set("ok\n")
+
+    def resolved():
+        got = set()
+        for r in messages(rec, "/hook")[n_before:]:
+            got |= {a["labels"]["check"] for a in r["json"]["alerts"] if a["status"] == "resolved"}
+        return len(got) == 10
+
+    h.wait_for(resolved, 20, "all 10 resolved")
+    last = messages(rec, "/hook")[-1]["json"]
+    h.eq(last["status"], "resolved", "the last message says resolved")
+    for a in last["alerts"]:
+        h.check(a["endsAt"] != "0001-01-01T00:00:00Z", "endsAt of a resolved alert")
+    time.sleep(1.5)
+    h.eq(len(messages(rec, "/quiet")), len([r for r in messages(rec, "/quiet") if r["json"]["status"] == "firing"]),
+         "send_resolved: false -> no resolved message")
+    h.eq(o.get_json("/api/v1/alerts/groups")["groups"], [], "groups gone once everything resolved")
+    met = o.metrics()
+    h.check(met.get("opshub_notifications_total", channel="hook", status="sent") >= 3, "sent counter")
+    h.check(met.get("opshub_notification_delivery_seconds_count") >= 1, "latency histogram")
+    h.eq(met.get("opshub_notify_outbox_depth"), 0, "outbox empty")
+    print(f"  detection-to-delivery latency (check interval 200ms, group_wait 1s): {latency:.2f}s")
+    o.stop()
+
+
+def test_routing_and_inhibition():
+    page = Page()
+    page.set("broken\n", code=500)
+    other = Page()
+    other.set("broken\n", code=500)
+    rec = h.Recorder()
+    text = h.make_config(checks(page.port, 1) + checks(other.port, 1, project="blog", prefix="blog"),
+                         projects=[{"id": "shop", "name": "Shop"}, {"id": "blog", "name": "Blog"}]) + (
+        "alerts:\n"
+        "  - {alert: SiteDown, expr: 'probe_success == 0', labels: {severity: critical}}\n"
+        "  - {alert: SiteSlow, expr: 'probe_success == 0', labels: {severity: warning}}\n"
+        "  - {alert: Other, expr: 'probe_success{project=\"blog\"} == 0', labels: {severity: info}}\n"
+    ) + notify_yaml(rec, group_wait="500ms", extra_routes=(
+        "    - match: {severity: critical}\n"
+        "      channels: [crit]\n"
+        "      continue: true\n"
+        "    - match_re: {severity: 'warn.*'}\n"
+        "      channels: [warn]\n"
+        "      group_by: [alertname, project]\n"
+        "      routes:\n"
+        "        - {match: {project: blog}, channels: [all]}\n"
+        "    - {match: {severity: critical}, channels: [all]}\n"), inhibit=(
+        "  inhibit:\n"
+        "    - source: {severity: critical, project: shop}\n"
+        "      target_match_re: {severity: 'warn.*'}\n"
+        "      equal: [project]\n"))
+    o = h.track(h.Opshub(text))
+    o.start()
+    h.wait_for(lambda: messages(rec, "/crit") and messages(rec, "/all") and messages(rec, "/hook"), 20,
+               "messages on crit, all and the default channel")
+    time.sleep(1.5)
+    crit = messages(rec, "/crit")
+    h.eq(sorted(set(a["labels"]["project"] for r in crit for a in r["json"]["alerts"])), ["blog", "shop"],
+         "critical route (match) gets both projects")
+    allm = messages(rec, "/all")
+    got = sorted((a["labels"]["alertname"], a["labels"]["project"]) for r in allm for a in r["json"]["alerts"])
+    # continue: the critical alerts reach the later sibling too; the blog warning goes to the nested route
+    h.eq(got, [("SiteDown", "blog"), ("SiteDown", "shop"), ("SiteSlow", "blog")],
+         "continue + nested route")
+    # the shop warning is inhibited by the shop critical (equal: project); nothing reaches warn
+    h.eq(messages(rec, "/warn"), [], "the warning of shop inhibited, blog's went to the nested route")
+    hook = messages(rec, "/hook")
+    h.eq(sorted(a["labels"]["alertname"] for r in hook for a in r["json"]["alerts"]), ["Other"],
+         "default_channels take what no route took")
+    h.check(o.metrics().get("opshub_notify_inhibited_total") >= 1, "inhibited counted")
+    o.stop()
+
+
+def test_failures_retries_and_kill():
+    page = Page()
+    page.set("ok\n")
+    rec = h.Recorder()
+    rec.set_answer("/bad", 400, '{"error": "bad payload: missing field"}')
+    down = h.Recorder()
+    data = h.TempDir()
+    text = h.make_config(checks(page.port, 1), projects=[{"id": "shop", "name": "Shop"}]) + (
+        "alerts:\n"
+        "  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical}}\n"
+    ) + notify_yaml(rec, group_wait="0s", extra_routes=(
+        "    - {match: {alertname: ApiDown}, channels: [bad, later]}\n")).replace(
+        "  routes:\n",
+        f"    - {{id: later, type: webhook, url: '{down.url('/later')}'}}\n  routes:\n")
+    down.stop()
+    o = h.track(h.Opshub(text, data_dir=data.path))
+    o.start()
+    page.set("broken\n", code=500)
+    # 400: failed at once, never retried
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "bad" and d["status"] == "failed"], 15,
+               "the 400 delivery failed")
+    bad = [d for d in deliveries(o) if d["channel"] == "bad"][0]
+    h.eq(bad["attempts"], 1, "a 400 is not retried")
+    h.contains(bad["last_error"], "HTTP 400", "the last error names the answer")
+    h.contains(bad["last_error"], "missing field", "and quotes the receiver")
+    h.wait_for(lambda: [r for r in messages(rec, "/hook") if r["json"]["commonLabels"].get("alertname") ==
+                        "NotificationDeliveryFailed"], 10, "the self-alert reached a working channel")
+    selfalert = [r for r in messages(rec, "/hook")
+                 if r["json"]["commonLabels"].get("alertname") == "NotificationDeliveryFailed"][0]["json"]
+    h.eq(selfalert["alerts"][0]["labels"]["channel"], "bad", "the self-alert names the channel")
+    h.contains(selfalert["alerts"][0]["annotations"]["description"], "HTTP 400", "and the error")
+    time.sleep(2.5)
+    h.eq(len(rec.received("/bad")), 1, "still one request to the 400 receiver")
+    # the receiver that is down: retried with backoff
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "later" and d["attempts"] >= 2], 15,
+               "retried while the receiver is down")
+    later = [d for d in deliveries(o) if d["channel"] == "later"][0]
+    h.eq(later["status"], "pending", "still pending")
+    h.check(later["last_error"] != "", "the connection error is kept")
+    h.check(later["next_attempt"] is not None, "next attempt scheduled")
+    # a test message to the down channel too: two pending deliveries, then kill -9
+    r = o.post("/api/v1/channels/later/test", body={})
+    h.eq(r.status, 202, "test message queued")
+    test_id = r.json()["id"]
+    time.sleep(0.5)
+    pending = {d["id"] for d in deliveries(o, status="pending")}
+    h.check({later["id"], test_id} <= pending, f"both pending before the kill: {pending}")
+    o.kill()
+    down.start()
+    o2 = h.track(h.Opshub(text, data_dir=data.path, port=o.cur_port))
+    o2.start()
+    h.wait_for(lambda: {r["headers"]["x-opshub-delivery"] for r in down.received("/later")} >= {later["id"], test_id},
+               20, "the pending deliveries sent after the restart")
+    got = {r["headers"]["x-opshub-delivery"] for r in down.received("/later")}
+    h.check({later["id"], test_id} <= got, "same delivery ids after kill -9")
+    h.wait_for(lambda: all(d["status"] == "sent" for d in deliveries(o2) if d["channel"] == "later"), 10,
+               "marked sent")
+    kinds = sorted(r["json"]["commonLabels"]["alertname"] for r in down.received("/later"))
+    h.check("ApiDown" in kinds and "OpshubTest" in kinds, f"the alert and the test message: {kinds}")
+    # the firing alert was restored as told: no second firing message to 'later' after the restart
+    time.sleep(1.5)
+    h.eq(len([r for r in down.received("/later") if r["json"]["commonLabels"]["alertname"] == "ApiDown"]), 1,
+         "the firing alert is not announced again after the restart")
+    # retry of the failed one: back to pending, fails again (400), attempts grow
+    r = o2.post(f"/api/v1/notifications/{bad['id']}/retry", body={})
+    h.eq(r.status, 202, "retry queued")
+    h.wait_for(lambda: len(rec.received("/bad")) == 2, 10, "retried once more")
+    h.wait_for(lambda: o2.get_json(f"/api/v1/notifications/{bad['id']}")["attempts"] == 2, 10, "attempts 2")
+    sent = [d for d in deliveries(o2, status="sent") if d["channel"] == "later"][0]
+    h.eq(o2.post(f"/api/v1/notifications/{sent['id']}/retry", body={}).status, 409, "a sent one is not retried")
+    # resolution after the restart reaches 'later' (the restored alert was known)
+    page.set("ok\n")
+    h.wait_for(lambda: [r for r in down.received("/later") if r["json"]["status"] == "resolved"], 15,
+               "resolved after the restart")
+    o2.stop()
+
+
+def test_api_and_config_errors():
+    rec = h.Recorder()
+    o = h.track(h.Opshub(h.make_config([]) + notify_yaml(rec)))
+    o.start()
+    ch = o.get_json("/api/v1/channels")["channels"]
+    h.eq([c["id"] for c in ch], ["hook", "quiet", "crit", "warn", "bad", "all"], "channels in order")
+    h.eq(ch[0]["type"], "webhook", "type")
+    h.check(SECRET not in json.dumps(ch), "no secret in the channel list")
+    r = o.post("/api/v1/channels/hook/test", body={})
+    h.eq(r.status, 202, "test queued")
+    h.wait_for(lambda: messages(rec, "/hook"), 10, "test message received")
+    h.eq(messages(rec, "/hook")[0]["json"]["commonLabels"]["alertname"], "OpshubTest", "the test alert")
+    for path, status, field in [("/api/v1/notifications?status=bogus", 400, "status"),
+                                ("/api/v1/notifications?limit=0", 400, "limit"),
+                                ("/api/v1/notifications?from=yesterday", 400, "from"),
+                                ("/api/v1/notifications/nope", 404, None)]:
+        r = o.get(path)
+        h.eq(r.status, status, path)
+        if field:
+            h.eq(r.json()["error"]["field"], field, f"{path} names the field")
+    h.eq(o.post("/api/v1/channels/nope/test", body={}).status, 404, "unknown channel")
+    h.eq(o.post("/api/v1/notifications/nope/retry", body={}).status, 404, "unknown delivery")
+    h.assert_no_secret_in(o.log_text(), "log")
+    o.stop()
+    # configuration errors name FILE:LINE:COL
+    bad = h.make_config([]) + (
+        "notify:\n"
+        "  channels:\n"
+        "    - {id: a, type: smoke-signal}\n"
+        "    - {id: b, type: webhook}\n"
+        "    - {id: c, type: pagerduty}\n"
+        "    - {id: d, type: webhook, url: 'http://127.0.0.1:9/', token: x}\n"
+        "  routes:\n"
+        "    - {match_re: {severity: '(unclosed'}, channels: [b]}\n"
+        "    - {channels: [nowhere]}\n"
+        "    - {receiver: b}\n"
+        "  group_wait: -1s\n")
+    tmp = h.TempDir()
+    path = tmp.join("bad.yaml")
+    with open(path, "w") as f:
+        f.write(bad)
+    r = h.run_cli(["config", "check", "-c", path])
+    h.eq(r.returncode, 2, "invalid config exit code")
+    errs = h.config_errors(r.stderr, path)
+    text = "\n".join(m for _, _, m in errs)
+    for want in ["unknown channel type 'smoke-signal'", "a webhook channel needs 'url'",
+                 "a pagerduty channel needs 'routing_key'", "a webhook channel has no 'token'",
+                 "bad regular expression for 'severity'", "no channel has the id 'nowhere'",
+                 "not Alertmanager's 'receiver'", "bad duration '-1s'"]:
+        h.contains(text, want, "config error")
+    h.eq(len(errs), len([ln for ln in r.stderr.splitlines() if ln.strip()]), "every error names FILE:LINE:COL")
+    where = {m.split(" ")[0]: (line, col) for line, col, m in errs}
+    line = bad.splitlines().index("    - {id: a, type: smoke-signal}") + 1
+    h.eq(where.get("unknown"), (line, 21), "the bad type's position")
+
+
+if __name__ == "__main__":
+    h.run(h.collect(globals()))
