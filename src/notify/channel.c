@@ -261,7 +261,7 @@ static void alert_text(struct tb *b, json_t *a, const char *base, bool html)
     const char *b0 = html ? "<b>" : "*", *b1 = html ? "</b>" : "*";
     bool firing = strcmp(str(a, "status"), "firing") == 0;
     const char *summary = label(a, "annotations", "summary"), *desc = label(a, "annotations", "description");
-    tb_putf(b, "%s%s ", firing ? "\xF0\x9F\x94\xA5" : "\xE2\x9C\x85", b0);
+    tb_putf(b, "%s %s", firing ? "\xF0\x9F\x94\xA5" : "\xE2\x9C\x85", b0);
     esc(b, label(a, "labels", "alertname"));
     tb_putf(b, "%s", b1);
     if (*summary) {

@@ -287,6 +287,115 @@ def test_failures_retries_and_kill():
     o2.stop()
 
 
+def formats_yaml(rec):
+    return (
+        "notify:\n"
+        "  group_wait: 0s\n"
+        "  group_interval: 500ms\n"
+        "  group_by: [alertname]\n"
+        "  default_channels: [pd]\n"
+        "  channels:\n"
+        f"    - {{id: sl, type: slack, url: '{rec.url('/slack/hook')}'}}\n"
+        f"    - {{id: bot, type: slack_bot, api_url: '{rec.url('/slackapi')}', token: xoxb-test-token-1, channel: C0ALERTS}}\n"
+        f"    - {{id: bot2, type: slack_bot, api_url: '{rec.url('/slackfail')}', token: xoxb-test-token-2, channel: C0NONE}}\n"
+        f"    - {{id: pd, type: pagerduty, api_url: '{rec.url('/pd')}', routing_key: R0UTINGKEY0123456789}}\n"
+        f"    - {{id: tg, type: telegram, api_url: '{rec.url('/tg')}', token: '123:telegram-token', chat_id: '-1001'}}\n"
+        f"    - {{id: dc, type: discord, url: '{rec.url('/discord')}'}}\n"
+        f"    - {{id: ms, type: teams, url: '{rec.url('/teams')}'}}\n")
+
+
+def test_channel_formats():
+    page = Page()
+    page.set("ok\n")
+    rec = h.Recorder()
+    rec.set_answer("/slackfail", 200, '{"ok": false, "error": "channel_not_found"}')
+    text = h.make_config(checks(page.port, 1), projects=[{"id": "shop", "name": "Shop"}],
+                         extra={"server": {"base_url": "http://127.0.0.1:4000"}}) + (
+        "evaluation_interval: 200ms\n"
+        "alerts:\n"
+        "  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical},\n"
+        "     annotations: {summary: 'api <b>down</b> & out', runbook_url: 'https://runbooks.local/api'}}\n"
+    ) + formats_yaml(rec)
+    o = h.track(h.Opshub(text))
+    o.start()
+    for ch in ["sl", "bot", "bot2", "tg", "dc", "ms"]:
+        h.eq(o.post(f"/api/v1/channels/{ch}/test", body={}).status, 202, f"test message through {ch}")
+    page.set("broken\n", code=500)
+    api_down = lambda: [r for r in rec.received("/pd")  # noqa: E731
+                        if "ApiDown" in json.dumps(r["json"].get("payload", {}).get("summary", "")) or
+                        r["json"]["event_action"] == "resolve"]
+    h.wait_for(api_down, 15, "pagerduty trigger")
+    h.wait_for(lambda: len(rec.received()) >= 7, 15, "every channel's request")
+    one = lambda p: rec.received(p)[0]  # noqa: E731
+    # slack: Block Kit in an attachment coloured by severity (info for the test message)
+    sl = one("/slack/hook")["json"]
+    h.eq(sl["text"], "[FIRING:1] OpshubTest (channel=sl severity=info)", "slack text (notification fallback)")
+    att = sl["attachments"][0]
+    h.eq(att["color"], "#2f6fdb", "info colour")
+    h.eq(att["blocks"][0]["type"], "section", "Block Kit section")
+    h.contains(att["blocks"][1]["text"]["text"], "*OpshubTest*", "alert line in mrkdwn")
+    h.contains(att["blocks"][1]["text"]["text"], "http://127.0.0.1:4000/#/silences/new?matchers=", "silence link")
+    h.contains(att["blocks"][-1]["elements"][0]["text"], "<http://127.0.0.1:4000/#/alerts|Open opshub>", "link")
+    # slack_bot: chat.postMessage with the bot token
+    bot = one("/slackapi")
+    h.eq(bot["path"], "/slackapi/chat.postMessage", "chat.postMessage")
+    h.eq(bot["headers"]["authorization"], "Bearer xoxb-test-token-1", "bot token")
+    h.eq(bot["json"]["channel"], "C0ALERTS", "channel")
+    h.eq(bot["json"]["attachments"][0]["blocks"][0]["type"], "section", "same Block Kit message")
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "bot2" and d["status"] == "failed"], 10,
+               "Slack's ok:false is a failure")
+    h.eq([d["last_error"] for d in deliveries(o) if d["channel"] == "bot2"], ["slack: channel_not_found"],
+         "Slack's error kept")
+    # telegram: sendMessage with HTML, the token in the path
+    tg = one("/tg")
+    h.eq(tg["path"], "/tg/bot123:telegram-token/sendMessage", "Bot API path")
+    h.eq(tg["json"]["chat_id"], "-1001", "chat id")
+    h.eq(tg["json"]["parse_mode"], "HTML", "parse mode")
+    h.contains(tg["json"]["text"], "<b>[FIRING:1] OpshubTest (channel=tg severity=info)</b>", "HTML title")
+    # discord: one embed
+    dc = one("/discord")["json"]
+    h.eq(dc["embeds"][0]["title"], "[FIRING:1] OpshubTest (channel=dc severity=info)", "embed title")
+    h.eq(dc["embeds"][0]["color"], 0x2f6fdb, "embed colour")
+    # teams: an Adaptive Card
+    ms = one("/teams")["json"]
+    h.eq(ms["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive", "adaptive card")
+    h.eq(ms["attachments"][0]["content"]["type"], "AdaptiveCard", "card type")
+    # pagerduty: Events API v2 trigger, then resolve with the same dedup_key
+    pd = api_down()[0]
+    h.eq(pd["path"], "/pd/v2/enqueue", "Events API v2 path")
+    ev = pd["json"]
+    h.eq(ev["routing_key"], "R0UTINGKEY0123456789", "routing key")
+    h.eq(ev["event_action"], "trigger", "trigger")
+    h.eq(ev["payload"]["severity"], "critical", "severity")
+    h.eq(ev["payload"]["source"], "api0", "source is the check")
+    h.eq(ev["payload"]["summary"], "[FIRING:1] ApiDown (check=api0 project=shop severity=critical type=http)",
+         "summary")
+    page.set("ok\n")
+    h.wait_for(lambda: len(api_down()) >= 2, 15, "pagerduty resolve")
+    res = api_down()[1]["json"]
+    h.eq(res["event_action"], "resolve", "resolve")
+    h.eq(res["dedup_key"], ev["dedup_key"], "same dedup_key")
+    # the alert's text is escaped for Slack and Telegram, kept for the others
+    h.assert_no_secret_in(o.log_text(), "log")
+    for secret in ["xoxb-test-token-1", "R0UTINGKEY0123456789", "telegram-token"]:
+        h.check(secret not in json.dumps(o.get_json("/api/v1/channels")), f"{secret} not in the channel list")
+        h.check(secret not in o.log_text(), f"{secret} not in the log")
+    o.stop()
+    # DISABLE_SLACK=1: both Slack channels send nothing, with a log line
+    rec2 = h.Recorder()
+    o = h.track(h.Opshub(h.make_config([]) + formats_yaml(rec2), env={"DISABLE_SLACK": "1"}))
+    o.start()
+    chans = {c["id"]: c for c in o.get_json("/api/v1/channels")["channels"]}
+    h.check(chans["sl"]["disabled"] and chans["bot"]["disabled"] and not chans["dc"]["disabled"], "disabled")
+    h.eq(o.post("/api/v1/channels/sl/test", body={}).status, 202, "queued")
+    h.eq(o.post("/api/v1/channels/dc/test", body={}).status, 202, "queued")
+    h.wait_for(lambda: rec2.received("/discord"), 10, "discord still sends")
+    time.sleep(0.3)
+    h.eq(rec2.received("/slack"), [], "slack sent nothing")
+    h.contains(o.log_text(), "DISABLE_SLACK is set", "log line")
+    o.stop()
+
+
 def test_api_and_config_errors():
     rec = h.Recorder()
     o = h.track(h.Opshub(h.make_config([]) + notify_yaml(rec)))
