@@ -33,6 +33,7 @@ static const struct cli_command commands[] = {
     {"token", cli_cmd_token, "manage API tokens (create, list, revoke)"},
     {"secrets", cli_cmd_secrets, "stored secrets: status, rotate-key"},
     {"rules", cli_cmd_rules, "check Prometheus rule files (rules check FILE...)"},
+    {"silence", cli_cmd_silence, "mute notifications: silence add|list|expire"},
     {"version", cli_cmd_version, "print the version"},
 };
 

@@ -26,6 +26,7 @@ int cli_cmd_user(int argc, char **argv);
 int cli_cmd_token(int argc, char **argv);
 int cli_cmd_secrets(int argc, char **argv);
 int cli_cmd_rules(int argc, char **argv);
+int cli_cmd_silence(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 
 /* Dispatches `opshub ARGS...`; returns the exit code. */

@@ -201,6 +201,20 @@ void api_notify_retry(void *api, struct http_request *req, const struct http_par
 void api_channels_list(void *api, struct http_request *req, const struct http_params *p);
 void api_channels_test(void *api, struct http_request *req, const struct http_params *p);
 void api_alert_groups(void *api, struct http_request *req, const struct http_params *p);
+/* api_silences.c */
+void api_silences_list(void *api, struct http_request *req, const struct http_params *p);
+void api_silences_get(void *api, struct http_request *req, const struct http_params *p);
+void api_silences_create(void *api, struct http_request *req, const struct http_params *p);
+void api_silences_expire(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_silences_list(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_silence_get(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_silences_create(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_silence_expire(void *api, struct http_request *req, const struct http_params *p);
+/* api_alertmanager.c */
+void api_v2_alerts_post(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_alerts_get(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_status(void *api, struct http_request *req, const struct http_params *p);
+void api_v2_receivers(void *api, struct http_request *req, const struct http_params *p);
 
 /* api_archive.c: the checks' series older than the series window, from the
  * rollups, for a query reading back to from_ms (through to_ms). 0: cb runs

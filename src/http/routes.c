@@ -424,6 +424,71 @@ const struct http_route http_routes[] = {
       "The notification layer's aggregation groups now (docs/notifications.md): each group's key (route and "
       "group_by labels), route, labels, how many alerts it holds and when it is next flushed.",
       NULL, NULL, false, RESP({200, "AlertGroups", "The groups"}, {503, "Error", "Notifications are not running"})}},
+    {"GET", "/api/v1/silences", AUTH_ROLE_VIEWER, NULL, api_silences_list, NULL,
+     {"notifications", "Silences",
+      "Every silence, newest first, expired ones included (kept as long as the hourly rollups), in "
+      "Alertmanager's shape: id, matchers, startsAt, endsAt, createdBy, comment, updatedAt, status.state "
+      "(pending, active, expired).",
+      PARAMS({"state", "query", "string", "pending, active or expired", false}), NULL, false,
+      RESP({200, "SilenceList", "The silences"}, {400, "Error", "A bad state"})}},
+    {"POST", "/api/v1/silences", AUTH_ROLE_OPERATOR, NULL, api_silences_create, "silence.create",
+     {"notifications", "Create or update a silence",
+      "Alerts every matcher matches are not sent between startsAt (default now) and endsAt (or startsAt + "
+      "duration). Matchers are objects {name, value, isRegex, isEqual} or strings name=value, name!=value, "
+      "name=~regex, name!~regex; at least one must not match the empty string. createdBy defaults to the "
+      "caller. With an id: that silence is updated.",
+      NULL, "SilenceInput", false,
+      RESP({201, "Silence", "Created"}, {200, "Silence", "Updated"}, {400, "Error", "Invalid (error.field names it)"},
+           {404, "Error", "The id names no silence"})}},
+    {"GET", "/api/v1/silences/{id}", AUTH_ROLE_VIEWER, NULL, api_silences_get, NULL,
+     {"notifications", "One silence", NULL, PARAMS({"id", "path", "string", "Silence id", true}), NULL, false,
+      RESP({200, "Silence", "The silence"}, {404, "Error", "No such silence"})}},
+    {"DELETE", "/api/v1/silences/{id}", AUTH_ROLE_OPERATOR, NULL, api_silences_expire, "silence.expire",
+     {"notifications", "Expire a silence",
+      "Ends the silence now (endsAt = now); it stays in the list as expired. Expiring an expired one changes "
+      "nothing.",
+      PARAMS({"id", "path", "string", "Silence id", true}), NULL, false,
+      RESP({200, "Silence", "Expired"}, {404, "Error", "No such silence"})}},
+    {"POST", "/api/v2/alerts", AUTH_ROLE_OPERATOR, NULL, api_v2_alerts_post, "alerts.receive",
+     {"alertmanager", "Receive alerts (Alertmanager API v2)",
+      "Alertmanager's PostableAlerts: a list of {labels, annotations, startsAt, endsAt, generatorURL}. A Prometheus "
+      "server's alerting.alertmanagers (api_version v2, path_prefix /, authorization with an operator token) "
+      "sends its alerts here; each fires until its endsAt (none: 5 minutes after it was last sent) and goes "
+      "through the same routes, groups, inhibition, silences and outbox as the rules' alerts.",
+      NULL, "PostableAlerts", false,
+      RESP({200, "Empty", "Taken"}, {400, "Error", "Invalid (error.field is the alert's index)"})}},
+    {"GET", "/api/v2/alerts", AUTH_ROLE_VIEWER, NULL, api_v2_alerts_get, NULL,
+     {"alertmanager", "Alerts (Alertmanager API v2)",
+      "Alertmanager's GettableAlerts: every firing alert (the rules' and the received ones) with its receivers "
+      "and status (active, or suppressed with silencedBy / inhibitedBy). amtool alert query reads it.",
+      PARAMS({"active", "query", "boolean", "Include alerts that are not muted (default true)", false},
+             {"silenced", "query", "boolean", "Include silenced alerts (default true)", false},
+             {"inhibited", "query", "boolean", "Include inhibited alerts (default true)", false},
+             {"unprocessed", "query", "boolean", "Accepted, no effect (every alert is processed)", false},
+             {"filter", "query", "string", "A matcher (severity=\"critical\"); repeat for more", false}),
+      NULL, false, RESP({200, "GettableAlerts", "The alerts"}, {400, "Error", "A bad parameter"})}},
+    {"GET", "/api/v2/silences", AUTH_ROLE_VIEWER, NULL, api_v2_silences_list, NULL,
+     {"alertmanager", "Silences (Alertmanager API v2)", "Every silence as GettableSilences (a list).", NULL,
+      NULL, false, RESP({200, "GettableSilences", "The silences"})}},
+    {"POST", "/api/v2/silences", AUTH_ROLE_OPERATOR, NULL, api_v2_silences_create, "silence.add",
+     {"alertmanager", "Create or update a silence (Alertmanager API v2)",
+      "PostableSilence, as amtool silence add sends it; answers {silenceID}.", NULL, "SilenceInput", false,
+      RESP({200, "SilenceID", "Created or updated"}, {400, "Error", "Invalid"}, {404, "Error", "No such id"})}},
+    {"GET", "/api/v2/silence/{id}", AUTH_ROLE_VIEWER, NULL, api_v2_silence_get, NULL,
+     {"alertmanager", "One silence (Alertmanager API v2)", NULL,
+      PARAMS({"id", "path", "string", "Silence id", true}), NULL, false,
+      RESP({200, "Silence", "The silence"}, {404, "Error", "No such silence"})}},
+    {"DELETE", "/api/v2/silence/{id}", AUTH_ROLE_OPERATOR, NULL, api_v2_silence_expire, "silence.delete",
+     {"alertmanager", "Expire a silence (Alertmanager API v2)", "As amtool silence expire.",
+      PARAMS({"id", "path", "string", "Silence id", true}), NULL, false,
+      RESP({200, "Empty", "Expired"}, {404, "Error", "No such silence"})}},
+    {"GET", "/api/v2/status", AUTH_ROLE_VIEWER, NULL, api_v2_status, NULL,
+     {"alertmanager", "Status (Alertmanager API v2)",
+      "AlertmanagerStatus: cluster (disabled), versionInfo (opshub's), config, uptime.", NULL, NULL, false,
+      RESP({200, "AlertmanagerStatus", "The status"})}},
+    {"GET", "/api/v2/receivers", AUTH_ROLE_VIEWER, NULL, api_v2_receivers, NULL,
+     {"alertmanager", "Receivers (Alertmanager API v2)", "[{name}]: the channels of notify.channels.", NULL,
+      NULL, false, RESP({200, "Receivers", "The receivers"})}},
     {"GET", "/api/v1/notifications", AUTH_ROLE_VIEWER, NULL, api_notify_list, NULL,
      {"notifications", "Deliveries",
       "Every notification the outbox made, newest first: channel, status (pending, sent, failed), attempts, "
@@ -513,5 +578,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"query", "The Prometheus HTTP API over opshub's series (PromQL), for Grafana and scripts"},
     {"alerts", "Alert and recording rules and the alerts they raise"},
     {"notifications", "Channels, aggregation groups and the deliveries of the outbox"},
+    {"alertmanager", "Alertmanager's API v2, for Prometheus servers and amtool"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

@@ -11,6 +11,8 @@
  * each group was last sent) survives reloads.
  */
 #include "notify/notify_int.h"
+#include "notify/silence.h"
+#include "store/silences.h"
 
 #include "base/alloc.h"
 #include "base/err.h"
@@ -32,6 +34,17 @@ struct nalert {
     int64_t starts_ms, ends_ms, at_ms;
     double value;
     size_t groups;                    /* groups holding it */
+    bool external;                    /* received through POST /api/v2/alerts */
+    int64_t expires_ms;               /* external: resolved when not sent again by then */
+    int64_t updated_ms;
+    char *generator;                  /* external: its generatorURL */
+};
+
+struct nsilence {
+    char id[STORE_SILENCE_ID_MAX];
+    struct series_matcher *m;
+    size_t n;
+    int64_t starts_ms, ends_ms;
 };
 
 struct nroute {
@@ -94,12 +107,20 @@ struct notify {
     size_t n_groups;
     uv_timer_t timer;
     int64_t due_ms;                   /* the timer's, 0 when stopped */
+    /* silences: the active and pending ones, reloaded when silences_gen moves */
+    struct nsilence *sil;
+    size_t n_sil;
+    int64_t sil_gen;
+    bool sil_loading, sil_again;
+    uv_timer_t sil_timer;
+    size_t reads;                     /* store reads in flight */
+    size_t n_external;
     bool closing;
     void (*close_cb)(void *);
     void *close_data;
     int pending_closes;
     /* counters */
-    uint64_t received, unrouted, inhibited, dropped_alerts, dropped_groups, messages;
+    uint64_t received, unrouted, inhibited, silenced, dropped_alerts, dropped_groups, messages, external;
 };
 
 static int64_t now_ms(void)
@@ -120,6 +141,7 @@ static uint64_t fingerprint(const struct event_alert_label *l, size_t n)
 static void alert_free(struct nalert *a)
 {
     if (a) {
+        base_free(a->generator);
         base_free(a->mem);
         base_free(a);
     }
@@ -553,6 +575,129 @@ static bool inhibited(const struct notify *n, const struct nalert *t)
     return false;
 }
 
+/* ---- silences ---- */
+
+static void silences_free(struct nsilence *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < v[i].n; k++)
+            series_matcher_free(&v[i].m[k]);
+        base_free(v[i].m);
+    }
+    base_free(v);
+}
+
+/* The silence muting a now, or NULL. */
+static const struct nsilence *silenced_by(const struct notify *n, const struct nalert *a, int64_t now, size_t *from)
+{
+    for (size_t i = from ? *from : 0; i < n->n_sil; i++) {
+        const struct nsilence *s = &n->sil[i];
+        if (s->starts_ms <= now && now < s->ends_ms && matches_all(s->m, s->n, a)) {
+            if (from)
+                *from = i + 1;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static void one_closed(struct notify *n);
+
+static void on_silences(void *data, int status, const struct store_silence *rows, size_t count)
+{
+    struct notify *n = data;
+    n->reads--;
+    n->sil_loading = false;
+    if (n->closing) {
+        one_closed(n);
+        return;
+    }
+    if (status != 0) {
+        n->sil_gen = -1; /* read again at the next poll */
+        return;
+    }
+    struct nsilence *v = count ? base_calloc(count, sizeof(*v)) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; v && i < count; i++) {
+        json_t *ms = json_loads(rows[i].matchers, 0, NULL);
+        size_t nm = json_array_size(ms);
+        struct nsilence *s = &v[k];
+        s->m = nm ? base_calloc(nm, sizeof(*s->m)) : NULL;
+        bool ok = nm && s->m;
+        size_t j;
+        json_t *m;
+        char why[160];
+        json_array_foreach(ms, j, m)
+        {
+            if (!ok)
+                break;
+            bool re = json_is_true(json_object_get(m, "isRegex"));
+            bool eq = !json_object_get(m, "isEqual") || json_is_true(json_object_get(m, "isEqual"));
+            enum series_match_op op = re ? (eq ? SERIES_MATCH_RE : SERIES_MATCH_NRE)
+                                         : (eq ? SERIES_MATCH_EQ : SERIES_MATCH_NE);
+            const char *name = json_string_value(json_object_get(m, "name"));
+            const char *value = json_string_value(json_object_get(m, "value"));
+            ok = name && value && series_matcher_init(&s->m[s->n], op, name, value, why, sizeof(why)) == 0;
+            if (ok)
+                s->n++;
+        }
+        json_decref(ms);
+        if (!ok) {
+            for (size_t q = 0; q < s->n; q++)
+                series_matcher_free(&s->m[q]);
+            base_free(s->m);
+            memset(s, 0, sizeof(*s));
+            continue;
+        }
+        memcpy(s->id, rows[i].id, sizeof(s->id));
+        s->starts_ms = rows[i].starts_ms;
+        s->ends_ms = rows[i].ends_ms;
+        k++;
+    }
+    silences_free(n->sil, n->n_sil);
+    n->sil = v;
+    n->n_sil = v ? k : 0;
+    if (n->sil_again) {
+        n->sil_again = false;
+        notify_silences_changed(n);
+    }
+}
+
+void notify_silences_changed(struct notify *n)
+{
+    if (n->closing)
+        return;
+    if (n->sil_loading) {
+        n->sil_again = true;
+        return;
+    }
+    if (store_silences_load(n->store, NULL, now_ms(), STORE_SILENCES_MAX, on_silences, n) == 0) {
+        n->sil_loading = true;
+        n->reads++;
+    }
+}
+
+static void on_gen(void *data, int status, int64_t gen)
+{
+    struct notify *n = data;
+    n->reads--;
+    if (n->closing) {
+        one_closed(n);
+        return;
+    }
+    if (status == 0 && gen != n->sil_gen) {
+        n->sil_gen = gen;
+        notify_silences_changed(n);
+    }
+}
+
+static void on_sil_timer(uv_timer_t *t)
+{
+    struct notify *n = t->data;
+    if (!n->closing && store_silences_read_gen(n->store, on_gen, n) == 0)
+        n->reads++;
+}
+
 /* ---- payloads ---- */
 
 static json_t *iso(int64_t ms)
@@ -597,8 +742,10 @@ static json_t *common(struct nalert *const *v, size_t n, bool annotations)
 
 static json_t *alert_json(const struct notify *n, const struct nalert *a)
 {
-    char gen[512] = "";
-    if (n->base_url)
+    char gen[2048] = "";
+    if (a->generator)
+        snprintf(gen, sizeof(gen), "%s", a->generator);
+    else if (n->base_url)
         snprintf(gen, sizeof(gen), "%s/#/alerts", n->base_url);
     char value[40];
     snprintf(value, sizeof(value), "%.17g", a->value);
@@ -644,13 +791,19 @@ static void flush_group(struct notify *n, struct ngroup *g, int64_t now)
     uint64_t *ff = base_calloc(cap, sizeof(*ff)), *rf = base_calloc(cap, sizeof(*rf));
     if (!firing || !resolved || !send || !ff || !rf)
         goto out;
-    size_t nf = 0, nr = 0;
+    size_t nf = 0, nr = 0, muted = 0;
     int64_t alert_at = 0;
     for (size_t i = 0; i < g->n; i++) {
         struct nalert *a = g->alerts[i];
         if (a->firing) {
             if (inhibited(n, a)) {
                 n->inhibited++;
+                muted++;
+                continue;
+            }
+            if (silenced_by(n, a, now, NULL)) {
+                n->silenced++;
+                muted++;
                 continue;
             }
             firing[nf] = a;
@@ -686,6 +839,8 @@ static void flush_group(struct notify *n, struct ngroup *g, int64_t now)
             need = l->at_ms + r->repeat_ms <= now;
         if (!need)
             continue;
+        if (nf == 0 && nrs == 0 && muted)
+            continue; /* everything muted: nothing to say, and the log stays as it was */
         if (nf == 0 && nrs == 0) {
             /* everything resolved and this channel takes no resolutions: only the log changes */
             nlog_set(n, g->key, ch->id, NULL, 0, NULL, 0, now);
@@ -737,6 +892,7 @@ out:
 }
 
 static void on_timer(uv_timer_t *t);
+static void expire_external(struct notify *n, int64_t now, int64_t *next);
 
 static void schedule(struct notify *n, int64_t at)
 {
@@ -754,8 +910,9 @@ static void on_timer(uv_timer_t *t)
     struct notify *n = t->data;
     int64_t now = now_ms();
     n->due_ms = 0;
-    inhibit_prepare(n);
     int64_t next = 0;
+    expire_external(n, now, &next);
+    inhibit_prepare(n);
     for (struct ngroup *g = n->head, *nx; g; g = nx) {
         nx = g->next;
         if (g->next_ms <= now) {
@@ -819,6 +976,9 @@ static void on_event(void *data, const struct event *e)
         if (!a)
             return;
         bool was_firing = !fresh && a->firing;
+        if (a->external && was_firing)
+            n->n_external--;
+        a->external = false;
         a->firing = true;
         a->value = ev->value;
         a->at_ms = ev->at_ms;
@@ -926,6 +1086,230 @@ static void seed_one(struct notify *n, const struct event_alert *ev)
         g->next_ms = now + rs[i]->interval_ms;
         schedule(n, g->next_ms);
     }
+}
+
+
+/* ---- alerts from other sources (POST /api/v2/alerts) ---- */
+
+#define EXTERNAL_RESOLVE_MS (5 * 60000)   /* Alertmanager's resolve_timeout */
+
+static void expire_external(struct notify *n, int64_t now, int64_t *next)
+{
+    if (!n->n_external)
+        return;
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (base_map_next(&n->alerts, &pos, &key, &v)) {
+        struct nalert *a = v;
+        if (!a->external || !a->firing)
+            continue;
+        if (a->expires_ms <= now) {
+            a->firing = false;
+            a->ends_ms = a->expires_ms;
+            a->at_ms = now;
+            n->n_external--;
+            alert_release(n, a);
+        } else if (!*next || a->expires_ms < *next) {
+            *next = a->expires_ms;
+        }
+    }
+}
+
+static int one_external(struct notify *n, const json_t *in, int64_t now, char *why, size_t wl)
+{
+    json_t *labels = json_object_get(in, "labels"), *ann = json_object_get(in, "annotations");
+    if (!json_is_object(in)) {
+        snprintf(why, wl, "an alert is an object {labels, annotations, startsAt, endsAt, generatorURL}");
+        return -1;
+    }
+    if (!json_is_object(labels) || json_object_size(labels) == 0 || json_object_size(labels) > 64) {
+        snprintf(why, wl, "'labels' must be an object of 1 to 64 labels");
+        return -1;
+    }
+    if (ann && !json_is_null(ann) && (!json_is_object(ann) || json_object_size(ann) > 64)) {
+        snprintf(why, wl, "'annotations' must be an object of at most 64 strings");
+        return -1;
+    }
+    struct event_alert_label l[64], an[64];
+    size_t nl = 0, na = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(labels, k, v)
+    {
+        if (!json_is_string(v) || strlen(json_string_value(v)) > 4096 || !*k || strlen(k) > 128) {
+            snprintf(why, wl, "label '%.64s' must be a string of at most 4096 bytes", k);
+            return -1;
+        }
+        l[nl++] = (struct event_alert_label){k, json_string_value(v)};
+    }
+    if (json_is_object(ann))
+        json_object_foreach(ann, k, v)
+        {
+            if (!json_is_string(v) || strlen(json_string_value(v)) > 16384) {
+                snprintf(why, wl, "annotation '%.64s' must be a string of at most 16 KiB", k);
+                return -1;
+            }
+            an[na++] = (struct event_alert_label){k, json_string_value(v)};
+        }
+    for (size_t i = 1; i < nl; i++)
+        for (size_t j = i; j > 0 && strcmp(l[j - 1].name, l[j].name) > 0; j--) {
+            struct event_alert_label t = l[j];
+            l[j] = l[j - 1];
+            l[j - 1] = t;
+        }
+    int64_t starts = 0, ends = 0;
+    const char *ss = json_string_value(json_object_get(in, "startsAt"));
+    const char *es = json_string_value(json_object_get(in, "endsAt"));
+    if ((ss && *ss && base_time_parse(ss, &starts) != 0) || (es && *es && base_time_parse(es, &ends) != 0)) {
+        snprintf(why, wl, "'startsAt' and 'endsAt' are RFC 3339 times");
+        return -1;
+    }
+    if (ends < 0)
+        ends = 0; /* 0001-01-01T00:00:00Z: none */
+    if (starts <= 0)
+        starts = now;
+    const char *gen = json_string_value(json_object_get(in, "generatorURL"));
+    struct event_alert ev = {.labels = l, .n_labels = nl, .annotations = an, .n_annotations = na,
+                             .state = EVENT_ALERT_FIRING, .active_at_ms = starts, .at_ms = now};
+    bool resolved = ends > 0 && ends <= now;
+    if (resolved) {
+        char key[17];
+        snprintf(key, sizeof(key), "%016" PRIx64, fingerprint(l, nl));
+        struct nalert *a = base_map_get(&n->alerts, key);
+        if (a && a->firing) {
+            a->firing = false;
+            a->ends_ms = ends;
+            a->at_ms = now;
+            if (a->external)
+                n->n_external--;
+            alert_release(n, a);
+        }
+        return 0;
+    }
+    bool fresh;
+    struct nalert *a = alert_upsert(n, &ev, &fresh);
+    if (!a) {
+        snprintf(why, wl, "out of memory, or too many alerts");
+        return -2;
+    }
+    bool was_firing = !fresh && a->firing;
+    if (!a->external || !was_firing)
+        n->n_external++;
+    a->external = true;
+    a->firing = true;
+    a->at_ms = now;
+    a->updated_ms = now;
+    if (!was_firing)
+        a->starts_ms = starts;
+    a->ends_ms = 0;
+    a->expires_ms = ends > 0 ? ends : now + EXTERNAL_RESOLVE_MS;
+    if (gen) {
+        base_free(a->generator);
+        a->generator = base_strdup(gen);
+    }
+    if (!was_firing || !a->groups)
+        route_alert(n, a);
+    schedule(n, a->expires_ms);
+    return 0;
+}
+
+int notify_receive(struct notify *n, const json_t *alerts, char *why, size_t why_len, size_t *index)
+{
+    if (!json_is_array(alerts)) {
+        snprintf(why, why_len, "the body must be a list of alerts");
+        *index = SIZE_MAX;
+        return -1;
+    }
+    int64_t now = now_ms();
+    size_t i;
+    json_t *a;
+    /* validated first: a bad alert refuses the whole request, as Alertmanager does */
+    json_array_foreach(alerts, i, a)
+    {
+        json_t *labels = json_object_get(a, "labels");
+        if (!json_is_object(a) || !json_is_object(labels) || json_object_size(labels) == 0) {
+            snprintf(why, why_len, "'labels' must be an object of 1 to 64 labels");
+            *index = i;
+            return -1;
+        }
+    }
+    json_array_foreach(alerts, i, a)
+    {
+        int rc = one_external(n, a, now, why, why_len);
+        if (rc != 0) {
+            *index = i;
+            return rc;
+        }
+        n->external++;
+    }
+    return 0;
+}
+
+json_t *notify_json_receivers(const struct notify *n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n->n_ch; i++)
+        json_array_append_new(list, json_pack("{s:s}", "name", n->ch[i]->id));
+    return list;
+}
+
+json_t *notify_json_alerts(struct notify *n, bool active, bool silenced, bool inhibited_too,
+                           const struct series_matcher *filter, size_t n_filter)
+{
+    int64_t now = now_ms();
+    inhibit_prepare(n);
+    json_t *list = json_array();
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (list && base_map_next(&n->alerts, &pos, &key, &v)) {
+        struct nalert *a = v;
+        if (!a->firing || !matches_all(filter, n_filter, a))
+            continue;
+        json_t *sb = json_array(), *ib = json_array();
+        size_t from = 0;
+        const struct nsilence *s;
+        while ((s = silenced_by(n, a, now, &from)) != NULL)
+            json_array_append_new(sb, json_string(s->id));
+        for (size_t i = 0; i < n->n_inh; i++) {
+            const struct ninhibit *in = &n->inh[i];
+            if (!matches_all(in->tgt, in->n_tgt, a))
+                continue;
+            for (size_t q = 0; q < in->n_sources; q++) {
+                const struct nalert *src = in->sources[q];
+                bool eq = src != a;
+                for (size_t e = 0; e < in->n_equal && eq; e++)
+                    eq = same_label(src, a, in->equal[e]);
+                if (eq)
+                    json_array_append_new(ib, json_string(src->key));
+            }
+        }
+        bool suppressed = json_array_size(sb) || json_array_size(ib);
+        if ((!suppressed && !active) || (json_array_size(sb) && !silenced) || (json_array_size(ib) && !inhibited_too)) {
+            json_decref(sb);
+            json_decref(ib);
+            continue;
+        }
+        json_t *receivers = json_array();
+        struct nroute *rs[64];
+        size_t k = n->have_root ? route_match(&n->root, a, rs, 64, 0) : 0;
+        for (size_t i = 0; i < k; i++)
+            for (size_t c = 0; c < rs[i]->n_channels; c++)
+                json_array_append_new(receivers, json_pack("{s:s}", "name", rs[i]->channels[c]));
+        char buf[40];
+        json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:{s:s, s:o, s:o}}", "labels",
+                              pairs(a->labels, a->n_labels), "annotations", pairs(a->ann, a->n_ann), "startsAt",
+                              iso(a->starts_ms), "endsAt", iso(a->external ? a->expires_ms : 0), "generatorURL",
+                              a->generator ? a->generator : "", "fingerprint", a->key, "updatedAt",
+                              json_string(base_time_format_iso8601(a->updated_ms ? a->updated_ms : a->at_ms, buf,
+                                                                   sizeof(buf))),
+                              "receivers", receivers, "status", "state", suppressed ? "suppressed" : "active",
+                              "silencedBy", sb, "inhibitedBy", ib);
+        if (o)
+            json_array_append_new(list, o);
+    }
+    return list;
 }
 
 /* ---- channels ---- */
@@ -1166,10 +1550,14 @@ struct notify *notify_new(uv_loop_t *loop, struct store *st, struct event_bus *b
     base_map_init(&n->log);
     uv_timer_init(loop, &n->timer);
     n->timer.data = n;
+    uv_timer_init(loop, &n->sil_timer);
+    n->sil_timer.data = n;
+    n->sil_gen = -1;
     n->outbox = outbox_new(n, loop, st);
     if (!n->outbox || event_subscribe(bus, "notify", EVENT_MASK(EVENT_ALERT), on_event, n) != 0) {
         /* rare: close what was opened */
         uv_close((uv_handle_t *)&n->timer, NULL);
+        uv_close((uv_handle_t *)&n->sil_timer, NULL);
         n->closing = true;
         return NULL; /* leaks n until the loop ends; only at start, when opshub exits anyway */
     }
@@ -1179,6 +1567,8 @@ struct notify *notify_new(uv_loop_t *loop, struct store *st, struct event_bus *b
 void notify_resume(struct notify *n)
 {
     outbox_resume(n->outbox);
+    on_sil_timer(&n->sil_timer);
+    uv_timer_start(&n->sil_timer, on_sil_timer, 1000, 1000);
 }
 
 static void free_all(struct notify *n)
@@ -1202,6 +1592,7 @@ static void free_all(struct notify *n)
     if (n->have_root)
         route_free(&n->root);
     inhibit_free(n);
+    silences_free(n->sil, n->n_sil);
     for (size_t i = 0; i < n->n_ch; i++)
         channel_free(n->ch[i]);
     base_free(n->ch);
@@ -1241,10 +1632,11 @@ void notify_close(struct notify *n, struct event_bus *bus, void (*cb)(void *data
     n->closing = true;
     n->close_cb = cb;
     n->close_data = data;
-    n->pending_closes = 2;
+    n->pending_closes = 3 + (int)n->reads; /* the timers, the outbox, each store read in flight */
     uv_timer_stop(&n->timer);
-    /* groups are not free'd before alerts: group_free releases them; alerts firing stay in the map */
+    uv_timer_stop(&n->sil_timer);
     uv_close((uv_handle_t *)&n->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&n->sil_timer, on_timer_closed);
     outbox_close(n->outbox, on_outbox_closed, n);
 }
 
@@ -1351,6 +1743,10 @@ int notify_metrics(const struct notify *n, struct base_buf *b)
         {"opshub_notify_unrouted_total", "counter", "Alerts no route with channels took", (double)n->unrouted},
         {"opshub_notify_inhibited_total", "counter", "Alerts left out of a message by an inhibition rule",
          (double)n->inhibited},
+        {"opshub_notify_silenced_total", "counter", "Alerts left out of a message by a silence", (double)n->silenced},
+        {"opshub_notify_silences", "gauge", "Silences active or pending", (double)n->n_sil},
+        {"opshub_notify_received_alerts_total", "counter", "Alerts received through POST /api/v2/alerts",
+         (double)n->external},
     };
     for (size_t i = 0; rc == 0 && i < sizeof(g) / sizeof(g[0]); i++) {
         rc = base_metrics_header(b, g[i].name, g[i].type, g[i].help);

@@ -54,6 +54,10 @@ void notify_seed(struct notify *n, const char *labels_json, const char *annotati
  * start), writes what is unwritten; cb(data) once closed (freed then). */
 void notify_close(struct notify *n, struct event_bus *bus, void (*cb)(void *data), void *data);
 
+/* A silence was written (API): the active silences are read again now
+ * (the CLI's are noticed within a second through meta.silences_gen). */
+void notify_silences_changed(struct notify *n);
+
 /* A test message through channel id: the delivery's id in id_out. 0,
  * BASE_ERR_NOT_FOUND (no such channel), BASE_ERR_TOO_BIG (outbox full). */
 int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len);
@@ -62,6 +66,20 @@ int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len);
  * BASE_ERR_EXISTS (already sent) | BASE_ERR_*). */
 typedef void (*notify_retry_cb)(void *data, int status);
 int notify_retry(struct notify *n, const char *id, notify_retry_cb cb, void *data);
+
+/* Alerts from another source (Alertmanager's API v2 PostableAlerts: a
+ * Prometheus server's alerting.alertmanagers): each firing until its
+ * endsAt (none: 5 minutes after it was last sent), resolved once endsAt
+ * has passed; routed, grouped, inhibited and silenced like the rules'.
+ * 0, or -1 with why and the index of the bad alert (SIZE_MAX: the body). */
+int notify_receive(struct notify *n, const json_t *alerts, char *why, size_t why_len, size_t *index);
+/* Alertmanager's GettableAlerts: the firing alerts, filtered (active: not
+ * muted; silenced; inhibited) and by label matchers. */
+struct series_matcher;
+json_t *notify_json_alerts(struct notify *n, bool active, bool silenced, bool inhibited,
+                           const struct series_matcher *filter, size_t n_filter);
+/* [{name}] of the channels. */
+json_t *notify_json_receivers(const struct notify *n);
 
 /* The channels (no secrets): [{id, type, send_resolved, url host, disabled}]. */
 json_t *notify_json_channels(const struct notify *n);

@@ -176,6 +176,14 @@ struct migration {
      "CREATE INDEX notifications_created ON notifications (created);" \
      "CREATE INDEX notifications_status ON notifications (status, created);"
 
+/* Silences (store/silences.h): expired ones stay (ends_at in the past). */
+#define M10_SILENCES \
+     "CREATE TABLE silences (" \
+     " id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL," \
+     " created_by TEXT NOT NULL, comment TEXT NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL);" \
+     "CREATE INDEX silences_ends ON silences (ends_at);" \
+     "INSERT INTO meta (key, value) VALUES ('silences_gen', 0);"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -252,6 +260,8 @@ static const struct migration migrations[] = {
     {8, M8_SQLITE, M8_POSTGRES},
     /* 9: the notification outbox (store/notify.h). */
     {9, M9_NOTIFICATIONS, M9_NOTIFICATIONS},
+    /* 10: silences (store/silences.h). */
+    {10, M10_SILENCES, M10_SILENCES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

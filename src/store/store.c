@@ -513,6 +513,11 @@ static void run_purge(struct store *st)
                                     sizeof(err));
             more |= rows >= STORE_PURGE_CHUNK;
         }
+        if (rc == 0 && st->rollup_retention_ms) {
+            rc = store_silences_purge(&conn, now - st->rollup_retention_ms, STORE_PURGE_CHUNK, &rows, err,
+                                      sizeof(err));
+            more |= rows >= STORE_PURGE_CHUNK;
+        }
     }
     uv_mutex_lock(&st->mu);
     st->stats.purged += deleted;

@@ -135,6 +135,10 @@ int store_alerts_purge(struct store_conn *c, int64_t before_ms, size_t max_rows,
 int store_notify_purge(struct store_conn *c, int64_t before_ms, size_t max_rows, uint64_t *deleted, char *err,
                        size_t errlen);
 
+/* silences.c: deletes at most max_rows silences that ended before before_ms. */
+int store_silences_purge(struct store_conn *c, int64_t before_ms, size_t max_rows, uint64_t *deleted, char *err,
+                         size_t errlen);
+
 /* sqlite.c: the file path of a sqlite:// URL, copied into out; BASE_ERR_INVALID. */
 int store_sqlite_path_from_url(const char *url, char *out, size_t n);
 /* postgres.c: checks a postgres URL parses, without connecting; BASE_ERR_INVALID. */

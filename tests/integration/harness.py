@@ -793,7 +793,7 @@ class Opshub:
         """auth: None = this instance's default (admin token on /api/ paths),
         False = no credentials, or a token string."""
         headers = dict(headers or {})
-        if path.startswith("/api/v1/") and "Authorization" not in headers and auth is not False:
+        if path.startswith(("/api/v1/", "/api/v2/")) and "Authorization" not in headers and auth is not False:
             if isinstance(auth, str):
                 headers["Authorization"] = f"Bearer {auth}"
             elif self.auth and not path.startswith("/api/v1/auth/login") and path != "/api/v1/openapi.json":

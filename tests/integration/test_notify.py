@@ -396,6 +396,180 @@ def test_channel_formats():
     o.stop()
 
 
+def test_silences_api_and_cli():
+    page = Page()
+    page.set("ok\n")
+    rec = h.Recorder()
+    data = h.TempDir()
+    text = h.make_config(checks(page.port, 2), projects=[{"id": "shop", "name": "Shop"}]) + (
+        "alerts:\n"
+        "  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical}}\n"
+    ) + notify_yaml(rec, group_wait="500ms", group_interval="500ms")
+    o = h.track(h.Opshub(text, data_dir=data.path))
+    o.start()
+    # a silence of api0 before the alerts fire (matcher strings, duration)
+    r = o.post("/api/v1/silences", body={"matchers": ["alertname=ApiDown", 'check="api0"'], "duration": "1h",
+                                          "comment": "deploying api0"})
+    h.eq(r.status, 201, "silence created")
+    sil = r.json()
+    h.eq(sil["status"]["state"], "active", "active")
+    h.eq(sil["createdBy"], "harness-admin", "createdBy defaults to the caller")
+    h.eq(sil["matchers"], [{"name": "alertname", "value": "ApiDown", "isRegex": False, "isEqual": True},
+                           {"name": "check", "value": "api0", "isRegex": False, "isEqual": True}], "matchers")
+    page.set("broken\n", code=500)
+    h.wait_for(lambda: messages(rec, "/hook"), 15, "a message")
+    time.sleep(1.2)
+    got = sorted(a["labels"]["check"] for r in messages(rec, "/hook") for a in r["json"]["alerts"])
+    h.eq(sorted(set(got)), ["api1"], "api0 is silenced, api1 is sent")
+    am = {a["labels"]["check"]: a for a in o.get_json("/api/v2/alerts")}
+    h.eq(am["api0"]["status"], {"state": "suppressed", "silencedBy": [sil["id"]], "inhibitedBy": []},
+         "api0 suppressed by the silence")
+    h.eq(am["api1"]["status"]["state"], "active", "api1 active")
+    h.eq([x["labels"]["check"] for x in o.get_json("/api/v2/alerts?silenced=false")], ["api1"], "silenced=false")
+    # the CLI writes to the same database; the running opshub takes it within a second
+    r = o.cli("silence", "add", "alertname=ApiDown", 'check=~"api1|api9"', "--comment", "cli silence",
+              "--duration", "30m", "--author", "ops")
+    h.eq(r.returncode, 0, f"silence add: {r.stderr}")
+    cli_id = r.stdout.strip()
+    h.eq(len(cli_id), 36, "a UUID")
+    h.wait_for(lambda: {a["labels"]["check"]: a["status"]["silencedBy"] for a in o.get_json("/api/v2/alerts")}
+               .get("api1") == [cli_id], 5, "the CLI's silence taken by the running opshub")
+    r = o.cli("silence", "list", "--json")
+    h.eq(r.returncode, 0, "silence list")
+    h.eq(sorted(x["createdBy"] for x in json.loads(r.stdout)), ["harness-admin", "ops"], "both listed")
+    # expire the API one: api0 is told at the next group_interval
+    n_before = len(messages(rec, "/hook"))
+    r = o.request("DELETE", f"/api/v1/silences/{sil['id']}")
+    h.eq(r.status, 200, "expired")
+    h.eq(r.json()["status"]["state"], "expired", "state expired")
+    h.wait_for(lambda: any("api0" in alert_names(m) for m in messages(rec, "/hook")[n_before:]), 10,
+               "api0 notified once its silence expired")
+    h.eq([x["id"] for x in o.get_json("/api/v1/silences?state=expired")["silences"]], [sil["id"]],
+         "the expired silence is kept")
+    h.eq(o.request("DELETE", f"/api/v1/silences/{sil['id']}").status, 200, "expiring again changes nothing")
+    r = o.cli("silence", "expire", cli_id)
+    h.eq(r.returncode, 0, f"silence expire: {r.stderr}")
+    h.eq(o.get_json(f"/api/v1/silences/{cli_id}")["status"]["state"], "expired", "expired by the CLI")
+    h.eq(o.cli("silence", "expire", "no-such-id").returncode, 1, "unknown id")
+    # bad silences: 400 naming the member
+    bad = [({"matchers": [], "duration": "1h"}, "matchers"),
+           ({"matchers": ['job=~".*"'], "duration": "1h"}, "matchers"),
+           ({"matchers": ["job=~\"(\""], "duration": "1h"}, "matchers[0]"),
+           ({"matchers": [{"name": "1x", "value": "a"}], "duration": "1h"}, "matchers[0]"),
+           ({"matchers": ["a=b"], "endsAt": "2001-01-01T00:00:00Z"}, "endsAt"),
+           ({"matchers": ["a=b"], "duration": "soon"}, "duration"),
+           ({"matchers": ["a=b"]}, "endsAt"),
+           ({"matchers": ["a=b"], "duration": "1h", "color": "red"}, "color")]
+    for body, field in bad:
+        r = o.post("/api/v1/silences", body=body)
+        h.eq(r.status, 400, f"bad silence {body}")
+        h.eq(r.json()["error"]["field"], field, f"field of {body}")
+    h.eq(o.get("/api/v1/silences?state=gone").status, 400, "bad state")
+    h.eq(o.get("/api/v1/silences/none").status, 404, "unknown silence")
+    r = o.cli("silence", "add", "job=~.*", "--comment", "x")
+    h.eq(r.returncode, 2, "the CLI refuses a silence of everything")
+    h.contains(r.stderr, "must not match the empty string", "and says why")
+    h.eq(o.cli("silence", "add", "a=b").returncode, 2, "--comment is required")
+    o.stop()
+
+
+AMTOOL = "/usr/bin/amtool"
+
+
+def test_alertmanager_api_prometheus_and_amtool():
+    rec = h.Recorder()
+    o = h.track(h.Opshub(h.make_config([]) + notify_yaml(rec, group_wait="0s", group_interval="500ms")))
+    o.start()
+    token = o.create_token(role="operator", name="prometheus")
+    o.wait_token(token)
+    tmp = h.TempDir()
+    with open(tmp.join("rules.yml"), "w") as f:
+        f.write("groups:\n"
+                "  - name: demo\n"
+                "    rules:\n"
+                "      - alert: PromAlert\n"
+                "        expr: vector(1)\n"
+                "        labels: {severity: warning, team: db}\n"
+                "        annotations: {summary: from prometheus}\n")
+    prom = h.Prometheus(
+        "global: {evaluation_interval: 1s}\n"
+        f"rule_files: ['{tmp.join('rules.yml')}']\n"
+        "alerting:\n"
+        "  alertmanagers:\n"
+        "    - api_version: v2\n"
+        f"      authorization: {{credentials: '{token}'}}\n"
+        f"      static_configs: [{{targets: ['127.0.0.1:{o.cur_port}']}}]\n",
+        extra=["--rules.alert.resend-delay=1s"])
+    prom.start()
+    h.wait_for(lambda: [m for m in messages(rec, "/hook") if "PromAlert" in json.dumps(m["json"]["commonLabels"])],
+               30, "Prometheus' alert routed to the webhook")
+    m = [m for m in messages(rec, "/hook") if "PromAlert" in json.dumps(m["json"]["commonLabels"])][0]["json"]
+    a = m["alerts"][0]
+    h.eq(a["labels"], {"alertname": "PromAlert", "severity": "warning", "team": "db"}, "labels as sent")
+    h.eq(a["annotations"], {"summary": "from prometheus"}, "annotations")
+    h.contains(a["generatorURL"], "/graph?g0.expr=", "Prometheus' generatorURL kept")
+    # amtool against opshub
+    require_amtool = os.path.exists(AMTOOL)
+    h.check(require_amtool, "amtool (package prometheus-alertmanager) is installed")
+    with open(tmp.join("http.yml"), "w") as f:
+        f.write(f"authorization: {{credentials: '{token}'}}\n")
+    base = [AMTOOL, f"--alertmanager.url=http://127.0.0.1:{o.cur_port}", f"--http.config.file={tmp.join('http.yml')}"]
+    import subprocess
+
+    def amtool(*args):
+        r = subprocess.run(base + list(args), capture_output=True, text=True, timeout=30)
+        return r
+
+    r = amtool("alert", "query", "-o", "json")
+    h.eq(r.returncode, 0, f"amtool alert query: {r.stderr}")
+    alerts = json.loads(r.stdout)
+    h.eq([x["labels"]["alertname"] for x in alerts], ["PromAlert"], "amtool lists the alert")
+    r = amtool("silence", "add", "alertname=PromAlert", "team=~d.*", "--comment=maintenance", "--author=amtool-user",
+               "--duration=2h")
+    h.eq(r.returncode, 0, f"amtool silence add: {r.stderr}")
+    sid = r.stdout.strip()
+    h.eq(len(sid), 36, "amtool printed the id")
+    s = o.get_json(f"/api/v1/silences/{sid}")
+    h.eq(s["createdBy"], "amtool-user", "createdBy from amtool")
+    h.eq(s["matchers"][1], {"name": "team", "value": "d.*", "isRegex": True, "isEqual": True}, "regex matcher")
+    r = amtool("silence", "query", "-o", "json")
+    h.eq(r.returncode, 0, f"amtool silence query: {r.stderr}")
+    h.eq([x["id"] for x in json.loads(r.stdout)], [sid], "amtool lists the silence")
+    h.wait_for(lambda: json.loads(amtool("alert", "query", "-o", "json", "--silenced").stdout or "[]")
+               and o.get_json("/api/v2/alerts")[0]["status"]["silencedBy"] == [sid], 10, "the alert silenced")
+    r = amtool("silence", "expire", sid)
+    h.eq(r.returncode, 0, f"amtool silence expire: {r.stderr}")
+    h.eq(o.get_json(f"/api/v1/silences/{sid}")["status"]["state"], "expired", "expired through amtool")
+    r = amtool("silence", "query", "-o", "json", "--expired")
+    h.eq([x["id"] for x in json.loads(r.stdout)], [sid], "amtool lists it as expired")
+    # POST /api/v2/alerts directly: resolve by endsAt in the past; bad alerts refused
+    hdr = {"Authorization": f"Bearer {token}"}
+    r = o.post("/api/v2/alerts", body=[{"labels": {"alertname": "Direct", "team": "web"}}], headers=hdr)
+    h.eq(r.status, 200, "alert taken")
+    h.wait_for(lambda: [m for m in messages(rec, "/hook") if m["json"]["commonLabels"].get("alertname") == "Direct"],
+               10, "the direct alert sent")
+    r = o.post("/api/v2/alerts", body=[{"labels": {"alertname": "Direct", "team": "web"},
+                                        "endsAt": "2020-01-01T00:00:00Z"}], headers=hdr)
+    h.eq(r.status, 200, "resolution taken")
+    h.wait_for(lambda: [m for m in messages(rec, "/hook") if m["json"]["commonLabels"].get("alertname") == "Direct"
+                        and m["json"]["status"] == "resolved"], 10, "the direct alert resolved")
+    for body, field in [([{"labels": {}}], "[0]"), ([{"annotations": {}}], "[0]"), ({"labels": {}}, None),
+                        ([{"labels": {"a": 1}}], "[0]"), ([{"labels": {"a": "b"}, "startsAt": "yesterday"}], "[0]")]:
+        r = o.post("/api/v2/alerts", body=body, headers=hdr)
+        h.eq(r.status, 400, f"bad alerts {body}")
+        h.eq(r.json()["error"].get("field"), field, f"field of {body}")
+    st = o.get_json("/api/v2/status")
+    h.eq(st["cluster"]["status"], "disabled", "status")
+    h.eq([x["name"] for x in o.get_json("/api/v2/receivers")], ["hook", "quiet", "crit", "warn", "bad", "all"],
+         "receivers")
+    viewer = o.create_token(role="viewer", name="viewer")
+    o.wait_token(viewer)
+    h.eq(o.post("/api/v2/alerts", body=[{"labels": {"a": "b"}}], headers={"Authorization": f"Bearer {viewer}"})
+         .status, 403, "a viewer cannot send alerts")
+    prom.close()
+    o.stop()
+
+
 def test_api_and_config_errors():
     rec = h.Recorder()
     o = h.track(h.Opshub(h.make_config([]) + notify_yaml(rec)))
