@@ -25,7 +25,7 @@
 
 enum top {
     T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_ALERTS, T_RULE_FILES,
-    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_EXTERNAL_LABELS, T_NOTIFY, T_SUPPORTED, T_MAINTENANCE = T_SUPPORTED, T_INCIDENTS,
+    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_EXTERNAL_LABELS, T_NOTIFY, T_MAINTENANCE, T_SUPPORTED, T_INCIDENTS = T_SUPPORTED,
     T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
@@ -818,6 +818,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     conf_remote_write_parse(ctx, top[T_REMOTE_WRITE], &c->remote_write, &c->n_remote_write);
     parse_external_labels(ctx, top[T_EXTERNAL_LABELS]);
     conf_notify_parse(ctx, top[T_NOTIFY], &c->notify);
+    conf_maintenance_parse(ctx, top[T_MAINTENANCE], &c->maintenance, &c->n_maintenance);
     if (top[T_EVALUATION_INTERVAL] &&
         conf_value_duration(ctx, top[T_EVALUATION_INTERVAL], &c->evaluation_interval_ms) == 0 &&
         (c->evaluation_interval_ms < 100 || c->evaluation_interval_ms > 3600000))

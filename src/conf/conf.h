@@ -11,6 +11,7 @@
 
 #include "base/arena.h"
 #include "base/cidr.h"
+#include "base/cron.h"
 #include "base/err.h"
 #include "base/map.h"
 #include "conf/check.h"
@@ -150,6 +151,25 @@ struct conf_remote_write {
     int64_t min_backoff_ms, max_backoff_ms;
 };
 
+/* maintenance: a window during which matching alerts are recorded but
+ * not sent (docs/notifications.md). */
+#define CONF_MAINTENANCE_MAX 1000
+struct conf_maintenance {
+    const char *id;
+    const char *description;      /* NULL: none */
+    const char *schedule;         /* recurring: the cron text; NULL for a one-off window */
+    struct base_cron cron;
+    int64_t duration_ms;
+    const char *timezone;         /* the schedule's zone (system tz database); "UTC" by default */
+    int64_t from_ms, to_ms;       /* one-off */
+    const char **projects;        /* the alerts whose `project` label is one of these */
+    size_t n_projects;
+    const struct conf_matcher *matchers; /* ...and/or every matcher matches */
+    size_t n_matchers;
+    bool public;                  /* shown on the status page; default true */
+    int line;
+};
+
 struct conf_log {
     int level;                    /* enum base_log_level */
     int format;                   /* enum base_log_format; -1 = auto (text on a terminal) */
@@ -173,6 +193,8 @@ struct conf {
     struct conf_kv *external_labels;  /* `external_labels:`: added to what remote_write sends, $externalLabels */
     size_t n_external_labels;
     struct conf_notify notify;    /* `notify:` (conf/notify.h) */
+    struct conf_maintenance *maintenance;
+    size_t n_maintenance;
     struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
     size_t n_alerts;
     struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */

@@ -138,6 +138,9 @@ void conf_sso_parse_oidc(struct conf_ctx *ctx, const struct conf_node *n, struct
 /* rules.c: why k is no label name Prometheus accepts (NULL when it is). */
 const char *conf_label_name_bad(const char *k);
 
+/* maintenance.c: the `maintenance:` list. */
+void conf_maintenance_parse(struct conf_ctx *ctx, const struct conf_node *n, struct conf_maintenance **out,
+                            size_t *n_out);
 /* remote_write.c: the `remote_write:` list. */
 void conf_remote_write_parse(struct conf_ctx *ctx, const struct conf_node *n, struct conf_remote_write **out,
                              size_t *n_out);

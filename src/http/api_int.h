@@ -201,6 +201,7 @@ void api_notify_retry(void *api, struct http_request *req, const struct http_par
 void api_channels_list(void *api, struct http_request *req, const struct http_params *p);
 void api_channels_test(void *api, struct http_request *req, const struct http_params *p);
 void api_alert_groups(void *api, struct http_request *req, const struct http_params *p);
+void api_maintenance_list(void *api, struct http_request *req, const struct http_params *p);
 /* api_silences.c */
 void api_silences_list(void *api, struct http_request *req, const struct http_params *p);
 void api_silences_get(void *api, struct http_request *req, const struct http_params *p);

@@ -229,3 +229,12 @@ void api_alert_groups(void *data, struct http_request *req, const struct http_pa
     json_t *list = notify_json_groups(api->deps.notify);
     api_send_json(api, req, 200, list ? json_pack("{s:o}", "groups", list) : NULL);
 }
+
+void api_maintenance_list(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    if (!have_notify(api, req))
+        return;
+    json_t *list = notify_json_maintenance(api->deps.notify, false);
+    api_send_json(api, req, 200, list ? json_pack("{s:o}", "windows", list) : NULL);
+}

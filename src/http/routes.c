@@ -424,6 +424,12 @@ const struct http_route http_routes[] = {
       "The notification layer's aggregation groups now (docs/notifications.md): each group's key (route and "
       "group_by labels), route, labels, how many alerts it holds and when it is next flushed.",
       NULL, NULL, false, RESP({200, "AlertGroups", "The groups"}, {503, "Error", "Notifications are not running"})}},
+    {"GET", "/api/v1/maintenance", AUTH_ROLE_VIEWER, NULL, api_maintenance_list, NULL,
+     {"notifications", "Maintenance windows",
+      "The windows of maintenance: in the configuration, each with whether it is active, the current one "
+      "(start, end) and the next one, its scope (projects, matchers), and a recurring one's schedule, time zone "
+      "and duration. During a window the alerts it matches are recorded but not sent.",
+      NULL, NULL, false, RESP({200, "MaintenanceList", "The windows"})}},
     {"GET", "/api/v1/silences", AUTH_ROLE_VIEWER, NULL, api_silences_list, NULL,
      {"notifications", "Silences",
       "Every silence, newest first, expired ones included (kept as long as the hourly rollups), in "

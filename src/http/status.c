@@ -4,6 +4,7 @@
  * three renderings are in status_render.c.
  */
 #include "http/status_int.h"
+#include "notify/notify.h"
 
 #include "base/alloc.h"
 #include "base/err.h"
@@ -221,6 +222,7 @@ int status_view_build(struct http_status *s, const char *project, struct status_
     int64_t today = v->now_ms / STATUS_DAY_MS * STATUS_DAY_MS;
     v->day0_ms = today - (int64_t)(v->days - 1) * STATUS_DAY_MS;
     v->history_ready = s->ready;
+    v->maintenance = s->notify ? notify_json_maintenance(s->notify, true) : NULL;
     int worst = 0;
     v->status = SCHED_STATUS_UNKNOWN;
     for (size_t i = 0; i < v->n; i++) {
@@ -239,6 +241,8 @@ int status_view_build(struct http_status *s, const char *project, struct status_
 
 void status_view_free(struct status_view *v)
 {
+    json_decref(v->maintenance);
+    v->maintenance = NULL;
     base_arena_free(&v->arena);
 }
 
@@ -454,6 +458,11 @@ static void on_status(void *data, const struct event *ev)
 }
 
 /* ---- life ---------------------------------------------------------------------- */
+
+void http_status_set_notify(struct http_status *s, struct notify *n)
+{
+    s->notify = n;
+}
 
 struct http_status *http_status_new(uv_loop_t *loop, struct event_bus *bus, struct store *store,
                                     const struct sched *sched, const struct objects_confs *const *confs)

@@ -40,6 +40,9 @@ struct http_status;
 
 struct http_status *http_status_new(uv_loop_t *loop, struct event_bus *bus, struct store *store,
                                     const struct sched *sched, const struct objects_confs *const *confs);
+/* Where the public maintenance windows come from (NULL: none). */
+struct notify;
+void http_status_set_notify(struct http_status *s, struct notify *n);
 /* The configuration changed: re-reads the history (the old stays served
  * until the new is complete). */
 void http_status_reload(struct http_status *s);

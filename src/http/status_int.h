@@ -12,6 +12,8 @@
 #include "conf/conf.h"
 #include "sched/status.h"
 
+#include <jansson.h>
+
 #define STATUS_DAY_MS 86400000LL
 
 /* One check's days, from the rollups: day i is day0_ms + i days. */
@@ -38,6 +40,7 @@ struct status_last {
 
 struct http_status {
     struct event_bus *bus;
+    struct notify *notify;         /* the public maintenance windows; may be NULL */
     struct store *store;
     const struct sched *sched;
     const struct objects_confs *const *confs;
@@ -81,6 +84,7 @@ struct status_view {
     size_t n_down;
     uint64_t up_sum, total_sum;
     bool history_ready;
+    json_t *maintenance;           /* notify_json_maintenance(public only), or NULL */
 };
 
 const struct conf *status_conf(const struct http_status *s);

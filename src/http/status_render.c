@@ -5,6 +5,7 @@
  */
 #include "http/status_int.h"
 
+#include "base/alloc.h"
 #include "base/err.h"
 #include "base/time.h"
 
@@ -144,6 +145,37 @@ static void html_component(struct out *o, const struct status_view *v, const str
          v->days, p);
 }
 
+/* The public maintenance windows, in progress and to come (within 30 days). */
+static void html_maintenance(struct out *o, const json_t *list)
+{
+    size_t i;
+    json_t *w;
+    bool any = false;
+    json_array_foreach(list, i, w)
+    {
+        bool active = json_is_true(json_object_get(w, "active"));
+        json_t *span = json_object_get(w, active ? "current" : "next");
+        const char *start = json_string_value(json_object_get(span, "start"));
+        const char *end = json_string_value(json_object_get(span, "end"));
+        if (!start || !end)
+            continue;
+        int64_t s_ms = 0;
+        if (!active && (base_time_parse(start, &s_ms) != 0 || s_ms - base_time_now_ms() > 30LL * 86400000))
+            continue;
+        if (!any)
+            put(o, "<h2>Scheduled maintenance</h2><ul class=\"maintenance\">");
+        any = true;
+        putf(o, "<li class=\"%s\"><strong>%s</strong> ", active ? "active" : "upcoming",
+             active ? "In progress:" : "Scheduled:");
+        const char *d = json_string_value(json_object_get(w, "description"));
+        esc(o, d && *d ? d : json_string_value(json_object_get(w, "id")));
+        putf(o, " <span class=\"when\"><time datetime=\"%s\">%s</time> \xe2\x80\x93 <time datetime=\"%s\">%s</time>"
+                "</span></li>", start, start, end, end);
+    }
+    if (any)
+        put(o, "</ul>");
+}
+
 int http_status_html(struct http_status *s, const char *project, const struct http_status_assets *assets,
                      struct base_buf *out)
 {
@@ -192,9 +224,11 @@ int http_status_html(struct http_status *s, const char *project, const struct ht
     putf(&o, "</header><main><section class=\"overall s-%s\" aria-live=\"polite\"><h2>%s</h2>"
              "<p>%s uptime over %d days. Updated <time datetime=\"%s\">%s</time>.</p></section>",
          sched_status_name(v.status), overall_text(&v), p, v.days, now, now);
-    /* Room for the incidents and maintenance their features publish. */
+    /* Room for the incidents their feature publishes; the scheduled maintenance windows */
     put(&o, "<section class=\"notices\" id=\"incidents\" aria-label=\"Incidents\"></section>"
-            "<section class=\"notices\" id=\"maintenance\" aria-label=\"Scheduled maintenance\"></section>");
+            "<section class=\"notices\" id=\"maintenance\" aria-label=\"Scheduled maintenance\">");
+    html_maintenance(&o, v.maintenance);
+    put(&o, "</section>");
     put(&o, "<section aria-label=\"Components\"><h2 class=\"visually-hidden\">Components</h2><ul class=\"components\">");
     for (size_t i = 0; i < v.n; i++)
         html_component(&o, &v, &v.comps[i]);
@@ -273,7 +307,11 @@ int http_status_json(struct http_status *s, const char *project, struct base_buf
         }
         put(&o, "]}");
     }
-    put(&o, "],\"incidents\":[],\"maintenance\":[]}");
+    put(&o, "],\"incidents\":[],\"maintenance\":");
+    char *mt = v.maintenance ? json_dumps(v.maintenance, JSON_COMPACT) : NULL;
+    put(&o, mt ? mt : "[]");
+    base_free(mt);
+    put(&o, "}");
     status_view_free(&v);
     return o.rc;
 }

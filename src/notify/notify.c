@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "base/tz.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +39,18 @@ struct nalert {
     int64_t expires_ms;               /* external: resolved when not sent again by then */
     int64_t updated_ms;
     char *generator;                  /* external: its generatorURL */
+};
+
+struct nwindow {
+    char *id, *description, *schedule, *tzname;
+    struct base_cron cron;
+    bool recurring, public;
+    int64_t duration_ms, from_ms, to_ms;
+    struct base_tz *tz;
+    char **projects;
+    size_t n_projects;
+    struct series_matcher *m;
+    size_t n_m;
 };
 
 struct nsilence {
@@ -114,12 +127,15 @@ struct notify {
     bool sil_loading, sil_again;
     uv_timer_t sil_timer;
     size_t reads;                     /* store reads in flight */
+    struct nwindow *win;              /* maintenance windows */
+    size_t n_win;
     size_t n_external;
     bool closing;
     void (*close_cb)(void *);
     void *close_data;
     int pending_closes;
     /* counters */
+    uint64_t maintained;
     uint64_t received, unrouted, inhibited, silenced, dropped_alerts, dropped_groups, messages, external;
 };
 
@@ -575,6 +591,163 @@ static bool inhibited(const struct notify *n, const struct nalert *t)
     return false;
 }
 
+/* ---- maintenance windows ---- */
+
+static void windows_free(struct nwindow *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        base_free(v[i].id);
+        base_free(v[i].description);
+        base_free(v[i].schedule);
+        base_free(v[i].tzname);
+        base_tz_free(v[i].tz);
+        for (size_t k = 0; k < v[i].n_projects; k++)
+            base_free(v[i].projects[k]);
+        base_free(v[i].projects);
+        for (size_t k = 0; k < v[i].n_m; k++)
+            series_matcher_free(&v[i].m[k]);
+        base_free(v[i].m);
+    }
+    base_free(v);
+}
+
+/* The window around now ([*start, *end), true) or the next one (false);
+ * *start = -1 when there is none to come. */
+static bool window_at(const struct nwindow *w, int64_t now, int64_t *start, int64_t *end)
+{
+    if (!w->recurring) {
+        *start = w->from_ms;
+        *end = w->to_ms;
+        if (now >= w->to_ms)
+            *start = *end = -1;
+        return now >= w->from_ms && now < w->to_ms;
+    }
+    int64_t f = base_cron_next(&w->cron, w->tz, now - w->duration_ms);
+    *start = f;
+    *end = f < 0 ? -1 : f + w->duration_ms;
+    return f >= 0 && f <= now;
+}
+
+static bool window_mutes(const struct nwindow *w, const struct nalert *a)
+{
+    if (w->n_projects) {
+        const char *p = label_of(a, "project");
+        bool in = false;
+        for (size_t i = 0; p && i < w->n_projects && !in; i++)
+            in = strcmp(w->projects[i], p) == 0;
+        if (!in)
+            return false;
+    }
+    return matches_all(w->m, w->n_m, a);
+}
+
+static const struct nwindow *in_maintenance(const struct notify *n, const struct nalert *a, int64_t now)
+{
+    for (size_t i = 0; i < n->n_win; i++) {
+        int64_t s, e;
+        if (window_mutes(&n->win[i], a) && window_at(&n->win[i], now, &s, &e))
+            return &n->win[i];
+    }
+    return NULL;
+}
+
+static int windows_build(struct notify *n, const struct conf *c)
+{
+    struct nwindow *v = c->n_maintenance ? base_calloc(c->n_maintenance, sizeof(*v)) : NULL;
+    if (c->n_maintenance && !v)
+        return BASE_ERR_NOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < c->n_maintenance && rc == 0; i++) {
+        const struct conf_maintenance *cm = &c->maintenance[i];
+        struct nwindow *w = &v[i];
+        char why[200];
+        w->id = base_strdup(cm->id);
+        w->description = base_strdup(cm->description ? cm->description : "");
+        w->schedule = base_strdup(cm->schedule ? cm->schedule : "");
+        w->tzname = base_strdup(cm->timezone ? cm->timezone : "UTC");
+        w->recurring = cm->schedule != NULL;
+        w->public = cm->public;
+        w->cron = cm->cron;
+        w->duration_ms = cm->duration_ms;
+        w->from_ms = cm->from_ms;
+        w->to_ms = cm->to_ms;
+        w->tz = w->recurring ? base_tz_load(w->tzname, why, sizeof(why)) : NULL;
+        if (w->recurring && !w->tz) {
+            /* the zone was there at the load: it went away since; UTC rather than nothing */
+            base_log_warn("maintenance: time zone not readable, using UTC", BASE_LOG_STR("window", cm->id),
+                          BASE_LOG_STR("error", why));
+            w->tz = base_tz_utc();
+        }
+        w->projects = strings_copy(cm->projects, cm->n_projects);
+        w->n_projects = w->projects ? cm->n_projects : 0;
+        if (matchers_build(cm->matchers, cm->n_matchers, &w->m, &w->n_m) != 0 || !w->id || !w->description ||
+            !w->schedule || !w->tzname || (w->recurring && !w->tz) || (cm->n_projects && !w->projects))
+            rc = BASE_ERR_NOMEM;
+    }
+    if (rc != 0) {
+        windows_free(v, c->n_maintenance);
+        return rc;
+    }
+    windows_free(n->win, n->n_win);
+    n->win = v;
+    n->n_win = c->n_maintenance;
+    return 0;
+}
+
+static json_t *iso_or_null(int64_t ms)
+{
+    char buf[40];
+    return ms >= 0 ? json_string(base_time_format_iso8601(ms, buf, sizeof(buf))) : json_null();
+}
+
+json_t *notify_json_maintenance(const struct notify *n, bool public_only)
+{
+    int64_t now = now_ms();
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n->n_win; i++) {
+        const struct nwindow *w = &n->win[i];
+        if (public_only && !w->public)
+            continue;
+        int64_t s, e;
+        bool active = window_at(w, now, &s, &e);
+        json_t *current = active ? json_pack("{s:o, s:o}", "start", iso_or_null(s), "end", iso_or_null(e))
+                                 : json_null();
+        if (active) {
+            /* the next one after the current one */
+            if (w->recurring) {
+                s = base_cron_next(&w->cron, w->tz, s);
+                e = s < 0 ? -1 : s + w->duration_ms;
+            } else {
+                s = e = -1;
+            }
+        }
+        json_t *next = s >= 0 ? json_pack("{s:o, s:o}", "start", iso_or_null(s), "end", iso_or_null(e)) : json_null();
+        json_t *o = json_pack("{s:s, s:s, s:b, s:o, s:o}", "id", w->id, "description", w->description, "active",
+                              active, "current", current, "next", next);
+        if (!o)
+            continue;
+        if (!public_only) {
+            json_t *projects = json_array();
+            for (size_t k = 0; k < w->n_projects; k++)
+                json_array_append_new(projects, json_string(w->projects[k]));
+            json_object_set_new(o, "projects", projects);
+            json_t *ms = json_array();
+            for (size_t k = 0; k < w->n_m; k++)
+                json_array_append_new(ms, json_pack("{s:s, s:s, s:b}", "name", w->m[k].name, "value", w->m[k].value,
+                                                    "isRegex", w->m[k].op == SERIES_MATCH_RE));
+            json_object_set_new(o, "matchers", ms);
+            json_object_set_new(o, "public", json_boolean(w->public));
+            if (w->recurring) {
+                json_object_set_new(o, "schedule", json_string(w->schedule));
+                json_object_set_new(o, "timezone", json_string(w->tzname));
+                json_object_set_new(o, "duration_seconds", json_integer(w->duration_ms / 1000));
+            }
+        }
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 /* ---- silences ---- */
 
 static void silences_free(struct nsilence *v, size_t n)
@@ -803,6 +976,11 @@ static void flush_group(struct notify *n, struct ngroup *g, int64_t now)
             }
             if (silenced_by(n, a, now, NULL)) {
                 n->silenced++;
+                muted++;
+                continue;
+            }
+            if (in_maintenance(n, a, now)) {
+                n->maintained++;
                 muted++;
                 continue;
             }
@@ -1489,6 +1667,8 @@ int notify_apply(struct notify *n, const struct conf *c)
         route_free(&n->root);
     n->root = root;
     n->have_root = true;
+    if (windows_build(n, c) != 0)
+        return BASE_ERR_NOMEM;
     /* inhibition */
     inhibit_free(n);
     if (cn->n_inhibit && (n->inh = base_calloc(cn->n_inhibit, sizeof(*n->inh))) != NULL) {
@@ -1593,6 +1773,7 @@ static void free_all(struct notify *n)
         route_free(&n->root);
     inhibit_free(n);
     silences_free(n->sil, n->n_sil);
+    windows_free(n->win, n->n_win);
     for (size_t i = 0; i < n->n_ch; i++)
         channel_free(n->ch[i]);
     base_free(n->ch);
@@ -1745,6 +1926,8 @@ int notify_metrics(const struct notify *n, struct base_buf *b)
          (double)n->inhibited},
         {"opshub_notify_silenced_total", "counter", "Alerts left out of a message by a silence", (double)n->silenced},
         {"opshub_notify_silences", "gauge", "Silences active or pending", (double)n->n_sil},
+        {"opshub_notify_maintenance_muted_total", "counter", "Alerts left out of a message by a maintenance window",
+         (double)n->maintained},
         {"opshub_notify_received_alerts_total", "counter", "Alerts received through POST /api/v2/alerts",
          (double)n->external},
     };

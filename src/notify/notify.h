@@ -78,6 +78,11 @@ int notify_receive(struct notify *n, const json_t *alerts, char *why, size_t why
 struct series_matcher;
 json_t *notify_json_alerts(struct notify *n, bool active, bool silenced, bool inhibited,
                            const struct series_matcher *filter, size_t n_filter);
+/* The maintenance windows: [{id, description, active, current: {start,
+ * end} | null, next: {start, end} | null}, plus projects, matchers,
+ * schedule, timezone and duration_seconds unless public_only (the
+ * status page's: the public windows, no scope). */
+json_t *notify_json_maintenance(const struct notify *n, bool public_only);
 /* [{name}] of the channels. */
 json_t *notify_json_receivers(const struct notify *n);
 

@@ -19,12 +19,14 @@ path; only the URLs point at 127.0.0.1):
   aggregation groups) and its bad parameters; /metrics; config errors with FILE:LINE:COL;
 - detection-to-delivery latency measured end to end (printed; bench/notify reports it).
 """
+import datetime
 import hashlib
 import hmac
 import json
 import os
 import sys
 import time
+import zoneinfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -169,7 +171,8 @@ def test_routing_and_inhibition():
     other.set("broken\n", code=500)
     rec = h.Recorder()
     text = h.make_config(checks(page.port, 1) + checks(other.port, 1, project="blog", prefix="blog"),
-                         projects=[{"id": "shop", "name": "Shop"}, {"id": "blog", "name": "Blog"}]) + (
+                         projects=[{"id": "shop", "name": "Shop"}, {"id": "blog", "name": "Blog"}],
+                         extra={"status_page": {"title": "Status"}}) + (
         "alerts:\n"
         "  - {alert: SiteDown, expr: 'probe_success == 0', labels: {severity: critical}}\n"
         "  - {alert: SiteSlow, expr: 'probe_success == 0', labels: {severity: warning}}\n"
@@ -471,6 +474,92 @@ def test_silences_api_and_cli():
     h.contains(r.stderr, "must not match the empty string", "and says why")
     h.eq(o.cli("silence", "add", "a=b").returncode, 2, "--comment is required")
     o.stop()
+
+
+def iso_s(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_maintenance_windows():
+    page = Page()
+    page.set("ok\n")
+    blog = Page()
+    blog.set("ok\n")
+    rec = h.Recorder()
+    # a daily window in Asia/Dhaka (UTC+6) that began in the last minute, for shop
+    dhaka = zoneinfo.ZoneInfo("Asia/Dhaka")
+    now = datetime.datetime.now(dhaka)
+    start_local = (now - datetime.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    start_ms = int(start_local.timestamp() * 1000)
+    next_ms = int((start_local + datetime.timedelta(days=1)).timestamp() * 1000)
+    t0 = int(time.time() * 1000)
+    until = t0 + 6000
+    text = h.make_config(checks(page.port, 1) + checks(blog.port, 1, project="blog", prefix="blog"),
+                         projects=[{"id": "shop", "name": "Shop"}, {"id": "blog", "name": "Blog"}],
+                         extra={"status_page": {"title": "Status"}}) + (
+        "alerts:\n"
+        "  - {alert: SiteDown, expr: 'probe_success == 0', labels: {severity: critical}}\n"
+        "maintenance:\n"
+        f"  - {{id: nightly, description: 'Database upgrade', schedule: '{start_local.minute} {start_local.hour} * * *',\n"
+        "     duration: 1h, timezone: Asia/Dhaka, projects: [shop]}\n"
+        f"  - {{id: blog-move, from: '{iso_s(t0 - 60000)}Z', to: '{iso_s(until)}.{until % 1000:03d}Z',\n"
+        "     match: {check: blog0}, public: false}\n"
+        "  - {id: later, description: 'Network work', from: '2031-01-01T02:00:00+06:00', to: '2031-01-01T04:00:00+06:00',\n"
+        "     projects: [blog]}\n"
+    ) + notify_yaml(rec, group_wait="300ms", group_interval="500ms")
+    o = h.track(h.Opshub(text))
+    o.start()
+    ws = {w["id"]: w for w in o.get_json("/api/v1/maintenance")["windows"]}
+    h.eq(ws["nightly"]["active"], True, "the Dhaka window is active")
+    h.eq(ws["nightly"]["current"]["start"], iso_s(start_ms) + ".000Z", "it began at the schedule's time in Dhaka")
+    h.eq(ws["nightly"]["current"]["end"], iso_s(start_ms + 3600000) + ".000Z", "and lasts its duration")
+    h.eq(ws["nightly"]["next"]["start"], iso_s(next_ms) + ".000Z", "the next one a day later")
+    h.eq(ws["nightly"]["timezone"], "Asia/Dhaka", "zone")
+    h.eq(ws["later"]["active"], False, "the one-off window is to come")
+    h.eq(ws["later"]["next"], {"start": "2030-12-31T20:00:00.000Z", "end": "2030-12-31T22:00:00.000Z"}, "its span")
+    page.set("broken\n", code=500)
+    blog.set("broken\n", code=500)
+    h.wait_for(lambda: [a for a in o.get_json("/api/v1/alerts")["data"]["alerts"] if a["state"] == "firing"
+                        and a["labels"]["check"] == "api0"], 10, "shop's alert fires")
+    time.sleep(1.5)
+    h.eq(messages(rec, "/hook"), [], "nothing sent: shop in its window, blog0 in the one-off window")
+    hist = o.get_json("/api/v1/alerts/history")["data"]["transitions"]
+    h.check([t for t in hist if t["labels"]["check"] == "api0" and t["state"] == "firing"],
+            "the muted alert is recorded")
+    h.check(o.metrics().get("opshub_notify_maintenance_muted_total") >= 1, "muted counted")
+    # the one-off window ends: blog0 is told, shop still is not
+    h.wait_for(lambda: messages(rec, "/hook"), 15, "blog0 told once its window ended")
+    time.sleep(1)
+    h.eq(sorted({a["labels"]["check"] for r in messages(rec, "/hook") for a in r["json"]["alerts"]}), ["blog0"],
+         "only blog0")
+    # the status page shows the public windows, not the private one
+    st = json.loads(o.get("/status.json").body)
+    h.eq(sorted(w["id"] for w in st["maintenance"]), ["later", "nightly"], "public windows on status.json")
+    html = o.get("/status").text
+    h.contains(html, "Scheduled maintenance", "status page heading")
+    h.contains(html, "In progress:</strong> Database upgrade", "the window in progress")
+    h.check("Network work" not in html, "a window years away is not listed")
+    o.stop()
+    # configuration errors
+    bad = h.make_config([]) + (
+        "maintenance:\n"
+        "  - {id: a, schedule: '61 * * * *', duration: 1h, projects: [x]}\n"
+        "  - {id: b, schedule: '0 2 * * 0', duration: 1h, timezone: Mars/Base, projects: [x]}\n"
+        "  - {id: c, schedule: '0 2 * * 0', projects: [x]}\n"
+        "  - {id: d, schedule: '0 2 * * 0', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', projects: [x]}\n"
+        "  - {id: e, from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z', projects: [x]}\n"
+        "  - {id: f, schedule: '0 2 * * 0', duration: 1h}\n")
+    tmp = h.TempDir()
+    path = tmp.join("bad.yaml")
+    with open(path, "w") as f:
+        f.write(bad)
+    r = h.run_cli(["config", "check", "-c", path])
+    h.eq(r.returncode, 2, "invalid config")
+    errs = "\n".join(m for _, _, m in h.config_errors(r.stderr, path))
+    for want in ["bad schedule '61 * * * *' (at character 1): minute", "unknown time zone 'Mars/Base'",
+                 "a recurring window needs 'duration'", "recurring (schedule, duration) or one-off",
+                 "'to' must be after 'from'", "needs 'projects' or 'match'"]:
+        h.contains(errs, want, "maintenance config error")
 
 
 AMTOOL = "/usr/bin/amtool"
