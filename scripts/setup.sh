@@ -20,6 +20,8 @@ PKGS=(
   libcmocka-dev python3 curl sqlite3 nginx-light postgresql redis-server prometheus
   # Alertmanager compatibility: amtool talks to opshub's API v2
   prometheus-alertmanager
+  # the email channel's tests deliver through a real MTA (STARTTLS, AUTH) to a Maildir
+  exim4-daemon-light
   # the command type's tests run Debian's Nagios plugins; the dns type's a local resolver
   monitoring-plugins-basic monitoring-plugins-standard dnsmasq-base
   # the log type's tests rotate their files with the real logrotate
@@ -65,7 +67,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts these services on install; opshub's tests start their own
 # instances on private loopback ports, so stop the system ones.
-for s in nginx postgresql redis-server prometheus prometheus-alertmanager prometheus-blackbox-exporter dnsmasq; do
+for s in nginx postgresql redis-server prometheus prometheus-alertmanager prometheus-blackbox-exporter dnsmasq exim4; do
   $SUDO systemctl disable --now "$s" >/dev/null 2>&1 || $SUDO service "$s" stop >/dev/null 2>&1 || true
 done
 npm_packages

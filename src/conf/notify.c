@@ -14,7 +14,7 @@
 #include <strings.h>
 
 static const char *const type_names[CONF_CHANNEL_TYPE_COUNT] = {
-    "webhook", "slack", "slack_bot", "pagerduty", "telegram", "discord", "teams",
+    "webhook", "slack", "slack_bot", "pagerduty", "telegram", "discord", "teams", "email",
 };
 
 const char *conf_channel_type_name(enum conf_channel_type t)
@@ -186,16 +186,107 @@ static int interval(struct conf_ctx *ctx, const struct conf_node *n, int64_t lo,
     return 0;
 }
 
+/* ---- email ---- */
+
+/* local@domain, printable ASCII without spaces, <, >, quotes, commas. */
+static bool address_ok(const char *a)
+{
+    const char *at = strchr(a, '@');
+    if (!at || at == a || !at[1] || strchr(at + 1, '@') || strlen(a) > 254)
+        return false;
+    for (const char *p = a; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("<>\"(),;:\\[]", *p))
+            return false;
+    return true;
+}
+
+static const char *env_or(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static void parse_email(struct conf_ctx *ctx, const struct conf_node *item, const struct conf_node *to,
+                        const struct conf_node *from, const struct conf_node *host, const struct conf_node *port,
+                        const struct conf_node *user, const struct conf_node *pass, const struct conf_node *tls,
+                        const struct conf_node *ca, struct conf_channel *ch)
+{
+    if (!to) {
+        conf_value_error_member(ctx, item, "to", "an email channel needs 'to' (a list of addresses)");
+    } else if (string_list(ctx, to, 100, "to", &ch->to, &ch->n_to) == 0) {
+        if (!ch->n_to)
+            conf_value_error(ctx, to, "'to' needs at least one address");
+        for (size_t i = 0; i < ch->n_to; i++)
+            if (!address_ok(ch->to[i]))
+                conf_value_error(ctx, to, "'%s' is not an e-mail address (local@domain)", ch->to[i]);
+    }
+    if (!from)
+        conf_value_error_member(ctx, item, "from", "an email channel needs 'from' (the sender's address)");
+    else if (conf_value_string(ctx, from, &ch->from) == 0 && !address_ok(ch->from))
+        conf_value_error(ctx, from, "'%s' is not an e-mail address (local@domain)", ch->from);
+    const char *h = NULL;
+    if (host)
+        conf_value_string(ctx, host, &h);
+    else
+        h = env_or("SMTP_HOST");
+    if (!h) {
+        conf_value_error_member(ctx, item, "smtp_host", "an email channel needs 'smtp_host' (or SMTP_HOST in the "
+                                "environment)");
+        return;
+    }
+    for (const char *p = h; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+              *p == '-' || *p == ':' || *p == '[' || *p == ']')) {
+            conf_value_error(ctx, host ? host : item, "smtp_host must be a host name or an IP address");
+            return;
+        }
+    long long pn = 587;
+    if (port) {
+        conf_value_int(ctx, port, 1, 65535, &pn);
+    } else if (env_or("SMTP_PORT")) {
+        char *end;
+        pn = strtoll(env_or("SMTP_PORT"), &end, 10);
+        if (*end || pn < 1 || pn > 65535) {
+            conf_value_error(ctx, item, "SMTP_PORT must be a port number (1-65535)");
+            pn = 587;
+        }
+    }
+    size_t tl = 0;
+    static const char *const modes[] = {"starttls", "tls", "none"};
+    if (tls)
+        conf_value_choice(ctx, tls, "tls mode", modes, 3, &tl);
+    ch->tls = (int)tl;
+    if (user)
+        secret(ctx, user, "smtp_user", &ch->smtp_user);
+    else if (env_or("SMTP_USER"))
+        ch->smtp_user = conf_value_keep(ctx, env_or("SMTP_USER"), strlen(env_or("SMTP_USER")));
+    if (pass)
+        secret(ctx, pass, "smtp_pass", &ch->smtp_pass);
+    else if (env_or("SMTP_PASS"))
+        ch->smtp_pass = conf_value_keep(ctx, env_or("SMTP_PASS"), strlen(env_or("SMTP_PASS")));
+    if (ch->smtp_pass && !ch->smtp_user)
+        conf_value_error(ctx, pass ? pass : item, "smtp_pass without smtp_user");
+    if (ch->smtp_user && ch->tls == CONF_SMTP_NONE)
+        conf_value_error(ctx, tls ? tls : item, "credentials are never sent without TLS: use tls: starttls or tls");
+    if (ca)
+        conf_value_string(ctx, ca, &ch->ca_file);
+    char url[512];
+    snprintf(url, sizeof(url), "%s://%s:%lld", ch->tls == CONF_SMTP_TLS ? "smtps" : "smtp", h, pn);
+    ch->url = conf_value_keep(ctx, url, strlen(url));
+}
+
 /* ---- channels ---- */
 
 static void parse_channel(struct nctx *nc, const struct conf_node *item, struct conf_channel *ch)
 {
     struct conf_ctx *ctx = nc->ctx;
     enum { F_ID, F_TYPE, F_URL, F_API_URL, F_SECRET, F_HEADERS, F_TOKEN, F_CHANNEL, F_CHAT_ID, F_ROUTING_KEY,
-           F_SEND_RESOLVED, F_TIMEOUT, F_MAX_AGE, F_N };
+           F_SEND_RESOLVED, F_TIMEOUT, F_MAX_AGE, F_TO, F_FROM, F_SMTP_HOST, F_SMTP_PORT, F_SMTP_USER, F_SMTP_PASS,
+           F_TLS, F_CA_FILE, F_N };
     static const char *const names[F_N] = {"id", "type", "url", "api_url", "secret", "headers", "token",
                                            "channel", "chat_id", "routing_key", "send_resolved", "timeout",
-                                           "max_age"};
+                                           "max_age", "to", "from", "smtp_host", "smtp_port", "smtp_user",
+                                           "smtp_pass", "tls", "ca_file"};
     const struct conf_node *f[F_N];
     ch->send_resolved = nc->send_resolved;
     ch->timeout_ms = CONF_NOTIFY_TIMEOUT_MS;
@@ -212,7 +303,7 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     size_t t = 0;
     if (!f[F_TYPE]) {
         conf_value_error_member(ctx, item, "type", "channel is missing 'type' (one of webhook, slack, slack_bot, "
-                                "pagerduty, telegram, discord, teams)");
+                                "pagerduty, telegram, discord, teams, email)");
         return;
     }
     if (conf_value_choice(ctx, f[F_TYPE], "channel type", type_names, CONF_CHANNEL_TYPE_COUNT, &t) != 0)
@@ -221,9 +312,12 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     /* which fields each type takes */
     bool want_url = t == CONF_CHANNEL_WEBHOOK || t == CONF_CHANNEL_SLACK || t == CONF_CHANNEL_DISCORD ||
                     t == CONF_CHANNEL_TEAMS;
+    bool email = t == CONF_CHANNEL_EMAIL;
     struct { int field; bool ok; } allowed[] = {
         {F_URL, want_url},
-        {F_API_URL, !want_url},
+        {F_API_URL, !want_url && !email},
+        {F_TO, email}, {F_FROM, email}, {F_SMTP_HOST, email}, {F_SMTP_PORT, email}, {F_SMTP_USER, email},
+        {F_SMTP_PASS, email}, {F_TLS, email}, {F_CA_FILE, email},
         {F_SECRET, t == CONF_CHANNEL_WEBHOOK},
         {F_HEADERS, t == CONF_CHANNEL_WEBHOOK},
         {F_TOKEN, t == CONF_CHANNEL_SLACK_BOT || t == CONF_CHANNEL_TELEGRAM},
@@ -280,6 +374,9 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
         else
             secret(ctx, f[F_ROUTING_KEY], "routing_key", &ch->routing_key);
     }
+    if (email)
+        parse_email(ctx, item, f[F_TO], f[F_FROM], f[F_SMTP_HOST], f[F_SMTP_PORT], f[F_SMTP_USER], f[F_SMTP_PASS],
+                    f[F_TLS], f[F_CA_FILE], ch);
     if (f[F_SEND_RESOLVED])
         conf_value_bool(ctx, f[F_SEND_RESOLVED], &ch->send_resolved);
     if (f[F_TIMEOUT])

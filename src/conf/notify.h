@@ -37,8 +37,11 @@ enum conf_channel_type {
     CONF_CHANNEL_TELEGRAM,    /* Bot API sendMessage */
     CONF_CHANNEL_DISCORD,     /* a Discord webhook */
     CONF_CHANNEL_TEAMS,       /* a Microsoft Teams (workflow) webhook */
+    CONF_CHANNEL_EMAIL,       /* SMTP through libcurl */
     CONF_CHANNEL_TYPE_COUNT
 };
+
+enum conf_smtp_tls { CONF_SMTP_STARTTLS, CONF_SMTP_TLS, CONF_SMTP_NONE };
 
 struct conf_channel {
     const char *id;
@@ -51,6 +54,13 @@ struct conf_channel {
     const char *token;        /* slack_bot (default SLACK_BOT_TOKEN), telegram: the bot token */
     const char *target;       /* slack_bot: the channel (default SLACK_CHANNEL); telegram: chat_id */
     const char *routing_key;  /* pagerduty */
+    /* email: smtp_host[:smtp_port] is in url as smtp://HOST:PORT (SMTP_HOST, SMTP_PORT, default port 587) */
+    const char *const *to;
+    size_t n_to;
+    const char *from;
+    const char *smtp_user, *smtp_pass; /* SMTP_USER, SMTP_PASS; NULL: no AUTH */
+    int tls;                  /* enum conf_smtp_tls */
+    const char *ca_file;      /* PEM bundle to verify the server with; NULL: the system's */
     bool send_resolved;       /* default: notify.send_resolved, true */
     int64_t timeout_ms;       /* one attempt; default 10s */
     int64_t max_age_ms;       /* retried until this old, then failed; default 24h */

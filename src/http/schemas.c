@@ -148,7 +148,7 @@ const struct http_schema http_schemas[] = {
      PROPS({"id", "string", "The delivery", false}, {"status", "enum:pending", NULL, false})},
     {"Channel", "A notification channel (secrets left out)", NULL, NULL,
      PROPS({"id", "string", NULL, false},
-           {"type", "enum:webhook,slack,slack_bot,pagerduty,telegram,discord,teams", NULL, false},
+           {"type", "enum:webhook,slack,slack_bot,pagerduty,telegram,discord,teams,email", NULL, false},
            {"send_resolved", "boolean", NULL, false}, {"disabled", "boolean", "DISABLE_SLACK", false},
            {"failing", "boolean", "Its last delivery failed for good (NotificationDeliveryFailed fires)", false},
            {"sent", "integer", NULL, false}, {"failed", "integer", NULL, false}, {"retried", "integer", NULL, false},

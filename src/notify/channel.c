@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ALERTS_SHOWN 20   /* per message in chat channels; the rest counted */
 
@@ -34,6 +35,8 @@ void nreq_free(struct nreq *r)
 {
     base_free(r->url);
     curl_slist_free_all(r->headers);
+    curl_slist_free_all(r->rcpt);
+    base_free(r->mail_from);
     base_free(r->body);
     memset(r, 0, sizeof(*r));
 }
@@ -431,6 +434,108 @@ static void plain_message(struct tb *b, json_t *p, const char *base)
         tb_putf(b, "[Open opshub](%s/#/alerts)", base);
 }
 
+/* ---- e-mail ---- */
+
+/* Base64 in lines of 76 characters (CRLF). */
+static void b64_lines(struct tb *t, const char *s, size_t n)
+{
+    unsigned char out[80];
+    for (size_t i = 0; i < n; i += 57) {
+        size_t k = n - i < 57 ? n - i : 57;
+        int w = EVP_EncodeBlock(out, (const unsigned char *)s + i, (int)k);
+        tb_put(t, (const char *)out, (size_t)w);
+        tb_put(t, "\r\n", 2);
+    }
+}
+
+/* A header's text: as is when it is printable ASCII, else an RFC 2047 encoded word. */
+static void header_text(struct tb *t, const char *s)
+{
+    bool plain = true;
+    for (const char *p = s; *p && plain; p++)
+        plain = (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f;
+    if (plain) {
+        tb_put(t, s, strlen(s));
+        return;
+    }
+    unsigned char out[1024];
+    size_t n = strlen(s);
+    if (n > 700)
+        n = 700;
+    while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--; /* whole characters only */
+    int w = EVP_EncodeBlock(out, (const unsigned char *)s, (int)n);
+    tb_putf(t, "=?UTF-8?B?%.*s?=", w, (const char *)out);
+}
+
+static int email_request(const struct nchannel *ch, json_t *p, const char *summary, const char *delivery_id,
+                         const char *dedup_key, const char *base, struct nreq *out)
+{
+    struct tb m, text, html;
+    tb_init(&m, 1024 * 1024);
+    tb_init(&text, 256 * 1024);
+    tb_init(&html, 256 * 1024);
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    const char *domain = strchr(ch->from, '@') + 1;
+    tb_putf(&m, "Date: %s\r\nFrom: %s\r\nTo: ", date, ch->from);
+    for (size_t i = 0; i < ch->n_to; i++)
+        tb_putf(&m, "%s%s", i ? ", " : "", ch->to[i]);
+    tb_put(&m, "\r\nSubject: ", 11);
+    header_text(&m, summary);
+    tb_putf(&m, "\r\nMessage-ID: <%s.%s@%s>\r\nMIME-Version: 1.0\r\nX-Opshub-Delivery: %s\r\n"
+                "X-Opshub-Dedup-Key: %s\r\nAuto-Submitted: auto-generated\r\n"
+                "Content-Type: multipart/alternative; boundary=\"opshub-%s\"\r\n\r\n",
+            delivery_id, dedup_key, domain, delivery_id, dedup_key, delivery_id);
+    tb_putf(&text, "%s\n\n", summary);
+    plain_message(&text, p, base);
+    tb_put(&text, "\n", 1);
+    tb_put(&html, "<!DOCTYPE html><html><body style=\"font-family:sans-serif\"><p>", 62);
+    struct tb inner;
+    tb_init(&inner, 256 * 1024);
+    html_message(&inner, p, summary, base);
+    for (const char *c = tb_str(&inner); *c; c++) {
+        if (*c == '\n')
+            tb_put(&html, "<br>\n", 5);
+        else
+            tb_put(&html, c, 1);
+    }
+    tb_free(&inner);
+    tb_put(&html, "</p></body></html>\n", 19);
+    tb_putf(&m, "--opshub-%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            delivery_id);
+    b64_lines(&m, tb_str(&text), text.len);
+    tb_putf(&m, "--opshub-%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            delivery_id);
+    b64_lines(&m, tb_str(&html), html.len);
+    tb_putf(&m, "--opshub-%s--\r\n", delivery_id);
+    tb_free(&text);
+    tb_free(&html);
+    out->smtp = true;
+    out->url = base_strdup(ch->url);
+    char from[300];
+    snprintf(from, sizeof(from), "<%s>", ch->from);
+    out->mail_from = base_strdup(from);
+    int rc = out->url && out->mail_from ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < ch->n_to; i++) {
+        char rcpt[300];
+        snprintf(rcpt, sizeof(rcpt), "<%s>", ch->to[i]);
+        struct curl_slist *l = curl_slist_append(out->rcpt, rcpt);
+        if (!l)
+            rc = -1;
+        else
+            out->rcpt = l;
+    }
+    out->body_len = m.len;
+    out->body = m.p;
+    if (!out->body)
+        rc = -1;
+    return rc;
+}
+
 /* ---- requests ---- */
 
 /* "name: value", or "name:" (curl then sends no such header) when value is NULL. */
@@ -534,6 +639,18 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
                          tb_str(&t), "color", (json_int_t)color);
         break;
     }
+    case CONF_CHANNEL_EMAIL: {
+        int erc = email_request(ch, p, summary, delivery_id, dedup_key, base, out);
+        base_free(text_body);
+        json_decref(p);
+        tb_free(&t);
+        if (erc != 0) {
+            nreq_free(out);
+            snprintf(why, why_len, "out of memory building the message");
+            return -1;
+        }
+        return 0;
+    }
     case CONF_CHANNEL_TEAMS: {
         out->url = base_strdup(ch->url);
         plain_message(&t, p, base);
@@ -610,6 +727,15 @@ enum nresult channel_result(const struct nchannel *ch, CURLcode rc, long status,
                             char *why, size_t why_len)
 {
     char start[256];
+    if (ch && ch->type == CONF_CHANNEL_EMAIL) {
+        if (rc == CURLE_OK)
+            return NRESULT_OK;
+        /* the server's last reply code: 5xx is final, 4xx and no answer are tried again */
+        snprintf(why, why_len, "SMTP%s%ld: %s", status ? " " : "", status, curl_easy_strerror(rc));
+        if (rc == CURLE_LOGIN_DENIED || (status >= 500 && status < 600))
+            return NRESULT_FAIL;
+        return NRESULT_RETRY;
+    }
     if (rc != CURLE_OK) {
         snprintf(why, why_len, "%s", curl_easy_strerror(rc));
         return NRESULT_RETRY;

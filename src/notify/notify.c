@@ -1492,6 +1492,8 @@ json_t *notify_json_alerts(struct notify *n, bool active, bool silenced, bool in
 
 /* ---- channels ---- */
 
+static void email_free(struct nchannel *c);
+
 static void channel_free(struct nchannel *c)
 {
     if (!c)
@@ -1504,7 +1506,50 @@ static void channel_free(struct nchannel *c)
     base_free(c->routing_key);
     base_free(c->headers);
     base_free(c->hmem);
+    email_free(c);
     base_free(c);
+}
+
+static void wipe(char *s)
+{
+    if (s) {
+        volatile char *p = s;
+        while (*p)
+            *p++ = 0;
+    }
+    base_free(s);
+}
+
+static void email_free(struct nchannel *c)
+{
+    for (size_t i = 0; i < c->n_to; i++)
+        base_free(c->to[i]);
+    base_free(c->to);
+    base_free(c->from);
+    wipe(c->smtp_user);
+    wipe(c->smtp_pass);
+    base_free(c->ca_file);
+    c->to = NULL;
+    c->n_to = 0;
+    c->from = c->smtp_user = c->smtp_pass = c->ca_file = NULL;
+}
+
+static int email_load(struct nchannel *c, const struct conf_channel *cc)
+{
+    email_free(c);
+    c->tls = cc->tls;
+    if (cc->type != CONF_CHANNEL_EMAIL)
+        return 0;
+    c->to = strings_copy(cc->to, cc->n_to);
+    c->n_to = c->to ? cc->n_to : 0;
+    c->from = cc->from ? base_strdup(cc->from) : NULL;
+    c->smtp_user = cc->smtp_user ? base_strdup(cc->smtp_user) : NULL;
+    c->smtp_pass = cc->smtp_pass ? base_strdup(cc->smtp_pass) : NULL;
+    c->ca_file = cc->ca_file ? base_strdup(cc->ca_file) : NULL;
+    if ((cc->n_to && !c->to) || (cc->from && !c->from) || (cc->smtp_user && !c->smtp_user) ||
+        (cc->smtp_pass && !c->smtp_pass) || (cc->ca_file && !c->ca_file))
+        return BASE_ERR_NOMEM;
+    return 0;
 }
 
 /* Copies a channel's configuration into c (counters kept). */
@@ -1561,7 +1606,7 @@ static int channel_load(struct nchannel *c, const struct conf_channel *cc, bool 
     c->timeout_ms = cc->timeout_ms;
     c->max_age_ms = cc->max_age_ms;
     c->disabled = slack_off && (cc->type == CONF_CHANNEL_SLACK || cc->type == CONF_CHANNEL_SLACK_BOT);
-    return 0;
+    return email_load(c, cc);
 }
 
 struct nchannel *notify_channel(struct notify *n, const char *id)

@@ -24,6 +24,10 @@ struct nchannel {
     char *id;
     enum conf_channel_type type;
     char *url, *secret, *token, *target, *routing_key;
+    char **to;                        /* email */
+    size_t n_to;
+    char *from, *smtp_user, *smtp_pass, *ca_file;
+    int tls;                          /* enum conf_smtp_tls */
     struct conf_kv *headers;          /* strings in hmem */
     size_t n_headers;
     char *hmem;
@@ -41,6 +45,11 @@ struct nreq {
     struct curl_slist *headers;
     char *body;
     size_t body_len;
+    /* SMTP: the message is uploaded (body is the whole message) */
+    bool smtp;
+    struct curl_slist *rcpt;
+    char *mail_from;
+    size_t sent;                      /* bytes of body uploaded */
 };
 void nreq_free(struct nreq *r);
 

@@ -338,6 +338,17 @@ static size_t on_body(char *p, size_t size, size_t n, void *data)
     return len;
 }
 
+/* The message of an SMTP delivery, uploaded piece by piece. */
+static size_t on_read(char *buf, size_t size, size_t n, void *data)
+{
+    struct nreq *r = data;
+    size_t room = size * n, left = r->body_len - r->sent;
+    size_t k = left < room ? left : room;
+    memcpy(buf, r->body + r->sent, k);
+    r->sent += k;
+    return k;
+}
+
 static void finish(struct outbox *o, struct delivery *d, enum dstatus s, const char *why)
 {
     d->status = s;
@@ -382,10 +393,27 @@ static void start(struct outbox *o, struct delivery *d)
     CURL *e = d->easy;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, d->req.url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->req.body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->req.body_len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->req.headers);
+    if (d->req.smtp) {
+        curl_easy_setopt(e, CURLOPT_MAIL_FROM, d->req.mail_from);
+        curl_easy_setopt(e, CURLOPT_MAIL_RCPT, d->req.rcpt);
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, &d->req);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->req.body_len);
+        curl_easy_setopt(e, CURLOPT_USE_SSL, ch->tls == CONF_SMTP_NONE ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+        if (ch->ca_file)
+            curl_easy_setopt(e, CURLOPT_CAINFO, ch->ca_file);
+        if (ch->smtp_user) {
+            curl_easy_setopt(e, CURLOPT_USERNAME, ch->smtp_user);
+            curl_easy_setopt(e, CURLOPT_PASSWORD, ch->smtp_pass ? ch->smtp_pass : "");
+        }
+        d->req.sent = 0;
+    } else {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->req.body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->req.body_len);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->req.headers);
+    }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ch->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ch->timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -396,7 +424,7 @@ static void start(struct outbox *o, struct delivery *d)
     snprintf(ua, sizeof(ua), "opshub/%s", base_version());
     curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, d->req.smtp ? "smtp,smtps" : "http,https");
 #endif
     d->resp_len = 0;
     d->resp[0] = 0;

@@ -1474,6 +1474,131 @@ class Recorder:
         self.stop()
 
 
+EXIM_BIN = "/usr/sbin/exim4"
+EXIM_CONF = """
+primary_hostname = mx.example.test
+domainlist local_domains = example.test
+spool_directory = @DIR@/spool
+log_file_path = @DIR@/log/%slog
+daemon_smtp_ports = @PORT@
+local_interfaces = 127.0.0.1
+tls_advertise_hosts = *
+tls_certificate = @DIR@/tls/cert.pem
+tls_privatekey = @DIR@/tls/key.pem
+auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}
+acl_smtp_rcpt = acl_rcpt
+message_size_limit = 10M
+host_lookup =
+rfc1413_hosts =
+begin acl
+acl_rcpt:
+  deny    message = authentication required
+          !authenticated = *
+  accept  domains = +local_domains
+  deny    message = relay not permitted
+begin routers
+local:
+  driver = accept
+  domains = +local_domains
+  transport = maildir
+begin transports
+maildir:
+  driver = appendfile
+  directory = @DIR@/Maildir
+  maildir_format
+  create_directory
+  user = Debian-exim
+  delivery_date_add
+  envelope_to_add
+  return_path_add
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = ${if and {{eq{$auth2}{@USER@}}{eq{$auth3}{@PASSWORD@}}}}
+  server_set_id = $auth2
+login:
+  driver = plaintext
+  public_name = LOGIN
+  server_prompts = Username:: : Password::
+  server_condition = ${if and {{eq{$auth1}{@USER@}}{eq{$auth2}{@PASSWORD@}}}}
+  server_set_id = $auth1
+"""
+
+
+
+
+class Exim:
+    """A real MTA (Debian's Exim) on 127.0.0.1:port, for the email channel: STARTTLS with the
+    given certificate, AUTH PLAIN/LOGIN (only after STARTTLS) with one user, and every message
+    for @example.test delivered to a Maildir. messages() returns the delivered messages
+    (email.message.Message, oldest first)."""
+
+    def __init__(self, cert, key, user="opshub", password="smtp-secret-pw"):
+        require(os.path.exists(EXIM_BIN), f"exim ({EXIM_BIN}, package exim4-daemon-light)")
+        import pwd
+        self.tmp = TempDir("exim-")
+        self.user, self.password = user, password
+        uid = pwd.getpwnam("Debian-exim").pw_uid
+        gid = pwd.getpwnam("Debian-exim").pw_gid
+        for d in ("spool", "log", "Maildir", "tls"):
+            os.makedirs(self.tmp.join(d), exist_ok=True)
+            os.chown(self.tmp.join(d), uid, gid)
+        os.chmod(self.tmp.path, 0o755)
+        # the daemon reads the key as Debian-exim: copies it can read
+        for src, name in ((cert, "cert.pem"), (key, "key.pem")):
+            shutil.copy(src, self.tmp.join("tls", name))
+            os.chown(self.tmp.join("tls", name), uid, gid)
+            os.chmod(self.tmp.join("tls", name), 0o600)
+        self.port = free_port()
+        self.conf = self.tmp.join("exim.conf")
+        with open(self.conf, "w") as f:
+            f.write(EXIM_CONF.replace("@DIR@", self.tmp.path).replace("@PORT@", str(self.port))
+                    .replace("@USER@", user).replace("@PASSWORD@", password))
+        self.proc = None
+        _register(self)
+
+    def start(self, timeout=15):
+        self.proc = subprocess.Popen([EXIM_BIN, "-C", self.conf, "-bdf", "-q5s", "-oX", str(self.port)],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.tmp.join("stderr.log"), "ab"), start_new_session=True)
+        wait_for(lambda: self.proc.poll() is not None or port_open(self.port), timeout, "exim to listen")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"exim did not start: {self.log_text()[-2000:]}")
+        return self
+
+    def log_text(self):
+        out = []
+        for name in ("stderr.log", "log/mainlog", "log/rejectlog", "log/paniclog"):
+            try:
+                with open(self.tmp.join(name), errors="replace") as f:
+                    out.append(f"--- {name}\n" + f.read())
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def messages(self):
+        import email
+        import email.policy
+        new = self.tmp.join("Maildir", "new")
+        if not os.path.isdir(new):
+            return []
+        files = sorted(os.listdir(new), key=lambda n: os.stat(os.path.join(new, n)).st_mtime_ns)
+        out = []
+        for n in files:
+            with open(os.path.join(new, n), "rb") as f:
+                out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+        return out
+
+    def close(self):
+        _unregister(self)
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.tmp.close()
+
+
 class _BannerHandler(socketserver.BaseRequestHandler):
     def handle(self):
         srv = self.server.owner

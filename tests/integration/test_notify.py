@@ -562,6 +562,84 @@ def test_maintenance_windows():
         h.contains(errs, want, "maintenance config error")
 
 
+def test_email_through_a_real_mta():
+    import email.utils
+    from test_tls import make_cert
+    tmp = h.TempDir()
+    cert, key = make_cert(tmp.path, "mx")
+    mta = h.Exim(cert, key).start()
+    page = Page()
+    page.set("ok\n")
+    smtp_pass = h.secret("smtp-secret-pw")
+    text = h.make_config(checks(page.port, 1), projects=[{"id": "shop", "name": "Shop"}]) + (
+        "evaluation_interval: 200ms\n"
+        "alerts:\n"
+        "  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical},\n"
+        "     annotations: {summary: 'api0 is down — ünïcode', runbook_url: 'https://runbooks.local/api'}}\n"
+        "notify:\n"
+        "  group_wait: 0s\n"
+        "  group_interval: 500ms\n"
+        "  default_channels: [mail, wrongpw]\n"
+        "  group_by: [alertname]\n"
+        "  channels:\n"
+        f"    - {{id: mail, type: email, to: [ops@example.test, oncall@example.test], from: opshub@example.test,\n"
+        f"       smtp_host: 127.0.0.1, smtp_port: {mta.port}, ca_file: '{cert}'}}\n"
+        f"    - {{id: wrongpw, type: email, to: [ops@example.test], from: opshub@example.test,\n"
+        f"       smtp_host: 127.0.0.1, smtp_port: {mta.port}, ca_file: '{cert}', smtp_user: opshub,\n"
+        "       smtp_pass: not-the-password}\n")
+    o = h.track(h.Opshub(text, env={"SMTP_USER": "opshub", "SMTP_PASS": "smtp-secret-pw"}))
+    o.start()
+    page.set("broken\n", code=500)
+    h.wait_for(lambda: mta.messages(), 20, "the message delivered to the Maildir")
+    m = mta.messages()[0]
+    h.eq(str(m["Subject"]), "[FIRING:1] ApiDown (check=api0 project=shop severity=critical type=http)", "subject")
+    h.eq(str(m["From"]), "opshub@example.test", "from")
+    h.eq(str(m["To"]), "ops@example.test, oncall@example.test", "to")
+    date = email.utils.parsedate_to_datetime(str(m["Date"]))
+    h.check(abs(date.timestamp() - time.time()) < 60, f"a correct Date header: {m['Date']}")
+    mid = str(m["Message-ID"])
+    h.check(mid.startswith("<n") and mid.endswith("@example.test>"), f"Message-ID: {mid}")
+    h.eq(m.get_content_type(), "multipart/alternative", "multipart")
+    parts = {p.get_content_type(): p.get_content() for p in m.iter_parts()}
+    h.eq(sorted(parts), ["text/html", "text/plain"], "text and HTML")
+    h.contains(parts["text/plain"], "api0 is down — ünïcode", "text part, UTF-8")
+    h.contains(parts["text/plain"], "https://runbooks.local/api", "runbook in the text")
+    h.contains(parts["text/html"], "<b>[FIRING:1] ApiDown", "HTML part")
+    h.contains(parts["text/html"], "api0 is down — ünïcode", "HTML part, UTF-8")
+    h.check("Delivered-To" in m or "Envelope-to" in m, "delivered by the MTA (its own headers)")
+    d = [x for x in deliveries(o) if x["channel"] == "mail" and "ApiDown" in x["summary"]][0]
+    h.eq(str(m["X-Opshub-Delivery"]), d["id"], "the delivery id in the message")
+    h.eq(d["status"], "sent", "sent")
+    h.eq(len([x for x in mta.messages() if str(x["X-Opshub-Delivery"]) == d["id"]]), 2,
+         "one copy per recipient in the Maildir")
+    # wrong credentials: failed, not retried
+    h.wait_for(lambda: [x for x in deliveries(o) if x["channel"] == "wrongpw" and x["status"] == "failed"], 15,
+               "the wrong password fails")
+    bad = [x for x in deliveries(o) if x["channel"] == "wrongpw"][0]
+    h.eq(bad["attempts"], 1, "a refused login is not retried")
+    h.contains(bad["last_error"], "SMTP 535", "the server's answer")
+    # resolved
+    page.set("ok\n")
+    h.wait_for(lambda: any(str(x["Subject"]).startswith("[RESOLVED]") for x in mta.messages()), 15, "resolved mail")
+    h.assert_no_secret_in(o.log_text(), "log")
+    h.check(smtp_pass not in json.dumps(o.get_json("/api/v1/channels")), "no password in the channel list")
+    o.stop()
+    mta.close()
+    # TLS off with credentials is refused
+    bad = h.make_config([]) + (
+        "notify:\n  channels:\n"
+        "    - {id: m, type: email, to: [a@example.test], from: b@example.test, smtp_host: 127.0.0.1,\n"
+        "       tls: none, smtp_user: u, smtp_pass: p}\n"
+        "    - {id: n, type: email, to: [not-an-address], from: b@example.test, smtp_host: 127.0.0.1}\n")
+    path = tmp.join("bad.yaml")
+    with open(path, "w") as f:
+        f.write(bad)
+    r = h.run_cli(["config", "check", "-c", path])
+    errs = "\n".join(m for _, _, m in h.config_errors(r.stderr, path))
+    h.contains(errs, "credentials are never sent without TLS", "no AUTH in the clear")
+    h.contains(errs, "'not-an-address' is not an e-mail address", "bad address")
+
+
 AMTOOL = "/usr/bin/amtool"
 
 
