@@ -1,7 +1,9 @@
 /*
  * bench/http_server: serves GET /healthz -> {"ok":true} with opshub's own
- * HTTP server (http/server.c) and nothing else, for bench/http.sh to load
- * with wrk. Usage: bench_http_server [HOST:PORT] (default 127.0.0.1:8089).
+ * HTTP server (http/server.c), for bench/http.sh to load with wrk, and
+ * answers every POST with 200 {} (a webhook receiver that costs next to
+ * nothing, for bench/notify). Usage: bench_http_server [HOST:PORT]
+ * (default 127.0.0.1:8089).
  * Runs until SIGINT/SIGTERM, then closes the server and the loop cleanly.
  */
 #include "http/server.h"
@@ -15,7 +17,10 @@ static void handle(void *data, struct http_request *req)
     (void)data;
     static const char ok[] = "{\"ok\":true}";
     static const char nf[] = "{\"error\":{\"code\":\"not_found\",\"message\":\"no route\"}}";
-    if (strcmp(req->path, "/healthz") == 0)
+    static const char empty[] = "{}";
+    if (strcmp(req->method, "POST") == 0)
+        http_response_send(req, 200, "application/json", NULL, empty, sizeof(empty) - 1);
+    else if (strcmp(req->path, "/healthz") == 0)
         http_response_send(req, 200, "application/json", NULL, ok, sizeof(ok) - 1);
     else
         http_response_send(req, 404, "application/json", NULL, nf, sizeof(nf) - 1);

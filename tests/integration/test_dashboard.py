@@ -54,9 +54,21 @@ def setup():
                                "runbook_url": "https://runbooks.example/broken"}},
               {"alert": "WebCheckPending", "expr": 'probe_success{check="web"} == 1', "for": "1h"},
               {"alert": "ManyToMany", "expr": "probe_success * on() probe_success"}]
+    rec = ENV["rec"] = h.Recorder()
+    rec.set_answer("/bad", 400, '{"error": "unknown room"}')
+    notify = {"group_wait": "0s", "group_interval": "1s", "default_channels": ["hook", "bad"],
+              "channels": [{"id": "hook", "type": "webhook", "url": rec.url("/hook")},
+                           {"id": "bad", "type": "webhook", "url": rec.url("/bad")}]}
+    now = int(time.time())
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    maintenance = [{"id": "db-upgrade", "description": "Database upgrade", "from": iso(now - 3600),
+                    "to": iso(now + 3600), "projects": ["elsewhere"]},
+                   {"id": "nightly", "description": "Nightly backups", "schedule": "0 3 * * *",
+                    "timezone": "Asia/Dhaka", "duration": "30m", "match": {"team": "db"}}]
     o = ENV["o"] = h.Opshub(h.make_config(checks, projects=projects,
                                           extra={"status_page": sp, "server": {"auth": sso},
-                                                 "evaluation_interval": "1s", "alerts": alerts}),
+                                                 "evaluation_interval": "1s", "alerts": alerts,
+                                                 "notify": notify, "maintenance": maintenance}),
                             env={"OIDC_SECRET": OIDC_SECRET})
     o.start()
     for role, (user, pw) in USERS.items():
@@ -71,6 +83,7 @@ def setup():
 
 def teardown():
     ENV["o"].stop()
+    ENV["rec"].close()
     ENV["idp"].close()
 
 
@@ -156,3 +169,11 @@ def test_zz_a_check_goes_down_live_when_its_target_stops():
 
 if __name__ == "__main__":
     h.run(h.collect(globals()), setup=setup, teardown=teardown, test_timeout=150)
+
+
+def test_notifications_and_silences_pages():
+    out = run("notifications")
+    for page in ("silences page from an alert", "silences page", "notifications page"):
+        h.contains(out, f"axe {page}: no serious or critical violation", f"axe on the {page}")
+    hooks = [r for r in ENV["rec"].received("/hook") if r["json"]["commonLabels"].get("alertname") == "OpshubTest"]
+    h.check(hooks, "the test message sent from the page reached the channel")

@@ -6,6 +6,8 @@ import './pages/login.js';
 import './pages/overview.js';
 import './pages/check.js';
 import './pages/alerts.js';
+import './pages/notifications.js';
+import './pages/silences.js';
 import './pages/admin.js';
 import './app.css';
 

@@ -244,6 +244,61 @@ const scenarios = {
     await ctx.close();
   },
 
+  // Notifications as an operator: from a firing alert's "Silence" link to the
+  // silence form with its labels filled in, the silence created and expired;
+  // the channels with "Send test", the deliveries (one failed with the
+  // receiver's answer, retried), the maintenance windows; the status page's
+  // scheduled maintenance.
+  async notifications(page) {
+    await login(page, 'operator');
+    await page.click('nav >> text=Alerts');
+    const firing = '#active-alerts tr[data-alert="BrokenDown"]';
+    await page.waitForSelector(`${firing} a.silence`);
+    await page.click(`${firing} a.silence`);
+    await page.waitForSelector('#silence-form');
+    const m = await page.inputValue('#sil-matchers');
+    if (!m.includes('alertname="BrokenDown"') || !m.includes('check="broken"') || !m.includes('severity="critical"')) {
+      fail(`the matchers filled in from the alert: ${m}`);
+    }
+    await axe(page, 'silences page from an alert');
+    // a comment is required: the error at the field
+    await page.click('#silence-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#sil-comment-error').textContent.length > 0);
+    await page.fill('#sil-comment', 'fixing the broken check');
+    await page.click('#silence-form button[type=submit]');
+    await page.waitForSelector('#silences tbody tr[data-silence]');
+    const row = await page.textContent('#silences tbody tr[data-silence]');
+    if (!/active/.test(row) || !/fixing the broken check/.test(row) || !/oscar/.test(row)) fail(`the silence row: ${row}`);
+    await axe(page, 'silences page');
+    await shot(page, 'silences');
+    await page.click('#silences tbody tr[data-silence] button.expire');
+    await page.waitForFunction(() => /No silence is active/.test(document.querySelector('#silences tbody').textContent));
+    await page.selectOption('#s-state', 'expired');
+    await page.waitForSelector('#silences tbody tr[data-silence]');
+    // notifications
+    await page.click('nav >> text=Notifications');
+    await page.waitForSelector('#channels tr[data-channel="hook"] button.test-channel');
+    await page.click('#channels tr[data-channel="hook"] button.test-channel');
+    await page.waitForFunction(() => /Test message queued/.test(document.querySelector('#notify-msg').textContent));
+    await page.waitForSelector('#deliveries tr[data-channel="bad"] button.retry');
+    const bad = await page.textContent('#deliveries tr[data-channel="bad"]');
+    if (!/failed/.test(bad) || !/HTTP 400/.test(bad) || !/unknown room/.test(bad)) fail(`the failed delivery: ${bad}`);
+    await page.click('#deliveries tr[data-channel="bad"] button.retry');
+    await page.waitForFunction(() => /Retrying/.test(document.querySelector('#notify-msg').textContent));
+    await page.waitForFunction(() => [...document.querySelectorAll('#deliveries tr[data-channel="hook"]')]
+      .some((r) => /OpshubTest/.test(r.textContent) && /sent/.test(r.textContent)));
+    const win = await page.textContent('#maintenance tr[data-window="db-upgrade"]');
+    if (!/in progress/.test(win) || !/Database upgrade/.test(win)) fail(`the maintenance window: ${win}`);
+    const nightly = await page.textContent('#maintenance tr[data-window="nightly"]');
+    if (!/0 3 \* \* \*/.test(nightly) || !/Asia\/Dhaka/.test(nightly)) fail(`the nightly window: ${nightly}`);
+    await axe(page, 'notifications page');
+    await shot(page, 'notifications');
+    // the status page shows the window in progress
+    await page.goto(`${base}/status`);
+    const st = await page.textContent('#maintenance');
+    if (!/In progress:/.test(st) || !/Database upgrade/.test(st)) fail(`the status page's maintenance: ${st}`);
+  },
+
   // The alerts page as a viewer: firing and pending alerts with value, labels,
   // annotations and the runbook link; the rule groups with a failing rule's
   // error; the history; the query box (an error at the field, then a chart

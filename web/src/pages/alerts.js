@@ -33,6 +33,12 @@ function errorText(ex) {
   return ex.message;
 }
 
+// The silence form with the alert's labels as matchers.
+function silenceLink(labels) {
+  const m = Object.keys(labels).sort().map((k) => `${k}="${String(labels[k]).replace(/["\\]/g, '\\$&')}"`).join(',');
+  return `#/silences/new?${new URLSearchParams({ matchers: m })}`;
+}
+
 function seriesName(metric) {
   const name = metric.__name__ || '';
   const rest = Object.keys(metric).filter((k) => k !== '__name__').sort().map((k) => `${k}="${metric[k]}"`);
@@ -105,7 +111,9 @@ registerPage({
           h('td', {}, time(a.activeAt), h('br', {}), h('small', { class: 'muted' }, ago(a.activeAt))),
           h('td', {}, labelChips(a.labels)),
           h('td', {}, ann.map((k) => h('p', { class: 'ann' }, h('span', { class: 'muted' }, `${k}: `), a.annotations[k])),
-            rb ? h('a', { href: rb, class: 'runbook', rel: 'noopener noreferrer', target: '_blank' }, 'Runbook') : null));
+            rb ? h('a', { href: rb, class: 'runbook', rel: 'noopener noreferrer', target: '_blank' }, 'Runbook') : null,
+            a.state === 'firing' && ctx.can('operator') ? [' ', h('a', { class: 'silence', href: silenceLink(a.labels) },
+              'Silence', h('span', { class: 'visually-hidden' }, ` ${a.labels.alertname}`))] : null));
       }) : [h('tr', {}, h('td', { colspan: '6' }, 'No alert is firing or pending.'))]));
     }
 
