@@ -118,7 +118,7 @@ static int load_conf(struct app *a, struct conf **out, struct base_errors *errs)
         return *out ? 0 : BASE_ERR_INVALID;
     }
     int rc = conf_load_file(probe_registry_types(), a->config_path, out, errs);
-    if (rc == 0 && rules_validate(*out, errs) != 0) {
+    if (rc == 0 && (rules_validate(*out, errs) | notify_validate(*out, errs)) != 0) {
         conf_destroy(*out);
         *out = NULL;
         rc = BASE_ERR_INVALID;

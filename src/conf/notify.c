@@ -282,11 +282,11 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     struct conf_ctx *ctx = nc->ctx;
     enum { F_ID, F_TYPE, F_URL, F_API_URL, F_SECRET, F_HEADERS, F_TOKEN, F_CHANNEL, F_CHAT_ID, F_ROUTING_KEY,
            F_SEND_RESOLVED, F_TIMEOUT, F_MAX_AGE, F_TO, F_FROM, F_SMTP_HOST, F_SMTP_PORT, F_SMTP_USER, F_SMTP_PASS,
-           F_TLS, F_CA_FILE, F_N };
+           F_TLS, F_CA_FILE, F_TITLE, F_TEXT, F_N };
     static const char *const names[F_N] = {"id", "type", "url", "api_url", "secret", "headers", "token",
                                            "channel", "chat_id", "routing_key", "send_resolved", "timeout",
                                            "max_age", "to", "from", "smtp_host", "smtp_port", "smtp_user",
-                                           "smtp_pass", "tls", "ca_file"};
+                                           "smtp_pass", "tls", "ca_file", "title", "text"};
     const struct conf_node *f[F_N];
     ch->send_resolved = nc->send_resolved;
     ch->timeout_ms = CONF_NOTIFY_TIMEOUT_MS;
@@ -316,6 +316,7 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     struct { int field; bool ok; } allowed[] = {
         {F_URL, want_url},
         {F_API_URL, !want_url && !email},
+        {F_TITLE, t != CONF_CHANNEL_WEBHOOK}, {F_TEXT, t != CONF_CHANNEL_WEBHOOK},
         {F_TO, email}, {F_FROM, email}, {F_SMTP_HOST, email}, {F_SMTP_PORT, email}, {F_SMTP_USER, email},
         {F_SMTP_PASS, email}, {F_TLS, email}, {F_CA_FILE, email},
         {F_SECRET, t == CONF_CHANNEL_WEBHOOK},
@@ -379,6 +380,19 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
                     f[F_TLS], f[F_CA_FILE], ch);
     if (f[F_SEND_RESOLVED])
         conf_value_bool(ctx, f[F_SEND_RESOLVED], &ch->send_resolved);
+    ch->file = item->file; /* in the conf arena */
+    if (f[F_TITLE] && t != CONF_CHANNEL_WEBHOOK && conf_value_string(ctx, f[F_TITLE], &ch->title) == 0) {
+        ch->title_line = f[F_TITLE]->line;
+        ch->title_col = f[F_TITLE]->col;
+        if (strlen(ch->title) > 4096 || strchr(ch->title, '\n'))
+            conf_value_error(ctx, f[F_TITLE], "a title is one line of at most 4096 bytes");
+    }
+    if (f[F_TEXT] && t != CONF_CHANNEL_WEBHOOK && conf_value_string(ctx, f[F_TEXT], &ch->text) == 0) {
+        ch->text_line = f[F_TEXT]->line;
+        ch->text_col = f[F_TEXT]->col;
+        if (strlen(ch->text) > 16384)
+            conf_value_error(ctx, f[F_TEXT], "a text template is at most 16 KiB");
+    }
     if (f[F_TIMEOUT])
         interval(ctx, f[F_TIMEOUT], 100, 600000, "timeout", &ch->timeout_ms);
     if (f[F_MAX_AGE])

@@ -65,6 +65,11 @@ struct conf_channel {
     int64_t timeout_ms;       /* one attempt; default 10s */
     int64_t max_age_ms;       /* retried until this old, then failed; default 24h */
     int line, col;            /* where it is defined */
+    /* title / text: templates (the annotations' engine, plus $annotations) replacing the
+     * default summary line and body; checked by notify_validate at their position */
+    const char *title, *text;
+    const char *file;
+    int title_line, title_col, text_line, text_col;
 };
 
 struct conf_matcher {

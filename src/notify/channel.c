@@ -320,7 +320,7 @@ static void alert_text(struct tb *b, json_t *a, const char *base, bool html)
 }
 
 /* Block Kit for slack and slack_bot. */
-static json_t *slack_message(json_t *p, const char *summary, const char *base)
+static json_t *slack_message(json_t *p, const char *summary, const char *base, const char *custom)
 {
     json_t *blocks = json_array();
     struct tb t;
@@ -333,16 +333,22 @@ static json_t *slack_message(json_t *p, const char *summary, const char *base)
     json_t *alerts = json_object_get(p, "alerts");
     size_t i;
     json_t *a;
+    if (custom) {
+        tb_reset(&t);
+        esc(&t, custom);
+        json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "section", "text", "type", "mrkdwn",
+                                                "text", tb_str(&t)));
+    }
     json_array_foreach(alerts, i, a)
     {
-        if (i >= ALERTS_SHOWN)
+        if (i >= ALERTS_SHOWN || custom)
             break;
         tb_reset(&t);
         alert_text(&t, a, base, false);
         json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "section", "text", "type", "mrkdwn",
                                                 "text", tb_str(&t)));
     }
-    size_t more = json_array_size(alerts) > ALERTS_SHOWN ? json_array_size(alerts) - ALERTS_SHOWN : 0;
+    size_t more = !custom && json_array_size(alerts) > ALERTS_SHOWN ? json_array_size(alerts) - ALERTS_SHOWN : 0;
     more += (size_t)json_integer_value(json_object_get(p, "truncatedAlerts"));
     if (more || *base) {
         tb_reset(&t);
@@ -390,11 +396,16 @@ static json_t *pagerduty_event(json_t *p, const char *summary, const struct ncha
     return ev;
 }
 
-static void html_message(struct tb *b, json_t *p, const char *summary, const char *base)
+static void html_message(struct tb *b, json_t *p, const char *summary, const char *base, const char *custom)
 {
     tb_putf(b, "<b>");
     esc(b, summary);
     tb_putf(b, "</b>\n");
+    if (custom) {
+        tb_put(b, "\n", 1);
+        esc(b, custom);
+        return;
+    }
     size_t i;
     json_t *a;
     json_array_foreach(json_object_get(p, "alerts"), i, a)
@@ -409,10 +420,17 @@ static void html_message(struct tb *b, json_t *p, const char *summary, const cha
 }
 
 /* Plain text (Markdown-ish) for Discord and Teams. */
-static void plain_message(struct tb *b, json_t *p, const char *base)
+static void plain_message(struct tb *b, json_t *p, const char *base, const char *custom)
 {
     size_t i;
     json_t *a;
+    if (custom) {
+        tb_put(b, custom, strlen(custom));
+        tb_put(b, "\n", 1);
+        if (*base)
+            tb_putf(b, "[Open opshub](%s/#/alerts)", base);
+        return;
+    }
     json_array_foreach(json_object_get(p, "alerts"), i, a)
     {
         if (i >= ALERTS_SHOWN) {
@@ -469,7 +487,7 @@ static void header_text(struct tb *t, const char *s)
 }
 
 static int email_request(const struct nchannel *ch, json_t *p, const char *summary, const char *delivery_id,
-                         const char *dedup_key, const char *base, struct nreq *out)
+                         const char *dedup_key, const char *base, const char *custom, struct nreq *out)
 {
     struct tb m, text, html;
     tb_init(&m, 1024 * 1024);
@@ -491,12 +509,12 @@ static int email_request(const struct nchannel *ch, json_t *p, const char *summa
                 "Content-Type: multipart/alternative; boundary=\"opshub-%s\"\r\n\r\n",
             delivery_id, dedup_key, domain, delivery_id, dedup_key, delivery_id);
     tb_putf(&text, "%s\n\n", summary);
-    plain_message(&text, p, base);
+    plain_message(&text, p, base, custom);
     tb_put(&text, "\n", 1);
     tb_put(&html, "<!DOCTYPE html><html><body style=\"font-family:sans-serif\"><p>", 62);
     struct tb inner;
     tb_init(&inner, 256 * 1024);
-    html_message(&inner, p, summary, base);
+    html_message(&inner, p, summary, base, custom);
     for (const char *c = tb_str(&inner); *c; c++) {
         if (*c == '\n')
             tb_put(&html, "<br>\n", 5);
@@ -534,6 +552,56 @@ static int email_request(const struct nchannel *ch, json_t *p, const char *summa
     if (!out->body)
         rc = -1;
     return rc;
+}
+
+/* ---- templates ---- */
+
+/* A JSON object's string members as template pairs (borrowed from it). */
+static struct template_kv *kv_of(json_t *o, size_t *n)
+{
+    size_t cap = json_object_size(o), k = 0;
+    struct template_kv *v = base_calloc(cap ? cap : 1, sizeof(*v));
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val)
+    {
+        if (v && k < cap && json_is_string(val))
+            v[k++] = (struct template_kv){key, json_string_value(val)};
+    }
+    for (size_t i = 1; v && i < k; i++)
+        for (size_t j = i; j > 0 && strcmp(v[j - 1].name, v[j].name) > 0; j--) {
+            struct template_kv t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    *n = v ? k : 0;
+    return v;
+}
+
+/* The channel's title (into summary) and text (returned, or NULL) from
+ * its templates: $labels the common labels, $annotations the common
+ * annotations, $value the number of firing alerts. A template that fails
+ * says so in its output, as Prometheus shows a failed annotation. */
+static char *expand_templates(const struct nchannel *ch, json_t *p, char *summary, size_t n)
+{
+    struct template_data d = {0};
+    struct template_kv *l = kv_of(json_object_get(p, "commonLabels"), &d.n_labels);
+    struct template_kv *a = kv_of(json_object_get(p, "commonAnnotations"), &d.n_annotations);
+    d.labels = l;
+    d.annotations = a;
+    d.value = (double)count_status(json_object_get(p, "alerts"), "firing");
+    char *text = NULL;
+    if (ch->title_t) {
+        template_expand(ch->title_t, &d, summary, n);
+        for (char *c = summary; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+    }
+    if (ch->text_t && (text = base_malloc(TEMPLATE_TEXT_MAX)) != NULL)
+        template_expand(ch->text_t, &d, text, TEMPLATE_TEXT_MAX);
+    base_free(l);
+    base_free(a);
+    return text;
 }
 
 /* ---- requests ---- */
@@ -596,6 +664,9 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
     const char *base = base_url ? base_url : "";
     char summary[512];
     channel_summary(p, summary, sizeof(summary));
+    char *custom = NULL;
+    if (ch->title_t || ch->text_t)
+        custom = expand_templates(ch, p, summary, sizeof(summary));
     json_t *body = NULL;
     char *text_body = NULL;
     struct tb t;
@@ -607,11 +678,11 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
         break;
     case CONF_CHANNEL_SLACK:
         out->url = base_strdup(ch->url);
-        body = slack_message(p, summary, base);
+        body = slack_message(p, summary, base, custom);
         break;
     case CONF_CHANNEL_SLACK_BOT:
         out->url = join_url(ch->url, "https://slack.com/api", "/chat.postMessage");
-        body = slack_message(p, summary, base);
+        body = slack_message(p, summary, base, custom);
         json_object_set_new(body, "channel", json_string(ch->target));
         break;
     case CONF_CHANNEL_PAGERDUTY:
@@ -626,22 +697,23 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
             snprintf(u, ul, "%s%s/sendMessage", out->url, ch->token);
         base_free(out->url);
         out->url = u;
-        html_message(&t, p, summary, base);
+        html_message(&t, p, summary, base, custom);
         body = json_pack("{s:s, s:s, s:s, s:b}", "chat_id", ch->target, "text", tb_str(&t), "parse_mode",
                          "HTML", "disable_web_page_preview", 1);
         break;
     }
     case CONF_CHANNEL_DISCORD: {
         out->url = base_strdup(ch->url);
-        plain_message(&t, p, base);
+        plain_message(&t, p, base, custom);
         long color = strtol(color_hex(p) + 1, NULL, 16);
         body = json_pack("{s:s, s:[{s:s, s:s, s:I}]}", "content", summary, "embeds", "title", summary, "description",
                          tb_str(&t), "color", (json_int_t)color);
         break;
     }
     case CONF_CHANNEL_EMAIL: {
-        int erc = email_request(ch, p, summary, delivery_id, dedup_key, base, out);
+        int erc = email_request(ch, p, summary, delivery_id, dedup_key, base, custom, out);
         base_free(text_body);
+        base_free(custom);
         json_decref(p);
         tb_free(&t);
         if (erc != 0) {
@@ -653,7 +725,7 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
     }
     case CONF_CHANNEL_TEAMS: {
         out->url = base_strdup(ch->url);
-        plain_message(&t, p, base);
+        plain_message(&t, p, base, custom);
         bool firing = strcmp(str(p, "status"), "firing") == 0;
         json_t *card = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:b}, {s:s, s:s, s:b}]}", "$schema",
                                  "http://adaptivecards.io/schemas/adaptive-card.json", "type", "AdaptiveCard",
@@ -669,6 +741,7 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
     }
     tb_free(&t);
     json_decref(p);
+    base_free(custom);
     if (body) {
         text_body = json_dumps(body, JSON_COMPACT);
         json_decref(body);

@@ -1507,6 +1507,8 @@ static void channel_free(struct nchannel *c)
     base_free(c->headers);
     base_free(c->hmem);
     email_free(c);
+    template_free(c->title_t);
+    template_free(c->text_t);
     base_free(c);
 }
 
@@ -1536,6 +1538,15 @@ static void email_free(struct nchannel *c)
 
 static int email_load(struct nchannel *c, const struct conf_channel *cc)
 {
+    template_free(c->title_t);
+    template_free(c->text_t);
+    c->title_t = c->text_t = NULL;
+    char why[256];
+    size_t pos;
+    if (cc->title)
+        c->title_t = template_parse_flags(cc->title, TEMPLATE_PARSE_ANNOTATIONS, why, sizeof(why), &pos);
+    if (cc->text)
+        c->text_t = template_parse_flags(cc->text, TEMPLATE_PARSE_ANNOTATIONS, why, sizeof(why), &pos);
     email_free(c);
     c->tls = cc->tls;
     if (cc->type != CONF_CHANNEL_EMAIL)
@@ -1982,4 +1993,29 @@ int notify_metrics(const struct notify *n, struct base_buf *b)
             rc = base_metrics_sample(b, g[i].name, NULL, g[i].v);
     }
     return rc;
+}
+
+int notify_validate(const struct conf *c, struct base_errors *errs)
+{
+    int bad = 0;
+    for (size_t i = 0; i < c->notify.n_channels; i++) {
+        const struct conf_channel *ch = &c->notify.channels[i];
+        const char *texts[2] = {ch->title, ch->text};
+        int lines[2] = {ch->title_line, ch->text_line}, cols[2] = {ch->title_col, ch->text_col};
+        for (int k = 0; k < 2; k++) {
+            if (!texts[k])
+                continue;
+            char why[256];
+            size_t pos = 0;
+            struct template *t = template_parse_flags(texts[k], TEMPLATE_PARSE_ANNOTATIONS, why, sizeof(why), &pos);
+            if (!t) {
+                base_errors_add(errs, ch->file ? ch->file : "<config>", lines[k], cols[k], NULL,
+                                "channel %s: %s: %s (at character %zu)", ch->id ? ch->id : "", k ? "text" : "title",
+                                why, pos + 1);
+                bad = 1;
+            }
+            template_free(t);
+        }
+    }
+    return bad ? BASE_ERR_INVALID : 0;
 }

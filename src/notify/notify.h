@@ -37,6 +37,10 @@
 
 struct notify;
 
+/* Checks what the configuration loader cannot: the channels' title and
+ * text templates. 0, or BASE_ERR_INVALID with FILE:LINE:COL errors. */
+int notify_validate(const struct conf *c, struct base_errors *errs);
+
 /* Subscribes to EVENT_ALERT; NULL on OOM or a full bus. base_url (may be
  * NULL) is the dashboard's address for links (externalURL). */
 struct notify *notify_new(uv_loop_t *loop, struct store *st, struct event_bus *bus, const char *base_url);

@@ -12,6 +12,7 @@
 #include "base/metrics.h"
 #include "notify/notify.h"
 #include "probe/curlm.h"
+#include "rules/template.h"
 #include "series/series.h"
 
 #include <curl/curl.h>
@@ -28,6 +29,7 @@ struct nchannel {
     size_t n_to;
     char *from, *smtp_user, *smtp_pass, *ca_file;
     int tls;                          /* enum conf_smtp_tls */
+    struct template *title_t, *text_t; /* title: / text: (rules/template); NULL: the defaults */
     struct conf_kv *headers;          /* strings in hmem */
     size_t n_headers;
     char *hmem;

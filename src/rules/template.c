@@ -27,7 +27,8 @@ static const char *const fn_names[F_COUNT] = {"humanize", "humanize1024", "human
                                               "printf", "toUpper", "toLower", "title", "reReplaceAll",
                                               "eq", "ne", "lt", "le", "gt", "ge"};
 
-enum arg_kind { A_VALUE, A_LABELS, A_LABEL, A_EXTERNAL, A_EXTERNAL_LABEL, A_STR, A_NUM, A_BOOL, A_PIPE };
+enum arg_kind { A_VALUE, A_LABELS, A_LABEL, A_EXTERNAL, A_EXTERNAL_LABEL, A_ANNOTATIONS, A_ANNOTATION, A_STR, A_NUM,
+                A_BOOL, A_PIPE };
 
 struct pipe;
 struct arg {
@@ -115,6 +116,7 @@ struct parser {
     size_t why_len;
     size_t err_pos;
     bool failed;
+    unsigned flags;    /* TEMPLATE_PARSE_* */
 };
 
 static void fail(struct parser *p, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -228,8 +230,13 @@ static bool parse_arg(struct parser *p, struct cmd *c, bool first)
         else if ((base_len == 15 && !strncmp(word, "$externalLabels", 15)) ||
                  (base_len == 15 && !strncmp(word, ".ExternalLabels", 15)))
             a->kind = dot ? A_EXTERNAL_LABEL : A_EXTERNAL;
+        else if ((p->flags & TEMPLATE_PARSE_ANNOTATIONS) &&
+                 ((base_len == 12 && !strncmp(word, "$annotations", 12)) ||
+                  (base_len == 12 && !strncmp(word, ".Annotations", 12))))
+            a->kind = dot ? A_ANNOTATION : A_ANNOTATIONS;
         else {
-            fail(p, at, "undefined variable or field \"%s\" (known: $value, $labels, $externalLabels)", word);
+            fail(p, at, "undefined variable or field \"%s\" (known: $value, $labels, $externalLabels%s)", word,
+                 (p->flags & TEMPLATE_PARSE_ANNOTATIONS) ? ", $annotations" : "");
             return false;
         }
         if (dot && (!dot[1] || strchr(dot + 1, '.'))) {
@@ -476,7 +483,12 @@ static struct node *parse_list(struct parser *p, enum stop *stop)
 
 struct template *template_parse(const char *text, char *why, size_t why_len, size_t *pos)
 {
-    struct parser p = {.text = text, .why = why, .why_len = why_len};
+    return template_parse_flags(text, 0, why, why_len, pos);
+}
+
+struct template *template_parse_flags(const char *text, unsigned flags, char *why, size_t why_len, size_t *pos)
+{
+    struct parser p = {.text = text, .why = why, .why_len = why_len, .flags = flags};
     *pos = 0;
     if (strlen(text) > TEMPLATE_TEXT_MAX) {
         snprintf(why, why_len, "template longer than %u bytes", TEMPLATE_TEXT_MAX);
@@ -651,6 +663,8 @@ static void eval_arg(struct ctx *c, const struct arg *a, struct val *v)
     case A_EXTERNAL: v->kind = V_MAP; v->map = d->external; v->n_map = d->n_external; break;
     case A_LABEL: v->kind = V_STR; v->str = lookup(d->labels, d->n_labels, a->s); break;
     case A_EXTERNAL_LABEL: v->kind = V_STR; v->str = lookup(d->external, d->n_external, a->s); break;
+    case A_ANNOTATIONS: v->kind = V_MAP; v->map = d->annotations; v->n_map = d->n_annotations; break;
+    case A_ANNOTATION: v->kind = V_STR; v->str = lookup(d->annotations, d->n_annotations, a->s); break;
     case A_STR: v->kind = V_STR; v->str = a->s; break;
     case A_NUM: v->kind = V_NUM; v->num = a->num; break;
     case A_BOOL: v->kind = V_BOOL; v->b = a->b; break;

@@ -30,10 +30,17 @@ struct template_data {
     size_t n_labels;
     const struct template_kv *external;   /* external labels (none yet) */
     size_t n_external;
+    const struct template_kv *annotations; /* notification templates: the common annotations */
+    size_t n_annotations;
 };
+
+/* template_parse_flags: also $annotations / .Annotations (the templates of
+ * notifications; alert rules have no such variable). */
+#define TEMPLATE_PARSE_ANNOTATIONS 1u
 
 /* NULL with the reason and the 0-based byte offset it points at. */
 struct template *template_parse(const char *text, char *why, size_t why_len, size_t *pos);
+struct template *template_parse_flags(const char *text, unsigned flags, char *why, size_t why_len, size_t *pos);
 void template_free(struct template *t);
 /* Expands t into out (always NUL-terminated, cut at n - 1 bytes): 0, or -1
  * with the reason in out ("error expanding template: ..."), as Prometheus

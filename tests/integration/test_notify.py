@@ -83,8 +83,8 @@ def test_grouping_repeat_resolve_signature():
         "alerts:\n"
         "  - {alert: ApiDown, expr: 'probe_success{project=\"shop\"} == 0', labels: {severity: critical},\n"
         "     annotations: {summary: '{{ $labels.check }} is down', runbook_url: 'https://runbooks.local/api'}}\n"
-    ) + notify_yaml(rec, repeat="3s", extra_routes=(
-        "    - {match: {alertname: ApiDown}, channels: [hook, quiet], group_interval: 1s, repeat_interval: 3s}\n"))
+    ) + notify_yaml(rec, repeat="2s", extra_routes=(
+        "    - {match: {alertname: ApiDown}, channels: [hook, quiet], group_interval: 500ms, repeat_interval: 2s}\n"))
     o = h.track(h.Opshub(text))
     o.start()
     t_down = time.monotonic()
@@ -130,10 +130,10 @@ def test_grouping_repeat_resolve_signature():
     h.check(d["latency_seconds"] >= 0, "latency recorded")
     one = o.get_json(f"/api/v1/notifications/{d['id']}")
     h.eq(one["payload"]["groupKey"], p["groupKey"], "payload of one delivery")
-    # repeat_interval: the unchanged group is sent again after 3s
+    # repeat_interval: the unchanged group is sent again after 2s
     h.wait_for(lambda: len(messages(rec, "/hook")) >= 2, 10, "the repeat")
     again = messages(rec, "/hook")[1]
-    h.check(again["t"] - m["t"] >= 2.9, f"repeated after repeat_interval ({again['t'] - m['t']:.2f}s)")
+    h.check(again["t"] - m["t"] >= 1.9, f"repeated after repeat_interval ({again['t'] - m['t']:.2f}s)")
     h.eq(alert_names(again), alert_names(m), "the repeat holds the same alerts")
     h.check(again["headers"]["x-opshub-delivery"] != m["headers"]["x-opshub-delivery"], "a new delivery")
     h.eq(again["headers"]["x-opshub-dedup-key"], m["headers"]["x-opshub-dedup-key"], "same group, same dedup key")
@@ -244,7 +244,7 @@ def test_failures_retries_and_kill():
                  if r["json"]["commonLabels"].get("alertname") == "NotificationDeliveryFailed"][0]["json"]
     h.eq(selfalert["alerts"][0]["labels"]["channel"], "bad", "the self-alert names the channel")
     h.contains(selfalert["alerts"][0]["annotations"]["description"], "HTTP 400", "and the error")
-    time.sleep(2.5)
+    time.sleep(1.5)
     h.eq(len(rec.received("/bad")), 1, "still one request to the 400 receiver")
     # the receiver that is down: retried with backoff
     h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "later" and d["attempts"] >= 2], 15,
@@ -304,7 +304,12 @@ def formats_yaml(rec):
         f"    - {{id: pd, type: pagerduty, api_url: '{rec.url('/pd')}', routing_key: R0UTINGKEY0123456789}}\n"
         f"    - {{id: tg, type: telegram, api_url: '{rec.url('/tg')}', token: '123:telegram-token', chat_id: '-1001'}}\n"
         f"    - {{id: dc, type: discord, url: '{rec.url('/discord')}'}}\n"
-        f"    - {{id: ms, type: teams, url: '{rec.url('/teams')}'}}\n")
+        f"    - {{id: ms, type: teams, url: '{rec.url('/teams')}'}}\n"
+        f"    - id: custom\n"
+        f"      type: discord\n"
+        f"      url: '{rec.url('/custom')}'\n"
+        "      title: '{{ $labels.alertname }} on {{ $labels.check }} ({{ $value }} firing)'\n"
+        "      text: '{{ $annotations.summary | toUpper }} -- runbook: {{ $annotations.runbook_url }}'\n")
 
 
 def test_channel_formats():
@@ -321,14 +326,14 @@ def test_channel_formats():
     ) + formats_yaml(rec)
     o = h.track(h.Opshub(text))
     o.start()
-    for ch in ["sl", "bot", "bot2", "tg", "dc", "ms"]:
+    for ch in ["sl", "bot", "bot2", "tg", "dc", "ms", "custom"]:
         h.eq(o.post(f"/api/v1/channels/{ch}/test", body={}).status, 202, f"test message through {ch}")
     page.set("broken\n", code=500)
     api_down = lambda: [r for r in rec.received("/pd")  # noqa: E731
                         if "ApiDown" in json.dumps(r["json"].get("payload", {}).get("summary", "")) or
                         r["json"]["event_action"] == "resolve"]
     h.wait_for(api_down, 15, "pagerduty trigger")
-    h.wait_for(lambda: len(rec.received()) >= 7, 15, "every channel's request")
+    h.wait_for(lambda: len(rec.received()) >= 8, 15, "every channel's request")
     one = lambda p: rec.received(p)[0]  # noqa: E731
     # slack: Block Kit in an attachment coloured by severity (info for the test message)
     sl = one("/slack/hook")["json"]
@@ -359,6 +364,11 @@ def test_channel_formats():
     dc = one("/discord")["json"]
     h.eq(dc["embeds"][0]["title"], "[FIRING:1] OpshubTest (channel=dc severity=info)", "embed title")
     h.eq(dc["embeds"][0]["color"], 0x2f6fdb, "embed colour")
+    # a channel's own title and text templates ($labels, $annotations, $value)
+    cu = one("/custom")["json"]["embeds"][0]
+    h.eq(cu["title"], "OpshubTest on  (1 firing)", "title template (the test alert has no check label)")
+    h.eq(cu["description"].split("\n")[0], "A TEST MESSAGE FROM OPSHUB: THIS CHANNEL WORKS -- runbook: ",
+         "text template with a function")
     # teams: an Adaptive Card
     ms = one("/teams")["json"]
     h.eq(ms["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive", "adaptive card")
@@ -769,11 +779,18 @@ def test_api_and_config_errors():
         "    - {id: b, type: webhook}\n"
         "    - {id: c, type: pagerduty}\n"
         "    - {id: d, type: webhook, url: 'http://127.0.0.1:9/', token: x}\n"
+        "    - {id: e, type: discord, url: 'http://127.0.0.1:9/', title: '{{ $nope }}'}\n"
+        "    - {id: f, type: webhook, url: 'http://127.0.0.1:9/', text: 'x'}\n"
         "  routes:\n"
         "    - {match_re: {severity: '(unclosed'}, channels: [b]}\n"
         "    - {channels: [nowhere]}\n"
         "    - {receiver: b}\n"
         "  group_wait: -1s\n")
+    bad_templates = h.make_config([]) + (
+        "notify:\n"
+        "  channels:\n"
+        "    - {id: e, type: discord, url: 'http://127.0.0.1:9/', title: '{{ $nope }}'}\n"
+        "    - {id: g, type: slack, url: 'http://127.0.0.1:9/', text: '{{ if }}'}\n")
     tmp = h.TempDir()
     path = tmp.join("bad.yaml")
     with open(path, "w") as f:
@@ -791,6 +808,21 @@ def test_api_and_config_errors():
     where = {m.split(" ")[0]: (line, col) for line, col, m in errs}
     line = bad.splitlines().index("    - {id: a, type: smoke-signal}") + 1
     h.eq(where.get("unknown"), (line, 21), "the bad type's position")
+    h.contains(text, "a webhook channel has no 'text'", "the webhook sends the payload itself")
+    # templates are checked after the load (the rules layer's engine), at their position
+    path2 = tmp.join("bad-templates.yaml")
+    with open(path2, "w") as f:
+        f.write(bad_templates)
+    r = h.run_cli(["config", "check", "-c", path2])
+    h.eq(r.returncode, 2, "bad templates refused")
+    errs = h.config_errors(r.stderr, path2)
+    lines = bad_templates.splitlines()
+    h.eq([(ln, m.split(":")[0]) for ln, _, m in errs],
+         [(lines.index("    - {id: e, type: discord, url: 'http://127.0.0.1:9/', title: '{{ $nope }}'}") + 1,
+           "channel e"),
+          (lines.index("    - {id: g, type: slack, url: 'http://127.0.0.1:9/', text: '{{ if }}'}") + 1, "channel g")],
+         "each bad template at its line")
+    h.contains(errs[0][2], 'undefined variable or field "$nope"', "names the variable")
 
 
 if __name__ == "__main__":
