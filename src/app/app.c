@@ -189,8 +189,12 @@ static void on_alerts_active(void *data, int status, const struct store_alert_ro
         base_log_warn("could not restore the active alerts", BASE_LOG_STR("reason", base_strerror(status)));
     struct rules_restored *items = status == 0 && n ? base_calloc(n, sizeof(*items)) : NULL;
     if (items && a->rules && !a->stopping) {
-        for (size_t i = 0; i < n; i++)
-            items[i] = (struct rules_restored){
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            /* notify's own alerts are not the rules': notify takes them back (below) */
+            if (strcmp(rows[i].group, NOTIFY_SELF_GROUP) == 0)
+                continue;
+            items[k++] = (struct rules_restored){
                 .group = rows[i].group, .alertname = rows[i].alertname, .labels = rows[i].labels,
                 .annotations = rows[i].annotations,
                 .state = strcmp(rows[i].state, "firing") == 0    ? EVENT_ALERT_FIRING
@@ -198,12 +202,13 @@ static void on_alerts_active(void *data, int status, const struct store_alert_ro
                                                                  : EVENT_ALERT_INACTIVE,
                 .value = strtod(rows[i].value, NULL), .active_at_ms = rows[i].active_at_ms, .at_ms = rows[i].at_ms,
             };
-        rules_restore(a->rules, items, n);
+        }
+        rules_restore(a->rules, items, k);
         /* firing alerts were announced before the stop: notify takes them as told */
         for (size_t i = 0; a->notify && i < n; i++)
-            if (items[i].state == EVENT_ALERT_FIRING)
-                notify_seed(a->notify, rows[i].labels, rows[i].annotations, items[i].value, rows[i].active_at_ms,
-                            rows[i].at_ms);
+            if (strcmp(rows[i].state, "firing") == 0)
+                notify_seed(a->notify, rows[i].labels, rows[i].annotations, strtod(rows[i].value, NULL),
+                            rows[i].active_at_ms, rows[i].at_ms);
     }
     base_free(items);
     restore_done_one(a);

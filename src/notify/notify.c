@@ -1206,6 +1206,7 @@ static struct event_alert_label *pairs_of(json_t *o, size_t *n)
 }
 
 static void seed_one(struct notify *n, const struct event_alert *ev);
+static void self_alert(struct notify *n, const char *channel, bool failing, const char *why);
 
 void notify_seed(struct notify *n, const char *labels_json, const char *annotations_json, double value,
                  int64_t active_at_ms, int64_t at_ms)
@@ -1217,9 +1218,22 @@ void notify_seed(struct notify *n, const char *labels_json, const char *annotati
     struct event_alert_label *a = json_is_object(aj) ? pairs_of(aj, &ev.n_annotations) : NULL;
     ev.labels = l;
     ev.annotations = a;
+    const char *name = json_string_value(json_object_get(lj, "alertname"));
+    const char *channel = json_string_value(json_object_get(lj, "channel"));
+    if (name && strcmp(name, NOTIFY_SELF_ALERT) == 0) {
+        /* opshub's own alert about a channel: the channel is still failing as far as anyone knows,
+         * so its next success resolves it; a channel no longer configured ends it now */
+        struct nchannel *ch = channel ? notify_channel(n, channel) : NULL;
+        if (ch)
+            ch->failing = true;
+        else
+            self_alert(n, channel ? channel : "", false, NULL);
+        if (!ch)
+            l = NULL; /* not seeded */
+    }
     if (l && ev.n_labels)
         seed_one(n, &ev);
-    base_free(l);
+    base_free((void *)ev.labels);
     base_free(a);
     json_decref(lj);
     json_decref(aj);
@@ -1633,30 +1647,36 @@ const char *notify_base_url(const struct notify *n)
     return n->base_url;
 }
 
+/* The self-alert NotificationDeliveryFailed{channel} firing or resolved, on the bus. */
+static void self_alert(struct notify *n, const char *channel, bool failing, const char *why)
+{
+    int64_t now = now_ms();
+    struct event_alert_label labels[3] = {
+        {"alertname", NOTIFY_SELF_ALERT}, {"channel", channel}, {"severity", "critical"},
+    };
+    char summary[512];
+    snprintf(summary, sizeof(summary), "Notifications through channel %s fail", channel);
+    struct event_alert_label ann[2] = {{"description", why ? why : ""}, {"summary", summary}};
+    struct event ev = {.kind = EVENT_ALERT};
+    ev.u.alert = (struct event_alert){
+        .group = NOTIFY_SELF_GROUP, .rule = NOTIFY_SELF_ALERT, .labels = labels, .n_labels = 3,
+        .annotations = ann, .n_annotations = 2, .state = failing ? EVENT_ALERT_FIRING : EVENT_ALERT_RESOLVED,
+        .previous = failing ? EVENT_ALERT_INACTIVE : EVENT_ALERT_FIRING, .value = failing ? 1 : 0,
+        .active_at_ms = now, .at_ms = now,
+    };
+    if (!n->closing)
+        event_publish(n->bus, &ev);
+}
+
 void notify_channel_failing(struct notify *n, struct nchannel *ch, bool failing, const char *why)
 {
     if (ch->failing == failing)
         return;
     ch->failing = failing;
-    int64_t now = now_ms();
-    struct event_alert_label labels[3] = {
-        {"alertname", "NotificationDeliveryFailed"}, {"channel", ch->id}, {"severity", "critical"},
-    };
-    char summary[512];
-    snprintf(summary, sizeof(summary), "Notifications through channel %s fail", ch->id);
-    struct event_alert_label ann[2] = {{"description", why ? why : ""}, {"summary", summary}};
-    struct event ev = {.kind = EVENT_ALERT};
-    ev.u.alert = (struct event_alert){
-        .group = "opshub", .rule = "NotificationDeliveryFailed", .labels = labels, .n_labels = 3,
-        .annotations = ann, .n_annotations = 2, .state = failing ? EVENT_ALERT_FIRING : EVENT_ALERT_RESOLVED,
-        .previous = failing ? EVENT_ALERT_INACTIVE : EVENT_ALERT_FIRING, .value = failing ? 1 : 0,
-        .active_at_ms = now, .at_ms = now,
-    };
     if (failing)
         base_log_error("notify: a delivery failed for good", BASE_LOG_STR("channel", ch->id),
                        BASE_LOG_STR("error", why ? why : ""));
-    if (!n->closing)
-        event_publish(n->bus, &ev);
+    self_alert(n, ch->id, failing, why);
 }
 
 /* ---- apply ---- */

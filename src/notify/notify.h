@@ -37,6 +37,12 @@
 
 struct notify;
 
+/* The self-alert of a channel whose delivery failed for good, and its
+ * group: the rule engine restores no alert of this group at a start
+ * (notify_seed takes them), since no rule of the configuration has it. */
+#define NOTIFY_SELF_ALERT "NotificationDeliveryFailed"
+#define NOTIFY_SELF_GROUP "opshub-notify"
+
 /* Checks what the configuration loader cannot: the channels' title and
  * text templates. 0, or BASE_ERR_INVALID with FILE:LINE:COL errors. */
 int notify_validate(const struct conf *c, struct base_errors *errs);

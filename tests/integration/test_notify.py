@@ -299,6 +299,13 @@ def failures(storage_url):
     time.sleep(1.5)
     h.eq(len([r for r in down.received("/later") if r["json"]["commonLabels"]["alertname"] == "ApiDown"]), 1,
          "the firing alert is not announced again after the restart")
+    # the self-alert about 'bad' survives the restart: not ended by the rule engine, not resolved
+    selfs = [r["json"]["status"] for r in messages(rec, "/hook")
+             if r["json"]["commonLabels"].get("alertname") == "NotificationDeliveryFailed"]
+    h.eq(selfs, ["firing"], "the self-alert told once, not resolved by the restart")
+    hist = [(t["group"], t["state"]) for t in o2.get_json("/api/v1/alerts/history")["data"]["transitions"]
+            if t["alertname"] == "NotificationDeliveryFailed"]
+    h.eq(hist, [("opshub-notify", "firing")], "its history: firing, never ended at the start")
     # retry of the failed one: back to pending, fails again (400), attempts grow
     r = o2.post(f"/api/v1/notifications/{bad['id']}/retry", body={})
     h.eq(r.status, 202, "retry queued")
