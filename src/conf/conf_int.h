@@ -138,6 +138,11 @@ void conf_sso_parse_oidc(struct conf_ctx *ctx, const struct conf_node *n, struct
 /* rules.c: why k is no label name Prometheus accepts (NULL when it is). */
 const char *conf_label_name_bad(const char *k);
 
+/* notify.c: match: {name: value} and match_re: {name: regex} (anchored PCRE2, checked here)
+ * as one array in the conf arena; errors at the members. Routes, inhibition rules and
+ * maintenance windows read their matchers with it. */
+void conf_matchers_parse(struct conf_ctx *ctx, const struct conf_node *eq, const struct conf_node *re,
+                         const struct conf_matcher **out, size_t *n_out);
 /* maintenance.c: the `maintenance:` list. */
 void conf_maintenance_parse(struct conf_ctx *ctx, const struct conf_node *n, struct conf_maintenance **out,
                             size_t *n_out);

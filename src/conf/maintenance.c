@@ -12,55 +12,8 @@
 #include "base/time.h"
 #include "base/tz.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *any_value_bad(const char *v, size_t len)
-{
-    (void)v;
-    return len > 4096 ? "longer than 4 KiB" : NULL;
-}
-
-static void matchers(struct conf_ctx *ctx, const struct conf_node *eq, const struct conf_node *re,
-                     struct conf_maintenance *w)
-{
-    struct conf_kv *e = NULL, *r = NULL;
-    size_t ne = 0, nr = 0;
-    if (eq)
-        conf_value_kv(ctx, eq, conf_label_name_bad, any_value_bad, &e, &ne);
-    if (re)
-        conf_value_kv(ctx, re, conf_label_name_bad, any_value_bad, &r, &nr);
-    if (!ne && !nr)
-        return;
-    if (ne + nr > CONF_NOTIFY_MATCHERS_MAX) {
-        conf_value_error(ctx, eq ? eq : re, "at most %d matchers", CONF_NOTIFY_MATCHERS_MAX);
-        return;
-    }
-    struct conf_matcher *m = conf_value_alloc(ctx, (ne + nr) * sizeof(*m));
-    if (!m)
-        return;
-    for (size_t i = 0; i < ne; i++)
-        m[i] = (struct conf_matcher){e[i].key, e[i].value, false};
-    for (size_t i = 0; i < nr; i++) {
-        m[ne + i] = (struct conf_matcher){r[i].key, r[i].value, true};
-        char anchored[4200];
-        snprintf(anchored, sizeof(anchored), "^(?:%s)$", r[i].value);
-        int code;
-        PCRE2_SIZE off;
-        pcre2_code *c = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
-        if (!c) {
-            PCRE2_UCHAR msg[160];
-            pcre2_get_error_message(code, msg, sizeof(msg));
-            const struct conf_node *at = conf_value_member(re, r[i].key);
-            conf_value_error(ctx, at ? at : re, "bad regular expression for '%s': %s", r[i].key, (char *)msg);
-        }
-        pcre2_code_free(c);
-    }
-    w->matchers = m;
-    w->n_matchers = ne + nr;
-}
 
 static int time_value(struct conf_ctx *ctx, const struct conf_node *n, int64_t *ms)
 {
@@ -148,7 +101,7 @@ static void parse_one(struct conf_ctx *ctx, const struct conf_node *item, struct
             w->n_projects = k;
         }
     }
-    matchers(ctx, f[F_MATCH], f[F_MATCH_RE], w);
+    conf_matchers_parse(ctx, f[F_MATCH], f[F_MATCH_RE], &w->matchers, &w->n_matchers);
     if (!w->n_projects && !w->n_matchers)
         conf_value_error_member(ctx, item, "projects", "a maintenance window needs 'projects' or 'match'/"
                                 "'match_re' (what it mutes); to mute everything, say match_re: {alertname: '.+'}");

@@ -116,9 +116,8 @@ static const char *any_value_bad(const char *v, size_t len)
     return len > 4096 ? "longer than 4 KiB" : NULL;
 }
 
-/* match: {name: value} and match_re: {name: regex} appended to one array. */
-static void matchers(struct conf_ctx *ctx, const struct conf_node *eq, const struct conf_node *re,
-                     const struct conf_matcher **out, size_t *n_out)
+void conf_matchers_parse(struct conf_ctx *ctx, const struct conf_node *eq, const struct conf_node *re,
+                         const struct conf_matcher **out, size_t *n_out)
 {
     struct conf_kv *e = NULL, *r = NULL;
     size_t ne = 0, nr = 0;
@@ -485,7 +484,7 @@ static void parse_route(struct nctx *nc, const struct conf_node *item, struct co
     if (f[F_MATCHERS])
         conf_value_error(ctx, f[F_MATCHERS]->key, "'matchers' is not supported yet: use match (equality) and "
                          "match_re (regular expressions)");
-    matchers(ctx, f[F_MATCH], f[F_MATCH_RE], &r->matchers, &r->n_matchers);
+    conf_matchers_parse(ctx, f[F_MATCH], f[F_MATCH_RE], &r->matchers, &r->n_matchers);
     if (f[F_CHANNELS] && string_list(ctx, f[F_CHANNELS], CONF_NOTIFY_CHANNELS_MAX, "channels", &r->channels,
                                      &r->n_channels) == 0)
         check_channel_ids(nc, f[F_CHANNELS], r->channels, r->n_channels);
@@ -521,8 +520,8 @@ static void parse_inhibit(struct conf_ctx *ctx, const struct conf_node *item, st
         conf_value_error(ctx, f[F_SOURCE_MATCH]->key, "give source or source_match, not both");
     if (f[F_TARGET] && f[F_TARGET_MATCH])
         conf_value_error(ctx, f[F_TARGET_MATCH]->key, "give target or target_match, not both");
-    matchers(ctx, f[F_SOURCE] ? f[F_SOURCE] : f[F_SOURCE_MATCH], f[F_SOURCE_RE], &in->source, &in->n_source);
-    matchers(ctx, f[F_TARGET] ? f[F_TARGET] : f[F_TARGET_MATCH], f[F_TARGET_RE], &in->target, &in->n_target);
+    conf_matchers_parse(ctx, f[F_SOURCE] ? f[F_SOURCE] : f[F_SOURCE_MATCH], f[F_SOURCE_RE], &in->source, &in->n_source);
+    conf_matchers_parse(ctx, f[F_TARGET] ? f[F_TARGET] : f[F_TARGET_MATCH], f[F_TARGET_RE], &in->target, &in->n_target);
     if (!in->n_source && !(f[F_SOURCE] || f[F_SOURCE_MATCH] || f[F_SOURCE_RE]))
         conf_value_error_member(ctx, item, "source", "an inhibition rule needs 'source' matchers (the alert that "
                                 "mutes)");
