@@ -38,7 +38,7 @@ int probe_command_spawn_prepare(struct probe_command_spawn *sp, const struct pro
     bytes += strlen(cwd) + 1;
     memset(sp, 0, sizeof(*sp));
     sp->pid = -1;
-    sp->pidfd = sp->out_fd = sp->err_fd = -1;
+    sp->pidfd = sp->out_fd = sp->err_fd = sp->in_fd = -1;
     size_t ptrs = (nargs + 1) + (nf + c->n_env + 1);
     char **p = base_malloc(ptrs * sizeof(char *) + bytes);
     if (!p)
@@ -112,7 +112,7 @@ static int find_program(const struct probe_command_spawn *sp, char *out, size_t 
     return rc;
 }
 
-static int start(struct probe_command_spawn *sp, const char *prog, int out[2], int err[2])
+static int start(struct probe_command_spawn *sp, const char *prog, int in[2], int out[2], int err[2])
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -125,7 +125,8 @@ static int start(struct probe_command_spawn *sp, const char *prog, int out[2], i
         posix_spawn_file_actions_destroy(&fa);
         return -ENOMEM;
     }
-    int rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    int rc = in[0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, in[0], 0)
+                        : posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     if (!rc)
         rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     if (!rc)
@@ -152,7 +153,7 @@ static int start(struct probe_command_spawn *sp, const char *prog, int out[2], i
 void probe_command_spawn_run(struct probe_command_spawn *sp)
 {
     char prog[PATH_MAX];
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     struct stat st;
     sp->pid = -1;
     if (stat(sp->cwd, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -162,7 +163,7 @@ void probe_command_spawn_run(struct probe_command_spawn *sp)
     }
     if ((sp->err = find_program(sp, prog, sizeof(prog))) != 0)
         return;
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || (sp->want_stdin && pipe2(in, O_CLOEXEC) != 0)) {
         sp->err = -errno;
         goto fail;
     }
@@ -170,10 +171,13 @@ void probe_command_spawn_run(struct probe_command_spawn *sp)
      * must not reach the program: it could hold a client connection open
      * or read the database */
     (void)base_proc_cloexec_from(3);
-    sp->err = start(sp, prog, out, err);
+    sp->err = start(sp, prog, in, out, err);
     close(out[1]);
     close(err[1]);
     out[1] = err[1] = -1;
+    if (in[0] >= 0)
+        close(in[0]);
+    in[0] = -1;
     if (sp->err) {
         sp->pid = -1;
         goto fail;
@@ -191,9 +195,12 @@ void probe_command_spawn_run(struct probe_command_spawn *sp)
     }
     sp->out_fd = out[0];
     sp->err_fd = err[0];
+    sp->in_fd = in[1];
     return;
 fail:
     for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
         if (out[i] >= 0)
             close(out[i]);
         if (err[i] >= 0)
@@ -203,7 +210,7 @@ fail:
 
 void probe_command_spawn_free(struct probe_command_spawn *sp)
 {
-    int *fds[] = {&sp->pidfd, &sp->out_fd, &sp->err_fd};
+    int *fds[] = {&sp->pidfd, &sp->out_fd, &sp->err_fd, &sp->in_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         if (*fds[i] >= 0)
             close(*fds[i]);

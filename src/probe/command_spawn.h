@@ -24,17 +24,19 @@ struct probe_command_spawn {
     char **envp;              /* NULL-terminated */
     const char *cwd;
     void *block;
+    bool want_stdin;          /* stdin is a pipe whose write end is in_fd, else /dev/null */
     /* out of run */
     int err;                  /* 0, or a negative errno (a libuv error code) */
     const char *what;         /* what failed when not the program itself ("workdir"), else NULL */
     pid_t pid;                /* > 0 once started: leader of its own session and process group */
-    int pidfd, out_fd, err_fd; /* -1 when not open; taken (set to -1) by whoever closes them */
+    int pidfd, out_fd, err_fd, in_fd; /* -1 when not open; taken (set to -1) by whoever closes them */
 };
 
 /* Fills sp from the settings: 0, or UV_ENOMEM. */
 int probe_command_spawn_prepare(struct probe_command_spawn *sp, const struct probe_command_conf *c);
 /* Starts the program (any thread): the program found in envp's PATH when
- * argv[0] has no '/', stdin /dev/null, stdout and stderr pipes whose read
+ * argv[0] has no '/', stdin /dev/null (or with want_stdin a pipe
+ * whose write end is in_fd), stdout and stderr pipes whose read
  * ends are out_fd and err_fd, cwd, a new session, every signal at its
  * default and none blocked, no other descriptor of this process. On
  * failure nothing is left running or open and err says why. */
