@@ -14,7 +14,7 @@
 #include <strings.h>
 
 static const char *const type_names[CONF_CHANNEL_TYPE_COUNT] = {
-    "webhook", "slack", "slack_bot", "pagerduty", "telegram", "discord", "teams", "email",
+    "webhook", "slack", "slack_bot", "pagerduty", "telegram", "discord", "teams", "email", "command",
 };
 
 const char *conf_channel_type_name(enum conf_channel_type t)
@@ -274,6 +274,33 @@ static void parse_email(struct conf_ctx *ctx, const struct conf_node *item, cons
     ch->url = conf_value_keep(ctx, url, strlen(url));
 }
 
+/* ---- command ---- */
+
+static void parse_command(struct conf_ctx *ctx, const struct conf_node *item, const struct conf_node *cmd,
+                          const struct conf_node *env, const struct conf_node *workdir, struct conf_channel *ch)
+{
+    if (!cmd) {
+        conf_value_error_member(ctx, item, "command", "a command channel needs 'command' (the program and its "
+                                "arguments as a list)");
+    } else if (cmd->kind != CONF_NODE_SEQ) {
+        conf_value_error(ctx, cmd, "command: expected a list of arguments (no shell: use [/bin/sh, -c, '...'] "
+                         "for one), got %s", conf_value_kind_name(cmd));
+    } else if (string_list(ctx, cmd, CONF_NOTIFY_COMMAND_ARGS_MAX, "command", &ch->command, &ch->n_command) == 0) {
+        size_t total = 0;
+        for (size_t i = 0; i < ch->n_command; i++)
+            total += strlen(ch->command[i]) + 1;
+        if (!ch->n_command || !ch->command[0][0])
+            conf_value_error(ctx, cmd, "command: the program (the first item) must not be empty");
+        else if (total > CONF_NOTIFY_COMMAND_TEXT_MAX)
+            conf_value_error(ctx, cmd, "command is longer than %d bytes", CONF_NOTIFY_COMMAND_TEXT_MAX);
+    }
+    if (env && conf_value_kv(ctx, env, conf_value_env_name_bad, NULL, &ch->env, &ch->n_env) == 0 &&
+        ch->n_env > CONF_NOTIFY_COMMAND_ENV_MAX)
+        conf_value_error(ctx, env, "env has %zu variables, at most %d", ch->n_env, CONF_NOTIFY_COMMAND_ENV_MAX);
+    if (workdir && conf_value_string(ctx, workdir, &ch->workdir) == 0 && ch->workdir[0] != '/')
+        conf_value_error(ctx, workdir, "workdir must be an absolute path");
+}
+
 /* ---- channels ---- */
 
 static void parse_channel(struct nctx *nc, const struct conf_node *item, struct conf_channel *ch)
@@ -281,11 +308,12 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     struct conf_ctx *ctx = nc->ctx;
     enum { F_ID, F_TYPE, F_URL, F_API_URL, F_SECRET, F_HEADERS, F_TOKEN, F_CHANNEL, F_CHAT_ID, F_ROUTING_KEY,
            F_SEND_RESOLVED, F_TIMEOUT, F_MAX_AGE, F_TO, F_FROM, F_SMTP_HOST, F_SMTP_PORT, F_SMTP_USER, F_SMTP_PASS,
-           F_TLS, F_CA_FILE, F_TITLE, F_TEXT, F_N };
+           F_TLS, F_CA_FILE, F_TITLE, F_TEXT, F_COMMAND, F_ENV, F_WORKDIR, F_N };
     static const char *const names[F_N] = {"id", "type", "url", "api_url", "secret", "headers", "token",
                                            "channel", "chat_id", "routing_key", "send_resolved", "timeout",
                                            "max_age", "to", "from", "smtp_host", "smtp_port", "smtp_user",
-                                           "smtp_pass", "tls", "ca_file", "title", "text"};
+                                           "smtp_pass", "tls", "ca_file", "title", "text", "command", "env",
+                                           "workdir"};
     const struct conf_node *f[F_N];
     ch->send_resolved = nc->send_resolved;
     ch->timeout_ms = CONF_NOTIFY_TIMEOUT_MS;
@@ -302,7 +330,7 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     size_t t = 0;
     if (!f[F_TYPE]) {
         conf_value_error_member(ctx, item, "type", "channel is missing 'type' (one of webhook, slack, slack_bot, "
-                                "pagerduty, telegram, discord, teams, email)");
+                                "pagerduty, telegram, discord, teams, email, command)");
         return;
     }
     if (conf_value_choice(ctx, f[F_TYPE], "channel type", type_names, CONF_CHANNEL_TYPE_COUNT, &t) != 0)
@@ -311,11 +339,14 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
     /* which fields each type takes */
     bool want_url = t == CONF_CHANNEL_WEBHOOK || t == CONF_CHANNEL_SLACK || t == CONF_CHANNEL_DISCORD ||
                     t == CONF_CHANNEL_TEAMS;
-    bool email = t == CONF_CHANNEL_EMAIL;
+    bool email = t == CONF_CHANNEL_EMAIL, cmd = t == CONF_CHANNEL_COMMAND;
+    /* webhook and command carry the payload itself: no message templates */
+    bool templated = t != CONF_CHANNEL_WEBHOOK && !cmd;
     struct { int field; bool ok; } allowed[] = {
         {F_URL, want_url},
-        {F_API_URL, !want_url && !email},
-        {F_TITLE, t != CONF_CHANNEL_WEBHOOK}, {F_TEXT, t != CONF_CHANNEL_WEBHOOK},
+        {F_API_URL, !want_url && !email && !cmd},
+        {F_TITLE, templated}, {F_TEXT, templated},
+        {F_COMMAND, cmd}, {F_ENV, cmd}, {F_WORKDIR, cmd},
         {F_TO, email}, {F_FROM, email}, {F_SMTP_HOST, email}, {F_SMTP_PORT, email}, {F_SMTP_USER, email},
         {F_SMTP_PASS, email}, {F_TLS, email}, {F_CA_FILE, email},
         {F_SECRET, t == CONF_CHANNEL_WEBHOOK},
@@ -374,19 +405,21 @@ static void parse_channel(struct nctx *nc, const struct conf_node *item, struct 
         else
             secret(ctx, f[F_ROUTING_KEY], "routing_key", &ch->routing_key);
     }
+    if (cmd)
+        parse_command(ctx, item, f[F_COMMAND], f[F_ENV], f[F_WORKDIR], ch);
     if (email)
         parse_email(ctx, item, f[F_TO], f[F_FROM], f[F_SMTP_HOST], f[F_SMTP_PORT], f[F_SMTP_USER], f[F_SMTP_PASS],
                     f[F_TLS], f[F_CA_FILE], ch);
     if (f[F_SEND_RESOLVED])
         conf_value_bool(ctx, f[F_SEND_RESOLVED], &ch->send_resolved);
     ch->file = item->file; /* in the conf arena */
-    if (f[F_TITLE] && t != CONF_CHANNEL_WEBHOOK && conf_value_string(ctx, f[F_TITLE], &ch->title) == 0) {
+    if (f[F_TITLE] && templated && conf_value_string(ctx, f[F_TITLE], &ch->title) == 0) {
         ch->title_line = f[F_TITLE]->line;
         ch->title_col = f[F_TITLE]->col;
         if (strlen(ch->title) > 4096 || strchr(ch->title, '\n'))
             conf_value_error(ctx, f[F_TITLE], "a title is one line of at most 4096 bytes");
     }
-    if (f[F_TEXT] && t != CONF_CHANNEL_WEBHOOK && conf_value_string(ctx, f[F_TEXT], &ch->text) == 0) {
+    if (f[F_TEXT] && templated && conf_value_string(ctx, f[F_TEXT], &ch->text) == 0) {
         ch->text_line = f[F_TEXT]->line;
         ch->text_col = f[F_TEXT]->col;
         if (strlen(ch->text) > 16384)

@@ -28,6 +28,9 @@
 #define CONF_NOTIFY_REPEAT_INTERVAL_MS (4LL * 3600000)
 #define CONF_NOTIFY_TIMEOUT_MS 10000
 #define CONF_NOTIFY_MAX_AGE_MS (24LL * 3600000)
+#define CONF_NOTIFY_COMMAND_ARGS_MAX 256
+#define CONF_NOTIFY_COMMAND_TEXT_MAX (64 * 1024)
+#define CONF_NOTIFY_COMMAND_ENV_MAX 64
 
 enum conf_channel_type {
     CONF_CHANNEL_WEBHOOK,     /* Alertmanager's webhook payload (version 4) */
@@ -38,6 +41,7 @@ enum conf_channel_type {
     CONF_CHANNEL_DISCORD,     /* a Discord webhook */
     CONF_CHANNEL_TEAMS,       /* a Microsoft Teams (workflow) webhook */
     CONF_CHANNEL_EMAIL,       /* SMTP through libcurl */
+    CONF_CHANNEL_COMMAND,     /* a program with the webhook payload on stdin */
     CONF_CHANNEL_TYPE_COUNT
 };
 
@@ -61,6 +65,13 @@ struct conf_channel {
     const char *smtp_user, *smtp_pass; /* SMTP_USER, SMTP_PASS; NULL: no AUTH */
     int tls;                  /* enum conf_smtp_tls */
     const char *ca_file;      /* PEM bundle to verify the server with; NULL: the system's */
+    /* command: argv (no shell; the program found in PATH when it has no '/'), env added to the fixed
+     * PATH and LC_ALL=C (the daemon's own environment is never passed), workdir (absolute; NULL: /) */
+    const char *const *command;
+    size_t n_command;
+    struct conf_kv *env;
+    size_t n_env;
+    const char *workdir;
     bool send_resolved;       /* default: notify.send_resolved, true */
     int64_t timeout_ms;       /* one attempt; default 10s */
     int64_t max_age_ms;       /* retried until this old, then failed; default 24h */

@@ -733,3 +733,18 @@ const char *conf_value_header_value_bad(const char *v, size_t len)
             return "header values must not contain line breaks or control characters";
     return NULL;
 }
+
+const char *conf_value_env_name_bad(const char *k)
+{
+    if (!*k)
+        return "an empty name";
+    if (strlen(k) > 128)
+        return "a name longer than 128 bytes";
+    for (const char *p = k; *p; p++) {
+        bool ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' ||
+                  (p != k && *p >= '0' && *p <= '9');
+        if (!ok)
+            return "not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)";
+    }
+    return NULL;
+}

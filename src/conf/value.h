@@ -131,6 +131,9 @@ int conf_value_kv(struct conf_ctx *ctx, const struct conf_node *map,
  * allowed). NULL when fine, else the reason. */
 const char *conf_value_header_name_bad(const char *k);
 const char *conf_value_header_value_bad(const char *v, size_t len);
+/* An environment variable's name ([A-Za-z_][A-Za-z0-9_]*, at most 128
+ * bytes), for conf_value_kv: NULL when fine, else the reason. */
+const char *conf_value_env_name_bad(const char *k);
 /* Reports a duplicate id through `seen` (id -> first node), else inserts it. */
 int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *id,
                       const struct conf_node *at, const char *kind);

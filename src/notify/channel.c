@@ -13,6 +13,9 @@
  *   telegram   Bot API sendMessage, HTML
  *   discord    a webhook message with one embed
  *   teams      a webhook message with an Adaptive Card
+ *   email      SMTP (libcurl): multipart text + HTML
+ *   command    a program (probe/proc) with the payload on stdin and the
+ *              delivery in OPSHUB_* variables; exit 0 sent, 75 retried
  * Every request carries X-Opshub-Delivery (the delivery id, the same on a
  * retry) and X-Opshub-Dedup-Key (the group's), so a receiver can drop the
  * duplicates that at-least-once delivery allows.
@@ -20,6 +23,7 @@
 #include "notify/notify_int.h"
 
 #include "base/alloc.h"
+#include "base/err.h"
 
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -783,6 +787,142 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
         return -1;
     }
     return 0;
+}
+
+/* ---- command ---- */
+
+void channel_command_free(struct nchannel *c)
+{
+    base_free(c->cmem);
+    c->cmem = NULL;
+    memset(&c->cmd, 0, sizeof(c->cmd));
+}
+
+/* argv pointers, env entries and every string of cc's program in one block. */
+int channel_command_load(struct nchannel *c, const struct conf_channel *cc)
+{
+    channel_command_free(c);
+    if (cc->type != CONF_CHANNEL_COMMAND)
+        return 0;
+    size_t bytes = cc->n_command * sizeof(char *) + cc->n_env * sizeof(struct conf_kv);
+    for (size_t i = 0; i < cc->n_command; i++)
+        bytes += strlen(cc->command[i]) + 1;
+    for (size_t i = 0; i < cc->n_env; i++)
+        bytes += strlen(cc->env[i].key) + strlen(cc->env[i].value) + 2;
+    bytes += cc->workdir ? strlen(cc->workdir) + 1 : 0;
+    char *mem = base_malloc(bytes ? bytes : 1);
+    if (!mem)
+        return BASE_ERR_NOMEM;
+    const char **argv = (const char **)mem;
+    struct conf_kv *env = (struct conf_kv *)(mem + cc->n_command * sizeof(char *));
+    char *s = (char *)(env + cc->n_env);
+    for (size_t i = 0; i < cc->n_command; i++) {
+        size_t l = strlen(cc->command[i]) + 1;
+        argv[i] = memcpy(s, cc->command[i], l);
+        s += l;
+    }
+    for (size_t i = 0; i < cc->n_env; i++) {
+        size_t lk = strlen(cc->env[i].key) + 1, lv = strlen(cc->env[i].value) + 1;
+        env[i].key = memcpy(s, cc->env[i].key, lk);
+        s += lk;
+        env[i].value = memcpy(s, cc->env[i].value, lv);
+        s += lv;
+    }
+    c->cmd = (struct probe_command_conf){
+        .command = {.items = argv, .n = cc->n_command},
+        .env = env,
+        .n_env = cc->n_env,
+        .workdir = cc->workdir ? memcpy(s, cc->workdir, strlen(cc->workdir) + 1) : NULL,
+        .output_max = 4096,
+    };
+    c->cmem = mem;
+    return 0;
+}
+
+int channel_command(const struct nchannel *ch, const char *payload, const char *delivery_id, const char *dedup_key,
+                    struct probe_command_conf *out, void **mem, char *why, size_t why_len)
+{
+    json_t *p = json_loads(payload, 0, NULL);
+    if (!json_is_object(p)) {
+        json_decref(p);
+        snprintf(why, why_len, "the stored payload is not a JSON object");
+        return -1;
+    }
+    char summary[512];
+    channel_summary(p, summary, sizeof(summary));
+    const char *status = str(p, "status");
+    const char *extra[][2] = {
+        {"OPSHUB_DELIVERY_ID", delivery_id}, {"OPSHUB_DEDUP_KEY", dedup_key}, {"OPSHUB_CHANNEL", ch->id},
+        {"OPSHUB_STATUS", *status ? status : "firing"}, {"OPSHUB_SUMMARY", summary},
+    };
+    size_t ne = sizeof(extra) / sizeof(extra[0]), n = ch->cmd.n_env + ne;
+    size_t bytes = n * sizeof(struct conf_kv);
+    for (size_t i = 0; i < ne; i++)
+        bytes += strlen(extra[i][1]) + 1;
+    struct conf_kv *env = base_malloc(bytes);
+    if (!env) {
+        json_decref(p);
+        snprintf(why, why_len, "out of memory starting the program");
+        return -1;
+    }
+    /* the channel's own env first: a name given twice is taken at its last */
+    memcpy(env, ch->cmd.env, ch->cmd.n_env * sizeof(*env));
+    char *s = (char *)(env + n);
+    for (size_t i = 0; i < ne; i++) {
+        size_t l = strlen(extra[i][1]) + 1;
+        env[ch->cmd.n_env + i] = (struct conf_kv){extra[i][0], memcpy(s, extra[i][1], l)};
+        s += l;
+    }
+    json_decref(p);
+    *out = ch->cmd;
+    out->env = env;
+    out->n_env = n;
+    *mem = env;
+    return 0;
+}
+
+/* The first line of stderr, printable. */
+static void first_line(const char *s, size_t len, char *out, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && s[i] != '\n' && k + 1 < n && i < 200; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    while (k && out[k - 1] == ' ')
+        k--;
+    out[k] = 0;
+}
+
+enum nresult channel_command_result(const struct nchannel *ch, const struct probe_proc_result *r, char *why,
+                                    size_t why_len)
+{
+    const char *prog = ch && ch->cmd.command.n ? ch->cmd.command.items[0] : "the program";
+    char line[256];
+    first_line(r->errout, r->err_len, line, sizeof(line));
+    const char *sep = line[0] ? ": " : "";
+    if (r->err) {
+        const char *what = r->what && strcmp(r->what, "queue") && strcmp(r->what, "watch") ? r->what : NULL;
+        snprintf(why, why_len, "cannot run %s: %s%s%s", prog, what ? what : "", what ? ": " : "", uv_strerror(r->err));
+        /* a program that is not there (or not runnable) stays so until the configuration changes */
+        return r->err == UV_ENOENT || r->err == UV_EACCES || r->err == UV_ENOTDIR ? NRESULT_FAIL : NRESULT_RETRY;
+    }
+    if (r->timed_out) {
+        snprintf(why, why_len, "%s: timeout (process group killed)%s%s", prog, sep, line);
+        return NRESULT_RETRY;
+    }
+    if (r->term_signal) {
+        snprintf(why, why_len, "%s: killed by signal %d%s%s", prog, r->term_signal, sep, line);
+        return NRESULT_RETRY;
+    }
+    if (r->exit_status == 0)
+        return NRESULT_OK;
+    if (r->exit_status == 75) {
+        snprintf(why, why_len, "%s: exit code 75 (temporary failure)%s%s", prog, sep, line);
+        return NRESULT_RETRY;
+    }
+    snprintf(why, why_len, "%s: exit code %lld%s%s", prog, (long long)r->exit_status, sep, line[0] ? line : " (no output)");
+    return NRESULT_FAIL;
 }
 
 /* The answer's start, printable, for an error message. */

@@ -1521,6 +1521,7 @@ static void channel_free(struct nchannel *c)
     base_free(c->headers);
     base_free(c->hmem);
     email_free(c);
+    channel_command_free(c);
     template_free(c->title_t);
     template_free(c->text_t);
     base_free(c);
@@ -1631,7 +1632,8 @@ static int channel_load(struct nchannel *c, const struct conf_channel *cc, bool 
     c->timeout_ms = cc->timeout_ms;
     c->max_age_ms = cc->max_age_ms;
     c->disabled = slack_off && (cc->type == CONF_CHANNEL_SLACK || cc->type == CONF_CHANNEL_SLACK_BOT);
-    return email_load(c, cc);
+    int rc = email_load(c, cc);
+    return rc ? rc : channel_command_load(c, cc);
 }
 
 struct nchannel *notify_channel(struct notify *n, const char *id)

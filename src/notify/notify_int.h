@@ -12,6 +12,7 @@
 #include "base/metrics.h"
 #include "notify/notify.h"
 #include "probe/curlm.h"
+#include "probe/proc.h"
 #include "rules/template.h"
 #include "series/series.h"
 
@@ -30,6 +31,8 @@ struct nchannel {
     char *from, *smtp_user, *smtp_pass, *ca_file;
     int tls;                          /* enum conf_smtp_tls */
     struct template *title_t, *text_t; /* title: / text: (rules/template); NULL: the defaults */
+    struct probe_command_conf cmd;    /* command: argv, env, workdir, all in cmem */
+    char *cmem;
     struct conf_kv *headers;          /* strings in hmem */
     size_t n_headers;
     char *hmem;
@@ -64,6 +67,20 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
 /* What an answer means (curl's result, HTTP status, the body's start). */
 enum nresult channel_result(const struct nchannel *ch, CURLcode rc, long status, const char *body, size_t len,
                             char *why, size_t why_len);
+/* command channels: the program's settings copied into c->cmd (0, or
+ * BASE_ERR_NOMEM), and freed. */
+int channel_command_load(struct nchannel *c, const struct conf_channel *cc);
+void channel_command_free(struct nchannel *c);
+/* The program of one delivery: c->cmd with OPSHUB_DELIVERY_ID,
+ * OPSHUB_DEDUP_KEY, OPSHUB_CHANNEL, OPSHUB_STATUS and OPSHUB_SUMMARY added
+ * to its env, in *mem (the caller frees it). 0, or -1 with why. */
+int channel_command(const struct nchannel *ch, const char *payload, const char *delivery_id, const char *dedup_key,
+                    struct probe_command_conf *out, void **mem, char *why, size_t why_len);
+/* What a run of a command channel's program means: exit 0 sent; 75
+ * (EX_TEMPFAIL), a timeout, a signal or a transient failure to start it
+ * tried again; anything else failed, with the first line of stderr. */
+enum nresult channel_command_result(const struct nchannel *ch, const struct probe_proc_result *r, char *why,
+                                    size_t why_len);
 /* The one-line summary of a payload: "[FIRING:2] ApiDown (project=shop)". */
 void channel_summary(json_t *payload, char *out, size_t n);
 

@@ -44,11 +44,20 @@ struct delivery {
     bool persisted, write_failed, writing, inflight;
     uint32_t ver, written_ver;
     CURL *easy;
+    struct prun *run;                 /* a command channel's program, while it runs */
     struct nreq req;
     char resp[RESP_MAX];
     size_t resp_len;
     struct outbox *o;
     struct delivery *prev, *next;
+};
+
+/* A command channel's run: lives until the proc is closed, which may be
+ * after its delivery has finished and left memory. */
+struct prun {
+    struct outbox *o;
+    struct delivery *d;               /* NULL once the result is in (or canceled) */
+    struct probe_proc *proc;
 };
 
 struct wbatch {
@@ -66,6 +75,7 @@ struct outbox {
     struct delivery *head, *tail;
     struct base_map by_id;
     size_t count, inflight;
+    size_t procs;                       /* command runs not yet closed */
     uv_timer_t timer, wtimer, rtimer;   /* sending, writing, reading back */
     int64_t due_ms;
     struct wbatch *writing;
@@ -86,6 +96,7 @@ static const double latency_bounds[] = {0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120
 static void pump(struct outbox *o);
 static void sync_rows(struct outbox *o);
 static void check_closed(struct outbox *o);
+static int start_command(struct outbox *o, struct delivery *d, struct nchannel *ch);
 
 /* ---- deliveries ---- */
 
@@ -381,6 +392,14 @@ static void start(struct outbox *o, struct delivery *d)
         fail(o, d, NULL, "the channel is disabled (DISABLE_SLACK)");
         return;
     }
+    if (ch->type == CONF_CHANNEL_COMMAND) {
+        if (start_command(o, d, ch) != 0)
+            return;
+        d->inflight = true;
+        d->attempts++;
+        o->inflight++;
+        return;
+    }
     nreq_free(&d->req);
     if (channel_request(ch, d->payload, d->id, d->dedup, notify_base_url(o->n), &d->req, why, sizeof(why)) != 0) {
         fail(o, d, ch, why);
@@ -448,19 +467,12 @@ static int64_t backoff_ms(struct outbox *o, int attempts)
     return b * 3 / 4 + (int64_t)(next_rand(o) % (uint64_t)(b / 2 + 1));
 }
 
-static void on_done(void *priv, CURL *easy, CURLcode rc)
+/* An attempt's outcome: sent, tried again later, or failed for good. */
+static void complete(struct outbox *o, struct delivery *d, struct nchannel *ch, enum nresult r, const char *why)
 {
-    struct delivery *d = priv;
-    struct outbox *o = d->o;
-    (void)easy;
+    int64_t now = base_time_now_ms();
     d->inflight = false;
     o->inflight--;
-    long code = 0;
-    curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
-    struct nchannel *ch = notify_channel(o->n, d->channel);
-    char why[NOTIFY_ERROR_MAX];
-    enum nresult r = channel_result(ch, rc, code, d->resp, d->resp_len, why, sizeof(why));
-    int64_t now = base_time_now_ms();
     nreq_free(&d->req);
     if (r == NRESULT_OK) {
         d->sent_at_ms = now;
@@ -495,6 +507,74 @@ static void on_done(void *priv, CURL *easy, CURLcode rc)
     if (o->closing)
         return;
     wake(o, now);
+}
+
+static void on_done(void *priv, CURL *easy, CURLcode rc)
+{
+    struct delivery *d = priv;
+    struct outbox *o = d->o;
+    (void)easy;
+    long code = 0;
+    curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
+    struct nchannel *ch = notify_channel(o->n, d->channel);
+    char why[NOTIFY_ERROR_MAX];
+    enum nresult r = channel_result(ch, rc, code, d->resp, d->resp_len, why, sizeof(why));
+    complete(o, d, ch, r, why);
+}
+
+/* ---- command channels ---- */
+
+static void on_proc_done(void *data, const struct probe_proc_result *res)
+{
+    struct prun *pr = data;
+    struct delivery *d = pr->d;
+    pr->d = NULL;
+    if (!d)
+        return;
+    d->run = NULL;
+    struct outbox *o = pr->o;
+    struct nchannel *ch = notify_channel(o->n, d->channel);
+    char why[NOTIFY_ERROR_MAX];
+    enum nresult r = channel_command_result(ch, res, why, sizeof(why));
+    complete(o, d, ch, r, why);
+}
+
+static void on_proc_closed(void *data)
+{
+    struct prun *pr = data;
+    struct outbox *o = pr->o;
+    base_free(pr);
+    o->procs--;
+    if (o->closing)
+        check_closed(o);
+}
+
+/* Starts a command channel's program for d: 0, or -1 (d failed, or to be tried again soon). */
+static int start_command(struct outbox *o, struct delivery *d, struct nchannel *ch)
+{
+    struct probe_command_conf c;
+    void *mem = NULL;
+    char why[NOTIFY_ERROR_MAX];
+    if (channel_command(ch, d->payload, d->id, d->dedup, &c, &mem, why, sizeof(why)) != 0) {
+        fail(o, d, ch, why);
+        return -1;
+    }
+    struct prun *pr = base_calloc(1, sizeof(*pr));
+    if (pr) {
+        pr->o = o;
+        pr->d = d;
+        pr->proc = probe_proc_start(o->loop, &c, d->payload, strlen(d->payload), ch->timeout_ms,
+                                    ch->cmd.output_max, on_proc_done, on_proc_closed, pr);
+    }
+    base_free(mem);
+    if (!pr || !pr->proc) {
+        base_free(pr);
+        wake(o, base_time_now_ms() + 1000);
+        return -1;
+    }
+    o->procs++;
+    d->run = pr;
+    return 0;
 }
 
 static void pump(struct outbox *o)
@@ -778,10 +858,18 @@ void outbox_close(struct outbox *o, void (*cb)(void *data), void *data)
     /* requests in flight are aborted: their rows stay pending, sent again at the next start */
     for (struct delivery *d = o->head; d; d = d->next)
         if (d->inflight) {
-            probe_curlm_remove(o->curlm, d->easy);
+            if (d->run) {
+                /* the program is killed; its run closes later (counted in procs) */
+                d->run->d = NULL;
+                probe_proc_cancel(d->run->proc);
+                d->run = NULL;
+            } else {
+                probe_curlm_remove(o->curlm, d->easy);
+            }
             d->inflight = false;
             o->inflight--;
         }
+    o->closes += o->procs; /* each closed run releases one */
     uv_timer_stop(&o->timer);
     uv_timer_stop(&o->wtimer);
     uv_timer_stop(&o->rtimer);

@@ -83,22 +83,6 @@ static int argv_json(const void *field, json_t **out)
 
 static const struct conf_field_ops argv_ops = {argv_parse, argv_hash, argv_copy, argv_json};
 
-/* ---- env ---- */
-
-static const char *env_key_bad(const char *k)
-{
-    if (!*k)
-        return "an empty name";
-    if (strlen(k) > 128)
-        return "a name longer than 128 bytes";
-    for (const char *p = k; *p; p++) {
-        bool ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' || (p != k && *p >= '0' && *p <= '9');
-        if (!ok)
-            return "not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)";
-    }
-    return NULL;
-}
-
 #define F(m) offsetof(struct probe_command_conf, m)
 const struct conf_field probe_command_conf_fields[] = {
     CONF_FIELD("command", CONF_FIELD_CUSTOM, F(command), CONF_FIELD_REQUIRED | CONF_FIELD_SECRET,
@@ -111,7 +95,7 @@ const struct conf_field probe_command_conf_fields[] = {
                .example = "true"),
     CONF_FIELD("env", CONF_FIELD_KV, F(env), CONF_FIELD_SECRET,
      "Environment variables added to the fixed PATH and LC_ALL=C (the daemon's own are never passed; sealed "
-     "at rest)", .count_offset = F(n_env), .key_bad = env_key_bad, .example = "{PGPASSFILE: /etc/opshub/pgpass}"),
+     "at rest)", .count_offset = F(n_env), .key_bad = conf_value_env_name_bad, .example = "{PGPASSFILE: /etc/opshub/pgpass}"),
     CONF_FIELD("workdir", CONF_FIELD_STRING, F(workdir), 0, "Absolute working directory; default /",
                .example = "/var/backups"),
     CONF_FIELD("output_max", CONF_FIELD_SIZE, F(output_max), 0,

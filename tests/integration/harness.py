@@ -1735,8 +1735,11 @@ def run(tests, setup=None, teardown=None, test_timeout=120):
 
 
 def collect(namespace):
-    """[(name, fn)] of the functions named test_* in `namespace`, in definition order."""
-    return [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
+    """[(name, fn)] of the functions named test_* in `namespace`, in definition order; with
+    IT_ONLY=a,b in the environment only those whose names contain a or b (while developing)."""
+    only = [w for w in os.environ.get("IT_ONLY", "").split(",") if w]
+    return [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)
+            and (not only or any(w in n for w in only))]
 
 
 # ---------------------------------------------------------------------------------

@@ -17,7 +17,11 @@ path; only the URLs point at 127.0.0.1):
   (same delivery ids);
 - the API (deliveries, one delivery with its payload, retry, channels, test message,
   aggregation groups) and its bad parameters; /metrics; config errors with FILE:LINE:COL;
-- detection-to-delivery latency measured end to end (printed; bench/notify reports it).
+- detection-to-delivery latency measured end to end (printed; bench/notify reports it);
+- the command channel: a real program gets the payload on stdin and the delivery in OPSHUB_*
+  variables (never the daemon's environment); exit 75 is tried again, another code fails once
+  with stderr's first line, a missing program fails, a program past its timeout is killed with
+  its process group and retried until max_age.
 """
 import datetime
 import hashlib
@@ -68,6 +72,22 @@ def messages(rec, path):
 
 def alert_names(msg):
     return sorted(a["labels"].get("check", a["labels"]["alertname"]) for a in msg["json"]["alerts"])
+
+
+def refused(tmp, text, wants):
+    """`opshub config check` of text: exit 2, each of wants among the errors, every error at
+    FILE:LINE:COL. Returns the errors [(line, col, message)]."""
+    path = tmp.join("bad.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    r = h.run_cli(["config", "check", "-c", path])
+    h.eq(r.returncode, 2, "invalid config exit code")
+    errs = h.config_errors(r.stderr, path)
+    got = "\n".join(m for _, _, m in errs)
+    for want in wants:
+        h.contains(got, want, "config error")
+    h.eq(len(errs), len([ln for ln in r.stderr.splitlines() if ln.strip()]), "every error names FILE:LINE:COL")
+    return errs
 
 
 def deliveries(o, **params):
@@ -440,6 +460,149 @@ def test_channel_formats():
     h.eq(rec2.received("/slack"), [], "slack sent nothing")
     h.contains(o.log_text(), "DISABLE_SLACK is set", "log line")
     o.stop()
+
+
+CMD_PROGRAM = r"""
+import json, os, subprocess, sys, time
+mode, out = sys.argv[1], sys.argv[2]
+data = sys.stdin.read()
+did = os.environ.get("OPSHUB_DELIVERY_ID", "none")
+n = len([f for f in os.listdir(out) if f.startswith(did + "-")])
+with open(os.path.join(out, f"{did}-{n}.json"), "w") as f:
+    json.dump({"mode": mode, "stdin": data, "env": dict(os.environ), "cwd": os.getcwd()}, f)
+if mode == "flaky" and n == 0:
+    print("receiver busy, try later", file=sys.stderr)
+    sys.exit(75)
+if mode == "bad":
+    print("bad recipient: nobody@example.invalid\nsecond line", file=sys.stderr)
+    sys.exit(2)
+if mode == "slow":
+    child = subprocess.Popen(["sleep", "60"])
+    with open(os.path.join(out, f"child-{did}-{n}"), "w") as f:
+        f.write(str(child.pid))
+    time.sleep(60)
+"""
+
+
+def test_command_channel():
+    page = Page()
+    page.set("ok\n")
+    tmp = h.TempDir()
+    prog = tmp.join("receiver.py")
+    with open(prog, "w") as f:
+        f.write(CMD_PROGRAM)
+    out = tmp.join("out")
+    os.mkdir(out)
+
+    def chan(cid, mode, extra=""):
+        return f"    - {{id: {cid}, type: command, command: [python3, '{prog}', {mode}, '{out}']{extra}}}\n"
+
+    text = h.make_config(checks(page.port, 1), projects=[{"id": "shop", "name": "Shop"}]) + (
+        "evaluation_interval: 200ms\n"
+        "alerts:\n"
+        "  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical}}\n"
+        "notify:\n"
+        "  group_wait: 0s\n"
+        "  group_interval: 500ms\n"
+        "  group_by: [alertname]\n"
+        "  default_channels: [ok]\n"
+        "  channels:\n"
+        + chan("ok", "ok", ", env: {TEAM: web, PATH: '/usr/bin:/bin'}, workdir: /tmp")
+        + chan("flaky", "flaky")
+        + chan("bad", "bad")
+        + chan("slow", "slow", ", timeout: 300ms, max_age: 2s")
+        + "    - {id: gone, type: command, command: [/nonexistent/opshub-notifier]}\n")
+    o = h.track(h.Opshub(text, env={"SMTP_PASS": "daemon-secret-pass-42"}))
+    o.start()
+    files = lambda prefix="": sorted(f for f in os.listdir(out) if f.startswith(prefix))  # noqa: E731
+
+    def record(name):
+        with open(os.path.join(out, name)) as f:
+            return json.load(f)
+
+    # a real alert: the webhook payload on stdin, the delivery in the environment
+    page.set("down\n", code=500)
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "ok" and d["status"] == "sent"], 15,
+               "the alert delivered through the program")
+    d = [d for d in deliveries(o) if d["channel"] == "ok"][0]
+    rec = record(files(d["id"])[0])
+    payload = json.loads(rec["stdin"])
+    h.eq(payload["version"], "4", "Alertmanager webhook payload on stdin")
+    h.eq(payload["status"], "firing", "firing")
+    h.eq([a["labels"]["check"] for a in payload["alerts"]], ["api0"], "the alert")
+    env = rec["env"]
+    h.eq(env["OPSHUB_DELIVERY_ID"], d["id"], "delivery id")
+    h.eq(env["OPSHUB_CHANNEL"], "ok", "channel")
+    h.eq(env["OPSHUB_STATUS"], "firing", "status")
+    h.eq(env["OPSHUB_DEDUP_KEY"], d["dedup_key"], "dedup key")
+    h.contains(env["OPSHUB_SUMMARY"], "[FIRING:1] ApiDown", "summary line")
+    h.eq(env["TEAM"], "web", "the channel's env")
+    h.eq(env["PATH"], "/usr/bin:/bin", "env replaces the fixed PATH")
+    h.eq(env.get("LC_ALL"), "C", "fixed locale")
+    h.eq(rec["cwd"], "/tmp", "workdir")
+    h.check("SMTP_PASS" not in env and "daemon-secret-pass-42" not in json.dumps(env),
+            "the daemon's environment is not passed")
+    page.set("ok\n")
+    h.wait_for(lambda: [r for f in files() if not f.startswith("child-")
+                        for r in [record(f)] if r["mode"] == "ok" and json.loads(r["stdin"])["status"] == "resolved"],
+               15, "the resolution through the program")
+
+    # exit 75: tried again (backoff about 1 s), then sent
+    h.eq(o.post("/api/v1/channels/flaky/test", body={}).status, 202, "test queued")
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "flaky" and d["status"] == "sent"], 15,
+               "sent on the second attempt")
+    d = [d for d in deliveries(o) if d["channel"] == "flaky"][0]
+    h.eq(d["attempts"], 2, "two attempts")
+    h.eq(len(files(d["id"])), 2, "the program ran twice")
+    h.eq(record(files(d["id"])[1])["env"]["OPSHUB_DELIVERY_ID"], d["id"], "same delivery id on the retry")
+
+    # another exit code: failed after one attempt, stderr's first line kept
+    h.eq(o.post("/api/v1/channels/bad/test", body={}).status, 202, "test queued")
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "bad" and d["status"] == "failed"], 10,
+               "failed at once")
+    d = [d for d in deliveries(o) if d["channel"] == "bad"][0]
+    h.eq(d["attempts"], 1, "not retried")
+    h.eq(d["last_error"], "python3: exit code 2: bad recipient: nobody@example.invalid", "the error")
+
+    # a program that is not there: failed, the reason named
+    h.eq(o.post("/api/v1/channels/gone/test", body={}).status, 202, "test queued")
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "gone" and d["status"] == "failed"], 10,
+               "missing program fails")
+    d = [d for d in deliveries(o) if d["channel"] == "gone"][0]
+    h.eq(d["last_error"], "cannot run /nonexistent/opshub-notifier: no such file or directory", "the error")
+
+    # past its timeout: killed with its process group, retried until max_age, then failed
+    h.eq(o.post("/api/v1/channels/slow/test", body={}).status, 202, "test queued")
+    h.wait_for(lambda: [d for d in deliveries(o) if d["channel"] == "slow" and d["status"] == "failed"], 15,
+               "given up after max_age")
+    d = [d for d in deliveries(o) if d["channel"] == "slow"][0]
+    h.check(d["attempts"] >= 2, f"retried ({d['attempts']} attempts)")
+    h.contains(d["last_error"], "gave up after", "given up")
+    h.contains(d["last_error"], "python3: timeout (process group killed)", "timeout named")
+    children = files("child-")
+    h.check(len(children) >= 1, "the slow program started a child")
+    for c in children:
+        with open(os.path.join(out, c)) as f:
+            pid = int(f.read())
+        h.wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                   open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z", 5, f"child {pid} killed")
+    chans = {c["id"]: c for c in o.get_json("/api/v1/channels")["channels"]}
+    h.eq(chans["ok"]["type"], "command", "type in the channel list")
+    h.check("daemon-secret-pass-42" not in o.log_text(), "no secret in the log")
+    o.stop()
+    # configuration errors
+    bad = h.make_config([]) + (
+        "notify:\n"
+        "  channels:\n"
+        "    - {id: a, type: command}\n"
+        "    - {id: b, type: command, command: 'mail -s alert ops@example.com'}\n"
+        "    - {id: c, type: command, command: ['']}\n"
+        "    - {id: d, type: command, command: [x], env: {'1BAD': v}, workdir: relative}\n"
+        "    - {id: e, type: command, command: [x], url: 'http://127.0.0.1:9/', title: t}\n")
+    refused(tmp, bad, ["a command channel needs 'command'", "command: expected a list of arguments",
+                       "the program (the first item) must not be empty", "not an environment variable name",
+                       "workdir must be an absolute path", "a command channel has no 'url'",
+                       "a command channel has no 'title'"])
 
 
 def test_silences_api_and_cli():
@@ -827,19 +990,11 @@ def test_api_and_config_errors():
         "    - {id: e, type: discord, url: 'http://127.0.0.1:9/', title: '{{ $nope }}'}\n"
         "    - {id: g, type: slack, url: 'http://127.0.0.1:9/', text: '{{ if }}'}\n")
     tmp = h.TempDir()
-    path = tmp.join("bad.yaml")
-    with open(path, "w") as f:
-        f.write(bad)
-    r = h.run_cli(["config", "check", "-c", path])
-    h.eq(r.returncode, 2, "invalid config exit code")
-    errs = h.config_errors(r.stderr, path)
+    errs = refused(tmp, bad, ["unknown channel type 'smoke-signal'", "a webhook channel needs 'url'",
+                              "a pagerduty channel needs 'routing_key'", "a webhook channel has no 'token'",
+                              "bad regular expression for 'severity'", "no channel has the id 'nowhere'",
+                              "not Alertmanager's 'receiver'", "bad duration '-1s'"])
     text = "\n".join(m for _, _, m in errs)
-    for want in ["unknown channel type 'smoke-signal'", "a webhook channel needs 'url'",
-                 "a pagerduty channel needs 'routing_key'", "a webhook channel has no 'token'",
-                 "bad regular expression for 'severity'", "no channel has the id 'nowhere'",
-                 "not Alertmanager's 'receiver'", "bad duration '-1s'"]:
-        h.contains(text, want, "config error")
-    h.eq(len(errs), len([ln for ln in r.stderr.splitlines() if ln.strip()]), "every error names FILE:LINE:COL")
     where = {m.split(" ")[0]: (line, col) for line, col, m in errs}
     line = bad.splitlines().index("    - {id: a, type: smoke-signal}") + 1
     h.eq(where.get("unknown"), (line, 21), "the bad type's position")
