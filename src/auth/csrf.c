@@ -6,7 +6,9 @@
  * matches a victim's session without the key, and the server keeps no
  * state for it. The label separates these MACs from the JWT signatures
  * made with the same key (a JWT's signing input is base64url text, which
- * never contains the label's NUL byte).
+ * never contains the label's NUL byte). The same labelled MACs sign other
+ * URLs that must work without a login (auth_mac_token): each use has its
+ * own label.
  */
 #include "auth/auth_int.h"
 
@@ -15,36 +17,56 @@
 #include <openssl/hmac.h>
 #include <string.h>
 
-static const char CSRF_LABEL[] = "opshub-csrf-v1"; /* its NUL is part of the MAC input */
+static const char CSRF_LABEL[] = "opshub-csrf-v1";
 
-int auth_csrf_token(const struct auth *a, const char *session_id, char *out, size_t n)
+/* The label's NUL is part of the MAC input, so no label is a prefix of another's input. */
+int auth_mac_token(const struct auth *a, const char *label, const char *msg, char *out, size_t n)
 {
-    unsigned char msg[sizeof(CSRF_LABEL) + AUTH_ID_MAX], mac[EVP_MAX_MD_SIZE];
+    size_t ll = strlen(label) + 1, ml = msg ? strlen(msg) : 0;
+    unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    size_t sl = session_id ? strlen(session_id) : 0;
     if (n)
         out[0] = '\0';
-    if (!sl || sl >= AUTH_ID_MAX)
+    if (!ml || ml > AUTH_MAC_MSG_MAX || ll > 64)
         return BASE_ERR_INVALID;
-    memcpy(msg, CSRF_LABEL, sizeof(CSRF_LABEL));
-    memcpy(msg + sizeof(CSRF_LABEL), session_id, sl);
-    if (!HMAC(EVP_sha256(), a->key.secret, (int)a->key.len, msg, sizeof(CSRF_LABEL) + sl, mac, &maclen))
+    unsigned char buf[64 + AUTH_MAC_MSG_MAX];
+    memcpy(buf, label, ll);
+    memcpy(buf + ll, msg, ml);
+    if (!HMAC(EVP_sha256(), a->key.secret, (int)a->key.len, buf, ll + ml, mac, &maclen))
         return BASE_ERR_NOMEM;
     int rc = auth_jwt_base64url_encode(mac, maclen, out, n);
     OPENSSL_cleanse(mac, sizeof(mac));
     return rc < 0 ? rc : 0;
 }
 
-bool auth_csrf_verify(const struct auth *a, const char *session_id, const char *token)
+bool auth_mac_verify(const struct auth *a, const char *label, const char *msg, const char *token)
 {
-    char want[AUTH_CSRF_TOKEN_MAX];
-    if (!token || auth_csrf_token(a, session_id, want, sizeof(want)) != 0)
+    char want[AUTH_MAC_TOKEN_MAX];
+    if (!token || auth_mac_token(a, label, msg, want, sizeof(want)) != 0)
         return false;
     size_t len = strlen(want);
     /* The length of a valid token is public (43); only the bytes are secret. */
     bool ok = strlen(token) == len && CRYPTO_memcmp(want, token, len) == 0;
     OPENSSL_cleanse(want, sizeof(want));
     return ok;
+}
+
+int auth_csrf_token(const struct auth *a, const char *session_id, char *out, size_t n)
+{
+    size_t sl = session_id ? strlen(session_id) : 0;
+    if (n)
+        out[0] = '\0';
+    if (!sl || sl >= AUTH_ID_MAX)
+        return BASE_ERR_INVALID;
+    return auth_mac_token(a, CSRF_LABEL, session_id, out, n);
+}
+
+bool auth_csrf_verify(const struct auth *a, const char *session_id, const char *token)
+{
+    size_t sl = session_id ? strlen(session_id) : 0;
+    if (!sl || sl >= AUTH_ID_MAX)
+        return false;
+    return auth_mac_verify(a, CSRF_LABEL, session_id, token);
 }
 
 int auth_refresh_session(const struct auth *a, const char *refresh_token, char *sid, size_t n)

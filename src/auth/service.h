@@ -200,6 +200,17 @@ const struct auth_user *auth_users(const struct auth *a, size_t *n);
 
 struct store *auth_store(const struct auth *a);
 
+/* Labelled MACs (auth/csrf.c): HMAC-SHA256 under the signing key of
+ * label, a NUL and msg, base64url (43 characters): tokens that need no
+ * storage, such as a calendar feed's URL. Each use has its own label, so a
+ * token of one is never valid for another. */
+#define AUTH_MAC_TOKEN_MAX 48
+#define AUTH_MAC_MSG_MAX 512
+/* 0, BASE_ERR_INVALID (empty or too long msg), BASE_ERR_TOO_BIG, BASE_ERR_NOMEM. */
+int auth_mac_token(const struct auth *a, const char *label, const char *msg, char *out, size_t n) WARN_UNUSED;
+/* True when token (may be NULL) is msg's token under label; constant time. */
+bool auth_mac_verify(const struct auth *a, const char *label, const char *msg, const char *token);
+
 /* CSRF tokens of browser sessions (auth/csrf.c): HMAC-SHA256 under the
  * signing key of a label and the session id, base64url (43 characters),
  * so a token is bound to its session and needs no storage. */

@@ -25,6 +25,8 @@ struct segment {
     char *text;  /* literal text, or the parameter name when is_param */
     size_t len;
     bool is_param;
+    char *suffix; /* "{id}.ics": a parameter followed by literal text in its segment, or NULL */
+    size_t suffix_len;
 };
 
 struct compiled_route {
@@ -32,6 +34,7 @@ struct compiled_route {
     struct segment *segs;
     size_t n_segs;
     bool has_rest;  /* the last segment is a "{name*}" capture */
+    size_t n_suffixed; /* parameters with a literal suffix ("{id}.ics") */
 };
 
 struct http_router {
@@ -71,9 +74,22 @@ static int compile_pattern(const char *pattern, struct compiled_route *out)
             return -1;
         struct segment *s = &out->segs[out->n_segs++];
         if (p[0] == '{') {
+            /* "{name}.ext": the literal after the brace must end the segment */
+            const char *close = memchr(p, '}', len);
+            if (close && close < p + len - 1) {
+                size_t sl = (size_t)(p + len - close - 1);
+                if (memchr(close + 1, '{', sl) || memchr(close + 1, '}', sl) || memchr(close + 1, '*', sl))
+                    return -1;
+                s->suffix = base_strndup(close + 1, sl);
+                if (!s->suffix)
+                    return -1;
+                s->suffix_len = sl;
+                out->n_suffixed++;
+                len = (size_t)(close - p) + 1;
+            }
             bool rest = len >= 4 && p[len - 2] == '*';
             size_t name_len = len - 2 - rest;
-            if (len < 3 || p[len - 1] != '}' || ++n_params > HTTP_ROUTER_MAX_PARAMS || (rest && end))
+            if (len < 3 || p[len - 1] != '}' || ++n_params > HTTP_ROUTER_MAX_PARAMS || (rest && (end || s->suffix)))
                 return -1;
             for (size_t i = 1; i < 1 + name_len; i++)
                 if (!is_name_char(p[i]))
@@ -101,17 +117,22 @@ static int compile_pattern(const char *pattern, struct compiled_route *out)
 
 static void free_compiled(struct compiled_route *c)
 {
-    for (size_t i = 0; c->segs && i < c->n_segs; i++)
+    for (size_t i = 0; c->segs && i < c->n_segs; i++) {
         base_free(c->segs[i].text);
+        base_free(c->segs[i].suffix);
+    }
     base_free(c->segs);
 }
 
-/* Exact routes in table order, then prefix routes, the longest first. */
+/* Exact routes in table order (those with suffixed parameters first, so
+ * "/r/{id}.ics" wins over "/r/{id}"), then prefix routes, the longest first. */
 static int route_order(const void *pa, const void *pb)
 {
     const struct compiled_route *a = pa, *b = pb;
     if (a->has_rest != b->has_rest)
         return a->has_rest ? 1 : -1;
+    if (a->n_suffixed != b->n_suffixed)
+        return a->n_suffixed > b->n_suffixed ? -1 : 1;
     if (a->has_rest && a->n_segs != b->n_segs)
         return a->n_segs > b->n_segs ? -1 : 1;
     return a->route < b->route ? -1 : a->route > b->route;
@@ -213,12 +234,19 @@ static bool route_matches(const struct compiled_route *c, const struct path_segs
         }
         /* A parameter takes one non-empty segment; a value too long for
          * the fixed slot is no match rather than a silently cut id. */
-        if (ps->len[i] == 0 || ps->len[i] >= sizeof(params->items[0].value))
+        size_t vl = ps->len[i];
+        if (s->suffix) {
+            /* the value is what comes before the suffix, and not empty */
+            if (vl <= s->suffix_len || memcmp(ps->p[i] + vl - s->suffix_len, s->suffix, s->suffix_len) != 0)
+                return false;
+            vl -= s->suffix_len;
+        }
+        if (vl == 0 || vl >= sizeof(params->items[0].value))
             return false;
         if (params) {
             params->items[params->n].name = s->text;
-            memcpy(params->items[params->n].value, ps->p[i], ps->len[i]);
-            params->items[params->n].value[ps->len[i]] = '\0';
+            memcpy(params->items[params->n].value, ps->p[i], vl);
+            params->items[params->n].value[vl] = '\0';
             params->n++;
         }
     }

@@ -6,6 +6,8 @@
  * match). A last segment "{name*}" makes a prefix route: it captures the
  * rest of the path, one or more non-empty segments with their slashes
  * ("/assets/{path*}" takes "/assets/js/app.js" with path = "js/app.js").
+ * "{name}.ext" captures a segment that ends in the literal ".ext", without
+ * it (non-empty); such a route wins over "{name}" in the same place.
  * An exact route wins over a prefix route, a longer prefix over a shorter
  * one, whatever their order in the table. The path is matched as given:
  * the server has already percent-decoded it, so the router does not decode

@@ -277,6 +277,37 @@ static void test_router_exact_routes_and_longer_prefixes_win(void **state)
     http_router_destroy(r);
 }
 
+/* "{id}.ics": the value without the suffix; wins over "{id}" whatever the
+ * order; the bare suffix or a longer one is no match of it. */
+static void test_router_param_with_suffix(void **state)
+{
+    static const struct http_route suffixed[] = {
+        ROUTE("GET", "/r/{id}", h_a),
+        ROUTE("GET", "/r/{id}.ics", h_b),
+        ROUTE("GET", "/r/{id}/x", h_a),
+    };
+    struct http_router *r = http_router_new(suffixed, 3);
+    assert_non_null(r);
+    const struct http_route *route;
+    struct http_params p;
+    char allow[64];
+    assert_int_equal(m(r, "GET", "/r/ops.ics", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &suffixed[1]);
+    assert_string_equal(http_params_get(&p, "id"), "ops");
+    assert_int_equal(m(r, "GET", "/r/ops", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &suffixed[0]);
+    assert_string_equal(http_params_get(&p, "id"), "ops");
+    assert_int_equal(m(r, "GET", "/r/.ics", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &suffixed[0]);   /* an empty value: only the plain route takes it */
+    assert_int_equal(m(r, "GET", "/r/a.icsx", &route, &p, allow), HTTP_ROUTER_FOUND);
+    assert_ptr_equal(route, &suffixed[0]);
+    http_router_destroy(r);
+    static const struct http_route bad[] = {ROUTE("GET", "/r/{id}.i{x}", h_a)};
+    assert_null(http_router_new(bad, 1));
+    static const struct http_route bad2[] = {ROUTE("GET", "/r/{p*}.x", h_a)};
+    assert_null(http_router_new(bad2, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_router_handles_many_routes),
         cmocka_unit_test(test_router_prefix_route_captures_the_rest_of_the_path),
         cmocka_unit_test(test_router_exact_routes_and_longer_prefixes_win),
+        cmocka_unit_test(test_router_param_with_suffix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
