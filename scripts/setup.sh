@@ -14,6 +14,8 @@ PKGS=(
   libuv1-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libyaml-dev
   libjansson-dev libhttp-parser-dev libssl-dev libsodium-dev
   libhiredis-dev libc-ares-dev libpcre2-dev
+  # on-call rotations as iCalendar feeds
+  libical-dev
   # remote_write: the protocol's protobuf messages (protoc-c generates their C code) and snappy
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests (prometheus brings promtool, which checks /metrics)
@@ -32,6 +34,8 @@ PKGS=(
   wrk prometheus-blackbox-exporter procps
   # the sign-on tests sign ID tokens (RS256, ES256) for their fake OpenID Connect provider
   python3-cryptography
+  # the rotations' iCalendar feeds are read back with a real parser (Debian's python3 runs it)
+  python3-icalendar
 )
 # node and npm run the OpenAPI validator; a node that is already there (with its own npm)
 # is used as it is, so Debian's packages are only asked for what is missing.

@@ -28,6 +28,7 @@
 #include "sched/sched.h"
 #include "export/remote_write.h"
 #include "notify/notify.h"
+#include "oncall/oncall.h"
 #include "store/alerts.h"
 #include "store/pauses.h"
 #include "rules/rules.h"
@@ -71,6 +72,7 @@ struct app {
     struct store_alerts *alert_log; /* alert transitions into the store */
     struct remote_write_set *remote_write; /* the series to the remotes of remote_write: */
     struct notify *notify;         /* alerts to people: routes, groups, the outbox (notify:) */
+    struct oncall *oncall;         /* rotations and escalation policies, compiled */
     uv_timer_t series_timer;
     uv_timer_t restore_timer;      /* the deadline of the restore at start (rules held until then) */
     size_t restore_waiting;        /* store answers still to come for it */
@@ -477,6 +479,12 @@ static void reload(struct app *a)
                                BASE_LOG_STR("error", "out of memory"));
             if (a->notify && notify_apply(a->notify, fresh) != 0)
                 base_log_error("notify not applied completely", BASE_LOG_STR("error", "out of memory"));
+            char owhy[256];
+            if (a->oncall && oncall_apply(a->oncall, fresh, owhy, sizeof(owhy)) != 0) {
+                /* the previous rotations point into the old configuration: none rather than dangling ones */
+                oncall_apply(a->oncall, NULL, owhy, sizeof(owhy));
+                base_log_error("rotations not applied", BASE_LOG_STR("error", owhy));
+            }
             reload_static(a);
             if (http_api_set_trusted_proxies(a->api, fresh->server.trusted_proxies, fresh->server.n_trusted_proxies))
                 base_log_error("server.trusted_proxies not applied", BASE_LOG_STR("error", "too many"));
@@ -722,6 +730,12 @@ static int start(struct app *a)
         return 1;
     }
     notify_resume(a->notify);
+    char owhy[256];
+    a->oncall = oncall_new();
+    if (!a->oncall || oncall_apply(a->oncall, a->conf, owhy, sizeof(owhy)) != 0) {
+        base_log_error("rotations cannot start", BASE_LOG_STR("error", a->oncall ? owhy : "out of memory"));
+        return 1;
+    }
     a->objects = objects_svc_new(&a->loop, a->store, &a->env.keyring, on_objects_changed, a);
     if (!a->objects) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "objects"));
@@ -771,7 +785,7 @@ static int start(struct app *a)
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
         .objects = a->objects, .series = a->series, .rules = a->rules,
         .alert_log = a->alert_log, .remote_write = a->remote_write, .notify = a->notify,
-        .keyring = &a->env.keyring,
+        .oncall = a->oncall, .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
@@ -921,6 +935,7 @@ int app_run(const struct app_opts *opts)
     if (uv_loop_close(&a->loop) != 0)
         base_log_warn("event loop closed with handles still open", BASE_LOG_STR("where", "shutdown"));
     http_api_destroy(a->api);
+    oncall_free(a->oncall);
     rules_destroy(a->rules);
     series_ingest_destroy(a->ingest);
     series_db_destroy(a->series);

@@ -195,6 +195,10 @@ struct conf {
     struct conf_notify notify;    /* `notify:` (conf/notify.h) */
     struct conf_maintenance *maintenance;
     size_t n_maintenance;
+    const struct conf_rotation *rotations;   /* `rotations:` (conf/oncall.h) */
+    size_t n_rotations;
+    const struct conf_policy *policies;      /* `escalation_policies:` */
+    size_t n_policies;
     struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
     size_t n_alerts;
     struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */

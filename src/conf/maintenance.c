@@ -15,19 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int time_value(struct conf_ctx *ctx, const struct conf_node *n, int64_t *ms)
-{
-    const char *text;
-    size_t len;
-    if (conf_value_text(ctx, n, "a time", &text, &len) != 0)
-        return -1;
-    if (base_time_parse(text, ms) != 0 || len < 10) {
-        conf_value_error(ctx, n, "expected an RFC 3339 time such as 2026-12-06T02:00:00+06:00");
-        return -1;
-    }
-    return 0;
-}
-
 static void parse_one(struct conf_ctx *ctx, const struct conf_node *item, struct conf_maintenance *w,
                       struct base_map *ids)
 {
@@ -85,7 +72,7 @@ static void parse_one(struct conf_ctx *ctx, const struct conf_node *item, struct
     } else {
         if (!f[F_FROM] || !f[F_TO])
             conf_value_error_member(ctx, item, f[F_FROM] ? "to" : "from", "a one-off window needs 'from' and 'to'");
-        else if (time_value(ctx, f[F_FROM], &w->from_ms) == 0 && time_value(ctx, f[F_TO], &w->to_ms) == 0 &&
+        else if (conf_value_time(ctx, f[F_FROM], &w->from_ms) == 0 && conf_value_time(ctx, f[F_TO], &w->to_ms) == 0 &&
                  w->to_ms <= w->from_ms)
             conf_value_error(ctx, f[F_TO], "'to' must be after 'from'");
     }

@@ -10,6 +10,7 @@
 #include "conf/conf_int.h"
 
 #include "base/buf.h"
+#include "base/time.h"
 #include "base/duration.h"
 #include "base/edit.h"
 #include "base/log.h"
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -745,6 +747,34 @@ const char *conf_value_env_name_bad(const char *k)
                   (p != k && *p >= '0' && *p <= '9');
         if (!ok)
             return "not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)";
+    }
+    return NULL;
+}
+
+int conf_value_time(struct conf_ctx *ctx, const struct conf_node *n, int64_t *ms)
+{
+    const char *text;
+    size_t len;
+    if (conf_value_text(ctx, n, "a time", &text, &len) != 0)
+        return -1;
+    if (base_time_parse(text, ms) != 0 || len < 10) {
+        conf_value_error(ctx, n, "expected an RFC 3339 time such as 2026-12-06T02:00:00+06:00");
+        return -1;
+    }
+    return 0;
+}
+
+const char *conf_value_username_bad(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return "1 to 64 characters";
+    if (!isalnum((unsigned char)s[0]))
+        return "it starts with a letter or a digit";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '@' && ch != '-')
+            return "letters, digits, '.', '_', '@' and '-' only";
     }
     return NULL;
 }

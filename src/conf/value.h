@@ -134,6 +134,11 @@ const char *conf_value_header_value_bad(const char *v, size_t len);
 /* An environment variable's name ([A-Za-z_][A-Za-z0-9_]*, at most 128
  * bytes), for conf_value_kv: NULL when fine, else the reason. */
 const char *conf_value_env_name_bad(const char *k);
+/* A user name of opshub (1..64 of [A-Za-z0-9._@-], starting with a letter
+ * or a digit): NULL when fine, else the reason. */
+const char *conf_value_username_bad(const char *s);
+/* An RFC 3339 time ("2026-12-06T02:00:00+06:00") as unix milliseconds. */
+int conf_value_time(struct conf_ctx *ctx, const struct conf_node *n, int64_t *ms);
 /* Reports a duplicate id through `seen` (id -> first node), else inserts it. */
 int conf_value_unique(struct conf_ctx *ctx, struct base_map *seen, const char *id,
                       const struct conf_node *at, const char *kind);

@@ -202,6 +202,10 @@ void api_channels_list(void *api, struct http_request *req, const struct http_pa
 void api_channels_test(void *api, struct http_request *req, const struct http_params *p);
 void api_alert_groups(void *api, struct http_request *req, const struct http_params *p);
 void api_maintenance_list(void *api, struct http_request *req, const struct http_params *p);
+void api_oncall_now(void *api, struct http_request *req, const struct http_params *p);
+void api_rotations_list(void *api, struct http_request *req, const struct http_params *p);
+void api_rotations_get(void *api, struct http_request *req, const struct http_params *p);
+void api_rotations_ics(void *api, struct http_request *req, const struct http_params *p);
 /* api_silences.c */
 void api_silences_list(void *api, struct http_request *req, const struct http_params *p);
 void api_silences_get(void *api, struct http_request *req, const struct http_params *p);

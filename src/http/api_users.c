@@ -36,21 +36,6 @@ static const struct http_body_field patch_fields[] = {
      .max = AUTH_PASSWORD_MAX},
 };
 
-/* Usernames: 1..64 of [A-Za-z0-9._@-], starting with a letter or digit
- * (the CLI applies the same rule). */
-static bool username_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '@' && ch != '-')
-            return false;
-    }
-    return true;
-}
-
 void api_users_list(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
@@ -299,7 +284,7 @@ void api_users_create(void *data, struct http_request *req, const struct http_pa
     const char *username = http_body_str(body, "username");
     const char *password = http_body_str(body, "password");
     api_set_target(req, "user %.64s", username);
-    if (!username_ok(username)) {
+    if (conf_value_username_bad(username)) {
         json_decref(body);
         api_send_error(api, req, 400, "invalid_field",
                        "username must be 1-64 characters of A-Z a-z 0-9 . _ @ -, starting with a letter or digit",

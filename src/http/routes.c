@@ -430,6 +430,39 @@ const struct http_route http_routes[] = {
       "(start, end) and the next one, its scope (projects, matchers), and a recurring one's schedule, time zone "
       "and duration. During a window the alerts it matches are recorded but not sent.",
       NULL, NULL, false, RESP({200, "MaintenanceList", "The windows"})}},
+    {"GET", "/api/v1/oncall", AUTH_ROLE_VIEWER, NULL, api_oncall_now, NULL,
+     {"oncall", "Who is on call",
+      "Who is on call now (or at `at`) in each rotation (with since and until) and for each step of each "
+      "escalation policy: a rotation target names its current on-call (null outside its restrict windows), a "
+      "user target the user, a channel target the channel (docs/incidents.md).",
+      PARAMS({"at", "query", "string", "Unix seconds or ISO 8601; default: now", false}), NULL, false,
+      RESP({200, "OnCall", "Who is on call"}, {400, "Error", "A bad time"},
+           {503, "Error", "On-call is not running"})}},
+    {"GET", "/api/v1/rotations", AUTH_ROLE_VIEWER, NULL, api_rotations_list, NULL,
+     {"oncall", "Rotations",
+      "The rotations of the configuration: members, shift length, handoff, time zone, restrict windows, "
+      "overrides, who is on call now (current) and next, and feed_path, the rotation's iCalendar feed with its "
+      "token.",
+      NULL, NULL, false, RESP({200, "RotationList", "The rotations"}, {503, "Error", "On-call is not running"})}},
+    {"GET", "/api/v1/rotations/{id}", AUTH_ROLE_VIEWER, NULL, api_rotations_get, NULL,
+     {"oncall", "A rotation and its shifts",
+      "The rotation as in the list, with spans: who is on call from `from` to `to` (default: a day ago to 28 "
+      "days ahead, at most 400 days), nobody's spans included, merged where the answer does not change.",
+      PARAMS({"from", "query", "string", "Unix seconds or ISO 8601", false},
+             {"to", "query", "string", "Unix seconds or ISO 8601", false}),
+      NULL, false, RESP({200, "Rotation", "The rotation"}, {400, "Error", "A bad range"},
+                        {404, "Error", "No such rotation"}, {503, "Error", "On-call is not running"})}},
+    {"GET", "/api/v1/rotations/{id}.ics", AUTH_ROLE_PUBLIC, "60/min", api_rotations_ics, NULL,
+     {"oncall", "A rotation as an iCalendar feed",
+      "The rotation's shifts as a VCALENDAR (RFC 5545): one VEVENT per span with someone on call, in UTC, from "
+      "30 days ago to 90 days ahead unless from/to say otherwise. No login: the token (feed_path of GET "
+      "/api/v1/rotations) is a MAC of the rotation's id under the server's signing key.",
+      PARAMS({"token", "query", "string", "The feed token", true},
+             {"from", "query", "string", "Unix seconds or ISO 8601", false},
+             {"to", "query", "string", "Unix seconds or ISO 8601", false}),
+      NULL, false, RESP({200, "text/calendar", "The feed"}, {400, "Error", "A bad range"},
+                        {403, "Error", "A missing or wrong token"}, {404, "Error", "No such rotation"},
+                        {503, "Error", "On-call is not running"})}},
     {"GET", "/api/v1/silences", AUTH_ROLE_VIEWER, NULL, api_silences_list, NULL,
      {"notifications", "Silences",
       "Every silence, newest first, expired ones included (kept as long as the hourly rollups), in "
@@ -585,5 +618,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"alerts", "Alert and recording rules and the alerts they raise"},
     {"notifications", "Channels, aggregation groups and the deliveries of the outbox"},
     {"alertmanager", "Alertmanager's API v2, for Prometheus servers and amtool"},
+    {"oncall", "Rotations, escalation policies and who is on call"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DOCS = ("README.md", "docs/checks.md", "docs/status-page.md", "docs/notifications.md")
+DOCS = ("README.md", "docs/checks.md", "docs/status-page.md", "docs/notifications.md", "docs/incidents.md")
 ENV = {}
 
 
