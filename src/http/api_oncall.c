@@ -121,8 +121,9 @@ void api_rotations_ics(void *data, struct http_request *req, const struct http_p
         return;
     const char *id = http_params_get(p, "id");
     if (!has || !api->deps.auth || !auth_mac_verify(api->deps.auth, FEED_LABEL, id, token)) {
-        api_send_error(api, req, 403, "forbidden", "a missing or wrong feed token (GET /api/v1/rotations gives "
-                       "each rotation's feed_path)", "token");
+        /* a capability URL: a wrong token says nothing of whether the rotation exists */
+        api_send_error(api, req, 404, "not_found", "no such feed (GET /api/v1/rotations gives each rotation's "
+                       "feed_path)", NULL);
         return;
     }
     const struct oncall_rotation *r = rotation_or_404(api, req, p);

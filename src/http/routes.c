@@ -461,7 +461,7 @@ const struct http_route http_routes[] = {
              {"from", "query", "string", "Unix seconds or ISO 8601", false},
              {"to", "query", "string", "Unix seconds or ISO 8601", false}),
       NULL, false, RESP({200, "text/calendar", "The feed"}, {400, "Error", "A bad range"},
-                        {403, "Error", "A missing or wrong token"}, {404, "Error", "No such rotation"},
+                        {404, "Error", "No such rotation, or a missing or wrong token"},
                         {503, "Error", "On-call is not running"})}},
     {"GET", "/api/v1/silences", AUTH_ROLE_VIEWER, NULL, api_silences_list, NULL,
      {"notifications", "Silences",

@@ -7,7 +7,7 @@ Python's zoneinfo (the system tz database, independent of opshub's own reader):
   business-hours window, across Berlin's change to summer time, and with an override;
 - GET /api/v1/rotations and /api/v1/rotations/{id}?from&to: settings, current and next, spans;
 - GET /api/v1/rotations/{id}.ics?token=: no token or a wrong one (or another rotation's) is
-  403, the feed is read back with a real iCalendar parser (Debian's python3-icalendar) and its
+  404 like an unknown rotation, the feed is read back with a real iCalendar parser (Debian's python3-icalendar) and its
   events are the spans the API gives; the token never reaches the log;
 - roles: a viewer reads, no credentials is 401; a reload applies changed rotations.
 """
@@ -172,9 +172,10 @@ def test_rotation_feeds_and_spans():
     path = ops["feed_path"]
     h.check(path.startswith("/api/v1/rotations/ops.ics?token="), f"feed path {path}")
     token = path.split("token=")[1]
-    h.eq(o.get("/api/v1/rotations/ops.ics", auth=False).status, 403, "no token")
-    h.eq(o.get("/api/v1/rotations/ops.ics?token=" + "A" * 43, auth=False).status, 403, "a wrong token")
-    h.eq(o.get("/api/v1/rotations/biz.ics?token=" + token, auth=False).status, 403, "another rotation's token")
+    h.eq(o.get("/api/v1/rotations/ops.ics", auth=False).status, 404, "no token")
+    h.eq(o.get("/api/v1/rotations/ops.ics?token=" + "A" * 43, auth=False).status, 404, "a wrong token")
+    h.eq(o.get("/api/v1/rotations/biz.ics?token=" + token, auth=False).status, 404, "another rotation's token")
+    h.eq(o.get("/api/v1/rotations/nope.ics?token=" + token, auth=False).status, 404, "an unknown rotation")
     rng = "&from=2026-01-01T00:00:00Z&to=2026-02-16T00:00:00Z"
     r = o.get(path + rng, auth=False)
     h.eq(r.status, 200, "the feed")
