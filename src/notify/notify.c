@@ -243,25 +243,7 @@ static void route_free(struct nroute *r)
 
 static int matchers_build(const struct conf_matcher *cm, size_t n, struct series_matcher **out, size_t *n_out)
 {
-    *out = NULL;
-    *n_out = 0;
-    if (!n)
-        return 0;
-    struct series_matcher *m = base_calloc(n, sizeof(*m));
-    if (!m)
-        return BASE_ERR_NOMEM;
-    char why[160];
-    for (size_t i = 0; i < n; i++)
-        if (series_matcher_init(&m[i], cm[i].regex ? SERIES_MATCH_RE : SERIES_MATCH_EQ, cm[i].name, cm[i].value,
-                                why, sizeof(why)) != 0) {
-            for (size_t j = 0; j < i; j++)
-                series_matcher_free(&m[j]);
-            base_free(m);
-            return BASE_ERR_INVALID;
-        }
-    *out = m;
-    *n_out = n;
-    return 0;
+    return series_matchers_from_conf(cm, n, out, n_out);
 }
 
 static char **strings_copy(const char *const *s, size_t n)

@@ -11,6 +11,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "series/series.h"
+
+#include "conf/notify.h"
 #include "series/chunk.h"
 
 #include "base/alloc.h"
@@ -82,6 +84,34 @@ void series_matcher_free(struct series_matcher *m)
     if (m->re)
         pcre2_code_free(m->re);
     memset(m, 0, sizeof(*m));
+}
+
+int series_matchers_from_conf(const struct conf_matcher *cm, size_t n, struct series_matcher **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!n)
+        return 0;
+    struct series_matcher *m = base_calloc(n, sizeof(*m));
+    if (!m)
+        return BASE_ERR_NOMEM;
+    char why[160];
+    for (size_t i = 0; i < n; i++)
+        if (series_matcher_init(&m[i], cm[i].regex ? SERIES_MATCH_RE : SERIES_MATCH_EQ, cm[i].name, cm[i].value,
+                                why, sizeof(why)) != 0) {
+            series_matchers_free(m, i);
+            return BASE_ERR_INVALID;
+        }
+    *out = m;
+    *n_out = n;
+    return 0;
+}
+
+void series_matchers_free(struct series_matcher *m, size_t n)
+{
+    for (size_t i = 0; m && i < n; i++)
+        series_matcher_free(&m[i]);
+    base_free(m);
 }
 
 /* One match data and context for every regex matcher (loop thread only). */

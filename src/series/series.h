@@ -59,6 +59,12 @@ int series_matcher_init(struct series_matcher *m, enum series_match_op op, const
                         char *why, size_t why_len);
 void series_matcher_free(struct series_matcher *m);
 bool series_matcher_matches(const struct series_matcher *m, const char *value);
+/* The matchers of a configuration's match / match_re (conf_matcher: = or
+ * =~) as an array the caller frees with series_matchers_free: 0 (NULL for
+ * none), BASE_ERR_NOMEM or BASE_ERR_INVALID (a regex that does not compile). */
+struct conf_matcher;
+int series_matchers_from_conf(const struct conf_matcher *cm, size_t n, struct series_matcher **out, size_t *n_out);
+void series_matchers_free(struct series_matcher *m, size_t n);
 
 enum series_append_rc {
     SERIES_OK = 0,
