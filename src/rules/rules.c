@@ -321,7 +321,7 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
         double v = res->type == PROMQL_SCALAR ? res->scalar : res->series[i].v[0];
         struct template_kv tl[SERIES_LABELS_MAX];
         size_t n_ext = g->e->external ? g->e->external->n : 0;
-        struct template_data td = {v, tl, template_labels(l, nl, tl, SERIES_LABELS_MAX), g->e->ext_kv, n_ext, NULL, 0};
+        struct template_data td = {v, tl, template_labels(l, nl, tl, SERIES_LABELS_MAX), g->e->ext_kv, n_ext, NULL, 0, NULL, 0};
         char *lv[64] = {0};
         expand_all(r->label_tpl, r->n_labels < 64 ? r->n_labels : 64, &td, lv);
         struct lblock *b = rule_labels(r, l, nl, "alertname", r->name, lv);
@@ -334,7 +334,7 @@ static void eval_alerting(struct group *g, struct rule *r, const struct promql_r
         for (size_t k = 0; k < b->n && nal < sizeof(al) / sizeof(al[0]); k++)
             if (strcmp(b->l[k].name, "alertname") != 0)
                 al[nal++] = (struct template_kv){b->l[k].name, b->l[k].value};
-        struct template_data ad = {v, al, nal, g->e->ext_kv, n_ext, NULL, 0};
+        struct template_data ad = {v, al, nal, g->e->ext_kv, n_ext, NULL, 0, NULL, 0};
         char *av[64] = {0};
         size_t n_av = r->n_ann < 64 ? r->n_ann : 64;
         expand_all(r->ann_tpl, n_av, &ad, av);

@@ -27,8 +27,8 @@ static const char *const fn_names[F_COUNT] = {"humanize", "humanize1024", "human
                                               "printf", "toUpper", "toLower", "title", "reReplaceAll",
                                               "eq", "ne", "lt", "le", "gt", "ge"};
 
-enum arg_kind { A_VALUE, A_LABELS, A_LABEL, A_EXTERNAL, A_EXTERNAL_LABEL, A_ANNOTATIONS, A_ANNOTATION, A_STR, A_NUM,
-                A_BOOL, A_PIPE };
+enum arg_kind { A_VALUE, A_LABELS, A_LABEL, A_EXTERNAL, A_EXTERNAL_LABEL, A_ANNOTATIONS, A_ANNOTATION, A_INCIDENT,
+                A_INCIDENT_FIELD, A_STR, A_NUM, A_BOOL, A_PIPE };
 
 struct pipe;
 struct arg {
@@ -234,9 +234,13 @@ static bool parse_arg(struct parser *p, struct cmd *c, bool first)
                  ((base_len == 12 && !strncmp(word, "$annotations", 12)) ||
                   (base_len == 12 && !strncmp(word, ".Annotations", 12))))
             a->kind = dot ? A_ANNOTATION : A_ANNOTATIONS;
+        else if ((p->flags & TEMPLATE_PARSE_INCIDENT) &&
+                 ((base_len == 9 && !strncmp(word, "$incident", 9)) || (base_len == 9 && !strncmp(word, ".Incident", 9))))
+            a->kind = dot ? A_INCIDENT_FIELD : A_INCIDENT;
         else {
-            fail(p, at, "undefined variable or field \"%s\" (known: $value, $labels, $externalLabels%s)", word,
-                 (p->flags & TEMPLATE_PARSE_ANNOTATIONS) ? ", $annotations" : "");
+            fail(p, at, "undefined variable or field \"%s\" (known: $value, $labels, $externalLabels%s%s)", word,
+                 (p->flags & TEMPLATE_PARSE_ANNOTATIONS) ? ", $annotations" : "",
+                 (p->flags & TEMPLATE_PARSE_INCIDENT) ? ", $incident" : "");
             return false;
         }
         if (dot && (!dot[1] || strchr(dot + 1, '.'))) {
@@ -665,6 +669,8 @@ static void eval_arg(struct ctx *c, const struct arg *a, struct val *v)
     case A_EXTERNAL_LABEL: v->kind = V_STR; v->str = lookup(d->external, d->n_external, a->s); break;
     case A_ANNOTATIONS: v->kind = V_MAP; v->map = d->annotations; v->n_map = d->n_annotations; break;
     case A_ANNOTATION: v->kind = V_STR; v->str = lookup(d->annotations, d->n_annotations, a->s); break;
+    case A_INCIDENT: v->kind = V_MAP; v->map = d->incident; v->n_map = d->n_incident; break;
+    case A_INCIDENT_FIELD: v->kind = V_STR; v->str = lookup(d->incident, d->n_incident, a->s); break;
     case A_STR: v->kind = V_STR; v->str = a->s; break;
     case A_NUM: v->kind = V_NUM; v->num = a->num; break;
     case A_BOOL: v->kind = V_BOOL; v->b = a->b; break;

@@ -32,11 +32,16 @@ struct template_data {
     size_t n_external;
     const struct template_kv *annotations; /* notification templates: the common annotations */
     size_t n_annotations;
+    const struct template_kv *incident;   /* incident templates: the incident's fields */
+    size_t n_incident;
 };
 
 /* template_parse_flags: also $annotations / .Annotations (the templates of
  * notifications; alert rules have no such variable). */
 #define TEMPLATE_PARSE_ANNOTATIONS 1u
+/* template_parse_flags: also $incident / .Incident (the communication
+ * template of incidents: title, status, severity, service, impact...). */
+#define TEMPLATE_PARSE_INCIDENT 2u
 
 /* NULL with the reason and the 0-based byte offset it points at. */
 struct template *template_parse(const char *text, char *why, size_t why_len, size_t *pos);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[160];
     size_t pos;
     /* the notification flavour (with $annotations) takes whatever the rules' flavour takes */
-    struct template *t = template_parse_flags(text, TEMPLATE_PARSE_ANNOTATIONS, why, sizeof(why), &pos);
+    struct template *t = template_parse_flags(text, TEMPLATE_PARSE_ANNOTATIONS | TEMPLATE_PARSE_INCIDENT, why, sizeof(why), &pos);
     if (!t) {
         if (pos > strlen(text) || !why[0])
             abort();
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     static const struct template_kv labels[] = {{"check", "api"}, {"instance", "127.0.0.1:9100"}, {"a", "aaaa"}};
-    struct template_data d = {1234.5678, labels, 3, labels, 1, labels + 1, 2};
+    struct template_data d = {1234.5678, labels, 3, labels, 1, labels + 1, 2, labels, 3};
     char small[16], big[2048];
     template_expand(t, &d, small, sizeof(small));
     template_expand(t, &d, big, sizeof(big));

@@ -25,7 +25,7 @@ static void expands(const char *text, double value, const char *want)
     struct template *t = template_parse(text, why, sizeof(why), &pos);
     if (!t)
         fail_msg("%s: %s at %zu", text, why, pos);
-    struct template_data d = {value, labels, 3, NULL, 0, NULL, 0};
+    struct template_data d = {value, labels, 3, NULL, 0, NULL, 0, NULL, 0};
     char out[1024];
     template_expand(t, &d, out, sizeof(out));
     template_free(t);
@@ -128,7 +128,7 @@ static void test_template_annotations_only_when_asked(void **state)
                                               TEMPLATE_PARSE_ANNOTATIONS, why, sizeof(why), &pos);
     assert_non_null(t);
     static const struct template_kv ann[] = {{"summary", "api is down"}};
-    struct template_data d = {2, labels, 3, NULL, 0, ann, 1};
+    struct template_data d = {2, labels, 3, NULL, 0, ann, 1, NULL, 0};
     char out[128];
     template_expand(t, &d, out, sizeof(out));
     assert_string_equal(out, "API IS DOWN//2");
@@ -141,7 +141,7 @@ static void test_template_output_is_bounded(void **state)
     size_t pos;
     struct template *t = template_parse("{{ $labels.check }}{{ $labels.check }}{{ $labels.check }}", why, sizeof(why), &pos);
     assert_non_null(t);
-    struct template_data d = {0, labels, 3, NULL, 0, NULL, 0};
+    struct template_data d = {0, labels, 3, NULL, 0, NULL, 0, NULL, 0};
     char out[5];
     template_expand(t, &d, out, sizeof(out));
     assert_string_equal(out, "apia");
