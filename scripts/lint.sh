@@ -15,7 +15,7 @@ while IFS= read -r hit; do report "exit/abort below main: $hit"; done < <(
   grep -nE '\b(exit|abort|_exit)\(' src/*/*.c 2>/dev/null || true)
 
 # 3. Layering: a folder includes only itself and lower layers; *_int.h stays in its folder.
-declare -A rank=([base]=0 [model]=1 [conf]=2 [store]=3 [probe]=3 [series]=3 [rules]=4 [export]=4 [auth]=4 [sched]=4 [oncall]=4 [objects]=5 [notify]=5 [http]=6 [app]=7 [cli]=8)
+declare -A rank=([base]=0 [model]=1 [conf]=2 [store]=3 [probe]=3 [series]=3 [rules]=4 [export]=4 [auth]=4 [sched]=4 [oncall]=4 [objects]=5 [notify]=5 [incidents]=6 [http]=7 [app]=8 [cli]=9)
 for f in src/*/*.[ch]; do
   dir=$(basename "$(dirname "$f")")
   [ -n "${rank[$dir]:-}" ] || { report "$f: folder '$dir' has no layer in scripts/lint.sh"; continue; }

@@ -27,6 +27,7 @@
 #include "probe/registry.h"
 #include "sched/sched.h"
 #include "export/remote_write.h"
+#include "incidents/incidents.h"
 #include "notify/notify.h"
 #include "oncall/oncall.h"
 #include "store/alerts.h"
@@ -73,6 +74,7 @@ struct app {
     struct remote_write_set *remote_write; /* the series to the remotes of remote_write: */
     struct notify *notify;         /* alerts to people: routes, groups, the outbox (notify:) */
     struct oncall *oncall;         /* rotations and escalation policies, compiled */
+    struct incidents *incidents;   /* incidents: opened from alerts and by hand */
     uv_timer_t series_timer;
     uv_timer_t restore_timer;      /* the deadline of the restore at start (rules held until then) */
     size_t restore_waiting;        /* store answers still to come for it */
@@ -120,7 +122,7 @@ static int load_conf(struct app *a, struct conf **out, struct base_errors *errs)
         return *out ? 0 : BASE_ERR_INVALID;
     }
     int rc = conf_load_file(probe_registry_types(), a->config_path, out, errs);
-    if (rc == 0 && (rules_validate(*out, errs) | notify_validate(*out, errs)) != 0) {
+    if (rc == 0 && (rules_validate(*out, errs) | notify_validate(*out, errs) | incidents_validate(*out, errs)) != 0) {
         conf_destroy(*out);
         *out = NULL;
         rc = BASE_ERR_INVALID;
@@ -479,6 +481,9 @@ static void reload(struct app *a)
                                BASE_LOG_STR("error", "out of memory"));
             if (a->notify && notify_apply(a->notify, fresh) != 0)
                 base_log_error("notify not applied completely", BASE_LOG_STR("error", "out of memory"));
+            if (a->incidents && incidents_apply(a->incidents, fresh) != 0)
+                base_log_error("incidents not applied: no incident rules until the next reload",
+                               BASE_LOG_STR("error", "out of memory"));
             char owhy[256];
             if (a->oncall && oncall_apply(a->oncall, fresh, owhy, sizeof(owhy)) != 0) {
                 /* the previous rotations point into the old configuration: none rather than dangling ones */
@@ -526,7 +531,9 @@ static void on_objects_closed(void *data)
     a->objects = NULL;
     store_alerts_close(a->alert_log, &a->bus, NULL, NULL);
     a->alert_log = NULL;
-    /* its last writes are queued before the store closes */
+    /* their last writes are queued before the store closes */
+    incidents_close(a->incidents, NULL, NULL);
+    a->incidents = NULL;
     notify_close(a->notify, &a->bus, NULL, NULL);
     a->notify = NULL;
     /* the API is closed: nothing reads the remotes' figures any more */
@@ -730,6 +737,12 @@ static int start(struct app *a)
         return 1;
     }
     notify_resume(a->notify);
+    a->incidents = incidents_new(&a->loop, a->store, &a->bus);
+    if (!a->incidents || incidents_apply(a->incidents, a->conf) != 0) {
+        base_log_error("incidents cannot start", BASE_LOG_STR("where", "incidents"));
+        return 1;
+    }
+    incidents_start(a->incidents);
     char owhy[256];
     a->oncall = oncall_new();
     if (!a->oncall || oncall_apply(a->oncall, a->conf, owhy, sizeof(owhy)) != 0) {
@@ -785,7 +798,7 @@ static int start(struct app *a)
         .loop = &a->loop, .confs = (const struct objects_confs *const *)&a->confs, .sched = a->sched,
         .objects = a->objects, .series = a->series, .rules = a->rules,
         .alert_log = a->alert_log, .remote_write = a->remote_write, .notify = a->notify,
-        .oncall = a->oncall, .keyring = &a->env.keyring,
+        .oncall = a->oncall, .incidents = a->incidents, .keyring = &a->env.keyring,
         .store = a->store, .probes = a->probes, .app = &a->stats, .auth = a->auth, .sso = a->sso,
         .bus = &a->bus, .types = probe_registry_types(),
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,

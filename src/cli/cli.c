@@ -34,6 +34,7 @@ static const struct cli_command commands[] = {
     {"secrets", cli_cmd_secrets, "stored secrets: status, rotate-key"},
     {"rules", cli_cmd_rules, "check Prometheus rule files (rules check FILE...)"},
     {"silence", cli_cmd_silence, "mute notifications: silence add|list|expire"},
+    {"incident", cli_cmd_incident, "incidents: incident open|update|ack|resolve|list|show"},
     {"version", cli_cmd_version, "print the version"},
 };
 
@@ -103,9 +104,11 @@ static bool file_exists(const char *path)
 }
 
 static int store_open(const char *who, const char *config_path, const char *data_dir, bool existing,
-                      struct store_conn **out)
+                      struct store_conn **out, struct conf **conf_out)
 {
     *out = NULL;
+    if (conf_out)
+        *conf_out = NULL;
     const char *path = config_path ? config_path : (file_exists("opshub.yaml") ? "opshub.yaml" : NULL);
     struct conf *conf = NULL;
     if (path) {
@@ -138,8 +141,11 @@ static int store_open(const char *who, const char *config_path, const char *data
             return 1;
         }
     }
-    conf_destroy(conf);
     int rc = store_conn_open(url, out, err, sizeof(err));
+    if (rc == 0 && conf_out)
+        *conf_out = conf;
+    else
+        conf_destroy(conf);
     if (rc != 0) {
         scrub_password(url, err, sizeof(err));
         fprintf(stderr, "%s: cannot open the database %s: %s\n", who,
@@ -152,13 +158,19 @@ static int store_open(const char *who, const char *config_path, const char *data
 
 int cli_store_open(const char *who, const char *config_path, const char *data_dir, struct store_conn **out)
 {
-    return store_open(who, config_path, data_dir, false, out);
+    return store_open(who, config_path, data_dir, false, out, NULL);
+}
+
+int cli_store_open_conf(const char *who, const char *config_path, const char *data_dir, bool existing,
+                        struct store_conn **out, struct conf **conf)
+{
+    return store_open(who, config_path, data_dir, existing, out, conf);
 }
 
 int cli_store_open_existing(const char *who, const char *config_path, const char *data_dir,
                             struct store_conn **out)
 {
-    return store_open(who, config_path, data_dir, true, out);
+    return store_open(who, config_path, data_dir, true, out, NULL);
 }
 
 char *cli_printable(const char *s, char *out, size_t n)

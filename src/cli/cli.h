@@ -9,6 +9,7 @@
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store_conn;
@@ -27,6 +28,7 @@ int cli_cmd_token(int argc, char **argv);
 int cli_cmd_secrets(int argc, char **argv);
 int cli_cmd_rules(int argc, char **argv);
 int cli_cmd_silence(int argc, char **argv);
+int cli_cmd_incident(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 
 /* Dispatches `opshub ARGS...`; returns the exit code. */
@@ -46,6 +48,11 @@ int cli_store_open(const char *who, const char *config_path, const char *data_di
 /* cli_store_open for read-only commands: a SQLite database that does not
  * exist is an error (1, naming the file), and nothing is created — not
  * the data directory, not the file. */
+/* The same, also handing out the configuration (NULL when there is no
+ * file; the caller destroys it). */
+struct conf;
+int cli_store_open_conf(const char *who, const char *config_path, const char *data_dir, bool existing,
+                        struct store_conn **out, struct conf **conf);
 int cli_store_open_existing(const char *who, const char *config_path, const char *data_dir,
                             struct store_conn **out);
 

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "conf/conf.h"
+#include "incidents/incidents.h"
 #include "notify/notify.h"
 #include "rules/rules.h"
 #include "probe/registry.h"
@@ -58,7 +59,7 @@ int cli_cmd_config(int argc, char **argv)
     struct base_errors errs;
     base_errors_init(&errs, 0);
     int rc = conf_load_file(probe_registry_types(), path, &c, &errs);
-    if (rc == 0 && (rules_validate(c, &errs) | notify_validate(c, &errs)) != 0) {
+    if (rc == 0 && (rules_validate(c, &errs) | notify_validate(c, &errs) | incidents_validate(c, &errs)) != 0) {
         conf_destroy(c);
         c = NULL;
         rc = BASE_ERR_INVALID;

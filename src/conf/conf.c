@@ -11,6 +11,7 @@
  * merge.c.
  */
 #include "conf/conf_int.h"
+#include "conf/incidents.h"
 #include "conf/oncall.h"
 #include "conf/rules.h"
 
@@ -26,8 +27,8 @@
 
 enum top {
     T_SERVER, T_STORAGE, T_LOG, T_INCLUDE, T_PROJECTS, T_CHECKS, T_STATUS_PAGE, T_SERIES, T_ALERTS, T_RULE_FILES,
-    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_EXTERNAL_LABELS, T_NOTIFY, T_MAINTENANCE, T_ROTATIONS, T_POLICIES, T_SUPPORTED, T_INCIDENTS = T_SUPPORTED,
-    T_DEPLOYS, T_BACKUPS, T_RUNBOOKS, T_COUNT
+    T_EVALUATION_INTERVAL, T_REMOTE_WRITE, T_EXTERNAL_LABELS, T_NOTIFY, T_MAINTENANCE, T_ROTATIONS, T_POLICIES,
+    T_INCIDENTS, T_SUPPORTED, T_DEPLOYS = T_SUPPORTED, T_BACKUPS, T_RUNBOOKS, T_COUNT
 };
 
 static const char *const top_names[T_COUNT] = {
@@ -821,6 +822,7 @@ static void parse_document(struct load *ld, const struct conf_node *root)
     conf_notify_parse(ctx, top[T_NOTIFY], &c->notify);
     conf_maintenance_parse(ctx, top[T_MAINTENANCE], &c->maintenance, &c->n_maintenance);
     conf_oncall_parse(ctx, top[T_ROTATIONS], top[T_POLICIES], c);
+    conf_incidents_parse(ctx, top[T_INCIDENTS], c);
     if (top[T_EVALUATION_INTERVAL] &&
         conf_value_duration(ctx, top[T_EVALUATION_INTERVAL], &c->evaluation_interval_ms) == 0 &&
         (c->evaluation_interval_ms < 100 || c->evaluation_interval_ms > 3600000))

@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/map.h"
 #include "conf/check.h"
+#include "conf/incidents.h"
 #include "conf/notify.h"
 #include "conf/rules.h"
 #include "conf/status_page.h"
@@ -199,6 +200,7 @@ struct conf {
     size_t n_rotations;
     const struct conf_policy *policies;      /* `escalation_policies:` */
     size_t n_policies;
+    struct conf_incidents incidents;         /* `incidents:` (conf/incidents.h); defaults when absent */
     struct conf_rule *alerts;     /* `alerts:` of every file (conf/rules.h) */
     size_t n_alerts;
     struct conf_rule_group *rule_groups; /* the groups of the files `rule_files:` names */

@@ -50,6 +50,7 @@ struct http_api_deps {
     struct remote_write_set *remote_write; /* its /metrics figures; may be NULL */
     struct notify *notify;            /* notifications, channels, aggregation groups; NULL: those routes answer 503 */
     struct oncall *oncall;            /* rotations, escalation policies; NULL: those routes answer 503 */
+    struct incidents *incidents;      /* incidents; NULL: those routes answer 503 */
     const struct auth_secret_keyring *keyring; /* seals their secret fields */
     const char *rate_limit;           /* per caller, "120/min"; NULL = 120/min; copied at new */
     const char *global_rate_limit;    /* all callers together; NULL = 6000/min */
@@ -69,6 +70,7 @@ struct store_alerts;
 struct remote_write_set;
 struct notify;
 struct oncall;
+struct incidents;
 struct http_static;
 
 /* deps is copied; everything it points to is borrowed and must outlive the

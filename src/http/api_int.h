@@ -206,6 +206,16 @@ void api_oncall_now(void *api, struct http_request *req, const struct http_param
 void api_rotations_list(void *api, struct http_request *req, const struct http_params *p);
 void api_rotations_get(void *api, struct http_request *req, const struct http_params *p);
 void api_rotations_ics(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_list(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_create(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_get(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_patch(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_ack(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_resolve(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_post_update(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_timeline(void *api, struct http_request *req, const struct http_params *p);
+void api_incidents_postmortem(void *api, struct http_request *req, const struct http_params *p);
+void api_reports_incidents(void *api, struct http_request *req, const struct http_params *p);
 /* api_silences.c */
 void api_silences_list(void *api, struct http_request *req, const struct http_params *p);
 void api_silences_get(void *api, struct http_request *req, const struct http_params *p);

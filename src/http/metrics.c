@@ -12,6 +12,7 @@
 #include "http/events.h"
 #include "rules/rules.h"
 #include "export/remote_write.h"
+#include "incidents/incidents.h"
 #include "notify/notify.h"
 #include "store/alerts.h"
 #include "series/series.h"
@@ -470,6 +471,8 @@ static int write_own(struct base_buf *b, struct http_api *api)
         rc |= write_remote_write(b, api->deps.remote_write);
     if (api->deps.notify)
         rc |= notify_metrics(api->deps.notify, b);
+    if (api->deps.incidents)
+        incidents_metrics(api->deps.incidents, b);
     if (api->deps.alert_log) {
         struct store_alerts_stats as;
         store_alerts_stats_get(api->deps.alert_log, &as);

@@ -430,6 +430,82 @@ const struct http_route http_routes[] = {
       "(start, end) and the next one, its scope (projects, matchers), and a recurring one's schedule, time zone "
       "and duration. During a window the alerts it matches are recorded but not sent.",
       NULL, NULL, false, RESP({200, "MaintenanceList", "The windows"})}},
+    {"GET", "/api/v1/incidents", AUTH_ROLE_VIEWER, NULL, api_incidents_list, NULL,
+     {"incidents", "Incidents",
+      "Incidents, newest first (docs/incidents.md): each with its number, title, severity (and the scheme's label "
+      "and whether it is public), state, source (alert or manual), service, impact, eta, commander, responders, "
+      "projects, checks, components, the alerts that joined it, times (created, acked_at, resolved_at, "
+      "ack_deadline), ack_missed, tta_seconds, ttr_seconds, the postmortem and message (the communication "
+      "template rendered).",
+      PARAMS({"state", "query", "string", "open, resolved or all (default)", false},
+             {"from", "query", "string", "Created at or after (unix seconds or ISO 8601)", false},
+             {"to", "query", "string", "Created before", false},
+             {"limit", "query", "integer", "At most this many, 1..10000 (default 100)", false}),
+      NULL, false, RESP({200, "IncidentList", "The incidents"}, {400, "Error", "A bad parameter"},
+                        {503, "Error", "Incidents or the database are not available"})}},
+    {"POST", "/api/v1/incidents", AUTH_ROLE_OPERATOR, NULL, api_incidents_create, "incident.create",
+     {"incidents", "Open an incident",
+      "Opens an incident by hand: title and severity (a level of the scheme) are required; state (default "
+      "INVESTIGATING), service, impact, eta, commander, responders, projects, checks, components, policy "
+      "(default: the level's), channels and text (the first status update) are optional. The level's ack "
+      "deadline starts now.",
+      NULL, "IncidentInput", false,
+      RESP({201, "Incident", "Opened"}, {400, "Error", "A bad field, named"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"GET", "/api/v1/incidents/{id}", AUTH_ROLE_VIEWER, NULL, api_incidents_get, NULL,
+     {"incidents", "An incident", NULL, PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), NULL, false,
+      RESP({200, "Incident", "The incident"}, {404, "Error", "No such incident"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"PATCH", "/api/v1/incidents/{id}", AUTH_ROLE_OPERATOR, NULL, api_incidents_patch, "incident.update",
+     {"incidents", "Change an incident",
+      "Any of the fields of a new incident, state (a RESOLVED incident set to another state is reopened) and the "
+      "postmortem ({summary, impact, root_cause, lessons, follow_ups: [{text, owner, done}]}); null clears a "
+      "field. Every change is a timeline entry.",
+      PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), "IncidentPatch", false,
+      RESP({200, "Incident", "Changed"}, {400, "Error", "A bad field, named"}, {404, "Error", "No such incident"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"POST", "/api/v1/incidents/{id}/ack", AUTH_ROLE_OPERATOR, NULL, api_incidents_ack, "incident.ack",
+     {"incidents", "Acknowledge an incident", "Records who acknowledged it and when (MTTA).",
+      PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), NULL, true,
+      RESP({200, "Incident", "Acknowledged"}, {404, "Error", "No such incident"},
+           {409, "Error", "Already acknowledged, or resolved"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"POST", "/api/v1/incidents/{id}/resolve", AUTH_ROLE_OPERATOR, NULL, api_incidents_resolve, "incident.resolve",
+     {"incidents", "Resolve an incident", "With an optional text ({\"text\": ...}) on the timeline.",
+      PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), "IncidentResolve", true,
+      RESP({200, "Incident", "Resolved"}, {404, "Error", "No such incident"}, {409, "Error", "Already resolved"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"POST", "/api/v1/incidents/{id}/updates", AUTH_ROLE_OPERATOR, NULL, api_incidents_post_update,
+     "incident.post_update",
+     {"incidents", "Post a status update",
+      "A status update: text (required) and optionally a new state. It is the incident's latest update in the "
+      "communication template (message).",
+      PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), "IncidentUpdate", false,
+      RESP({201, "Incident", "Posted"}, {400, "Error", "A bad field, named"}, {404, "Error", "No such incident"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"GET", "/api/v1/incidents/{id}/timeline", AUTH_ROLE_VIEWER, NULL, api_incidents_timeline, NULL,
+     {"incidents", "An incident's timeline",
+      "Every entry, oldest first: seq, at, actor (a user, opshub for the incidents layer itself), kind (opened, "
+      "state, field, update, ack, alert, deadline_missed, postmortem), text and data.",
+      PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), NULL, false,
+      RESP({200, "IncidentTimeline", "The timeline"}, {404, "Error", "No such incident"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"GET", "/api/v1/incidents/{id}/postmortem.md", AUTH_ROLE_VIEWER, NULL, api_incidents_postmortem, NULL,
+     {"incidents", "An incident's postmortem as Markdown",
+      "The facts, summary, impact, root cause, the whole timeline as a table, follow-ups as a task list and "
+      "lessons.",
+      PARAMS({"id", "path", "string", "The incident's id (i...) or its number", true}), NULL, false,
+      RESP({200, "text/markdown", "The postmortem"}, {404, "Error", "No such incident"},
+           {503, "Error", "Incidents or the database are not available"})}},
+    {"GET", "/api/v1/reports/incidents", AUTH_ROLE_VIEWER, NULL, api_reports_incidents, NULL,
+     {"incidents", "Incident report",
+      "Incidents created from `from` to `to` (default: the last 30 days): in total, per severity (every level of "
+      "the scheme) and per project, the count, how many are open, acknowledged and resolved, the ack deadlines "
+      "missed, MTTA and MTTR (means, seconds).",
+      PARAMS({"from", "query", "string", "Unix seconds or ISO 8601", false},
+             {"to", "query", "string", "Unix seconds or ISO 8601", false}),
+      NULL, false, RESP({200, "IncidentReport", "The report"}, {400, "Error", "A bad range"},
+                        {503, "Error", "Incidents or the database are not available"})}},
     {"GET", "/api/v1/oncall", AUTH_ROLE_VIEWER, NULL, api_oncall_now, NULL,
      {"oncall", "Who is on call",
       "Who is on call now (or at `at`) in each rotation (with since and until) and for each step of each "
@@ -619,5 +695,6 @@ const struct http_route_tag http_routes_tags[] = {
     {"notifications", "Channels, aggregation groups and the deliveries of the outbox"},
     {"alertmanager", "Alertmanager's API v2, for Prometheus servers and amtool"},
     {"oncall", "Rotations, escalation policies and who is on call"},
+    {"incidents", "Incidents, their timelines, postmortems and reports"},
 };
 const size_t http_routes_n_tags = sizeof(http_routes_tags) / sizeof(http_routes_tags[0]);

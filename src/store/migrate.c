@@ -184,6 +184,26 @@ struct migration {
      "CREATE INDEX silences_ends ON silences (ends_at);" \
      "INSERT INTO meta (key, value) VALUES ('silences_gen', 0);"
 
+/* Incidents (store/incidents.h): the columns filtered on, the rest of an
+ * incident in `doc` (JSON); the timeline append-only; numbers from a
+ * counter in meta; incidents_gen bumped by every write. */
+#define M11_COLUMNS \
+     " incident_id TEXT NOT NULL, ts BIGINT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL," \
+     " text TEXT NOT NULL, data TEXT NOT NULL);" \
+     "CREATE INDEX incident_events_incident ON incident_events (incident_id, id);"
+#define M11_INCIDENTS \
+     "CREATE TABLE incidents (" \
+     " id TEXT PRIMARY KEY, number BIGINT NOT NULL UNIQUE, state TEXT NOT NULL, severity TEXT NOT NULL," \
+     " group_key TEXT NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL, acked_at BIGINT NOT NULL," \
+     " resolved_at BIGINT NOT NULL, doc TEXT NOT NULL);" \
+     "CREATE INDEX incidents_created ON incidents (created);" \
+     "CREATE INDEX incidents_state ON incidents (state);" \
+     "INSERT INTO meta (key, value) VALUES ('incident_seq', 0);" \
+     "INSERT INTO meta (key, value) VALUES ('incidents_gen', 0);"
+#define M11_SQLITE M11_INCIDENTS "CREATE TABLE incident_events (id INTEGER PRIMARY KEY AUTOINCREMENT," M11_COLUMNS
+#define M11_POSTGRES M11_INCIDENTS \
+     "CREATE TABLE incident_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," M11_COLUMNS
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -262,6 +282,8 @@ static const struct migration migrations[] = {
     {9, M9_NOTIFICATIONS, M9_NOTIFICATIONS},
     /* 10: silences (store/silences.h). */
     {10, M10_SILENCES, M10_SILENCES},
+    /* 11: incidents and their timelines (store/incidents.h). */
+    {11, M11_SQLITE, M11_POSTGRES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -1,0 +1,375 @@
+"""
+Integration tests of incidents (docs/incidents.md) on a running opshub with real checks:
+- by hand through the API: open (the number, the ack deadline of the level, the communication
+  template rendered exactly), roles (a viewer reads but cannot acknowledge, an operator can),
+  acknowledge once (the second is 409), status updates with a state, PATCH (severity with a new
+  deadline, fields cleared with null, a postmortem), resolve (409 again), reopen, the timeline
+  with who/when/what, the postmortem as Markdown with the timeline in it, bad bodies named by
+  field, unknown incidents 404;
+- from alerts: a check goes down, its alert opens a P1 incident by the rule (title from the
+  template, project and check filled in), a second alert of the same group joins it instead of
+  opening another, recovery moves it to MONITORING and after the quiet period to RESOLVED; a
+  level whose deadline passes unacknowledged is recorded as missed; /metrics and the report
+  give the counts, MTTA and MTTR;
+- the CLI: open, update, ack, resolve, list, show, seen by the running daemon within a second;
+- kill -9 with an open incident: after the restart it is read back and the recovery of its
+  check still resolves it (no second incident);
+- the same lifecycle on PostgreSQL; configuration errors at FILE:LINE:COL.
+"""
+import datetime
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from test_query_api import Page  # noqa: E402
+
+PROJECTS = [{"id": "shop", "name": "Shop"}]
+
+RULES = """
+evaluation_interval: 200ms
+alerts:
+  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical}}
+incidents:
+  quiet_period: 2s
+  rules:
+    - match: {severity: critical}
+      severity: P1
+      title: '{{ $labels.alertname }}: {{ $labels.check }}'
+      group_by: [alertname, project]
+"""
+
+
+def checks(port, n):
+    return [h.http_check(f"api{i}", f"http://127.0.0.1:{port}/", interval="200ms", timeout="150ms",
+                         project="shop") for i in range(n)]
+
+
+def parse_iso(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def incident(o, ref):
+    return o.get_json(f"/api/v1/incidents/{ref}")
+
+
+def timeline(o, ref):
+    return o.get_json(f"/api/v1/incidents/{ref}/timeline")["timeline"]
+
+
+def lifecycle(o):
+    """The manual lifecycle through the API; returns the incident's number."""
+    r = o.post("/api/v1/incidents", body={"title": "Checkout fails", "severity": "P1", "service": "Checkout",
+                                          "impact": "about 300 users affected", "eta": "30 min",
+                                          "commander": "alice", "responders": ["bob"], "projects": ["shop"],
+                                          "components": ["payments"]})
+    h.eq(r.status, 201, f"opened: {r.body[:300]!r}")
+    inc = r.json()
+    num = inc["number"]
+    h.check(isinstance(num, int) and num >= 1, f"a number ({num})")
+    h.eq((inc["state"], inc["source"], inc["severity_label"], inc["public"]), ("INVESTIGATING", "manual", "HIGH", True),
+         "state, source, label, public")
+    created = parse_iso(inc["created"])
+    h.eq(round(parse_iso(inc["ack_deadline"]) - created), 15 * 60, "P1: acknowledge within 15 minutes")
+    h.eq(inc["message"],
+         "\U0001F6A8 INCIDENT: Checkout - Checkout fails\n"
+         "Status: INVESTIGATING\n"
+         "Severity: HIGH\n"
+         "Impact: about 300 users affected\n"
+         "ETA: 30 min\n"
+         "Updates: Investigating.", "the communication template, rendered exactly")
+    # roles: a viewer reads, cannot acknowledge; an operator can
+    viewer, operator = o.create_token(role="viewer"), o.create_token(role="operator")
+    o.wait_token(viewer)
+    o.wait_token(operator)
+    h.eq(o.get(f"/api/v1/incidents/{num}", auth=viewer).status, 200, "a viewer reads")
+    h.eq(o.request("POST", f"/api/v1/incidents/{num}/ack", body={}, auth=viewer).status, 403, "a viewer cannot ack")
+    r = o.request("POST", f"/api/v1/incidents/{num}/ack", body={}, auth=operator)
+    h.eq(r.status, 200, "an operator acknowledges")
+    h.eq(r.json()["acked_by"], "harness-operator", "who acknowledged")
+    h.check(r.json()["tta_seconds"] >= 0, "time to acknowledge")
+    h.eq(o.post(f"/api/v1/incidents/{num}/ack", body={}).status, 409, "acknowledged once")
+    # a status update with a state
+    r = o.post(f"/api/v1/incidents/{num}/updates", body={"text": "Payment provider returns 502", "state": "IDENTIFIED"})
+    h.eq(r.status, 201, "update posted")
+    h.eq(r.json()["state"], "IDENTIFIED", "state moved")
+    h.contains(r.json()["message"], "Status: IDENTIFIED\n", "message follows the state")
+    h.contains(r.json()["message"], "Updates: Payment provider returns 502", "message has the latest update")
+    # PATCH: severity (a new deadline only matters unacknowledged), null clears, the postmortem
+    r = o.request("PATCH", f"/api/v1/incidents/{num}", body={"severity": "P0", "eta": None,
+                                                             "postmortem": {"summary": "Checkout failed for 25 min.",
+                                                                            "root_cause": "Expired API key.",
+                                                                            "follow_ups": [{"text": "Alert on key expiry",
+                                                                                            "owner": "bob",
+                                                                                            "done": False}]}})
+    h.eq(r.status, 200, f"patched: {r.body[:300]!r}")
+    h.eq((r.json()["severity"], r.json()["eta"]), ("P0", ""), "severity changed, eta cleared")
+    for body, field in [({"severity": "P9"}, "severity"), ({"state": "DONE"}, "state"), ({"title": ""}, "title"),
+                        ({"postmortem": {"follow_ups": [{"owner": "x"}]}}, "postmortem.follow_ups[0].text"),
+                        ({"bogus": 1}, "bogus")]:
+        r = o.request("PATCH", f"/api/v1/incidents/{num}", body=body)
+        h.eq(r.status, 400, f"bad patch {body}")
+        h.eq(r.json()["error"].get("field"), field, f"the field of {body}")
+    r = o.post("/api/v1/incidents", body={"title": "x", "severity": "P7"})
+    h.eq((r.status, r.json()["error"]["field"]), (400, "severity"), "an unknown level")
+    h.contains(r.json()["error"]["message"], "P0, P1, P2, P3", "the levels named")
+    h.eq(o.post("/api/v1/incidents", body={"severity": "P1"}).status, 400, "a title is required")
+    # resolve, then again
+    r = o.post(f"/api/v1/incidents/{num}/resolve", body={"text": "Key rotated"})
+    h.eq((r.status, r.json()["state"]), (200, "RESOLVED"), "resolved")
+    h.check(r.json()["ttr_seconds"] >= 0, "time to resolve")
+    h.eq(o.post(f"/api/v1/incidents/{num}/resolve", body={}).status, 409, "resolved once")
+    h.eq(o.post(f"/api/v1/incidents/{num}/ack", body={}).status, 409, "a resolved incident is not acknowledged")
+    # the timeline: who, when, what
+    tl = timeline(o, num)
+    kinds = [e["kind"] for e in tl]
+    h.eq(kinds, ["opened", "ack", "state", "update", "field", "field", "postmortem", "state"], "timeline kinds")
+    h.eq([e["actor"] for e in tl][:2], ["harness-admin", "harness-operator"], "who")
+    h.contains(tl[-1]["text"], "IDENTIFIED -> RESOLVED: Key rotated", "the resolution's text")
+    h.contains(tl[4]["text"], "severity P1 -> P0", "the severity change")
+    # the postmortem export holds the timeline
+    r = o.get(f"/api/v1/incidents/{num}/postmortem.md")
+    h.eq(r.status, 200, "postmortem export")
+    md = r.body.decode()
+    h.contains(r.headers.get("content-type", ""), "text/markdown", "content type")
+    h.contains(md, f"# Postmortem: #{num} Checkout fails", "title")
+    h.contains(md, "## Root cause\n\nExpired API key.", "root cause")
+    h.contains(md, "| Time (UTC) | Who | What |", "timeline table")
+    for e in tl:
+        h.contains(md, e["text"].replace("|", "\\|"), "every timeline entry in the export")
+    h.contains(md, "- [ ] Alert on key expiry (bob)", "follow-ups")
+    h.contains(md, "- Acknowledged: ", "acknowledged line")
+    # reopen by PATCH state, unknown ones
+    r = o.request("PATCH", f"/api/v1/incidents/{num}", body={"state": "INVESTIGATING", "text": "It is back"})
+    h.eq((r.status, r.json()["state"], r.json()["resolved_at"]), (200, "INVESTIGATING", None), "reopened")
+    o.post(f"/api/v1/incidents/{num}/resolve", body={})
+    for path in ["/api/v1/incidents/9999", "/api/v1/incidents/i000000000000deadbeef", "/api/v1/incidents/x",
+                 "/api/v1/incidents/9999/timeline"]:
+        h.eq(o.get(path).status, 404, path)
+    h.eq(o.post("/api/v1/incidents/9999/ack", body={}).status, 404, "ack of an unknown incident")
+    listed = o.get_json("/api/v1/incidents?state=resolved")["incidents"]
+    h.check(any(i["number"] == num for i in listed), "listed as resolved")
+    h.eq(o.get("/api/v1/incidents?state=bogus").status, 400, "a bad state filter")
+    return num
+
+
+def test_manual_lifecycle_api_and_roles():
+    o = h.track(h.Opshub(h.make_config([])))
+    o.start()
+    lifecycle(o)
+    h.assert_no_secret_in(o.log_text(), "log")
+    o.stop()
+
+
+def test_manual_lifecycle_postgres():
+    pg = h.Postgres().start()
+    try:
+        o = h.track(h.Opshub(h.make_config([], storage_url=pg.url("incidents-pg-pw"))))
+        o.start()
+        n1 = lifecycle(o)
+        r = o.post("/api/v1/incidents", body={"title": "Second", "severity": "P3"})
+        h.eq(r.json()["number"], n1 + 1, "numbers from the counter on PostgreSQL")
+        h.eq(o.cli("incident", "ack", str(n1 + 1)).returncode, 0, "the CLI on PostgreSQL")
+        h.wait_for(lambda: incident(o, n1 + 1)["acked_at"] is not None, 5, "read back")
+        o.stop()
+    finally:
+        pg.close()
+
+
+def test_alerts_open_join_monitor_and_resolve():
+    page = Page()
+    page.set("ok\n")
+    text = h.make_config(checks(page.port, 2), projects=PROJECTS) + RULES
+    o = h.track(h.Opshub(text))
+    o.start()
+    page.set("down\n", code=500)
+    h.wait_for(lambda: o.get_json("/api/v1/incidents?state=open")["incidents"], 15, "an incident opened")
+    h.wait_for(lambda: len(o.get_json("/api/v1/incidents?state=open")["incidents"][0]["alerts"]) == 2, 15,
+               "the second alert joined")
+    incs = o.get_json("/api/v1/incidents?state=open")["incidents"]
+    h.eq(len(incs), 1, "one incident for the group, not two")
+    inc = incs[0]
+    h.eq((inc["source"], inc["severity"], inc["projects"], inc["service"]), ("alert", "P1", ["shop"], "shop"),
+         "from the rule and the labels")
+    h.check(inc["title"] in ("ApiDown: api0", "ApiDown: api1"), f"title from the template ({inc['title']})")
+    h.eq(sorted(a["labels"]["check"] for a in inc["alerts"]), ["api0", "api1"], "both alerts")
+    num = inc["number"]
+    m = o.metrics()
+    h.eq(m.get("opshub_incidents_open", severity="P1"), 1, "open incidents by severity")
+    h.eq(o.post(f"/api/v1/incidents/{num}/ack", body={}).status, 200, "acknowledged")
+    page.set("ok\n")
+    h.wait_for(lambda: incident(o, num)["state"] == "MONITORING", 15, "every alert resolved -> MONITORING")
+    h.wait_for(lambda: incident(o, num)["state"] == "RESOLVED", 10, "quiet for 2 s -> RESOLVED")
+    kinds = [e["kind"] for e in timeline(o, num)]
+    h.eq(kinds.count("alert"), 4, "two alerts joined, two resolved, on the timeline")
+    texts = [e["text"] for e in timeline(o, num)]
+    h.check(any("every alert resolved" in t for t in texts), "why it moved to MONITORING")
+    h.check(any("quiet for" in t for t in texts), "why it resolved")
+    m = o.metrics()
+    h.eq(m.get("opshub_incidents_open", severity="P1"), 0, "none open")
+    h.eq(m.get("opshub_incident_tta_seconds_count", severity="P1"), 1, "MTTA observed")
+    h.eq(m.get("opshub_incident_ttr_seconds_count", severity="P1"), 1, "MTTR observed")
+    rep = o.get_json("/api/v1/reports/incidents")
+    p1 = [s for s in rep["by_severity"] if s["severity"] == "P1"][0]
+    h.eq((p1["count"], p1["acknowledged"], p1["resolved"]), (1, 1, 1), "report per severity")
+    h.check(p1["mtta_seconds"] is not None and p1["mttr_seconds"] > 0, "MTTA and MTTR in the report")
+    shop = [s for s in rep["by_project"] if s["project"] == "shop"][0]
+    h.eq(shop["count"], 1, "report per project")
+    # a new failure opens a new incident (the old one is resolved)
+    page.set("down\n", code=500)
+    h.wait_for(lambda: o.get_json("/api/v1/incidents?state=open")["incidents"], 15, "a new incident")
+    h.check(o.get_json("/api/v1/incidents?state=open")["incidents"][0]["number"] != num, "not the resolved one")
+    page.set("ok\n")
+    o.stop()
+
+
+def test_custom_scheme_and_missed_deadline():
+    page = Page()
+    page.set("ok\n")
+    text = h.make_config(checks(page.port, 1), projects=PROJECTS) + """
+evaluation_interval: 200ms
+alerts:
+  - {alert: ApiDown, expr: 'probe_success == 0', labels: {severity: critical}}
+incidents:
+  scheme:
+    - {name: Critical, ack_within: 2s, description: 'VP Eng + CTO'}
+    - {name: High, ack_within: 1h}
+    - {name: Medium, ack_within: 4h}
+    - {name: Low, ack_within: 24h, public: false}
+  rules:
+    - {match: {severity: critical}, severity: Critical}
+"""
+    o = h.track(h.Opshub(text))
+    o.start()
+    page.set("down\n", code=500)
+    h.wait_for(lambda: o.get_json("/api/v1/incidents?state=open")["incidents"], 15, "opened")
+    num = o.get_json("/api/v1/incidents?state=open")["incidents"][0]["number"]
+    inc = incident(o, num)
+    h.eq((inc["severity"], inc["severity_label"], inc["title"]), ("Critical", "CRITICAL", "ApiDown"),
+         "the custom level; the default title")
+    h.wait_for(lambda: incident(o, num)["ack_missed"], 10, "the deadline passed")
+    tl = timeline(o, num)
+    missed = [e for e in tl if e["kind"] == "deadline_missed"]
+    h.eq(len(missed), 1, "recorded once")
+    h.contains(missed[0]["text"], "not acknowledged within the deadline of Critical", "what")
+    rep = o.get_json("/api/v1/reports/incidents")
+    crit = [s for s in rep["by_severity"] if s["severity"] == "Critical"][0]
+    h.eq(crit["ack_deadlines_missed"], 1, "missed deadlines in the report")
+    h.eq([s["severity"] for s in rep["by_severity"]], ["Critical", "High", "Medium", "Low"], "every level reported")
+    r = o.post("/api/v1/incidents", body={"title": "x", "severity": "P1"})
+    h.contains(r.json()["error"]["message"], "Critical, High, Medium, Low", "the scheme's levels")
+    r = o.post("/api/v1/incidents", body={"title": "Typo on pricing page", "severity": "Low"})
+    h.eq(r.json()["public"], False, "a level not shown on the status page")
+    page.set("ok\n")
+    o.stop()
+
+
+def test_cli_and_the_running_daemon():
+    o = h.track(h.Opshub(h.make_config([])))
+    o.start()
+    r = o.cli("incident", "open", "--title", "DB failover", "--severity", "P2", "--impact", "slow pages",
+              "--text", "Primary lost")
+    h.eq(r.returncode, 0, f"opened: {r.stderr}")
+    h.check(r.stdout.startswith("#"), f"prints the number ({r.stdout!r})")
+    num = int(r.stdout.split()[0][1:])
+    h.wait_for(lambda: o.get("/api/v1/incidents/%d" % num).status == 200, 5, "the API reads it")
+    h.eq(o.cli("incident", "update", str(num), "--state", "MONITORING", "--text", "Replica promoted").returncode, 0,
+         "updated")
+    h.eq(o.cli("incident", "ack", str(num)).returncode, 0, "acknowledged")
+    h.eq(o.cli("incident", "ack", str(num)).returncode, 1, "acknowledged once")
+    # the daemon took the CLI's changes: its own change comes after them
+    h.wait_for(lambda: incident(o, num)["state"] == "MONITORING", 5, "state from the CLI")
+    r = o.post(f"/api/v1/incidents/{num}/updates", body={"text": "Watching replication lag"})
+    h.eq(r.status, 201, "the daemon changes it after the CLI")
+    h.eq((r.json()["state"], r.json()["acked_by"].startswith("cli:")), ("MONITORING", True), "nothing lost")
+    r = o.cli("incident", "resolve", str(num), "--text", "Stable for an hour")
+    h.eq(r.returncode, 0, "resolved")
+    h.eq(o.cli("incident", "resolve", str(num)).returncode, 1, "resolved once")
+    h.wait_for(lambda: incident(o, num)["state"] == "RESOLVED", 5, "resolved for the daemon too")
+    r = o.cli("incident", "list", "--state", "all")
+    h.contains(r.stdout, "DB failover", "listed")
+    r = o.cli("incident", "show", str(num))
+    for text in ["opened (P2): DB failover", "Primary lost", "INVESTIGATING -> MONITORING", "acknowledged",
+                 "Watching replication lag", "MONITORING -> RESOLVED: Stable for an hour"]:
+        h.contains(r.stdout, text, "the timeline in show")
+    for args, code in [(["open", "--title", "x"], 2), (["open", "--title", "x", "--severity", "P9"], 2),
+                       (["ack", "9999"], 1), (["ack"], 2), (["update", str(num), "--state", "DONE"], 2),
+                       (["bogus"], 2)]:
+        h.eq(o.cli("incident", *args).returncode, code, f"incident {' '.join(args)}")
+    audit = o.get_json("/api/v1/audit?limit=50")
+    actions = [e["action"] for e in audit.get("entries", audit.get("audit", []))]
+    h.check("incident.create" in actions and "incident.ack" in actions, "audit rows of the CLI")
+    o.stop()
+
+
+def test_kill_9_keeps_the_incident():
+    page = Page()
+    page.set("ok\n")
+    data = h.TempDir()
+    text = h.make_config(checks(page.port, 1), projects=PROJECTS) + RULES
+    o = h.track(h.Opshub(text, data_dir=data.path))
+    o.start()
+    page.set("down\n", code=500)
+    h.wait_for(lambda: o.get_json("/api/v1/incidents?state=open")["incidents"], 15, "opened")
+    num = o.get_json("/api/v1/incidents?state=open")["incidents"][0]["number"]
+    o.kill()
+    o2 = h.track(h.Opshub(text, data_dir=data.path))
+    o2.start()
+    time.sleep(1.5)
+    h.eq([i["number"] for i in o2.get_json("/api/v1/incidents?state=open")["incidents"]], [num],
+         "the same incident after the restart, no second one")
+    page.set("ok\n")
+    h.wait_for(lambda: incident(o2, num)["state"] == "RESOLVED", 20, "its check recovered: resolved")
+    h.eq(len(o2.get_json("/api/v1/incidents?state=all")["incidents"]), 1, "still one incident")
+    o2.stop()
+
+
+def test_config_errors():
+    bad = h.make_config([]) + """
+escalation_policies:
+  - {id: primary, steps: [{targets: [{user: cto}]}]}
+incidents:
+  scheme:
+    - {name: Critical, ack_within: 15m, policy: nowhere}
+    - {name: 'bad name'}
+  rules:
+    - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}
+    - {severity: Critical, channels: [ghost]}
+  quiet_period: forever
+  template: '{{ $incident.title'
+"""
+    tmp = h.TempDir()
+    path = tmp.join("bad.yaml")
+    with open(path, "w") as f:
+        f.write(bad)
+    r = h.run_cli(["config", "check", "-c", path])
+    h.eq(r.returncode, 2, "refused")
+    errs = h.config_errors(r.stderr, path)
+    text = "\n".join(m for _, _, m in errs)
+    for want in ["no escalation policy has the id 'nowhere'", "a level's name is 1 to 32",
+                 "'P1' is no level of the scheme (Critical, bad name)", "no channel has the id 'ghost'",
+                 "bad duration 'forever'"]:
+        h.contains(text, want, "config error")
+    h.eq(len(errs), len([ln for ln in r.stderr.splitlines() if ln.strip()]), "every error names FILE:LINE:COL")
+    # the templates are checked after the load, at their place
+    bad2 = h.make_config([]) + """
+incidents:
+  rules:
+    - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}
+  template: '{{ $incident.title'
+"""
+    path2 = tmp.join("bad2.yaml")
+    with open(path2, "w") as f:
+        f.write(bad2)
+    r = h.run_cli(["config", "check", "-c", path2])
+    h.eq(r.returncode, 2, "bad templates refused")
+    errs = h.config_errors(r.stderr, path2)
+    lines = bad2.splitlines()
+    h.eq([ln for ln, _, _ in errs], [lines.index("    - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}") + 1,
+                                   lines.index("  template: '{{ $incident.title'") + 1], "each at its line")
+    h.contains(errs[0][2], 'undefined variable or field "$nope"', "names the variable")
+
+
+if __name__ == "__main__":
+    h.run(h.collect(globals()))
