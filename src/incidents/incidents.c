@@ -256,8 +256,22 @@ static void answer(struct op *op, int status, const struct incident_err *err, co
     op->cb = NULL;
 }
 
-/* An op is done with its incident: the next one runs; a resolved or
- * transient incident leaves memory once nothing waits on it. */
+/* An incident nothing waits on: a resolved one leaves memory, a reopened
+ * one (read back for an op) joins the open list. True when it was freed. */
+static bool release_if_done(struct incidents *x, struct inc *in)
+{
+    bool resolved = incident_doc_state(in->doc) == INCIDENT_RESOLVED;
+    if (!resolved && !in->listed)
+        list_add(x, in);
+    if (in->ops || in->busy || !resolved || in->number <= 0)
+        return false;
+    if (in->listed)
+        list_remove(x, in);
+    inc_free(in);
+    return true;
+}
+
+/* An op is done with its incident: the next one runs. */
 static void finish_op(struct incidents *x, struct inc *in, struct op *op)
 {
     in->busy = false;
@@ -265,15 +279,8 @@ static void finish_op(struct incidents *x, struct inc *in, struct op *op)
     if (!in->ops)
         in->ops_tail = NULL;
     op_free(op);
-    bool resolved = incident_doc_state(in->doc) == INCIDENT_RESOLVED;
-    if (!resolved && !in->listed)
-        list_add(x, in);   /* a resolved incident reopened */
-    if (!in->ops && resolved && in->number > 0) {
-        if (in->listed)
-            list_remove(x, in);
-        inc_free(in);
+    if (release_if_done(x, in))
         return;
-    }
     if (!x->closing)
         run_ops(x, in);
 }
@@ -522,6 +529,8 @@ static void run_ops(struct incidents *x, struct inc *in)
                 if (!in->ops)
                     in->ops_tail = NULL;
                 op_free(op);
+                if (release_if_done(x, in))
+                    return;
                 continue;
             }
         }

@@ -303,10 +303,12 @@ static void test_conf_suggests_close_keys_at_every_level(void **state)
 
 static void test_conf_rejects_unsupported_top_level_keys(void **state)
 {
-    expect_one_error("incidents: []\n", 1, 1, "'incidents' is not supported by this version of opshub yet");
+    expect_one_error("deploys: []\n", 1, 1, "'deploys' is not supported by this version of opshub yet");
+    expect_one_error("incidents: []\n", 1, 12, "expected a mapping, got a list");
+    expect_one_error("rotations: {}\n", 1, 12, "expected a list, got a mapping");
     expect_one_error("notify: []\n", 1, 9, "expected a mapping, got a list");
     expect_one_error("maintenance: {}\n", 1, 14, "expected a list, got a mapping");
-    const char *keys[] = {"incidents", "deploys", "backups", "runbooks"};
+    const char *keys[] = {"deploys", "backups", "runbooks"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         char yaml[64], msg[96];
         snprintf(yaml, sizeof(yaml), "log: {}\n%s: {}\n", keys[i]);

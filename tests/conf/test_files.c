@@ -298,9 +298,11 @@ static void test_include_files_hold_only_lists(void **state)
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 2, 1, "'log' is not allowed");
     put("conf.d/a.yaml", "alerts: []\nrule_files: [r.yml]\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 2, 1, "'rule_files' is not allowed");
-    put("conf.d/a.yaml", "incidents: []\n");
+    put("conf.d/a.yaml", "incidents: {}\n");
+    expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 1, 1, "'incidents' is not allowed");
+    put("conf.d/a.yaml", "deploys: []\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 1, 1,
-                     "'incidents' is not supported by this version of opshub yet");
+                     "'deploys' is not supported by this version of opshub yet");
     put("conf.d/a.yaml", "checks: {id: a}\n");
     expect_one_error("include: [conf.d/a.yaml]\n", "conf.d/a.yaml", 1, 9, "expected a list, got a mapping");
 }

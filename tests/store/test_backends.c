@@ -394,8 +394,10 @@ static void test_rollups_migration_keeps_old_hours(void **state)
     /* back to schema 6: sample_hours with counts for hours 5..7 */
     assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
                                          " DROP TABLE alert_transitions; DROP TABLE alerts_active; DROP TABLE notifications; DROP TABLE silences;"
+                                         " DROP TABLE incidents; DROP TABLE incident_events;"
                                          " DELETE FROM schema_migrations WHERE version >= 7;"
-                                         " DELETE FROM meta WHERE key LIKE 'rollup_%' OR key = 'silences_gen';"
+                                         " DELETE FROM meta WHERE key LIKE 'rollup_%' OR key IN ('silences_gen',"
+                                         " 'incident_seq', 'incidents_gen');"
                                          " CREATE TABLE sample_hours (check_id TEXT NOT NULL, hour BIGINT NOT NULL,"
                                          " up BIGINT NOT NULL, total BIGINT NOT NULL, PRIMARY KEY (check_id, hour));"
                                          " INSERT INTO sample_hours VALUES ('a', 5, 4, 4), ('a', 6, 1, 2), ('a', 7, 1, 1);"
