@@ -30,7 +30,7 @@ static const struct conf_severity default_levels[] = {
 const struct conf_severity *conf_severity_find(const struct conf_incidents *in, const char *name)
 {
     for (size_t i = 0; in && name && i < in->n_levels; i++)
-        if (strcmp(in->levels[i].name, name) == 0)
+        if (in->levels[i].name && strcmp(in->levels[i].name, name) == 0)
             return &in->levels[i];
     return NULL;
 }
@@ -135,7 +135,8 @@ static void parse_rule(struct conf_ctx *ctx, const struct conf_node *item, struc
         char names[200] = "";
         size_t k = 0;
         for (size_t i = 0; i < in->n_levels && k < sizeof(names); i++)
-            k += (size_t)snprintf(names + k, sizeof(names) - k, "%s%s", i ? ", " : "", in->levels[i].name);
+            k += (size_t)snprintf(names + k, sizeof(names) - k, "%s%s", i ? ", " : "",
+                                  in->levels[i].name ? in->levels[i].name : "?");
         conf_value_error(ctx, f[F_SEVERITY], "'%s' is no level of the scheme (%s)", r->severity, names);
     }
     if (f[F_TITLE] && conf_value_string(ctx, f[F_TITLE], &r->title) == 0) {
