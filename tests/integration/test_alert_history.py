@@ -12,6 +12,7 @@ SQLite and on a real PostgreSQL:
 - PostgreSQL stopped: the history answers 503, a transition waits in the queue and is written
   once the database is back, nothing dropped.
 """
+# ctest: COST 20
 import os
 import sys
 import time

@@ -10,6 +10,7 @@ both: `for: 3s` fires at least 3 s after activeAt, keep_firing_for holds an aler
 condition, and a recording rule gives the same value.
 # ctest: RUN_SERIAL
 """
+# ctest: COST 22
 import datetime
 import os
 import sys

@@ -14,6 +14,7 @@ binary, bounded in time and count, on loopback only. Each test prints the figure
 - Hostile paths (invalid UTF-8, terminal escapes, 1,400 x %01, 8 KB, traversal, NUL): after
   them and every attack above, each log line is strict UTF-8 JSON with its key fields.
 """
+# ctest: COST 25
 import json
 import os
 import re

@@ -7,6 +7,7 @@ not yet valid, wrong audience), failed-login lockout and its metric, rate limits
 burst from a second process, body limits, CORS, users and tokens through the API, the audit
 log, start-up refusals of unsafe settings, and no secret in any log or API output.
 """
+# ctest: COST 28
 # ctest: RUN_SERIAL
 # (CMakeLists.txt reads the line above: nothing else of the suite runs meanwhile)
 # because a burst must fit in one rate-limit window; parallel guesses must overlap one password check.

@@ -7,6 +7,7 @@ random API tokens costs at most the documented number of store lookups (auth/mis
 AUTH_MISS_BURST + AUTH_MISS_RATE_PER_S per second), read from /metrics, and is still answered
 401, not 503.
 """
+# ctest: COST 25
 import json
 import os
 import secrets

@@ -7,6 +7,7 @@ as SHA-256, passwords absent from the database files, one audit row per change, 
 Every run also asserts that no sanitizer report appears on stderr (OPSHUB_BIN may be an
 ASan build).
 """
+# ctest: COST 50
 import base64
 import hashlib
 import json

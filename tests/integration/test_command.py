@@ -12,6 +12,7 @@ nginx) and shell plugins the tests write:
 - arguments (which may hold passwords) never appear in logs or API output;
 - bad settings give FILE:LINE:COL errors.
 """
+# ctest: COST 18
 import json
 import os
 import re

@@ -11,6 +11,7 @@ alerts, rule groups with a failing rule, history, the query box with a chart) an
 markers on a check's chart. Screenshots go to
 <build>/test-output/screenshots.
 """
+# ctest: COST 60
 import json
 import os
 import shutil

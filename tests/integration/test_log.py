@@ -14,6 +14,7 @@ written between logrotate's copy and its truncate are in neither, the documented
 a missing file is down "cannot open ...: No such file or directory"; `opshub check --json`
 prints the values; /metrics shows them; bad configuration gives FILE:LINE:COL.
 """
+# ctest: COST 56
 import json
 import os
 import re

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # ctest: RUN_SERIAL
+# ctest: COST 20
 """Check types' named values end to end, and /metrics at scale.
 
 - An http check against a real nginx and a tcp check: their samples carry

@@ -23,6 +23,7 @@ path; only the URLs point at 127.0.0.1):
   with stderr's first line, a missing program fails, a program past its timeout is killed with
   its process group and retried until max_age.
 """
+# ctest: COST 50
 import datetime
 import hashlib
 import hmac

@@ -12,6 +12,7 @@ degraded, 17 of 17 -> down, up once released; a streaming replica (pg_basebackup
 in_recovery 1 and replication_lag_seconds, the primary has no lag value. Bad configuration
 gives FILE:LINE:COL from `opshub config check` without the password.
 """
+# ctest: COST 19
 import json
 import os
 import secrets

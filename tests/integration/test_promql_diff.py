@@ -17,6 +17,7 @@ The expressions cover every operator, aggregation and function opshub supports (
 table at the end is checked against them). The malformed queries must be refused by both with
 HTTP 400 bad_data.
 """
+# ctest: COST 33
 import json
 import math
 import os
