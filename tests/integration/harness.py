@@ -103,6 +103,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1: every socket is held until all are chosen (n calls
+    of free_port() may return the same port twice, the kernel reusing a released one)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 class _ClosedPort:
     """A TCP socket bound to 127.0.0.1 that never listens: connections to its port are
     refused, and nobody else can bind the port while it is held (no SO_REUSEADDR)."""

@@ -92,7 +92,7 @@ def tls_check(cid, address, interval="2s", timeout="1500ms", **kw):
 def setup():
     tmp = ENV["tmp"] = h.TempDir("opshub-tls-certs-")
     certs = ENV["certs"] = make_certs(tmp.path)
-    ports = ENV["ports"] = {name: h.free_port() for name in certs}
+    ports = ENV["ports"] = dict(zip(certs, h.free_ports(len(certs))))
     servers = "".join(f"""
     server {{
         listen 127.0.0.1:{ports[name]} ssl;
