@@ -558,6 +558,9 @@ static void on_probes_closed(void *data)
 {
     struct app *a = data;
     a->probes = NULL;
+    /* no more acknowledgement links signed with a key that is going away */
+    if (a->incidents)
+        incidents_set_paging(a->incidents, a->notify, a->oncall, NULL, a->conf ? a->conf->server.base_url : NULL);
     if (a->auth)
         auth_close(a->auth, on_auth_closed, a);
     else
@@ -737,18 +740,18 @@ static int start(struct app *a)
         return 1;
     }
     notify_resume(a->notify);
-    a->incidents = incidents_new(&a->loop, a->store, &a->bus);
-    if (!a->incidents || incidents_apply(a->incidents, a->conf) != 0) {
-        base_log_error("incidents cannot start", BASE_LOG_STR("where", "incidents"));
-        return 1;
-    }
-    incidents_start(a->incidents);
     char owhy[256];
     a->oncall = oncall_new();
     if (!a->oncall || oncall_apply(a->oncall, a->conf, owhy, sizeof(owhy)) != 0) {
         base_log_error("rotations cannot start", BASE_LOG_STR("error", a->oncall ? owhy : "out of memory"));
         return 1;
     }
+    a->incidents = incidents_new(&a->loop, a->store, &a->bus);
+    if (!a->incidents || incidents_apply(a->incidents, a->conf) != 0) {
+        base_log_error("incidents cannot start", BASE_LOG_STR("where", "incidents"));
+        return 1;
+    }
+    incidents_start(a->incidents);
     a->objects = objects_svc_new(&a->loop, a->store, &a->env.keyring, on_objects_changed, a);
     if (!a->objects) {
         base_log_error("out of memory while starting", BASE_LOG_STR("where", "objects"));
@@ -790,6 +793,8 @@ static int start(struct app *a)
         return 1;
     }
     auth_start(a->auth);
+    /* pages carry acknowledgement links signed with the identity's key */
+    incidents_set_paging(a->incidents, a->notify, a->oncall, a->auth, a->conf->server.base_url);
     if (start_sso(a, err, sizeof(err)) != 0) {
         base_log_error("single sign-on cannot start", BASE_LOG_STR("error", err));
         return 1;

@@ -308,6 +308,82 @@ int auth_db_user_by_name(struct store_conn *c, const char *username, struct auth
     return user_get_where(c, "SELECT " USER_COLS " FROM users WHERE username = ?", username, u, err, errlen);
 }
 
+/* ---- contact methods ---- */
+
+static bool all_of(const char *s, const char *set, size_t lo, size_t hi)
+{
+    size_t n = strlen(s);
+    if (n < lo || n > hi)
+        return false;
+    for (; *s; s++)
+        if (!strchr(set, *s))
+            return false;
+    return true;
+}
+
+const char *auth_contacts_bad(const struct auth_contacts *c, const char **field)
+{
+    static const char upper_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    if (c->email[0]) {
+        const char *at = strchr(c->email, '@');
+        bool ok = at && at != c->email && at[1] && !strchr(at + 1, '@') && strlen(c->email) <= 254;
+        for (const char *p = c->email; ok && *p; p++)
+            ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && !strchr("<>\"(),;:\\[]", *p);
+        if (!ok)
+            return *field = "email", "email must be an address local@domain";
+    }
+    if (c->slack[0] && !((c->slack[0] == 'U' || c->slack[0] == 'W') && all_of(c->slack + 1, upper_digits, 2, 20)))
+        return *field = "slack", "slack must be a Slack member id (U0123ABCD)";
+    if (c->phone[0] && !(c->phone[0] == '+' && c->phone[1] >= '1' && c->phone[1] <= '9' &&
+                         all_of(c->phone + 1, "0123456789", 7, 15)))
+        return *field = "phone", "phone must be an E.164 number (+8801712345678)";
+    if (c->pagerduty[0] && !all_of(c->pagerduty, alnum, 20, 64))
+        return *field = "pagerduty", "pagerduty must be an Events API v2 routing key (20 to 64 letters and digits)";
+    return NULL;
+}
+
+int auth_db_contacts_get(struct store_conn *c, const char *username, struct auth_contacts *out, char *err,
+                         size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_param p = STORE_P_TEXT(username);
+    struct store_result r = {0};
+    int rc = store_sql_exec(c,
+                            "SELECT u.id, c.email, c.slack, c.phone, c.pagerduty, c.updated_at FROM users u"
+                            " LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.username = ? AND u.disabled = 0",
+                            &p, 1, &r, err, errlen);
+    if (!rc && r.rows == 0)
+        rc = BASE_ERR_NOT_FOUND;
+    if (!rc) {
+        const char *v;
+        if ((v = store_result_text(&r, 0, 1)))
+            snprintf(out->email, sizeof(out->email), "%s", v);
+        if ((v = store_result_text(&r, 0, 2)))
+            snprintf(out->slack, sizeof(out->slack), "%s", v);
+        if ((v = store_result_text(&r, 0, 3)))
+            snprintf(out->phone, sizeof(out->phone), "%s", v);
+        if ((v = store_result_text(&r, 0, 4)))
+            snprintf(out->pagerduty, sizeof(out->pagerduty), "%s", v);
+        out->updated_at = store_result_int(&r, 0, 5);
+    }
+    store_result_free(&r);
+    return rc;
+}
+
+int auth_db_contacts_put(struct store_conn *c, const char *user_id, const struct auth_contacts *in, char *err,
+                         size_t errlen)
+{
+    struct store_param p[6] = {STORE_P_TEXT(user_id), STORE_P_TEXT(in->email), STORE_P_TEXT(in->slack),
+                               STORE_P_TEXT(in->phone), STORE_P_TEXT(in->pagerduty), STORE_P_INT(in->updated_at)};
+    return store_sql_exec(c,
+                          "INSERT INTO user_contacts (user_id, email, slack, phone, pagerduty, updated_at)"
+                          " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET email = excluded.email,"
+                          " slack = excluded.slack, phone = excluded.phone, pagerduty = excluded.pagerduty,"
+                          " updated_at = excluded.updated_at",
+                          p, 6, NULL, err, errlen);
+}
+
 int auth_db_user_count_admins(struct store_conn *c, int64_t *n, char *err, size_t errlen)
 {
     struct store_result r = {0};

@@ -36,6 +36,18 @@ struct auth_user {
     int64_t created_at, updated_at, last_login_at; /* unix ms; last_login 0 = never */
 };
 
+/* Where pages reach a user (docs/incidents.md): an e-mail address, a Slack
+ * member id, a phone number (E.164, for an SMS/voice webhook) and a
+ * PagerDuty routing key (never shown back: only whether it is set). Empty
+ * strings: none. */
+#define AUTH_CONTACT_MAX 256
+struct auth_contacts {
+    char email[AUTH_CONTACT_MAX], slack[AUTH_CONTACT_MAX], phone[AUTH_CONTACT_MAX], pagerduty[AUTH_CONTACT_MAX];
+    int64_t updated_at;
+};
+/* Why a contact method is unacceptable (NULL when all are fine), the field in *field. */
+const char *auth_contacts_bad(const struct auth_contacts *c, const char **field);
+
 struct auth_token {
     char id[AUTH_ID_MAX];
     char name[AUTH_NAME_MAX];
@@ -110,6 +122,14 @@ int auth_db_user_update(struct store_conn *c, const struct auth_user *u, char *e
 int auth_db_user_get(struct store_conn *c, const char *id, struct auth_user *u, char *err, size_t errlen);
 int auth_db_user_by_name(struct store_conn *c, const char *username, struct auth_user *u,
                          char *err, size_t errlen);
+/* The contact methods of the user called username (all empty when none
+ * were set): 0, or BASE_ERR_NOT_FOUND when there is no such user (or it is
+ * disabled). */
+int auth_db_contacts_get(struct store_conn *c, const char *username, struct auth_contacts *out, char *err,
+                         size_t errlen);
+/* Replaces the contact methods of the user with this id. */
+int auth_db_contacts_put(struct store_conn *c, const char *user_id, const struct auth_contacts *in, char *err,
+                         size_t errlen);
 int auth_db_user_count_admins(struct store_conn *c, int64_t *n, char *err, size_t errlen);
 /* Inside a transaction: holds the user's row against concurrent changes
  * (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises

@@ -32,7 +32,8 @@
 struct opts {
     const char *who; /* "opshub user add" */
     const char *config, *data, *role;
-    bool json, password_stdin;
+    const char *email, *slack, *phone, *pagerduty; /* contact */
+    bool json, password_stdin, contact_set;
     const char *pos[2];
 };
 
@@ -43,6 +44,7 @@ struct sub {
     bool role_opt, password_opt;
     const char *synopsis;
     const char *about;
+    bool contact_opt;
 };
 
 static int run_add(const struct opts *o);
@@ -51,22 +53,28 @@ static int run_disable(const struct opts *o);
 static int run_enable(const struct opts *o);
 static int run_passwd(const struct opts *o);
 static int run_role(const struct opts *o);
+static int run_contact(const struct opts *o);
 
 static const struct sub subs[] = {
     {"add", run_add, 1, true, true, "add NAME --role ROLE [--password-stdin]",
      "Creates a user. NAME: 1 to 64 of A-Z a-z 0-9 . _ @ -, starting with a letter or digit.\n"
      "ROLE: viewer, operator or admin. The password (at least 12 characters, not the\n"
      "username) is read from one line of stdin with --password-stdin, otherwise typed twice\n"
-     "on the terminal.\n"},
+     "on the terminal.\n", false},
     {"list", run_list, 0, false, false, "list",
-     "Lists every user: name, role, status, creation and last login.\n"},
+     "Lists every user: name, role, status, creation and last login.\n", false},
     {"disable", run_disable, 1, false, false, "disable NAME",
-     "Disables a user and revokes all their sessions. The last enabled admin cannot be disabled.\n"},
-    {"enable", run_enable, 1, false, false, "enable NAME", "Enables a disabled user.\n"},
+     "Disables a user and revokes all their sessions. The last enabled admin cannot be disabled.\n", false},
+    {"enable", run_enable, 1, false, false, "enable NAME", "Enables a disabled user.\n", false},
     {"passwd", run_passwd, 1, false, true, "passwd NAME [--password-stdin]",
-     "Sets a new password (same policy as add) and revokes all the user's sessions.\n"},
+     "Sets a new password (same policy as add) and revokes all the user's sessions.\n", false},
     {"role", run_role, 2, false, false, "role NAME ROLE",
-     "Sets a user's role (viewer, operator, admin). The last enabled admin cannot be demoted.\n"},
+     "Sets a user's role (viewer, operator, admin). The last enabled admin cannot be demoted.\n", false},
+    {"contact", run_contact, 1, false, false,
+     "contact NAME [--email ADDR] [--slack MEMBER_ID] [--phone +E164] [--pagerduty ROUTING_KEY]",
+     "Shows, or with options sets, where incident pages reach the user (docs/incidents.md). An\n"
+     "option given as \"\" clears that method; the others are kept. The PagerDuty routing key is\n"
+     "never printed back.\n", true},
 };
 #define N_SUBS (sizeof(subs) / sizeof(subs[0]))
 
@@ -593,6 +601,70 @@ static int run_role(const struct opts *o)
     return code ? code : change_user(o, CHANGE_ROLE, role, NULL);
 }
 
+static int run_contact(const struct opts *o)
+{
+    if (check_username(o->who, o->pos[0]))
+        return 2;
+    struct store_conn *c = NULL;
+    int code = o->contact_set ? cli_store_open(o->who, o->config, o->data, &c)
+                              : cli_store_open_existing(o->who, o->config, o->data, &c);
+    if (code)
+        return code;
+    char err[512] = "";
+    struct auth_user u;
+    struct auth_contacts ct;
+    int rc = auth_db_user_by_name(c, o->pos[0], &u, err, sizeof(err));
+    if (rc == 0)
+        rc = auth_db_contacts_get(c, o->pos[0], &ct, err, sizeof(err));
+    if (rc == BASE_ERR_NOT_FOUND) {
+        fprintf(stderr, "%s: no enabled user %s\n", o->who, o->pos[0]);
+        store_conn_close(c);
+        return 1;
+    }
+    if (rc == 0 && o->contact_set) {
+        if (o->email)
+            snprintf(ct.email, sizeof(ct.email), "%s", o->email);
+        if (o->slack)
+            snprintf(ct.slack, sizeof(ct.slack), "%s", o->slack);
+        if (o->phone)
+            snprintf(ct.phone, sizeof(ct.phone), "%s", o->phone);
+        if (o->pagerduty)
+            snprintf(ct.pagerduty, sizeof(ct.pagerduty), "%s", o->pagerduty);
+        const char *field = NULL, *why = auth_contacts_bad(&ct, &field);
+        if (why) {
+            fprintf(stderr, "%s: --%s: %s\n", o->who, field, why);
+            explicit_bzero(ct.pagerduty, sizeof(ct.pagerduty));
+            store_conn_close(c);
+            return 2;
+        }
+        ct.updated_at = base_time_now_ms();
+        rc = auth_db_contacts_put(c, u.id, &ct, err, sizeof(err));
+        char target[120], aerr[256];
+        snprintf(target, sizeof(target), "user %s", u.username);
+        cli_audit(c, "user.contacts", target, rc == 0 ? "ok" : "error", rc == 0 ? 200 : 500, NULL, aerr, sizeof(aerr));
+    }
+    store_conn_close(c);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", o->who, err[0] ? err : base_strerror(rc));
+        explicit_bzero(ct.pagerduty, sizeof(ct.pagerduty));
+        return 1;
+    }
+    if (o->json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "user", u.username, "email", ct.email, "slack", ct.slack,
+                              "phone", ct.phone, "pagerduty_set", ct.pagerduty[0] != 0);
+        char *t = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+        json_decref(j);
+        if (t)
+            printf("%s\n", t);
+        free(t);
+    } else {
+        printf("email      %s\nslack      %s\nphone      %s\npagerduty  %s\n", ct.email[0] ? ct.email : "-",
+               ct.slack[0] ? ct.slack : "-", ct.phone[0] ? ct.phone : "-", ct.pagerduty[0] ? "(set)" : "-");
+    }
+    explicit_bzero(ct.pagerduty, sizeof(ct.pagerduty));
+    return 0;
+}
+
 static int run_passwd(const struct opts *o)
 {
     char hash[AUTH_PASSWORD_HASH_MAX] = "", err[512] = "";
@@ -633,13 +705,23 @@ static int parse(const struct sub *s, int argc, char **argv, struct opts *o)
         {"role", required_argument, NULL, 'r'},
         {"password-stdin", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
+        {"email", required_argument, NULL, 'E'},
+        {"slack", required_argument, NULL, 'S'},
+        {"phone", required_argument, NULL, 'P'},
+        {"pagerduty", required_argument, NULL, 'K'},
         {0},
     };
     int ch;
     optind = 0; /* full reset of GNU getopt */
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":c:d:jr:ph", options, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:d:jr:phE:S:P:K:", options, NULL)) != -1) {
+        if ((ch == 'E' || ch == 'S' || ch == 'P' || ch == 'K') && !s->contact_opt)
+            goto not_here;
         switch (ch) {
+        case 'E': o->email = optarg; o->contact_set = true; break;
+        case 'S': o->slack = optarg; o->contact_set = true; break;
+        case 'P': o->phone = optarg; o->contact_set = true; break;
+        case 'K': o->pagerduty = optarg; o->contact_set = true; break;
         case 'c': o->config = optarg; break;
         case 'd': o->data = optarg; break;
         case 'j': o->json = true; break;

@@ -27,6 +27,38 @@ static const struct conf_severity default_levels[] = {
     {"P3", "LOW", "Low: cosmetic issues, feature requests", 24 * 3600000LL, false, NULL},
 };
 
+const char *const conf_contact_kind_names[CONF_CONTACT_KINDS] = {"email", "slack", "phone", "pagerduty"};
+
+/* contact_channels: {email: ID, slack: ID, phone: ID, pagerduty: ID}, each a channel of a fitting type. */
+static void parse_contact_channels(struct conf_ctx *ctx, const struct conf_node *n, struct conf_incidents *in,
+                                   const struct conf *c)
+{
+    if (conf_value_expect(ctx, n, CONF_NODE_MAP))
+        return;
+    const struct conf_node *f[CONF_CONTACT_KINDS];
+    conf_value_fields(ctx, n, conf_contact_kind_names, CONF_CONTACT_KINDS, f);
+    for (int k = 0; k < CONF_CONTACT_KINDS; k++) {
+        if (!f[k] || conf_value_string(ctx, f[k], &in->contact_channels[k]) != 0)
+            continue;
+        const struct conf_channel *ch = conf_notify_channel(&c->notify, in->contact_channels[k]);
+        if (!ch) {
+            conf_value_error(ctx, f[k], "no channel has the id '%s' (notify.channels)", in->contact_channels[k]);
+            continue;
+        }
+        bool ok = k == CONF_CONTACT_EMAIL       ? ch->type == CONF_CHANNEL_EMAIL
+                  : k == CONF_CONTACT_SLACK     ? ch->type == CONF_CHANNEL_SLACK_BOT
+                  : k == CONF_CONTACT_PAGERDUTY ? ch->type == CONF_CHANNEL_PAGERDUTY
+                                                : ch->type == CONF_CHANNEL_WEBHOOK || ch->type == CONF_CHANNEL_COMMAND;
+        if (!ok)
+            conf_value_error(ctx, f[k], "'%s' is a %s channel; %s contacts need %s", ch->id,
+                             conf_channel_type_name(ch->type), conf_contact_kind_names[k],
+                             k == CONF_CONTACT_EMAIL       ? "an email channel"
+                             : k == CONF_CONTACT_SLACK     ? "a slack_bot channel (a member id is a chat.postMessage channel)"
+                             : k == CONF_CONTACT_PAGERDUTY ? "a pagerduty channel"
+                                                           : "a webhook or command channel (an SMS or voice gateway)");
+    }
+}
+
 const struct conf_severity *conf_severity_find(const struct conf_incidents *in, const char *name)
 {
     for (size_t i = 0; in && name && i < in->n_levels; i++)
@@ -183,8 +215,9 @@ void conf_incidents_parse(struct conf_ctx *ctx, const struct conf_node *n, struc
         return;
     in->configured = true;
     in->file = n->file;
-    enum { F_SCHEME, F_RULES, F_AUTO, F_QUIET, F_TEMPLATE, F_N };
-    static const char *const fields[F_N] = {"scheme", "rules", "auto_monitoring", "quiet_period", "template"};
+    enum { F_SCHEME, F_RULES, F_AUTO, F_QUIET, F_TEMPLATE, F_CONTACTS, F_N };
+    static const char *const fields[F_N] = {"scheme", "rules", "auto_monitoring", "quiet_period", "template",
+                                            "contact_channels"};
     const struct conf_node *f[F_N];
     conf_value_fields(ctx, n, fields, F_N, f);
     const struct conf_node *s = f[F_SCHEME];
@@ -212,6 +245,8 @@ void conf_incidents_parse(struct conf_ctx *ctx, const struct conf_node *n, struc
     }
     if (f[F_AUTO])
         conf_value_bool(ctx, f[F_AUTO], &in->auto_monitoring);
+    if (f[F_CONTACTS])
+        parse_contact_channels(ctx, f[F_CONTACTS], in, c);
     if (f[F_QUIET]) {
         const struct conf_node *q = f[F_QUIET];
         if (q->kind == CONF_NODE_SCALAR && (!strcmp(q->text, "0") || !strcmp(q->text, "0s")))

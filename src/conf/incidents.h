@@ -46,8 +46,17 @@ struct conf_incident_rule {
     int line;
 };
 
+/* The kinds of contact methods of users (auth/db.h) pages go to. */
+enum conf_contact_kind { CONF_CONTACT_EMAIL, CONF_CONTACT_SLACK, CONF_CONTACT_PHONE, CONF_CONTACT_PAGERDUTY,
+                         CONF_CONTACT_KINDS };
+extern const char *const conf_contact_kind_names[CONF_CONTACT_KINDS];
+
 struct conf_incidents {
     bool configured;           /* the section is present */
+    /* contact_channels: the channel (notify.channels) that carries pages to each kind of contact
+     * method: email -> an email channel, slack -> slack_bot, pagerduty -> pagerduty, phone -> a
+     * webhook or command channel; NULL: pages do not go to that kind */
+    const char *contact_channels[CONF_CONTACT_KINDS];
     const struct conf_severity *levels; /* most severe first */
     size_t n_levels;
     bool default_scheme;

@@ -582,3 +582,140 @@ void api_reports_incidents(void *data, struct http_request *req, const struct ht
         base_free(c);
     }
 }
+
+/* ---- signed acknowledgement links (/ack/TOKEN?u=WHO, public) ---- */
+
+/* A browser (Accept: text/html) gets a page; anything else the API's JSON. */
+static void html(struct http_api *api, struct http_request *req, int status, const char *title, const char *body)
+{
+    const char *accept = http_request_header(req, "Accept");
+    if (!accept || !strstr(accept, "text/html")) {
+        if (status < 300)
+            api_send_json(api, req, status, json_pack("{s:s}", "result", title));
+        else
+            api_send_error(api, req, status,
+                           status == 404 ? "not_found" : status == 409 ? "conflict" : status == 410 ? "gone"
+                                                                                        : "unavailable",
+                           title, NULL);
+        return;
+    }
+    struct base_buf b;
+    base_buf_init(&b, 64 * 1024);
+    int rc = base_buf_appendf(&b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                                  "<meta name=\"viewport\" content=\"width=device-width\"><title>%s</title></head>"
+                                  "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
+                                  "<h1>%s</h1>%s</body></html>\n", title, title, body);
+    if (rc == 0)
+        api_send(api, req, status, "text/html; charset=utf-8", "Referrer-Policy: no-referrer\r\n", b.data, b.len);
+    else
+        api_send_error(api, req, 500, "internal", "out of memory", NULL);
+    base_buf_free(&b);
+}
+
+/* Escapes s for HTML text into out. */
+static const char *esc(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *s && k + 7 < n; s++) {
+        const char *r = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : NULL;
+        if (r) {
+            memcpy(out + k, r, strlen(r));
+            k += strlen(r);
+        } else {
+            out[k++] = *s;
+        }
+    }
+    out[k] = 0;
+    return out;
+}
+
+static bool link_ok(struct http_api *api, struct http_request *req, const struct http_params *p, char *id, size_t n,
+                    char *who, size_t wn)
+{
+    if (!api->deps.incidents) {
+        html(api, req, 503, "Incidents are not running", "<p>Try again later.</p>");
+        return false;
+    }
+    int has = api_query_param(api, req, "u", who, wn);
+    if (has < 0)
+        return false;
+    int rc = has ? incidents_ack_link_check(api->deps.incidents, http_params_get(p, "token"), who,
+                                            base_time_now_ms(), id, n)
+                 : BASE_ERR_INVALID;
+    if (rc == BASE_ERR_TIMEOUT) {
+        html(api, req, 410, "This link has expired", "<p>Acknowledge the incident in opshub instead.</p>");
+        return false;
+    }
+    if (rc != 0) {
+        html(api, req, 404, "No such link", "<p>This acknowledgement link is not valid.</p>");
+        return false;
+    }
+    return true;
+}
+
+void api_ack_link_get(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    char id[STORE_INCIDENT_ID_MAX], who[128], e1[300], body[1200];
+    if (!link_ok(api, req, p, id, sizeof(id), who, sizeof(who)))
+        return;
+    /* a page, not the acknowledgement: link previews and mail scanners fetch links with GET */
+    snprintf(body, sizeof(body),
+             "<p>Acknowledge incident <code>%s</code> as <b>%s</b>?</p>"
+             "<form method=\"post\"><button type=\"submit\">Acknowledge</button></form>",
+             id, esc(who, e1, sizeof(e1)));
+    html(api, req, 200, "Acknowledge the incident", body);
+}
+
+struct link_ctx {
+    struct http_api *api;
+    struct http_request *req;
+    char who[128];
+};
+
+static void on_link_ack(void *data, int status, const struct incident_err *err, json_t *incident)
+{
+    struct link_ctx *c = data;
+    char body[1500], e1[600], e2[300];
+    if (status == 0) {
+        snprintf(body, sizeof(body), "<p>Incident #%lld <b>%s</b> is acknowledged by %s. Escalation stopped.</p>",
+                 (long long)json_integer_value(json_object_get(incident, "number")),
+                 esc(json_string_value(json_object_get(incident, "title")) ? json_string_value(json_object_get(incident, "title")) : "",
+                     e1, sizeof(e1)),
+                 esc(c->who, e2, sizeof(e2)));
+        html(c->api, c->req, 200, "Acknowledged", body);
+    } else if (status == BASE_ERR_EXISTS) {
+        snprintf(body, sizeof(body), "<p>Nothing to do: %s.</p>", esc(err ? err->message : "already so", e1, sizeof(e1)));
+        html(c->api, c->req, 409, "Already acknowledged", body);
+    } else if (status == BASE_ERR_NOT_FOUND) {
+        html(c->api, c->req, 404, "No such incident", "<p>The incident of this link does not exist.</p>");
+    } else {
+        html(c->api, c->req, 503, "Not acknowledged", "<p>opshub could not record it now: try again.</p>");
+    }
+    http_request_unref(c->req);
+    base_free(c);
+}
+
+void api_ack_link_post(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    char id[STORE_INCIDENT_ID_MAX], who[128];
+    if (!link_ok(api, req, p, id, sizeof(id), who, sizeof(who)))
+        return;
+    api_set_target(req, "incident %s by %.64s (signed link)", id, who);
+    struct link_ctx *c = base_calloc(1, sizeof(*c));
+    if (!c) {
+        html(api, req, 500, "Not acknowledged", "<p>Out of memory.</p>");
+        return;
+    }
+    c->api = api;
+    c->req = req;
+    snprintf(c->who, sizeof(c->who), "%s", who);
+    http_request_ref(req);
+    int rc = incidents_ack(api->deps.incidents, id, who, "through a signed link", on_link_ack, c);
+    if (rc != 0) {
+        http_request_unref(req);
+        base_free(c);
+        html(api, req, 503, "Not acknowledged", "<p>opshub could not record it now: try again.</p>");
+    }
+}

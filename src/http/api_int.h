@@ -216,6 +216,10 @@ void api_incidents_post_update(void *api, struct http_request *req, const struct
 void api_incidents_timeline(void *api, struct http_request *req, const struct http_params *p);
 void api_incidents_postmortem(void *api, struct http_request *req, const struct http_params *p);
 void api_reports_incidents(void *api, struct http_request *req, const struct http_params *p);
+void api_contacts_get(void *api, struct http_request *req, const struct http_params *p);
+void api_contacts_put(void *api, struct http_request *req, const struct http_params *p);
+void api_ack_link_get(void *api, struct http_request *req, const struct http_params *p);
+void api_ack_link_post(void *api, struct http_request *req, const struct http_params *p);
 /* api_silences.c */
 void api_silences_list(void *api, struct http_request *req, const struct http_params *p);
 void api_silences_get(void *api, struct http_request *req, const struct http_params *p);

@@ -12,12 +12,17 @@
  */
 #include "incidents/incidents.h"
 
+#include "auth/db.h"
+#include "auth/service.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
+#include "notify/notify.h"
+#include "oncall/oncall.h"
 #include "rules/template.h"
 #include "series/series.h"
+#include "store/sql.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,8 +31,10 @@
 
 #define RETRY_MS 2000
 #define PENDING_ALERTS_MAX 10000
+#define ACK_LINK_LABEL "opshub-ack-v1"
+#define ACK_LINK_TTL_MS (24LL * 3600000)
 
-enum op_kind { OP_CREATE, OP_PATCH, OP_ACK, OP_RESOLVE, OP_UPDATE, OP_ALERT, OP_TICK };
+enum op_kind { OP_CREATE, OP_PATCH, OP_ACK, OP_RESOLVE, OP_UPDATE, OP_ALERT, OP_TICK, OP_ESCALATE, OP_NOTE };
 
 struct inc;
 
@@ -44,6 +51,7 @@ struct op {
     incidents_cb cb;
     void *data;
     json_t *copy, *changes;           /* while being written */
+    json_t *pages;                    /* OP_ESCALATE: who and what to page once written */
     struct op *next;
 };
 
@@ -99,12 +107,21 @@ struct incidents {
     uint64_t rng;
     struct sev_stats stats[CONF_INCIDENT_LEVELS_MAX * 2];
     size_t n_stats;
+    /* paging */
+    const struct conf *conf;          /* escalation policies */
+    struct notify *notify;
+    struct oncall *oncall;
+    struct auth *auth;
+    char base_url[512];
+    uint64_t pages;
 };
 
 static const double time_bounds[] = {60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800};
 
 static void run_ops(struct incidents *x, struct inc *in);
 static void maybe_closed(struct incidents *x);
+static void send_pages(struct incidents *x, const struct inc *in, const json_t *pages);
+static const struct conf_policy *policy_of(const struct incidents *x, const json_t *doc);
 
 /* ---- incidents in memory ---- */
 
@@ -116,6 +133,7 @@ static void inc_free(struct inc *in)
 
 static void op_free(struct op *op)
 {
+    json_decref(op->pages);
     json_decref(op->input);
     json_decref(op->copy);
     json_decref(op->changes);
@@ -298,6 +316,8 @@ static void on_saved(void *data, int status, const char *errmsg, int64_t number)
         json_decref(in->doc);
         in->doc = op->copy;
         op->copy = NULL;
+        if (op->kind == OP_ESCALATE)
+            send_pages(x, in, op->pages);   /* written first: a restart never pages a step twice */
         answer(op, 0, NULL, in->doc);
         finish_op(x, in, op);
     } else if (op->internal && !x->closing) {
@@ -307,7 +327,8 @@ static void on_saved(void *data, int status, const char *errmsg, int64_t number)
                           BASE_LOG_STR("incident", in->id), BASE_LOG_STR("error", errmsg ? errmsg : base_strerror(status)));
         json_decref(op->copy);
         json_decref(op->changes);
-        op->copy = op->changes = NULL;
+        json_decref(op->pages);
+        op->copy = op->changes = op->pages = NULL;
         op->not_before = base_time_now_ms() + RETRY_MS;
         in->busy = false;
     } else {
@@ -436,6 +457,18 @@ static void apply_tick(struct incidents *x, json_t *doc, json_t *changes, int64_
         snprintf(line, sizeof(line), "not acknowledged within the deadline of %s (%lld min)",
                  lv ? lv->name : incident_doc_str(doc, "severity"),
                  (long long)((deadline - incident_doc_int(doc, "created")) / 60000));
+        const struct conf_policy *p = policy_of(x, doc);
+        json_t *e = json_object_get(doc, "escalation");
+        if (p && !(json_is_object(e) && json_is_true(json_object_get(e, "done")))) {
+            /* a missed deadline escalates at once */
+            if (!json_is_object(e)) {
+                e = json_pack("{s:i, s:i, s:I, s:b}", "step", 0, "round", 0, "next_at", (json_int_t)now, "done", 0);
+                json_object_set_new(doc, "escalation", e);
+            } else {
+                json_object_set_new(e, "next_at", json_integer((json_int_t)now));
+            }
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), ": escalating");
+        }
         incident_change(changes, "deadline_missed", "opshub", line, NULL);
         json_object_set_new(doc, "updated", json_integer((json_int_t)now));
     }
@@ -445,6 +478,229 @@ static void apply_tick(struct incidents *x, json_t *doc, json_t *changes, int64_
         char line[120];
         snprintf(line, sizeof(line), "quiet for %lld min", (long long)(x->sch->quiet_ms / 60000));
         incident_doc_set_state(doc, INCIDENT_RESOLVED, "opshub", now, line, changes);
+    }
+}
+
+/* ---- escalation ---- */
+
+static const struct conf_policy *policy_of(const struct incidents *x, const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "policy"));
+    return id && *id && x->conf ? conf_policy_find(x->conf, id) : NULL;
+}
+
+/* When the next step is due (INT64_MAX: never), from the document's
+ * escalation state or, before the first step, from its opening. */
+static int64_t esc_next(const json_t *doc, const struct conf_policy *p)
+{
+    json_t *e = json_object_get(doc, "escalation");
+    if (json_is_object(e))
+        return json_is_true(json_object_get(e, "done")) ? INT64_MAX : incident_doc_int(e, "next_at");
+    return incident_doc_int(doc, "created") + (p && p->n_steps ? p->steps[0].delay_ms : 0);
+}
+
+static bool esc_due(const struct incidents *x, const json_t *doc, int64_t now)
+{
+    if (incident_doc_state(doc) == INCIDENT_RESOLVED || incident_doc_int(doc, "acked_at") > 0)
+        return false;
+    const struct conf_policy *p = policy_of(x, doc);
+    return p && now >= esc_next(doc, p);
+}
+
+/* Runs the step that is due: who it pages (op->pages, sent once written), the timeline entry,
+ * and the next step (after the last: the first again, repeat times, then done). */
+static void apply_escalate(struct incidents *x, struct op *op, json_t *doc, json_t *changes, int64_t now)
+{
+    const struct conf_policy *p = policy_of(x, doc);
+    json_t *e = json_object_get(doc, "escalation");
+    int step = json_is_object(e) ? (int)incident_doc_int(e, "step") : 0;
+    int round = json_is_object(e) ? (int)incident_doc_int(e, "round") : 0;
+    if (!p || !p->n_steps || step < 0 || (size_t)step >= p->n_steps) {
+        json_object_set_new(doc, "escalation", json_pack("{s:i, s:i, s:I, s:b}", "step", step, "round", round,
+                                                         "next_at", (json_int_t)0, "done", 1));
+        return;
+    }
+    op->pages = json_array();
+    char line[1500];
+    size_t k = (size_t)snprintf(line, sizeof(line), "escalation step %d of %zu%s: ", step + 1, p->n_steps,
+                                round ? " (repeated)" : "");
+    const struct conf_policy_step *st = &p->steps[step];
+    for (size_t i = 0; i < st->n_targets && k < sizeof(line); i++) {
+        const struct conf_target *t = &st->targets[i];
+        const char *sep = i ? ", " : "";
+        if (t->kind == CONF_TARGET_CHANNEL) {
+            json_array_append_new(op->pages, json_pack("{s:s, s:s}", "kind", "channel", "id", t->id));
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "%schannel %s", sep, t->id);
+        } else if (t->kind == CONF_TARGET_USER) {
+            json_array_append_new(op->pages, json_pack("{s:s, s:s}", "kind", "user", "id", t->id));
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", sep, t->id);
+        } else {
+            const struct oncall_rotation *r = x->oncall ? oncall_find(x->oncall, t->id) : NULL;
+            struct oncall_span sp = {0};
+            if (r)
+                oncall_rotation_at(r, now, &sp);
+            if (sp.user) {
+                json_array_append_new(op->pages, json_pack("{s:s, s:s, s:s}", "kind", "user", "id", sp.user, "via",
+                                                           t->id));
+                k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s (on call in %s)", sep, sp.user, t->id);
+            } else {
+                k += (size_t)snprintf(line + k, sizeof(line) - k, "%snobody on call in %s", sep, t->id);
+            }
+        }
+    }
+    incident_change(changes, "escalated", "opshub", line,
+                    json_pack("{s:i, s:i, s:O}", "step", step + 1, "round", round + 1, "pages", op->pages));
+    step++;
+    bool done = false;
+    if ((size_t)step >= p->n_steps) {
+        step = 0;
+        round++;
+        done = round > p->repeat;
+    }
+    int64_t next = done ? 0 : now + p->steps[step].delay_ms;
+    json_object_set_new(doc, "escalation", json_pack("{s:i, s:i, s:I, s:b}", "step", step, "round", round, "next_at",
+                                                     (json_int_t)next, "done", done));
+    json_object_set_new(doc, "updated", json_integer((json_int_t)now));
+}
+
+/* A signed link that acknowledges exactly this incident, as `who`, for a day. */
+static void ack_link(const struct incidents *x, const char *id, const char *who, int64_t now, char *out, size_t n)
+{
+    out[0] = 0;
+    char exp[24], msg[256], mac[AUTH_MAC_TOKEN_MAX];
+    snprintf(exp, sizeof(exp), "%" PRIx64, (uint64_t)((now + ACK_LINK_TTL_MS) / 1000));
+    snprintf(msg, sizeof(msg), "%s|%s|%s", id, exp, who);
+    if (!x->auth || auth_mac_token(x->auth, ACK_LINK_LABEL, msg, mac, sizeof(mac)) != 0)
+        return;
+    snprintf(out, n, "%s/api/v1/ack/%s-%s-%s?u=%s", x->base_url, id, exp, mac, who);
+}
+
+int incidents_ack_link_check(const struct incidents *x, const char *token, const char *who, int64_t now, char *id,
+                             size_t id_len)
+{
+    if (!x->auth || !token || !who || !*who || strlen(who) > 100 || strlen(token) > 120)
+        return BASE_ERR_INVALID;
+    const char *d1 = strchr(token, '-'), *d2 = d1 ? strchr(d1 + 1, '-') : NULL;
+    if (!d1 || !d2 || (size_t)(d1 - token) >= id_len || d2 - d1 - 1 > 16)
+        return BASE_ERR_INVALID;
+    char exp[24], msg[256];
+    snprintf(id, id_len, "%.*s", (int)(d1 - token), token);
+    snprintf(exp, sizeof(exp), "%.*s", (int)(d2 - d1 - 1), d1 + 1);
+    snprintf(msg, sizeof(msg), "%s|%s|%s", id, exp, who);
+    if (!auth_mac_verify(x->auth, ACK_LINK_LABEL, msg, d2 + 1))
+        return BASE_ERR_INVALID;
+    char *end;
+    unsigned long long e = strtoull(exp, &end, 16);
+    if (*end || (int64_t)e * 1000 < now)
+        return BASE_ERR_TIMEOUT;
+    return 0;
+}
+
+/* ---- pages ---- */
+
+struct contact_job {
+    struct incidents *x;
+    char id[STORE_INCIDENT_ID_MAX], user[AUTH_NAME_MAX], via[64];
+    int64_t number;
+    char severity[CONF_INCIDENT_NAME_MAX + 1], state[16];
+    char summary[300], ack[700];
+    char *text;
+    struct auth_contacts c;
+};
+
+static void note(struct incidents *x, const char *id, const char *kind, const char *text);
+
+static void page_to(struct incidents *x, const struct contact_job *j, const char *channel, const char *recipient)
+{
+    struct notify_page pg = {.channel = channel, .recipient = recipient, .event = "trigger", .dedup_key = j->id,
+                             .summary = j->summary, .text = j->text, .ack_url = j->ack[0] ? j->ack : NULL,
+                             .incident_id = j->id, .severity = j->severity, .state = j->state, .number = j->number};
+    if (notify_page(x->notify, &pg, NULL, 0) == 0)
+        x->pages++;
+}
+
+static int contact_work(struct store_conn *c, void *data, char *err, size_t errlen)
+{
+    struct contact_job *j = data;
+    return auth_db_contacts_get(c, j->user, &j->c, err, errlen);
+}
+
+static void contact_done(void *data, int status, const char *errmsg)
+{
+    struct contact_job *j = data;
+    struct incidents *x = j->x;
+    x->pending--;
+    (void)errmsg;
+    if (!x->closing && x->notify) {
+        const char *value[CONF_CONTACT_KINDS] = {j->c.email, j->c.slack, j->c.phone, j->c.pagerduty};
+        char line[400];
+        size_t k = (size_t)snprintf(line, sizeof(line), "notified %s", j->user);
+        int sent = 0;
+        for (int i = 0; status == 0 && i < CONF_CONTACT_KINDS; i++) {
+            const char *ch = x->sch->contact_channels[i];
+            if (!value[i][0] || !ch)
+                continue;
+            page_to(x, j, ch, value[i]);
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", sent++ ? ", " : " by ", conf_contact_kind_names[i]);
+        }
+        if (status == BASE_ERR_NOT_FOUND)
+            snprintf(line, sizeof(line), "%s is no user of opshub (or is disabled): not notified", j->user);
+        else if (status != 0)
+            snprintf(line, sizeof(line), "the contact methods of %s could not be read: not notified", j->user);
+        else if (!sent)
+            snprintf(line, sizeof(line), "%s has no contact method a page can use (incidents.contact_channels): "
+                     "not notified", j->user);
+        note(x, j->id, sent ? "notified" : "not_notified", line);
+    }
+    explicit_bzero(j->c.pagerduty, sizeof(j->c.pagerduty));
+    base_free(j->text);
+    base_free(j);
+    maybe_closed(x);
+}
+
+/* The pages of a step that was written: channels now, users once their contact methods are read. */
+static void send_pages(struct incidents *x, const struct inc *in, const json_t *pages)
+{
+    if (!x->notify || !json_array_size(pages))
+        return;
+    char text[4096];
+    incidents_message(x, in->doc, NULL, text, sizeof(text));
+    const struct conf_severity *lv = conf_severity_find(x->sch, incident_doc_str(in->doc, "severity"));
+    int64_t now = base_time_now_ms();
+    size_t i;
+    json_t *pg;
+    json_array_foreach(pages, i, pg) {
+        struct contact_job *j = base_calloc(1, sizeof(*j));
+        if (!j || !(j->text = base_strdup(text))) {
+            base_free(j);
+            continue;
+        }
+        j->x = x;
+        snprintf(j->id, sizeof(j->id), "%s", in->id);
+        j->number = in->number;
+        snprintf(j->severity, sizeof(j->severity), "%s", incident_doc_str(in->doc, "severity"));
+        snprintf(j->state, sizeof(j->state), "%s", incident_doc_str(in->doc, "state"));
+        snprintf(j->summary, sizeof(j->summary), "[%s] #%" PRId64 " %s", lv ? lv->label : j->severity, in->number,
+                 incident_doc_str(in->doc, "title"));
+        const char *kind = incident_doc_str(pg, "kind"), *id = incident_doc_str(pg, "id");
+        if (!strcmp(kind, "channel")) {
+            char who[CONF_ID_MAX + 16];
+            snprintf(who, sizeof(who), "channel:%s", id);
+            ack_link(x, in->id, who, now, j->ack, sizeof(j->ack));
+            page_to(x, j, id, NULL);
+            base_free(j->text);
+            base_free(j);
+            continue;
+        }
+        snprintf(j->user, sizeof(j->user), "%s", id);
+        snprintf(j->via, sizeof(j->via), "%s", incident_doc_str(pg, "via"));
+        ack_link(x, in->id, j->user, now, j->ack, sizeof(j->ack));
+        if (store_call(x->store, contact_work, contact_done, j) == 0) {
+            x->pending++;
+        } else {
+            base_free(j->text);
+            base_free(j);
+        }
     }
 }
 
@@ -506,6 +762,13 @@ static int apply(struct incidents *x, struct op *op)
         break;
     case OP_TICK:
         apply_tick(x, op->copy, op->changes, now);
+        break;
+    case OP_ESCALATE:
+        if (esc_due(x, op->copy, now))
+            apply_escalate(x, op, op->copy, op->changes, now);
+        break;
+    case OP_NOTE:
+        incident_change(op->changes, op->how, "opshub", op->text, NULL);
         break;
     }
     if (op->kind != OP_CREATE && json_array_size(op->changes) == 0) {
@@ -570,6 +833,33 @@ static void enqueue(struct incidents *x, struct inc *in, struct op *op)
         in->ops = op;
     in->ops_tail = op;
     run_ops(x, in);
+}
+
+static void note(struct incidents *x, const char *id, const char *kind, const char *text)
+{
+    struct inc *in = find(x, id);
+    if (!in)
+        return;   /* resolved and gone meanwhile */
+    struct op *op = op_new(x, in, OP_NOTE, "opshub");
+    if (!op || !(op->text = base_strdup(text)) || !(op->how = base_strdup(kind))) {
+        if (op)
+            op_free(op);
+        return;
+    }
+    op->internal = true;
+    enqueue(x, in, op);
+}
+
+void incidents_set_paging(struct incidents *x, struct notify *n, struct oncall *oc, struct auth *a,
+                          const char *base_url)
+{
+    x->notify = n;
+    x->oncall = oc;
+    x->auth = a;
+    snprintf(x->base_url, sizeof(x->base_url), "%s", base_url ? base_url : "");
+    size_t l = strlen(x->base_url);
+    while (l && x->base_url[l - 1] == '/')
+        x->base_url[--l] = 0;
 }
 
 /* ---- changes from the API ---- */
@@ -1057,6 +1347,14 @@ static void on_tick(uv_timer_t *t)
                    (incident_doc_state(in->doc) == INCIDENT_MONITORING && x->sch->quiet_ms > 0 &&
                     json_array_size(json_object_get(in->doc, "alerts")) &&
                     now - incident_doc_int(in->doc, "monitoring_at") >= x->sch->quiet_ms);
+        if (esc_due(x, in->doc, now)) {
+            struct op *op = op_new(x, in, OP_ESCALATE, "opshub");
+            if (op) {
+                op->internal = true;
+                enqueue(x, in, op);
+            }
+            continue;
+        }
         if (!due)
             continue;
         struct op *op = op_new(x, in, OP_TICK, "opshub");
@@ -1126,6 +1424,7 @@ int incidents_apply(struct incidents *x, const struct conf *c)
         /* the previous rules point into a configuration that may be gone: none, and the default scheme */
         rules_free(rules, in->n_rules);
         x->sch = &x->defaults;
+        x->conf = NULL;
         return rc;
     }
     template_free(x->message_t);
@@ -1133,6 +1432,7 @@ int incidents_apply(struct incidents *x, const struct conf *c)
     x->n_rules = in->n_rules;
     x->message_t = msg;
     x->sch = in;
+    x->conf = c;
     return 0;
 }
 

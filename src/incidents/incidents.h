@@ -63,6 +63,22 @@ int incidents_post_update(struct incidents *x, const char *ref, const char *text
  * or `update` when not NULL) into out. */
 void incidents_message(const struct incidents *x, const json_t *doc, const char *update, char *out, size_t n);
 
+/* Paging through escalation policies (docs/incidents.md): pages go out
+ * through n (channels, and users' contact methods through
+ * incidents.contact_channels), rotations are answered by oc, signed
+ * acknowledgement links are made with a's signing key under base_url.
+ * Any may be NULL (no pages then). */
+struct notify;
+struct oncall;
+struct auth;
+void incidents_set_paging(struct incidents *x, struct notify *n, struct oncall *oc, struct auth *a,
+                          const char *base_url);
+/* Checks a signed acknowledgement link (/ack/TOKEN?u=WHO): 0 with the
+ * incident's id in id, BASE_ERR_INVALID (not signed by this server),
+ * BASE_ERR_TIMEOUT (expired). */
+int incidents_ack_link_check(const struct incidents *x, const char *token, const char *who, int64_t now, char *id,
+                             size_t id_len);
+
 /* Prometheus text: opshub_incidents_open{severity}, and the histograms
  * opshub_incident_tta_seconds / _ttr_seconds{severity} of incidents
  * acknowledged / resolved since the start. */

@@ -141,6 +141,10 @@ static size_t count_status(json_t *alerts, const char *status)
 
 void channel_summary(json_t *p, char *out, size_t n)
 {
+    if (json_is_string(json_object_get(p, "opshub_page"))) {
+        snprintf(out, n, "%s", str(p, "summary"));
+        return;
+    }
     json_t *alerts = json_object_get(p, "alerts");
     bool firing = strcmp(str(p, "status"), "firing") == 0;
     size_t len = 0;
@@ -377,7 +381,7 @@ static json_t *pagerduty_event(json_t *p, const char *summary, const struct ncha
                       : strcmp(s, "error") == 0                              ? "error"
                       : strcmp(s, "warning") == 0                            ? "warning"
                                                                              : "info";
-    json_t *details = json_pack("{s:I, s:I, s:O, s:O}", "num_firing",
+    json_t *details = json_pack("{s:I, s:I, s:O?, s:O?}", "num_firing",
                                 (json_int_t)count_status(json_object_get(p, "alerts"), "firing"), "num_resolved",
                                 (json_int_t)count_status(json_object_get(p, "alerts"), "resolved"), "commonLabels",
                                 json_object_get(p, "commonLabels"), "commonAnnotations",
@@ -669,8 +673,33 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
     char summary[512];
     channel_summary(p, summary, sizeof(summary));
     char *custom = NULL;
-    if (ch->title_t || ch->text_t)
+    /* a page of an incident (notify_page): its own text, to its recipient */
+    struct nchannel pc;
+    char *to1[1];
+    if (json_is_string(json_object_get(p, "opshub_page"))) {
+        const char *ack = str(p, "ack_url"), *url = str(p, "url");
+        size_t n = strlen(str(p, "text")) + strlen(ack) + strlen(url) + 64;
+        custom = base_malloc(n);
+        if (custom)
+            snprintf(custom, n, "%s%s%s%s%s", str(p, "text"), *ack ? "\n\nAcknowledge: " : "", ack,
+                     *url ? "\nIncident: " : "", url);
+        const char *rcpt = json_string_value(json_object_get(p, "recipient"));
+        if (rcpt && *rcpt) {
+            pc = *ch;
+            if (ch->type == CONF_CHANNEL_EMAIL) {
+                to1[0] = (char *)rcpt;
+                pc.to = to1;
+                pc.n_to = 1;
+            } else if (ch->type == CONF_CHANNEL_SLACK_BOT || ch->type == CONF_CHANNEL_TELEGRAM) {
+                pc.target = (char *)rcpt;
+            } else if (ch->type == CONF_CHANNEL_PAGERDUTY) {
+                pc.routing_key = (char *)rcpt;
+            }
+            ch = &pc;
+        }
+    } else if (ch->title_t || ch->text_t) {
         custom = expand_templates(ch, p, summary, sizeof(summary));
+    }
     json_t *body = NULL;
     char *text_body = NULL;
     struct tb t;

@@ -1912,6 +1912,44 @@ int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len)
     return outbox_add(n->outbox, ch, "test", gk, g.dedup, summary, payload, 0, id_out, id_len);
 }
 
+int notify_page(struct notify *n, const struct notify_page *p, char *id_out, size_t id_len)
+{
+    struct nchannel *ch = notify_channel(n, p->channel);
+    if (!ch)
+        return BASE_ERR_NOT_FOUND;
+    json_t *pj = json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:I, s:s, s:s}}", "opshub_page", "1", "event",
+                           p->event ? p->event : "trigger", "summary", p->summary ? p->summary : "", "text",
+                           p->text ? p->text : "", "recipient", p->recipient ? json_string(p->recipient) : json_null(),
+                           "incident", "id", p->incident_id ? p->incident_id : "", "number", (json_int_t)p->number,
+                           "severity", p->severity ? p->severity : "", "state", p->state ? p->state : "");
+    bool resolve = p->event && !strcmp(p->event, "resolve");
+    if (pj) {
+        /* what the channels read of an Alertmanager payload: status, and a severity for PagerDuty */
+        json_object_set_new(pj, "status", json_string(resolve ? "resolved" : "firing"));
+        json_object_set_new(pj, "commonLabels", json_pack("{s:s}", "severity", "critical"));
+        json_object_set_new(pj, "commonAnnotations", json_pack("{s:s}", "summary", p->summary ? p->summary : ""));
+    }
+    if (pj && p->ack_url)
+        json_object_set_new(pj, "ack_url", json_string(p->ack_url));
+    if (pj && n->base_url && p->incident_id) {
+        char url[600];
+        snprintf(url, sizeof(url), "%s/#/incidents/%s", n->base_url, p->incident_id);
+        json_object_set_new(pj, "url", json_string(url));
+    }
+    char *payload = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
+    json_decref(pj);
+    if (!payload)
+        return BASE_ERR_NOMEM;
+    char *copy = base_strdup(payload);
+    free(payload);
+    if (!copy)
+        return BASE_ERR_NOMEM;
+    char dedup[200];
+    snprintf(dedup, sizeof(dedup), "%s:%s", p->dedup_key ? p->dedup_key : "page", ch->id);
+    return outbox_add(n->outbox, ch, "page", p->dedup_key ? p->dedup_key : "page", dedup,
+                      p->summary ? p->summary : "page", copy, 0, id_out, id_len);
+}
+
 int notify_retry(struct notify *n, const char *id, notify_retry_cb cb, void *data)
 {
     return outbox_retry(n->outbox, id, cb, data);

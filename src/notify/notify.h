@@ -71,6 +71,21 @@ void notify_silences_changed(struct notify *n);
 /* A test message through channel id: the delivery's id in id_out. 0,
  * BASE_ERR_NOT_FOUND (no such channel), BASE_ERR_TOO_BIG (outbox full). */
 int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len);
+/* A page of an incident (incidents/): a message through channel id, to
+ * recipient when not NULL (an e-mail address, a Slack member id, a
+ * PagerDuty routing key, a phone number for a webhook or program) instead
+ * of the channel's own, through the outbox like any notification. event is
+ * "trigger" or "resolve" (PagerDuty's event_action; the others ignore it);
+ * dedup_key groups the pages of one incident (PagerDuty's dedup_key).
+ * summary is one line, text the message, ack_url a signed link or NULL.
+ * 0, BASE_ERR_NOT_FOUND (no such channel), BASE_ERR_TOO_BIG (outbox full),
+ * BASE_ERR_NOMEM. */
+struct notify_page {
+    const char *channel, *recipient, *event, *dedup_key, *summary, *text, *ack_url;
+    const char *incident_id, *severity, *state;
+    long long number;
+};
+int notify_page(struct notify *n, const struct notify_page *p, char *id_out, size_t id_len);
 /* Sends a delivery again now: a pending one at once; a failed one (read
  * from the store) back to pending. cb(data, 0 | BASE_ERR_NOT_FOUND |
  * BASE_ERR_EXISTS (already sent) | BASE_ERR_*). */

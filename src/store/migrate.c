@@ -204,6 +204,12 @@ struct migration {
 #define M11_POSTGRES M11_INCIDENTS \
      "CREATE TABLE incident_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," M11_COLUMNS
 
+/* Contact methods of users (auth/db.h): one row per user who has any. */
+#define M12_CONTACTS \
+     "CREATE TABLE user_contacts (" \
+     " user_id TEXT PRIMARY KEY, email TEXT NOT NULL, slack TEXT NOT NULL, phone TEXT NOT NULL," \
+     " pagerduty TEXT NOT NULL, updated_at BIGINT NOT NULL);"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -284,6 +290,8 @@ static const struct migration migrations[] = {
     {10, M10_SILENCES, M10_SILENCES},
     /* 11: incidents and their timelines (store/incidents.h). */
     {11, M11_SQLITE, M11_POSTGRES},
+    /* 12: contact methods of users, where pages reach them (auth/db.h). */
+    {12, M12_CONTACTS, M12_CONTACTS},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

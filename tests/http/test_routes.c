@@ -141,12 +141,15 @@ static void test_routes_every_route_has_a_role_and_rate_class(void **state)
         bool describes = strcmp(r->pattern, "/api/v1/openapi.json") == 0;
         /* a calendar feed: its URL's token (a MAC of the rotation id) is the credential, and it has a rate */
         bool feed = strcmp(r->pattern, "/api/v1/rotations/{id}.ics") == 0 && r->rate_class;
-        if (strncmp(r->pattern, "/api/", 5) == 0 && r->min_role == AUTH_ROLE_PUBLIC && !way_in && !describes && !feed)
+        /* an acknowledgement link: its signed token is the credential, and it has a rate */
+        bool ack_link = strcmp(r->pattern, "/api/v1/ack/{token}") == 0 && r->rate_class;
+        if (strncmp(r->pattern, "/api/", 5) == 0 && r->min_role == AUTH_ROLE_PUBLIC && !way_in && !describes && !feed &&
+            !ack_link)
             fail_msg("%s %s is public", r->method, r->pattern);
         /* Heartbeat pings are public by design: the check's own token
          * (compared in constant time) is their credential. */
         bool pinged = strncmp(r->pattern, "/ping/", 6) == 0;
-        if (is_mutation(r->method) && r->min_role == AUTH_ROLE_PUBLIC && !way_in && !pinged)
+        if (is_mutation(r->method) && r->min_role == AUTH_ROLE_PUBLIC && !way_in && !pinged && !ack_link)
             fail_msg("%s %s changes state but is public without the login rate class", r->method, r->pattern);
     }
 }

@@ -394,7 +394,7 @@ static void test_rollups_migration_keeps_old_hours(void **state)
     /* back to schema 6: sample_hours with counts for hours 5..7 */
     assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
                                          " DROP TABLE alert_transitions; DROP TABLE alerts_active; DROP TABLE notifications; DROP TABLE silences;"
-                                         " DROP TABLE incidents; DROP TABLE incident_events;"
+                                         " DROP TABLE incidents; DROP TABLE incident_events; DROP TABLE user_contacts;"
                                          " DELETE FROM schema_migrations WHERE version >= 7;"
                                          " DELETE FROM meta WHERE key LIKE 'rollup_%' OR key IN ('silences_gen',"
                                          " 'incident_seq', 'incidents_gen');"
