@@ -1495,6 +1495,10 @@ void incidents_close(struct incidents *x, void (*cb)(void *data), void *data)
     x->closing = true;
     x->close_cb = cb;
     x->close_data = data;
+    /* notify closes right after: a write answered from now on sends no page (a step written in
+     * the last moments of a stop is not paged again after the start: at most once) */
+    x->notify = NULL;
+    x->auth = NULL;
     if (x->subscribed)
         event_unsubscribe(x->bus, on_event, x);
     uv_timer_stop(&x->timer);
