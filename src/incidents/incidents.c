@@ -121,6 +121,7 @@ static const double time_bounds[] = {60, 300, 900, 1800, 3600, 7200, 14400, 4320
 static void run_ops(struct incidents *x, struct inc *in);
 static void maybe_closed(struct incidents *x);
 static void send_pages(struct incidents *x, const struct inc *in, const json_t *pages);
+static void post_update(struct incidents *x, const struct inc *in, bool resolved);
 static const struct conf_policy *policy_of(const struct incidents *x, const json_t *doc);
 
 /* ---- incidents in memory ---- */
@@ -313,11 +314,14 @@ static void on_saved(void *data, int status, const char *errmsg, int64_t number)
         if (number > 0)
             in->number = number;
         observe(x, op->kind == OP_CREATE ? NULL : in->doc, op->copy);
+        bool moved = incident_doc_state(in->doc) != incident_doc_state(op->copy);
         json_decref(in->doc);
         in->doc = op->copy;
         op->copy = NULL;
         if (op->kind == OP_ESCALATE)
             send_pages(x, in, op->pages);   /* written first: a restart never pages a step twice */
+        else if (op->kind == OP_CREATE || op->kind == OP_UPDATE || moved)
+            post_update(x, in, incident_doc_state(in->doc) == INCIDENT_RESOLVED);
         answer(op, 0, NULL, in->doc);
         finish_op(x, in, op);
     } else if (op->internal && !x->closing) {
@@ -860,6 +864,41 @@ void incidents_set_paging(struct incidents *x, struct notify *n, struct oncall *
     size_t l = strlen(x->base_url);
     while (l && x->base_url[l - 1] == '/')
         x->base_url[--l] = 0;
+}
+
+/* Opened, a status update, resolved: the communication template to the incident's channels. */
+static void post_update(struct incidents *x, const struct inc *in, bool resolved)
+{
+    json_t *chs = json_object_get(in->doc, "channels");
+    if (!x->notify || !json_array_size(chs))
+        return;
+    char text[4096], summary[300], ack[700] = "", line[600];
+    incidents_message(x, in->doc, NULL, text, sizeof(text));
+    const struct conf_severity *lv = conf_severity_find(x->sch, incident_doc_str(in->doc, "severity"));
+    snprintf(summary, sizeof(summary), "[%s] #%" PRId64 " %s: %s", lv ? lv->label : incident_doc_str(in->doc, "severity"),
+             in->number, incident_doc_str(in->doc, "title"), incident_doc_str(in->doc, "state"));
+    size_t k = (size_t)snprintf(line, sizeof(line), "posted to ");
+    size_t i, sent = 0;
+    json_t *c;
+    json_array_foreach(chs, i, c) {
+        const char *ch = json_string_value(c);
+        if (!ch)
+            continue;
+        char who[CONF_ID_MAX + 16];
+        snprintf(who, sizeof(who), "channel:%s", ch);
+        if (!resolved && incident_doc_int(in->doc, "acked_at") == 0)
+            ack_link(x, in->id, who, base_time_now_ms(), ack, sizeof(ack));
+        struct notify_page pg = {.channel = ch, .event = resolved ? "resolve" : "trigger", .dedup_key = in->id,
+                                 .summary = summary, .text = text, .ack_url = ack[0] ? ack : NULL,
+                                 .incident_id = in->id, .severity = incident_doc_str(in->doc, "severity"),
+                                 .state = incident_doc_str(in->doc, "state"), .number = in->number};
+        if (notify_page(x->notify, &pg, NULL, 0) == 0) {
+            x->pages++;
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", sent++ ? ", " : "", ch);
+        }
+    }
+    if (sent && k < sizeof(line))
+        note(x, in->id, "posted", line);
 }
 
 /* ---- changes from the API ---- */

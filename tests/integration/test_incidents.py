@@ -336,6 +336,7 @@ notify:
     - {id: slackbot, type: slack_bot, api_url: '@REC@/slack', token: xoxb-paging-token-1, channel: C0OPS}
     - {id: pd, type: pagerduty, api_url: '@REC@/pd', routing_key: R0UTINGKEYDEFAULT0000}
     - {id: incident-hook, type: webhook, url: '@REC@/incident-hook'}
+    - {id: updates, type: webhook, url: '@REC@/updates'}
     - {id: mail, type: email, from: opshub@example.test, to: [ops@example.test], smtp_host: 127.0.0.1,
        smtp_port: @SMTP@, ca_file: '@CA@'}
 rotations:
@@ -351,7 +352,8 @@ incidents:
     - {name: P1, label: HIGH, ack_within: 3s, policy: primary}
   contact_channels: {email: mail, slack: slackbot, pagerduty: pd}
   rules:
-    - {match: {severity: critical}, severity: P1, title: '{{ $labels.alertname }}: {{ $labels.check }}'}
+    - {match: {severity: critical}, severity: P1, title: '{{ $labels.alertname }}: {{ $labels.check }}',
+       channels: [updates]}
 """
 
 
@@ -444,6 +446,16 @@ def test_paging_escalation_and_signed_link():
             "the acknowledgement on the timeline")
     rows = h.wait_for(lambda: o.get_json("/api/v1/audit?action=incident.ack_link")["entries"], 5, "audit rows")
     h.check(any("by bob" in a.get("target", "") and a["result"] == "ok" for a in rows), "the link's use is audited")
+    # a status update goes to the incident's channels in the communication template
+    r = o.post(f"/api/v1/incidents/{num}/updates", body={"text": "Failing over to the replica", "state": "IDENTIFIED"})
+    h.eq(r.status, 201, "update posted")
+    posted = lambda: [m["json"] for m in rec.received("/updates")]  # noqa: E731
+    h.wait_for(lambda: any("Updates: Failing over to the replica" in p["text"] for p in posted()), 10,
+               "the update on the incident's channel")
+    up = [p for p in posted() if "Failing over" in p["text"]][0]
+    h.contains(up["text"], "Status: IDENTIFIED\n", "the state in the message")
+    h.eq(up["summary"], f"[HIGH] #{num} ApiDown: api0: IDENTIFIED", "summary line")
+    h.eq(posted()[0]["incident"]["state"], "INVESTIGATING", "the opening was posted first")
     # recovery: MONITORING then RESOLVED; nothing more paged
     n_pages = len(rec.received("/pd")) + len(rec.received("/slack")) + len(mta.messages())
     page.set("ok\n")
@@ -452,6 +464,8 @@ def test_paging_escalation_and_signed_link():
          "acknowledged: escalation stopped")
     inc = incident(o, num)
     h.check(inc["tta_seconds"] > 3 and inc["ttr_seconds"] > inc["tta_seconds"], "MTTA and MTTR recorded")
+    h.wait_for(lambda: posted()[-1]["event"] == "resolve", 10, "the resolution posted")
+    h.eq([p["incident"]["state"] for p in posted()][-2:], ["MONITORING", "RESOLVED"], "each state posted")
     md = o.get(f"/api/v1/incidents/{num}/postmortem.md").body.decode()
     for e in timeline(o, num):
         h.contains(md, e["text"].replace("|", "\\|"), "the postmortem holds the timeline")
