@@ -149,8 +149,10 @@ struct http_api *http_api_new(const struct http_api_deps *deps, char *err, size_
         snprintf(err, errlen, "api: cannot start the status page");
         goto fail;
     }
-    if (api->status)
+    if (api->status) {
         http_status_set_notify(api->status, deps->notify);
+        http_status_set_incidents(api->status, deps->incidents);
+    }
     return api;
 fail:
     http_api_destroy(api);

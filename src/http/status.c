@@ -4,6 +4,7 @@
  * three renderings are in status_render.c.
  */
 #include "http/status_int.h"
+#include "incidents/incidents.h"
 #include "notify/notify.h"
 
 #include "base/alloc.h"
@@ -223,6 +224,7 @@ int status_view_build(struct http_status *s, const char *project, struct status_
     v->day0_ms = today - (int64_t)(v->days - 1) * STATUS_DAY_MS;
     v->history_ready = s->ready;
     v->maintenance = s->notify ? notify_json_maintenance(s->notify, true) : NULL;
+    v->incidents = s->incidents ? incidents_json_public(s->incidents, project, v->day0_ms) : NULL;
     int worst = 0;
     v->status = SCHED_STATUS_UNKNOWN;
     for (size_t i = 0; i < v->n; i++) {
@@ -243,6 +245,8 @@ void status_view_free(struct status_view *v)
 {
     json_decref(v->maintenance);
     v->maintenance = NULL;
+    json_decref(v->incidents);
+    v->incidents = NULL;
     base_arena_free(&v->arena);
 }
 
@@ -458,6 +462,11 @@ static void on_status(void *data, const struct event *ev)
 }
 
 /* ---- life ---------------------------------------------------------------------- */
+
+void http_status_set_incidents(struct http_status *s, struct incidents *x)
+{
+    s->incidents = x;
+}
 
 void http_status_set_notify(struct http_status *s, struct notify *n)
 {

@@ -43,6 +43,9 @@ struct http_status *http_status_new(uv_loop_t *loop, struct event_bus *bus, stru
 /* Where the public maintenance windows come from (NULL: none). */
 struct notify;
 void http_status_set_notify(struct http_status *s, struct notify *n);
+/* Where the incidents of public levels come from (NULL: none). */
+struct incidents;
+void http_status_set_incidents(struct http_status *s, struct incidents *x);
 /* The configuration changed: re-reads the history (the old stays served
  * until the new is complete). */
 void http_status_reload(struct http_status *s);

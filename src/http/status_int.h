@@ -41,6 +41,7 @@ struct status_last {
 struct http_status {
     struct event_bus *bus;
     struct notify *notify;         /* the public maintenance windows; may be NULL */
+    struct incidents *incidents;   /* the incidents of public levels; may be NULL */
     struct store *store;
     const struct sched *sched;
     const struct objects_confs *const *confs;
@@ -85,6 +86,7 @@ struct status_view {
     uint64_t up_sum, total_sum;
     bool history_ready;
     json_t *maintenance;           /* notify_json_maintenance(public only), or NULL */
+    json_t *incidents;             /* incidents_json_public since the first day shown, or NULL */
 };
 
 const struct conf *status_conf(const struct http_status *s);

@@ -116,6 +116,8 @@ static void day_label(char *buf, size_t n, int64_t day_ms)
 
 /* ---- HTML ----------------------------------------------------------------- */
 
+static void day_incidents(const json_t *list, const struct status_comp *c, int64_t day_ms, char *out, size_t n);
+
 static void html_component(struct out *o, const struct status_view *v, const struct status_comp *c)
 {
     char p[32], since[40];
@@ -139,10 +141,109 @@ static void html_component(struct out *o, const struct status_view *v, const str
         char day[16], dp[32];
         day_label(day, sizeof(day), v->day0_ms + (int64_t)d * STATUS_DAY_MS);
         pct(dp, sizeof(dp), c->up[d], c->total[d]);
-        putf(o, "<i class=\"%s\" title=\"%s: %s\"></i>", bar_class(c->up[d], c->total[d]), day, dp);
+        char incs[600];
+        day_incidents(v->incidents, c, v->day0_ms + (int64_t)d * STATUS_DAY_MS, incs, sizeof(incs));
+        putf(o, "<i class=\"%s%s\" title=\"%s: %s", bar_class(c->up[d], c->total[d]), incs[0] ? " incident" : "",
+             day, dp);
+        if (incs[0]) {
+            put(o, "; ");
+            esc(o, incs);
+        }
+        put(o, "\"></i>");
     }
     putf(o, "</div><div class=\"c-foot\"><span>%d days ago</span><span>%s uptime</span><span>Today</span></div></li>",
          v->days, p);
+}
+
+/* Does incident inc touch component c: one of its checks, or c named among its components. */
+static bool touches(const json_t *inc, const struct status_comp *c)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(inc, "components"), i, v) {
+        if (json_string_value(v) && !strcmp(json_string_value(v), c->name))
+            return true;
+    }
+    json_array_foreach(json_object_get(inc, "checks"), i, v) {
+        for (size_t k = 0; k < c->n_checks; k++)
+            if (json_string_value(v) && !strcmp(json_string_value(v), c->checks[k]))
+                return true;
+    }
+    return false;
+}
+
+/* The titles of the incidents that touched c on the day from day_ms, "; "-joined into out ("" when none). */
+static void day_incidents(const json_t *list, const struct status_comp *c, int64_t day_ms, char *out, size_t n)
+{
+    size_t i, k = 0;
+    json_t *inc;
+    out[0] = 0;
+    json_array_foreach(list, i, inc) {
+        int64_t s = (int64_t)json_integer_value(json_object_get(inc, "started_ms"));
+        int64_t e = (int64_t)json_integer_value(json_object_get(inc, "resolved_ms"));
+        if (s >= day_ms + STATUS_DAY_MS || (e && e < day_ms) || !touches(inc, c))
+            continue;
+        if (k < n)
+            k += (size_t)snprintf(out + k, n - k, "%sincident #%lld %s", k ? "; " : "",
+                                  (long long)json_integer_value(json_object_get(inc, "number")),
+                                  json_string_value(json_object_get(inc, "title")));
+    }
+}
+
+/* The incidents of public levels: open ones first, with their status updates. */
+static void html_incidents(struct out *o, const json_t *list)
+{
+    if (!json_array_size(list))
+        return;
+    put(o, "<h2>Incidents</h2><ul class=\"incidents\">");
+    size_t i;
+    json_t *inc;
+    json_array_foreach(list, i, inc) {
+        const char *state = json_string_value(json_object_get(inc, "state"));
+        const char *started = json_string_value(json_object_get(inc, "started"));
+        const char *resolved = json_string_value(json_object_get(inc, "resolved"));
+        putf(o, "<li class=\"incident %s\"><strong>", resolved ? "resolved" : "open");
+        esc(o, json_string_value(json_object_get(inc, "title")));
+        put(o, "</strong> <span class=\"sev\">");
+        esc(o, json_string_value(json_object_get(inc, "severity")));
+        put(o, "</span> <span class=\"st\">");
+        esc(o, state ? state : "");
+        putf(o, "</span> <span class=\"when\"><time datetime=\"%s\">%s</time>", started, started);
+        if (resolved)
+            putf(o, " \xe2\x80\x93 <time datetime=\"%s\">%s</time>", resolved, resolved);
+        put(o, "</span>");
+        json_t *aff = json_object_get(inc, "components");
+        if (!json_array_size(aff))
+            aff = json_object_get(inc, "projects");
+        if (json_array_size(aff)) {
+            put(o, "<p class=\"affected\">Affected: ");
+            size_t k;
+            json_t *a;
+            json_array_foreach(aff, k, a) {
+                if (k)
+                    put(o, ", ");
+                esc(o, json_string_value(a) ? json_string_value(a) : "");
+            }
+            put(o, "</p>");
+        }
+        json_t *ups = json_object_get(inc, "updates");
+        if (json_array_size(ups)) {
+            put(o, "<ul class=\"updates\">");
+            size_t k;
+            json_t *u;
+            json_array_foreach(ups, k, u) {
+                const char *at = json_string_value(json_object_get(u, "at"));
+                putf(o, "<li><time datetime=\"%s\">%s</time> <b>", at, at);
+                esc(o, json_string_value(json_object_get(u, "state")));
+                put(o, "</b> ");
+                esc(o, json_string_value(json_object_get(u, "text")));
+                put(o, "</li>");
+            }
+            put(o, "</ul>");
+        }
+        put(o, "</li>");
+    }
+    put(o, "</ul>");
 }
 
 /* The public maintenance windows, in progress and to come (within 30 days). */
@@ -224,9 +325,10 @@ int http_status_html(struct http_status *s, const char *project, const struct ht
     putf(&o, "</header><main><section class=\"overall s-%s\" aria-live=\"polite\"><h2>%s</h2>"
              "<p>%s uptime over %d days. Updated <time datetime=\"%s\">%s</time>.</p></section>",
          sched_status_name(v.status), overall_text(&v), p, v.days, now, now);
-    /* Room for the incidents their feature publishes; the scheduled maintenance windows */
-    put(&o, "<section class=\"notices\" id=\"incidents\" aria-label=\"Incidents\"></section>"
-            "<section class=\"notices\" id=\"maintenance\" aria-label=\"Scheduled maintenance\">");
+    /* the incidents of public levels; the scheduled maintenance windows */
+    put(&o, "<section class=\"notices\" id=\"incidents\" aria-label=\"Incidents\">");
+    html_incidents(&o, v.incidents);
+    put(&o, "</section><section class=\"notices\" id=\"maintenance\" aria-label=\"Scheduled maintenance\">");
     html_maintenance(&o, v.maintenance);
     put(&o, "</section>");
     put(&o, "<section aria-label=\"Components\"><h2 class=\"visually-hidden\">Components</h2><ul class=\"components\">");
@@ -307,7 +409,11 @@ int http_status_json(struct http_status *s, const char *project, struct base_buf
         }
         put(&o, "]}");
     }
-    put(&o, "],\"incidents\":[],\"maintenance\":");
+    put(&o, "],\"incidents\":");
+    char *it = v.incidents ? json_dumps(v.incidents, JSON_COMPACT) : NULL;
+    put(&o, it ? it : "[]");
+    base_free(it);
+    put(&o, ",\"maintenance\":");
     char *mt = v.maintenance ? json_dumps(v.maintenance, JSON_COMPACT) : NULL;
     put(&o, mt ? mt : "[]");
     base_free(mt);

@@ -180,6 +180,22 @@ static void touch(json_t *doc, int64_t now)
 
 /* ---- state ---- */
 
+/* The latest status update, and the list the status page shows (oldest first, the last
+ * INCIDENT_UPDATES_MAX). */
+static void push_update(json_t *doc, int64_t now, const char *text)
+{
+    json_object_set_new(doc, "last_update", json_string(text));
+    json_t *ups = json_object_get(doc, "updates");
+    if (!json_is_array(ups)) {
+        ups = json_array();
+        json_object_set_new(doc, "updates", ups);
+    }
+    json_array_append_new(ups, json_pack("{s:I, s:s, s:s}", "at", (json_int_t)now, "state",
+                                         incident_state_name(incident_doc_state(doc)), "text", text));
+    while (json_array_size(ups) > INCIDENT_UPDATES_MAX)
+        json_array_remove(ups, 0);
+}
+
 void incident_doc_set_state(json_t *doc, enum incident_state s, const char *actor, int64_t now, const char *text,
                             json_t *changes)
 {
@@ -199,6 +215,8 @@ void incident_doc_set_state(json_t *doc, enum incident_state s, const char *acto
              text && *text ? ": " : "", text && *text ? text : "");
     incident_change(changes, "state", actor, line,
                     json_pack("{s:s, s:s}", "from", incident_state_name(old), "to", incident_state_name(s)));
+    if (text && *text && strcmp(actor ? actor : "", "opshub") != 0)
+        push_update(doc, now, text);   /* said by a person: a status update too */
     touch(doc, now);
 }
 
@@ -222,7 +240,7 @@ void incident_doc_update(json_t *doc, const char *text, const enum incident_stat
         incident_doc_set_state(doc, *state, actor, now, NULL, changes);
     incident_change(changes, "update", actor, text,
                     json_pack("{s:s}", "state", incident_state_name(incident_doc_state(doc))));
-    json_object_set_new(doc, "last_update", json_string(text));
+    push_update(doc, now, text);
     touch(doc, now);
 }
 
@@ -329,6 +347,7 @@ json_t *incident_doc_new(const struct conf_incidents *sch, const json_t *in, con
     json_object_set_new(doc, "ack_deadline", json_integer(lv->ack_within_ms ? now + lv->ack_within_ms : 0));
     json_object_set_new(doc, "ack_missed", json_false());
     json_object_set_new(doc, "last_update", json_string(""));
+    json_object_set_new(doc, "updates", json_array());
     json_object_set_new(doc, "postmortem", json_object());
     char line[INCIDENT_TITLE_MAX + 64];
     snprintf(line, sizeof(line), "opened (%s): %s", lv->name, incident_doc_str(doc, "title"));

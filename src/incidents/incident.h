@@ -13,6 +13,7 @@
  * components[], policy, channels[], group_key, alerts[] ({fingerprint,
  * labels, state, since, ended}), created, updated, acked_at, acked_by,
  * monitoring_at, resolved_at, ack_deadline (ms; 0: none), ack_missed,
+ * last_update, updates[] ({at, state, text}: the status updates),
  * postmortem ({summary, root_cause, impact, follow_ups[{text, owner,
  * done}]}).
  */
@@ -32,6 +33,7 @@
 #define INCIDENT_FIELD_MAX 1000    /* impact, eta, service */
 #define INCIDENT_LIST_MAX 100      /* responders, projects, checks, components, channels */
 #define INCIDENT_ALERTS_MAX 1000
+#define INCIDENT_UPDATES_MAX 50    /* status updates kept in the document (the timeline keeps all) */
 
 enum incident_state { INCIDENT_INVESTIGATING, INCIDENT_IDENTIFIED, INCIDENT_MONITORING, INCIDENT_RESOLVED };
 

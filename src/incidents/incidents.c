@@ -107,6 +107,8 @@ struct incidents {
     uint64_t rng;
     struct sev_stats stats[CONF_INCIDENT_LEVELS_MAX * 2];
     size_t n_stats;
+    json_t *recent;                   /* public views of incidents resolved lately (the status page) */
+    bool recent_read, recent_reading;
     /* paging */
     const struct conf *conf;          /* escalation policies */
     struct notify *notify;
@@ -120,6 +122,9 @@ static const double time_bounds[] = {60, 300, 900, 1800, 3600, 7200, 14400, 4320
 
 static void run_ops(struct incidents *x, struct inc *in);
 static void maybe_closed(struct incidents *x);
+static json_t *public_view(const struct incidents *x, const char *id, int64_t number, const json_t *doc);
+static void remember_resolved(struct incidents *x, const struct inc *in);
+static void read_recent(struct incidents *x);
 static void send_pages(struct incidents *x, const struct inc *in, const json_t *pages);
 static void post_update(struct incidents *x, const struct inc *in, bool resolved);
 static const struct conf_policy *policy_of(const struct incidents *x, const json_t *doc);
@@ -286,6 +291,7 @@ static bool release_if_done(struct incidents *x, struct inc *in)
         return false;
     if (in->listed)
         list_remove(x, in);
+    remember_resolved(x, in);
     inc_free(in);
     return true;
 }
@@ -1370,6 +1376,8 @@ static void on_tick(uv_timer_t *t)
     }
     if (!x->loaded)
         return;
+    if (!x->recent_read && !x->recent_reading)
+        read_recent(x);
     int64_t now = base_time_now_ms();
     for (struct inc *in = x->head, *nx; in; in = nx) {
         nx = in->next;
@@ -1402,6 +1410,112 @@ static void on_tick(uv_timer_t *t)
             enqueue(x, in, op);
         }
     }
+}
+
+/* ---- the status page ---- */
+
+#define RECENT_MAX 500
+#define RECENT_MS (90LL * 86400000)
+
+/* What the public may see of an incident whose level is public (else NULL). */
+static json_t *public_view(const struct incidents *x, const char *id, int64_t number, const json_t *doc)
+{
+    const struct conf_severity *lv = conf_severity_find(x->sch, incident_doc_str(doc, "severity"));
+    if (!lv || !lv->public)
+        return NULL;
+    char t1[40], t2[40];
+    int64_t resolved = incident_doc_state(doc) == INCIDENT_RESOLVED ? incident_doc_int(doc, "resolved_at") : 0;
+    json_t *ups = json_array();
+    size_t i;
+    json_t *u;
+    json_t *src = json_object_get(doc, "updates");
+    for (i = json_array_size(src); ups && i-- > 0;) {
+        u = json_array_get(src, i);
+        char t[40];
+        json_array_append_new(ups, json_pack("{s:s, s:s, s:s}", "at",
+                                             base_time_format_iso8601(incident_doc_int(u, "at"), t, sizeof(t)),
+                                             "state", incident_doc_str(u, "state"), "text", incident_doc_str(u, "text")));
+    }
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:o, s:I, s:I}", "id", id, "number",
+                     (json_int_t)number, "title", incident_doc_str(doc, "title"), "severity", lv->label, "state",
+                     incident_doc_str(doc, "state"), "started",
+                     base_time_format_iso8601(incident_doc_int(doc, "created"), t1, sizeof(t1)), "resolved",
+                     resolved ? json_string(base_time_format_iso8601(resolved, t2, sizeof(t2))) : json_null(),
+                     "projects", json_object_get(doc, "projects"), "checks", json_object_get(doc, "checks"),
+                     "components", json_object_get(doc, "components"), "updates", ups ? ups : json_array(),
+                     "started_ms", (json_int_t)incident_doc_int(doc, "created"), "resolved_ms", (json_int_t)resolved);
+}
+
+static void remember_resolved(struct incidents *x, const struct inc *in)
+{
+    json_t *v = public_view(x, in->id, in->number, in->doc);
+    if (!v)
+        return;
+    if (!x->recent)
+        x->recent = json_array();
+    /* newest first; one entry per incident */
+    for (size_t i = 0; i < json_array_size(x->recent); i++)
+        if (!strcmp(incident_doc_str(json_array_get(x->recent, i), "id"), in->id))
+            json_array_remove(x->recent, i--);
+    json_array_insert_new(x->recent, 0, v);
+    while (json_array_size(x->recent) > RECENT_MAX)
+        json_array_remove(x->recent, json_array_size(x->recent) - 1);
+}
+
+static void on_recent_rows(void *data, int status, const struct store_incident *rows, size_t n)
+{
+    struct incidents *x = data;
+    x->pending--;
+    x->recent_reading = false;
+    if (x->closing) {
+        maybe_closed(x);
+        return;
+    }
+    if (status != 0)
+        return;   /* read again at the next tick */
+    x->recent_read = true;
+    for (size_t i = n; i-- > 0;) {   /* oldest first, so the newest ends first */
+        if (strcmp(rows[i].state, "RESOLVED") != 0)
+            continue;
+        json_t *doc = json_loads(rows[i].doc, 0, NULL);
+        struct inc tmp = {.number = rows[i].number, .doc = doc};
+        snprintf(tmp.id, sizeof(tmp.id), "%s", rows[i].id);
+        if (json_is_object(doc))
+            remember_resolved(x, &tmp);
+        json_decref(doc);
+    }
+}
+
+json_t *incidents_json_public(const struct incidents *x, const char *project, int64_t since_ms)
+{
+    json_t *out = json_array();
+    for (const struct inc *in = x->head; out && in; in = in->next) {
+        if (in->number <= 0)
+            continue;
+        json_t *v = public_view(x, in->id, in->number, in->doc);
+        if (v)
+            json_array_append_new(out, v);
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(x->recent, i, v) {
+        if (incident_doc_int(v, "resolved_ms") >= since_ms && out)
+            json_array_append(out, v);
+    }
+    if (project && out) {
+        for (i = 0; i < json_array_size(out); i++) {
+            bool mine = false;
+            size_t k;
+            json_t *p;
+            json_array_foreach(json_object_get(json_array_get(out, i), "projects"), k, p) {
+                if (json_string_value(p) && !strcmp(json_string_value(p), project))
+                    mine = true;
+            }
+            if (!mine)
+                json_array_remove(out, i--);
+        }
+    }
+    return out;
 }
 
 /* ---- lifecycle ---- */
@@ -1480,11 +1594,21 @@ const struct conf_incidents *incidents_scheme(const struct incidents *x)
     return x->sch;
 }
 
+static void read_recent(struct incidents *x)
+{
+    struct store_incident_filter f = {.from_ms = base_time_now_ms() - RECENT_MS, .limit = STORE_INCIDENTS_MAX};
+    if (store_incidents_load(x->store, &f, on_recent_rows, x) == 0) {
+        x->pending++;
+        x->recent_reading = true;
+    }
+}
+
 void incidents_start(struct incidents *x)
 {
     if (event_subscribe(x->bus, "incidents", EVENT_MASK(EVENT_ALERT), on_event, x) == 0)
         x->subscribed = true;
     read_open(x);
+    read_recent(x);
     uv_timer_start(&x->timer, on_tick, INCIDENTS_TICK_MS, INCIDENTS_TICK_MS);
 }
 
@@ -1504,6 +1628,7 @@ static void free_all(struct incidents *x)
     base_free(x->pend);
     rules_free(x->rules, x->n_rules);
     template_free(x->message_t);
+    json_decref(x->recent);
     void (*cb)(void *) = x->close_cb;
     void *data = x->close_data;
     base_free(x);

@@ -79,6 +79,13 @@ void incidents_set_paging(struct incidents *x, struct notify *n, struct oncall *
 int incidents_ack_link_check(const struct incidents *x, const char *token, const char *who, int64_t now, char *id,
                              size_t id_len);
 
+/* What the status page shows: the incidents of public levels, open ones
+ * and those resolved since since_ms (of project's, when not NULL): [{id,
+ * number, title, severity (the label), state, started, resolved,
+ * projects, checks, components, updates: [{at, state, text}] newest first,
+ * started_ms, resolved_ms}]. A new reference. */
+json_t *incidents_json_public(const struct incidents *x, const char *project, int64_t since_ms);
+
 /* Prometheus text: opshub_incidents_open{severity}, and the histograms
  * opshub_incident_tta_seconds / _ttr_seconds{severity} of incidents
  * acknowledged / resolved since the start. */

@@ -474,6 +474,51 @@ def test_paging_escalation_and_signed_link():
     o.stop()
 
 
+def test_status_page_shows_public_incidents():
+    """The status page (HTML and JSON) shows the incidents of public levels with their status
+    updates (newest first) and marks the day's uptime bar of the components they touch; a level
+    that is not public stays off it; a project's page shows its project's incidents only; a
+    resolved incident stays on it, also after a restart."""
+    page = Page()
+    page.set("ok\n")
+    data = h.TempDir()
+    cks = [h.http_check("api", f"http://127.0.0.1:{page.port}/", interval="1s", project="shop"),
+           h.http_check("blog", f"http://127.0.0.1:{page.port}/", interval="1s", project="blog")]
+    sp = {"title": "Acme", "components": [{"name": "Storefront", "checks": ["api"]},
+                                           {"name": "Blog", "checks": ["blog"]}]}
+    text = h.make_config(cks, projects=[{"id": "shop", "name": "Shop"}, {"id": "blog", "name": "Blog"}],
+                         extra={"status_page": sp})
+    o = h.track(h.Opshub(text, data_dir=data.path))
+    o.start()
+    r = o.post("/api/v1/incidents", body={"title": "Checkout <errors>", "severity": "P1", "projects": ["shop"],
+                                          "checks": ["api"], "text": "We are looking into it"})
+    num = r.json()["number"]
+    o.post(f"/api/v1/incidents/{num}/updates", body={"text": "Fix deployed", "state": "MONITORING"})
+    o.post("/api/v1/incidents", body={"title": "Typo in the footer", "severity": "P3", "projects": ["blog"]})
+    d = o.get_json("/status.json", auth=False)
+    h.eq([i["title"] for i in d["incidents"]], ["Checkout <errors>"], "only the public level")
+    inc = d["incidents"][0]
+    h.eq((inc["severity"], inc["state"], inc["resolved"]), ("HIGH", "MONITORING", None), "its state")
+    h.eq([u["text"] for u in inc["updates"]], ["Fix deployed", "We are looking into it"], "updates, newest first")
+    html = o.get("/status", auth=False).body.decode()
+    h.contains(html, "<strong>Checkout &lt;errors&gt;</strong>", "the incident on the page, escaped")
+    h.contains(html, "Fix deployed", "its updates")
+    h.contains(html, f"incident #{num} Checkout &lt;errors&gt;", "the day's bar of the touched component")
+    h.check(html.count("class=\"b-") and html.count(" incident\"") == 1, "one bar marked (Storefront, today)")
+    h.eq(o.get_json("/status.json?project=blog", auth=False)["incidents"], [], "not on another project's page")
+    h.eq(len(o.get_json("/status.json?project=shop", auth=False)["incidents"]), 1, "on its project's page")
+    o.post(f"/api/v1/incidents/{num}/resolve", body={"text": "All good"})
+    d = o.get_json("/status.json", auth=False)
+    h.check(d["incidents"] and d["incidents"][0]["resolved"], "resolved, still shown")
+    o.stop()
+    o2 = h.track(h.Opshub(text, data_dir=data.path))
+    o2.start()
+    h.wait_for(lambda: o2.get_json("/status.json", auth=False)["incidents"], 5, "read back after a restart")
+    h.eq(o2.get_json("/status.json", auth=False)["incidents"][0]["updates"][0]["text"], "All good",
+         "with its updates")
+    o2.stop()
+
+
 def test_config_errors():
     bad = h.make_config([]) + """
 escalation_policies:
