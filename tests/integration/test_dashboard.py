@@ -66,10 +66,16 @@ def setup():
                     "to": iso(now + 3600), "projects": ["elsewhere"]},
                    {"id": "nightly", "description": "Nightly backups", "schedule": "0 3 * * *",
                     "timezone": "Asia/Dhaka", "duration": "30m", "match": {"team": "db"}}]
+    rotations = [{"id": "ops", "name": "Ops primary", "members": ["oscar", "alice"], "length": "1d",
+                  "handoff": "09:00", "timezone": "Asia/Dhaka",
+                  "overrides": [{"user": "vera", "from": iso(now + 86400), "to": iso(now + 90000)}]}]
+    policies = [{"id": "primary", "steps": [{"delay": "0s", "targets": [{"rotation": "ops"}, {"channel": "hook"}]},
+                                            {"delay": "15m", "targets": [{"user": "alice"}]}]}]
     o = ENV["o"] = h.Opshub(h.make_config(checks, projects=projects,
                                           extra={"status_page": sp, "server": {"auth": sso},
                                                  "evaluation_interval": "1s", "alerts": alerts,
-                                                 "notify": notify, "maintenance": maintenance}),
+                                                 "notify": notify, "maintenance": maintenance,
+                                                 "rotations": rotations, "escalation_policies": policies}),
                             env={"OIDC_SECRET": OIDC_SECRET})
     o.start()
     for role, (user, pw) in USERS.items():
@@ -80,6 +86,10 @@ def setup():
     o.wait_status("web", "up")
     o.wait_status("broken", "down")
     o.post_json("/api/v1/checks/api-check/run")  # its first scheduled run may be up to 30 s away
+    inc = o.post_json("/api/v1/incidents", {"title": "Checkout fails", "severity": "P1", "service": "Shop",
+                                            "impact": "about 300 users affected", "projects": ["shop"],
+                                            "checks": ["web"], "text": "Looking into it"}, expect_status=201)
+    ENV["incident"] = inc["number"]
 
 
 def teardown():
@@ -168,8 +178,18 @@ def test_zz_a_check_goes_down_live_when_its_target_stops():
             p.kill()
 
 
-if __name__ == "__main__":
-    h.run(h.collect(globals()), setup=setup, teardown=teardown, test_timeout=150)
+
+
+def test_incidents_and_on_call_pages():
+    out = run("incidents")
+    for page in ("incidents list", "incident", "on-call page"):
+        h.contains(out, f"axe {page}: no serious or critical violation", f"axe on the {page}")
+    o = ENV["o"]
+    inc = o.get_json(f"/api/v1/incidents/{ENV['incident']}")
+    h.eq((inc["acked_by"], inc["state"]), ("oscar", "RESOLVED"), "acknowledged and resolved from the page")
+    h.eq(inc["postmortem"]["root_cause"], "An expired API key", "the postmortem written on the page")
+    h.eq(inc["postmortem"]["follow_ups"], [{"text": "Alert on key expiry", "owner": "oscar", "done": False}],
+         "follow-ups parsed from their lines")
 
 
 def test_notifications_and_silences_pages():
@@ -178,3 +198,7 @@ def test_notifications_and_silences_pages():
         h.contains(out, f"axe {page}: no serious or critical violation", f"axe on the {page}")
     hooks = [r for r in ENV["rec"].received("/hook") if r["json"]["commonLabels"].get("alertname") == "OpshubTest"]
     h.check(hooks, "the test message sent from the page reached the channel")
+
+
+if __name__ == "__main__":
+    h.run(h.collect(globals()), setup=setup, teardown=teardown, test_timeout=150)

@@ -8,6 +8,8 @@ import './pages/check.js';
 import './pages/alerts.js';
 import './pages/notifications.js';
 import './pages/silences.js';
+import './pages/incidents.js';
+import './pages/oncall.js';
 import './pages/admin.js';
 import './app.css';
 

@@ -28,7 +28,7 @@ export function allPages() {
 export function match(path) {
   for (const p of pages) {
     const m = p.route.exec(path);
-    if (m) return { page: p, params: m.slice(1).map(decodeURIComponent) };
+    if (m) return { page: p, params: m.slice(1).map((x) => (x === undefined ? x : decodeURIComponent(x))) };
   }
   return null;
 }
