@@ -128,14 +128,18 @@ static int load(struct ctx *x, const char *ref, json_t **doc, char *id, size_t i
 
 /* Writes doc with changes and the audit row; prints the incident. */
 static int write_incident(struct ctx *x, const char *id, int64_t number, json_t *doc, json_t *changes, const char *action,
-                 int status, const struct opts *o)
+                 int status, const struct opts *o, int64_t base)
 {
+    /* a new version over the one read (base): a change the daemon wrote meanwhile is a conflict */
+    if (base && incident_doc_int(doc, "updated") <= base)
+        json_object_set_new(doc, "updated", json_integer((json_int_t)(base + 1)));
     struct store_incident row;
     char *text = NULL;
     size_t n_ev = 0;
     char **texts = NULL;
     struct store_incident_event *ev = NULL;
     int rc = incident_row(id, number, doc, &row, &text);
+    row.expect_updated_ms = base;
     if (rc == 0)
         ev = incident_events(id, changes, incident_doc_int(doc, "updated"), &n_ev, &texts);
     char err[512] = "";
@@ -147,6 +151,11 @@ static int write_incident(struct ctx *x, const char *id, int64_t number, json_t 
     char target[80], aerr[256];
     snprintf(target, sizeof(target), "incident %s", id);
     cli_audit(x->c, action, target, rc == 0 ? "ok" : "error", rc == 0 ? status : 500, NULL, aerr, sizeof(aerr));
+    if (rc == BASE_ERR_EXISTS) {
+        fprintf(stderr, "%s: the incident changed meanwhile (opshub or another command wrote it): run it again\n",
+                x->who);
+        return 1;
+    }
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", x->who, err[0] ? err : base_strerror(rc));
         return 1;
@@ -208,7 +217,7 @@ static int run_open(const struct opts *o)
         rnd = (uint64_t)now;
     char id[STORE_INCIDENT_ID_MAX];
     incident_new_id(id, sizeof(id), now, rnd);
-    rc = write_incident(&x, id, 0, doc, changes, "incident.create", 201, o);
+    rc = write_incident(&x, id, 0, doc, changes, "incident.create", 201, o, 0);
     json_decref(doc);
     json_decref(changes);
     close_store(&x);
@@ -231,6 +240,7 @@ static int run_change(const struct opts *o, const char *sub, const char *ref)
         return 1;
     }
     int64_t now = base_time_now_ms();
+    int64_t base = incident_doc_int(doc, "updated");
     json_t *changes = json_array();
     const char *action = "incident.update";
     int status = 200;
@@ -272,7 +282,7 @@ static int run_change(const struct opts *o, const char *sub, const char *ref)
     }
     if (rc == 0) {
         if (json_array_size(changes))
-            rc = write_incident(&x, id, number, doc, changes, action, status, o);
+            rc = write_incident(&x, id, number, doc, changes, action, status, o, base);
         else if (o->json)
             rc = print_json(incident_json(id, number, doc, x.sch));
         else

@@ -56,6 +56,7 @@ struct op {
 };
 
 struct inc {
+    struct incidents *x;
     char id[STORE_INCIDENT_ID_MAX];
     int64_t number;
     json_t *doc;
@@ -122,6 +123,8 @@ static const double time_bounds[] = {60, 300, 900, 1800, 3600, 7200, 14400, 4320
 
 static void run_ops(struct incidents *x, struct inc *in);
 static void maybe_closed(struct incidents *x);
+static void reread(struct incidents *x, struct inc *in);
+static bool release_if_done(struct incidents *x, struct inc *in);
 static json_t *public_view(const struct incidents *x, const char *id, int64_t number, const json_t *doc);
 static void remember_resolved(struct incidents *x, const struct inc *in);
 static void read_recent(struct incidents *x);
@@ -330,6 +333,13 @@ static void on_saved(void *data, int status, const char *errmsg, int64_t number)
             post_update(x, in, incident_doc_state(in->doc) == INCIDENT_RESOLVED);
         answer(op, 0, NULL, in->doc);
         finish_op(x, in, op);
+    } else if (status == BASE_ERR_EXISTS && op->kind != OP_CREATE && !x->closing) {
+        /* written meanwhile by someone else (the CLI): read it back, then the op runs again on it */
+        json_decref(op->copy);
+        json_decref(op->changes);
+        json_decref(op->pages);
+        op->copy = op->changes = op->pages = NULL;
+        reread(x, in);
     } else if (op->internal && !x->closing) {
         /* tried again: the op stays first in the queue */
         if (x->write_errors++ % 100 == 0)
@@ -365,14 +375,58 @@ static void on_saved(void *data, int status, const char *errmsg, int64_t number)
     maybe_closed(x);
 }
 
+static void on_reread(void *data, int status, const struct store_incident *rows, size_t n)
+{
+    struct inc *in = data;
+    struct incidents *x = in->x;
+    x->pending--;
+    in->busy = false;
+    if (x->closing) {
+        maybe_closed(x);
+        return;
+    }
+    json_t *doc = status == 0 && n ? json_loads(rows[0].doc, 0, NULL) : NULL;
+    if (json_is_object(doc)) {
+        json_decref(in->doc);
+        in->doc = doc;
+        in->number = rows[0].number;
+    } else {
+        json_decref(doc);
+        if (in->ops)
+            in->ops->not_before = base_time_now_ms() + RETRY_MS;   /* the tick tries again */
+        return;
+    }
+    if (!release_if_done(x, in))
+        run_ops(x, in);
+}
+
+/* The incident as stored now; its first op runs again on it. */
+static void reread(struct incidents *x, struct inc *in)
+{
+    struct store_incident_filter f = {.id = in->id, .limit = 1};
+    if (store_incidents_load(x->store, &f, on_reread, in) == 0) {
+        x->pending++;
+        return;   /* busy until it is back */
+    }
+    in->busy = false;
+    if (in->ops)
+        in->ops->not_before = base_time_now_ms() + RETRY_MS;
+}
+
 static int save(struct incidents *x, struct op *op)
 {
     struct store_incident row;
     char *text = NULL;
+    /* every write is a new version, made on the one in memory: a change the CLI wrote meanwhile
+     * makes it a conflict (read back, then the op runs again) rather than a lost update */
+    int64_t base = op->kind == OP_CREATE ? 0 : incident_doc_int(op->inc->doc, "updated");
+    if (base && incident_doc_int(op->copy, "updated") <= base)
+        json_object_set_new(op->copy, "updated", json_integer((json_int_t)(base + 1)));
     if (incident_row(op->inc->id, op->inc->number, op->copy, &row, &text) != 0) {
         free(text);
         return BASE_ERR_NOMEM;
     }
+    row.expect_updated_ms = base;
     size_t n_ev;
     char **texts;
     struct store_incident_event *ev = incident_events(op->inc->id, op->changes, incident_doc_int(op->copy, "updated"),
@@ -836,6 +890,7 @@ static struct op *op_new(struct incidents *x, struct inc *in, enum op_kind kind,
 
 static void enqueue(struct incidents *x, struct inc *in, struct op *op)
 {
+    in->x = x;
     op->inc = in;
     if (in->ops_tail)
         in->ops_tail->next = op;

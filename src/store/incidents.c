@@ -44,13 +44,26 @@ int store_incidents_put(struct store_conn *c, const struct store_incident *in, c
         STORE_P_TEXT(in->group_key ? in->group_key : ""), STORE_P_INT(in->created_ms), STORE_P_INT(in->updated_ms),
         STORE_P_INT(in->acked_ms), STORE_P_INT(in->resolved_ms), STORE_P_TEXT(in->doc ? in->doc : "{}"),
     };
-    if (rc == 0)
-        rc = store_sql_exec(c,
-                            "INSERT INTO incidents (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                            " ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,"
-                            " group_key = excluded.group_key, updated = excluded.updated,"
-                            " acked_at = excluded.acked_at, resolved_at = excluded.resolved_at, doc = excluded.doc",
-                            p, 10, NULL, err, errlen);
+#define UPSERT "INSERT INTO incidents (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" \
+               " ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity," \
+               " group_key = excluded.group_key, updated = excluded.updated," \
+               " acked_at = excluded.acked_at, resolved_at = excluded.resolved_at, doc = excluded.doc"
+    if (rc == 0 && in->expect_updated_ms > 0) {
+        /* only over the version the change was made on */
+        struct store_param q[11];
+        memcpy(q, p, sizeof(p));
+        q[10] = STORE_P_INT(in->expect_updated_ms);
+        struct store_result r = {0};
+        rc = store_sql_exec(c, UPSERT " WHERE incidents.updated = ?", q, 11, &r, err, errlen);
+        if (rc == 0 && r.changes == 0) {
+            snprintf(err, errlen, "the incident changed meanwhile");
+            rc = BASE_ERR_EXISTS;
+        }
+        store_result_free(&r);
+    } else if (rc == 0) {
+        rc = store_sql_exec(c, UPSERT, p, 10, NULL, err, errlen);
+    }
+#undef UPSERT
     for (size_t i = 0; rc == 0 && i < n_ev; i++) {
         struct store_param e[6] = {
             STORE_P_TEXT(ev[i].incident_id[0] ? ev[i].incident_id : in->id), STORE_P_INT(ev[i].ts_ms),

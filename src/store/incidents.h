@@ -29,6 +29,9 @@ struct store_incident {
     const char *state, *severity, *group_key;
     int64_t created_ms, updated_ms, acked_ms, resolved_ms;
     const char *doc;                       /* JSON object text */
+    /* put: > 0: write only when the stored row's updated is this (the version the change was
+     * made on); another writer's change in between makes the put BASE_ERR_EXISTS */
+    int64_t expect_updated_ms;
 };
 
 struct store_incident_event {
@@ -40,7 +43,9 @@ struct store_incident_event {
 
 /* Writes (inserts or updates by id) the incident and appends its new
  * timeline entries, bumping incidents_gen, in one transaction. A new
- * incident (number 0) gets the next number, set in *number_out. */
+ * incident (number 0) gets the next number, set in *number_out. With
+ * expect_updated_ms, BASE_ERR_EXISTS (nothing written) when the stored row
+ * changed meanwhile (the daemon and the CLI write the same incidents). */
 int store_incidents_put(struct store_conn *c, const struct store_incident *in, const struct store_incident_event *ev,
                         size_t n_ev, int64_t *number_out, char *err, size_t errlen);
 /* What a select returns: by id or number (when set), else the open ones
