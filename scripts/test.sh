@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 # 2 s per target, JOBS targets at a time (scripts/fuzz.sh), to keep the whole command near
-# 15 minutes on 2 cores (a fresh clone took 984 s with 33 targets at 3 s; the corpus of every
+# 15 minutes on 2 cores (a fresh clone took 984 s with 31 targets at 3 s; the corpus of every
 # target is replayed first either way); `make fuzz` and `make fuzz-long` run longer, and a
 # changed parser gets a long run of its own. ctest stays at -j JOBS: at -j3/-j4 on 2 cores the
 # timing-sensitive integration tests (notify, promql_diff) failed under ASan.
