@@ -138,6 +138,10 @@ void conf_sso_parse_oidc(struct conf_ctx *ctx, const struct conf_node *n, struct
 /* rules.c: why k is no label name Prometheus accepts (NULL when it is). */
 const char *conf_label_name_bad(const char *k);
 
+/* notify.c: a list of strings (or one string) into an arena array of at most max entries
+ * (`what` names it in the error). */
+int conf_string_list(struct conf_ctx *ctx, const struct conf_node *n, size_t max, const char *what,
+                     const char *const **out, size_t *n_out);
 /* notify.c: match: {name: value} and match_re: {name: regex} (anchored PCRE2, checked here)
  * as one array in the conf arena; errors at the members. Routes, inhibition rules and
  * maintenance windows read their matchers with it. */

@@ -128,27 +128,6 @@ static void parse_level(struct conf_ctx *ctx, const struct conf_node *item, stru
         check_policy(ctx, f[F_POLICY], c, l->policy);
 }
 
-static int string_list(struct conf_ctx *ctx, const struct conf_node *n, size_t max, const char *what,
-                       const char *const **out, size_t *n_out)
-{
-    if (conf_value_expect(ctx, n, CONF_NODE_SEQ))
-        return -1;
-    if (n->n > max) {
-        conf_value_error(ctx, n, "%s lists at most %zu entries", what, max);
-        return -1;
-    }
-    const char **v = n->n ? conf_value_alloc(ctx, n->n * sizeof(*v)) : NULL;
-    if (n->n && !v)
-        return -1;
-    size_t k = 0;
-    for (const struct conf_node *it = n->child; it; it = it->next)
-        if (conf_value_string(ctx, it, &v[k]) == 0)
-            k++;
-    *out = v;
-    *n_out = k;
-    return 0;
-}
-
 static void parse_rule(struct conf_ctx *ctx, const struct conf_node *item, struct conf_incident_rule *r,
                        const struct conf *c, const struct conf_incidents *in)
 {
@@ -179,17 +158,17 @@ static void parse_rule(struct conf_ctx *ctx, const struct conf_node *item, struc
     }
     if (f[F_POLICY] && conf_value_string(ctx, f[F_POLICY], &r->policy) == 0)
         check_policy(ctx, f[F_POLICY], c, r->policy);
-    if (f[F_CHANNELS] && string_list(ctx, f[F_CHANNELS], CONF_NOTIFY_CHANNELS_MAX, "channels", &r->channels,
+    if (f[F_CHANNELS] && conf_string_list(ctx, f[F_CHANNELS], CONF_NOTIFY_CHANNELS_MAX, "channels", &r->channels,
                                      &r->n_channels) == 0) {
-        const struct conf_node *it = f[F_CHANNELS]->child;
-        for (size_t i = 0; i < r->n_channels && it; i++, it = it->next)
+        const struct conf_node *cn = f[F_CHANNELS], *it = cn->kind == CONF_NODE_SEQ ? cn->child : cn;
+        for (size_t i = 0; i < r->n_channels && it; i++, it = cn->kind == CONF_NODE_SEQ ? it->next : it)
             if (!conf_notify_channel(&c->notify, r->channels[i]))
                 conf_value_error(ctx, it, "no channel has the id '%s' (notify.channels)", r->channels[i]);
     }
-    if (f[F_GROUP_BY] && string_list(ctx, f[F_GROUP_BY], CONF_NOTIFY_GROUP_BY_MAX, "group_by", &r->group_by,
+    if (f[F_GROUP_BY] && conf_string_list(ctx, f[F_GROUP_BY], CONF_NOTIFY_GROUP_BY_MAX, "group_by", &r->group_by,
                                      &r->n_group_by) == 0) {
-        const struct conf_node *it = f[F_GROUP_BY]->child;
-        for (size_t i = 0; i < r->n_group_by && it; i++, it = it->next)
+        const struct conf_node *gn = f[F_GROUP_BY], *it = gn->kind == CONF_NODE_SEQ ? gn->child : gn;
+        for (size_t i = 0; i < r->n_group_by && it; i++, it = gn->kind == CONF_NODE_SEQ ? it->next : it)
             if (conf_label_name_bad(r->group_by[i]))
                 conf_value_error(ctx, it, "'%s' is not a label name", r->group_by[i]);
     }

@@ -77,9 +77,8 @@ static int secret(struct conf_ctx *ctx, const struct conf_node *n, const char *w
     return 0;
 }
 
-/* A list of strings (or one string) into an arena array. */
-static int string_list(struct conf_ctx *ctx, const struct conf_node *n, size_t max, const char *what,
-                       const char *const **out, size_t *n_out)
+int conf_string_list(struct conf_ctx *ctx, const struct conf_node *n, size_t max, const char *what,
+                     const char *const **out, size_t *n_out)
 {
     if (n->kind == CONF_NODE_SCALAR && !conf_value_is_null(n)) {
         const char **one = conf_value_alloc(ctx, sizeof(*one));
@@ -212,7 +211,7 @@ static void parse_email(struct conf_ctx *ctx, const struct conf_node *item, cons
 {
     if (!to) {
         conf_value_error_member(ctx, item, "to", "an email channel needs 'to' (a list of addresses)");
-    } else if (string_list(ctx, to, 100, "to", &ch->to, &ch->n_to) == 0) {
+    } else if (conf_string_list(ctx, to, 100, "to", &ch->to, &ch->n_to) == 0) {
         if (!ch->n_to)
             conf_value_error(ctx, to, "'to' needs at least one address");
         for (size_t i = 0; i < ch->n_to; i++)
@@ -285,7 +284,7 @@ static void parse_command(struct conf_ctx *ctx, const struct conf_node *item, co
     } else if (cmd->kind != CONF_NODE_SEQ) {
         conf_value_error(ctx, cmd, "command: expected a list of arguments (no shell: use [/bin/sh, -c, '...'] "
                          "for one), got %s", conf_value_kind_name(cmd));
-    } else if (string_list(ctx, cmd, CONF_NOTIFY_COMMAND_ARGS_MAX, "command", &ch->command, &ch->n_command) == 0) {
+    } else if (conf_string_list(ctx, cmd, CONF_NOTIFY_COMMAND_ARGS_MAX, "command", &ch->command, &ch->n_command) == 0) {
         size_t total = 0;
         for (size_t i = 0; i < ch->n_command; i++)
             total += strlen(ch->command[i]) + 1;
@@ -470,7 +469,7 @@ static void parse_routes(struct nctx *nc, const struct conf_node *n, struct conf
 
 static void group_by(struct nctx *nc, const struct conf_node *n, struct conf_route *r)
 {
-    if (string_list(nc->ctx, n, CONF_NOTIFY_GROUP_BY_MAX, "group_by", &r->group_by, &r->n_group_by) != 0)
+    if (conf_string_list(nc->ctx, n, CONF_NOTIFY_GROUP_BY_MAX, "group_by", &r->group_by, &r->n_group_by) != 0)
         return;
     for (size_t i = 0; i < r->n_group_by; i++) {
         if (strcmp(r->group_by[i], "...") == 0) {
@@ -518,7 +517,7 @@ static void parse_route(struct nctx *nc, const struct conf_node *item, struct co
         conf_value_error(ctx, f[F_MATCHERS]->key, "'matchers' is not supported yet: use match (equality) and "
                          "match_re (regular expressions)");
     conf_matchers_parse(ctx, f[F_MATCH], f[F_MATCH_RE], &r->matchers, &r->n_matchers);
-    if (f[F_CHANNELS] && string_list(ctx, f[F_CHANNELS], CONF_NOTIFY_CHANNELS_MAX, "channels", &r->channels,
+    if (f[F_CHANNELS] && conf_string_list(ctx, f[F_CHANNELS], CONF_NOTIFY_CHANNELS_MAX, "channels", &r->channels,
                                      &r->n_channels) == 0)
         check_channel_ids(nc, f[F_CHANNELS], r->channels, r->n_channels);
     if (f[F_CONTINUE])
@@ -561,7 +560,7 @@ static void parse_inhibit(struct conf_ctx *ctx, const struct conf_node *item, st
     if (!in->n_target && !(f[F_TARGET] || f[F_TARGET_MATCH] || f[F_TARGET_RE]))
         conf_value_error_member(ctx, item, "target", "an inhibition rule needs 'target' matchers (the alerts "
                                 "it mutes)");
-    if (f[F_EQUAL] && string_list(ctx, f[F_EQUAL], CONF_NOTIFY_MATCHERS_MAX, "equal", &in->equal, &in->n_equal) == 0)
+    if (f[F_EQUAL] && conf_string_list(ctx, f[F_EQUAL], CONF_NOTIFY_MATCHERS_MAX, "equal", &in->equal, &in->n_equal) == 0)
         for (size_t i = 0; i < in->n_equal; i++) {
             const char *why = conf_label_name_bad(in->equal[i]);
             if (why)
@@ -614,7 +613,7 @@ void conf_notify_parse(struct conf_ctx *ctx, const struct conf_node *n, struct c
         interval(ctx, f[F_GROUP_INTERVAL], 100, 86400000, "group_interval", &root->group_interval_ms);
     if (f[F_REPEAT_INTERVAL])
         interval(ctx, f[F_REPEAT_INTERVAL], 1000, 30LL * 86400000, "repeat_interval", &root->repeat_interval_ms);
-    if (f[F_DEFAULT] && string_list(ctx, f[F_DEFAULT], CONF_NOTIFY_CHANNELS_MAX, "default_channels",
+    if (f[F_DEFAULT] && conf_string_list(ctx, f[F_DEFAULT], CONF_NOTIFY_CHANNELS_MAX, "default_channels",
                                     &root->channels, &root->n_channels) == 0)
         check_channel_ids(&nc, f[F_DEFAULT], root->channels, root->n_channels);
     if (f[F_ROUTES])

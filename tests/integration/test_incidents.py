@@ -534,6 +534,7 @@ incidents:
   rules:
     - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}
     - {severity: Critical, channels: [ghost]}
+    - {severity: Critical, channels: phantom}
   quiet_period: forever
   template: '{{ $incident.title'
 """
@@ -547,6 +548,7 @@ incidents:
     text = "\n".join(m for _, _, m in errs)
     for want in ["no escalation policy has the id 'nowhere'", "a level's name is 1 to 32",
                  "'P1' is no level of the scheme (Critical, bad name)", "no channel has the id 'ghost'",
+                 "no channel has the id 'phantom'",
                  "bad duration 'forever'"]:
         h.contains(text, want, "config error")
     h.eq(len(errs), len([ln for ln in r.stderr.splitlines() if ln.strip()]), "every error names FILE:LINE:COL")
