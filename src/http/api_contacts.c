@@ -59,14 +59,9 @@ static void done(void *data, int status, const char *errmsg)
 
 static struct contacts_job *job_for(struct http_api *api, struct http_request *req, const struct http_params *p)
 {
-    const char *id = http_params_get(p, "id");
-    const struct auth_user *u = auth_user_find(api->deps.auth, id);
+    const struct auth_user *u = api_user_or_404(api, req, p);
     if (!u)
-        u = auth_user_find_name(api->deps.auth, id);
-    if (!u) {
-        api_send_error(api, req, 404, "not_found", "user not found", NULL);
         return NULL;
-    }
     struct contacts_job *j = base_calloc(1, sizeof(*j));
     if (!j) {
         api_send_error(api, req, 500, "internal", "out of memory", NULL);

@@ -137,6 +137,8 @@ int api_query_time(struct http_api *api, struct http_request *req, const char *n
 /* ISO 8601 string of unix ms, or JSON null for 0. */
 json_t *api_time_or_null(int64_t ms);
 
+/* The user the {id} path parameter names (an id or a username), or NULL after a 404. */
+const struct auth_user *api_user_or_404(struct http_api *api, struct http_request *req, const struct http_params *p);
 /* The check named by the {id} path parameter, or NULL after a 404. */
 struct sched_check;
 const struct sched_check *api_check_find_or_404(struct http_api *api, struct http_request *req,

@@ -86,18 +86,23 @@ void api_users_list(void *data, struct http_request *req, const struct http_para
                                            "next_cursor", more && last ? json_string(last) : json_null()));
 }
 
-void api_users_get(void *data, struct http_request *req, const struct http_params *p)
+const struct auth_user *api_user_or_404(struct http_api *api, struct http_request *req, const struct http_params *p)
 {
-    struct http_api *api = data;
     const char *id = http_params_get(p, "id");
     const struct auth_user *u = auth_user_find(api->deps.auth, id);
     if (!u)
         u = auth_user_find_name(api->deps.auth, id); /* by name too: what people type */
-    if (!u) {
+    if (!u)
         api_send_error(api, req, 404, "not_found", "user not found", NULL);
-        return;
-    }
-    api_send_json(api, req, 200, api_user_json(u));
+    return u;
+}
+
+void api_users_get(void *data, struct http_request *req, const struct http_params *p)
+{
+    struct http_api *api = data;
+    const struct auth_user *u = api_user_or_404(api, req, p);
+    if (u)
+        api_send_json(api, req, 200, api_user_json(u));
 }
 
 /* ---- writes ---- */
@@ -314,14 +319,9 @@ void api_users_create(void *data, struct http_request *req, const struct http_pa
 void api_users_patch(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
-    const char *id = http_params_get(p, "id");
-    const struct auth_user *u = auth_user_find(api->deps.auth, id);
+    const struct auth_user *u = api_user_or_404(api, req, p);
     if (!u)
-        u = auth_user_find_name(api->deps.auth, id);
-    if (!u) {
-        api_send_error(api, req, 404, "not_found", "user not found", NULL);
         return;
-    }
     api_set_target(req, "user %s", u->username);
     json_t *body = api_body(api, req, patch_fields, sizeof(patch_fields) / sizeof(patch_fields[0]));
     if (!body)
