@@ -809,6 +809,7 @@ static int start(struct app *a)
         .rate_limit = a->conf->server.rate_limit, .global_rate_limit = a->conf->server.global_rate_limit,
         .login_rate_limit = a->conf->server.login_rate_limit,
         .cors_origins = a->env.cors_origins, .allow_test_login = a->env.allow_test_login,
+        .test_clock = a->env.test_clock,
         .metrics_bearer_token = a->conf->server.metrics_bearer_token,
         .metrics_username = a->conf->server.metrics_username,
         .metrics_password = a->conf->server.metrics_password,
@@ -892,10 +893,10 @@ int app_run(const struct app_opts *opts)
         base_free(a);
         return 2;
     }
-    if (a->env.allow_test_login && strncmp(a->listen, "127.", 4) != 0 && strncmp(a->listen, "[::1]:", 6) != 0 &&
-        strncmp(a->listen, "localhost:", 10) != 0) {
-        fprintf(stderr, "opshub: ALLOW_TEST_LOGIN=1 is refused unless opshub listens on a loopback address "
-                        "(listen is %s)\n", a->listen);
+    if ((a->env.allow_test_login || a->env.test_clock) && strncmp(a->listen, "127.", 4) != 0 &&
+        strncmp(a->listen, "[::1]:", 6) != 0 && strncmp(a->listen, "localhost:", 10) != 0) {
+        fprintf(stderr, "opshub: %s is refused unless opshub listens on a loopback address (listen is %s)\n",
+                a->env.allow_test_login ? "ALLOW_TEST_LOGIN=1" : "OPSHUB_TEST_CLOCK=1", a->listen);
         app_env_free(&a->env);
         conf_destroy(a->conf);
         base_free(a);

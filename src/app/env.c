@@ -186,6 +186,15 @@ int app_env_load(struct app_env *e, const struct conf *c, const char *data_dir, 
         base_log_warn("ALLOW_TEST_LOGIN is on: anyone can log in as any user without a password",
                       BASE_LOG_STR("route", "POST /api/v1/auth/test-login"));
 
+    e->test_clock = env_is("OPSHUB_TEST_CLOCK", "1") || env_is("OPSHUB_TEST_CLOCK", "true");
+    if (e->test_clock && e->production) {
+        snprintf(err, errlen, "OPSHUB_TEST_CLOCK=1 is refused when OPSHUB_ENV/NODE_ENV is production");
+        return BASE_ERR_INVALID;
+    }
+    if (e->test_clock)
+        base_log_warn("OPSHUB_TEST_CLOCK is on: an admin can move this process's clock forward",
+                      BASE_LOG_STR("route", "POST /api/v1/debug/clock"));
+
     const char *jwt = getenv("JWT_SECRET");
     if (jwt && *jwt) {
         size_t len = strlen(jwt);

@@ -27,6 +27,7 @@ struct app_env {
     bool have_key;
     char *cors_origins;                   /* server.cors_origins, else CORS_ORIGINS; NULL = none */
     bool allow_test_login;
+    bool test_clock;                      /* OPSHUB_TEST_CLOCK=1: POST /api/v1/debug/clock moves time */
 };
 
 /* 0, or BASE_ERR_INVALID / BASE_ERR_IO with a message naming the variable

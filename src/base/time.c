@@ -6,16 +6,32 @@
 #include "base/err.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* The test clock's shift (base_time_advance): 0 unless a daemon started
+ * with OPSHUB_TEST_CLOCK=1 was told to move. Read from any thread. */
+static _Atomic int64_t shift_ms;
+
 int64_t base_time_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + atomic_load_explicit(&shift_ms, memory_order_relaxed);
+}
+
+void base_time_advance(int64_t ms)
+{
+    if (ms > 0)
+        atomic_fetch_add_explicit(&shift_ms, ms, memory_order_relaxed);
+}
+
+int64_t base_time_shift_ms(void)
+{
+    return atomic_load_explicit(&shift_ms, memory_order_relaxed);
 }
 
 uint64_t base_time_mono_ns(void)

@@ -57,6 +57,7 @@ struct http_api_deps {
     const char *login_rate_limit;     /* login and refresh, per address; NULL = 10/min */
     const char *cors_origins;         /* comma-separated; NULL or "" = none */
     bool allow_test_login;            /* routes POST /api/v1/auth/test-login */
+    bool test_clock;                  /* routes POST /api/v1/debug/clock */
     /* server.metrics_auth: what GET /metrics requires; all NULL = public
      * (then rate limited per address at rate_limit). Only a digest is kept. */
     const char *metrics_bearer_token;

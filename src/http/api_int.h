@@ -166,6 +166,7 @@ void api_checks_latency(void *api, struct http_request *req, const struct http_p
 void api_metrics_get(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_login(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_test_login(void *api, struct http_request *req, const struct http_params *p);
+void api_debug_clock(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_refresh(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_logout(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_me(void *api, struct http_request *req, const struct http_params *p);

@@ -319,6 +319,15 @@ const struct http_route http_routes[] = {
              {"actor", "query", "string", "Only entries by this actor", false},
              {"action", "query", "string", "Only this action (\"user.create\")", false}, PAGE_PARAMS),
       NULL, false, RESP({200, "AuditList", "One page of entries"}, {400, "Error", "A malformed parameter"})}},
+    {"POST", "/api/v1/debug/clock", AUTH_ROLE_ADMIN, NULL, api_debug_clock, "debug.clock",
+     {"meta", "Move the clock forward (OPSHUB_TEST_CLOCK=1 only)",
+      "For integration tests: moves every wall-clock reading of this process forward by a duration "
+      "(acknowledgement deadlines, escalation delays, quiet periods, timestamps), never back; timers "
+      "and timeouts keep real time. Answers 404 like an unknown route unless opshub runs with "
+      "OPSHUB_TEST_CLOCK=1, which is refused in production and on a non-loopback address.",
+      NULL, "ClockAdvance", false,
+      RESP({200, "ClockNow", "The clock moved"}, {400, "Error", "A bad duration"},
+           {404, "Error", "The test clock is not enabled"})}},
     {"GET", "/api/v1/openapi.json", AUTH_ROLE_PUBLIC, NULL, api_openapi_json, NULL,
      {"meta", "This API as an OpenAPI 3.1 document",
       "Generated from the route table.", NULL, NULL, false,

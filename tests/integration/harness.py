@@ -8,6 +8,7 @@ each test (and at exit, even after a failure or a per-test timeout). Never sleep
 a condition can be awaited: use wait_for(). Never talks to anything but 127.0.0.1.
 """
 import atexit
+import datetime
 import http.client
 import json
 import os
@@ -173,6 +174,28 @@ def wait_for(cond, timeout, what, interval=0.05):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+TEST_CLOCK_ENV = {"OPSHUB_TEST_CLOCK": "1"}
+
+
+def advance_clock(o, seconds, checks=(), step=240):
+    """Moves the clock of a daemon started with TEST_CLOCK_ENV forward by `seconds` (POST
+    /api/v1/debug/clock), in steps shorter than the 5 min lookback of queries; after each step it
+    waits until every check in `checks` has a sample taken at the moved time, so a rule over them
+    never sees its series go stale in a jump. Returns the daemon's new time (unix ms)."""
+    left = seconds
+    now = None
+    while left > 0:
+        d = min(left, step)
+        r = o.post("/api/v1/debug/clock", body={"advance": f"{d}s"})
+        eq(r.status, 200, f"the test clock moved {d}s: {r.body[:200]!r}")
+        now = int(datetime.datetime.fromisoformat(r.json()["now"].replace("Z", "+00:00")).timestamp() * 1000)
+        for c in checks:
+            wait_for(lambda c=c: (o.get_json(f"/api/v1/checks/{c}").get("last_sample") or {}).get("ts_ms", 0) >= now,
+                     10, f"a sample of {c} at the moved time")
+        left -= d
+    return now
 
 
 # ---------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ Integration tests of incidents (docs/incidents.md) on a running opshub with real
 import datetime
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 
@@ -351,23 +353,23 @@ escalation_policies:
       - {delay: 0s, targets: [{rotation: ops}, {channel: incident-hook}]}
       - {delay: 1h, targets: [{user: bob}]}
 incidents:
-  quiet_period: 2s
-  scheme:
-    - {name: P1, label: HIGH, ack_within: 3s, policy: primary}
   contact_channels: {email: mail, slack: slackbot, pagerduty: pd}
   rules:
     - {match: {severity: critical}, severity: P1, title: '{{ $labels.alertname }}: {{ $labels.check }}',
-       channels: [updates]}
+       policy: primary, channels: [updates]}
 """
 
 
 def test_paging_escalation_and_signed_link():
-    """The whole path: a check goes down, its alert opens a P1 incident, the primary (alice, on
-    call in the rotation) is paged on Slack and the incident channel gets the page; nobody
-    acknowledges within the deadline (3 s here), so the secondary (bob) is paged by e-mail through
-    a real MTA and on PagerDuty; kill -9 between the two steps pages nobody twice; bob
-    acknowledges through the signed link of his e-mail; the check recovers, MONITORING, RESOLVED;
-    MTTA and MTTR recorded; the postmortem export holds the whole timeline."""
+    """The whole path on the default scheme's real times, with the test clock instead of waiting:
+    a check goes down, its alert opens a P1 incident, the primary (alice, on call in the rotation)
+    is paged on Slack and the incident channel gets the page; kill -9 before the deadline pages
+    nobody twice; 14 minutes pass and nothing more happens; at 16 minutes the 15 min deadline has
+    been missed, so the secondary (bob) is paged by e-mail through a real MTA and on PagerDuty
+    (step 2 would wait an hour); bob acknowledges through the signed link of his e-mail; the
+    status page shows the incident; the check recovers, MONITORING, and after the 15 min quiet
+    period RESOLVED; MTTA and MTTR recorded in minutes; the postmortem export holds the whole
+    timeline; an expired link is refused."""
     from test_tls import make_cert
     tmp = h.TempDir()
     cert, key = make_cert(tmp.path, "mx")
@@ -377,9 +379,10 @@ def test_paging_escalation_and_signed_link():
     page.set("ok\n")
     data = h.TempDir()
     text = h.make_config(checks(page.port, 1), projects=PROJECTS,
-                         extra={"server": {"base_url": "http://opshub.test"}}) + \
+                         extra={"server": {"base_url": "http://opshub.test"},
+                                "status_page": {"title": "Shop", "components": [{"name": "API", "checks": ["api0"]}]}}) + \
         PAGING.replace("@REC@", rec.url("")).replace("@SMTP@", str(mta.port)).replace("@CA@", cert)
-    smtp_env = {"SMTP_USER": "opshub", "SMTP_PASS": "smtp-secret-pw"}
+    smtp_env = {"SMTP_USER": "opshub", "SMTP_PASS": "smtp-secret-pw", **h.TEST_CLOCK_ENV}
     o = h.track(h.Opshub(text, data_dir=data.path, env=smtp_env))
     o.start()
     for name in ["alice", "bob"]:
@@ -412,6 +415,11 @@ def test_paging_escalation_and_signed_link():
     o = h.track(h.Opshub(text, data_dir=data.path, env=smtp_env))
     o.start()
     bob_pd = lambda: [m for m in rec.received("/pd") if m["json"].get("routing_key") == "B0BR0UTINGKEY000000001"]  # noqa: E731
+    h.advance_clock(o, 14 * 60, checks=["api0"])
+    time.sleep(2.5)   # two ticks of the incidents layer: nothing is due yet
+    h.eq((mta.messages(), bob_pd()), ([], []), "nobody else paged before the 15 min deadline")
+    h.eq(incident(o, num)["ack_missed"], False, "the deadline not missed at 14 min")
+    h.advance_clock(o, 2 * 60, checks=["api0"])
     h.wait_for(lambda: mta.messages() and bob_pd(), 20, "bob paged by e-mail and PagerDuty after the deadline")
     # one page (delivery) per step: the outbox may repeat a request that was in flight at the kill,
     # with the same X-Opshub-Delivery id for the receiver to drop; the step itself is not re-run
@@ -428,7 +436,7 @@ def test_paging_escalation_and_signed_link():
     link = [w for w in body.split() if w.startswith("http://opshub.test/api/v1/ack/")][0]
     path = link[len("http://opshub.test"):]
     tl = [e["text"] for e in timeline(o, num)]
-    h.check(any("not acknowledged within the deadline of P1" in t and "escalating" in t for t in tl),
+    h.check(any("not acknowledged within the deadline of P1 (15 min)" in t and "escalating" in t for t in tl),
             "the missed deadline escalated")
     h.check(any("escalation step 2 of 2: bob" in t for t in tl), "step 2 on the timeline")
     h.check(any(t.startswith("notified bob by email, pagerduty") for t in tl), "where bob was notified")
@@ -442,6 +450,7 @@ def test_paging_escalation_and_signed_link():
     bad = path.replace("?u=bob", "?u=alice")
     h.eq(o.request("POST", bad, auth=False).status, 404, "the link of another person")
     h.eq(o.request("POST", path[:-3] + "xyz?u=bob", auth=False).status, 404, "a tampered token")
+    h.advance_clock(o, 5 * 60, checks=["api0"])
     r = o.request("POST", path, auth=False, headers=browser)
     h.eq(r.status, 200, f"acknowledged through the link: {r.body[:200]!r}")
     h.contains(r.body.decode(), f"Incident #{num} <b>ApiDown: api0</b> is acknowledged by bob", "the answer page")
@@ -464,19 +473,39 @@ def test_paging_escalation_and_signed_link():
     h.contains(up["text"], "Status: IDENTIFIED\n", "the state in the message")
     h.eq(up["summary"], f"[HIGH] #{num} ApiDown: api0: IDENTIFIED", "summary line")
     h.eq(posted()[0]["incident"]["state"], "INVESTIGATING", "the opening was posted first")
-    # recovery: MONITORING then RESOLVED; nothing more paged
+    # the public status page shows it (P1 is public), with the update
+    st = [i for i in o.get_json("/status.json", auth=False)["incidents"] if i["number"] == num]
+    h.eq((len(st), st and st[0]["state"]), (1, "IDENTIFIED"), "the incident on the status page")
+    h.eq(st[0]["updates"][0]["text"], "Failing over to the replica", "with its latest update")
+    h.contains(o.get("/status", auth=False).body.decode(), "Failing over to the replica", "on the HTML page too")
+    # recovery: MONITORING, then RESOLVED after the 15 min quiet period; nothing more paged
     n_pages = len(rec.received("/pd")) + len(rec.received("/slack")) + len(mta.messages())
     page.set("ok\n")
-    h.wait_for(lambda: incident(o, num)["state"] == "RESOLVED", 20, "resolved after the quiet period")
+    h.wait_for(lambda: incident(o, num)["state"] == "MONITORING", 20, "MONITORING once the alert resolved")
+    h.advance_clock(o, 10 * 60)
+    time.sleep(2.5)
+    h.eq(incident(o, num)["state"], "MONITORING", "still MONITORING within the quiet period")
+    h.advance_clock(o, 6 * 60)
+    h.wait_for(lambda: incident(o, num)["state"] == "RESOLVED", 10, "resolved after the quiet period")
     h.eq(len(rec.received("/pd")) + len(rec.received("/slack")) + len(mta.messages()), n_pages,
          "acknowledged: escalation stopped")
     inc = incident(o, num)
-    h.check(inc["tta_seconds"] > 3 and inc["ttr_seconds"] > inc["tta_seconds"], "MTTA and MTTR recorded")
+    h.check(21 * 60 <= inc["tta_seconds"] < 23 * 60, f"MTTA in minutes: {inc['tta_seconds']}")
+    h.check(37 * 60 <= inc["ttr_seconds"] < 40 * 60, f"MTTR in minutes: {inc['ttr_seconds']}")
+    metrics = o.get("/metrics").body.decode()
+    h.contains(metrics, 'opshub_incident_tta_seconds_count{severity="P1"} 1', "MTTA on /metrics")
+    h.contains(metrics, 'opshub_incident_ttr_seconds_count{severity="P1"} 1', "MTTR on /metrics")
     h.wait_for(lambda: posted()[-1]["event"] == "resolve", 10, "the resolution posted")
     h.eq([p["incident"]["state"] for p in posted()][-2:], ["MONITORING", "RESOLVED"], "each state posted")
     md = o.get(f"/api/v1/incidents/{num}/postmortem.md").body.decode()
     for e in timeline(o, num):
         h.contains(md, e["text"].replace("|", "\\|"), "the postmortem holds the timeline")
+    # alice's link (step 1) has expired 24 h later
+    alice_link = re.search(r"http://opshub\.test(/api/v1/ack/[^\s\"|>\\]+)", json.dumps(alice_pages()[0]["json"]))
+    h.check(alice_link and "u=alice" in alice_link.group(1), "alice's page has her link")
+    h.advance_clock(o, 24 * 3600, step=24 * 3600)
+    r = o.request("POST", alice_link.group(1), auth=False)
+    h.eq(r.status, 410, "an expired link is refused")
     for secret in ["xoxb-paging-token-1", "B0BR0UTINGKEY000000001"]:
         h.check(secret not in o.log_text(), f"{secret} not in the log")
     o.stop()
@@ -525,6 +554,49 @@ def test_status_page_shows_public_incidents():
     h.eq(o2.get_json("/status.json", auth=False)["incidents"][0]["updates"][0]["text"], "All good",
          "with its updates")
     o2.stop()
+
+
+def test_test_clock_only_when_allowed():
+    """POST /api/v1/debug/clock is 404 unless OPSHUB_TEST_CLOCK=1; with it, admin only, a bad
+    duration is 400 naming the field, the clock moves forward only, and the move is audited; the
+    setting is refused in production and on a non-loopback listen address."""
+    cfg = h.make_config([])
+    with h.Opshub(cfg) as o:
+        o.start()
+        r = o.post("/api/v1/debug/clock", body={"advance": "15m"})
+        h.eq((r.status, r.json()["error"]["code"]), (404, "not_found"), "off by default")
+    with h.Opshub(cfg, env=h.TEST_CLOCK_ENV) as o:
+        o.start()
+        h.contains(o.log_text(), "OPSHUB_TEST_CLOCK is on", "a warning at start")
+        viewer = o.create_token(role="operator", name="op")
+        o.wait_token(viewer)
+        r = o.request("POST", "/api/v1/debug/clock", body={"advance": "15m"},
+                      headers={"Authorization": f"Bearer {viewer}"})
+        h.eq(r.status, 403, "an operator cannot move the clock")
+        for bad in ["-5m", "0s", "31d", "soon"]:
+            r = o.post("/api/v1/debug/clock", body={"advance": bad})
+            h.eq((r.status, r.json()["error"].get("field")), (400, "advance"), f"advance {bad!r}")
+        before = h.now_ms()
+        r = o.post("/api/v1/debug/clock", body={"advance": "2h"})
+        h.eq(r.status, 200, "moved")
+        h.eq(r.json()["shift_ms"], 7200000, "the total shift")
+        inc = o.post("/api/v1/incidents", body={"title": "Clock test", "severity": "P2"}).json()
+        created = parse_iso(inc["created"]) * 1000
+        h.check(created >= before + 7200000, "new timestamps are in the moved time")
+        rows = h.wait_for(lambda: o.get_json("/api/v1/audit?action=debug.clock")["entries"], 5, "audited")
+        h.eq(rows[0]["result"], "ok", "the move is audited")
+    for env in [{"OPSHUB_TEST_CLOCK": "1", "OPSHUB_ENV": "production", "JWT_SECRET": "j" * 40,
+                 "ENCRYPTION_KEY_BASE64": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="}]:
+        with h.Opshub(cfg, env=env, auth=False) as o:
+            o.start(wait=False)
+            h.eq(o.wait_exit(15), 2, "refused in production")
+            h.contains(o.log_text(), "OPSHUB_TEST_CLOCK=1 is refused", "names the variable")
+    with h.Opshub(cfg, env=h.TEST_CLOCK_ENV, auth=False) as o:
+        p = subprocess.run([h.OPSHUB_BIN, "serve", "--config", o.config_path, "--data", o.data_dir,
+                            "--listen", "0.0.0.0:1"], capture_output=True, text=True, timeout=20,
+                           env=h.opshub_env(h.TEST_CLOCK_ENV))
+        h.eq(p.returncode, 2, "refused on a non-loopback address")
+        h.contains(p.stderr, "OPSHUB_TEST_CLOCK=1 is refused unless opshub listens on a loopback", "message")
 
 
 def test_config_errors():
