@@ -321,18 +321,21 @@ static bool all_of(const char *s, const char *set, size_t lo, size_t hi)
     return true;
 }
 
+bool auth_email_ok(const char *email)
+{
+    const char *at = strchr(email, '@');
+    bool ok = at && at != email && at[1] && !strchr(at + 1, '@') && strlen(email) <= 254;
+    for (const char *p = email; ok && *p; p++)
+        ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && !strchr("<>\"(),;:\\[]", *p);
+    return ok;
+}
+
 const char *auth_contacts_bad(const struct auth_contacts *c, const char **field)
 {
     static const char upper_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    if (c->email[0]) {
-        const char *at = strchr(c->email, '@');
-        bool ok = at && at != c->email && at[1] && !strchr(at + 1, '@') && strlen(c->email) <= 254;
-        for (const char *p = c->email; ok && *p; p++)
-            ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && !strchr("<>\"(),;:\\[]", *p);
-        if (!ok)
-            return *field = "email", "email must be an address local@domain";
-    }
+    if (c->email[0] && !auth_email_ok(c->email))
+        return *field = "email", "email must be an address local@domain";
     if (c->slack[0] && !((c->slack[0] == 'U' || c->slack[0] == 'W') && all_of(c->slack + 1, upper_digits, 2, 20)))
         return *field = "slack", "slack must be a Slack member id (U0123ABCD)";
     if (c->phone[0] && !(c->phone[0] == '+' && c->phone[1] >= '1' && c->phone[1] <= '9' &&

@@ -47,6 +47,9 @@ struct auth_contacts {
 };
 /* Why a contact method is unacceptable (NULL when all are fine), the field in *field. */
 const char *auth_contacts_bad(const struct auth_contacts *c, const char **field);
+/* An e-mail address opshub sends to: local@domain, printable ASCII without
+ * <>"(),;:\[] or spaces, at most 254 bytes (no header can be injected). */
+bool auth_email_ok(const char *email);
 
 struct auth_token {
     char id[AUTH_ID_MAX];

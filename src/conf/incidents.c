@@ -59,6 +59,33 @@ static void parse_contact_channels(struct conf_ctx *ctx, const struct conf_node 
     }
 }
 
+/* subscribers: {email: ID, webhook: ID, self_service: bool}. */
+static void parse_subscribers(struct conf_ctx *ctx, const struct conf_node *n, struct conf_incidents *in,
+                              const struct conf *c)
+{
+    if (conf_value_expect(ctx, n, CONF_NODE_MAP))
+        return;
+    static const char *const names[] = {"email", "webhook", "self_service"};
+    const struct conf_node *f[3];
+    conf_value_fields(ctx, n, names, 3, f);
+    const char **out[2] = {&in->subscriber_email, &in->subscriber_webhook};
+    const enum conf_channel_type want[2] = {CONF_CHANNEL_EMAIL, CONF_CHANNEL_WEBHOOK};
+    for (int k = 0; k < 2; k++) {
+        if (!f[k] || conf_value_string(ctx, f[k], out[k]) != 0)
+            continue;
+        const struct conf_channel *ch = conf_notify_channel(&c->notify, *out[k]);
+        if (!ch)
+            conf_value_error(ctx, f[k], "no channel has the id '%s' (notify.channels)", *out[k]);
+        else if (ch->type != want[k])
+            conf_value_error(ctx, f[k], "'%s' is a %s channel; %s subscribers need %s", ch->id,
+                             conf_channel_type_name(ch->type), names[k], k ? "a webhook channel" : "an email channel");
+    }
+    if (f[2])
+        conf_value_bool(ctx, f[2], &in->self_service);
+    if (in->self_service && !in->subscriber_email)
+        conf_value_error(ctx, f[2], "self_service needs subscribers.email (the confirmation is an e-mail)");
+}
+
 const struct conf_severity *conf_severity_find(const struct conf_incidents *in, const char *name)
 {
     for (size_t i = 0; in && name && i < in->n_levels; i++)
@@ -194,9 +221,9 @@ void conf_incidents_parse(struct conf_ctx *ctx, const struct conf_node *n, struc
         return;
     in->configured = true;
     in->file = n->file;
-    enum { F_SCHEME, F_RULES, F_AUTO, F_QUIET, F_TEMPLATE, F_CONTACTS, F_N };
+    enum { F_SCHEME, F_RULES, F_AUTO, F_QUIET, F_TEMPLATE, F_CONTACTS, F_SUBS, F_N };
     static const char *const fields[F_N] = {"scheme", "rules", "auto_monitoring", "quiet_period", "template",
-                                            "contact_channels"};
+                                            "contact_channels", "subscribers"};
     const struct conf_node *f[F_N];
     conf_value_fields(ctx, n, fields, F_N, f);
     const struct conf_node *s = f[F_SCHEME];
@@ -226,6 +253,8 @@ void conf_incidents_parse(struct conf_ctx *ctx, const struct conf_node *n, struc
         conf_value_bool(ctx, f[F_AUTO], &in->auto_monitoring);
     if (f[F_CONTACTS])
         parse_contact_channels(ctx, f[F_CONTACTS], in, c);
+    if (f[F_SUBS])
+        parse_subscribers(ctx, f[F_SUBS], in, c);
     if (f[F_QUIET]) {
         const struct conf_node *q = f[F_QUIET];
         if (q->kind == CONF_NODE_SCALAR && (!strcmp(q->text, "0") || !strcmp(q->text, "0s")))

@@ -57,6 +57,13 @@ struct conf_incidents {
      * method: email -> an email channel, slack -> slack_bot, pagerduty -> pagerduty, phone -> a
      * webhook or command channel; NULL: pages do not go to that kind */
     const char *contact_channels[CONF_CONTACT_KINDS];
+    /* subscribers: {email: ID, webhook: ID, self_service: bool}: the status page's subscribers get
+     * the updates of public incidents, e-mail through an email channel (its From and SMTP; To is
+     * the subscriber), webhooks through a webhook channel (its timeout and headers; the URL is the
+     * subscriber's). NULL: that kind is off. self_service: visitors subscribe by e-mail on the
+     * status page (a signed confirmation link first). */
+    const char *subscriber_email, *subscriber_webhook;
+    bool self_service;
     const struct conf_severity *levels; /* most severe first */
     size_t n_levels;
     bool default_scheme;

@@ -456,8 +456,7 @@ int conf_value_id(struct conf_ctx *ctx, const struct conf_node *n, const char **
     return keep(ctx, text, len, out);
 }
 
-/* NULL when url is an absolute http(s) URL with a host, else the reason. */
-static const char *url_problem(const char *url, size_t len)
+const char *conf_url_problem(const char *url, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
@@ -486,7 +485,7 @@ int conf_value_url(struct conf_ctx *ctx, const struct conf_node *n, const char *
     char shown[SHOW_MAX + 8];
     if (conf_value_text(ctx, n, "a URL", &text, &len))
         return -1;
-    const char *problem = url_problem(text, len);
+    const char *problem = conf_url_problem(text, len);
     if (problem) {
         conf_value_error(ctx, n, "bad URL '%s': %s", conf_value_show(n, text, true, shown, sizeof(shown)),
                          problem);

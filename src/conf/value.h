@@ -111,6 +111,9 @@ int conf_value_size(struct conf_ctx *ctx, const struct conf_node *n, size_t max,
 int conf_value_id(struct conf_ctx *ctx, const struct conf_node *n, const char **out);
 /* An absolute http:// or https:// URL with a host (checked with curl_url). */
 int conf_value_url(struct conf_ctx *ctx, const struct conf_node *n, const char **out);
+/* NULL when url (len bytes) is an absolute http(s) URL with a host and no
+ * spaces or control characters (libcurl's URL parser), else the reason. */
+const char *conf_url_problem(const char *url, size_t len);
 /* HOST:PORT with port 1-65535, IPv6 hosts in brackets; empty host allowed
  * only when allow_empty_host. */
 int conf_value_hostport(struct conf_ctx *ctx, const struct conf_node *n, bool allow_empty_host,

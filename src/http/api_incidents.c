@@ -585,8 +585,7 @@ void api_reports_incidents(void *data, struct http_request *req, const struct ht
 
 /* ---- signed acknowledgement links (/ack/TOKEN?u=WHO, public) ---- */
 
-/* A browser (Accept: text/html) gets a page; anything else the API's JSON. */
-static void html(struct http_api *api, struct http_request *req, int status, const char *title, const char *body)
+void api_send_page(struct http_api *api, struct http_request *req, int status, const char *title, const char *body)
 {
     const char *accept = http_request_header(req, "Accept");
     if (!accept || !strstr(accept, "text/html")) {
@@ -594,8 +593,11 @@ static void html(struct http_api *api, struct http_request *req, int status, con
             api_send_json(api, req, status, json_pack("{s:s}", "result", title));
         else
             api_send_error(api, req, status,
-                           status == 404 ? "not_found" : status == 409 ? "conflict" : status == 410 ? "gone"
-                                                                                        : "unavailable",
+                           status == 404   ? "not_found"
+                           : status == 409 ? "conflict"
+                           : status == 410 ? "gone"
+                           : status == 400 ? "bad_request"
+                                           : "unavailable",
                            title, NULL);
         return;
     }
@@ -612,8 +614,7 @@ static void html(struct http_api *api, struct http_request *req, int status, con
     base_buf_free(&b);
 }
 
-/* Escapes s for HTML text into out. */
-static const char *esc(const char *s, char *out, size_t n)
+const char *api_html_esc(const char *s, char *out, size_t n)
 {
     size_t k = 0;
     for (; *s && k + 7 < n; s++) {
@@ -633,7 +634,7 @@ static bool link_ok(struct http_api *api, struct http_request *req, const struct
                     char *who, size_t wn)
 {
     if (!api->deps.incidents) {
-        html(api, req, 503, "Incidents are not running", "<p>Try again later.</p>");
+        api_send_page(api, req, 503, "Incidents are not running", "<p>Try again later.</p>");
         return false;
     }
     int has = api_query_param(api, req, "u", who, wn);
@@ -643,11 +644,11 @@ static bool link_ok(struct http_api *api, struct http_request *req, const struct
                                             base_time_now_ms(), id, n)
                  : BASE_ERR_INVALID;
     if (rc == BASE_ERR_TIMEOUT) {
-        html(api, req, 410, "This link has expired", "<p>Acknowledge the incident in opshub instead.</p>");
+        api_send_page(api, req, 410, "This link has expired", "<p>Acknowledge the incident in opshub instead.</p>");
         return false;
     }
     if (rc != 0) {
-        html(api, req, 404, "No such link", "<p>This acknowledgement link is not valid.</p>");
+        api_send_page(api, req, 404, "No such link", "<p>This acknowledgement link is not valid.</p>");
         return false;
     }
     return true;
@@ -663,8 +664,8 @@ void api_ack_link_get(void *data, struct http_request *req, const struct http_pa
     snprintf(body, sizeof(body),
              "<p>Acknowledge incident <code>%s</code> as <b>%s</b>?</p>"
              "<form method=\"post\"><button type=\"submit\">Acknowledge</button></form>",
-             id, esc(who, e1, sizeof(e1)));
-    html(api, req, 200, "Acknowledge the incident", body);
+             id, api_html_esc(who, e1, sizeof(e1)));
+    api_send_page(api, req, 200, "Acknowledge the incident", body);
 }
 
 struct link_ctx {
@@ -680,17 +681,17 @@ static void on_link_ack(void *data, int status, const struct incident_err *err, 
     if (status == 0) {
         snprintf(body, sizeof(body), "<p>Incident #%lld <b>%s</b> is acknowledged by %s. Escalation stopped.</p>",
                  (long long)json_integer_value(json_object_get(incident, "number")),
-                 esc(json_string_value(json_object_get(incident, "title")) ? json_string_value(json_object_get(incident, "title")) : "",
+                 api_html_esc(json_string_value(json_object_get(incident, "title")) ? json_string_value(json_object_get(incident, "title")) : "",
                      e1, sizeof(e1)),
-                 esc(c->who, e2, sizeof(e2)));
-        html(c->api, c->req, 200, "Acknowledged", body);
+                 api_html_esc(c->who, e2, sizeof(e2)));
+        api_send_page(c->api, c->req, 200, "Acknowledged", body);
     } else if (status == BASE_ERR_EXISTS) {
-        snprintf(body, sizeof(body), "<p>Nothing to do: %s.</p>", esc(err ? err->message : "already so", e1, sizeof(e1)));
-        html(c->api, c->req, 409, "Already acknowledged", body);
+        snprintf(body, sizeof(body), "<p>Nothing to do: %s.</p>", api_html_esc(err ? err->message : "already so", e1, sizeof(e1)));
+        api_send_page(c->api, c->req, 409, "Already acknowledged", body);
     } else if (status == BASE_ERR_NOT_FOUND) {
-        html(c->api, c->req, 404, "No such incident", "<p>The incident of this link does not exist.</p>");
+        api_send_page(c->api, c->req, 404, "No such incident", "<p>The incident of this link does not exist.</p>");
     } else {
-        html(c->api, c->req, 503, "Not acknowledged", "<p>opshub could not record it now: try again.</p>");
+        api_send_page(c->api, c->req, 503, "Not acknowledged", "<p>opshub could not record it now: try again.</p>");
     }
     http_request_unref(c->req);
     base_free(c);
@@ -705,7 +706,7 @@ void api_ack_link_post(void *data, struct http_request *req, const struct http_p
     api_set_target(req, "incident %s by %.64s (signed link)", id, who);
     struct link_ctx *c = base_calloc(1, sizeof(*c));
     if (!c) {
-        html(api, req, 500, "Not acknowledged", "<p>Out of memory.</p>");
+        api_send_page(api, req, 500, "Not acknowledged", "<p>Out of memory.</p>");
         return;
     }
     c->api = api;
@@ -716,6 +717,6 @@ void api_ack_link_post(void *data, struct http_request *req, const struct http_p
     if (rc != 0) {
         http_request_unref(req);
         base_free(c);
-        html(api, req, 503, "Not acknowledged", "<p>opshub could not record it now: try again.</p>");
+        api_send_page(api, req, 503, "Not acknowledged", "<p>opshub could not record it now: try again.</p>");
     }
 }

@@ -93,6 +93,13 @@ void api_cookies_clear(const struct http_api *api, const struct http_request *re
  * its duration and writes the access log line, then sends. */
 void api_send(struct http_api *api, struct http_request *req, int status, const char *content_type,
               const char *extra_headers, const char *body, size_t len);
+/* The answer of a page opened from a link (signed links: acknowledge,
+ * confirm, unsubscribe): HTML with Accept: text/html (title and body,
+ * already escaped), the API's JSON otherwise ({"result": title} or an
+ * error with title as the message). */
+void api_send_page(struct http_api *api, struct http_request *req, int status, const char *title, const char *body);
+/* s escaped for HTML text into out (truncated to n). Returns out. */
+const char *api_html_esc(const char *s, char *out, size_t n);
 /* The 404 of a path no route serves ("no route for GET /x"). */
 void api_send_no_route(struct http_api *api, struct http_request *req);
 /* api_send with a borrowed body in pieces (http_response_send_parts). */
@@ -167,6 +174,14 @@ void api_metrics_get(void *api, struct http_request *req, const struct http_para
 void api_auth_login(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_test_login(void *api, struct http_request *req, const struct http_params *p);
 void api_debug_clock(void *api, struct http_request *req, const struct http_params *p);
+void api_subscribers_list(void *api, struct http_request *req, const struct http_params *p);
+void api_subscribers_add(void *api, struct http_request *req, const struct http_params *p);
+void api_subscribers_delete(void *api, struct http_request *req, const struct http_params *p);
+void api_status_subscribe(void *api, struct http_request *req, const struct http_params *p);
+void api_status_confirm_get(void *api, struct http_request *req, const struct http_params *p);
+void api_status_confirm_post(void *api, struct http_request *req, const struct http_params *p);
+void api_status_unsubscribe_get(void *api, struct http_request *req, const struct http_params *p);
+void api_status_unsubscribe_post(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_refresh(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_logout(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_me(void *api, struct http_request *req, const struct http_params *p);

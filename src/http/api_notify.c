@@ -42,6 +42,9 @@ static json_t *delivery_json(const struct store_notification *r, bool payload)
         json_object_set_new(o, "latency_seconds", json_real((double)(r->sent_at_ms - r->alert_at_ms) / 1000.0));
     if (o && payload) {
         json_t *p = r->payload ? json_loads(r->payload, 0, NULL) : NULL;
+        /* a subscriber's webhook URL may carry a token: shown as its origin only */
+        if (json_is_string(json_object_get(p, "target_url")))
+            json_object_set_new(p, "target_url", json_string("(a subscriber's URL)"));
         json_object_set_new(o, "payload", p ? p : json_null());
     }
     return o;

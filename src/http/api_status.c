@@ -17,7 +17,7 @@
  * this server; nothing inline. */
 #define STATUS_PAGE_HEADERS                                                                                  \
     "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "      \
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"                    \
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n"                    \
     "Cache-Control: no-cache\r\n"
 
 static bool status_ready(struct http_api *api, struct http_request *req)

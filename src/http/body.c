@@ -683,6 +683,93 @@ int http_body_load(const char *body, size_t len, const struct http_body_field *f
     return 0;
 }
 
+/* ---- application/x-www-form-urlencoded ------------------------------- */
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes s[0..n) ('+' is a space, %XX a byte) into out (n + 1 bytes);
+ * the decoded length, or -1 for a malformed escape or a NUL byte. */
+static long form_decode(const char *s, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (c == 0)
+            return -1;
+        out[k++] = c;
+    }
+    out[k] = 0;
+    return (long)k;
+}
+
+int http_body_load_form(const char *body, size_t len, const struct http_body_field *fields, size_t n, json_t **out,
+                        struct http_body_error *err)
+{
+    *out = NULL;
+    memset(err, 0, sizeof(*err));
+    if (len > HTTP_BODY_FORM_MAX) {
+        set_error(err, "too_large", 413, NULL, "a form is at most %d bytes", HTTP_BODY_FORM_MAX);
+        return BASE_ERR_TOO_BIG;
+    }
+    json_t *o = json_object();
+    char *buf = o ? base_malloc(len + 1) : NULL;
+    if (!buf) {
+        json_decref(o);
+        set_error(err, "internal", 500, NULL, "out of memory");
+        return BASE_ERR_NOMEM;
+    }
+    int rc = 0;
+    for (size_t at = 0; at < len && !rc;) {
+        const char *pair = body + at, *amp = memchr(pair, '&', len - at);
+        size_t plen = amp ? (size_t)(amp - pair) : len - at;
+        at += plen + 1;
+        const char *eq = memchr(pair, '=', plen);
+        if (!eq)
+            continue;
+        long nl = form_decode(pair, (size_t)(eq - pair), buf);
+        if (nl < 0)
+            continue;
+        const struct http_body_field *f = NULL;
+        for (size_t i = 0; i < n && !f; i++)
+            if (!strcmp(fields[i].name, buf))
+                f = &fields[i];
+        if (!f || json_object_get(o, f->name))
+            continue;   /* not a field of the table (a button's name), or repeated: the first wins */
+        long vl = form_decode(eq + 1, plen - (size_t)(eq - pair) - 1, buf);
+        json_t *v = vl < 0 ? NULL : json_stringn(buf, (size_t)vl);
+        if (!v) {
+            set_error(err, "invalid_field", 400, NULL, "%s is not valid (a bad %%-escape or not UTF-8)", f->name);
+            snprintf(err->field, sizeof(err->field), "%s", f->name);
+            rc = BASE_ERR_INVALID;
+        } else if (vl > 0) {
+            json_object_set_new(o, f->name, v);
+        } else {
+            json_decref(v);   /* an empty input is an absent field */
+        }
+    }
+    base_free(buf);
+    if (!rc)
+        rc = http_body_validate(o, fields, n, false, err);
+    if (rc) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
 /* ---- accessors ------------------------------------------------------ */
 
 bool http_body_has(const json_t *o, const char *name)

@@ -130,6 +130,18 @@ int http_body_validate(const json_t *obj, const struct http_body_field *fields, 
 int http_body_load(const char *body, size_t len, const struct http_body_field *fields, size_t n,
                    bool reject_unknown, json_t **out, struct http_body_error *err);
 
+#define HTTP_BODY_FORM_MAX 8192
+/* An application/x-www-form-urlencoded body (a page's <form> posted
+ * without script): the pairs named like fields[] ('+' and %XX decoded;
+ * other names ignored, a repeated name's first value wins, an empty value
+ * is absent) as an object of strings, then http_body_validate against
+ * fields (so only string fields make sense). Same returns as
+ * http_body_load; a bad escape or a value that is not UTF-8 is
+ * invalid_field naming the field; more than HTTP_BODY_FORM_MAX bytes is
+ * 413 too_large. */
+int http_body_load_form(const char *body, size_t len, const struct http_body_field *fields, size_t n, json_t **out,
+                        struct http_body_error *err);
+
 /*
  * Accessors for handlers, meant for validated objects. Missing members,
  * null and values of another type give NULL / dflt. The string is borrowed

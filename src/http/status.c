@@ -225,6 +225,8 @@ int status_view_build(struct http_status *s, const char *project, struct status_
     v->history_ready = s->ready;
     v->maintenance = s->notify ? notify_json_maintenance(s->notify, true) : NULL;
     v->incidents = s->incidents ? incidents_json_public(s->incidents, project, v->day0_ms) : NULL;
+    const struct conf_incidents *sch = s->incidents ? incidents_scheme(s->incidents) : NULL;
+    v->subscribe = sch && sch->self_service && sch->subscriber_email;
     int worst = 0;
     v->status = SCHED_STATUS_UNKNOWN;
     for (size_t i = 0; i < v->n; i++) {

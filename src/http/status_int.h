@@ -87,6 +87,7 @@ struct status_view {
     bool history_ready;
     json_t *maintenance;           /* notify_json_maintenance(public only), or NULL */
     json_t *incidents;             /* incidents_json_public since the first day shown, or NULL */
+    bool subscribe;                /* the page offers e-mail subscriptions (incidents.subscribers.self_service) */
 };
 
 const struct conf *status_conf(const struct http_status *s);

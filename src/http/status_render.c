@@ -339,6 +339,20 @@ int http_status_html(struct http_status *s, const char *project, const struct ht
     put(&o, "</ul></section>");
     if (!v.history_ready)
         put(&o, "<p class=\"note\">The uptime history is still being read; reload in a moment.</p>");
+    if (v.subscribe) {
+        /* works without the script (a form post); status.js sends it as JSON and answers in place */
+        put(&o, "<section class=\"subscribe\" aria-label=\"Subscribe\"><form class=\"sp-subscribe\" method=\"post\" "
+                "action=\"/api/v1/status/subscribe\">");
+        if (v.project) {
+            put(&o, "<input type=\"hidden\" name=\"project\" value=\"");
+            esc(&o, v.project->id);
+            put(&o, "\">");
+        }
+        put(&o, "<label for=\"sp-email\">Get incident updates by e-mail</label> <input id=\"sp-email\" "
+                "type=\"email\" name=\"email\" required maxlength=\"254\" autocomplete=\"email\"> "
+                "<button type=\"submit\">Subscribe</button><p class=\"sp-subscribe-result\" role=\"status\"></p>"
+                "</form></section>");
+    }
     put(&o, "</main><footer><a href=\"/status.json\">JSON</a> \xc2\xb7 <a href=\"/status.atom\">Atom feed</a>"
             " \xc2\xb7 Powered by opshub</footer></body></html>\n");
     status_view_free(&v);

@@ -11,6 +11,7 @@
  * of the database delays the record but loses nothing.
  */
 #include "incidents/incidents.h"
+#include "incidents/subscribers.h"
 
 #include "auth/db.h"
 #include "auth/service.h"
@@ -928,8 +929,49 @@ void incidents_set_paging(struct incidents *x, struct notify *n, struct oncall *
 }
 
 /* Opened, a status update, resolved: the communication template to the incident's channels. */
+struct subs_note {
+    struct incidents *x;
+    char id[STORE_INCIDENT_ID_MAX];
+};
+
+static void subs_sent(void *data, size_t sent)
+{
+    struct subs_note *sn = data;
+    struct incidents *x = sn->x;
+    x->pending--;
+    if (sent && !x->closing) {
+        char line[120];
+        snprintf(line, sizeof(line), "sent to %zu subscriber%s of the status page", sent, sent == 1 ? "" : "s");
+        note(x, sn->id, "posted", line);
+    }
+    base_free(sn);
+    maybe_closed(x);
+}
+
+/* A public incident's update to the status page's subscribers. */
+static void post_subscribers(struct incidents *x, const struct inc *in, bool resolved)
+{
+    if (!x->notify || !(x->sch->subscriber_email || x->sch->subscriber_webhook))
+        return;
+    json_t *v = public_view(x, in->id, in->number, in->doc);
+    struct subs_note *sn = v ? base_calloc(1, sizeof(*sn)) : NULL;
+    if (sn) {
+        sn->x = x;
+        snprintf(sn->id, sizeof(sn->id), "%s", in->id);
+        struct subs_send ctx = {.store = x->store, .notify = x->notify, .auth = x->auth, .base_url = x->base_url,
+                                .page_title = x->conf ? x->conf->status_page.title : NULL, .sch = x->sch,
+                                .closing = &x->closing};
+        if (subs_send(&ctx, v, resolved, subs_sent, sn) == 0)
+            x->pending++;
+        else
+            base_free(sn);
+    }
+    json_decref(v);
+}
+
 static void post_update(struct incidents *x, const struct inc *in, bool resolved)
 {
+    post_subscribers(x, in, resolved);
     json_t *chs = json_object_get(in->doc, "channels");
     if (!x->notify || !json_array_size(chs))
         return;

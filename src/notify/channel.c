@@ -706,7 +706,10 @@ int channel_request(const struct nchannel *ch, const char *payload, const char *
     tb_init(&t, 256 * 1024);
     switch (ch->type) {
     case CONF_CHANNEL_WEBHOOK:
-        out->url = base_strdup(ch->url);
+        /* a page to a status page subscriber goes to the subscriber's URL */
+        out->url = base_strdup(json_is_string(json_object_get(p, "opshub_page")) && *str(p, "target_url")
+                                   ? str(p, "target_url")
+                                   : ch->url);
         text_body = base_strdup(payload);
         break;
     case CONF_CHANNEL_SLACK:

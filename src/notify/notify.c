@@ -1931,6 +1931,10 @@ int notify_page(struct notify *n, const struct notify_page *p, char *id_out, siz
     }
     if (pj && p->ack_url)
         json_object_set_new(pj, "ack_url", json_string(p->ack_url));
+    if (pj && p->target_url)
+        json_object_set_new(pj, "target_url", json_string(p->target_url));
+    if (pj && p->unsubscribe_url)
+        json_object_set_new(pj, "unsubscribe_url", json_string(p->unsubscribe_url));
     if (pj && n->base_url && p->incident_id) {
         char url[600];
         snprintf(url, sizeof(url), "%s/#/incidents/%s", n->base_url, p->incident_id);

@@ -81,7 +81,9 @@ int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len);
  * 0, BASE_ERR_NOT_FOUND (no such channel), BASE_ERR_TOO_BIG (outbox full),
  * BASE_ERR_NOMEM. */
 struct notify_page {
-    const char *channel, *recipient, *event, *dedup_key, *summary, *text, *ack_url;
+    /* target_url: a webhook channel posts to it instead of its own url (a
+     * status page subscriber's); unsubscribe_url goes into the payload */
+    const char *channel, *recipient, *event, *dedup_key, *summary, *text, *ack_url, *target_url, *unsubscribe_url;
     const char *incident_id, *severity, *state;
     long long number;
 };

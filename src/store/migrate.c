@@ -210,6 +210,12 @@ struct migration {
      " user_id TEXT PRIMARY KEY, email TEXT NOT NULL, slack TEXT NOT NULL, phone TEXT NOT NULL," \
      " pagerduty TEXT NOT NULL, updated_at BIGINT NOT NULL);"
 
+/* Subscribers of the status page (store/subscribers.h). */
+#define M13_SUBSCRIBERS \
+     "CREATE TABLE status_subscribers (" \
+     " id TEXT PRIMARY KEY, kind TEXT NOT NULL, address TEXT NOT NULL, project TEXT NOT NULL," \
+     " created_at BIGINT NOT NULL, UNIQUE (kind, address, project));"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -292,6 +298,7 @@ static const struct migration migrations[] = {
     {11, M11_SQLITE, M11_POSTGRES},
     /* 12: contact methods of users, where pages reach them (auth/db.h). */
     {12, M12_CONTACTS, M12_CONTACTS},
+    {13, M13_SUBSCRIBERS, M13_SUBSCRIBERS},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -696,6 +696,62 @@ static int setup_alloc(void **state)
     return 0;
 }
 
+static const struct http_body_field form_fields[] = {
+    {.name = "email", .type = HTTP_BODY_STRING, .required = true, .min = 3, .max = 254},
+    {.name = "project", .type = HTTP_BODY_STRING, .min = 1, .max = 63},
+};
+
+static void form_ok(const char *in, const char *email, const char *project)
+{
+    json_t *o = NULL;
+    struct http_body_error e;
+    assert_int_equal(http_body_load_form(in, strlen(in), form_fields, 2, &o, &e), 0);
+    assert_string_equal(http_body_str(o, "email"), email);
+    if (project)
+        assert_string_equal(http_body_str(o, "project"), project);
+    else
+        assert_null(http_body_str(o, "project"));
+    json_decref(o);
+}
+
+static void form_bad(const char *in, int rc, const char *code, const char *field)
+{
+    json_t *o = (json_t *)1;
+    struct http_body_error e;
+    assert_int_equal(http_body_load_form(in, strlen(in), form_fields, 2, &o, &e), rc);
+    assert_null(o);
+    assert_string_equal(e.code, code);
+    assert_string_equal(e.field, field);
+}
+
+static void test_body_load_form_decodes_the_named_fields(void **state)
+{
+    (void)state;
+    form_ok("email=a%40b.test&project=shop", "a@b.test", "shop");
+    form_ok("email=a%40b.test", "a@b.test", NULL);
+    form_ok("project=&email=x+y%2Bz%40b.test&submit=Subscribe", "x y+z@b.test", NULL);   /* empty = absent */
+    form_ok("email=first%40b.test&email=second%40b.test", "first@b.test", NULL);        /* the first wins */
+    form_ok("&&email=%c3%a9%40b.test&noequals&", "\xc3\xa9@b.test", NULL);              /* UTF-8 escapes */
+    form_ok("EMAIL=x&email=ok%40b.test", "ok@b.test", NULL);                               /* names are exact */
+}
+
+static void test_body_load_form_refuses_bad_values(void **state)
+{
+    (void)state;
+    form_bad("email=a%4", BASE_ERR_INVALID, "invalid_field", "email");        /* a cut escape */
+    form_bad("email=a%zz%40b", BASE_ERR_INVALID, "invalid_field", "email");   /* not hex */
+    form_bad("email=a%00b%40c", BASE_ERR_INVALID, "invalid_field", "email");  /* a NUL byte */
+    form_bad("email=%ff%40b.test", BASE_ERR_INVALID, "invalid_field", "email"); /* not UTF-8 */
+    form_bad("project=shop", BASE_ERR_INVALID, "invalid_field", "email");     /* required */
+    form_bad("", BASE_ERR_INVALID, "invalid_field", "email");
+    form_bad("email=ab", BASE_ERR_INVALID, "invalid_field", "email");         /* min 3 */
+    char big[HTTP_BODY_FORM_MAX + 16];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    memcpy(big, "email=", 6);
+    form_bad(big, BASE_ERR_TOO_BIG, "too_large", "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -729,6 +785,8 @@ int main(void)
         cmocka_unit_test(test_body_validate_rejects_a_non_object),
         cmocka_unit_test(test_body_load_parses_and_validates),
         cmocka_unit_test(test_body_accessors_give_defaults),
+        cmocka_unit_test(test_body_load_form_decodes_the_named_fields),
+        cmocka_unit_test(test_body_load_form_refuses_bad_values),
         cmocka_unit_test(test_body_survives_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, setup_alloc, NULL);

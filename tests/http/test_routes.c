@@ -141,8 +141,14 @@ static void test_routes_every_route_has_a_role_and_rate_class(void **state)
         bool describes = strcmp(r->pattern, "/api/v1/openapi.json") == 0;
         /* a calendar feed: its URL's token (a MAC of the rotation id) is the credential, and it has a rate */
         bool feed = strcmp(r->pattern, "/api/v1/rotations/{id}.ics") == 0 && r->rate_class;
-        /* an acknowledgement link: its signed token is the credential, and it has a rate */
-        bool ack_link = strcmp(r->pattern, "/api/v1/ack/{token}") == 0 && r->rate_class;
+        /* signed links (acknowledge, confirm or end a status page subscription): the signed token
+         * is the credential, and they have a rate */
+        bool ack_link = (strcmp(r->pattern, "/api/v1/ack/{token}") == 0 ||
+                         strcmp(r->pattern, "/api/v1/status/confirm/{token}") == 0 ||
+                         strcmp(r->pattern, "/api/v1/status/unsubscribe/{token}") == 0) &&
+                        r->rate_class;
+        /* the status page's subscribe form: stores nothing (it mails a signed link), and has a rate */
+        ack_link |= strcmp(r->pattern, "/api/v1/status/subscribe") == 0 && r->rate_class;
         if (strncmp(r->pattern, "/api/", 5) == 0 && r->min_role == AUTH_ROLE_PUBLIC && !way_in && !describes && !feed &&
             !ack_link)
             fail_msg("%s %s is public", r->method, r->pattern);

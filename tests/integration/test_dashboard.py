@@ -59,7 +59,10 @@ def setup():
     rec.set_answer("/bad", 400, '{"error": "unknown room"}')
     notify = {"group_wait": "0s", "group_interval": "1s", "default_channels": ["hook", "bad"],
               "channels": [{"id": "hook", "type": "webhook", "url": rec.url("/hook")},
-                           {"id": "bad", "type": "webhook", "url": rec.url("/bad")}]}
+                           {"id": "bad", "type": "webhook", "url": rec.url("/bad")},
+                           # the status page's subscriptions (their e-mail is tested in test_incidents.py)
+                           {"id": "mail", "type": "email", "from": "status@example.test", "to": ["ops@example.test"],
+                            "smtp_host": "127.0.0.1", "smtp_port": h.free_port()}]}
     now = int(time.time())
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
     maintenance = [{"id": "db-upgrade", "description": "Database upgrade", "from": iso(now - 3600),
@@ -75,7 +78,9 @@ def setup():
                                           extra={"status_page": sp, "server": {"auth": sso},
                                                  "evaluation_interval": "1s", "alerts": alerts,
                                                  "notify": notify, "maintenance": maintenance,
-                                                 "rotations": rotations, "escalation_policies": policies}),
+                                                 "rotations": rotations, "escalation_policies": policies,
+                                                 "incidents": {"subscribers": {"email": "mail",
+                                                                               "self_service": True}}}),
                             env={"OIDC_SECRET": OIDC_SECRET})
     o.start()
     for role, (user, pw) in USERS.items():

@@ -176,6 +176,14 @@ def test_manual_lifecycle_postgres():
         h.eq(r.json()["number"], n1 + 1, "numbers from the counter on PostgreSQL")
         h.eq(o.cli("incident", "ack", str(n1 + 1)).returncode, 0, "the CLI on PostgreSQL")
         h.wait_for(lambda: incident(o, n1 + 1)["acked_at"] is not None, 5, "read back")
+        # the subscribers' table on PostgreSQL: add, the same again, list, remove
+        r = o.post("/api/v1/status/subscribers", body={"email": "pg@example.test"})
+        h.eq(r.status, 201, f"a subscriber on PostgreSQL: {r.body[:200]!r}")
+        again = o.post("/api/v1/status/subscribers", body={"email": "pg@example.test"})
+        h.eq((again.status, again.json()["id"]), (200, r.json()["id"]), "the existing one again")
+        h.eq([x["address"] for x in o.get_json("/api/v1/status/subscribers")["subscribers"]], ["pg@example.test"],
+             "listed")
+        h.eq(o.request("DELETE", f"/api/v1/status/subscribers/{r.json()['id']}").status, 204, "removed")
         o.stop()
     finally:
         pg.close()
@@ -556,6 +564,132 @@ def test_status_page_shows_public_incidents():
     o2.stop()
 
 
+SUBSCRIBERS = """
+notify:
+  channels:
+    - {id: mail, type: email, from: status@example.test, to: [ops@example.test], smtp_host: 127.0.0.1,
+       smtp_port: @SMTP@, ca_file: '@CA@'}
+    - {id: subs-hook, type: webhook, url: '@REC@/unused'}
+incidents:
+  subscribers: {email: mail, webhook: subs-hook, self_service: true}
+"""
+
+
+def test_status_page_subscribers():
+    """Subscribers of the status page: an operator adds a webhook (its URL shown as its origin only)
+    and an e-mail address of another project; a visitor subscribes by e-mail, which only sends a
+    signed confirmation link (GET is a form, POST subscribes, a tampered or expired link is
+    refused); the updates of a public incident reach the webhook and the confirmed address with a
+    signed unsubscribe link, not the other project's subscriber, and a non-public incident reaches
+    nobody; after unsubscribing through the link no more e-mail comes."""
+    from test_tls import make_cert
+    tmp = h.TempDir()
+    cert, key = make_cert(tmp.path, "mx")
+    mta = h.Exim(cert, key).start()
+    rec = h.Recorder()
+    data = h.TempDir()
+    text = h.make_config([], projects=[{"id": "shop", "name": "Shop"}, {"id": "blog", "name": "Blog"}],
+                         extra={"server": {"base_url": "http://status.test"}, "status_page": {"title": "Acme"}}) + \
+        SUBSCRIBERS.replace("@REC@", rec.url("")).replace("@SMTP@", str(mta.port)).replace("@CA@", cert)
+    o = h.track(h.Opshub(text, data_dir=data.path, env={"SMTP_USER": "opshub", "SMTP_PASS": "smtp-secret-pw",
+                                                         **h.TEST_CLOCK_ENV}))
+    o.start()
+    hook = rec.url("/sub?token=hook-secret-123")
+    r = o.post("/api/v1/status/subscribers", body={"webhook": hook, "project": "shop"})
+    h.eq(r.status, 201, f"webhook subscriber: {r.body[:200]!r}")
+    h.eq(o.post("/api/v1/status/subscribers", body={"webhook": hook, "project": "shop"}).status, 200,
+         "the same again is the existing one")
+    r = o.post("/api/v1/status/subscribers", body={"email": "dave@example.test", "project": "blog"})
+    h.eq(r.status, 201, "e-mail subscriber of another project")
+    for bad, field in [({"email": "nope"}, "email"), ({"webhook": "ftp://x.test/"}, "webhook"),
+                       ({"email": "a@b.test", "webhook": hook}, "webhook"), ({}, "email"),
+                       ({"email": "a@b.test", "project": "ghost"}, "project")]:
+        r = o.post("/api/v1/status/subscribers", body=bad)
+        h.eq((r.status, r.json()["error"].get("field")), (400, field), f"refused: {bad}")
+    subs = o.get_json("/api/v1/status/subscribers")["subscribers"]
+    h.eq(sorted(s["kind"] for s in subs), ["email", "webhook"], "two subscribers")
+    h.check("hook-secret-123" not in json.dumps(subs), "a webhook URL's token is never shown")
+    # a visitor subscribes: only a confirmation is sent
+    r = o.request("POST", "/api/v1/status/subscribe", body={"email": "carol@example.test"}, auth=False)
+    h.eq(r.status, 202, f"subscribe: {r.body[:200]!r}")
+    h.eq(len(o.get_json("/api/v1/status/subscribers")["subscribers"]), 2, "nothing stored before the confirmation")
+    conf = h.wait_for(lambda: [m for m in mta.messages() if "carol@example.test" in str(m["To"])], 15,
+                      "the confirmation e-mail")[0]
+    h.contains(str(conf["Subject"]), "[Acme] Confirm your subscription", "its subject")
+    body = conf.get_body(("plain",)).get_content()
+    link = re.search(r"http://status\.test(/api/v1/status/confirm/\S+)", body).group(1)
+    browser = {"Accept": "text/html"}
+    r = o.request("GET", link, auth=False, headers=browser)
+    h.eq(r.status, 200, "the confirmation page")
+    h.contains(r.body.decode(), "<form method=\"post\">", "a form: GET subscribes nobody")
+    h.eq(len(o.get_json("/api/v1/status/subscribers")["subscribers"]), 2, "GET stored nothing")
+    h.eq(o.request("POST", link[:-4] + "AAAA", auth=False).status, 404, "a tampered link")
+    r = o.request("POST", link, auth=False, headers=browser)
+    h.eq(r.status, 200, "confirmed")
+    h.contains(r.body.decode(), "<b>carol@example.test</b> gets the status page", "the answer page")
+    h.eq(o.request("POST", link, auth=False).status, 200, "confirming twice changes nothing")
+    h.eq(len(o.get_json("/api/v1/status/subscribers")["subscribers"]), 3, "carol subscribed once")
+    # a public incident of shop: the webhook and carol get it, dave (blog) does not
+    num = o.post("/api/v1/incidents", body={"title": "Checkout errors", "severity": "P1", "projects": ["shop"],
+                                            "text": "We are looking into it"}).json()["number"]
+    o.post("/api/v1/incidents", body={"title": "Footer typo", "severity": "P3", "projects": ["shop"]})
+    carol = lambda: [m for m in mta.messages() if "carol@example.test" in str(m["To"])][1:]  # noqa: E731
+    h.wait_for(lambda: carol() and rec.received("/sub"), 15, "the subscribers got the incident")
+    m = carol()[0]
+    h.contains(str(m["Subject"]), "[Acme] Checkout errors: INVESTIGATING", "the e-mail's subject")
+    mb = m.get_body(("plain",)).get_content()
+    h.contains(mb, "We are looking into it", "the update's text")
+    h.contains(mb, "http://status.test/status", "the status page")
+    unsub = re.search(r"Unsubscribe: http://status\.test(/api/v1/status/unsubscribe/\S+)", mb).group(1)
+    w = rec.received("/sub")[0]
+    h.eq(w["path"], "/sub?token=hook-secret-123", "posted to the subscriber's own URL")
+    h.eq(rec.received("/unused"), [], "not to the channel's url")
+    h.eq((w["json"]["incident"]["number"], w["json"]["event"]), (num, "trigger"), "the webhook's payload")
+    h.contains(w["json"]["unsubscribe_url"], "/api/v1/status/unsubscribe/", "with its unsubscribe link")
+    o.post(f"/api/v1/incidents/{num}/updates", body={"text": "Fix deployed", "state": "MONITORING"})
+    h.wait_for(lambda: len(carol()) >= 2 and len(rec.received("/sub")) >= 2, 15, "the update reached both")
+    h.contains(carol()[1].get_body(("plain",)).get_content(), "Fix deployed", "the update")
+    h.eq([x for x in mta.messages() if "dave@example.test" in str(x["To"])], [], "not another project's subscriber")
+    h.check(all("Footer typo" not in json.dumps(x["json"]) for x in rec.received("/sub")), "a non-public level: nobody")
+    h.check(any(e["text"] == "sent to 2 subscribers of the status page" for e in timeline(o, num)), "on the timeline")
+    # carol unsubscribes through the link: GET is a form, POST removes her
+    r = o.request("GET", unsub, auth=False, headers=browser)
+    h.contains(r.body.decode(), "<form method=\"post\">", "the unsubscribe page is a form")
+    h.eq(o.request("POST", unsub[:-3] + "xyz", auth=False).status, 404, "a tampered unsubscribe link")
+    h.eq(o.request("POST", unsub, auth=False, headers=browser).status, 200, "unsubscribed")
+    h.eq(o.request("POST", unsub, auth=False).status, 200, "again: the same answer")
+    h.eq(len(o.get_json("/api/v1/status/subscribers")["subscribers"]), 2, "carol removed")
+    rows = h.wait_for(lambda: o.get_json("/api/v1/audit?action=subscription.cancel")["entries"], 5, "audited")
+    h.eq(rows[0]["result"], "ok", "the unsubscribe is audited")
+    o.post(f"/api/v1/incidents/{num}/resolve", body={"text": "All good"})
+    h.wait_for(lambda: len(rec.received("/sub")) >= 3, 15, "the resolution reached the webhook")
+    time.sleep(1)
+    h.eq(len(carol()), 2, "no e-mail after unsubscribing")
+    # the status page offers the form; without its script the form's post works too
+    page_html = o.get("/status", auth=False).body.decode()
+    h.contains(page_html, '<form class="sp-subscribe" method="post" action="/api/v1/status/subscribe">', "the form")
+    r = o.request("POST", "/api/v1/status/subscribe", body="email=frank%40example.test&project=shop", auth=False,
+                  headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+    h.eq(r.status, 202, f"the form's post: {r.body[:200]!r}")
+    h.contains(r.body.decode(), "<h1>Check your inbox</h1>", "a page for the browser")
+    frank = h.wait_for(lambda: [m for m in mta.messages() if "frank@example.test" in str(m["To"])], 15, "frank's link")
+    h.contains(frank[0].get_body(("plain",)).get_content(), '"Acme" for shop', "the project in the confirmation")
+    r = o.request("POST", "/api/v1/status/subscribe", body="email=not-an-address", auth=False,
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    h.eq((r.status, r.json()["error"].get("field")), (400, "email"), "a bad address from the form")
+    # an operator removes the webhook; a confirmation link expires after 48 hours
+    hid = [s["id"] for s in o.get_json("/api/v1/status/subscribers")["subscribers"] if s["kind"] == "webhook"][0]
+    h.eq(o.request("DELETE", f"/api/v1/status/subscribers/{hid}").status, 204, "removed")
+    h.eq(o.request("DELETE", f"/api/v1/status/subscribers/{hid}").status, 404, "already gone")
+    o.request("POST", "/api/v1/status/subscribe", body={"email": "erin@example.test"}, auth=False)
+    erin = h.wait_for(lambda: [m for m in mta.messages() if "erin@example.test" in str(m["To"])], 15, "erin's link")
+    link = re.search(r"http://status\.test(/api/v1/status/confirm/\S+)", erin[0].get_body(("plain",)).get_content()).group(1)
+    h.advance_clock(o, 49 * 3600, step=49 * 3600)
+    h.eq(o.request("POST", link, auth=False).status, 410, "an expired confirmation link")
+    h.check("hook-secret-123" not in o.log_text(), "the webhook's token not in the log")
+    o.stop()
+
+
 def test_test_clock_only_when_allowed():
     """POST /api/v1/debug/clock is 404 unless OPSHUB_TEST_CLOCK=1; with it, admin only, a bad
     duration is 400 naming the field, the clock moves forward only, and the move is audited; the
@@ -645,6 +779,26 @@ incidents:
     h.eq([ln for ln, _, _ in errs], [lines.index("    - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}") + 1,
                                    lines.index("  template: '{{ $incident.title'") + 1], "each at its line")
     h.contains(errs[0][2], 'undefined variable or field "$nope"', "names the variable")
+    # subscribers: channels of the right type; self_service needs e-mail
+    for sub, want in [("{email: ghost}", "no channel has the id 'ghost'"),
+                      ("{email: hook}", "'hook' is a webhook channel; email subscribers need an email channel"),
+                      ("{webhook: hook, self_service: true}", "self_service needs subscribers.email")]:
+        bad3 = h.make_config([]) + f"""
+notify:
+  channels:
+    - {{id: hook, type: webhook, url: 'http://127.0.0.1:9/'}}
+incidents:
+  subscribers: {sub}
+"""
+        path3 = tmp.join("bad3.yaml")
+        with open(path3, "w") as f:
+            f.write(bad3)
+        r = h.run_cli(["config", "check", "-c", path3])
+        h.eq(r.returncode, 2, f"refused: {sub}")
+        errs = h.config_errors(r.stderr, path3)
+        h.eq(len(errs), 1, f"one error for {sub}: {r.stderr}")
+        h.contains(errs[0][2], want, "the error")
+        h.eq(errs[0][0], bad3.splitlines().index(f"  subscribers: {sub}") + 1, "at its line")
 
 
 if __name__ == "__main__":

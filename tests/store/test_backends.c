@@ -17,6 +17,7 @@
 #include "store/rollup_int.h"
 #include "store/store_int.h"
 #include "store/store_test_pg.h"
+#include "store/subscribers.h"
 
 #include <sqlite3.h>
 #include <stdint.h>
@@ -395,6 +396,7 @@ static void test_rollups_migration_keeps_old_hours(void **state)
     assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
                                          " DROP TABLE alert_transitions; DROP TABLE alerts_active; DROP TABLE notifications; DROP TABLE silences;"
                                          " DROP TABLE incidents; DROP TABLE incident_events; DROP TABLE user_contacts;"
+                                         " DROP TABLE status_subscribers;"
                                          " DELETE FROM schema_migrations WHERE version >= 7;"
                                          " DELETE FROM meta WHERE key LIKE 'rollup_%' OR key IN ('silences_gen',"
                                          " 'incident_seq', 'incidents_gen');"
@@ -535,6 +537,40 @@ static void test_purge_deletes_older_samples_in_bounded_chunks(void **state)
     n = count_rows(f);
     assert_int_equal(n, 15);
     assert_int_equal(min_ts, 15);
+}
+
+/* store/subscribers: add (the same again is EXISTS with the first id),
+ * list oldest first, delete (twice: NOT_FOUND); quotes kept verbatim. */
+static void test_subscribers_add_list_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn conn = {f->ops, f->db};
+    char err[256];
+    struct store_subscriber a = {.id = "s1", .kind = "email", .address = "o'hara@example.test", .created_ms = 10};
+    struct store_subscriber b = {.id = "s2", .kind = "webhook", .address = "http://127.0.0.1:9/h?t=1",
+                                 .project = "shop", .created_ms = 20};
+    assert_int_equal(store_subscriber_add(&conn, &a, err, sizeof(err)), 0);
+    assert_int_equal(store_subscriber_add(&conn, &b, err, sizeof(err)), 0);
+    struct store_subscriber dup = {.id = "s3", .kind = "email", .address = "o'hara@example.test", .created_ms = 30};
+    assert_int_equal(store_subscriber_add(&conn, &dup, err, sizeof(err)), BASE_ERR_EXISTS);
+    assert_string_equal(dup.id, "s1");
+    struct store_subscriber other = {.id = "s4", .kind = "email", .address = "o'hara@example.test",
+                                     .project = "shop", .created_ms = 40};
+    assert_int_equal(store_subscriber_add(&conn, &other, err, sizeof(err)), 0);   /* another project */
+    struct store_subscriber *list = NULL;
+    size_t n = 0;
+    assert_int_equal(store_subscribers_list(&conn, &list, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].address, "o'hara@example.test");
+    assert_string_equal(list[1].project, "shop");
+    assert_string_equal(list[1].kind, "webhook");
+    assert_int_equal(list[2].created_ms, 40);
+    base_free(list);
+    assert_int_equal(store_subscriber_delete(&conn, "s2", err, sizeof(err)), 0);
+    assert_int_equal(store_subscriber_delete(&conn, "s2", err, sizeof(err)), BASE_ERR_NOT_FOUND);
+    assert_int_equal(store_subscribers_list(&conn, &list, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 2);
+    base_free(list);
 }
 
 static void test_error_strings_round_trip(void **state)
@@ -733,6 +769,7 @@ int main(void)
         BOTH(test_latest_on_empty_table_is_empty),
         BOTH(test_purge_deletes_older_samples_in_bounded_chunks),
         BOTH(test_error_strings_round_trip),
+        BOTH(test_subscribers_add_list_delete),
         BOTH(test_schema_newer_than_binary_is_refused),
         BOTH(test_ping_answers),
         BOTH(test_alert_history_purge),

@@ -49,3 +49,29 @@ for (const bars of document.querySelectorAll('.bars')) {
   });
   bars.addEventListener('blur', hide);
 }
+
+// The subscribe form: sent as JSON, the answer shown in place.
+const form = document.querySelector('form.sp-subscribe');
+if (form) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const out = form.querySelector('.sp-subscribe-result');
+    const body = { email: form.elements.email.value };
+    if (form.elements.project) body.project = form.elements.project.value;
+    out.textContent = 'Sending…';
+    try {
+      const r = await fetch(form.action, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const j = await r.json().catch(() => ({}));
+      out.textContent = r.ok
+        ? 'Check your inbox: a confirmation link was sent. Nothing is subscribed until you use it.'
+        : (j.error && j.error.message) || `Not sent (${r.status})`;
+      if (r.ok) form.reset();
+    } catch (e) {
+      out.textContent = 'Not sent: the server could not be reached.';
+    }
+  });
+}

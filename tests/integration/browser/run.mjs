@@ -242,7 +242,17 @@ const scenarios = {
     await p2.goto(`${base}/status`);
     const n = await p2.locator('.bars i[title]').count();
     if (n < 90) fail(`without script: ${n} bars with a title`);
+    // subscribing without script: the form posts, the answer is a page
+    await p2.fill('#sp-email', 'nojs@example.test');
+    await p2.click('form.sp-subscribe button[type=submit]');
+    await p2.waitForSelector('h1');
+    if ((await p2.textContent('h1')) !== 'Check your inbox') fail(`without script: ${await p2.textContent('body')}`);
     await ctx.close();
+    // with script: the answer in place, announced (role=status); a bad address refused by the browser first
+    await page.fill('#sp-email', 'reader@example.test');
+    await page.click('form.sp-subscribe button[type=submit]');
+    await page.waitForFunction(() => /Check your inbox/.test(document.querySelector('.sp-subscribe-result').textContent));
+    await axe(page, 'status page after subscribing');
   },
 
   // Incidents as an operator: the list, one incident acknowledged, a status
