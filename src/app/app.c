@@ -31,6 +31,7 @@
 #include "notify/notify.h"
 #include "oncall/oncall.h"
 #include "store/alerts.h"
+#include "store/overrides.h"
 #include "store/pauses.h"
 #include "rules/rules.h"
 #include "series/ingest.h"
@@ -701,6 +702,44 @@ static int start_series(struct app *a)
     return 0;
 }
 
+/* The on-call overrides made through the API, read back at start. */
+struct overrides_load {
+    struct app *a;
+    struct store_override *list;
+    size_t n;
+};
+
+static int overrides_work(struct store_conn *c, void *data, char *err, size_t errlen)
+{
+    struct overrides_load *l = data;
+    return store_overrides_list(c, base_time_now_ms() - ONCALL_OVERRIDES_KEEP_MS, &l->list, &l->n, err, errlen);
+}
+
+static void overrides_done(void *data, int status, const char *errmsg)
+{
+    struct overrides_load *l = data;
+    if (status != 0)
+        base_log_warn("the on-call overrides could not be read (the configuration's apply)",
+                      BASE_LOG_STR("error", errmsg ? errmsg : "?"));
+    else if (oncall_set_overrides(l->a->oncall, l->list, l->n) != 0)
+        base_log_warn("the on-call overrides could not be applied", BASE_LOG_STR("error", "out of memory"));
+    base_free(l->list);
+    base_free(l);
+}
+
+static void load_overrides(struct app *a)
+{
+    struct overrides_load *l = base_calloc(1, sizeof(*l));
+    if (!l)
+        return;
+    l->a = a;
+    if (store_call(a->store, overrides_work, overrides_done, l) != 0) {
+        base_log_warn("the on-call overrides could not be read (the configuration's apply)",
+                      BASE_LOG_STR("error", "store unavailable"));
+        base_free(l);
+    }
+}
+
 static int start(struct app *a)
 {
     char err[512] = "";
@@ -777,6 +816,7 @@ static int start(struct app *a)
     restore_rules_state(a);
     if (store_latest_query(a->store, on_latest, a) != 0)
         base_log_warn("could not queue the restore of the last samples", BASE_LOG_STR("where", "store"));
+    load_overrides(a);
     if (app_restore_uptime(&a->restore, a->store, (struct sched *const *)&a->sched, a->stats.start_ms) != 0)
         base_log_warn("could not queue the restore of the uptime", BASE_LOG_STR("where", "store"));
     struct auth_opts ao = {

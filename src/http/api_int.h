@@ -174,6 +174,8 @@ void api_metrics_get(void *api, struct http_request *req, const struct http_para
 void api_auth_login(void *api, struct http_request *req, const struct http_params *p);
 void api_auth_test_login(void *api, struct http_request *req, const struct http_params *p);
 void api_debug_clock(void *api, struct http_request *req, const struct http_params *p);
+void api_overrides_add(void *api, struct http_request *req, const struct http_params *p);
+void api_overrides_delete(void *api, struct http_request *req, const struct http_params *p);
 void api_subscribers_list(void *api, struct http_request *req, const struct http_params *p);
 void api_subscribers_add(void *api, struct http_request *req, const struct http_params *p);
 void api_subscribers_delete(void *api, struct http_request *req, const struct http_params *p);

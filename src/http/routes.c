@@ -543,6 +543,21 @@ const struct http_route http_routes[] = {
       PARAMS({"u", "query", "string", "Who the link was sent to", true}), NULL, true,
       RESP({200, "text/html", "Acknowledged"}, {404, "text/html", "Not a link of this server, or no such incident"},
            {409, "text/html", "Already acknowledged or resolved"}, {410, "text/html", "Expired"})}},
+    {"POST", "/api/v1/rotations/{id}/overrides", AUTH_ROLE_OPERATOR, NULL, api_overrides_add, "override.create",
+     {"oncall", "Override who is on call",
+      "user (an enabled opshub user) replaces whoever the rotation has on call from start to end, also outside "
+      "its restrict windows; the newest of overlapping overrides wins (after the configuration's). Stored: it "
+      "outlives a restart and a reload. end is in the future, at most 90 days after start; start at most a year "
+      "ahead.",
+      PARAMS({"id", "path", "string", "Rotation id", true}), "OverrideInput", true,
+      RESP({201, "Override", "Made"}, {400, "Error", "A bad field (named)"}, {404, "Error", "No such rotation"},
+           {409, "Error", "At most 2000 overrides that have not ended"})}},
+    {"DELETE", "/api/v1/rotations/{id}/overrides/{oid}", AUTH_ROLE_OPERATOR, NULL, api_overrides_delete,
+     "override.delete",
+     {"oncall", "Remove an override",
+      "Only the API's (the configuration's overrides are changed in the file).",
+      PARAMS({"id", "path", "string", "Rotation id", true}, {"oid", "path", "string", "Override id", true}), NULL,
+      true, RESP({204, NULL, "Removed"}, {404, "Error", "No such rotation or override"})}},
     {"GET", "/api/v1/status/subscribers", AUTH_ROLE_OPERATOR, NULL, api_subscribers_list, NULL,
      {"status", "Subscribers of the status page",
       "Who gets the updates of public incidents (docs/status-page.md), oldest first. A webhook's URL is shown as "

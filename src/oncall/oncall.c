@@ -5,6 +5,7 @@
 #include "oncall/oncall.h"
 
 #include "base/alloc.h"
+#include "base/err.h"
 #include "base/time.h"
 #include "base/tz.h"
 
@@ -15,7 +16,48 @@ struct oncall {
     const struct conf *conf;
     struct oncall_rotation **rot;
     size_t n_rot;
+    struct store_override *ovs;               /* the API's overrides, in the order they were made */
+    size_t n_ovs;
+    struct conf_rotation_override *extra;     /* ovs grouped by rotation, given to each rotation */
 };
+
+/* Gives each rotation its API overrides (a contiguous run of o->extra). */
+static void distribute(struct oncall *o)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < o->n_rot; i++) {
+        const char *id = oncall_rotation_conf(o->rot[i])->id;
+        size_t first = k;
+        for (size_t j = 0; o->extra && j < o->n_ovs; j++) {
+            if (strcmp(o->ovs[j].rotation, id) != 0)
+                continue;
+            o->extra[k++] = (struct conf_rotation_override){o->ovs[j].user, o->ovs[j].from_ms, o->ovs[j].to_ms};
+        }
+        oncall_rotation_set_extra(o->rot[i], k > first ? o->extra + first : NULL, k - first);
+    }
+}
+
+int oncall_set_overrides(struct oncall *o, const struct store_override *list, size_t n)
+{
+    struct store_override *copy = n ? base_calloc(n, sizeof(*copy)) : NULL;
+    struct conf_rotation_override *extra = n ? base_calloc(n, sizeof(*extra)) : NULL;
+    if (n && (!copy || !extra)) {
+        base_free(copy);
+        base_free(extra);
+        return BASE_ERR_NOMEM;
+    }
+    if (n)
+        memcpy(copy, list, n * sizeof(*copy));
+    for (size_t i = 0; i < o->n_rot; i++)
+        oncall_rotation_set_extra(o->rot[i], NULL, 0);
+    base_free(o->ovs);
+    base_free(o->extra);
+    o->ovs = copy;
+    o->n_ovs = n;
+    o->extra = extra;
+    distribute(o);
+    return 0;
+}
 
 struct oncall *oncall_new(void)
 {
@@ -50,6 +92,7 @@ int oncall_apply(struct oncall *o, const struct conf *c, char *why, size_t why_l
     o->rot = rot;
     o->n_rot = n;
     o->conf = c;
+    distribute(o);
     return 0;
 }
 
@@ -58,6 +101,8 @@ void oncall_free(struct oncall *o)
     if (!o)
         return;
     drop(o->rot, o->n_rot);
+    base_free(o->ovs);
+    base_free(o->extra);
     base_free(o);
 }
 
@@ -144,8 +189,18 @@ json_t *oncall_json_rotation(const struct oncall *o, const struct oncall_rotatio
     snprintf(start, sizeof(start), "%04lld-%02d-%02d", (long long)y, m, d);
     json_t *overrides = json_array();
     for (size_t i = 0; overrides && i < c->n_overrides; i++)
-        json_array_append_new(overrides, json_pack("{s:s, s:o, s:o}", "user", c->overrides[i].user, "start",
-                                                   iso(c->overrides[i].from_ms), "end", iso(c->overrides[i].to_ms)));
+        json_array_append_new(overrides, json_pack("{s:s, s:o, s:o, s:s}", "user", c->overrides[i].user, "start",
+                                                   iso(c->overrides[i].from_ms), "end", iso(c->overrides[i].to_ms),
+                                                   "source", "config"));
+    for (size_t i = 0; overrides && i < o->n_ovs; i++) {
+        const struct store_override *v = &o->ovs[i];
+        if (strcmp(v->rotation, c->id) != 0)
+            continue;
+        json_array_append_new(overrides, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o}", "id", v->id, "user",
+                                                   v->user, "start", iso(v->from_ms), "end", iso(v->to_ms),
+                                                   "reason", v->reason, "by", v->created_by, "source", "api",
+                                                   "created_at", iso(v->created_ms)));
+    }
     json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", c->id, "name",
                           c->name ? c->name : c->id, "members", members, "length", length_json(c), "handoff",
                           handoff, "timezone", c->timezone, "start", start, "restrict", windows_json(c),

@@ -11,6 +11,7 @@
 
 #include "conf/conf.h"
 #include "oncall/rotation.h"
+#include "store/overrides.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -25,6 +26,14 @@ int oncall_apply(struct oncall *o, const struct conf *c, char *why, size_t why_l
 void oncall_free(struct oncall *o);
 
 const struct oncall_rotation *oncall_find(const struct oncall *o, const char *id);
+
+/* The overrides made through the API (store/overrides.h), copied; each
+ * goes to its rotation (after the configuration's: the newest of two that
+ * overlap wins), also after a reload. 0 or BASE_ERR_NOMEM (the previous
+ * ones stay). */
+int oncall_set_overrides(struct oncall *o, const struct store_override *list, size_t n);
+/* The API's overrides that ended this long ago are not read any more. */
+#define ONCALL_OVERRIDES_KEEP_MS (35LL * 86400000)
 
 /* {"at", "rotations": [{id, name, user, override, since, until}], "policies": [{id, description,
  * repeat, steps: [{step, delay_seconds, targets: [{kind, id, user?, until?}]}]}]}. */

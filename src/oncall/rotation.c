@@ -18,6 +18,8 @@ struct oncall_rotation {
     const struct conf_rotation *c;
     struct base_tz *tz;
     int64_t anchor_ms;                /* the instant of the first shift */
+    const struct conf_rotation_override *extra;   /* the API's (borrowed; oncall_rotation_set_extra) */
+    size_t n_extra;
 };
 
 struct state {
@@ -115,10 +117,11 @@ static void state_at(const struct oncall_rotation *r, int64_t t, struct state *s
     s->prev = INT64_MIN;
     s->next = INT64_MAX;
     const struct conf_rotation_override *ov = NULL;
-    for (size_t i = 0; i < c->n_overrides; i++) {
-        const struct conf_rotation_override *o = &c->overrides[i];
+    /* the configuration's, then the API's: the last one that holds t wins */
+    for (size_t i = 0; i < c->n_overrides + r->n_extra; i++) {
+        const struct conf_rotation_override *o = i < c->n_overrides ? &c->overrides[i] : &r->extra[i - c->n_overrides];
         if (o->from_ms <= t && t < o->to_ms)
-            ov = o;   /* the last one listed wins */
+            ov = o;
         edge(o->from_ms, t, s);
         edge(o->to_ms, t, s);
     }
@@ -228,6 +231,12 @@ void oncall_rotation_free(struct oncall_rotation *r)
         return;
     base_tz_free(r->tz);
     base_free(r);
+}
+
+void oncall_rotation_set_extra(struct oncall_rotation *r, const struct conf_rotation_override *extra, size_t n)
+{
+    r->extra = extra;
+    r->n_extra = extra ? n : 0;
 }
 
 const struct conf_rotation *oncall_rotation_conf(const struct oncall_rotation *r)

@@ -26,6 +26,10 @@ struct oncall_rotation;
 struct oncall_rotation *oncall_rotation_new(const struct conf_rotation *c, char *why, size_t why_len);
 void oncall_rotation_free(struct oncall_rotation *r);
 const struct conf_rotation *oncall_rotation_conf(const struct oncall_rotation *r);
+/* Overrides besides the configuration's (made through the API), borrowed
+ * until the next call: they come after the configuration's, so where two
+ * overlap the later one listed wins. NULL: none. */
+void oncall_rotation_set_extra(struct oncall_rotation *r, const struct conf_rotation_override *extra, size_t n);
 
 struct oncall_span {
     int64_t start_ms, end_ms;     /* the answer holds from start to end */

@@ -216,6 +216,13 @@ struct migration {
      " id TEXT PRIMARY KEY, kind TEXT NOT NULL, address TEXT NOT NULL, project TEXT NOT NULL," \
      " created_at BIGINT NOT NULL, UNIQUE (kind, address, project));"
 
+/* On-call overrides made through the API (store/overrides.h). */
+#define M14_OVERRIDES \
+     "CREATE TABLE rotation_overrides (" \
+     " id TEXT PRIMARY KEY, rotation TEXT NOT NULL, user_name TEXT NOT NULL, from_ms BIGINT NOT NULL," \
+     " to_ms BIGINT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL);" \
+     "CREATE INDEX rotation_overrides_to ON rotation_overrides (to_ms);"
+
 /* Append only: a released migration is never edited, a fix is a new version. */
 static const struct migration migrations[] = {
     {1,
@@ -299,6 +306,7 @@ static const struct migration migrations[] = {
     /* 12: contact methods of users, where pages reach them (auth/db.h). */
     {12, M12_CONTACTS, M12_CONTACTS},
     {13, M13_SUBSCRIBERS, M13_SUBSCRIBERS},
+    {14, M14_OVERRIDES, M14_OVERRIDES},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

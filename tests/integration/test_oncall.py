@@ -208,5 +208,81 @@ def test_rotation_feeds_and_spans():
     o.stop()
 
 
+def test_overrides_through_the_api():
+    """Operators override who is on call through the API: it changes the rotation's answer, the
+    policy's step and the feed at once, the newest of two overlapping overrides wins, a bad
+    field is a 400 naming it, a viewer cannot, it is audited, it outlives a restart, and removing
+    it brings the rotation back."""
+    data = h.TempDir()
+    text = h.make_config([]) + CONFIG
+    o = h.track(h.Opshub(text, data_dir=data.path))
+    o.start()
+    for name in ["victor", "wendy", "gone"]:
+        h.eq(o.cli("user", "add", name, "--role", "viewer", "--password-stdin",
+                   input="a-long-password-123\n").returncode, 0, f"user {name}")
+    h.eq(o.cli("user", "disable", "gone").returncode, 0, "a disabled user")
+    viewer = o.create_token(role="viewer", name="v")
+    o.wait_token(viewer)
+    now = datetime.datetime.now(UTC).replace(microsecond=0)
+    regular, _, _ = ops_expected(now)
+    ops_now = lambda: [r for r in o.get_json("/api/v1/oncall")["rotations"] if r["id"] == "ops"][0]  # noqa: E731
+    h.wait_for(lambda: h.eq(ops_now()["user"], regular, "before") or True, 5, "the users known")
+    body = {"user": "victor", "start": iso(now - datetime.timedelta(hours=1)),
+            "end": iso(now + datetime.timedelta(hours=2)), "reason": "swap with alice"}
+    r = o.request("POST", "/api/v1/rotations/ops/overrides", body=body, headers={"Authorization": f"Bearer {viewer}"})
+    h.eq(r.status, 403, "a viewer cannot override")
+    r = o.post("/api/v1/rotations/ops/overrides", body=body)
+    h.eq(r.status, 201, f"override made: {r.body[:300]!r}")
+    ov = r.json()
+    h.eq((ov["user"], ov["source"], ov["reason"], ov["end"]), ("victor", "api", "swap with alice", body["end"]),
+         "the override")
+    cur = ops_now()
+    h.eq((cur["user"], cur["override"], cur["until"]), ("victor", True, body["end"]), "victor on call now")
+    pol = o.get_json("/api/v1/oncall")["policies"][0]
+    h.contains(str(pol["steps"][0]["targets"]), "'user': 'victor'", "the policy's first step pages victor")
+    # a newer overlapping override wins for its time
+    r2 = o.post("/api/v1/rotations/ops/overrides", body={"user": "wendy", "start": iso(now - datetime.timedelta(minutes=5)),
+                                                          "end": iso(now + datetime.timedelta(hours=1))})
+    h.eq(r2.status, 201, "a second override")
+    h.eq(ops_now()["user"], "wendy", "the newest wins")
+    later = iso(now + datetime.timedelta(minutes=90))
+    at = [x for x in o.get_json(f"/api/v1/oncall?at={later}")["rotations"] if x["id"] == "ops"][0]
+    h.eq(at["user"], "victor", "victor again after wendy's ends")
+    # bad fields, each named
+    for bad, field in [({**body, "user": "nobody"}, "user"), ({**body, "user": "gone"}, "user"),
+                       ({**body, "start": "soon"}, "start"), ({**body, "end": body["start"]}, "end"),
+                       ({**body, "start": iso(now - datetime.timedelta(days=3)),
+                         "end": iso(now - datetime.timedelta(days=2))}, "end"),
+                       ({**body, "end": iso(now + datetime.timedelta(days=100))}, "end"),
+                       ({"user": "victor", "start": body["start"]}, "end"),
+                       ({**body, "reason": "x" * 201}, "reason")]:
+        r = o.post("/api/v1/rotations/ops/overrides", body=bad)
+        h.eq((r.status, r.json()["error"].get("field")), (400, field), f"refused: {bad}")
+    h.eq(o.post("/api/v1/rotations/nope/overrides", body=body).status, 404, "an unknown rotation")
+    rows = h.wait_for(lambda: o.get_json("/api/v1/audit?action=override.create")["entries"], 5, "audited")
+    h.check(any("victor on call" in x.get("target", "") for x in rows), "the audit row names it")
+    # the feed has it
+    feed = o.get(o.get_json("/api/v1/rotations/ops")["feed_path"], auth=False).body.decode()
+    h.contains(feed, "wendy", "the feed shows the override")
+    # a restart keeps them; removing one brings the next answer back
+    o.stop()
+    o = h.track(h.Opshub(text, data_dir=data.path))
+    o.start()
+    h.wait_for(lambda: ops_now()["user"] == "wendy", 5, "the overrides read back after a restart")
+    rot = o.get_json("/api/v1/rotations/ops")
+    ids = {x["user"]: x.get("id") for x in rot["overrides"]}
+    h.eq(sorted(ids), ["victor", "wendy"], "both listed")
+    h.eq(o.request("DELETE", f"/api/v1/rotations/ops/overrides/{ids['wendy']}").status, 204, "removed")
+    h.eq(ops_now()["user"], "victor", "victor again")
+    h.eq(o.request("DELETE", f"/api/v1/rotations/ops/overrides/{ids['wendy']}").status, 404, "already removed")
+    h.eq(o.request("DELETE", f"/api/v1/rotations/biz/overrides/{ids['victor']}").status, 404,
+         "another rotation's override")
+    h.eq(o.request("DELETE", f"/api/v1/rotations/ops/overrides/{ids['victor']}").status, 204, "removed")
+    h.eq(ops_now()["user"], regular, "the rotation's own answer")
+    biz = o.get_json("/api/v1/rotations/biz")["overrides"]
+    h.eq([(x["user"], x["source"]) for x in biz], [("zoe", "config")], "the configuration's override, without an id")
+    o.stop()
+
+
 if __name__ == "__main__":
     h.run(h.collect(globals()))

@@ -396,7 +396,7 @@ static void test_rollups_migration_keeps_old_hours(void **state)
     assert_int_equal(f->ops->exec(f->db, "DROP TABLE rollup_minutes; DROP TABLE rollup_hours;"
                                          " DROP TABLE alert_transitions; DROP TABLE alerts_active; DROP TABLE notifications; DROP TABLE silences;"
                                          " DROP TABLE incidents; DROP TABLE incident_events; DROP TABLE user_contacts;"
-                                         " DROP TABLE status_subscribers;"
+                                         " DROP TABLE status_subscribers; DROP TABLE rotation_overrides;"
                                          " DELETE FROM schema_migrations WHERE version >= 7;"
                                          " DELETE FROM meta WHERE key LIKE 'rollup_%' OR key IN ('silences_gen',"
                                          " 'incident_seq', 'incidents_gen');"

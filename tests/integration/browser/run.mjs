@@ -221,6 +221,11 @@ const scenarios = {
     const t = await page.textContent('main');
     if (!/needs the admin role/.test(t)) fail(`a viewer on the users page: ${t}`);
     await axe(page, 'viewer check page');
+    // on call: the calendar, but no override form or remove buttons
+    await page.goto(`${base}/#/oncall`);
+    await page.waitForSelector('#rotations .calendar-grid');
+    if (await page.$('form.override-form')) fail('a viewer sees the override form');
+    if (await page.$('#rotations .overrides button')) fail('a viewer sees a remove button');
   },
 
   async status_page(page) {
@@ -300,11 +305,42 @@ const scenarios = {
     await page.click('nav >> text=On call');
     await page.waitForSelector('#rotations .rotation[data-rotation="ops"] .now');
     const rot = await page.textContent('#rotations .rotation[data-rotation="ops"]');
-    if (!/Calendar feed/.test(rot) || !/Overrides: vera/.test(rot) || !/\(override\)/.test(rot)) fail(`the rotation: ${rot}`);
+    const ovs = await page.textContent('#rotations .rotation[data-rotation="ops"] .overrides');
+    if (!/Calendar feed/.test(rot) || !/vera/.test(ovs) || !/in the configuration/.test(ovs)) fail(`the rotation: ${rot}`);
+    // the calendar: a week per row, tomorrow's cell has vera's override
+    const cal = '#rotations .rotation[data-rotation="ops"] .calendar-grid';
+    if ((await page.locator(`${cal} thead th`).count()) !== 7) fail('the calendar has no 7 weekday columns');
+    const cells = await page.locator(`${cal} td[data-day]`).count();
+    if (cells !== 14) fail(`the calendar shows ${cells} days`);
+    if (!/vera \(override\)/.test(await page.textContent(cal))) fail('the override is not in the calendar');
     const step = await page.textContent('#policies tr[data-policy="primary"][data-step="1"]');
     if (!/\(ops\)/.test(step) || !/channel hook/.test(step)) fail(`the policy's first step: ${step}`);
     await axe(page, 'on-call page');
     await shot(page, 'oncall');
+    // an override through the form: a bad range is refused at the field, then oscar takes over now
+    const form = '#rotations form.override-form[data-rotation="ops"]';
+    await page.fill(`${form} #ov-ops-user`, 'oscar');
+    const endBefore = await page.inputValue('#ov-ops-start');
+    await page.fill('#ov-ops-end', endBefore);
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForFunction(() => document.querySelector('#ov-ops-end-error').textContent.length > 0);
+    const later = await page.evaluate(() => {
+      const d = new Date(Date.now() + 2 * 3600000);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    });
+    await page.fill('#ov-ops-end', later);
+    await page.fill('#ov-ops-reason', 'covering for alice');
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForFunction(() => /covering for alice/.test(document.querySelector('#rotations .rotation[data-rotation="ops"] .overrides').textContent));
+    const nowText = await page.textContent('#rotations .rotation[data-rotation="ops"] .now');
+    if (nowText !== 'oscar') fail(`on call now: ${nowText}`);
+    if (!/oscar \(override\)/.test(await page.textContent(cal))) fail('the new override is not in the calendar');
+    const withOv = await page.textContent('#rotations .rotation[data-rotation="ops"] .overrides');
+    if (!/covering for alice/.test(withOv) || !/by oscar/.test(withOv)) fail(`the new override: ${withOv}`);
+    await axe(page, 'on-call page with an override');
+    await page.click('#rotations .rotation[data-rotation="ops"] .overrides button:has-text("Remove")');
+    await page.waitForFunction(() => !/covering for alice/.test(document.querySelector('#rotations .rotation[data-rotation="ops"] .overrides').textContent));
   },
 
   // Notifications as an operator: from a firing alert's "Silence" link to the
