@@ -1129,6 +1129,8 @@ static void on_event(void *data, const struct event *e)
 {
     struct notify *n = data;
     const struct event_alert *ev = &e->u.alert;
+    if (ev->group && !strcmp(ev->group, NOTIFY_EXTERNAL_GROUP))
+        return;   /* its own telling of an alert received through the API */
     n->received++;
     if (ev->state == EVENT_ALERT_FIRING) {
         bool fresh;
@@ -1267,6 +1269,28 @@ static void seed_one(struct notify *n, const struct event_alert *ev)
 
 #define EXTERNAL_RESOLVE_MS (5 * 60000)   /* Alertmanager's resolve_timeout */
 
+/* An alert received through the API (POST /api/v2/alerts) started or
+ * stopped firing: told on the bus under NOTIFY_EXTERNAL_GROUP, so the
+ * layers above (incidents) see it like the rules' alerts; notify's own
+ * subscriber skips that group (it holds the alert already). */
+static void publish_external(struct notify *n, const struct nalert *a, bool firing, int64_t now)
+{
+    if (n->closing || !n->bus)
+        return;
+    const char *name = "external";
+    for (size_t i = 0; i < a->n_labels; i++)
+        if (!strcmp(a->labels[i].name, "alertname"))
+            name = a->labels[i].value;
+    struct event ev = {.kind = EVENT_ALERT};
+    ev.u.alert = (struct event_alert){
+        .group = NOTIFY_EXTERNAL_GROUP, .rule = name, .labels = a->labels, .n_labels = a->n_labels,
+        .annotations = a->ann, .n_annotations = a->n_ann, .state = firing ? EVENT_ALERT_FIRING : EVENT_ALERT_RESOLVED,
+        .previous = firing ? EVENT_ALERT_INACTIVE : EVENT_ALERT_FIRING, .value = firing ? 1 : 0,
+        .active_at_ms = a->starts_ms, .at_ms = now,
+    };
+    event_publish(n->bus, &ev);
+}
+
 static void expire_external(struct notify *n, int64_t now, int64_t *next)
 {
     if (!n->n_external)
@@ -1283,6 +1307,7 @@ static void expire_external(struct notify *n, int64_t now, int64_t *next)
             a->ends_ms = a->expires_ms;
             a->at_ms = now;
             n->n_external--;
+            publish_external(n, a, false, now);
             alert_release(n, a);
         } else if (!*next || a->expires_ms < *next) {
             *next = a->expires_ms;
@@ -1355,8 +1380,10 @@ static int one_external(struct notify *n, const json_t *in, int64_t now, char *w
             a->firing = false;
             a->ends_ms = ends;
             a->at_ms = now;
-            if (a->external)
+            if (a->external) {
                 n->n_external--;
+                publish_external(n, a, false, now);
+            }
             alert_release(n, a);
         }
         return 0;
@@ -1384,6 +1411,8 @@ static int one_external(struct notify *n, const json_t *in, int64_t now, char *w
     }
     if (!was_firing || !a->groups)
         route_alert(n, a);
+    if (!was_firing)
+        publish_external(n, a, true, now);
     schedule(n, a->expires_ms);
     return 0;
 }

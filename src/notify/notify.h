@@ -42,6 +42,9 @@ struct notify;
  * (notify_seed takes them), since no rule of the configuration has it. */
 #define NOTIFY_SELF_ALERT "NotificationDeliveryFailed"
 #define NOTIFY_SELF_GROUP "opshub-notify"
+/* The group of EVENT_ALERTs that tell the bus of alerts received through
+ * POST /api/v2/alerts (firing, and resolved by endsAt or expiry). */
+#define NOTIFY_EXTERNAL_GROUP "alertmanager-api"
 
 /* Checks what the configuration loader cannot: the channels' title and
  * text templates. 0, or BASE_ERR_INVALID with FILE:LINE:COL errors. */

@@ -236,6 +236,43 @@ def test_alerts_open_join_monitor_and_resolve():
     o.stop()
 
 
+def test_alerts_from_prometheus_open_incidents():
+    """Alerts a Prometheus server sends to POST /api/v2/alerts (Alertmanager's API) open and join
+    incidents by the same rules as opshub's own: a matching alert opens one, another of the same
+    group joins it, a non-matching one opens nothing; endsAt in the past resolves them, and the
+    incident moves to MONITORING, then RESOLVED after the quiet period."""
+    text = h.make_config([]) + """
+incidents:
+  quiet_period: 2s
+  rules:
+    - match: {severity: critical}
+      severity: P1
+      title: '{{ $labels.alertname }} on {{ $labels.instance }}'
+      group_by: [alertname]
+"""
+    o = h.track(h.Opshub(text))
+    o.start()
+    disk = lambda inst, **kw: {"labels": {"alertname": "DiskFull", "severity": "critical", "instance": inst},  # noqa: E731
+                               "annotations": {"summary": f"disk full on {inst}"}, **kw}
+    h.eq(o.post("/api/v2/alerts", body=[disk("db1:9100"), {"labels": {"alertname": "Slow", "severity": "warning"}}])
+         .status, 200, "alerts taken")
+    incs = h.wait_for(lambda: o.get_json("/api/v1/incidents?state=open")["incidents"], 10, "an incident opened")
+    h.eq([(i["title"], i["severity"], i["source"]) for i in incs], [("DiskFull on db1:9100", "P1", "alert")],
+         "one incident, from the critical alert only")
+    num = incs[0]["number"]
+    h.eq(o.post("/api/v2/alerts", body=[disk("db2:9100")]).status, 200, "a second alert")
+    h.wait_for(lambda: len(incident(o, num)["alerts"]) == 2, 10, "the second alert of the group joined")
+    h.eq(o.post("/api/v2/alerts", body=[disk("db1:9100")]).status, 200, "the first again (Prometheus resends)")
+    time.sleep(0.5)
+    h.eq(len(o.get_json("/api/v1/incidents?state=all")["incidents"]), 1, "a resent alert opens nothing new")
+    past = {"endsAt": "2020-01-01T00:00:00Z"}
+    h.eq(o.post("/api/v2/alerts", body=[disk("db1:9100", **past), disk("db2:9100", **past)]).status, 200, "resolved")
+    h.wait_for(lambda: incident(o, num)["state"] == "MONITORING", 10, "every alert resolved -> MONITORING")
+    h.wait_for(lambda: incident(o, num)["state"] == "RESOLVED", 10, "quiet period -> RESOLVED")
+    h.eq([e["kind"] for e in timeline(o, num)].count("alert"), 4, "two joined, two resolved, on the timeline")
+    o.stop()
+
+
 def test_custom_scheme_and_missed_deadline():
     page = Page()
     page.set("ok\n")
