@@ -455,6 +455,12 @@ void api_send_store_error(struct http_api *api, struct http_request *req, int st
     }
 }
 
+const char *api_actor(struct http_request *req)
+{
+    const char *n = api_ctx(req)->who.name;
+    return n && *n ? n : "api";
+}
+
 void api_set_target(struct http_request *req, const char *fmt, ...)
 {
     struct api_ctx *ctx = api_ctx(req);

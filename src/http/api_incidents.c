@@ -63,12 +63,6 @@ static void finish(struct inc_ctx *c)
     base_free(c);
 }
 
-static const char *actor(struct http_request *req)
-{
-    const char *n = api_ctx(req)->who.name;
-    return n && *n ? n : "api";
-}
-
 /* The answer of a change. */
 static void on_change(void *data, int status, const struct incident_err *err, json_t *incident)
 {
@@ -159,7 +153,7 @@ void api_incidents_create(void *data, struct http_request *req, const struct htt
     struct inc_ctx *c = ctx_new(api, req);
     if (c) {
         c->created = 201;
-        queued(c, incidents_open(api->deps.incidents, body, actor(req), on_change, c));
+        queued(c, incidents_open(api->deps.incidents, body, api_actor(req), on_change, c));
     }
     json_decref(body);
 }
@@ -175,7 +169,7 @@ void api_incidents_patch(void *data, struct http_request *req, const struct http
     api_set_target(req, "incident %.40s", http_params_get(p, "id"));
     struct inc_ctx *c = ctx_new(api, req);
     if (c)
-        queued(c, incidents_patch(api->deps.incidents, http_params_get(p, "id"), body, actor(req), on_change, c));
+        queued(c, incidents_patch(api->deps.incidents, http_params_get(p, "id"), body, api_actor(req), on_change, c));
     json_decref(body);
 }
 
@@ -187,7 +181,7 @@ void api_incidents_ack(void *data, struct http_request *req, const struct http_p
     api_set_target(req, "incident %.40s", http_params_get(p, "id"));
     struct inc_ctx *c = ctx_new(api, req);
     if (c)
-        queued(c, incidents_ack(api->deps.incidents, http_params_get(p, "id"), actor(req), "through the API",
+        queued(c, incidents_ack(api->deps.incidents, http_params_get(p, "id"), api_actor(req), "through the API",
                                 on_change, c));
 }
 
@@ -206,7 +200,7 @@ void api_incidents_resolve(void *data, struct http_request *req, const struct ht
     struct inc_ctx *c = ctx_new(api, req);
     if (c)
         queued(c, incidents_resolve(api->deps.incidents, http_params_get(p, "id"), http_body_str(body, "text"),
-                                    actor(req), on_change, c));
+                                    api_actor(req), on_change, c));
     json_decref(body);
 }
 
@@ -223,7 +217,7 @@ void api_incidents_post_update(void *data, struct http_request *req, const struc
     if (c) {
         c->created = 201;
         queued(c, incidents_post_update(api->deps.incidents, http_params_get(p, "id"), http_body_str(body, "text"),
-                                        http_body_str(body, "state"), actor(req), on_change, c));
+                                        http_body_str(body, "state"), api_actor(req), on_change, c));
     }
     json_decref(body);
 }

@@ -131,6 +131,9 @@ void api_send_store_error(struct http_api *api, struct http_request *req, int st
 bool api_audit_prepare(struct http_request *req, int status, struct auth_audit *out);
 void api_audit_committed(struct http_api *api, struct http_request *req);
 /* Sets the audit target ("user alice", "token t_..."). */
+/* Who made the request, for records (timelines, created_by): the user's or
+ * token's name, "api" when none. Borrowed for the request. */
+const char *api_actor(struct http_request *req);
 void api_set_target(struct http_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Query parameters. Each returns 1 when present and valid, 0 when absent,
  * -1 when present but malformed (a 400 naming the parameter was sent: a

@@ -228,12 +228,6 @@ static const struct http_body_field override_fields[] = {
     {.name = "reason", .type = HTTP_BODY_STRING, .nullable = true, .max = STORE_OVERRIDE_REASON_MAX},
 };
 
-static const char *actor_of(struct http_request *req)
-{
-    const char *n = api_ctx(req)->who.name;
-    return n && *n ? n : "api";
-}
-
 void api_overrides_add(void *data, struct http_request *req, const struct http_params *p)
 {
     struct http_api *api = data;
@@ -283,7 +277,7 @@ void api_overrides_add(void *data, struct http_request *req, const struct http_p
     snprintf(o->rotation, sizeof(o->rotation), "%s", c->id);
     snprintf(o->user, sizeof(o->user), "%s", u->username);
     snprintf(o->reason, sizeof(o->reason), "%s", reason ? reason : "");
-    snprintf(o->created_by, sizeof(o->created_by), "%s", actor_of(req));
+    snprintf(o->created_by, sizeof(o->created_by), "%s", api_actor(req));
     o->created_ms = now;
     unsigned char b[8];
     if (RAND_bytes(b, sizeof(b)) != 1)

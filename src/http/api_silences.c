@@ -233,7 +233,7 @@ static void create(struct http_api *api, struct http_request *req, bool v2)
     if (!*c->s.created_by) {
         /* who made it: the caller, when the body does not say */
         base_free((char *)c->s.created_by);
-        c->s.created_by = base_strdup(api_ctx(req)->who.name[0] ? api_ctx(req)->who.name : "api");
+        c->s.created_by = base_strdup(api_actor(req));
         if (!c->s.created_by) {
             api_send_error(api, req, 500, "internal", "out of memory", NULL);
             finish(c);

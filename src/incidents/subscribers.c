@@ -106,8 +106,8 @@ int subs_confirm_check(const struct auth *a, const char *token, int64_t now, str
     if (*end || (size_t)(nl1 - msg) > STORE_SUBSCRIBER_ADDRESS_MAX || strlen(nl1 + 1) >= sizeof(s->project))
         return BASE_ERR_INVALID;
     snprintf(s->kind, sizeof(s->kind), "email");
-    snprintf(s->address, sizeof(s->address), "%s", msg);
-    snprintf(s->project, sizeof(s->project), "%s", nl1 + 1);
+    memcpy(s->address, msg, (size_t)(nl1 - msg));   /* s was zeroed; lengths checked above */
+    memcpy(s->project, nl1 + 1, strlen(nl1 + 1));
     return (int64_t)exp < now ? BASE_ERR_TIMEOUT : 0;
 }
 
