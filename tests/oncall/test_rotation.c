@@ -1,6 +1,7 @@
 /*
  * Rotations (conf/oncall + oncall/rotation) against instants worked out
- * by hand from the zones' offsets: weekly handoffs in UTC+6 (Asia/Dhaka),
+ * by hand from the zones' offsets: weekly handoffs in UTC+6 (Asia/Dhaka), daily
+ * ones in UTC+7 (Asia/Bangkok) and across Novosibirsk's 2016 move from +6 to +7,
  * daily handoffs that stay at 09:00 across Berlin's and New York's
  * changes of summer time (23- and 25-hour shifts), shifts in hours that
  * count absolute time, business-hours windows (mon-fri 09:00-18:00) in
@@ -112,6 +113,28 @@ static void test_daily_handoff_across_dst(void **state)
              "     start: 2026-10-31}\n");
     expect(&f, "2026-10-31T13:00:00Z", "cy", "2026-10-31T13:00:00Z", "2026-11-01T14:00:00Z");
     expect(&f, "2026-11-01T14:00:00Z", "di", "2026-11-01T14:00:00Z", "2026-11-02T14:00:00Z");
+    unload(&f);
+}
+
+static void test_utc_plus_7_and_a_change_of_offset(void **state)
+{
+    (void)state;
+    struct fx f;
+    /* Bangkok, UTC+7 all year: the 09:00 handoff is 02:00Z */
+    load(&f, "rotations:\n"
+             "  - {id: th, members: [kit, lek], length: daily, handoff: '09:00', timezone: Asia/Bangkok,\n"
+             "     start: 2026-12-01}\n");
+    /* 12-01 kit, 12-02 lek, 12-03 kit, 12-04 lek */
+    expect(&f, "2026-12-04T01:59:59Z", "kit", "2026-12-03T02:00:00Z", "2026-12-04T02:00:00Z");
+    expect(&f, "2026-12-04T02:00:00Z", "lek", "2026-12-04T02:00:00Z", "2026-12-05T02:00:00Z");
+    unload(&f);
+    /* Novosibirsk moved from UTC+6 to UTC+7 on 2016-07-24 (02:00 local): the tz database's
+     * history counts, so the 09:00 handoff is 03:00Z before and 02:00Z after, a 23-hour shift */
+    load(&f, "rotations:\n"
+             "  - {id: nsk, members: [ivan, olga], length: daily, handoff: '09:00', timezone: Asia/Novosibirsk,\n"
+             "     start: 2016-07-22}\n");
+    expect(&f, "2016-07-23T12:00:00Z", "olga", "2016-07-23T03:00:00Z", "2016-07-24T02:00:00Z");
+    expect(&f, "2016-07-24T02:00:00Z", "ivan", "2016-07-24T02:00:00Z", "2016-07-25T02:00:00Z");
     unload(&f);
 }
 
@@ -286,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weekly_in_utc_plus_6),
         cmocka_unit_test(test_daily_handoff_across_dst),
+        cmocka_unit_test(test_utc_plus_7_and_a_change_of_offset),
         cmocka_unit_test(test_hours_count_absolute_time),
         cmocka_unit_test(test_business_hours_utc_plus_6),
         cmocka_unit_test(test_business_hours_across_dst),
