@@ -21,10 +21,10 @@ const char conf_incident_default_template[] =
     "Updates: {{ $incident.update }}";
 
 static const struct conf_severity default_levels[] = {
-    {"P0", "CRITICAL", "Critical: site down, data loss, security breach", 15 * 60000LL, true, NULL},
-    {"P1", "HIGH", "High: major feature broken, performance severely degraded", 15 * 60000LL, true, NULL},
-    {"P2", "MEDIUM", "Medium: minor feature broken, workaround available", 4 * 3600000LL, true, NULL},
-    {"P3", "LOW", "Low: cosmetic issues, feature requests", 24 * 3600000LL, false, NULL},
+    {"P0", "CRITICAL", "Critical: site down, data loss, security breach", 15 * 60000LL, true, NULL, NULL, 0, 0},
+    {"P1", "HIGH", "High: major feature broken, performance severely degraded", 15 * 60000LL, true, NULL, NULL, 0, 0},
+    {"P2", "MEDIUM", "Medium: minor feature broken, workaround available", 4 * 3600000LL, true, NULL, NULL, 0, 0},
+    {"P3", "LOW", "Low: cosmetic issues, feature requests", 24 * 3600000LL, false, NULL, NULL, 0, 0},
 };
 
 const char *const conf_contact_kind_names[CONF_CONTACT_KINDS] = {"email", "slack", "phone", "pagerduty"};
@@ -114,8 +114,9 @@ static void check_policy(struct conf_ctx *ctx, const struct conf_node *n, const 
 static void parse_level(struct conf_ctx *ctx, const struct conf_node *item, struct conf_severity *l,
                         struct base_map *names, const struct conf *c)
 {
-    enum { F_NAME, F_LABEL, F_DESC, F_ACK, F_PUBLIC, F_POLICY, F_N };
-    static const char *const fields[F_N] = {"name", "label", "description", "ack_within", "public", "policy"};
+    enum { F_NAME, F_LABEL, F_DESC, F_ACK, F_PUBLIC, F_POLICY, F_TEMPLATE, F_N };
+    static const char *const fields[F_N] = {"name", "label", "description", "ack_within", "public", "policy",
+                                            "template"};
     const struct conf_node *f[F_N];
     l->public = true;
     if (conf_value_expect(ctx, item, CONF_NODE_MAP))
@@ -153,6 +154,12 @@ static void parse_level(struct conf_ctx *ctx, const struct conf_node *item, stru
         conf_value_bool(ctx, f[F_PUBLIC], &l->public);
     if (f[F_POLICY] && conf_value_string(ctx, f[F_POLICY], &l->policy) == 0)
         check_policy(ctx, f[F_POLICY], c, l->policy);
+    if (f[F_TEMPLATE] && conf_value_string(ctx, f[F_TEMPLATE], &l->template) == 0) {
+        l->template_line = f[F_TEMPLATE]->line;
+        l->template_col = f[F_TEMPLATE]->col;
+        if (strlen(l->template) > 16384)
+            conf_value_error(ctx, f[F_TEMPLATE], "a template is at most 16 KiB");
+    }
 }
 
 static void parse_rule(struct conf_ctx *ctx, const struct conf_node *item, struct conf_incident_rule *r,

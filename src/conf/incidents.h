@@ -30,6 +30,8 @@ struct conf_severity {
     int64_t ack_within_ms;     /* 0: no deadline */
     bool public;               /* shown on the status page */
     const char *policy;        /* default escalation policy of this level; NULL: none */
+    const char *template;      /* this level's communication template; NULL: the scheme's */
+    int template_line, template_col;
 };
 
 struct conf_incident_rule {

@@ -95,6 +95,7 @@ struct incidents {
     struct rule *rules;
     size_t n_rules;
     struct template *message_t;
+    struct template *level_t[CONF_INCIDENT_LEVELS_MAX];   /* the levels' own templates (NULL: message_t) */
     struct inc *head;
     size_t n_open;
     uv_timer_t timer;
@@ -255,7 +256,12 @@ void incidents_message(const struct incidents *x, const json_t *doc, const char 
     struct template_data d = {0};
     d.incident = kv;
     d.n_incident = nk;
-    if (!x->message_t || template_expand(x->message_t, &d, out, n) != 0) {
+    const struct template *t = x->message_t;
+    const char *sev = incident_doc_str(doc, "severity");
+    for (size_t i = 0; i < x->sch->n_levels && i < CONF_INCIDENT_LEVELS_MAX; i++)
+        if (x->level_t[i] && !strcmp(x->sch->levels[i].name, sev))
+            t = x->level_t[i];
+    if (!t || template_expand(t, &d, out, n) != 0) {
         if (n)
             out[0] = 0;
     }
@@ -1667,17 +1673,32 @@ int incidents_apply(struct incidents *x, const struct conf *c)
                                    : NULL;
     if (rc == 0 && !msg)
         rc = BASE_ERR_INVALID;
+    struct template *lt[CONF_INCIDENT_LEVELS_MAX] = {0};
+    for (size_t i = 0; rc == 0 && i < in->n_levels && i < CONF_INCIDENT_LEVELS_MAX; i++) {
+        if (!in->levels[i].template)
+            continue;
+        lt[i] = template_parse_flags(in->levels[i].template, TEMPLATE_PARSE_INCIDENT, why, sizeof(why), &pos);
+        if (!lt[i])
+            rc = BASE_ERR_INVALID;
+    }
     rules_free(x->rules, x->n_rules);
     x->rules = NULL;
     x->n_rules = 0;
     if (rc != 0) {
         /* the previous rules point into a configuration that may be gone: none, and the default scheme */
         rules_free(rules, in->n_rules);
+        template_free(msg);
+        for (size_t i = 0; i < CONF_INCIDENT_LEVELS_MAX; i++)
+            template_free(lt[i]);
         x->sch = &x->defaults;
         x->conf = NULL;
         return rc;
     }
     template_free(x->message_t);
+    for (size_t i = 0; i < CONF_INCIDENT_LEVELS_MAX; i++) {
+        template_free(x->level_t[i]);
+        x->level_t[i] = lt[i];
+    }
     x->rules = rules;
     x->n_rules = in->n_rules;
     x->message_t = msg;
@@ -1725,6 +1746,8 @@ static void free_all(struct incidents *x)
     base_free(x->pend);
     rules_free(x->rules, x->n_rules);
     template_free(x->message_t);
+    for (size_t i = 0; i < CONF_INCIDENT_LEVELS_MAX; i++)
+        template_free(x->level_t[i]);
     json_decref(x->recent);
     void (*cb)(void *) = x->close_cb;
     void *data = x->close_data;
@@ -1789,6 +1812,18 @@ int incidents_validate(const struct conf *c, struct base_errors *errs)
         struct template *t = template_parse_flags(in->template, TEMPLATE_PARSE_INCIDENT, why, sizeof(why), &pos);
         if (!t) {
             base_errors_add(errs, in->file, in->template_line, in->template_col, NULL, "incidents.template: %s", why);
+            bad = -1;
+        }
+        template_free(t);
+    }
+    for (size_t i = 0; i < in->n_levels; i++) {
+        const struct conf_severity *l = &in->levels[i];
+        if (!l->template)
+            continue;
+        struct template *t = template_parse_flags(l->template, TEMPLATE_PARSE_INCIDENT, why, sizeof(why), &pos);
+        if (!t) {
+            base_errors_add(errs, in->file, l->template_line, l->template_col, NULL, "the template of level %s: %s",
+                            l->name ? l->name : "?", why);
             bad = -1;
         }
         template_free(t);

@@ -285,7 +285,8 @@ incidents:
     - {name: Critical, ack_within: 2s, description: 'VP Eng + CTO'}
     - {name: High, ack_within: 1h}
     - {name: Medium, ack_within: 4h}
-    - {name: Low, ack_within: 24h, public: false}
+    - {name: Low, ack_within: 24h, public: false,
+       template: '[{{ $incident.severity_label }}] {{ $incident.title }}: to the backlog'}
   rules:
     - {match: {severity: critical}, severity: Critical}
 """
@@ -310,6 +311,8 @@ incidents:
     h.contains(r.json()["error"]["message"], "Critical, High, Medium, Low", "the scheme's levels")
     r = o.post("/api/v1/incidents", body={"title": "Typo on pricing page", "severity": "Low"})
     h.eq(r.json()["public"], False, "a level not shown on the status page")
+    h.eq(r.json()["message"], "[LOW] Typo on pricing page: to the backlog", "the level's own template")
+    h.check(inc["message"].startswith("\U0001F6A8 INCIDENT: "), "the other levels keep the scheme's template")
     page.set("ok\n")
     o.stop()
 
@@ -805,6 +808,8 @@ incidents:
   rules:
     - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}
   template: '{{ $incident.title'
+  scheme:
+    - {name: P1, template: '{{ $nope }}'}
 """
     path2 = tmp.join("bad2.yaml")
     with open(path2, "w") as f:
@@ -814,7 +819,10 @@ incidents:
     errs = h.config_errors(r.stderr, path2)
     lines = bad2.splitlines()
     h.eq([ln for ln, _, _ in errs], [lines.index("    - {match: {severity: critical}, severity: P1, title: '{{ $nope }}'}") + 1,
-                                   lines.index("  template: '{{ $incident.title'") + 1], "each at its line")
+                                   lines.index("  template: '{{ $incident.title'") + 1,
+                                   lines.index("    - {name: P1, template: '{{ $nope }}'}") + 1],
+         "each at its line")
+    h.contains(errs[2][2], "the template of level P1", "names the level")
     h.contains(errs[0][2], 'undefined variable or field "$nope"', "names the variable")
     # subscribers: channels of the right type; self_service needs e-mail
     for sub, want in [("{email: ghost}", "no channel has the id 'ghost'"),
