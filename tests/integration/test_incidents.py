@@ -16,7 +16,7 @@ Integration tests of incidents (docs/incidents.md) on a running opshub with real
   check still resolves it (no second incident);
 - the same lifecycle on PostgreSQL; configuration errors at FILE:LINE:COL.
 """
-# ctest: COST 18
+# ctest: COST 36
 import datetime
 import json
 import os

@@ -14,7 +14,7 @@ written between logrotate's copy and its truncate are in neither, the documented
 a missing file is down "cannot open ...: No such file or directory"; `opshub check --json`
 prints the values; /metrics shows them; bad configuration gives FILE:LINE:COL.
 """
-# ctest: COST 56
+# ctest: COST 34
 import json
 import os
 import re
@@ -64,7 +64,7 @@ class Writer(threading.Thread):
     (what an application does on logrotate's postrotate signal; until it notices, its lines
     go to the rotated file)."""
 
-    def __init__(self, path, first, last, rate=400):
+    def __init__(self, path, first, last, rate=800):
         super().__init__(daemon=True)
         self.path, self.first, self.last, self.pause = path, first, last, 1.0 / rate
         self.done = 0
