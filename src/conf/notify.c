@@ -25,7 +25,7 @@ const char *conf_channel_type_name(enum conf_channel_type t)
 const struct conf_channel *conf_notify_channel(const struct conf_notify *n, const char *id)
 {
     for (size_t i = 0; n && id && i < n->n_channels; i++)
-        if (strcmp(n->channels[i].id, id) == 0)
+        if (n->channels[i].id && strcmp(n->channels[i].id, id) == 0)   /* a channel without id: an error already */
             return &n->channels[i];
     return NULL;
 }

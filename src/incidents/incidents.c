@@ -1688,8 +1688,12 @@ int incidents_apply(struct incidents *x, const struct conf *c)
         /* the previous rules point into a configuration that may be gone: none, and the default scheme */
         rules_free(rules, in->n_rules);
         template_free(msg);
-        for (size_t i = 0; i < CONF_INCIDENT_LEVELS_MAX; i++)
+        for (size_t i = 0; i < CONF_INCIDENT_LEVELS_MAX; i++) {
             template_free(lt[i]);
+            /* the levels' templates belonged to the previous scheme's levels, by position */
+            template_free(x->level_t[i]);
+            x->level_t[i] = NULL;
+        }
         x->sch = &x->defaults;
         x->conf = NULL;
         return rc;

@@ -581,6 +581,26 @@ static void test_conf_reports_wrong_node_kinds(void **state)
     expect_one_error("{[a]: 1}\n", 1, 2, "expected a string key, got a list");
 }
 
+/* Found by fuzz_conf: a channel without an id, and incidents.subscribers
+ * naming channels, compared a NULL id. Errors, no crash (UBSan watches). */
+static void test_conf_subscribers_next_to_a_channel_without_id(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "notify:\n"
+             "  channels:\n"
+             "    - {type: webhook, url: 'http://127.0.0.1:9/'}\n"
+             "    - {id: hook, type: webhook, url: 'http://127.0.0.1:9/'}\n"
+             "incidents:\n"
+             "  subscribers: {email: mail, webhook: hook}\n"
+             "  contact_channels: {email: mail}\n");
+    assert_int_equal(l.rc, BASE_ERR_INVALID);
+    assert_true(has_error(&l.e, 3, 7, "channel is missing 'id'"));
+    assert_true(has_error(&l.e, 6, 24, "no channel has the id 'mail'"));
+    assert_true(has_error(&l.e, 7, 29, "no channel has the id 'mail'"));
+    unload(&l);
+}
+
 static void test_conf_reports_yaml_syntax_errors_with_position(void **state)
 {
     expect_one_error("checks:\n  - id: a\n    type: [tcp\n", 4, 1, "YAML syntax error");
@@ -1221,6 +1241,7 @@ int main(void)
         cmocka_unit_test(test_conf_validates_urls),
         cmocka_unit_test(test_conf_reports_wrong_node_kinds),
         cmocka_unit_test(test_conf_reports_yaml_syntax_errors_with_position),
+        cmocka_unit_test(test_conf_subscribers_next_to_a_channel_without_id),
         cmocka_unit_test(test_conf_rejects_aliases_and_deep_nesting),
         cmocka_unit_test(test_conf_http_expect_variants),
         cmocka_unit_test(test_conf_http_fields),
