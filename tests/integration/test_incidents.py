@@ -391,6 +391,7 @@ notify:
     - {id: pd, type: pagerduty, api_url: '@REC@/pd', routing_key: R0UTINGKEYDEFAULT0000}
     - {id: incident-hook, type: webhook, url: '@REC@/incident-hook'}
     - {id: updates, type: webhook, url: '@REC@/updates'}
+    - {id: sms, type: webhook, url: '@REC@/sms'}
     - {id: mail, type: email, from: opshub@example.test, to: [ops@example.test], smtp_host: 127.0.0.1,
        smtp_port: @SMTP@, ca_file: '@CA@'}
 rotations:
@@ -401,7 +402,7 @@ escalation_policies:
       - {delay: 0s, targets: [{rotation: ops}, {channel: incident-hook}]}
       - {delay: 1h, targets: [{user: bob}]}
 incidents:
-  contact_channels: {email: mail, slack: slackbot, pagerduty: pd}
+  contact_channels: {email: mail, slack: slackbot, pagerduty: pd, phone: sms}
   rules:
     - {match: {severity: critical}, severity: P1, title: '{{ $labels.alertname }}: {{ $labels.check }}',
        policy: primary, channels: [updates]}
@@ -441,6 +442,7 @@ def test_paging_escalation_and_signed_link():
     h.eq(r.returncode, 0, f"bob's contacts: {r.stderr}")
     h.check("B0BR0UTINGKEY000000001" not in r.stdout, "the routing key is never printed")
     h.eq(o.cli("user", "contact", "bob", "--phone", "12345").returncode, 2, "a bad phone number is refused")
+    h.eq(o.cli("user", "contact", "bob", "--phone", "+8801712345678").returncode, 0, "bob's phone (E.164)")
     c = o.get_json("/api/v1/users/bob/contacts")
     h.eq((c["email"], c["pagerduty_set"]), ("bob@example.test", True), "contacts through the API")
     h.check("B0BR0UTINGKEY" not in json.dumps(c), "the key is not shown")
@@ -487,7 +489,12 @@ def test_paging_escalation_and_signed_link():
     h.check(any("not acknowledged within the deadline of P1 (15 min)" in t and "escalating" in t for t in tl),
             "the missed deadline escalated")
     h.check(any("escalation step 2 of 2: bob" in t for t in tl), "step 2 on the timeline")
-    h.check(any(t.startswith("notified bob by email, pagerduty") for t in tl), "where bob was notified")
+    h.check(any(t.startswith("notified bob by email, phone, pagerduty") for t in tl), "where bob was notified")
+    sms = h.wait_for(lambda: rec.received("/sms"), 10, "bob paged on the SMS gateway")[0]["json"]
+    h.eq((sms["opshub_page"], sms["recipient"], sms["incident"]["number"]), ("1", "+8801712345678", num),
+         "the phone page: the number and the incident, for an SMS or voice gateway")
+    h.contains(sms["text"], "Status: INVESTIGATING", "the message for the gateway to send")
+    h.contains(sms["ack_url"], "u=bob", "bob's own link")
     h.check(any(t.startswith("notified alice by slack") for t in tl), "where alice was notified")
     # the signed link: GET is a form, POST acknowledges as bob; tampering and reuse are refused
     browser = {"Accept": "text/html,application/xhtml+xml"}
