@@ -21,6 +21,7 @@
 #include "base/tz.h"
 
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1977,8 +1978,17 @@ int notify_page(struct notify *n, const struct notify_page *p, char *id_out, siz
     free(payload);
     if (!copy)
         return BASE_ERR_NOMEM;
-    char dedup[200];
-    snprintf(dedup, sizeof(dedup), "%s:%s", p->dedup_key ? p->dedup_key : "page", ch->id);
+    /* the outbox sends one delivery per key at a time, in order: a page to a person gets a key of
+     * its own (a short SHA-256 of the address, never the address: a routing key is a secret), so a
+     * recipient whose delivery is being retried holds up nobody else's page */
+    char dedup[200], who[17] = "";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (p->recipient && *p->recipient &&
+        EVP_Digest(p->recipient, strlen(p->recipient), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= 8)
+        snprintf(who, sizeof(who), "%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2], md[3], md[4], md[5],
+                 md[6], md[7]);
+    snprintf(dedup, sizeof(dedup), "%s:%s%s%s", p->dedup_key ? p->dedup_key : "page", ch->id, who[0] ? ":" : "", who);
     return outbox_add(n->outbox, ch, "page", p->dedup_key ? p->dedup_key : "page", dedup,
                       p->summary ? p->summary : "page", copy, 0, id_out, id_len);
 }

@@ -79,7 +79,10 @@ int notify_test(struct notify *n, const char *id, char *id_out, size_t id_len);
  * PagerDuty routing key, a phone number for a webhook or program) instead
  * of the channel's own, through the outbox like any notification. event is
  * "trigger" or "resolve" (PagerDuty's event_action; the others ignore it);
- * dedup_key groups the pages of one incident (PagerDuty's dedup_key).
+ * dedup_key groups the pages of one incident (PagerDuty's dedup_key), per
+ * channel and, with a recipient, per recipient (a hash of it): deliveries
+ * of one key go one at a time, so one person's retried page never holds
+ * up another's.
  * summary is one line, text the message, ack_url a signed link or NULL.
  * 0, BASE_ERR_NOT_FOUND (no such channel), BASE_ERR_TOO_BIG (outbox full),
  * BASE_ERR_NOMEM. */

@@ -1435,7 +1435,7 @@ class _RecorderHandler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         rec = self.server.owner
-        code, answer = rec._answer(self.path)
+        code, answer = rec._answer(self.path, body)
         rec._record(self.command, self.path, dict((k.lower(), v) for k, v in self.headers.items()), body, code)
         data = answer.encode() if isinstance(answer, str) else answer
         self.send_response(code)
@@ -1477,14 +1477,16 @@ class Recorder:
             self.thread.join(5)
             self.server = None
 
-    def set_answer(self, prefix, code, answer='{"ok": true}'):
+    def set_answer(self, prefix, code, answer='{"ok": true}', body_contains=None):
+        """Answers POSTs to paths under prefix (and, with body_contains, only those whose body
+        holds that text) with code and answer."""
         with self._lock:
-            self.answers[prefix] = (code, answer)
+            self.answers[(prefix, body_contains)] = (code, answer)
 
-    def _answer(self, path):
+    def _answer(self, path, body=b""):
         with self._lock:
-            for prefix, a in self.answers.items():
-                if path.startswith(prefix):
+            for (prefix, needle), a in self.answers.items():
+                if path.startswith(prefix) and (needle is None or needle.encode() in body):
                     return a
             return self.code, self.answer
 

@@ -566,6 +566,44 @@ def test_paging_escalation_and_signed_link():
     o.stop()
 
 
+def test_one_recipients_failing_page_holds_up_nobody():
+    """Pages to two people through one SMS gateway channel: the gateway refuses alice's (503,
+    retried with backoff) while bob's goes through at once; each recipient's deliveries are
+    ordered on their own (the outbox sends one delivery per key at a time)."""
+    rec = h.Recorder()
+    rec.set_answer("/sms", 503, '{"error": "try later"}', body_contains="+15550000001")
+    text = h.make_config([]) + f"""
+notify:
+  channels:
+    - {{id: sms, type: webhook, url: '{rec.url("/sms")}'}}
+escalation_policies:
+  - id: both
+    steps:
+      - {{delay: 0s, targets: [{{user: alice}}, {{user: bob}}]}}
+incidents:
+  scheme:
+    - {{name: P1, label: HIGH, ack_within: 1h, policy: both}}
+  contact_channels: {{phone: sms}}
+"""
+    o = h.track(h.Opshub(text))
+    o.start()
+    for name, phone in [("alice", "+15550000001"), ("bob", "+15550000002")]:
+        h.eq(o.cli("user", "add", name, "--role", "operator", "--password-stdin",
+                   input="a-long-password-123\n").returncode, 0, f"user {name}")
+        h.eq(o.cli("user", "contact", name, "--phone", phone).returncode, 0, f"{name}'s phone")
+    r = o.post("/api/v1/incidents", body={"title": "Queue stuck", "severity": "P1"})
+    h.eq(r.status, 201, "opened")
+    to = lambda number: [m for m in rec.received("/sms") if m["json"]["recipient"] == number]  # noqa: E731
+    h.wait_for(lambda: to("+15550000001"), 10, "alice's page tried")
+    h.wait_for(lambda: to("+15550000002"), 5, "bob's page, not held up by alice's failing one")
+    h.wait_for(lambda: len(to("+15550000001")) >= 2, 10, "alice's page retried")
+    h.eq([m["code"] for m in to("+15550000002")], [200], "bob's went through once")
+    keys = {m["headers"]["x-opshub-dedup-key"] for m in rec.received("/sms")}
+    h.eq(len(keys), 2, "a key per recipient")
+    h.check(all("+1555" not in k for k in keys), "the key never holds the address")
+    o.stop()
+
+
 def test_status_page_shows_public_incidents():
     """The status page (HTML and JSON) shows the incidents of public levels with their status
     updates (newest first) and marks the day's uptime bar of the components they touch; a level
